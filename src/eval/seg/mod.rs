@@ -1,0 +1,1 @@
+//! Segmentation models through ONNX Runtime (SAM-family presets, generic graphs).

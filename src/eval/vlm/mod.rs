@@ -1,0 +1,1 @@
+//! VLM evaluation over OpenAI-compatible chat-completions APIs.

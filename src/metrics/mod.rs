@@ -1,0 +1,4 @@
+//! Metrics: segmentation overlap ([`seg`]) and captioning ([`caption`]).
+
+pub mod caption;
+pub mod seg;

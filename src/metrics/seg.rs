@@ -1,0 +1,1 @@
+//! Segmentation metrics: IoU and Dice.

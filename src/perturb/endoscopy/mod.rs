@@ -1,0 +1,8 @@
+//! Perturbations of the `endoscopy` family (see spec/perturbations.md).
+
+use super::Perturbation;
+
+/// This family's perturbations, in catalogue order.
+pub fn all() -> Vec<Box<dyn Perturbation>> {
+    vec![]
+}

@@ -1,0 +1,213 @@
+//! The perturbation catalogue: one [`Perturbation`] trait, one [`registry`].
+//!
+//! Every perturbation is a struct implementing [`Perturbation`]; [`registry::all`] lists them and
+//! is the ONLY list in the crate: the CLI, manifests, reports, tests, benches and kernels enumerate
+//! it. Ids are public names (CLI flag = manifest field = kernel symbol stem = test/bench id).
+//!
+//! Rules every implementation follows (spec/perturbations.md):
+//! 1. all randomness comes from [`crate::rng::Rng`] keyed by (seed, image id, perturbation id) and
+//!    is drawn in [`Perturbation::prepare`], at maximal extent, before any strength is known;
+//! 2. [`Prepared::apply`] is a pure function of the strength: SSIM(clean, apply(s)) is
+//!    non-increasing in s on typical images;
+//! 3. strength 0 is the identity (exact, except jpeg);
+//! 4. output is f32 in [0, 1], clipped;
+//! 5. geometric perturbations warp the mask with the same transform (nearest neighbour, same
+//!    border rule) in [`Prepared::warp_mask`]; all others leave it alone;
+//! 6. grey and RGB both work; colour-only models work on luminance or return
+//!    [`Error::NotApplicable`](crate::error::Error::NotApplicable).
+
+pub mod common;
+pub mod registry;
+
+pub mod base;
+pub mod ct;
+pub mod dermoscopy;
+pub mod endoscopy;
+pub mod mri;
+pub mod oct;
+pub mod pathology;
+pub mod us;
+pub mod xray;
+
+use crate::error::Result;
+use crate::image::{Image, Mask};
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use registry::{all, by_id, select};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Base,
+    Medical,
+    /// Beyond the paper's 40; excluded from paper-comparable selections unless asked for.
+    Extra,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Base => "base",
+            Category::Medical => "medical",
+            Category::Extra => "extra",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Modality {
+    Ct,
+    Mri,
+    Us,
+    Pathology,
+    Endoscopy,
+    Oct,
+    Xray,
+    Dermoscopy,
+}
+
+impl Modality {
+    pub const ALL: [Modality; 8] = [
+        Modality::Ct,
+        Modality::Mri,
+        Modality::Us,
+        Modality::Pathology,
+        Modality::Endoscopy,
+        Modality::Oct,
+        Modality::Xray,
+        Modality::Dermoscopy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Modality::Ct => "ct",
+            Modality::Mri => "mri",
+            Modality::Us => "us",
+            Modality::Pathology => "pathology",
+            Modality::Endoscopy => "endoscopy",
+            Modality::Oct => "oct",
+            Modality::Xray => "xray",
+            Modality::Dermoscopy => "dermoscopy",
+        }
+    }
+
+    /// Parse a modality name; `fundus` is an alias of `oct` (as in the reference code),
+    /// `ultrasound` of `us`, `x-ray` of `xray`, `derm` of `dermoscopy`.
+    pub fn parse(name: &str) -> Result<Modality> {
+        let n = name.trim().to_ascii_lowercase();
+        Ok(match n.as_str() {
+            "ct" => Modality::Ct,
+            "mri" | "mr" => Modality::Mri,
+            "us" | "ultrasound" => Modality::Us,
+            "pathology" | "histopathology" => Modality::Pathology,
+            "endoscopy" => Modality::Endoscopy,
+            "oct" | "fundus" => Modality::Oct,
+            "xray" | "x-ray" | "cxr" => Modality::Xray,
+            "dermoscopy" | "derm" => Modality::Dermoscopy,
+            _ => return Err(crate::error::Error::UnknownModality { name: name.to_string() }),
+        })
+    }
+}
+
+impl std::fmt::Display for Modality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the strength parameter behaves, which decides how calibration searches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StrengthKind {
+    /// SSIM is continuous and non-increasing in s: plain bisection.
+    Continuous,
+    /// s is rounded to an integer (or an integer quality) internally: bisection, then the
+    /// neighbouring integers are checked (small documented up-steps allowed).
+    Integer,
+    /// A warp (rotation, translation, scaling, row shifts): nearly monotone; neighbours checked.
+    Warp,
+}
+
+/// Whether a perturbation needs colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Colour {
+    /// Works the same on every channel; grey and RGB alike.
+    Any,
+    /// A colour model (stain, blood); on grey input it works on luminance (documented per id).
+    PrefersRgb,
+}
+
+/// Static metadata of a perturbation: what `list --json` prints and docs/perturbations.md shows.
+#[derive(Clone, Copy, Debug)]
+pub struct Info {
+    pub id: &'static str,
+    pub category: Category,
+    pub modality: Option<Modality>,
+    /// Physical/photometric model in one line.
+    pub model: &'static str,
+    /// What the strength means (e.g. "sigma (fraction of range)").
+    pub strength_name: &'static str,
+    pub strength_range: (f32, f32),
+    pub kind: StrengthKind,
+    pub geometric: bool,
+    pub colour: Colour,
+    /// Where the model comes from (paper, library, file).
+    pub source: &'static str,
+    /// Allowed SSIM up-step over a 50-point sweep (0 for strictly non-increasing ones); non-zero
+    /// only for integer and warp strengths, as the catalogue allows.
+    pub monotone_tolerance: f32,
+}
+
+/// Everything a perturbation may depend on besides the image and strength.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx {
+    pub seed: u64,
+    /// Stable hash of the image's path relative to the input root (see [`crate::io::image_id`]).
+    pub image_id: u32,
+}
+
+impl Ctx {
+    pub fn new(seed: u64, image_id: u32) -> Self {
+        Ctx { seed, image_id }
+    }
+
+    /// The RNG for this (seed, image, perturbation).
+    pub fn rng(&self, perturbation_id: &str) -> Rng {
+        Rng::new(self.seed, self.image_id, crate::rng::fnv1a32(perturbation_id))
+    }
+}
+
+/// One perturbation of the catalogue.
+pub trait Perturbation: Send + Sync {
+    fn info(&self) -> &Info;
+
+    /// Draw every random quantity and precompute everything that does not depend on the strength
+    /// (noise fields, object lists, spectra, blurred copies). The result is applied at many
+    /// strengths during calibration.
+    fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>>;
+
+    fn id(&self) -> &'static str {
+        self.info().id
+    }
+
+    /// Convenience: prepare and apply once.
+    fn apply(&self, img: &Image, strength: f32, ctx: &Ctx) -> Result<Image> {
+        Ok(self.prepare(img, ctx)?.apply(strength))
+    }
+}
+
+/// A perturbation bound to one image with all its randomness drawn.
+pub trait Prepared: Send + Sync {
+    /// The perturbed image at strength `s` (clamped to the strength range by the caller).
+    /// Output has the input's shape, values in [0, 1].
+    fn apply(&self, s: f32) -> Image;
+
+    /// The mask moved the way `apply(s)` moves anatomy. Identity unless the perturbation is
+    /// geometric.
+    fn warp_mask(&self, mask: &Mask, _s: f32) -> Mask {
+        mask.clone()
+    }
+}
