@@ -1,12 +1,18 @@
 //! Severity calibration: find, per image, the strength whose SSIM falls in each band
 //! (spec/ssim-calibration.md).
 //!
-//! PLACEHOLDER API (signatures are final; bodies land with the calibration work item).
+//! Per-image mode ([`perturb_image`]) searches the five bands jointly (see [`search`]). Per-dataset
+//! mode ([`dataset`]) calibrates on a subset, caches the strengths, and applies them to every image.
+//! SSIM is always measured on the image quantised to the source bit depth (what is written), so the
+//! manifest's SSIM can be recomputed from the files.
+
+pub mod dataset;
+pub mod search;
 
 use crate::error::Result;
 use crate::image::{BitDepth, Image, Mask};
-use crate::perturb::{Ctx, Perturbation};
-use crate::ssim::SsimVariant;
+use crate::perturb::{Ctx, Perturbation, Prepared};
+use crate::ssim::{SsimReference, SsimVariant};
 use serde::{Deserialize, Serialize};
 
 /// An SSIM band, inclusive on both ends.
@@ -24,6 +30,15 @@ impl Band {
     pub fn contains(&self, s: f64) -> bool {
         s >= self.lo && s <= self.hi
     }
+}
+
+/// The band of `level` (1..=5).
+pub fn band(level: u8) -> Result<Band> {
+    BANDS
+        .iter()
+        .find(|b| b.level == level)
+        .copied()
+        .ok_or_else(|| crate::error::Error::invalid("level", format!("{level} is not a severity level (1-5)")))
 }
 
 /// L1..L5 of the paper.
@@ -76,6 +91,8 @@ pub struct PerturbedLevel {
 }
 
 /// Calibrate `levels` of perturbation `p` on `img` (per-image mode) and produce each level's output.
+/// Levels that cannot be reached are returned with `in_band: false`, a reason, and the image at the
+/// strength that came closest (callers decide whether to write it).
 pub fn perturb_image(
     p: &dyn Perturbation,
     img: &Image,
@@ -85,6 +102,77 @@ pub fn perturb_image(
     levels: &[u8],
     opts: &SearchOptions,
 ) -> Result<Vec<PerturbedLevel>> {
-    let _ = (p, img, mask, depth, ctx, levels, opts);
-    todo!("calibration")
+    let reference = SsimReference::new(img, opts.variant)?;
+    perturb_image_with(p, img, &reference, mask, depth, ctx, levels, opts)
+}
+
+/// As [`perturb_image`] with the clean image's SSIM moments computed once by the caller (one
+/// [`SsimReference`] serves every perturbation of an image).
+#[allow(clippy::too_many_arguments)]
+pub fn perturb_image_with(
+    p: &dyn Perturbation,
+    img: &Image,
+    reference: &SsimReference,
+    mask: Option<&Mask>,
+    depth: BitDepth,
+    ctx: &Ctx,
+    levels: &[u8],
+    opts: &SearchOptions,
+) -> Result<Vec<PerturbedLevel>> {
+    let prepared = p.prepare(img, ctx)?;
+    let outcomes = calibrate_prepared(prepared.as_ref(), p, reference, depth, levels, opts)?;
+    outcomes.into_iter().map(|o| finish(prepared.as_ref(), reference, mask, depth, o)).collect()
+}
+
+/// The search alone: one outcome per requested level (ascending level order).
+pub fn calibrate_prepared(
+    prepared: &dyn Prepared,
+    p: &dyn Perturbation,
+    reference: &SsimReference,
+    depth: BitDepth,
+    levels: &[u8],
+    opts: &SearchOptions,
+) -> Result<Vec<LevelOutcome>> {
+    let mut bands: Vec<Band> = levels.iter().map(|&l| band(l)).collect::<Result<_>>()?;
+    bands.sort_by_key(|b| b.level);
+    bands.dedup_by_key(|b| b.level);
+    let info = p.info();
+    let (s_min, s_max) = info.strength_range;
+    let mut evals = search::Evaluations::new(|s| reference.ssim(&prepared.apply(s).quantised(depth)));
+    search::search_bands(&mut evals, &bands, s_min, s_max, info.kind, opts.max_evals_per_band)
+}
+
+/// Apply a fixed strength and measure (per-dataset mode, compat profile, fixed tables).
+pub fn apply_fixed(
+    prepared: &dyn Prepared,
+    reference: &SsimReference,
+    mask: Option<&Mask>,
+    depth: BitDepth,
+    level: u8,
+    strength: f32,
+) -> Result<PerturbedLevel> {
+    let b = band(level)?;
+    let outcome = LevelOutcome { level, strength, ssim: f64::NAN, target: [b.lo, b.hi], in_band: false, reason: None, evaluations: 1 };
+    finish(prepared, reference, mask, depth, outcome)
+}
+
+fn finish(
+    prepared: &dyn Prepared,
+    reference: &SsimReference,
+    mask: Option<&Mask>,
+    depth: BitDepth,
+    mut outcome: LevelOutcome,
+) -> Result<PerturbedLevel> {
+    let image = prepared.apply(outcome.strength).quantised(depth);
+    let ssim_written = reference.ssim(&image)?;
+    if outcome.ssim.is_nan() {
+        // Fixed strength: the band verdict comes from the measurement.
+        outcome.ssim = ssim_written;
+        outcome.in_band = ssim_written >= outcome.target[0] && ssim_written <= outcome.target[1];
+        if !outcome.in_band {
+            outcome.reason = Some(format!("fixed strength {} gives SSIM {ssim_written:.4}, outside the band", outcome.strength));
+        }
+    }
+    let mask = mask.map(|m| prepared.warp_mask(m, outcome.strength));
+    Ok(PerturbedLevel { outcome, image, mask, ssim_written })
 }

@@ -1,0 +1,209 @@
+//! The joint band search (spec/ssim-calibration.md, "Default profile").
+//!
+//! f(s) = SSIM(clean, quantise(apply(s))) is (nearly) non-increasing in s because every random
+//! quantity is fixed before s is applied (rule 1). We evaluate f at s_max once: bands whose upper
+//! edge is below f(s_max) are unreachable and reported as such (never silently saturated). Then
+//! each band is searched by safeguarded regula falsi on its midpoint target inside the tightest
+//! bracket known from ALL evaluations so far (the cache is shared by the five bands, so later
+//! bands start from brackets the earlier ones already narrowed). A band stops as soon as an
+//! evaluation lands in it within `TARGET_TOL` of its target, or after `max_evals_per_band`.
+//! Integer and warp strengths (small documented up-steps, plateaus) additionally get a local scan
+//! of the final bracket when bisection alone found nothing in band.
+
+use super::{Band, LevelOutcome};
+use crate::error::Result;
+use crate::perturb::StrengthKind;
+
+/// Stop a band early when an in-band evaluation is this close to the band's midpoint.
+pub const TARGET_TOL: f64 = 0.01;
+
+/// Points of the local scan for integer / warp strengths.
+const LOCAL_SCAN: usize = 8;
+
+/// Memoised evaluations of f, sorted by strength.
+pub struct Evaluations<'f> {
+    f: Box<dyn FnMut(f32) -> Result<f64> + 'f>,
+    points: Vec<(f32, f64)>,
+    pub count: u32,
+}
+
+impl<'f> Evaluations<'f> {
+    pub fn new(f: impl FnMut(f32) -> Result<f64> + 'f) -> Self {
+        Evaluations { f: Box::new(f), points: Vec::new(), count: 0 }
+    }
+
+    pub fn eval(&mut self, s: f32) -> Result<f64> {
+        if let Some(&(_, v)) = self.points.iter().find(|(x, _)| *x == s) {
+            return Ok(v);
+        }
+        let v = (self.f)(s)?;
+        self.count += 1;
+        let pos = self.points.partition_point(|(x, _)| *x < s);
+        self.points.insert(pos, (s, v));
+        Ok(v)
+    }
+
+    pub fn points(&self) -> &[(f32, f64)] {
+        &self.points
+    }
+
+    /// The tightest bracket around `target`: (largest s with f >= target, smallest larger s with
+    /// f < target). Non-monotone noise is tolerated by taking the first crossing after `lo`.
+    fn bracket(&self, target: f64) -> Option<((f32, f64), (f32, f64))> {
+        let lo_idx = self.points.iter().rposition(|&(_, v)| v >= target)?;
+        let hi = self.points[lo_idx + 1..].iter().find(|&&(_, v)| v < target)?;
+        // Tighten lo: the last point >= target before hi.
+        let lo = self.points[..=lo_idx].iter().rev().find(|&&(s, v)| v >= target && s < hi.0)?;
+        Some((*lo, *hi))
+    }
+
+    /// In-band evaluation closest to the band's target.
+    fn best_in(&self, band: &Band) -> Option<(f32, f64)> {
+        self.points
+            .iter()
+            .filter(|(_, v)| band.contains(*v))
+            .min_by(|a, b| (a.1 - band.target()).abs().total_cmp(&(b.1 - band.target()).abs()).then(a.0.total_cmp(&b.0)))
+            .copied()
+    }
+
+    /// Evaluation closest to the band's target overall.
+    fn closest(&self, band: &Band) -> (f32, f64) {
+        *self
+            .points
+            .iter()
+            .min_by(|a, b| (a.1 - band.target()).abs().total_cmp(&(b.1 - band.target()).abs()))
+            .expect("at least s_min and s_max were evaluated")
+    }
+}
+
+/// Search every band in `bands` (ascending level) over strengths in `[s_min, s_max]`.
+pub fn search_bands(
+    evals: &mut Evaluations<'_>,
+    bands: &[Band],
+    s_min: f32,
+    s_max: f32,
+    kind: StrengthKind,
+    max_evals_per_band: u32,
+) -> Result<Vec<LevelOutcome>> {
+    let f_max = evals.eval(s_max)?;
+    let f_min = evals.eval(s_min)?;
+    let mut out = Vec::with_capacity(bands.len());
+    for band in bands {
+        let target = band.target();
+        let start = evals.count;
+        let outcome = |s: f32, v: f64, in_band: bool, reason: Option<String>, n: u32| LevelOutcome {
+            level: band.level,
+            strength: s,
+            ssim: v,
+            target: [band.lo, band.hi],
+            in_band,
+            reason,
+            evaluations: n,
+        };
+        if f_max > band.hi {
+            out.push(outcome(
+                s_max,
+                f_max,
+                false,
+                Some(format!("unreachable: SSIM at the maximal strength {s_max} is {f_max:.4}, above the band")),
+                0,
+            ));
+            continue;
+        }
+        if f_min < band.lo {
+            out.push(outcome(
+                s_min,
+                f_min,
+                false,
+                Some(format!("unreachable: SSIM at the minimal strength {s_min} is already {f_min:.4}, below the band")),
+                0,
+            ));
+            continue;
+        }
+        // Bisection / regula falsi towards the target.
+        while evals.count - start < max_evals_per_band {
+            if let Some((_, v)) = evals.best_in(band) {
+                if (v - target).abs() <= TARGET_TOL {
+                    break;
+                }
+            }
+            let Some(((a, fa), (b, fb))) = evals.bracket(target) else { break };
+            if b - a <= (s_max - s_min) * 1e-6 {
+                break;
+            }
+            // Linear interpolation, kept at least 10% away from the bracket ends.
+            let t = if fa > fb { ((fa - target) / (fa - fb)).clamp(0.1, 0.9) } else { 0.5 };
+            let s = a + (b - a) * t as f32;
+            evals.eval(s)?;
+        }
+        if evals.best_in(band).is_none() && kind != StrengthKind::Continuous {
+            if let Some(((a, _), (b, _))) = evals.bracket(target) {
+                for i in 1..=LOCAL_SCAN {
+                    let s = a + (b - a) * i as f32 / (LOCAL_SCAN + 1) as f32;
+                    evals.eval(s)?;
+                }
+            }
+        }
+        let n = evals.count - start;
+        match evals.best_in(band) {
+            Some((s, v)) => out.push(outcome(s, v, true, None, n)),
+            None => {
+                let (s, v) = evals.closest(band);
+                let reason = match evals.bracket(target) {
+                    Some(((a, fa), (b, fb))) if fa > band.hi && fb < band.lo => format!(
+                        "band skipped: SSIM jumps from {fa:.4} (strength {a}) to {fb:.4} (strength {b})"
+                    ),
+                    _ => format!("not found within {n} evaluations; closest SSIM {v:.4} at strength {s}"),
+                };
+                out.push(outcome(s, v, false, Some(reason), n));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibrate::BANDS;
+
+    #[test]
+    fn finds_every_band_of_a_smooth_curve() {
+        let mut e = Evaluations::new(|s: f32| Ok(1.0 - 0.8 * s as f64));
+        let r = search_bands(&mut e, &BANDS, 0.0, 1.0, StrengthKind::Continuous, 20).unwrap();
+        for (o, b) in r.iter().zip(BANDS) {
+            assert!(o.in_band, "{o:?}");
+            assert!((o.ssim - b.target()).abs() <= TARGET_TOL + 1e-12, "{o:?}");
+        }
+        assert!(e.count < 5 * 10, "joint search should be cheap, used {}", e.count);
+    }
+
+    #[test]
+    fn reports_unreachable_bands() {
+        let mut e = Evaluations::new(|s: f32| Ok(1.0 - 0.25 * s as f64));
+        let r = search_bands(&mut e, &BANDS, 0.0, 1.0, StrengthKind::Continuous, 20).unwrap();
+        assert!(r[0].in_band && r[1].in_band && r[2].in_band, "{r:?}");
+        for o in &r[3..] {
+            assert!(!o.in_band);
+            assert!(o.reason.as_deref().unwrap().starts_with("unreachable"), "{o:?}");
+            assert!((o.ssim - 0.75).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn reports_a_skipped_band() {
+        // A step function jumping over L3 entirely.
+        let mut e = Evaluations::new(|s: f32| Ok(if s < 0.5 { 0.85 } else { 0.65 }));
+        let r = search_bands(&mut e, &BANDS[2..3], 0.0, 1.0, StrengthKind::Integer, 20).unwrap();
+        assert!(!r[0].in_band);
+        assert!(r[0].reason.as_deref().unwrap().starts_with("band skipped"), "{:?}", r[0]);
+    }
+
+    #[test]
+    fn integer_plateaus_still_land_in_band() {
+        // Stepwise curve with 10 plateaus.
+        let mut e = Evaluations::new(|s: f32| Ok(1.0 - 0.05 * (s * 10.0).round() as f64));
+        let r = search_bands(&mut e, &BANDS, 0.0, 10.0, StrengthKind::Integer, 20).unwrap();
+        assert!(r.iter().all(|o| o.in_band), "{r:?}");
+    }
+}
