@@ -9,6 +9,7 @@ pub mod calibrate;
 pub mod cli;
 pub mod error;
 pub mod eval;
+pub mod generate;
 pub mod image;
 pub mod io;
 pub mod metrics;
@@ -16,6 +17,7 @@ pub mod perturb;
 pub mod phantom;
 pub mod rng;
 pub mod ssim;
+pub mod viz;
 
 pub use error::{Error, Result};
 pub use image::{BitDepth, Image, Mask};

@@ -1,13 +1,23 @@
 //! The `medfm-robust` command line (contract: spec/product.md). `anyhow` lives only here.
 
+mod demo;
+mod gallery;
+mod list;
+mod perturb;
+mod progress;
+mod ssim;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "medfm-robust", version, about = "Robustness benchmark for medical foundation models")]
+#[command(name = "medfm-robust", version, about = "Robustness benchmark for medical foundation models: SSIM-calibrated medical image perturbations and model evaluation")]
 pub struct Cli {
     /// No progress bars or chatter on stderr (errors are still printed).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, short = 'j', global = true)]
+    pub jobs: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -15,24 +25,39 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// The perturbation catalogue.
-    List(ListArgs),
+    List(list::ListArgs),
+    /// SSIM of two images, printed as one number.
+    Ssim(ssim::SsimArgs),
+    /// Write SSIM-calibrated perturbed copies of a dataset with a manifest.
+    Perturb(perturb::PerturbArgs),
+    /// The whole pipeline on built-in phantoms: no arguments, no network.
+    Demo(demo::DemoArgs),
+    /// A labelled grid of one modality's perturbations at clean and L1..L5.
+    Gallery(gallery::GalleryArgs),
 }
 
-#[derive(clap::Args)]
-pub struct ListArgs {
-    /// Only base perturbations plus this modality's.
-    #[arg(long)]
-    pub modality: Option<String>,
-    /// JSON array instead of a table.
-    #[arg(long)]
-    pub json: bool,
+/// Shared options for anything that prints progress.
+#[derive(Clone, Copy)]
+pub struct Global {
+    pub quiet: bool,
 }
 
 /// Entry point: returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    if let Some(j) = cli.jobs {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global() {
+            eprintln!("error: --jobs: {e}");
+            return 2;
+        }
+    }
+    let g = Global { quiet: cli.quiet };
     let res = match cli.command {
-        Command::List(a) => list(a),
+        Command::List(a) => list::run(a),
+        Command::Ssim(a) => ssim::run(a),
+        Command::Perturb(a) => perturb::run(a, g),
+        Command::Demo(a) => demo::run(a, g),
+        Command::Gallery(a) => gallery::run(a, g),
     };
     match res {
         Ok(code) => code,
@@ -41,8 +66,4 @@ pub fn main() -> i32 {
             1
         }
     }
-}
-
-fn list(_a: ListArgs) -> anyhow::Result<i32> {
-    Ok(0)
 }

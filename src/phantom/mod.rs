@@ -39,6 +39,15 @@ pub fn phantom(modality: Modality, width: usize, height: usize, channels: usize,
     Phantom { modality, image, mask }
 }
 
+/// The channel count a modality's images usually have: RGB for pathology, endoscopy and
+/// dermoscopy, grey otherwise.
+pub fn natural_channels(modality: Modality) -> usize {
+    match modality {
+        Modality::Pathology | Modality::Endoscopy | Modality::Dermoscopy => 3,
+        _ => 1,
+    }
+}
+
 /// PLACEHOLDER shared by the per-modality files until each has its real phantom: a smooth
 /// textured gradient with a disc lesion.
 pub(crate) fn placeholder(width: usize, height: usize, channels: usize, seed: u64) -> (Image, Mask) {

@@ -1,0 +1,46 @@
+use super::Global;
+use crate::calibrate::SearchOptions;
+use crate::image::BitDepth;
+use crate::perturb::Modality;
+use crate::{io, phantom, viz};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct GalleryArgs {
+    #[arg(long)]
+    pub modality: String,
+    /// Image to perturb (default: the modality's built-in phantom).
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Phantom size in pixels (when no --image).
+    #[arg(long, default_value_t = 192)]
+    pub size: usize,
+    /// Tile size in the sheet.
+    #[arg(long, default_value_t = 128)]
+    pub tile: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value = "wang")]
+    pub ssim_variant: super::ssim::VariantArg,
+}
+
+pub fn run(a: GalleryArgs, g: Global) -> anyhow::Result<i32> {
+    let m = Modality::parse(&a.modality)?;
+    let (image, depth) = match &a.image {
+        Some(p) => {
+            let l = io::read_image(p)?;
+            (l.image, l.depth)
+        }
+        None => (phantom::phantom(m, a.size, a.size, phantom::natural_channels(m), a.seed).image, BitDepth::U8),
+    };
+    let opts = SearchOptions { variant: a.ssim_variant.into(), ..Default::default() };
+    let sheet = viz::gallery::gallery(m, &image, depth, a.seed, &opts, a.tile)?;
+    viz::contact::write_png(&sheet, &a.out)?;
+    if !g.quiet {
+        eprintln!("wrote {}", a.out.display());
+    }
+    Ok(0)
+}

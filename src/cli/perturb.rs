@@ -1,0 +1,122 @@
+use super::{progress, Global};
+use crate::generate::{self, CalibrationMode, GenerateOptions, Summary};
+use crate::io;
+use crate::perturb::Modality;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct PerturbArgs {
+    /// A folder (scanned recursively for PNG/JPEG/TIFF) or a manifest (.jsonl / .csv with
+    /// `image`, optional `mask`, `modality` columns).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output folder: OUT/<perturbation>/L<level>/<relative path> and OUT/manifest.jsonl.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Modality: selects the base set plus this modality's set (fundus = oct).
+    #[arg(long)]
+    pub modality: Option<String>,
+    /// Comma-separated ids and groups: `all`, `base`, `medical`, `extra`, or ids.
+    #[arg(long, default_value = "all")]
+    pub perturbations: String,
+    /// Severity levels, e.g. `1-5` or `1,3,5`.
+    #[arg(long, default_value = "1-5")]
+    pub levels: String,
+    #[arg(long, value_enum, default_value = "per-image")]
+    pub calibration: CalibrationArg,
+    /// Per-dataset mode: number of images (first N per modality) to calibrate on; median strength.
+    #[arg(long, default_value_t = 1)]
+    pub calibration_images: usize,
+    /// Per-dataset mode: strength cache file (default OUT/strengths.json).
+    #[arg(long)]
+    pub strength_cache: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Masks with the same stem (same relative folder, or directly in DIR); geometric
+    /// perturbations write the warped mask too.
+    #[arg(long)]
+    pub masks: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "wang")]
+    pub ssim_variant: super::ssim::VariantArg,
+    /// Also write outputs for levels that are not in band (at the closest strength found).
+    #[arg(long)]
+    pub write_out_of_band: bool,
+    /// Maximum SSIM evaluations per band.
+    #[arg(long, default_value_t = 20)]
+    pub max_evals: u32,
+    /// Compute device: cpu, cuda, or auto (cuda when compiled in and a GPU is present).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CalibrationArg {
+    PerImage,
+    PerDataset,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    Cuda,
+    Auto,
+}
+
+pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
+    if a.device == DeviceArg::Cuda {
+        anyhow::bail!("--device cuda: the CUDA engine is not available in this build; use --device cpu (or auto)");
+    }
+    let items = io::list_inputs(&a.input, a.masks.as_deref())?;
+    if items.is_empty() {
+        anyhow::bail!("{}: no PNG/JPEG/TIFF images found", a.input.display());
+    }
+    let opts = GenerateOptions {
+        out: a.out.clone(),
+        perturbations: a.perturbations.clone(),
+        modality: a.modality.as_deref().map(Modality::parse).transpose()?,
+        levels: generate::parse_levels(&a.levels)?,
+        seed: a.seed,
+        variant: a.ssim_variant.into(),
+        calibration: match a.calibration {
+            CalibrationArg::PerImage => CalibrationMode::PerImage,
+            CalibrationArg::PerDataset => CalibrationMode::PerDataset,
+        },
+        calibration_images: a.calibration_images,
+        strength_cache: a.strength_cache.clone(),
+        write_out_of_band: a.write_out_of_band,
+        max_evals_per_band: a.max_evals,
+    };
+    // Validate the selection up front (before any work).
+    crate::perturb::select(&opts.perturbations, opts.modality)?;
+    let pb = progress::bar(g.quiet, "perturb");
+    let cb = progress::callback(&pb);
+    let summary = generate::generate(&items, &opts, &cb)?;
+    pb.finish_and_clear();
+    Ok(report(&summary, &a.out, g.quiet))
+}
+
+/// Print warnings, failures and a one-line summary; the exit code is 1 when anything failed.
+pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
+    for f in &s.failures {
+        match f.perturbation {
+            Some(p) => eprintln!("error: {} [{p}]: {}", f.source, f.error),
+            None => eprintln!("error: {}: {}", f.source, f.error),
+        }
+    }
+    let not_in_band = s.records.len() - s.in_band();
+    if !quiet || !s.failures.is_empty() {
+        eprintln!(
+            "{} records, {} written, {} in band, {} not in band (see `reason` in {}), {} failed item(s)",
+            s.records.len(),
+            s.written(),
+            s.in_band(),
+            not_in_band,
+            out.join("manifest.jsonl").display(),
+            s.failures.len()
+        );
+    }
+    if s.failures.is_empty() { 0 } else { 1 }
+}

@@ -1,0 +1,403 @@
+//! Writing corrupted datasets: the engine behind `medfm-robust perturb` and `demo`.
+//!
+//! For every (image, perturbation, level) it writes `OUT/<perturbation>/L<level>/<relative path>`
+//! in the source's format and bit depth, and one manifest record. Contracts:
+//! - the record's `ssim` is re-measured on the written file (encoded, decoded) against the source
+//!   as read, with the chosen variant, so anyone can recompute it; `in_band` is judged on it;
+//! - a level that is not in band gets a record with `in_band: false`, a `reason`, and no output
+//!   file (unless `write_out_of_band`);
+//! - a bad input (unreadable, too small, mask of the wrong size) is reported with its path and
+//!   the run goes on; nothing already written is lost (outputs are written atomically);
+//! - output bytes and the manifest do not depend on thread count: the manifest is sorted by
+//!   (source, registry order, level) before it is written.
+
+use crate::calibrate::dataset::{median_strength, CachedStrength, StrengthCache};
+use crate::calibrate::{self, PerturbedLevel, SearchOptions};
+use crate::error::{Error, Result};
+use crate::image::{BitDepth, Image, Mask};
+use crate::io::{self, InputItem};
+use crate::perturb::{self, Category, Ctx, Modality, Perturbation};
+use crate::ssim::{SsimReference, SsimVariant};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CalibrationMode {
+    PerImage,
+    PerDataset,
+}
+
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    pub out: PathBuf,
+    /// Perturbation selection (`all`, `base`, `medical`, ids), resolved per image modality.
+    pub perturbations: String,
+    /// Overrides the per-item modality of a manifest.
+    pub modality: Option<Modality>,
+    pub levels: Vec<u8>,
+    pub seed: u64,
+    pub variant: SsimVariant,
+    pub calibration: CalibrationMode,
+    /// Per-dataset mode: images used to calibrate (the first N of each modality group).
+    pub calibration_images: usize,
+    /// Per-dataset mode: cache file (default OUT/strengths.json).
+    pub strength_cache: Option<PathBuf>,
+    pub write_out_of_band: bool,
+    pub max_evals_per_band: u32,
+}
+
+/// One manifest line.
+#[derive(Clone, Debug, Serialize)]
+pub struct Record {
+    pub source: String,
+    pub output: Option<String>,
+    pub perturbation: &'static str,
+    pub category: Category,
+    pub modality: Option<Modality>,
+    pub level: u8,
+    pub strength: f32,
+    pub strength_name: &'static str,
+    pub ssim: f64,
+    pub target: [f64; 2],
+    pub in_band: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub seed: u64,
+    pub ssim_variant: SsimVariant,
+    pub image_id: u32,
+    pub calibration: &'static str,
+    pub evaluations: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mask_output: Option<String>,
+    #[serde(skip)]
+    order: (usize, usize),
+}
+
+/// An input that could not be processed (whole image, or one perturbation of it).
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    pub source: String,
+    pub perturbation: Option<&'static str>,
+    pub error: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub records: Vec<Record>,
+    pub failures: Vec<Failure>,
+    pub warnings: Vec<String>,
+}
+
+impl Summary {
+    pub fn written(&self) -> usize {
+        self.records.iter().filter(|r| r.output.is_some()).count()
+    }
+    pub fn in_band(&self) -> usize {
+        self.records.iter().filter(|r| r.in_band).count()
+    }
+}
+
+/// Progress callback: (done, total) units of (image, perturbation).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+struct Loaded {
+    item: InputItem,
+    image: Image,
+    depth: BitDepth,
+    format: io::Format,
+    mask: Option<Mask>,
+    reference: SsimReference,
+    ctx: Ctx,
+    modality: Option<Modality>,
+    perturbations: Vec<&'static dyn Perturbation>,
+}
+
+fn load(item: &InputItem, opts: &GenerateOptions) -> Result<(Loaded, Vec<String>)> {
+    let loaded = io::read_image(&item.path)?;
+    let image = loaded.image;
+    let mask = match &item.mask {
+        Some(m) => Some(io::read_mask(m, Some((image.width, image.height)))?),
+        None => None,
+    };
+    let reference = SsimReference::new(&image, opts.variant).map_err(|e| match e {
+        Error::TooSmall { width, height, win, .. } => {
+            Error::TooSmall { what: item.path.display().to_string(), width, height, win }
+        }
+        other => other,
+    })?;
+    let modality = opts.modality.or(item.modality);
+    let perturbations = perturb::select(&opts.perturbations, modality)?;
+    let ctx = Ctx::new(opts.seed, io::image_id(&item.relative));
+    Ok((
+        Loaded { item: item.clone(), image, depth: loaded.depth, format: loaded.format, mask, reference, ctx, modality, perturbations },
+        loaded.warnings,
+    ))
+}
+
+/// Run the whole generation. Writes outputs and `OUT/manifest.jsonl`; returns the summary (the
+/// caller prints it and decides the exit code).
+pub fn generate(items: &[InputItem], opts: &GenerateOptions, progress: Progress<'_>) -> Result<Summary> {
+    std::fs::create_dir_all(&opts.out).map_err(|source| Error::Io { path: opts.out.clone(), source })?;
+    let mut summary = Summary::default();
+
+    // Load every image (in parallel); bad inputs become failures, the rest goes on.
+    let loaded: Vec<(usize, Result<(Loaded, Vec<String>)>)> =
+        items.par_iter().enumerate().map(|(i, it)| (i, load(it, opts))).collect();
+    let mut good: Vec<(usize, Loaded)> = Vec::new();
+    for (i, r) in loaded {
+        match r {
+            Ok((l, w)) => {
+                summary.warnings.extend(w);
+                good.push((i, l));
+            }
+            Err(e) => summary.failures.push(Failure { source: items[i].path.display().to_string(), perturbation: None, error: e.to_string() }),
+        }
+    }
+
+    // Per-dataset mode: strengths from the calibration subset of each modality group.
+    let mut cache = match opts.calibration {
+        CalibrationMode::PerDataset => {
+            let path = opts.strength_cache.clone().unwrap_or_else(|| opts.out.join("strengths.json"));
+            Some(StrengthCache::open(&path)?)
+        }
+        CalibrationMode::PerImage => None,
+    };
+    if let Some(cache) = cache.as_mut() {
+        calibrate_dataset(&good, opts, cache, &mut summary)?;
+        cache.save()?;
+    }
+
+    let units: Vec<(usize, usize)> =
+        good.iter().enumerate().flat_map(|(gi, (_, l))| (0..l.perturbations.len()).map(move |pi| (gi, pi))).collect();
+    let total = units.len();
+    let done = AtomicUsize::new(0);
+    progress(0, total);
+    let results: Vec<(Vec<Record>, Vec<Failure>)> = units
+        .par_iter()
+        .map(|&(gi, pi)| {
+            let (order, l) = (&good[gi].0, &good[gi].1);
+            let p = l.perturbations[pi];
+            let registry_pos = perturb::all().iter().position(|q| q.id() == p.id()).unwrap_or(usize::MAX);
+            let r = run_unit(l, p, opts, cache.as_ref(), (*order, registry_pos));
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            match r {
+                Ok(recs) => (recs, vec![]),
+                Err(e) => (vec![], vec![Failure { source: l.item.path.display().to_string(), perturbation: Some(p.id()), error: e.to_string() }]),
+            }
+        })
+        .collect();
+    for (r, f) in results {
+        summary.records.extend(r);
+        summary.failures.extend(f);
+    }
+    summary.records.sort_by(|a, b| a.order.cmp(&b.order).then(a.level.cmp(&b.level)));
+    let mut text = String::new();
+    for r in &summary.records {
+        text.push_str(&serde_json::to_string(r).map_err(|e| Error::other("manifest", e.to_string()))?);
+        text.push('\n');
+    }
+    io::write_atomic(&opts.out.join("manifest.jsonl"), text.as_bytes())?;
+    if !summary.failures.is_empty() {
+        let mut t = String::new();
+        for f in &summary.failures {
+            t.push_str(&serde_json::to_string(f).map_err(|e| Error::other("errors", e.to_string()))?);
+            t.push('\n');
+        }
+        io::write_atomic(&opts.out.join("errors.jsonl"), t.as_bytes())?;
+    }
+    Ok(summary)
+}
+
+fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &mut StrengthCache, summary: &mut Summary) -> Result<()> {
+    // Group by modality; within a group, the first N images (input order) calibrate.
+    let mut groups: Vec<(Option<Modality>, Vec<&Loaded>)> = Vec::new();
+    for (_, l) in good {
+        match groups.iter_mut().find(|(m, _)| *m == l.modality) {
+            Some((_, v)) => v.push(l),
+            None => groups.push((l.modality, vec![l])),
+        }
+    }
+    let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
+    for (modality, members) in groups {
+        let calib: Vec<&Loaded> = members.into_iter().take(opts.calibration_images.max(1)).collect();
+        let mod_str = modality.map(|m| m.as_str());
+        let ps = perturb::select(&opts.perturbations, modality)?;
+        for p in ps {
+            let missing: Vec<u8> = opts
+                .levels
+                .iter()
+                .copied()
+                .filter(|&lv| cache.get(&StrengthCache::key(p.id(), mod_str, lv, opts.variant)).is_none())
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let per_image: Vec<Result<Vec<calibrate::LevelOutcome>>> = calib
+                .par_iter()
+                .map(|l| {
+                    let prepared = p.prepare(&l.image, &l.ctx)?;
+                    calibrate::calibrate_prepared(prepared.as_ref(), p, &l.reference, l.depth, &missing, &search)
+                })
+                .collect();
+            let mut by_level: Vec<(u8, Vec<f32>)> = missing.iter().map(|&l| (l, vec![])).collect();
+            let mut n_ok = 0;
+            for (r, l) in per_image.into_iter().zip(&calib) {
+                match r {
+                    Ok(outs) => {
+                        n_ok += 1;
+                        for o in outs.into_iter().filter(|o| o.in_band) {
+                            if let Some((_, v)) = by_level.iter_mut().find(|(lv, _)| *lv == o.level) {
+                                v.push(o.strength);
+                            }
+                        }
+                    }
+                    Err(e) => summary.failures.push(Failure {
+                        source: l.item.path.display().to_string(),
+                        perturbation: Some(p.id()),
+                        error: format!("calibration: {e}"),
+                    }),
+                }
+            }
+            for (lv, mut v) in by_level {
+                let in_band = v.len();
+                cache.insert(
+                    StrengthCache::key(p.id(), mod_str, lv, opts.variant),
+                    CachedStrength { strength: median_strength(&mut v), images: n_ok, in_band },
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_unit(l: &Loaded, p: &'static dyn Perturbation, opts: &GenerateOptions, cache: Option<&StrengthCache>, order: (usize, usize)) -> Result<Vec<Record>> {
+    let info = p.info();
+    let levels: Vec<PerturbedLevel> = match cache {
+        None => {
+            let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
+            calibrate::perturb_image_with(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, &opts.levels, &search)?
+        }
+        Some(cache) => {
+            let prepared = p.prepare(&l.image, &l.ctx)?;
+            let mut out = Vec::new();
+            for &lv in &opts.levels {
+                let key = StrengthCache::key(p.id(), l.modality.map(|m| m.as_str()), lv, opts.variant);
+                match cache.get(&key).and_then(|c| c.strength) {
+                    Some(s) => out.push(calibrate::apply_fixed(prepared.as_ref(), &l.reference, l.mask.as_ref(), l.depth, lv, s)?),
+                    None => {
+                        let b = calibrate::band(lv)?;
+                        out.push(PerturbedLevel {
+                            outcome: calibrate::LevelOutcome {
+                                level: lv,
+                                strength: info.strength_range.1,
+                                ssim: f64::NAN,
+                                target: [b.lo, b.hi],
+                                in_band: false,
+                                reason: Some("unreachable: no calibration image reached this band".into()),
+                                evaluations: 0,
+                            },
+                            image: l.image.clone(),
+                            mask: None,
+                            ssim_written: f64::NAN,
+                        })
+                    }
+                }
+            }
+            out
+        }
+    };
+    let source = l.item.path.display().to_string();
+    let rel = &l.item.relative;
+    let mut records = Vec::with_capacity(levels.len());
+    for pl in levels {
+        let o = pl.outcome;
+        let mut rec = Record {
+            source: source.clone(),
+            output: None,
+            perturbation: info.id,
+            category: info.category,
+            modality: info.modality.or(l.modality),
+            level: o.level,
+            strength: o.strength,
+            strength_name: info.strength_name,
+            ssim: o.ssim,
+            target: o.target,
+            in_band: o.in_band,
+            reason: o.reason,
+            seed: opts.seed,
+            ssim_variant: opts.variant,
+            image_id: l.ctx.image_id,
+            calibration: match opts.calibration {
+                CalibrationMode::PerImage => "per-image",
+                CalibrationMode::PerDataset => "per-dataset",
+            },
+            evaluations: o.evaluations,
+            mask_output: None,
+            order,
+        };
+        let unreachable = rec.reason.as_deref().is_some_and(|r| r.starts_with("unreachable")) && rec.ssim.is_nan();
+        if (o.in_band || opts.write_out_of_band) && !unreachable {
+            let rel_out = Path::new(info.id).join(format!("L{}", o.level)).join(rel);
+            let out_path = opts.out.join(&rel_out);
+            let bytes = io::encode_image(&pl.image, l.depth, l.format, &out_path)?;
+            // Re-measure on the written file exactly as a reader will see it.
+            let back = io::decode_image(&bytes, &out_path)?;
+            let measured = l.reference.ssim(&back.image)?;
+            io::write_atomic(&out_path, &bytes)?;
+            rec.ssim = measured;
+            let was_in_band = rec.in_band;
+            rec.in_band = measured >= o.target[0] && measured <= o.target[1];
+            if was_in_band && !rec.in_band {
+                rec.reason = Some(format!("writing ({:?}) moved SSIM to {measured:.4}, outside the band", l.format));
+            }
+            rec.output = Some(io::rel_string(&rel_out));
+            if info.geometric {
+                if let Some(m) = &pl.mask {
+                    let rel_mask = Path::new(info.id).join(format!("L{}", o.level)).join("_masks").join(rel).with_extension("png");
+                    io::write_mask(&opts.out.join(&rel_mask), m)?;
+                    rec.mask_output = Some(io::rel_string(&rel_mask));
+                }
+            }
+        }
+        records.push(rec);
+    }
+    Ok(records)
+}
+
+/// Parse a level list like `1-5`, `1,3,5` or `2`.
+pub fn parse_levels(s: &str) -> Result<Vec<u8>> {
+    let bad = || Error::invalid("--levels", format!("'{s}': expected levels 1-5 like `1-5` or `1,3,5`"));
+    let mut out = Vec::new();
+    for tok in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some((a, b)) = tok.split_once('-') {
+            let (a, b): (u8, u8) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            if a > b {
+                return Err(bad());
+            }
+            out.extend(a..=b);
+        } else {
+            out.push(tok.parse().map_err(|_| bad())?);
+        }
+    }
+    if out.is_empty() || out.iter().any(|&l| !(1..=5).contains(&l)) {
+        return Err(bad());
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels() {
+        assert_eq!(parse_levels("1-5").unwrap(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(parse_levels("5,1,3").unwrap(), vec![1, 3, 5]);
+        assert!(parse_levels("0-2").is_err());
+        assert!(parse_levels("x").is_err());
+    }
+}
