@@ -1,0 +1,20 @@
+# The two commands of the README quickstart. Each installs what it needs from the package
+# registries (ONNX Runtime from PyPI; the CUDA 13.0 toolkit from PyPI for the `cuda` feature's
+# build and tests), into the git-ignored .local/ folder. Nothing is installed by hand.
+
+.PHONY: demo test setup-ort setup-cuda
+
+# Runs the whole pipeline on built-in phantoms (no arguments, no network at run time).
+demo: setup-ort
+	cargo run --release -- demo $(ARGS)
+
+# The full test suite: default features, then with the CUDA engine compiled (GPU tests skip
+# cleanly without a GPU). .ci/run calls exactly this.
+test: setup-ort setup-cuda
+	tools/test.sh
+
+setup-ort:
+	@if [ -x tools/setup_ort.sh ]; then tools/setup_ort.sh; fi
+
+setup-cuda:
+	@if [ -x tools/install_cuda_toolkit.sh ]; then tools/install_cuda_toolkit.sh; fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test suite, as `make test` and CI run it (after the setup steps of the Makefile).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+echo "== cargo test (default features: CPU engine)"
+cargo test --all-targets --no-fail-fast
+if [ -x tools/install_cuda_toolkit.sh ]; then
+  echo "== cargo test --features cuda (kernels compiled by nvcc; GPU tests skip without a GPU)"
+  NVCC="$(tools/install_cuda_toolkit.sh --print-nvcc)" cargo test --features cuda --no-fail-fast
+fi
