@@ -171,15 +171,12 @@ def main():
         rows.append(("SSIM wang 1024x1024 RGB (per call)", t_py, t_rs, f"|diff| {abs(ours - ref):.1e}"))
 
         # 2. + 3. calibration on a 512x512 RGB phantom written by medfm-robust itself.
-        subprocess.run([args.bin, "--quiet", "gallery", "--modality", args.modality, "--size", "64", "--tile", "32",
-                        "--out", f"{td}/warmup.png"], check=True, capture_output=True)
-        img_path = f"{td}/phantom/{args.modality}.png"
-        demo = subprocess.run([args.bin, "--quiet", "demo", "--out", f"{td}/demo512", "--size", "512"],
-                              capture_output=True, text=True)
         os.makedirs(f"{td}/phantom", exist_ok=True)
-        src = f"{td}/demo512/input/{args.modality}.png"
+        img_path = f"{td}/phantom/{args.modality}.png"
+        subprocess.run([args.bin, "phantom", "--modality", args.modality, "--size", "512", "--channels", "3",
+                        "--out", img_path], check=True, capture_output=True)
+        src = img_path
         x = np.asarray(Image.open(src).convert("RGB"), dtype=np.float64) / 255
-        Image.fromarray((x * 255).round().astype(np.uint8)).save(img_path)
         h, w = x.shape[:2]
         base = base_perturbations(np.random.default_rng(1), h, w)
         t_py = timeit(lambda: calibrate_python(x, base), 1)

@@ -4,6 +4,7 @@ mod demo;
 mod gallery;
 mod list;
 mod perturb;
+mod phantom;
 mod progress;
 mod ssim;
 
@@ -34,6 +35,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// A labelled grid of one modality's perturbations at clean and L1..L5.
     Gallery(gallery::GalleryArgs),
+    /// Write a built-in phantom image (and its mask).
+    Phantom(phantom::PhantomArgs),
 }
 
 /// Shared options for anything that prints progress.
@@ -58,6 +61,7 @@ pub fn main() -> i32 {
         Command::Perturb(a) => perturb::run(a, g),
         Command::Demo(a) => demo::run(a, g),
         Command::Gallery(a) => gallery::run(a, g),
+        Command::Phantom(a) => phantom::run(a),
     };
     match res {
         Ok(code) => code,
