@@ -1,6 +1,14 @@
 //! Building blocks shared by several perturbations; each lives here once.
 //! - [`filter`]: separable convolution with scipy's 'reflect' border, Gaussian kernels.
 //! - [`field`]: smooth random fields (bias fields, haze, stain variation, blobs).
+//! - [`objects`]: fixed nested object lists as alpha sprites, prefix weights.
+//! - [`hsv`]: RGB <-> HSV colour conversion.
+//! - [`strokes`]: anti-aliased cubic Bezier strokes (hairs).
+//! - [`psf`]: disk PSF and 2-D convolution.
 
 pub mod field;
 pub mod filter;
+pub mod hsv;
+pub mod objects;
+pub mod psf;
+pub mod strokes;
