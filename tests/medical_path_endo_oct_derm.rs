@@ -4,42 +4,14 @@
 //! and the phantoms themselves.
 
 use medfm_robust::image::{Image, Mask};
+use medfm_robust::ssim::SsimVariant;
 use std::path::PathBuf;
 use medfm_robust::perturb::{self, Ctx, Modality, Perturbation};
 use medfm_robust::phantom::phantom;
 
-/// wang SSIM (Gaussian window sigma 1.5, truncate 3.5, population covariance, data range 1,
-/// mean over the interior cropped by the 5-px window radius, averaged over channels).
-/// INTERIM twin of `ssim::ssim(.., SsimVariant::Wang)` until that lands.
+/// wang SSIM (Gaussian window sigma 1.5, fixed data range 1), the calibration's default.
 fn ssim(a: &Image, b: &Image) -> f64 {
-    use medfm_robust::perturb::common::filter::gaussian_blur_plane;
-    let (w, h) = (a.width, a.height);
-    let (c1, c2) = (0.0001f64, 0.0009f64);
-    let mut total = 0.0;
-    for c in 0..a.channels {
-        let (x, y) = (a.plane(c), b.plane(c));
-        let f = |v: Vec<f32>| gaussian_blur_plane(&v, w, h, 1.5, 3.5);
-        let mx = f(x.to_vec());
-        let my = f(y.to_vec());
-        let mxx = f(x.iter().map(|v| v * v).collect());
-        let myy = f(y.iter().map(|v| v * v).collect());
-        let mxy = f(x.iter().zip(y).map(|(p, q)| p * q).collect());
-        let mut acc = 0.0f64;
-        let mut n = 0usize;
-        for yy in 5..h - 5 {
-            for xx in 5..w - 5 {
-                let i = yy * w + xx;
-                let (ux, uy) = (mx[i] as f64, my[i] as f64);
-                let vx = mxx[i] as f64 - ux * ux;
-                let vy = myy[i] as f64 - uy * uy;
-                let cxy = mxy[i] as f64 - ux * uy;
-                acc += ((2.0 * ux * uy + c1) * (2.0 * cxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
-                n += 1;
-            }
-        }
-        total += acc / n as f64;
-    }
-    total / a.channels as f64
+    medfm_robust::ssim::ssim(a, b, SsimVariant::Wang).unwrap()
 }
 
 const IDS: [&str; 14] = [

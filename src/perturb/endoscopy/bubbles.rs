@@ -12,7 +12,9 @@
 //!   alpha 0.7) at `c + (0.35, 0.35) r`.
 //!
 //! Strength s in [0, 1] is the coverage: bubble i is composited with weight
-//! `w = clamp(s * N - i, 0, 1)` ([`prefix_weight`]) in list order,
+//! `w = clamp(s * N - i, 0, 1)` ([`prefix_weight`]) in REVERSE list order (bubble 0 on top: a
+//! bubble fading in lies beneath those already shown, whose interiors are rendered from the clean
+//! image and would otherwise be partly replaced, making SSIM rise),
 //! `x <- x (1 - w a_in) + w a_in * interior`, then `x <- x + (1 - x) w a_white`. The local warp is
 //! an intensity artefact for mask purposes (the catalogue leaves masks alone).
 //!
@@ -127,11 +129,13 @@ impl Prepared for Prepped<'_> {
         }
         let w = self.img.width;
         for (c, plane) in out.planes_mut().enumerate() {
-            for (i, b) in self.bubbles.iter().enumerate() {
+            // reverse list order: bubble 0 ends on top, so a bubble fading in lies beneath the ones
+            // already shown and never uncovers (restores) pixels they hide: nested and monotone
+            for (i, b) in self.bubbles.iter().enumerate().rev() {
                 let wt = prefix_weight(s.min(1.0), N, i);
                 let Some(b) = b else { continue };
                 if wt <= 0.0 {
-                    break;
+                    continue;
                 }
                 let n = b.sprite.w * b.sprite.h;
                 for yy in 0..b.sprite.h {

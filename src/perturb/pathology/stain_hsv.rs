@@ -2,19 +2,22 @@
 //!
 //! Model (per pixel, hue in OpenCV units where 180 = a full turn, as the reference):
 //! - `H' = H + 40 s u_h` (mod 180),
-//! - `S' = clip(S exp(1.5 s u_s) (1 + 0.5 s g(x, y)))`,
+//! - `S' = clip(S exp(0.5 s u_s) (1 + 0.5 s g(x, y)))`,
 //! - `V' = clip(V exp(0.6 s u_v))`,
 //!
-//! with `u_h, u_s, u_v` fixed per (seed, image): random sign, magnitude in [0.5, 1] (so every
-//! image gets a visible shift), and `g = 2F - 1` a smooth random field (F from
+//! with `u_h, u_s, u_v` fixed per (seed, image): random sign, magnitude in [0.75, 1] (so every
+//! image gets a shift strong enough for L5), and `g = 2F - 1` a smooth random field (F from
 //! [`smooth_field`], 4 cells) whose weight `0.5 s` grows continuously with s (the reference
-//! switches its field on at I > 0.15, a jump). The gains are the exponential forms of the
-//! catalogue's linear `1 + s u_s` and `1 + 0.6 s u_v` (the same first-order value change, S
-//! steeper by 1.5 so that at s = 1 the gain spans about [0.22, 4.5], the reference's U(1 +- I) at
-//! I = 0.8 spans [0.2, 1.8]): on the widened range
-//! the linear forms reach 0 and turn every image grey or black, which is no longer a stain shift,
-//! while `exp` keeps the gain positive. Range 0-2 (catalogue start 0-1): at s = 2 the hue
-//! turns by up to 160 degrees, which L5 needs on the pathology phantom.
+//! switches its field on at I > 0.15, a jump).
+//!
+//! Range 0-2.25 (catalogue start 0-1): at s = 2.25 the hue turns by at most 90 OpenCV units =
+//! 180 degrees; beyond that a larger s would turn the colours back (SSIM rising). Colour shifts
+//! keep structure (dark nuclei stay dark under any hue), so SSIM falls slowly and L5 needs the
+//! widened range. The S and V gains are exponential forms of the catalogue's linear `1 + s u_s`
+//! and `1 + 0.6 s u_v`: on the widened range the linear forms reach 0 and turn the tile grey or
+//! black, which is no longer a stain shift, while `exp` stays positive. S uses the flatter
+//! coefficient 0.5 (gain in [0.32, 3.1] at s = 2.25): a desaturated tile hides the hue turn, and
+//! on the phantom desaturation lowers SSIM less than the hue turn it hides.
 //!
 //! Grey input: hue and saturation have no grey counterpart (S = 0), so the model works on
 //! luminance: `x' = clip(x exp(0.6 s u_v) (1 + 0.3 s g))`, the value term plus the smooth
@@ -36,9 +39,9 @@ static INFO: Info = Info {
     id: "path_stain_hsv",
     category: Category::Medical,
     modality: Some(Modality::Pathology),
-    model: "stain colour shift in HSV: H += 40*s*u_h (OpenCV units), S *= exp(1.5*s*u_s)(1 + 0.5*s*g), V *= exp(0.6*s*u_v), g a smooth field; grey: x*exp(0.6*s*u_v)(1 + 0.3*s*g)",
+    model: "stain colour shift in HSV: H += 40*s*u_h (OpenCV units), S *= exp(0.5*s*u_s)(1 + 0.5*s*g), V *= exp(0.6*s*u_v), g a smooth field; grey: x*exp(0.6*s*u_v)(1 + 0.3*s*g)",
     strength_name: "stain variation intensity",
-    strength_range: (0.0, 2.0),
+    strength_range: (0.0, 2.25),
     kind: StrengthKind::Continuous,
     geometric: false,
     colour: Colour::PrefersRgb,
@@ -46,9 +49,9 @@ static INFO: Info = Info {
     monotone_tolerance: 0.0,
 };
 
-/// Random sign times a magnitude in [0.5, 1].
+/// Random sign times a magnitude in [0.75, 1].
 fn signed(rng: &crate::rng::Rng, k: u32) -> f32 {
-    rng.param_sign(k) * (0.5 + 0.5 * rng.param(k))
+    rng.param_sign(k) * (0.75 + 0.25 * rng.param(k))
 }
 
 impl Perturbation for PathStainHsv {
@@ -102,7 +105,7 @@ impl Prepared for Prepped<'_> {
             }
             Some(hsv) => {
                 let dh = 40.0 / 180.0 * s * self.uh;
-                let sgain = (1.5 * s * self.us).exp();
+                let sgain = (0.5 * s * self.us).exp();
                 let mut rgb = vec![0.0f32; 3 * n];
                 rgb.par_chunks_mut(3).enumerate().for_each(|(i, px)| {
                     let h = hsv[i] + dh;
