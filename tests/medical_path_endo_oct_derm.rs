@@ -251,12 +251,12 @@ fn endo_blood_follows_beer_lambert_in_rgb_and_luminance() {
         }
         covered += 1;
         let m = ratio_r.ln() / t[0].ln();
-        for c in 1..3 {
+        for (c, tc) in t.iter().enumerate().skip(1) {
             let cin = rgb.data[c * 4096 + i] as f64;
             if cin < 0.05 {
                 continue;
             }
-            let want = t[c].powf(m);
+            let want = tc.powf(m);
             let got = out_rgb.data[c * 4096 + i] as f64 / cin;
             assert!((got - want).abs() < 2e-3, "channel {c} pixel {i}: {got} vs {want}");
             assert!(got < ratio_r, "G, B must be attenuated more than R");
@@ -418,5 +418,24 @@ fn explore_seeds() {
             .map(|seed| format!("{:.3}", ssim(&img, &p.apply(&img, p.info().strength_range.1, &Ctx::new(seed, 99)).unwrap())))
             .collect();
         eprintln!("{id}: {}", v.join(" "));
+    }
+}
+
+/// Rough cost check (not run by default, no assertion): prepare and apply at 512 x 512.
+#[test]
+#[ignore]
+fn timing_512() {
+    for id in IDS {
+        let p = get(id);
+        let m = p.info().modality.unwrap();
+        let img = phantom(m, 512, 512, 3, 1).image;
+        let t0 = std::time::Instant::now();
+        let prep = p.prepare(&img, &ctx()).unwrap();
+        let t1 = std::time::Instant::now();
+        for k in 1..=5 {
+            std::hint::black_box(prep.apply(p.info().strength_range.1 * k as f32 / 5.0));
+        }
+        let t2 = std::time::Instant::now();
+        eprintln!("{id}: prepare {:?}, apply {:?}", t1 - t0, (t2 - t1) / 5);
     }
 }

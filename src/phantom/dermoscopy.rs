@@ -58,8 +58,8 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             if d < rho {
                 mask.data[i] = 1;
             }
-            for k in 0..3 {
-                rgb.data[k * n + i] = p[k];
+            for (k, v) in p.iter().enumerate() {
+                rgb.data[k * n + i] = *v;
             }
         }
     }

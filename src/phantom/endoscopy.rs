@@ -66,8 +66,8 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             // lens vignetting
             let r2 = ((xf - wf * 0.5).powi(2) + (yf - hf * 0.5).powi(2)) / half_diag2;
             shade *= 1.0 - 0.5 * r2;
-            for k in 0..3 {
-                rgb.data[k * n + i] = (c[k] * shade).clamp(0.0, 1.0);
+            for (k, v) in c.iter().enumerate() {
+                rgb.data[k * n + i] = (v * shade).clamp(0.0, 1.0);
             }
         }
     }

@@ -108,8 +108,8 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
 
     let mut rgb = Image::new(w, h, 3);
     for (i, p) in px.iter().enumerate() {
-        for k in 0..3 {
-            rgb.data[k * w * h + i] = p[k].clamp(0.0, 1.0);
+        for (k, v) in p.iter().enumerate() {
+            rgb.data[k * w * h + i] = v.clamp(0.0, 1.0);
         }
     }
     (if channels == 3 { rgb } else { Image::from_planes(w, h, 1, rgb.luminance()) }, mask)

@@ -6,7 +6,7 @@ mod vignette;
 
 pub use hair::DermHair;
 pub use light_reflection::DermLightReflection;
-pub use vignette::{vignette_gain, DermVignette, VIGNETTE_EXPONENT};
+pub use vignette::{vignette_falloff, vignette_gain, DermVignette, VIGNETTE_EXPONENT};
 
 use super::Perturbation;
 

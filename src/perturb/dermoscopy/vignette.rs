@@ -39,11 +39,16 @@ static INFO: Info = Info {
 /// The gain `clip(1 - s * (r/R)^k, 0, 1)` at pixel (x, y) of a `w x h` image (definitions in the
 /// module doc).
 pub fn vignette_gain(x: usize, y: usize, w: usize, h: usize, s: f32) -> f32 {
+    (1.0 - s * vignette_falloff(x, y, w, h)).clamp(0.0, 1.0)
+}
+
+/// `(r/R)^k` at pixel (x, y), in [0, 1] (pixel centres lie within the half-diagonal).
+pub fn vignette_falloff(x: usize, y: usize, w: usize, h: usize) -> f32 {
     let (cx, cy) = ((w as f32 - 1.0) * 0.5, (h as f32 - 1.0) * 0.5);
     let r_max2 = ((w * w + h * h) as f32) * 0.25;
     let (dx, dy) = (x as f32 - cx, y as f32 - cy);
     let q = (dx * dx + dy * dy) / r_max2; // (r/R)^2
-    (1.0 - s * q.powi(VIGNETTE_EXPONENT / 2)).clamp(0.0, 1.0)
+    q.powi(VIGNETTE_EXPONENT / 2)
 }
 
 impl Perturbation for DermVignette {
@@ -52,12 +57,17 @@ impl Perturbation for DermVignette {
     }
 
     fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img }))
+        let (w, h) = (img.width, img.height);
+        // (r/R)^k per pixel, so apply is one multiply-add per sample
+        let falloff = (0..w * h).map(|i| vignette_falloff(i % w, i / w, w, h)).collect();
+        Ok(Box::new(Prepped { img, falloff }))
     }
 }
 
 struct Prepped<'a> {
     img: &'a Image,
+    /// (r/R)^k per pixel
+    falloff: Vec<f32>,
 }
 
 impl Prepared for Prepped<'_> {
@@ -66,10 +76,8 @@ impl Prepared for Prepped<'_> {
         if s <= 0.0 {
             return out;
         }
-        let (w, h) = (self.img.width, self.img.height);
-        let gain: Vec<f32> = (0..w * h).map(|i| vignette_gain(i % w, i / w, w, h, s)).collect();
         for plane in out.planes_mut() {
-            plane.iter_mut().zip(&gain).for_each(|(v, g)| *v = (*v * g).clamp(0.0, 1.0));
+            plane.iter_mut().zip(&self.falloff).for_each(|(v, f)| *v = (*v * (1.0 - s * f).clamp(0.0, 1.0)).clamp(0.0, 1.0));
         }
         out
     }

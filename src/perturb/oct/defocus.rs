@@ -2,7 +2,8 @@
 //! disk (circle of confusion) of radius s px.
 //!
 //! Model: `out = x (*) D_s`, `D_s` the anti-aliased disk of [`psf::disk_kernel`] (tap weight
-//! `clamp(s + 0.5 - d, 0, 1)`, normalised), reflect border (scipy `mode='reflect'`). The kernel
+//! `clamp(s + 0.5 - d, 0, 1)`, normalised), reflect border (scipy `mode='reflect'`), computed by the
+//! run-length form [`psf::convolve_disk`]. The kernel
 //! grows continuously with s and is the identity for s <= 0.5 px. Range 0-10 px as catalogued.
 //!
 //! Source: catalogue `oct_defocus` (disk PSF option); ImageNet-C `defocus_blur` uses a disk
@@ -48,11 +49,10 @@ impl Prepared for Prepped<'_> {
         if s <= 0.5 {
             return self.img.clone();
         }
-        let (k, side) = psf::disk_kernel(s);
         let (w, h) = (self.img.width, self.img.height);
         let mut data = Vec::with_capacity(self.img.data.len());
         for plane in self.img.planes() {
-            data.extend(psf::convolve2d(plane, w, h, &k, side).into_iter().map(|v| v.clamp(0.0, 1.0)));
+            data.extend(psf::convolve_disk(plane, w, h, s).into_iter().map(|v| v.clamp(0.0, 1.0)));
         }
         Image::from_planes(w, h, self.img.channels, data)
     }
