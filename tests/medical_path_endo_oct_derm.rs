@@ -91,19 +91,28 @@ fn identity_range_shape_and_determinism_grey_and_rgb() {
 
 #[test]
 fn monotone_ssim_over_50_point_sweep() {
+    // several images: the modality phantom in its native channels and in the other channel count,
+    // two phantom seeds, two RNG keys
     for id in IDS {
         let p = get(id);
-        let img = phantom_for(p, 96);
-        let prep = p.prepare(&img, &ctx()).unwrap();
+        let m = p.info().modality.unwrap();
         let smax = p.info().strength_range.1;
         let tol = p.info().monotone_tolerance as f64 + 1e-6;
-        let mut prev = 1.0f64;
-        for k in 0..=50 {
-            let s = smax * k as f32 / 50.0;
-            let v = ssim(&img, &prep.apply(s));
-            assert!(v <= prev + tol, "{id}: SSIM rises from {prev} to {v} at s = {s}");
-            prev = prev.min(v);
+        let mut worst_up = 0.0f64;
+        for (ch, phantom_seed, key) in [(3usize, 7u64, (42u64, 1234u32)), (1, 8, (7, 99)), (3, 9, (7, 99))] {
+            let ch = if m == Modality::Oct { 1 } else { ch };
+            let img = phantom(m, 96, 96, ch, phantom_seed).image;
+            let prep = p.prepare(&img, &Ctx::new(key.0, key.1)).unwrap();
+            let mut prev = 1.0f64;
+            for k in 0..=50 {
+                let s = smax * k as f32 / 50.0;
+                let v = ssim(&img, &prep.apply(s));
+                worst_up = worst_up.max(v - prev);
+                assert!(v <= prev + tol, "{id} ch{ch}: SSIM rises from {prev} to {v} at s = {s}");
+                prev = prev.min(v);
+            }
         }
+        eprintln!("{id}: largest SSIM up-step {worst_up:.2e}");
     }
 }
 
@@ -276,8 +285,8 @@ fn path_stain_turns_hue_uniformly_and_works_on_grey() {
     let p = get("path_stain_hsv");
     let rgb = phantom(Modality::Pathology, 64, 64, 3, 9).image;
     let out = p.apply(&rgb, 1.0, &ctx()).unwrap();
-    // the hue turn is the same at every pixel (the field acts on S only): 40*s*u_h OpenCV units,
-    // |u_h| in [0.75, 1] -> between 60 and 80 degrees of hue at s = 1
+    // the hue turn is the same at every pixel (the field acts on S only): 20*s*u_h OpenCV units,
+    // |u_h| in [0.75, 1] -> between 30 and 40 degrees of hue at s = 1
     let mut shifts = Vec::new();
     for i in 0..4096 {
         let (h0, s0, _) = rgb_to_hsv(rgb.data[i], rgb.data[4096 + i], rgb.data[8192 + i]);
@@ -292,7 +301,7 @@ fn path_stain_turns_hue_uniformly_and_works_on_grey() {
         assert!((d - first).abs() < 0.5, "{d} vs {first}");
     }
     let turn = if first > 180.0 { 360.0 - first } else { first };
-    assert!((59.5..=80.5).contains(&turn), "hue turn {turn}");
+    assert!((29.5..=40.5).contains(&turn), "hue turn {turn}");
     // grey: luminance model, changes the image, stays in range
     let grey = phantom(Modality::Pathology, 64, 64, 1, 9).image;
     let g = p.apply(&grey, 1.0, &ctx()).unwrap();
@@ -437,5 +446,19 @@ fn timing_512() {
         }
         let t2 = std::time::Instant::now();
         eprintln!("{id}: prepare {:?}, apply {:?}", t1 - t0, (t2 - t1) / 5);
+    }
+}
+
+#[test]
+#[ignore]
+fn explore_curve() {
+    let id = std::env::var("PERT").unwrap_or("path_stain_hsv".into());
+    let p = get(&id);
+    let m = p.info().modality.unwrap();
+    for (ch, phantom_seed, key) in [(3usize, 7u64, (42u64, 1234u32)), (3, 9, (7, 99)), (3, 9, (1, 2)), (3, 9, (3, 4))] {
+        let img = phantom(m, 96, 96, ch, phantom_seed).image;
+        let prep = p.prepare(&img, &Ctx::new(key.0, key.1)).unwrap();
+        let v: Vec<String> = (0..=20).map(|k| format!("{:.3}", ssim(&img, &prep.apply(p.info().strength_range.1 * k as f32 / 20.0)))).collect();
+        eprintln!("{key:?}: {}", v.join(" "));
     }
 }

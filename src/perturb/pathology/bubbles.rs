@@ -6,7 +6,7 @@
 //! Model: a fixed list of `N = 28` bubbles (centre, radius 7-20 % of min(W, H)) drawn once per
 //! (seed, image). `bg_c` = the 92nd percentile of channel c (the slide background, as the
 //! reference). Bubble i, with weight `w = clamp(s * N - i, 0, 1)` ([`prefix_weight`]), is
-//! composited in list order:
+//! composited in REVERSE list order (bubble 0 on top, see `apply`):
 //! - interior (anti-aliased disc): `x <- x (1 - 0.7 w a) + 0.7 w a bg_c`,
 //! - dark rim (ring at d = r, half-width max(1.2, 0.07 r) px): `x <- x (1 - 0.55 w a_rim)`,
 //! - refractile line (ring at d = r - 2.5 half-widths, half-width max(0.8, 0.035 r)):
@@ -107,10 +107,13 @@ impl Prepared for Prepped<'_> {
         let w = self.img.width;
         for (c, plane) in out.planes_mut().enumerate() {
             let bg = self.bg[c];
-            for (i, b) in self.bubbles.iter().enumerate() {
+            // reverse list order: bubble 0 ends on top and a bubble fading in lies beneath those
+            // already shown (drawn on top it could lift their dark rims back towards the clean
+            // values: a measured SSIM up-step)
+            for (i, b) in self.bubbles.iter().enumerate().rev() {
                 let wt = prefix_weight(s.min(1.0), N, i);
                 if wt <= 0.0 {
-                    break;
+                    continue;
                 }
                 let Some(b) = b else { continue };
                 let sp = &b.interior;

@@ -1,27 +1,31 @@
 //! `path_stain_hsv`: staining-protocol / scanner colour variation of H&E slides, in HSV.
 //!
 //! Model (per pixel, hue in OpenCV units where 180 = a full turn, as the reference):
-//! - `H' = H + 40 s u_h` (mod 180),
-//! - `S' = clip(S exp(0.5 s u_s) (1 + 0.5 s g(x, y)))`,
-//! - `V' = clip(V exp(0.6 s u_v))`,
+//! - `H' = H + 20 s u_h` (mod 180): a uniform hue turn;
+//! - `S' = clip(S exp(0.5 s u_s) (1 + 0.5 s g(x, y)))`: saturation gain plus a smooth field;
+//! - `V' = V^gamma`, `gamma = exp(-s u_v)`: the optical density `-ln V` is scaled by `gamma`,
+//!   the Beer-Lambert effect of more (`u_v < 0`) or less (`u_v > 0`) stain;
 //!
-//! with `u_h, u_s, u_v` fixed per (seed, image): random sign, magnitude in [0.75, 1] (so every
+//! with `u_h, u_s, u_v` fixed per (seed, image): random sign, magnitude in [0.75, 1] (every
 //! image gets a shift strong enough for L5), and `g = 2F - 1` a smooth random field (F from
 //! [`smooth_field`], 4 cells) whose weight `0.5 s` grows continuously with s (the reference
 //! switches its field on at I > 0.15, a jump).
 //!
-//! Range 0-2.25 (catalogue start 0-1): at s = 2.25 the hue turns by at most 90 OpenCV units =
-//! 180 degrees; beyond that a larger s would turn the colours back (SSIM rising). Colour shifts
-//! keep structure (dark nuclei stay dark under any hue), so SSIM falls slowly and L5 needs the
-//! widened range. The S and V gains are exponential forms of the catalogue's linear `1 + s u_s`
-//! and `1 + 0.6 s u_v`: on the widened range the linear forms reach 0 and turn the tile grey or
-//! black, which is no longer a stain shift, while `exp` stays positive. S uses the flatter
-//! coefficient 0.5 (gain in [0.32, 3.1] at s = 2.25): a desaturated tile hides the hue turn, and
-//! on the phantom desaturation lowers SSIM less than the hue turn it hides.
+//! Deviations from the catalogue line (`H += 40 s u_h`, `S *= 1 + s u_s`, `V *= 1 + 0.6 s u_v`),
+//! all measured on the pathology phantom with 4 RNG keys, 50-point sweeps:
+//! - SSIM is structure-based and colour shifts keep structure (dark nuclei stay dark under any
+//!   hue), so L5 needs strong shifts: range 0-2.5 (catalogue start 0-1);
+//! - a hue turn beyond about 100 degrees brings the per-channel structure back (the channels of
+//!   H&E are correlated; a 120-degree turn nearly permutes them) and SSIM rises again, so the hue
+//!   coefficient is 20 (at most 50 units = 100 degrees at s = 2.5), not 40;
+//! - linear S and V gains reach 0 on the widened range (a grey or black tile, no longer a stain
+//!   shift), and a multiplicative V gain > 1 clips the bright background and makes SSIM collapse
+//!   and then wobble; the exponential S gain and the optical-density power keep both positive,
+//!   unclipped and monotone.
 //!
 //! Grey input: hue and saturation have no grey counterpart (S = 0), so the model works on
-//! luminance: `x' = clip(x exp(0.6 s u_v) (1 + 0.3 s g))`, the value term plus the smooth
-//! field acting as uneven stain density (catalogue rule 6).
+//! luminance: `x' = clip(x^gamma (1 + 0.3 s g))`, the optical-density term plus the smooth field
+//! acting as uneven stain density (catalogue rule 6).
 //!
 //! Source: reference SEG `_path_stain_variation` (OpenCV uint8 HSV: H += U(+-40I), S x U(1+-I),
 //! V x U(1+-0.6I), smooth S field for I > 0.15); HED alternatives: Tellez 2018, StainTools.
@@ -39,9 +43,9 @@ static INFO: Info = Info {
     id: "path_stain_hsv",
     category: Category::Medical,
     modality: Some(Modality::Pathology),
-    model: "stain colour shift in HSV: H += 40*s*u_h (OpenCV units), S *= exp(0.5*s*u_s)(1 + 0.5*s*g), V *= exp(0.6*s*u_v), g a smooth field; grey: x*exp(0.6*s*u_v)(1 + 0.3*s*g)",
+    model: "stain colour shift in HSV: H += 20*s*u_h (OpenCV units), S *= exp(0.5*s*u_s)(1 + 0.5*s*g), V = V^exp(-s*u_v) (optical density scaled), g a smooth field; grey: x^exp(-s*u_v)*(1 + 0.3*s*g)",
     strength_name: "stain variation intensity",
-    strength_range: (0.0, 2.25),
+    strength_range: (0.0, 2.5),
     kind: StrengthKind::Continuous,
     geometric: false,
     colour: Colour::PrefersRgb,
@@ -96,21 +100,22 @@ impl Prepared for Prepped<'_> {
             return out;
         }
         let n = self.img.plane_len();
-        let vgain = (0.6 * s * self.uv).exp();
+        // optical-density scaling: V' = V^gamma, -ln V' = gamma * (-ln V)
+        let gamma = (-s * self.uv).exp();
         match &self.hsv {
             None => {
                 for plane in out.planes_mut() {
-                    plane.iter_mut().zip(&self.g).for_each(|(v, g)| *v = (*v * vgain * (1.0 + 0.3 * s * g)).clamp(0.0, 1.0));
+                    plane.iter_mut().zip(&self.g).for_each(|(v, g)| *v = (v.max(0.0).powf(gamma) * (1.0 + 0.3 * s * g)).clamp(0.0, 1.0));
                 }
             }
             Some(hsv) => {
-                let dh = 40.0 / 180.0 * s * self.uh;
+                let dh = 20.0 / 180.0 * s * self.uh;
                 let sgain = (0.5 * s * self.us).exp();
                 let mut rgb = vec![0.0f32; 3 * n];
                 rgb.par_chunks_mut(3).enumerate().for_each(|(i, px)| {
                     let h = hsv[i] + dh;
                     let sat = (hsv[n + i] * sgain * (1.0 + 0.5 * s * self.g[i])).clamp(0.0, 1.0);
-                    let val = (hsv[2 * n + i] * vgain).clamp(0.0, 1.0);
+                    let val = hsv[2 * n + i].max(0.0).powf(gamma).clamp(0.0, 1.0);
                     let (r, g, b) = hsv_to_rgb(h, sat, val);
                     px.copy_from_slice(&[r, g, b]);
                 });
