@@ -8,7 +8,8 @@
 //!
 //! At s = 2 everything outside r = R/sqrt(2) (on a square image: the inscribed circle) is black,
 //! the typical dark-corner look; larger s closes the circle further. Range 0-4 (catalogue start
-//! 0-2), widened so L5 is reachable on the dermoscopy phantom. Deterministic (no randomness).
+//! 0-2): on the dermoscopy phantom L5 lies near s = 1.75; the wider range leaves margin for
+//! images whose periphery carries little structure. Deterministic (no randomness).
 //!
 //! Source: reference SEG `_derm_artifacts` (`x*clip(1 - 0.1*sev*r/R)`, R = min(h,w)/2, strength
 //! ignored there); MedMNIST-C `BlackCorner`.

@@ -98,6 +98,9 @@ impl Prepared for Prepped<'_> {
         out
     }
 
+    /// Same row shifts, nearest neighbour, reflect border. A mask whose size differs from the
+    /// prepared image cannot be mapped row by row and is returned unchanged (callers check shapes
+    /// when they read masks).
     fn warp_mask(&self, mask: &Mask, s: f32) -> Mask {
         let mut out = mask.clone();
         if s <= 0.0 || mask.width != self.img.width || mask.height != self.img.height {
