@@ -1,12 +1,12 @@
 //! `endo_overexposure`: the light source too close to the mucosa ("light reflection",
 //! auto-exposure lag): large soft regions burn out towards white.
 //!
-//! Model: a fixed set of `N = 5` large Gaussian blobs (centre, `sigma_i` = 10-25 % of
-//! min(W, H)) drawn once per (seed, image); their union `m = 1 - prod(1 - g_i)` (g_i peak 1) is a
+//! Model: a fixed set of `N = 5` large Gaussian blobs (centre in the central 80 % of each axis,
+//! `sigma_i` = 12-25 % of min(W, H)) drawn once per (seed, image); their union `m = 1 - prod(1 - g_i)` (g_i peak 1) is a
 //! fixed smooth field. `a = min(1, s * m)` and `out = x + (1 - x) * a` on every channel: the blob
-//! cores reach pure white at s = 1 and the burnt-out area keeps growing up to s = 2 (range 0-2,
-//! catalogue start 0-1: at s = 1 the phantom's SSIM is 0.44-0.59 depending on the blob draw, so
-//! L5 is marginal there; beyond s = 2 SSIM hardly changes).
+//! cores reach pure white at s = 1 and the burnt-out area keeps growing up to s = 3 (range 0-3,
+//! catalogue start 0-1: at s = 1 the phantom's SSIM is 0.44-0.6 depending on the blob draw, so
+//! L5 is marginal there; beyond s = 3 SSIM hardly changes).
 //!
 //! Source: reference SEG `_endo_saturation` (15r soft blobs, mask x8r, blended toward the channel
 //! max; blob count re-drawn there, fixed here).
@@ -26,7 +26,7 @@ static INFO: Info = Info {
     modality: Some(Modality::Endoscopy),
     model: "light source too close: 5 fixed large soft blobs m, x + (1-x)*min(1, s*m) (blend to white)",
     strength_name: "blob gain",
-    strength_range: (0.0, 2.0),
+    strength_range: (0.0, 3.0),
     kind: StrengthKind::Continuous,
     geometric: false,
     colour: Colour::Any,
@@ -46,7 +46,7 @@ impl Perturbation for EndoOverexposure {
         let blobs: Vec<(f32, f32, f32)> = (0..N)
             .map(|i| {
                 let u = rng.object(0, i as u32, 3);
-                (u[0] * w as f32, u[1] * h as f32, size * (0.10 + 0.15 * u[2]))
+                (w as f32 * (0.1 + 0.8 * u[0]), h as f32 * (0.1 + 0.8 * u[1]), size * (0.12 + 0.13 * u[2]))
             })
             .collect();
         let mut field = vec![0.0f32; w * h];
