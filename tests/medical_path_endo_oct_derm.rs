@@ -378,3 +378,64 @@ fn phantoms_are_deterministic_sized_and_masked() {
     assert_eq!(colourful(Modality::Oct), 0.0);
 }
 
+
+#[test]
+fn disk_psf_matches_scipy_convolve() {
+    // fixture: tools/gen_disk_psf_fixtures.py (scipy 1.17.1 ndimage.convolve, mode='reflect');
+    // tolerance 2e-6: f32 output of an f64 prefix-sum accumulation vs scipy's f64
+    use medfm_robust::perturb::common::psf::convolve_disk;
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/disk_psf_cases.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cases = json["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let (w, h) = (case["w"].as_u64().unwrap() as usize, case["h"].as_u64().unwrap() as usize);
+        let r = case["radius"].as_f64().unwrap() as f32;
+        let plane: Vec<f32> = case["q"].as_array().unwrap().iter().map(|q| q.as_u64().unwrap() as f32 / 255.0).collect();
+        let want: Vec<f64> = case["expected"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let got = convolve_disk(&plane, w, h, r);
+        for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+            assert!((*g as f64 - e).abs() < 2e-6, "r={r} {w}x{h} pixel {i}: {g} vs {e}");
+        }
+        // and oct_defocus applies exactly this to every channel
+        let img = Image::from_planes(w, h, 1, plane);
+        let out = get("oct_defocus").apply(&img, r, &ctx()).unwrap();
+        assert_eq!(out.data, got.iter().map(|v| v.clamp(0.0, 1.0)).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn oct_speckle_is_mean_one_log_normal_of_one_fixed_field() {
+    // out = x * exp(s N - s^2/2): from the output at s1 recover N, predict the output at s2, and
+    // check N is standard normal (mean 0, variance 1 within sampling error on 64 x 64 pixels)
+    let p = get("oct_speckle");
+    let img = Image::from_planes(64, 64, 1, vec![0.2; 64 * 64]);
+    let prep = p.prepare(&img, &ctx()).unwrap();
+    let (s1, s2) = (0.3f64, 0.7f64);
+    let (o1, o2) = (prep.apply(s1 as f32), prep.apply(s2 as f32));
+    let mut n_sum = 0.0;
+    let mut n2_sum = 0.0;
+    for i in 0..64 * 64 {
+        let n = ((o1.data[i] as f64 / 0.2).ln() + s1 * s1 / 2.0) / s1;
+        n_sum += n;
+        n2_sum += n * n;
+        let want = (0.2 * (s2 * n - s2 * s2 / 2.0).exp()).min(1.0);
+        assert!((o2.data[i] as f64 - want).abs() < 1e-4, "pixel {i}");
+    }
+    let mean = n_sum / 4096.0;
+    let var = n2_sum / 4096.0 - mean * mean;
+    assert!(mean.abs() < 0.06 && (var - 1.0).abs() < 0.08, "mean {mean} var {var}");
+}
+
+#[test]
+fn oct_shadow_and_blink_cover_the_nominal_width_and_height() {
+    // at small s the columns / bands cannot overlap or leave the image (stratified centres, see
+    // the module docs), so the summed coverage is exactly s * W (shadow, depth 0.95) / s * H (blink)
+    let img = Image::from_planes(120, 90, 1, vec![0.5; 120 * 90]);
+    let sh = get("oct_shadow").apply(&img, 0.2, &ctx()).unwrap();
+    let covered: f64 = (0..120).map(|x| (1.0 - sh.get(0, 0, x) as f64 / 0.5) / 0.95).sum();
+    assert!((covered - 0.2 * 120.0).abs() < 1e-3, "shadow width {covered}");
+    let bl = get("oct_blink").apply(&img, 0.1, &ctx()).unwrap();
+    let covered: f64 = (0..90).map(|y| 1.0 - bl.get(0, y, 0) as f64 / 0.5).sum();
+    assert!((covered - 0.1 * 90.0).abs() < 1e-3, "blink height {covered}");
+}
