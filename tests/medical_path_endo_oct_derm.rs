@@ -439,3 +439,17 @@ fn oct_shadow_and_blink_cover_the_nominal_width_and_height() {
     let covered: f64 = (0..90).map(|y| 1.0 - bl.get(0, y, 0) as f64 / 0.5).sum();
     assert!((covered - 0.1 * 90.0).abs() < 1e-3, "blink height {covered}");
 }
+
+#[test]
+fn tiny_images_do_not_panic() {
+    for id in IDS {
+        let p = get(id);
+        for (w, h, ch) in [(1usize, 1usize, 1usize), (3, 2, 3), (2, 5, 1)] {
+            let img = Image::from_planes(w, h, ch, (0..w * h * ch).map(|i| (i % 7) as f32 / 7.0).collect());
+            let prep = p.prepare(&img, &ctx()).unwrap();
+            let out = prep.apply(p.info().strength_range.1);
+            assert!(out.same_shape(&img) && out.data.iter().all(|v| (0.0..=1.0).contains(v)), "{id} {w}x{h}x{ch}");
+            assert_eq!(prep.apply(0.0), img, "{id}");
+        }
+    }
+}
