@@ -47,6 +47,9 @@ impl Affine {
     }
 }
 
+/// Longest window supported by the streaming kernel (wang uses 11).
+pub(super) const MAX_TAPS: usize = 15;
+
 /// Constants of one SSIM evaluation.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Consts<'a> {
@@ -62,6 +65,8 @@ pub(super) struct Consts<'a> {
 #[derive(Default)]
 pub(super) struct Scratch {
     xrow: Vec<f64>,
+    mrow: Vec<f64>,
+    vrow: Vec<f64>,
     stream: StreamBufs,
 }
 
@@ -73,18 +78,81 @@ struct StreamBufs {
     srow: Vec<f64>,
 }
 
-/// `dst[i] = sum_j taps[j] * src[i + j]`, j ascending (`src.len() >= dst.len() + K - 1`).
+/// `dst[i] = sum_j taps[j] * src[i + j]` for a symmetric window (`taps[j] == taps[K - 1 - j]`),
+/// evaluated as `t[r] * s[r] + sum_{j < r} t[j] * (s[j] + s[K - 1 - j])`, j ascending
+/// (`src.len() >= dst.len() + K - 1`). Fully unrolled for the two window sizes in use.
 #[inline(always)]
 fn correlate_valid(taps: &[f64], src: &[f64], dst: &mut [f64]) {
-    let n = dst.len();
-    let t0 = taps[0];
-    for (d, &v) in dst.iter_mut().zip(&src[..n]) {
-        *d = t0 * v;
+    match taps.len() {
+        7 => correlate_sym::<7>(taps, src, dst),
+        11 => correlate_sym::<11>(taps, src, dst),
+        _ => correlate_sym_any(taps, src, dst),
     }
-    for (j, &t) in taps.iter().enumerate().skip(1) {
-        for (d, &v) in dst.iter_mut().zip(&src[j..j + n]) {
-            *d += t * v;
+}
+
+#[inline(always)]
+fn correlate_sym<const K: usize>(taps: &[f64], src: &[f64], dst: &mut [f64]) {
+    let r = K / 2;
+    let t: [f64; K] = core::array::from_fn(|j| taps[j]);
+    let n = dst.len();
+    let src = &src[..n + K - 1];
+    for (x, d) in dst.iter_mut().enumerate() {
+        let win = &src[x..x + K];
+        let mut acc = t[r] * win[r];
+        for j in 0..r {
+            acc += t[j] * (win[j] + win[K - 1 - j]);
         }
+        *d = acc;
+    }
+}
+
+fn correlate_sym_any(taps: &[f64], src: &[f64], dst: &mut [f64]) {
+    let k = taps.len();
+    let r = k / 2;
+    for (x, d) in dst.iter_mut().enumerate() {
+        let win = &src[x..x + k];
+        let mut acc = taps[r] * win[r];
+        for j in 0..r {
+            acc += taps[j] * (win[j] + win[k - 1 - j]);
+        }
+        *d = acc;
+    }
+}
+
+/// Vertical twin of [`correlate_valid`]: `dst[x] = sum_j taps[j] * rows[j][x]`, same grouping.
+#[inline(always)]
+fn combine_rows(taps: &[f64], rows: &[&[f64]], dst: &mut [f64]) {
+    match taps.len() {
+        7 => combine_sym::<7>(taps, rows, dst),
+        11 => combine_sym::<11>(taps, rows, dst),
+        _ => combine_sym_any(taps, rows, dst),
+    }
+}
+
+#[inline(always)]
+fn combine_sym<const K: usize>(taps: &[f64], rows: &[&[f64]], dst: &mut [f64]) {
+    let r = K / 2;
+    let n = dst.len();
+    let t: [f64; K] = core::array::from_fn(|j| taps[j]);
+    let rows: [&[f64]; K] = core::array::from_fn(|j| &rows[j][..n]);
+    for (x, d) in dst.iter_mut().enumerate() {
+        let mut acc = t[r] * rows[r][x];
+        for j in 0..r {
+            acc += t[j] * (rows[j][x] + rows[K - 1 - j][x]);
+        }
+        *d = acc;
+    }
+}
+
+fn combine_sym_any(taps: &[f64], rows: &[&[f64]], dst: &mut [f64]) {
+    let k = taps.len();
+    let r = k / 2;
+    for (x, d) in dst.iter_mut().enumerate() {
+        let mut acc = taps[r] * rows[r][x];
+        for j in 0..r {
+            acc += taps[j] * (rows[j][x] + rows[k - 1 - j][x]);
+        }
+        *d = acc;
     }
 }
 
@@ -104,6 +172,7 @@ fn stream_band<const M: usize>(
     mut emit: impl FnMut(usize, &[f64], &mut Vec<f64>),
 ) {
     let k = taps.len();
+    assert!(k <= MAX_TAPS && k % 2 == 1 && w >= k);
     let wo = w + 1 - k;
     s.rows.resize(M * w, 0.0);
     s.ring.resize(M * k * wo, 0.0);
@@ -123,16 +192,12 @@ fn stream_band<const M: usize>(
         for m in 0..M {
             let dst = &mut s.vert[m * wo..(m + 1) * wo];
             let ring = &s.ring[m * k * wo..(m + 1) * k * wo];
-            let first = &ring[(o % k) * wo..(o % k + 1) * wo];
-            for (d, &v) in dst.iter_mut().zip(first) {
-                *d = taps[0] * v;
+            let mut rows: [&[f64]; MAX_TAPS] = [&[]; MAX_TAPS];
+            for (j, row) in rows.iter_mut().enumerate().take(k) {
+                let slot = (o + j) % k;
+                *row = &ring[slot * wo..(slot + 1) * wo];
             }
-            for (j, &t) in taps.iter().enumerate().skip(1) {
-                let r = (o + j) % k;
-                for (d, &v) in dst.iter_mut().zip(&ring[r * wo..(r + 1) * wo]) {
-                    *d += t * v;
-                }
-            }
+            combine_rows(taps, &rows[..k], dst);
         }
         emit(o, &s.vert, &mut s.srow);
     }
@@ -170,15 +235,43 @@ fn reference_band_impl(
         |o, vert, _| {
             let (ux, uxx) = vert.split_at(wo);
             let r = (o - o0) * wo;
-            let mu = &mut mu[r..r + wo];
-            let var = &mut var[r..r + wo];
-            for i in 0..wo {
-                mu[i] = ux[i];
-                let v = cov_norm * (uxx[i] - ux[i] * ux[i]);
-                var[i] = if v > 0.0 { v } else { 0.0 };
-            }
+            moments_row(cov_norm, ux, uxx, &mut mu[r..r + wo], &mut var[r..r + wo]);
         },
     );
+}
+
+/// `mu = ux`, `var = max(0, cov_norm * (uxx - ux^2))`: the one place the reference moments are
+/// formed (stored by [`reference_band_impl`], inline in [`fused_band_impl`]: same bits).
+#[inline(always)]
+fn moments_row(cov_norm: f64, ux: &[f64], uxx: &[f64], mu: &mut [f64], var: &mut [f64]) {
+    let n = mu.len();
+    let (ux, uxx, var) = (&ux[..n], &uxx[..n], &mut var[..n]);
+    for i in 0..n {
+        mu[i] = ux[i];
+        let v = cov_norm * (uxx[i] - ux[i] * ux[i]);
+        var[i] = if v > 0.0 { v } else { 0.0 };
+    }
+}
+
+/// The SSIM map of one interior row (skimage's formula, variances clamped at 0), summed in
+/// a fixed order.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn ssim_row_sum(k: &Consts, mu: &[f64], var: &[f64], uy: &[f64], uyy: &[f64], uxy: &[f64], srow: &mut Vec<f64>) -> f64 {
+    let Consts { cov_norm, c1, c2, .. } = *k;
+    let n = uy.len();
+    let (mu, var, uyy, uxy) = (&mu[..n], &var[..n], &uyy[..n], &uxy[..n]);
+    srow.resize(n, 0.0);
+    for i in 0..n {
+        let (ux, vx, my) = (mu[i], var[i], uy[i]);
+        let vy = cov_norm * (uyy[i] - my * my);
+        let vy = if vy > 0.0 { vy } else { 0.0 };
+        let vxy = cov_norm * (uxy[i] - ux * my);
+        let num = (2.0 * ux * my + c1) * (2.0 * vxy + c2);
+        let den = (ux * ux + my * my + c1) * (vx + vy + c2);
+        srow[i] = num / den;
+    }
+    fixed_order_sum(srow)
 }
 
 /// SSIM row sums for interior rows `o0..o1` of one channel. `mu`, `var` are the reference
@@ -200,7 +293,6 @@ fn compare_band_impl(
     s: &mut Scratch,
 ) {
     let wo = w + 1 - k.taps.len();
-    let Consts { cov_norm, c1, c2, .. } = *k;
     let xrow = &mut s.xrow;
     xrow.resize(w, 0.0);
     stream_band::<3>(
@@ -224,18 +316,58 @@ fn compare_band_impl(
             let (uy, rest) = vert.split_at(wo);
             let (uyy, uxy) = rest.split_at(wo);
             let r = (o - o0) * wo;
-            let (mu, var) = (&mu[r..r + wo], &var[r..r + wo]);
-            srow.resize(wo, 0.0);
-            for i in 0..wo {
-                let (ux, vx, my) = (mu[i], var[i], uy[i]);
-                let vy = cov_norm * (uyy[i] - my * my);
-                let vy = if vy > 0.0 { vy } else { 0.0 };
-                let vxy = cov_norm * (uxy[i] - ux * my);
-                let num = (2.0 * ux * my + c1) * (2.0 * vxy + c2);
-                let den = (ux * ux + my * my + c1) * (vx + vy + c2);
-                srow[i] = num / den;
+            row_sums[o - o0] = ssim_row_sum(k, &mu[r..r + wo], &var[r..r + wo], uy, uyy, uxy, srow);
+        },
+    );
+}
+
+/// As [`compare_band_impl`] with the reference moments formed on the fly (x, x^2 streamed with
+/// y, y^2, x*y): one-off comparisons without storing full-size moment maps. Same bits.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn fused_band_impl(
+    x: &[f32],
+    ax: Affine,
+    y: &[f32],
+    ay: Affine,
+    w: usize,
+    k: &Consts,
+    o0: usize,
+    o1: usize,
+    row_sums: &mut [f64],
+    s: &mut Scratch,
+) {
+    let wo = w + 1 - k.taps.len();
+    let (mrow, vrow) = (&mut s.mrow, &mut s.vrow);
+    mrow.resize(wo, 0.0);
+    vrow.resize(wo, 0.0);
+    stream_band::<5>(
+        k.taps,
+        w,
+        o0,
+        o1,
+        &mut s.stream,
+        |i, rows| {
+            let (xr, rest) = rows.split_at_mut(w);
+            let (xx, rest) = rest.split_at_mut(w);
+            let (yr, rest) = rest.split_at_mut(w);
+            let (yy, xy) = rest.split_at_mut(w);
+            ax.load(&x[i * w..(i + 1) * w], xr);
+            ay.load(&y[i * w..(i + 1) * w], yr);
+            for i in 0..w {
+                let (u, v) = (xr[i], yr[i]);
+                xx[i] = u * u;
+                yy[i] = v * v;
+                xy[i] = u * v;
             }
-            row_sums[o - o0] = fixed_order_sum(srow);
+        },
+        |o, vert, srow| {
+            let (ux, rest) = vert.split_at(wo);
+            let (uxx, rest) = rest.split_at(wo);
+            let (uy, rest) = rest.split_at(wo);
+            let (uyy, uxy) = rest.split_at(wo);
+            moments_row(k.cov_norm, ux, uxx, mrow, vrow);
+            row_sums[o - o0] = ssim_row_sum(k, mrow, vrow, uy, uyy, uxy, srow);
         },
     );
 }
@@ -299,6 +431,24 @@ fn compare_band_avx2(
 }
 
 #[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn fused_band_avx2(
+    x: &[f32],
+    ax: Affine,
+    y: &[f32],
+    ay: Affine,
+    w: usize,
+    k: &Consts,
+    o0: usize,
+    o1: usize,
+    row_sums: &mut [f64],
+    s: &mut Scratch,
+) {
+    fused_band_impl(x, ax, y, ay, w, k, o0, o1, row_sums, s)
+}
+
+#[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_avx2() -> bool {
     std::arch::is_x86_feature_detected!("avx2")
@@ -347,17 +497,54 @@ pub(super) fn compare_band(
     compare_band_impl(x, ax, y, ay, w, k, o0, o1, mu, var, row_sums, s)
 }
 
+#[allow(clippy::too_many_arguments)]
+pub(super) fn fused_band(
+    x: &[f32],
+    ax: Affine,
+    y: &[f32],
+    ay: Affine,
+    w: usize,
+    k: &Consts,
+    o0: usize,
+    o1: usize,
+    row_sums: &mut [f64],
+    s: &mut Scratch,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked at run time just above).
+        return unsafe { fused_band_avx2(x, ax, y, ay, w, k, o0, o1, row_sums, s) };
+    }
+    fused_band_impl(x, ax, y, ay, w, k, o0, o1, row_sums, s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn correlate_valid_matches_direct_sum() {
+        // Generic length (3) and the unrolled lengths agree with a direct sum on exact values.
         let taps = [0.25, 0.5, 0.25];
         let src = [1.0, 2.0, 4.0, 8.0, 16.0];
         let mut dst = [0.0; 3];
         correlate_valid(&taps, &src, &mut dst);
         assert_eq!(dst, [2.25, 4.5, 9.0]);
+        for k in [7usize, 11] {
+            let taps = vec![0.125; k];
+            let src: Vec<f64> = (0..k + 5).map(|i| (i * i) as f64).collect();
+            let mut dst = vec![0.0; 6];
+            correlate_valid(&taps, &src, &mut dst);
+            for (x, d) in dst.iter().enumerate() {
+                let want: f64 = (0..k).map(|j| 0.125 * src[x + j]).sum();
+                assert_eq!(*d, want);
+            }
+            let rows: Vec<Vec<f64>> = (0..k).map(|j| vec![src[j]; 4]).collect();
+            let refs: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
+            let mut dst = vec![0.0; 4];
+            combine_rows(&taps, &refs, &mut dst);
+            assert!(dst.iter().all(|&d| d == (0..k).map(|j| 0.125 * src[j]).sum::<f64>()));
+        }
     }
 
     #[test]

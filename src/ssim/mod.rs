@@ -13,7 +13,8 @@
 //!   NaN; the result is bit-identical for any rayon thread count.
 //!
 //! Speed: [`SsimReference`] filters the clean image once (mean and variance per channel), so each
-//! comparison filters only y, y^2 and x*y. Rows are streamed in bands through a ring of
+//! comparison filters only y, y^2 and x*y; the one-off [`ssim`] streams all five maps without
+//! storing any full-size map. Rows are streamed in bands through a ring of
 //! horizontally filtered rows (no full-size intermediate maps), bands run in parallel with rayon.
 
 mod kernel;
@@ -106,17 +107,80 @@ impl Window {
 }
 
 /// SSIM of two same-shaped images (mean over channels of the per-channel mean SSIM).
+/// Same bits as `SsimReference::new(a, variant)?.ssim(b)`, without storing moment maps.
 pub fn ssim(a: &Image, b: &Image, variant: SsimVariant) -> Result<f64> {
-    SsimReference::new(a, variant)?.ssim(b)
+    Ok(mean(&ssim_per_channel(a, b, variant)?))
 }
 
 /// Per-channel mean SSIM of two same-shaped images.
 pub fn ssim_per_channel(a: &Image, b: &Image, variant: SsimVariant) -> Result<Vec<f64>> {
-    SsimReference::new(a, variant)?.ssim_per_channel(b)
+    check_image(a, variant, "SSIM reference image")?;
+    check_pair(a, b, variant)?;
+    let window = Window::of(variant);
+    per_channel(a, affine_for(a, variant), b, affine_for(b, variant), variant, &window, None)
+}
+
+fn mean(per: &[f64]) -> f64 {
+    per.iter().sum::<f64>() / per.len() as f64
+}
+
+/// Per-channel SSIM; reference moments from `stored` (mu, var) or formed on the fly (same bits).
+fn per_channel(
+    x: &Image,
+    ax: Affine,
+    y: &Image,
+    ay: Affine,
+    variant: SsimVariant,
+    window: &Window,
+    stored: Option<(&[f64], &[f64])>,
+) -> Result<Vec<f64>> {
+    let (w, h, ch) = (x.width, x.height, x.channels);
+    let r = window.taps.len() / 2;
+    let (wo, ho) = (w - 2 * r, h - 2 * r);
+    let consts = window.consts();
+    let plane = w * h;
+    let mut row_sums = vec![0.0f64; ch * ho];
+    row_sums.par_chunks_mut(ho).enumerate().for_each(|(c, sums_c)| {
+        let xs = &x.data[c * plane..(c + 1) * plane];
+        let ys = &y.data[c * plane..(c + 1) * plane];
+        match stored {
+            Some((mu, var)) => {
+                let mu_c = &mu[c * ho * wo..(c + 1) * ho * wo];
+                let var_c = &var[c * ho * wo..(c + 1) * ho * wo];
+                sums_c
+                    .par_chunks_mut(BAND_ROWS)
+                    .zip(mu_c.par_chunks(BAND_ROWS * wo))
+                    .zip(var_c.par_chunks(BAND_ROWS * wo))
+                    .enumerate()
+                    .for_each_init(Scratch::default, |s, (band, ((sums_b, mu_b), var_b))| {
+                        let o0 = band * BAND_ROWS;
+                        let o1 = o0 + sums_b.len();
+                        kernel::compare_band(xs, ax, ys, ay, w, &consts, o0, o1, mu_b, var_b, sums_b, s);
+                    });
+            }
+            None => {
+                sums_c.par_chunks_mut(BAND_ROWS).enumerate().for_each_init(Scratch::default, |s, (band, sums_b)| {
+                    let o0 = band * BAND_ROWS;
+                    let o1 = o0 + sums_b.len();
+                    kernel::fused_band(xs, ax, ys, ay, w, &consts, o0, o1, sums_b, s);
+                });
+            }
+        }
+    });
+    // Reduce the row sums in row order: independent of how rows were split over threads.
+    let n = (ho * wo) as f64;
+    let per: Vec<f64> = row_sums.chunks(ho).map(|rows| rows.iter().sum::<f64>() / n).collect();
+    if per.iter().any(|v| !v.is_finite()) {
+        return Err(Error::invalid(
+            format!("SSIM ({}) inputs", variant.as_str()),
+            "an image contains NaN or infinite samples",
+        ));
+    }
+    Ok(per)
 }
 
 /// The clean image and its filtered moments, computed once, for many comparisons (calibration).
-/// `ssim(a, b, v)` is exactly `SsimReference::new(a, v)?.ssim(b)`.
+/// `ssim(a, b, v)` gives exactly the bits of `SsimReference::new(a, v)?.ssim(b)`.
 pub struct SsimReference {
     variant: SsimVariant,
     window: Window,
@@ -168,55 +232,28 @@ impl SsimReference {
 
     /// SSIM of the reference against `other` (same shape): mean of [`Self::ssim_per_channel`].
     pub fn ssim(&self, other: &Image) -> Result<f64> {
-        let per = self.ssim_per_channel(other)?;
-        Ok(per.iter().sum::<f64>() / per.len() as f64)
+        Ok(mean(&self.ssim_per_channel(other)?))
     }
 
     /// Mean SSIM of each channel of the reference against the same channel of `other`.
     pub fn ssim_per_channel(&self, other: &Image) -> Result<Vec<f64>> {
-        let x = &self.image;
-        if !x.same_shape(other) {
-            return Err(Error::Shape {
-                what: format!("SSIM ({}) of two images", self.variant.as_str()),
-                expected: x.shape_str(),
-                found: other.shape_str(),
-            });
-        }
-        check_image(other, self.variant, "SSIM compared image")?;
+        check_pair(&self.image, other, self.variant)?;
         let ay = affine_for(other, self.variant);
-        let (w, h, ch) = (x.width, x.height, x.channels);
-        let r = self.window.taps.len() / 2;
-        let (wo, ho) = (w - 2 * r, h - 2 * r);
-        let consts = self.window.consts();
-        let plane = w * h;
-        let mut row_sums = vec![0.0f64; ch * ho];
-        row_sums.par_chunks_mut(ho).enumerate().for_each(|(c, sums_c)| {
-            let xs = &x.data[c * plane..(c + 1) * plane];
-            let ys = &other.data[c * plane..(c + 1) * plane];
-            let mu_c = &self.mu[c * ho * wo..(c + 1) * ho * wo];
-            let var_c = &self.var[c * ho * wo..(c + 1) * ho * wo];
-            sums_c
-                .par_chunks_mut(BAND_ROWS)
-                .zip(mu_c.par_chunks(BAND_ROWS * wo))
-                .zip(var_c.par_chunks(BAND_ROWS * wo))
-                .enumerate()
-                .for_each_init(Scratch::default, |s, (band, ((sums_b, mu_b), var_b))| {
-                    let o0 = band * BAND_ROWS;
-                    let o1 = o0 + sums_b.len();
-                    kernel::compare_band(xs, self.affine, ys, ay, w, &consts, o0, o1, mu_b, var_b, sums_b, s);
-                });
-        });
-        // Reduce the row sums in row order: independent of how rows were split over threads.
-        let n = (ho * wo) as f64;
-        let per: Vec<f64> = row_sums.chunks(ho).map(|rows| rows.iter().sum::<f64>() / n).collect();
-        if per.iter().any(|v| !v.is_finite()) {
-            return Err(Error::invalid(
-                format!("SSIM ({}) inputs", self.variant.as_str()),
-                "an image contains NaN or infinite samples",
-            ));
-        }
-        Ok(per)
+        let stored = Some((self.mu.as_slice(), self.var.as_slice()));
+        per_channel(&self.image, self.affine, other, ay, self.variant, &self.window, stored)
     }
+}
+
+/// `other` must have the reference's shape (and be a valid image itself).
+fn check_pair(x: &Image, other: &Image, variant: SsimVariant) -> Result<()> {
+    if !x.same_shape(other) {
+        return Err(Error::Shape {
+            what: format!("SSIM ({}) of two images", variant.as_str()),
+            expected: x.shape_str(),
+            found: other.shape_str(),
+        });
+    }
+    check_image(other, variant, "SSIM compared image")
 }
 
 /// Shape sanity and the window-size rule (skimage raises for any side < win_size).
