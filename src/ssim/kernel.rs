@@ -212,6 +212,7 @@ fn stream_band<const M: usize>(taps: &[f64], w: usize, o0: usize, o1: usize, s: 
 /// Reference moments for interior rows `o0..o1`: filtered mean `mu` and
 /// `var = max(0, cov_norm * (E[x^2] - mu^2))`, each `(o1 - o0) * wo` values.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn reference_band_impl(
     x: &[f32],
     ax: Affine,
