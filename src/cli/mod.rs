@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod vlm;
+
 #[derive(Parser)]
 #[command(name = "medfm-robust", version, about = "Robustness benchmark for medical foundation models")]
 pub struct Cli {
@@ -16,6 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// The perturbation catalogue.
     List(ListArgs),
+    /// Evaluate a VLM over an OpenAI-compatible API, clean and perturbed (docs/vlm.md).
+    EvalVlm(vlm::EvalVlmArgs),
+    /// BLEU-1..4, ROUGE-L, CIDEr-D of a JSON Lines file (id, prediction, references) as JSON.
+    CaptionMetrics(vlm::CaptionMetricsArgs),
 }
 
 #[derive(clap::Args)]
@@ -33,6 +39,8 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let res = match cli.command {
         Command::List(a) => list(a),
+        Command::EvalVlm(a) => vlm::run_eval_vlm(a, cli.quiet),
+        Command::CaptionMetrics(a) => vlm::run_caption_metrics(a),
     };
     match res {
         Ok(code) => code,
