@@ -404,7 +404,8 @@ pub fn box_numbers(reply: &str) -> Option<[f64; 4]> {
     let nums = numbers(reply);
     let four = |v: Vec<f64>| -> Option<[f64; 4]> { (v.len() >= 4).then(|| [v[0], v[1], v[2], v[3]]) };
     if let Some(pos) = reply.find("box_2d") {
-        if let Some(b) = four(nums.iter().filter(|n| n.start > pos).map(|n| n.value).take(4).collect()) {
+        let after = pos + "box_2d".len();
+        if let Some(b) = four(nums.iter().filter(|n| n.start >= after).map(|n| n.value).take(4).collect()) {
             return Some(b);
         }
     }

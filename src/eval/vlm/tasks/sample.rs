@@ -98,12 +98,10 @@ impl Mt {
     }
 }
 
-/// Indices of `random.sample(range(n), k)` after `random.seed(seed)`; all of 0..n in order when
-/// `k >= n`.
+/// Indices of `random.sample(range(n), min(k, n))` after `random.seed(seed)` (k = n is a
+/// permutation, as in Python).
 pub fn python_sample(n: usize, k: usize, seed: u64) -> Vec<usize> {
-    if k >= n {
-        return (0..n).collect();
-    }
+    let k = k.min(n);
     let mut rng = Mt::from_seed(seed);
     let mut setsize = 21usize;
     if k > 5 {
