@@ -130,3 +130,25 @@ fn request_body_carries_the_model_settings() {
     let url = b["messages"][1]["content"][0]["image_url"]["url"].as_str().unwrap();
     assert_eq!(url, "data:image/png;base64,AQID");
 }
+
+#[test]
+fn example_model_files_parse() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/models");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let cfg = ModelConfig::load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            cfg.box_format().unwrap();
+            assert!(cfg.endpoint().ends_with("/chat/completions"));
+            n += 1;
+        }
+    }
+    assert!(n >= 5);
+}
+
+#[test]
+fn unknown_settings_are_rejected() {
+    let e = ModelConfig::from_toml_str("name='a'\nbase_url='http://x/v1'\nmodel='m'\napi_key='sk-inline'\n", "t").unwrap_err();
+    assert!(e.to_string().contains("api_key"), "{e}");
+}

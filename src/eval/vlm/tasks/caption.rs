@@ -3,8 +3,8 @@
 //! `id`, `ID`), a caption (`caption`) or several (`captions`, `references`), and optionally the
 //! image path (`image`, `image_path`, `file_name`; default `<id>` with .jpg/.png tried). Several
 //! rows with the same id become one item with several references, in first-seen order.
-//! Parquet (the Hugging Face export) is not read directly: docs/vlm.md shows the one-line
-//! conversion to JSON Lines.
+//! Parquet (the Hugging Face export) is not read directly: tools/rocov2_parquet_to_jsonl.py
+//! converts it once (docs/vlm.md).
 
 use super::{field_str, json_records, read_text, Item, ItemKind};
 use crate::error::{Error, Result};
@@ -16,7 +16,7 @@ pub fn read(path: &Path) -> Result<Vec<Item>> {
         "parquet" => {
             return Err(Error::invalid(
                 path.display().to_string(),
-                "parquet is not read directly; convert it to JSON Lines with images as shown in docs/vlm.md",
+                "parquet is not read directly; convert it with tools/rocov2_parquet_to_jsonl.py (docs/vlm.md)",
             ))
         }
         "csv" => csv_rows(path)?,
