@@ -12,6 +12,7 @@
 //!   clean and perturbed runs over identical sample ids), `ref_len = ln(#items)`, clipped TF-IDF
 //!   cosine, Gaussian length penalty with sigma 6 where the "length" is pycocoevalcap's bigram count,
 //!   mean over n, divided by #references, times 10; then the mean over items.
+//!
 //! Tolerance against the Python package: 1e-6 (tests/caption_metrics.rs); differences come only
 //! from floating-point summation order.
 //!
@@ -162,8 +163,8 @@ fn bleu(preds: &[String], refs: &[Vec<String>]) -> ([f64; 4], Vec<[f64; 4]>) {
         let reflen = reflens.iter().map(|&l| (l.abs_diff(testlen), l)).min().map_or(0, |t| t.1);
         let mut guess = [0usize; 4];
         let mut correct = [0usize; 4];
-        for k in 0..4 {
-            guess[k] = (testlen + 1).saturating_sub(k + 1);
+        for (k, g) in guess.iter_mut().enumerate() {
+            *g = testlen.saturating_sub(k);
         }
         for (g, c) in ngrams(&words) {
             correct[g.len() - 1] += c.min(maxcounts.get(&g).copied().unwrap_or(0));
@@ -278,7 +279,7 @@ fn cider_d(preds: &[String], refs: &[Vec<String>]) -> crate::Result<Vec<f64>> {
         for rc in rcs {
             let r = tfidf(rc, &df, ref_len);
             let delta = hyp.length - r.length;
-            for n in 0..4 {
+            for (n, acc) in score.iter_mut().enumerate() {
                 let mut val = 0.0;
                 for (g, &h) in &hyp.vec[n] {
                     let rv = r.vec[n].get(g).copied().unwrap_or(0.0);
@@ -288,7 +289,7 @@ fn cider_d(preds: &[String], refs: &[Vec<String>]) -> crate::Result<Vec<f64>> {
                     val /= hyp.norm[n] * r.norm[n];
                 }
                 val *= std::f64::consts::E.powf(-(delta * delta) / (2.0 * SIGMA * SIGMA));
-                score[n] += val;
+                *acc += val;
             }
         }
         let avg = score.iter().sum::<f64>() / 4.0 / rcs.len() as f64 * 10.0;

@@ -10,6 +10,7 @@
 //! - successful replies go to the [`Cache`]; a cached request is never sent again;
 //! - the API key is sent only in the `Authorization` header; it is never stored in a struct that
 //!   derives `Debug`, never formatted into an error, and never part of a cache key.
+//!
 //! The jitter is deterministic (a hash of the request key and the attempt), so runs are
 //! reproducible and concurrent requests still spread out.
 

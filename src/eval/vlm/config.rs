@@ -96,7 +96,7 @@ impl ModelConfig {
         if self.concurrency == 0 {
             return Err(Error::invalid(what, "concurrency must be at least 1"));
         }
-        if !(self.timeout_s > 0.0) {
+        if self.timeout_s.is_nan() || self.timeout_s <= 0.0 {
             return Err(Error::invalid(what, "timeout_s must be positive"));
         }
         if let Some(b) = &self.box_format {

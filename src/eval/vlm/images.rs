@@ -89,7 +89,7 @@ pub fn mask_box(m: &Mask) -> Option<[f64; 4]> {
             }
         }
     }
-    (x1 != usize::MAX).then(|| [x1 as f64, y1 as f64, x2 as f64, y2 as f64])
+    (x1 != usize::MAX).then_some([x1 as f64, y1 as f64, x2 as f64, y2 as f64])
 }
 
 /// The pixels whose centres lie inside `b`: the mask a box becomes so that geometric

@@ -10,8 +10,9 @@
 //!    whole words, or one matching option contains all the others that match ("no pneumonia" over
 //!    "pneumonia");
 //! 3. `similarity`: the option with the highest `difflib.SequenceMatcher(None, option, reply)
-//!    .ratio()` on lower-cased strings (OmniMedVQA's official scorer), first on ties;
-//! an empty reply gives no answer (`none`), which counts as wrong.
+//!    .ratio()` on lower-cased strings (OmniMedVQA's official scorer), first on ties.
+//!
+//! An empty reply gives no answer (`none`), which counts as wrong.
 //!
 //! Boxes ([`parse_box`]): the numbers after `box_2d`, else the first bracketed group of exactly
 //! four numbers, else the first four numbers that are not part of a word ("T2", "L4" are skipped;
@@ -173,7 +174,7 @@ fn words_padded(s: &str) -> String {
 fn text_rule(reply: &str, options: &[String]) -> Option<usize> {
     let r = words_padded(reply);
     let opts: Vec<String> = options.iter().map(|o| words_padded(o)).collect();
-    let hits: Vec<usize> = (0..opts.len()).filter(|&i| opts[i].trim().len() > 0 && r.contains(&opts[i])).collect();
+    let hits: Vec<usize> = (0..opts.len()).filter(|&i| !opts[i].trim().is_empty() && r.contains(&opts[i])).collect();
     match hits.len() {
         0 => None,
         1 => Some(hits[0]),
@@ -236,9 +237,9 @@ fn longest_match(
 ) -> (usize, usize, usize) {
     let (mut besti, mut bestj, mut bestsize) = (alo, blo, 0usize);
     let mut j2len: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-    for i in alo..ahi {
+    for (i, ai) in a.iter().enumerate().take(ahi).skip(alo) {
         let mut new: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-        if let Some(js) = b2j.get(&a[i]) {
+        if let Some(js) = b2j.get(ai) {
             for &j in js {
                 if j < blo {
                     continue;

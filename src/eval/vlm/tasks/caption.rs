@@ -10,9 +10,12 @@ use super::{field_str, json_records, read_text, Item, ItemKind};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
+/// (id, captions, image path) rows before grouping.
+type Rows = Vec<(String, Vec<String>, Option<String>)>;
+
 pub fn read(path: &Path) -> Result<Vec<Item>> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let rows: Vec<(String, Vec<String>, Option<String>)> = match ext.as_str() {
+    let rows: Rows = match ext.as_str() {
         "parquet" => {
             return Err(Error::invalid(
                 path.display().to_string(),
@@ -47,7 +50,7 @@ pub fn read(path: &Path) -> Result<Vec<Item>> {
     Ok(items)
 }
 
-fn json_rows(path: &Path) -> Result<Vec<(String, Vec<String>, Option<String>)>> {
+fn json_rows(path: &Path) -> Result<Rows> {
     let mut out = Vec::new();
     for (n, v) in json_records(path)?.iter().enumerate() {
         let bad = |r: &str| Error::Decode { path: path.to_path_buf(), reason: format!("item {n}: {r}") };
@@ -64,7 +67,7 @@ fn json_rows(path: &Path) -> Result<Vec<(String, Vec<String>, Option<String>)>> 
     Ok(out)
 }
 
-fn csv_rows(path: &Path) -> Result<Vec<(String, Vec<String>, Option<String>)>> {
+fn csv_rows(path: &Path) -> Result<Rows> {
     let text = read_text(path)?;
     let records = parse_csv(&text);
     let Some(header) = records.first() else { return Ok(Vec::new()) };
