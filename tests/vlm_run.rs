@@ -337,3 +337,90 @@ fn captions_are_scored_per_group_over_the_same_samples() {
     assert!(s.clean.metrics.contains_key("cider") && s.groups.len() == 2);
     assert!(s.categories.iter().all(|c| c.drop.contains_key("bleu4")));
 }
+
+fn small_vqa(dir: &Path, n: usize) -> std::path::PathBuf {
+    let mut qa = Vec::new();
+    for i in 0..n {
+        write_png(&dir.join(format!("{i}.png")), 12, 12, i as u32);
+        qa.push(serde_json::json!({
+            "question_id": format!("q{i}"), "question": format!("item{i}: which?"),
+            "option_A": "Alpha", "option_B": "Beta", "gt_answer": if i % 3 == 0 { "Alpha" } else { "Beta" },
+            "image_path": format!("{i}.png"), "modality_type": "X-Ray"
+        }));
+    }
+    let data = dir.join("qa.json");
+    std::fs::write(&data, serde_json::to_string(&qa).unwrap()).unwrap();
+    data
+}
+
+/// Records must not depend on the number of workers (the writer reorders).
+#[test]
+fn records_are_identical_whatever_the_concurrency() {
+    const VAR: &str = "MEDFM_ROBUST_TEST_KEY_CONC";
+    std::env::set_var(VAR, "k");
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_vqa(dir.path(), 7);
+    let server = Server::start(Box::new(|seen| {
+        let p = prompt_of(seen);
+        // Uneven latency so completions arrive out of order.
+        if p.starts_with("item1") || p.starts_with("item4") {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        Action::Reply(if p.len() % 2 == 0 { "A".into() } else { "Beta".into() })
+    }));
+    let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
+    let mut texts = Vec::new();
+    for (k, workers) in [1usize, 5].into_iter().enumerate() {
+        let out = dir.path().join(format!("out{k}"));
+        let mut o = opts(Task::Vqa, &data, &out, vec![&Brighten, &Shift]);
+        o.concurrency = Some(workers);
+        o.cache_dir = Some(dir.path().join(format!("cache{k}")));
+        vlm::run(&model, &o).unwrap();
+        texts.push(std::fs::read_to_string(out.join("records.jsonl")).unwrap());
+    }
+    assert_eq!(texts[0].lines().count(), 7 * 5);
+    assert_eq!(texts[0], texts[1]);
+}
+
+/// The authors' VQA prompt (no options) and the optional LLM judge deciding correctness.
+#[test]
+fn compat_prompt_and_llm_judge() {
+    const VAR: &str = "MEDFM_ROBUST_TEST_KEY_JUDGE";
+    std::env::set_var(VAR, "k");
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_vqa(dir.path(), 3);
+    let server = Server::start(Box::new(|seen| {
+        let p = prompt_of(seen);
+        if p.starts_with("You grade answers") {
+            // The judge: full marks when the model answer names the correct option's text.
+            let truth = p.split("Correct answer: ").nth(1).unwrap().lines().next().unwrap().to_string();
+            let answer = p.split("Model answer: ").nth(1).unwrap().lines().next().unwrap().to_string();
+            let t = truth.split(". ").nth(1).unwrap().to_string();
+            Action::Reply(if answer.contains(&t) { "1".into() } else if answer.contains("maybe") { "0.5".into() } else { "0".into() })
+        } else if p.starts_with("item0") {
+            Action::Reply("It is Alpha".into())
+        } else if p.starts_with("item1") {
+            Action::Reply("maybe Alpha".into())
+        } else {
+            Action::Reply("Alpha".into())
+        }
+    }));
+    let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
+    let mut judge = model.clone();
+    judge.name = "judge".into();
+    let out = dir.path().join("out");
+    let mut o = opts(Task::Vqa, &data, &out, vec![]);
+    o.compat = Compat::all();
+    o.judge = Some(judge);
+    let s = vlm::run(&model, &o).unwrap();
+    let recs = records(&out);
+    let score = |i: usize| recs[i]["judge_score"].as_f64().unwrap();
+    assert_eq!((score(0), score(1), score(2)), (1.0, 0.5, 0.0));
+    assert_eq!(recs.iter().map(|r| r["correct"] == true).collect::<Vec<_>>(), vec![true, true, false]);
+    assert!(recs.iter().all(|r| r["parse_rule"] == "judge"));
+    assert!((s.clean.metrics["accuracy"] - 2.0 / 3.0).abs() < 1e-12);
+    let log = server.log.lock().unwrap();
+    let model_prompts: Vec<String> = log.iter().map(prompt_of).filter(|p| p.starts_with("item")).collect();
+    assert_eq!(model_prompts.len(), 3);
+    assert!(model_prompts.iter().all(|p| !p.contains("Alpha") && p.ends_with("Please select the correct answer.")));
+}
