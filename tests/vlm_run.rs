@@ -134,6 +134,7 @@ fn opts<'a>(task: Task, data: &Path, out: &Path, perts: Vec<&'a dyn Perturbation
         levels: vec![1, 3],
         limit: None,
         seed: 42,
+        perturb_seed: 7,
         strengths: Strengths::Fixed,
         compat: Compat::default(),
         judge: None,
@@ -251,7 +252,7 @@ fn the_perturbed_image_sent_is_the_perturbed_output() {
     o.levels = vec![5];
     vlm::run(&model, &o).unwrap();
     let (img, depth) = images::read_image(&dir.path().join("a.png")).unwrap();
-    let ctx = Ctx::new(42, medfm_robust::io::image_id(Path::new("a.png")));
+    let ctx = Ctx::new(7, medfm_robust::io::image_id(Path::new("a.png")));
     let want = levels::variants(&Brighten, &img, None, depth, &ctx, &[5], &Strengths::Fixed).unwrap();
     let want_png = images::encode_png(&want[0].image).unwrap();
     let sent: Vec<Vec<u8>> = server.log.lock().unwrap().iter().filter_map(image_of).collect();
@@ -423,4 +424,34 @@ fn compat_prompt_and_llm_judge() {
     let model_prompts: Vec<String> = log.iter().map(prompt_of).filter(|p| p.starts_with("item")).collect();
     assert_eq!(model_prompts.len(), 3);
     assert!(model_prompts.iter().all(|p| !p.contains("Alpha") && p.ends_with("Please select the correct answer.")));
+}
+
+/// A perturbation that panics: its variants still get records (with the error), the rest runs.
+struct Panics;
+static PANICS: Info = Info { id: "test_panics", ..BRIGHTEN };
+impl Perturbation for Panics {
+    fn info(&self) -> &Info {
+        &PANICS
+    }
+    fn prepare<'a>(&self, _img: &'a Image, _ctx: &Ctx) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
+        panic!("boom in prepare")
+    }
+}
+
+#[test]
+fn a_panicking_perturbation_still_leaves_records() {
+    const VAR: &str = "MEDFM_ROBUST_TEST_KEY_PANIC";
+    std::env::set_var(VAR, "k");
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_vqa(dir.path(), 2);
+    let server = Server::start(Box::new(|_| Action::Reply("B".into())));
+    let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
+    let out = dir.path().join("out");
+    let s = vlm::run(&model, &opts(Task::Vqa, &data, &out, vec![&Panics, &Brighten])).unwrap();
+    let recs = records(&out);
+    assert_eq!(recs.len(), 2 * 5);
+    let bad: Vec<_> = recs.iter().filter(|r| r["perturbation"] == "test_panics").collect();
+    assert_eq!(bad.len(), 4);
+    assert!(bad.iter().all(|r| r["error"].as_str().unwrap().contains("boom in prepare") && r["correct"] == false));
+    assert_eq!(s.errors, 4);
 }

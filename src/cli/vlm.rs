@@ -36,9 +36,12 @@ pub struct EvalVlmArgs {
     /// Evaluate this many samples, drawn as Python's random.sample with --seed (paper 500, authors' code 100).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Sampling and perturbation seed.
+    /// Sampling seed (the authors' scripts: 42).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Perturbation seed: the same as `perturb --seed`, so the images sent are the ones it writes.
+    #[arg(long, default_value_t = 0)]
+    pub perturb_seed: u64,
     /// calibrated (SSIM bands, what `perturb` writes) | fixed (strength = level/5 of the range, no SSIM).
     #[arg(long, default_value = "calibrated")]
     pub strengths: String,
@@ -125,6 +128,7 @@ pub fn run_eval_vlm(a: EvalVlmArgs, quiet: bool) -> anyhow::Result<i32> {
         levels: a.levels,
         limit: a.limit,
         seed: a.seed,
+        perturb_seed: a.perturb_seed,
         strengths,
         compat: compat_flags(&a.compat)?,
         judge,

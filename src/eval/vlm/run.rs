@@ -42,8 +42,10 @@ pub struct RunOptions<'a> {
     pub perturbations: Vec<&'a dyn Perturbation>,
     pub levels: Vec<u8>,
     pub limit: Option<usize>,
-    /// Sampling seed (Python `random.sample` semantics) and perturbation seed.
+    /// Sampling seed (Python `random.sample` semantics; the authors used 42).
     pub seed: u64,
+    /// Perturbation seed (the RNG key with the image id), as `perturb --seed` (default 0 there).
+    pub perturb_seed: u64,
     pub strengths: Strengths,
     pub compat: Compat,
     /// Optional LLM judge for VQA (decides `correct` when set).
@@ -201,7 +203,10 @@ pub fn run(model: &ModelConfig, o: &RunOptions) -> Result<RunSummary> {
                 if j >= jobs.len() {
                     break;
                 }
-                let recs = process(cx, &items[jobs[j].item], jobs[j].pert);
+                let (item, pert) = (&items[jobs[j].item], jobs[j].pert);
+                // A panic inside a perturbation still leaves a record per variant.
+                let recs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process(cx, item, pert)))
+                    .unwrap_or_else(|p| failed(cx, item, pert, format!("panicked: {}", panic_text(&p))));
                 if tx.send((j, recs)).is_err() {
                     break;
                 }
@@ -295,20 +300,27 @@ fn base_record(cx: &Ctx2, item: &Item, pert: Option<&dyn Perturbation>, level: u
     }
 }
 
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
+}
+
+/// One failed record per level of a job.
+fn failed(cx: &Ctx2, item: &Item, pert: Option<&dyn Perturbation>, msg: String) -> Vec<Record> {
+    let levels: Vec<u8> = if pert.is_some() { cx.o.levels.clone() } else { vec![0] };
+    levels
+        .iter()
+        .map(|&l| {
+            let mut r = base_record(cx, item, pert, l);
+            r.error = Some(msg.clone());
+            finish_failed(&mut r, item);
+            r
+        })
+        .collect()
+}
+
 /// All records of one job (one sample, clean or one perturbation at every level).
 fn process(cx: &Ctx2, item: &Item, pert: Option<&dyn Perturbation>) -> Vec<Record> {
-    let levels: Vec<u8> = if pert.is_some() { cx.o.levels.clone() } else { vec![0] };
-    let fail = |msg: String| -> Vec<Record> {
-        levels
-            .iter()
-            .map(|&l| {
-                let mut r = base_record(cx, item, pert, l);
-                r.error = Some(msg.clone());
-                finish_failed(&mut r, item);
-                r
-            })
-            .collect()
-    };
+    let fail = |msg: String| failed(cx, item, pert, msg);
     let (img, depth) = match images::read_image(&item.image) {
         Ok(x) => x,
         Err(e) => return fail(e.to_string()),
@@ -331,7 +343,7 @@ fn process(cx: &Ctx2, item: &Item, pert: Option<&dyn Perturbation>) -> Vec<Recor
         }],
         Some(p) => {
             let rel = item.relative.clone();
-            let ctx = Ctx::new(cx.o.seed, crate::io::image_id(&rel));
+            let ctx = Ctx::new(cx.o.perturb_seed, crate::io::image_id(&rel));
             match levels::variants(p, &img, truth.as_ref().map(|t| &t.1), depth, &ctx, &cx.o.levels, &cx.o.strengths) {
                 Ok(v) => v,
                 Err(e) => return fail(format!("{}: {e}", p.id())),
