@@ -12,7 +12,7 @@ use vlm_support::{prompt_of, Action, Server};
 fn config(base_url: &str, key_env: Option<&str>) -> ModelConfig {
     let mut text = format!(
         "name = \"test-model\"\nbase_url = \"{base_url}\"\nmodel = \"test/model\"\nmax_tokens = 64\n\
-         timeout_s = 0.5\nmax_retries = 4\nretry_base_ms = 1\n"
+         timeout_s = 1.5\nmax_retries = 4\nretry_base_ms = 1\n"
     );
     if let Some(k) = key_env {
         text.push_str(&format!("api_key_env = \"{k}\"\n"));
@@ -28,7 +28,7 @@ fn scripted() -> Server {
         match (p.split_whitespace().next().unwrap_or(""), seen.repeat) {
             ("rate", 0) => Action::Status(429, "{\"error\":\"slow down\"}".into()),
             ("flaky", 0 | 1) => Action::Status(500, "oops".into()),
-            ("slow", 0) => Action::Stall(Duration::from_secs(3)),
+            ("slow", 0) => Action::Stall(Duration::from_secs(6)),
             ("garbage", 0) => Action::Garbage,
             ("broken", _) => Action::Status(503, format!("down; you sent {:?}", seen.authorization)),
             ("denied", _) => Action::Status(400, "bad request".into()),

@@ -107,9 +107,14 @@ fn write_png(path: &Path, w: u32, h: u32, seed: u32) {
 }
 
 fn model_toml(dir: &Path, base_url: &str, key_env: &str, box_format: &str) -> ModelConfig {
+    model_toml_t(dir, base_url, key_env, box_format, 20.0)
+}
+
+/// `timeout_s` below a stall injected by the server turns the stall into a timeout.
+fn model_toml_t(dir: &Path, base_url: &str, key_env: &str, box_format: &str, timeout_s: f64) -> ModelConfig {
     let text = format!(
         "name = \"mock-vlm\"\nbase_url = \"{base_url}\"\nmodel = \"mock/vlm\"\napi_key_env = \"{key_env}\"\n\
-         max_tokens = 32\nbox_format = \"{box_format}\"\nconcurrency = 3\ntimeout_s = 0.5\nmax_retries = 3\nretry_base_ms = 1\n"
+         max_tokens = 32\nbox_format = \"{box_format}\"\nconcurrency = 3\ntimeout_s = {timeout_s}\nmax_retries = 3\nretry_base_ms = 1\n"
     );
     std::fs::write(dir.join("model.toml"), &text).unwrap();
     ModelConfig::load(&dir.join("model.toml")).unwrap()
@@ -189,7 +194,7 @@ fn vqa_every_item_gets_a_record_and_reruns_cost_nothing() {
         match (item, seen.repeat) {
             (5, _) => Action::Status(500, "always down".into()),
             (1, 0) => Action::Status(429, "slow".into()),
-            (2, 0) => Action::Stall(Duration::from_secs(2)),
+            (2, 0) => Action::Stall(Duration::from_secs(6)),
             (4, 0) => Action::Garbage,
             (0, _) => Action::Reply("The answer is B.".into()),
             (1, _) => Action::Reply("Mass".into()),
@@ -197,7 +202,7 @@ fn vqa_every_item_gets_a_record_and_reruns_cost_nothing() {
         }
     }));
     let out = dir.path().join("out");
-    let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
+    let model = model_toml_t(dir.path(), &server.base_url, VAR, "xyxy-pixel", 1.5);
     let o = opts(Task::Vqa, &data, &out, vec![&Brighten]);
     let s = vlm::run(&model, &o).unwrap();
     let recs = records(&out);
