@@ -1,6 +1,12 @@
 //! Building blocks shared by several perturbations; each lives here once.
 //! - [`filter`]: separable convolution with scipy's 'reflect' border, Gaussian kernels.
 //! - [`field`]: smooth random fields (bias fields, haze, stain variation, blobs).
+//! - [`kspace`]: 2-D FFT of a plane with numpy conventions, fftshift (MRI k-space artefacts).
+//! - [`body`]: body / scan-cone support, body centre and radius (CT cupping, ultrasound).
+//! - [`grey`]: apply one grey-level model to every channel (CT, MRI, US, X-ray are grey by nature).
 
+pub mod body;
 pub mod field;
 pub mod filter;
+pub mod grey;
+pub mod kspace;
