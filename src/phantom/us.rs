@@ -2,7 +2,7 @@
 //! apex at the top centre, fully developed speckle and a hypoechoic lesion.
 //!
 //! Geometry: apex at (w/2, 0) (the convention the us perturbations use, see
-//! [`crate::perturb::us::Sector`]), half-angle 30 degrees, depths 6%..96% of the height; black (0)
+//! [`crate::perturb::us::Sector`]), half-angle 38 degrees, depths 6%..96% of the height; black (0)
 //! outside the cone. Echogenicity map: a bright skin/near-field band, a bright curved fascia,
 //! subcutaneous tissue (0.35), parenchyma (0.5) with a smooth texture, an anechoic vessel (0.05)
 //! and the hypoechoic lesion (0.18, the mask). Speckle is Rayleigh: the magnitude of a complex
@@ -16,7 +16,7 @@ use crate::perturb::us::Sector;
 use crate::rng::{fnv1a32, Rng};
 
 /// Half-angle of the phantom's scan cone (radians).
-const HALF_ANGLE: f32 = 0.52;
+const HALF_ANGLE: f32 = 0.66;
 
 pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, Mask) {
     let (w, h) = (width, height);

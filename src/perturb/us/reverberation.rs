@@ -5,11 +5,13 @@
 //! Model: an interface at fixed depth `d_i` (12-22% of the cone's depth range below the probe
 //! face, i.e. the top of the cone) over a fixed angular extent. Echo k (k = 1..N, filling the
 //! depth range) lies at depth `d_i + k * (d_i - face)` with amplitude `q^(k-1)` (q fixed per seed in
-//! [0.75, 0.85]) and a Gaussian depth profile; the image becomes `x + 0.9 s B` inside the cone's
-//! support. For `s` in (1, 2] the bands thicken (sigma grows to 4x) and spread over the whole
-//! cone width, the near field "fills in" as with a gas interface: without it SSIM L5 is out of
-//! reach, since a few thin bands brighten only a small part of the scan (the reference bottoms
-//! out at SSIM 0.94).
+//! [0.8, 0.9]) and a Gaussian depth profile. Reverberation echoes are coherent echoes too, so the
+//! bands carry their own speckle: `B = sum_k q^k band_k * n`, n a Rayleigh field (magnitude of a
+//! complex Gaussian, mean 1) drawn once per image; the image becomes `x + s B` inside the cone's
+//! support. For `s` in (1, 3] the amplitude keeps growing while the bands thicken (sigma up to
+//! 5x) and spread over the whole cone width: the near field "fills in" as below a gas interface.
+//! Without this phase SSIM L5 is out of reach, since a few thin bands brighten only a small part
+//! of the scan (the reference bottoms out at SSIM 0.94).
 //! Source: reference `_us_reverberation_artifacts` (SEG generator), textbook reverberation
 //! geometry (echo spacing = interface depth).
 
@@ -27,9 +29,9 @@ const INFO: Info = Info {
     id: "us_reverberation",
     category: Category::Medical,
     modality: Some(Modality::Us),
-    model: "x + 0.9 s sum_k q^(k-1) band_k: equally spaced echoes below a fixed interface (amplitude s <= 1); s in (1,2] thickens and widens the bands",
-    strength_name: "band amplitude (0-1), then band thickening (1-2)",
-    strength_range: (0.0, 2.0),
+    model: "x + s n sum_k q^k band_k: equally spaced speckled echoes below a fixed interface (amplitude s); s in (1,3] also thickens and widens the bands",
+    strength_name: "band amplitude (0-3), bands thicken and widen above 1",
+    strength_range: (0.0, 3.0),
     kind: StrengthKind::Continuous,
     geometric: false,
     colour: Colour::Any,
@@ -43,6 +45,8 @@ struct Prep<'a> {
     /// Soft support of the image (blurred indicator), so bands stay inside the cone.
     inside: Vec<f32>,
     echoes: Vec<(f32, f32)>,
+    /// Rayleigh speckle of the echoes (mean 1).
+    speckle: Vec<f32>,
     sigma: f32,
     centre: f32,
     half_width: f32,
@@ -64,7 +68,7 @@ impl Perturbation for UsReverberation {
         let (r0, r1) = cone.range;
         let span = (r1 - r0).max(1.0);
         let spacing = span * rng.param_range(0, 0.12, 0.22);
-        let q = rng.param_range(1, 0.75, 0.85);
+        let q = rng.param_range(1, 0.8, 0.9);
         // echo 0 is the interface itself, echo k its k-th reverberation
         let mut echoes = Vec::new();
         let mut k = 0;
@@ -75,7 +79,13 @@ impl Perturbation for UsReverberation {
         let centre = t0 + (t1 - t0) * rng.param_range(2, 0.35, 0.65);
         let half_width = (t1 - t0) * rng.param_range(3, 0.18, 0.3);
         let edge = 0.08 * (t1 - t0);
-        Ok(Box::new(Prep { img, cone, inside, echoes, sigma: 0.012 * span, centre, half_width, edge }))
+        let (mut g1, mut g2) = (vec![0.0f32; w * h], vec![0.0f32; w * h]);
+        rng.fill_normal(0, &mut g1);
+        rng.fill_normal(1, &mut g2);
+        // |g1 + i g2| with unit normal parts is Rayleigh(1), mean sqrt(pi / 2): normalise to mean 1
+        let k = 1.0 / (std::f32::consts::PI / 2.0).sqrt();
+        let speckle = g1.iter().zip(&g2).map(|(a, b)| k * (a * a + b * b).sqrt()).collect();
+        Ok(Box::new(Prep { img, cone, inside, echoes, speckle, sigma: 0.012 * span, centre, half_width, edge }))
     }
 }
 
@@ -84,9 +94,9 @@ impl Prepared for Prep<'_> {
         if s <= 0.0 {
             return self.img.clone();
         }
-        let amp = 0.9 * s.min(1.0);
+        let amp = s;
         let extra = (s - 1.0).max(0.0);
-        let sigma = self.sigma * (1.0 + 3.0 * extra);
+        let sigma = self.sigma * (1.0 + 2.0 * extra);
         let (t0, t1) = self.cone.theta;
         let hw = self.half_width + extra * (t1 - t0);
         map_pixels(self.img, |i, v| {
@@ -106,7 +116,7 @@ impl Prepared for Prep<'_> {
                     b += a * (-0.5 * z * z).exp();
                 }
             }
-            v + amp * b.min(1.0) * lat * inside
+            v + amp * b.min(1.0) * self.speckle[i] * lat * inside
         })
     }
 }
