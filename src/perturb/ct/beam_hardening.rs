@@ -6,10 +6,14 @@
 //! air is black in any CT window) and the largest distance from it to such a pixel. Pixels outside
 //! the body (r > r_max) follow the same formula; their factor is clipped at 0, and they are dark
 //! anyway. For s > 1 the periphery of the body goes black (factor < 0, clipped): the range is
-//! widened to 0-3 so SSIM L5 is reachable; at s <= 1 a smooth radial shading alone stays well
-//! above it (about 0.75 on the phantom). Note: this quadratic falls off towards the periphery, exactly the
-//! reference's formula (SEG `_ct_beam_hardening`, whose strength the reference ignores; ours
-//! scales it).
+//! widened to 0-8 so SSIM L5 is reachable: a smooth shading leaves the body centre intact, and
+//! multiplying texture by a positive factor barely changes SSIM's structure term, so SSIM only
+//! falls far once most of the body is black (the phantom needs s of about 3.3 at 256 px, 4-5 at
+//! 384 px; at s = 8 only the inner 35% of r_max keeps any signal). At s <= 1 SSIM stays above
+//! about 0.75.
+//! Note: this quadratic darkens the periphery, exactly the reference's formula (SEG
+//! `_ct_beam_hardening`, whose strength the reference ignores; ours scales it); true cupping
+//! darkens the centre.
 //! Source: reference SEG `_ct_beam_hardening` `x (1 - 0.1 sev (r/r_max)^2)`; physics in
 //! Barrett & Keat 2004 (cupping).
 
@@ -27,7 +31,7 @@ const INFO: Info = Info {
     modality: Some(Modality::Ct),
     model: "x (1 - s (r / r_max)^2) about the body centre (centroid of pixels > 0.05, r_max their max distance), clip",
     strength_name: "cupping depth at r_max (fraction of the value)",
-    strength_range: (0.0, 3.0),
+    strength_range: (0.0, 8.0),
     kind: StrengthKind::Continuous,
     geometric: false,
     colour: Colour::Any,

@@ -4,13 +4,14 @@
 //! k-space, ky); the lines are split into 6 contiguous segments in acquisition order (ky from
 //! -h/2 up). The segment holding ky = 0 is the reference position (as torchio `Motion` keeps the
 //! untransformed spectrum for the centre segment); every other segment j saw the object shifted
-//! by `s * (ux_j, uy_j)` px, `u ~ U(-1, 1)^2` fixed per seed, which multiplies its lines by the
-//! phase ramp `exp(-2 pi i (kx dx / w + ky dy / h))` (Fourier shift theorem), with the phase of
-//! each k-space sample clamped to [-pi, pi]: beyond a half-cycle a sample is already maximally
-//! decorrelated (sign-flipped), and without the clamp its error `|e^{i phi} - 1|` would shrink
+//! by `s * (ux_j, uy_j) * min(w, h) / 256` px (s is in pixels of a 256 px image, so a strength
+//! means the same motion at any resolution), `u ~ U(-1, 1)^2` fixed per seed, which multiplies
+//! its lines by the phase ramp `exp(-2 pi i (kx dx / w + ky dy / h))` (Fourier shift theorem),
+//! with the phase of each k-space sample clamped to [-pi, pi]: beyond a half-cycle a sample is
+//! already maximally decorrelated (sign-flipped), and without the clamp its error `|e^{i phi} - 1|` would shrink
 //! again as the phase wraps, making SSIM rise with s (measured up-steps of 0.016 on the phantom).
-//! With it every sample's error is non-decreasing in s. Range 0-10 px (L5 near 2-3 px). Output
-//! `clip(real(ifft2(F')))`, computed as `x + real(ifft2(F' - F))` so s = 0 is exactly x.
+//! With it every sample's error is non-decreasing in s. Range 0-10 (L5 near 4-7 on the phantom).
+//! Output `clip(real(ifft2(F')))`, computed as `x + real(ifft2(F' - F))` so s = 0 is exactly x.
 //! Source: torchio `Motion` (segments of k-space from displaced copies, real part) and the
 //! reference `_mri_motion_artifacts_single` (per-line phase ramps with displacement T).
 
@@ -32,7 +33,7 @@ const INFO: Info = Info {
     category: Category::Medical,
     modality: Some(Modality::Mri),
     model: "k-space segments (6, along ky) acquired at positions shifted by s (ux, uy), u fixed per image: phase ramps exp(-2 pi i k.d) with |phase| clamped at pi, centre segment fixed; real part, clip",
-    strength_name: "displacement scale (px)",
+    strength_name: "displacement scale (px at 256 px)",
     strength_range: (0.0, 10.0),
     kind: StrengthKind::Continuous,
     geometric: false,
@@ -87,7 +88,7 @@ impl Prepared for Prep<'_> {
         }
         let (w, h) = (self.img.width, self.img.height);
         let n = w * h;
-        let s = s as f64;
+        let s = s as f64 * w.min(h) as f64 / 256.0;
         let mut out = self.img.clone();
         for (c, plane) in out.planes_mut().enumerate() {
             let f = &self.spectra[c * n..(c + 1) * n];

@@ -1,6 +1,7 @@
 //! `xray_scatter`: Compton-scattered photons reach the detector as a low-frequency veil that adds
 //! to the primary image: `x + s * G_sigma * x`, Gaussian blur with sigma = 6% of min(w, h)
-//! (reflect border, truncate 4), clip. s is the scatter-to-primary ratio (0-2).
+//! (reflect border, truncate 4), clip. s is the scatter-to-primary ratio, 0-3 (the reference
+//! used 0.05-0.3, too weak for SSIM L5).
 //! The blurred copy is computed once per channel in `prepare`.
 //! Source: reference VLM `xray_scatter` (`x + s gaussian_filter(x, 30)` at about 512 px).
 
@@ -20,7 +21,7 @@ const INFO: Info = Info {
     modality: Some(Modality::Xray),
     model: "x + s G_sigma * x, sigma = 6% of min(w, h), reflect border; clip",
     strength_name: "scatter-to-primary ratio",
-    strength_range: (0.0, 2.0),
+    strength_range: (0.0, 3.0),
     kind: StrengthKind::Continuous,
     geometric: false,
     colour: Colour::Any,
