@@ -48,14 +48,15 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
                 val = 0.62; // abdomen below the diaphragm
             }
             // mediastinum and heart (heart bulges to the image right = patient's left)
-            if (u.abs() < 0.12 && v < 0.45) || ell(u, v, 0.1, 0.22, 0.26, 0.22) < 1.0 {
+            let mediastinum = (u.abs() < 0.12 && v < 0.45) || ell(u, v, 0.1, 0.22, 0.26, 0.22) < 1.0;
+            if mediastinum {
                 val = 0.72;
             }
-            // ribs: bands y = a + k u^2 (posterior ribs), over the lungs only
-            if lung {
+            // posterior ribs: arcs convex upwards over each lung, apex mid-hemithorax, lungs only
+            if lung && !mediastinum {
                 for k in 0..8 {
-                    let y0 = -0.62 + 0.15 * k as f32;
-                    let yr = y0 + 0.35 * u * u;
+                    let y0 = -0.66 + 0.15 * k as f32;
+                    let yr = y0 + 0.9 * (u.abs() - 0.3).powi(2);
                     if (v - yr).abs() < 0.028 {
                         val += 0.14;
                     }
