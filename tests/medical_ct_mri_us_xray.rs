@@ -294,6 +294,33 @@ fn ghosting_matches_torchio() {
     }
 }
 
+/// The perturbations are the torchio forms checked above, with their per-image settings.
+#[test]
+fn mri_perturbations_are_the_torchio_transforms() {
+    use medfm_robust::perturb::mri::{bias_coefficients, ghost_settings, torchio_bias_field, torchio_ghosting, BIAS_ORDER};
+    let img = phantom(Modality::Mri, 48, 40, 1, 2).image;
+    for seed in [1u64, 2, 3] {
+        let c = ctx(seed);
+        let u = bias_coefficients(&c);
+        assert_eq!(u.len(), 20);
+        let (n, axis) = ghost_settings(&c);
+        assert!((2..=4).contains(&n) && axis < 2);
+        for s in [0.4f32, 1.0, 1.8] {
+            let coeffs: Vec<f64> = u.iter().map(|v| s as f64 * v).collect();
+            let want = torchio_bias_field(&img.data, img.width, img.height, BIAS_ORDER, &coeffs);
+            let got = pert("mri_bias_field").apply(&img, s, &c).unwrap();
+            for (g, w) in got.data.iter().zip(&want) {
+                assert!((g - w.clamp(0.0, 1.0)).abs() < 1e-5, "bias s={s}: {g} vs {w}");
+            }
+            let want = torchio_ghosting(&img.data, img.width, img.height, n, axis, s as f64, None);
+            let got = pert("mri_ghosting").apply(&img, s, &c).unwrap();
+            for (g, w) in got.data.iter().zip(&want) {
+                assert!((g - w.clamp(0.0, 1.0)).abs() < 1e-5, "ghosting s={s}: {g} vs {w}");
+            }
+        }
+    }
+}
+
 // ---- SSIM behaviour ---------------------------------------------------------------------------
 
 #[test]

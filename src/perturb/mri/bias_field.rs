@@ -92,6 +92,13 @@ pub fn torchio_bias_field(plane: &[f32], w: usize, h: usize, order: usize, coeff
     plane.iter().zip(&lf).map(|(&v, &l)| v * (l.exp() as f32)).collect()
 }
 
+/// The unit coefficients u (torchio order, 20 for order 3, each in U(-0.5, 0.5)) drawn for
+/// (seed, image); the perturbation uses c = s u.
+pub fn bias_coefficients(ctx: &Ctx) -> Vec<f64> {
+    let rng = ctx.rng(INFO.id);
+    (0..n_coefficients(BIAS_ORDER)).map(|k| rng.param_range(k as u32, -0.5, 0.5) as f64).collect()
+}
+
 struct Prep<'a> {
     img: &'a Image,
     /// sum u_ij X^i Y^j (the log field at s = 1).
@@ -104,8 +111,7 @@ impl Perturbation for MriBiasField {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let u: Vec<f64> = (0..n_coefficients(BIAS_ORDER)).map(|k| rng.param_range(k as u32, -0.5, 0.5) as f64).collect();
+        let u = bias_coefficients(ctx);
         let log_field = log_bias_field(img.width, img.height, BIAS_ORDER, &u).iter().map(|&v| v as f32).collect();
         Ok(Box::new(Prep { img, log_field }))
     }

@@ -84,6 +84,14 @@ pub fn torchio_ghosting(plane: &[f32], w: usize, h: usize, num_ghosts: usize, ax
     plane.iter().zip(&g).map(|(&v, &gv)| (v as f64 - intensity * gv) as f32).collect()
 }
 
+/// The (num_ghosts, axis) this perturbation uses for (seed, image): n in 2..=4, axis 0 or 1.
+pub fn ghost_settings(ctx: &Ctx) -> (usize, usize) {
+    let rng = ctx.rng(INFO.id);
+    let n = 2 + (rng.param(0) * 3.0).floor().min(2.0) as usize;
+    let axis = if rng.param(1) < 0.5 { 0 } else { 1 };
+    (n, axis)
+}
+
 struct Prep<'a> {
     img: &'a Image,
     /// Ghost component per channel (planar, like the image).
@@ -96,9 +104,7 @@ impl Perturbation for MriGhosting {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let n = 2 + (rng.param(0) * 3.0).floor().min(2.0) as usize;
-        let axis = if rng.param(1) < 0.5 { 0 } else { 1 };
+        let (n, axis) = ghost_settings(ctx);
         let (w, h) = (img.width, img.height);
         let mut ghost = Vec::with_capacity(img.data.len());
         for plane in img.planes() {

@@ -5,8 +5,8 @@ mod bias_field;
 mod ghosting;
 mod motion;
 
-pub use bias_field::{torchio_bias_field, MriBiasField, BIAS_ORDER};
-pub use ghosting::{torchio_ghosting, MriGhosting};
+pub use bias_field::{bias_coefficients, torchio_bias_field, MriBiasField, BIAS_ORDER};
+pub use ghosting::{ghost_settings, torchio_ghosting, MriGhosting};
 pub use motion::MriMotion;
 
 use super::Perturbation;
