@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod seg;
+
 #[derive(Parser)]
 #[command(name = "medfm-robust", version, about = "Robustness benchmark for medical foundation models")]
 pub struct Cli {
@@ -16,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// The perturbation catalogue.
     List(ListArgs),
+    /// Evaluate a segmentation model (ONNX, SAM layout or generic) on clean and perturbed images.
+    EvalSeg(seg::EvalSegArgs),
 }
 
 #[derive(clap::Args)]
@@ -33,6 +37,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let res = match cli.command {
         Command::List(a) => list(a),
+        Command::EvalSeg(a) => seg::run_eval_seg(a),
     };
     match res {
         Ok(code) => code,
