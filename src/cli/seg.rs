@@ -94,7 +94,10 @@ fn model_spec(a: &EvalSegArgs) -> anyhow::Result<ModelSpec> {
             bail!("give a model: --encoder E.onnx --decoder D.onnx --preset P, or --model M.toml");
         };
         let preset = a.preset.clone().context("--preset is required with --encoder/--decoder (medsam, sam-med2d, sam-med2d:best-iou, litemedsam)")?;
-        let name = enc.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        // "models/medsam/encoder.onnx" is named "medsam"; "medsam_encoder.onnx" keeps its stem.
+        let stem = enc.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let parent = enc.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned());
+        let name = if stem == "encoder" { parent.unwrap_or(stem) } else { stem };
         ModelSpec { name, strategy: "full".into(), preset, encoder: Some(enc.clone()), decoder: Some(dec.clone()), graph: None, generic: None }
     };
     if let Some(p) = &a.preset {
