@@ -229,3 +229,17 @@ fn perturbed_levels_use_the_warped_mask_and_fill_every_unit() {
     assert_eq!(s.drop_by_level.len(), 3);
     assert_eq!(s.drop_by_category["base"].2, 3);
 }
+
+#[test]
+fn demo_on_phantoms_reports_clean_scores() {
+    require_ort();
+    let tmp = tempfile::tempdir().unwrap();
+    let s = medfm_robust::cli::seg::run_demo_seg(tmp.path(), 128, 2, "none", &[1, 3, 5], Strengths::Fixed, true).unwrap();
+    println!("demo model, clean on phantoms (128 px, 8 modalities x 2 seeds): IoU {:?} Dice {:?}", s.clean_iou, s.clean_dice);
+    assert_eq!(s.records, 16);
+    assert_eq!(s.clean_n, 16, "every phantom has a non-empty mask and must be scored");
+    let (i, d) = (s.clean_iou.unwrap(), s.clean_dice.unwrap());
+    assert!((0.0..=1.0).contains(&i) && (0.0..=1.0).contains(&d));
+    assert!(d >= i, "Dice >= IoU per image, so also on average");
+    assert!(i > 0.5, "the demo segmenter should find phantom lesions from their boxes: IoU {i}");
+}
