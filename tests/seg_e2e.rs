@@ -243,3 +243,30 @@ fn demo_on_phantoms_reports_clean_scores() {
     assert!(d >= i, "Dice >= IoU per image, so also on average");
     assert!(i > 0.5, "the demo segmenter should find phantom lesions from their boxes: IoU {i}");
 }
+
+#[test]
+fn missing_or_bad_ort_library_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (images, masks) = dataset(tmp.path());
+    let bad_lib = tmp.path().join("not_a_library.so");
+    std::fs::write(&bad_lib, b"not an ELF file").unwrap();
+    for (lib, expect) in [(tmp.path().join("absent/libonnxruntime.so"), "no such file"), (bad_lib, "cannot load ONNX Runtime")] {
+        let o = Command::new(env!("CARGO_BIN_EXE_medfm-robust"))
+            .env("ORT_DYLIB_PATH", &lib)
+            .args(["eval-seg", "--preset", "litemedsam", "--perturbations", "none", "--encoder"])
+            .arg(repo().join("models/demo/encoder.onnx"))
+            .arg("--decoder")
+            .arg(repo().join("models/demo/decoder.onnx"))
+            .arg("--images")
+            .arg(&images)
+            .arg("--masks")
+            .arg(&masks)
+            .arg("--out")
+            .arg(tmp.path().join("out"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(&*lib.to_string_lossy()) && err.contains(expect) && err.contains("tools/setup_ort.sh"), "{err}");
+    }
+}

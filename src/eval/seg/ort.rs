@@ -30,9 +30,9 @@ pub enum OrtError {
         "ONNX Runtime library not found (looked at: {looked}). Run `tools/setup_ort.sh` (installs onnxruntime=={ORT_VERSION} from PyPI into .local/onnxruntime), or set ORT_DYLIB_PATH to a libonnxruntime.so of version >= 1.31"
     )]
     NotFound { looked: String },
-    #[error("ORT_DYLIB_PATH={path}: no such file; point it at libonnxruntime.so (onnxruntime=={ORT_VERSION}) or unset it")]
+    #[error("ORT_DYLIB_PATH={path}: no such file; point it at libonnxruntime.so (onnxruntime=={ORT_VERSION}), or unset it and run tools/setup_ort.sh")]
     EnvPathMissing { path: PathBuf },
-    #[error("{path}: cannot load ONNX Runtime: {reason}")]
+    #[error("{path}: cannot load ONNX Runtime: {reason} (expected libonnxruntime.so from onnxruntime=={ORT_VERSION}; tools/setup_ort.sh installs it)")]
     Load { path: PathBuf, reason: String },
     #[error("ONNX Runtime environment: {0}")]
     Environment(String),
