@@ -19,7 +19,7 @@ pub enum Command {
     /// The perturbation catalogue.
     List(ListArgs),
     /// Evaluate a segmentation model (ONNX, SAM layout or generic) on clean and perturbed images.
-    EvalSeg(seg::EvalSegArgs),
+    EvalSeg(Box<seg::EvalSegArgs>),
 }
 
 #[derive(clap::Args)]
@@ -37,7 +37,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let res = match cli.command {
         Command::List(a) => list(a),
-        Command::EvalSeg(a) => seg::run_eval_seg(a),
+        Command::EvalSeg(a) => seg::run_eval_seg(*a),
     };
     match res {
         Ok(code) => code,

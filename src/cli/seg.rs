@@ -118,7 +118,7 @@ fn open_dataset(a: &EvalSegArgs, modality: Option<Modality>) -> anyhow::Result<S
     } else if let (Some(root), Some(layout)) = (&a.data, &a.layout) {
         dataset::open(Layout::parse(layout)?, root, modality)?
     } else if let (Some(i), Some(m)) = (&a.images, &a.masks) {
-        let name = i.canonicalize().ok().and_then(|p| p.parent().map(|p| name_of(p))).unwrap_or_else(|| "dataset".into());
+        let name = i.canonicalize().ok().and_then(|p| p.parent().map(name_of)).unwrap_or_else(|| "dataset".into());
         dataset::from_dirs(&name, i, m, modality)?
     } else {
         bail!("give data: --images DIR --masks DIR, --manifest FILE, or --data ROOT --layout NAME");

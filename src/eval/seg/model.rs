@@ -163,7 +163,7 @@ impl SamModel {
         check_ports(&dec_label, &pname, "output", &want_dec_out, &dout, true).map_err(ort_err)?;
         if preset.mask_choice == super::sam::MaskChoice::BestIou {
             let n = dout.iter().find(|p| p.name == "low_res_masks").map(|p| p.shape[1]).unwrap_or(-1);
-            if n >= 0 && n < 4 {
+            if (0..4).contains(&n) {
                 return Err(ort_err(OrtError::Interface {
                     model: dec_label,
                     preset: pname,
