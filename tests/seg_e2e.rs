@@ -222,6 +222,8 @@ fn perturbed_levels_use_the_warped_mask_and_fill_every_unit() {
         assert_eq!(b[0], (clean_box[0] + k).min(127), "{r:?}");
         assert!(r.iou.unwrap() > 0.5, "{r:?}");
         assert_eq!(r.strength, Some(40.0 * r.level as f32 / 5.0));
+        let ssim = r.ssim.unwrap();
+        assert!(ssim < 1.0 && ssim > -1.0, "{r:?}");
     }
     assert_eq!(times.images, 4);
     let s = Summary::from_records(&recs);

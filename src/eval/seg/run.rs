@@ -35,8 +35,9 @@ use crate::perturb::{Ctx, Perturbation};
 pub enum Strengths {
     /// SSIM-calibrated per image ([`crate::calibrate::perturb_image`]): the benchmark's mode.
     Calibrated(SearchOptions),
-    /// Level L at strength lo + (hi - lo) * L / 5 of the perturbation's range, uncalibrated, SSIM
-    /// not measured (null): for smoke tests and benches of the model path alone.
+    /// Level L at strength lo + (hi - lo) * L / 5 of the perturbation's range, uncalibrated
+    /// (`in_band` null; `ssim` is the Wang SSIM of the written image, null if the image is too
+    /// small for the window): for smoke tests and benches of the model path alone.
     Fixed,
 }
 
@@ -244,6 +245,7 @@ fn perturb(p: &dyn Perturbation, img: &Image, depth: BitDepth, mask: &Mask, ctx:
         }
         Strengths::Fixed => {
             let prepared = p.prepare(img, ctx)?;
+            let reference = crate::ssim::SsimReference::new(img, crate::ssim::SsimVariant::Wang).ok();
             let (lo, hi) = p.info().strength_range;
             Ok(opts
                 .levels
@@ -251,14 +253,15 @@ fn perturb(p: &dyn Perturbation, img: &Image, depth: BitDepth, mask: &Mask, ctx:
                 .map(|&l| {
                     let s = lo + (hi - lo) * l as f32 / 5.0;
                     let warped = if p.info().geometric { prepared.warp_mask(mask, s) } else { mask.clone() };
+                    let image = prepared.apply(s).quantised(depth);
                     Item {
                         perturbation: p.id().to_string(),
                         category: category.clone(),
                         level: l,
                         strength: Some(s),
-                        ssim: None,
+                        ssim: reference.as_ref().and_then(|r| r.ssim(&image).ok()),
                         in_band: None,
-                        image: prepared.apply(s).quantised(depth),
+                        image,
                         mask: warped,
                     }
                 })
