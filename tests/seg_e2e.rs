@@ -272,3 +272,20 @@ fn missing_or_bad_ort_library_is_a_clear_error() {
         assert!(err.contains(&*lib.to_string_lossy()) && err.contains(expect) && err.contains("tools/setup_ort.sh"), "{err}");
     }
 }
+
+#[test]
+fn unavailable_execution_provider_is_an_error_not_a_cpu_fallback() {
+    require_ort();
+    // The CPU build of ONNX Runtime (tools/setup_ort.sh) has neither CUDA nor TensorRT; with the
+    // GPU build on a GPU machine this test has nothing to check and says so.
+    for dev in ["cuda", "tensorrt"] {
+        let device = medfm_robust::eval::seg::ort::Device::parse(dev).unwrap();
+        match Model::load(&demo_spec("litemedsam"), device, 1) {
+            Ok(_) => eprintln!("{dev}: provider registered (GPU build of ONNX Runtime); nothing to check here"),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains(&format!("execution provider '{dev}'")) && e.contains("no silent CPU fallback"), "{e}");
+            }
+        }
+    }
+}
