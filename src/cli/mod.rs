@@ -7,6 +7,7 @@ mod perturb;
 mod phantom;
 mod progress;
 mod ssim;
+pub mod seg;
 pub mod vlm;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ pub enum Command {
     Gallery(gallery::GalleryArgs),
     /// Write a built-in phantom image (and its mask).
     Phantom(phantom::PhantomArgs),
+    /// Evaluate a segmentation model (ONNX, SAM layout or generic) on clean and perturbed images.
+    EvalSeg(Box<seg::EvalSegArgs>),
     /// Evaluate a VLM over an OpenAI-compatible API, clean and perturbed (docs/vlm.md).
     EvalVlm(vlm::EvalVlmArgs),
     /// BLEU-1..4, ROUGE-L, CIDEr-D of a JSON Lines file (id, prediction, references) as JSON.
@@ -67,6 +70,7 @@ pub fn main() -> i32 {
         Command::Demo(a) => demo::run(a, g),
         Command::Gallery(a) => gallery::run(a, g),
         Command::Phantom(a) => phantom::run(a),
+        Command::EvalSeg(a) => seg::run_eval_seg(*a),
         Command::EvalVlm(a) => vlm::run_eval_vlm(a, g.quiet),
         Command::CaptionMetrics(a) => vlm::run_caption_metrics(a),
     };
