@@ -1,6 +1,10 @@
 //! Building blocks shared by several perturbations; each lives here once.
 //! - [`filter`]: separable convolution with scipy's 'reflect' border, Gaussian kernels.
 //! - [`field`]: smooth random fields (bias fields, haze, stain variation, blobs).
+//! - [`warp`]: affine warps (bilinear images, nearest masks, one geometry and border rule).
+//! - [`psf`]: sparse 2-D point-spread functions (anti-aliased line) and their convolution.
 
 pub mod field;
 pub mod filter;
+pub mod psf;
+pub mod warp;
