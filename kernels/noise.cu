@@ -1,5 +1,5 @@
-// Base intensity/noise perturbations over a packed batch: gaussian_noise, salt_pepper, brightness,
-// contrast. One thread per pixel (all channels), grid = (ceil(max plane / 256), n_images);
+// Base noise/intensity perturbations over a packed batch: gaussian_noise, speckle_noise,
+// salt_pepper, brightness, contrast. One thread per pixel (all channels), grid = (ceil(max plane / 256), n_images);
 // `strength[i]` is image i's strength (read on the device, so the on-GPU search can change it
 // without a host round trip). Per-pixel math and RNG convention: noise.cuh.
 #include "common.cuh"
@@ -34,14 +34,30 @@ gaussian_noise(const float* __restrict__ in, float* __restrict__ out,
 }
 
 extern "C" __global__ void __launch_bounds__(NOISE_THREADS)
+speckle_noise(const float* __restrict__ in, float* __restrict__ out,
+               const MfrImageDesc* __restrict__ descs, const float* __restrict__ strength,
+               MfrRngKey key, uint32_t n_images) {
+    MfrImageDesc d;
+    uint32_t px;
+    if (!pixel_of(descs, n_images, &d, &px)) return;
+    const float s = strength[blockIdx.y];
+    const uint64_t plane = (uint64_t)d.width * d.height;
+    for (uint32_t c = 0; c < d.channels; ++c) {
+        uint64_t at = d.offset + c * plane + px;
+        out[at] = mfr_speckle_noise(in[at], mfr_rng_normal(key, d.image_id, c, px), s);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NOISE_THREADS)
 salt_pepper(const float* __restrict__ in, float* __restrict__ out,
             const MfrImageDesc* __restrict__ descs, const float* __restrict__ strength,
             MfrRngKey key, uint32_t n_images) {
     MfrImageDesc d;
     uint32_t px;
     if (!pixel_of(descs, n_images, &d, &px)) return;
-    const MfrU32x4 blk = mfr_rng_block(key, d.image_id, 0, px);
-    const float v = mfr_salt_pepper_value(blk.x, blk.y, strength[blockIdx.y]);
+    const float u = mfr_rng_uniform(key, d.image_id, 0, px);
+    const float sv = mfr_rng_uniform(key, d.image_id, 1, px);
+    const float v = mfr_salt_pepper_value(u, sv, strength[blockIdx.y]);
     const uint64_t plane = (uint64_t)d.width * d.height;
     for (uint32_t c = 0; c < d.channels; ++c) {
         uint64_t at = d.offset + c * plane + px;
@@ -60,11 +76,12 @@ brightness(const float* __restrict__ in, float* __restrict__ out,
     const uint64_t plane = (uint64_t)d.width * d.height;
     const uint64_t at = d.offset + px;
     if (d.channels == 3) {
-        float r = in[at], g = in[at + plane], b = in[at + 2 * plane];
-        mfr_brightness_rgb(&r, &g, &b, s);
-        out[at] = r;
-        out[at + plane] = g;
-        out[at + 2 * plane] = b;
+        const float r = in[at], g = in[at + plane], b = in[at + 2 * plane];
+        float v = r > g ? r : g;
+        v = v > b ? v : b;
+        out[at] = mfr_brightness_rgb(r, v, s);
+        out[at + plane] = mfr_brightness_rgb(g, v, s);
+        out[at + 2 * plane] = mfr_brightness_rgb(b, v, s);
     } else {
         for (uint32_t c = 0; c < d.channels; ++c) out[at + c * plane] = mfr_brightness_grey(in[at + c * plane], s);
     }

@@ -78,12 +78,8 @@ ssim_tiles(const float* __restrict__ a, const float* __restrict__ b,
     // compat: per-image min-max normalisation; otherwise the identity.
     double lo_a = 0.0, inv_a = 1.0, lo_b = 0.0, inv_b = 1.0;
     if (minmax_a != nullptr) {
-        lo_a = (double)minmax_a[2 * img];
-        double ra = (double)minmax_a[2 * img + 1] - lo_a;
-        inv_a = ra > 0.0 ? 1.0 / ra : 0.0;
-        lo_b = (double)minmax_b[2 * img];
-        double rb = (double)minmax_b[2 * img + 1] - lo_b;
-        inv_b = rb > 0.0 ? 1.0 / rb : 0.0;
+        mfr_compat_affine(minmax_a[2 * img], minmax_a[2 * img + 1], &lo_a, &inv_a);
+        mfr_compat_affine(minmax_b[2 * img], minmax_b[2 * img + 1], &lo_b, &inv_b);
     }
 
     double acc = 0.0;

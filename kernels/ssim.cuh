@@ -23,8 +23,25 @@ MFR_HD double mfr_ssim_from_moments(MfrMoments m, double c1, double c2, double c
     return (a1 * a2) / (b1 * b2);
 }
 
-// Min-max normalisation used by the `compat` variant: (v - lo) * inv_range, in f64;
-// inv_range = 1 / (hi - lo), or 0 for a constant image (all samples map to 0). Twin: src/ssim.rs.
-MFR_HD double mfr_normalise(float v, double lo, double inv_range) {
-    return ((double)v - lo) * inv_range;
+// How a stored sample becomes the f64 value SSIM sees (twin: src/ssim/kernel.rs `Affine`):
+// identity (lo 0, inv 1), compat min-max normalisation (lo = min, inv = 1 / (max - min)), or zeros
+// for an image whose max - min <= 1e-8 (inv 0). The CPU divides by the range; multiplying by the
+// reciprocal keeps an f64 division (and the register spills of its slow path) out of the tile
+// loop, at a cost of <= 1 ulp (f64) per sample, i.e. ~1e-16 of SSIM.
+#define MFR_COMPAT_FLAT_RANGE 1e-8
+
+MFR_HD double mfr_normalise(float v, double lo, double inv) {
+    return ((double)v - lo) * inv;
+}
+
+// The (lo, inv) pair of one image from its f32 min and max (src/ssim/mod.rs `affine_for`).
+MFR_HD void mfr_compat_affine(float mn, float mx, double* lo, double* inv) {
+    double r = (double)mx - (double)mn;
+    if (r > MFR_COMPAT_FLAT_RANGE) {
+        *lo = (double)mn;
+        *inv = 1.0 / r;
+    } else {
+        *lo = 0.0;
+        *inv = 0.0;
+    }
 }

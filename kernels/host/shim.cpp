@@ -72,12 +72,8 @@ double mfr_host_ssim_emulate(const float* a, const float* b, uint32_t w, uint32_
     if (W < 2 * r + 1 || H < 2 * r + 1) return NAN;
     double lo_a = 0.0, inv_a = 1.0, lo_b = 0.0, inv_b = 1.0;
     if (minmax_a != nullptr) {
-        lo_a = (double)minmax_a[0];
-        double ra = (double)minmax_a[1] - lo_a;
-        inv_a = ra > 0.0 ? 1.0 / ra : 0.0;
-        lo_b = (double)minmax_b[0];
-        double rb = (double)minmax_b[1] - lo_b;
-        inv_b = rb > 0.0 ? 1.0 / rb : 0.0;
+        mfr_compat_affine(minmax_a[0], minmax_a[1], &lo_a, &inv_a);
+        mfr_compat_affine(minmax_b[0], minmax_b[1], &lo_b, &inv_b);
     }
     double total = 0.0;
     for (uint32_t c = 0; c < channels; ++c) {
@@ -115,9 +111,10 @@ double mfr_host_ssim_emulate(const float* a, const float* b, uint32_t w, uint32_
 }
 
 float mfr_host_gaussian_noise(float x, float n, float s) { return mfr_gaussian_noise(x, n, s); }
-float mfr_host_salt_pepper_value(uint32_t w0, uint32_t w1, float s) { return mfr_salt_pepper_value(w0, w1, s); }
+float mfr_host_speckle_noise(float x, float n, float s) { return mfr_speckle_noise(x, n, s); }
+float mfr_host_salt_pepper_value(float u, float v, float s) { return mfr_salt_pepper_value(u, v, s); }
 float mfr_host_brightness_grey(float x, float s) { return mfr_brightness_grey(x, s); }
-void mfr_host_brightness_rgb(float* r, float* g, float* b, float s) { mfr_brightness_rgb(r, g, b, s); }
+float mfr_host_brightness_rgb(float x, float v, float s) { return mfr_brightness_rgb(x, v, s); }
 float mfr_host_contrast(float x, float mean, float s) { return mfr_contrast(x, mean, s); }
 
 }  // extern "C"

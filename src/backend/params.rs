@@ -139,5 +139,8 @@ mod tests {
         assert_eq!(s.taps[7], 0.0);
         assert_eq!(s.cov_norm, 49.0 / 48.0);
         assert_eq!(s.c1, 0.01 * 0.01);
+        for v in [SsimVariant::Wang, SsimVariant::Skimage, SsimVariant::Compat] {
+            assert_eq!(SsimParams::for_variant(v, 1).window(), v.window_size(), "{v:?}");
+        }
     }
 }

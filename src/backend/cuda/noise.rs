@@ -1,4 +1,5 @@
-//! Launch wrappers of kernels/noise.cu (gaussian_noise, salt_pepper, brightness, contrast): one
+//! Launch wrappers of kernels/noise.cu (gaussian_noise, speckle_noise, salt_pepper, brightness,
+//! contrast): one
 //! launch perturbs a whole batch, image i at `strengths[i]`.
 
 use super::ssim::channel_means;
@@ -11,7 +12,7 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 const THREADS: u32 = 256;
 
 /// Ids with a kernel in kernels/noise.cu.
-pub const IDS: [&str; 4] = ["gaussian_noise", "salt_pepper", "brightness", "contrast"];
+pub const IDS: [&str; 5] = ["gaussian_noise", "speckle_noise", "salt_pepper", "brightness", "contrast"];
 
 /// Perturb every image of `input` with perturbation `id` at its strength; returns a new batch.
 pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], key: RngKey) -> Result<DeviceBatch, BackendError> {
@@ -33,7 +34,7 @@ pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f3
     l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength);
     let means;
     match id {
-        "gaussian_noise" | "salt_pepper" => {
+        "gaussian_noise" | "speckle_noise" | "salt_pepper" => {
             l.arg(&key).arg(&n);
         }
         "brightness" => {
@@ -47,7 +48,7 @@ pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f3
     }
     // SAFETY: the argument lists above match the kernels in kernels/noise.cu:
     // (const float* in, float* out, const MfrImageDesc*, const float* strength, then
-    //  gaussian_noise/salt_pepper: MfrRngKey, uint32_t n; brightness: uint32_t n;
+    //  gaussian_noise/speckle_noise/salt_pepper: MfrRngKey, uint32_t n; brightness: uint32_t n;
     //  contrast: const double* means, uint32_t max_channels, uint32_t n).
     // in/out share the layout `descs` (zeros_like), strength has n entries, means n * max_channels;
     // grid.y = n, grid.x * 256 >= every plane, threads past a plane return.
