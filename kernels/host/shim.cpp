@@ -5,6 +5,7 @@
 #include "../common.cuh"
 #include "../ssim.cuh"
 #include "../noise.cuh"
+#include "../blur.cuh"
 #include <stddef.h>
 
 extern "C" {
@@ -116,5 +117,15 @@ float mfr_host_salt_pepper_value(float u, float v, float s) { return mfr_salt_pe
 float mfr_host_brightness_grey(float x, float s) { return mfr_brightness_grey(x, s); }
 float mfr_host_brightness_rgb(float x, float v, float s) { return mfr_brightness_rgb(x, v, s); }
 float mfr_host_contrast(float x, float mean, float s) { return mfr_contrast(x, mean, s); }
+
+// Both blur passes over one w x h plane, as kernels/blur.cu does (then clipped); `tmp` and
+// `out` hold w * h floats, taps 2r + 1.
+void mfr_host_blur_plane(const float* in, float* tmp, float* out, int32_t w, int32_t h,
+                         const float* taps, int32_t r) {
+    for (int32_t y = 0; y < h; ++y)
+        for (int32_t x = 0; x < w; ++x) tmp[(size_t)y * w + x] = mfr_blur_row_pixel(in + (size_t)y * w, w, x, taps, r);
+    for (int32_t y = 0; y < h; ++y)
+        for (int32_t x = 0; x < w; ++x) out[(size_t)y * w + x] = mfr_clip01(mfr_blur_col_pixel(tmp, w, h, x, y, taps, r));
+}
 
 }  // extern "C"

@@ -7,6 +7,7 @@
 //! in kernels/*.cu exactly (types, order, buffer lengths).
 
 pub mod batch;
+pub mod blur;
 pub mod modules;
 pub mod noise;
 pub mod ssim;
