@@ -48,6 +48,21 @@ mod gpu {
         img
     }
 
+    /// f32 parity (spec/gpu.md): |gpu - cpu| <= 1e-5 relative to max(|cpu|, 1), i.e. to the [0, 1]
+    /// data range, and at most 0.1% of samples not bit-identical (the device's f64 log/sin/cos in
+    /// Box-Muller may round an f32 noise value the other way, rarely; everything else is exact).
+    fn check_f32(gpu: &[f32], cpu: &[f32], what: &str) {
+        assert_eq!(gpu.len(), cpu.len(), "{what}: length");
+        let mut worst = 0.0f32;
+        let mut differ = 0usize;
+        for (x, y) in gpu.iter().zip(cpu) {
+            worst = worst.max((x - y).abs() / y.abs().max(1.0));
+            differ += (x.to_bits() != y.to_bits()) as usize;
+        }
+        assert!(worst <= 1e-5, "{what}: worst difference {worst}");
+        assert!(differ * 1000 <= cpu.len(), "{what}: {differ} of {} samples differ", cpu.len());
+    }
+
     /// Shapes: odd sizes, the window minimum, grey and RGB, non-square.
     const SHAPES: [(usize, usize, usize); 6] = [(11, 11, 1), (17, 13, 1), (64, 48, 3), (97, 31, 1), (33, 65, 3), (160, 129, 3)];
 
@@ -100,13 +115,7 @@ mod gpu {
                     let cpu = medfm_robust::perturb::by_id(id).unwrap();
                     let ctx = medfm_robust::perturb::Ctx::new(seed, ids[i]);
                     let want = cpu.prepare(&imgs[i], &ctx).unwrap().apply(strengths[i]);
-                    let mut worst = 0.0f32;
-                    for (x, y) in g.data.iter().zip(&want.data) {
-                        worst = worst.max((x - y).abs() / y.abs().max(1e-3));
-                    }
-                    // f32 outputs: |gpu - cpu| <= 1e-5 relative (spec/gpu.md); Box-Muller's f64
-                    // transcendental functions may differ by an ulp on the device.
-                    assert!(worst <= 1e-5, "{id} seed {seed} image {i} {}: worst rel {worst}", imgs[i].shape_str());
+                    check_f32(&g.data, &want.data, &format!("{id} seed {seed} image {i} {}", imgs[i].shape_str()));
                 }
             }
         }
@@ -123,10 +132,8 @@ mod gpu {
         let cpu = medfm_robust::perturb::by_id("gaussian_blur").unwrap();
         for (i, g) in got.iter().enumerate() {
             let want = cpu.prepare(&imgs[i], &medfm_robust::perturb::Ctx::new(0, ids[i])).unwrap().apply(strengths[i]);
-            // Same taps, same f32 operation order, no FMA: expected bit-identical; the spec's f32
-            // tolerance is the bound asserted.
-            let worst = g.data.iter().zip(&want.data).map(|(x, y)| (x - y).abs() / y.abs().max(1e-3)).fold(0.0f32, f32::max);
-            assert!(worst <= 1e-5, "image {i} {} sigma {}: worst rel {worst}", imgs[i].shape_str(), strengths[i]);
+            // Same taps, same f32 operation order, no FMA: expected bit-identical.
+            check_f32(&g.data, &want.data, &format!("gaussian_blur image {i} {} sigma {}", imgs[i].shape_str(), strengths[i]));
         }
     }
 

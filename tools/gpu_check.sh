@@ -7,7 +7,8 @@
 #                              # into .local/gpu-check/ (git-ignored; carry it to the GPU machine)
 #   tools/gpu_check.sh run     # on the GPU machine, from the repository root: GPU tests,
 #                              # compute-sanitizer (memcheck + racecheck) on the parity tests, GPU
-#                              # benchmarks; prints a short table last. Budget: well under 8 min.
+#                              # benchmarks; prints a short table last. Step timeouts add up to
+#                              # 465 s, so a run always ends within 8 min.
 #   tools/gpu_check.sh         # both, on a machine that has a GPU and the toolchain
 #
 # Exit status of `run`: 0 only if every step passed. A machine without a GPU makes the tests
@@ -24,12 +25,13 @@ build() {
     tools/install_cuda_toolkit.sh >/dev/null
     rm -rf "$out" && mkdir -p "$out/bin" "$out/sanitizer"
     cargo test --features cuda --no-run --lib --test cuda_parity 2>&1 | tee "$out/build.log"
-    # "Executable unittests src/lib.rs (target/debug/deps/medfm_robust-...)" -> copy by role.
-    grep -o 'Executable .*' "$out/build.log" | while read -r _ kind src path; do
-        path="${path#(}"; path="${path%)}"
-        case "$src" in
-            src/lib.rs) name=lib ;;
-            tests/cuda_parity.rs) name=cuda_parity ;;
+    # "Executable unittests src/lib.rs (target/debug/deps/medfm_robust-...)" and
+    # "Executable tests/cuda_parity.rs (target/debug/deps/cuda_parity-...)" -> copy by role.
+    grep -o 'Executable .*' "$out/build.log" | while read -r line; do
+        path="${line##*(}"; path="${path%)}"
+        case "$line" in
+            *" src/lib.rs "*) name=lib ;;
+            *" tests/cuda_parity.rs "*) name=cuda_parity ;;
             *) continue ;;
         esac
         cp "$path" "$out/bin/$name"
@@ -41,6 +43,7 @@ build() {
     "$venv/bin/pip" download --quiet --no-deps -d "$tmp" "$sanitizer_wheel"
     "$venv/bin/python" -m zipfile -e "$tmp"/*.whl "$tmp/x"
     cp -r "$tmp/x/nvidia/cu13/bin" "$tmp/x/nvidia/cu13/lib" "$out/sanitizer/"
+    chmod +x "$out/sanitizer/bin/compute-sanitizer"  # zip extraction drops the mode bits
     rm -rf "$tmp"
     ls -la "$out/bin"
     du -sh "$out"
@@ -72,13 +75,13 @@ run() {
     echo "device: $card"
     local ok=0 san="$out/sanitizer/bin/compute-sanitizer"
     export LD_LIBRARY_PATH="$root/$out/sanitizer/lib:$root/$out/sanitizer/bin:${LD_LIBRARY_PATH:-}"
-    step lib_backend_tests timeout 120 "$out/bin/lib" backend:: || ok=1
-    step gpu_parity_tests timeout 180 "$out/bin/cuda_parity" --nocapture --test-threads=1 || ok=1
-    step sanitizer_memcheck timeout 240 "$san" --tool memcheck --error-exitcode 9 \
+    step lib_backend_tests timeout 45 "$out/bin/lib" backend:: || ok=1
+    step gpu_parity_tests timeout 90 "$out/bin/cuda_parity" --nocapture --test-threads=1 || ok=1
+    step sanitizer_memcheck timeout 120 "$san" --tool memcheck --error-exitcode 9 \
         "$out/bin/cuda_parity" --test-threads=1 || ok=1
-    step sanitizer_racecheck timeout 240 "$san" --tool racecheck --error-exitcode 9 \
+    step sanitizer_racecheck timeout 120 "$san" --tool racecheck --error-exitcode 9 \
         "$out/bin/cuda_parity" --test-threads=1 ssim || ok=1
-    step gpu_bench timeout 180 "$out/bin/cuda_parity" --ignored --nocapture --test-threads=1 gpu_bench_report || ok=1
+    step gpu_bench timeout 90 "$out/bin/cuda_parity" --ignored --nocapture --test-threads=1 gpu_bench_report || ok=1
 
     echo
     echo "================ GPU check: $card ================"

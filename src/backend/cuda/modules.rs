@@ -39,6 +39,11 @@ mod tests {
     #[test]
     fn every_kernel_file_is_embedded() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/kernels");
+        if !std::path::Path::new(dir).is_dir() {
+            // A prebuilt test binary run elsewhere (tools/gpu_check.sh run): no sources to compare.
+            eprintln!("SKIPPED source comparison: {dir} is not here");
+            return;
+        }
         let mut on_disk: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(|e| e.ok())
