@@ -1,9 +1,9 @@
 //! GPU parity: CUDA kernels against the CPU oracle (tolerances of spec/gpu.md). Needs the `cuda`
 //! feature AND a GPU; anywhere else every test prints "SKIPPED: ..." and returns (never panics).
 //!
-//! Covered now: fused SSIM (wang, skimage, compat) against src/ssim/, and the base noise/intensity
-//! kernels (gaussian_noise, speckle_noise, salt_pepper, brightness, contrast) against their CPU
-//! perturbations, over odd sizes, grey and RGB, mixed-size batches and several seeds; determinism
+//! Covered now: fused SSIM (wang, skimage, compat) against src/ssim/, and the base kernels
+//! (gaussian_noise, speckle_noise, salt_pepper, brightness, contrast, gaussian_blur, pixelate)
+//! against their CPU perturbations, over odd sizes, grey and RGB, mixed-size batches and several seeds; determinism
 //! and batch-composition independence. TODO as kernels land: every other registered perturbation
 //! and the calibration search.
 
@@ -15,7 +15,7 @@ fn cuda_parity_skipped() {
 
 #[cfg(feature = "cuda")]
 mod gpu {
-    use medfm_robust::backend::cuda::{self, blur, noise, ssim, CudaEngine, DeviceBatch};
+    use medfm_robust::backend::cuda::{self, blur, noise, pixelate, ssim, CudaEngine, DeviceBatch};
     use medfm_robust::backend::params::RngKey;
     use medfm_robust::rng::Rng;
     use medfm_robust::ssim::SsimVariant;
@@ -134,6 +134,21 @@ mod gpu {
             let want = cpu.prepare(&imgs[i], &medfm_robust::perturb::Ctx::new(0, ids[i])).unwrap().apply(strengths[i]);
             // Same taps, same f32 operation order, no FMA: expected bit-identical.
             check_f32(&g.data, &want.data, &format!("gaussian_blur image {i} {} sigma {}", imgs[i].shape_str(), strengths[i]));
+        }
+    }
+
+    #[test]
+    fn pixelate_matches_cpu() {
+        let Some(e) = engine("pixelate_matches_cpu") else { return };
+        let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 50 + i as u64)).collect();
+        let ids: Vec<u32> = (0..imgs.len() as u32).collect();
+        let batch = DeviceBatch::upload(&e, &imgs.iter().collect::<Vec<_>>(), &ids).unwrap();
+        let strengths = [0.0f32, 2.5, 1.2, 7.0, 63.0, 15.6];
+        let got = pixelate::pixelate(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+        let cpu = medfm_robust::perturb::by_id("pixelate").unwrap();
+        for (i, g) in got.iter().enumerate() {
+            let want = cpu.prepare(&imgs[i], &medfm_robust::perturb::Ctx::new(0, ids[i])).unwrap().apply(strengths[i]);
+            check_f32(&g.data, &want.data, &format!("pixelate image {i} {} s {}", imgs[i].shape_str(), strengths[i]));
         }
     }
 

@@ -6,6 +6,7 @@
 #include "../ssim.cuh"
 #include "../noise.cuh"
 #include "../blur.cuh"
+#include "../pixelate.cuh"
 #include <stddef.h>
 
 extern "C" {
@@ -126,6 +127,12 @@ void mfr_host_blur_plane(const float* in, float* tmp, float* out, int32_t w, int
         for (int32_t x = 0; x < w; ++x) tmp[(size_t)y * w + x] = mfr_blur_row_pixel(in + (size_t)y * w, w, x, taps, r);
     for (int32_t y = 0; y < h; ++y)
         for (int32_t x = 0; x < w; ++x) out[(size_t)y * w + x] = mfr_clip01(mfr_blur_col_pixel(tmp, w, h, x, y, taps, r));
+}
+
+uint32_t mfr_host_pixelate_block(float s) { return mfr_pixelate_block(s); }
+float mfr_host_pixelate_block_mean(const float* plane, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0,
+                                   uint32_t b) {
+    return mfr_pixelate_block_mean(plane, w, h, x0, y0, b);
 }
 
 }  // extern "C"

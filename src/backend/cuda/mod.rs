@@ -10,6 +10,7 @@ pub mod batch;
 pub mod blur;
 pub mod modules;
 pub mod noise;
+pub mod pixelate;
 pub mod ssim;
 
 use super::params::{ImageDesc, RngKey, SsimParams};
