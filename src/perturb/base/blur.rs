@@ -71,7 +71,8 @@ static MOTION_BLUR: Info = Info {
     modality: None,
     model: "centred line PSF of length s px at a fixed per-image angle, anti-aliased (1/8 px \
             integration, fractional end piece) so the output is continuous in s; normalised; \
-            reflect border",
+            reflect border; lengths above min(h,w)/2 act as min(h,w)/2 (a longer line folds the \
+            reflected border back onto the image and SSIM rises again)",
     strength_name: "blur length, px",
     strength_range: (0.0, 100.0),
     kind: StrengthKind::Continuous,
@@ -88,8 +89,11 @@ struct MotionBlurPrepared<'a> {
 }
 
 impl MotionBlurPrepared<'_> {
+    /// The line PSF at strength s; the length is capped at half the smaller image side (see
+    /// [`MOTION_BLUR`]), so SSIM stays non-increasing on small images.
     fn kernel(&self, s: f32) -> SparseKernel {
-        line_psf(s as f64, self.angle)
+        let cap = 0.5 * self.img.width.min(self.img.height) as f64;
+        line_psf((s as f64).min(cap), self.angle)
     }
 }
 
