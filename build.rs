@@ -37,8 +37,18 @@ fn main() {
 
 fn build_host_math_shim(manifest: &Path) {
     let mut b = cc::Build::new();
+    // Every kernels/host/*.cpp (one shim per kernel family group), sorted for a stable build.
+    let host = manifest.join("kernels/host");
+    let mut shims: Vec<PathBuf> = std::fs::read_dir(&host)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "cpp")).collect())
+        .unwrap_or_default();
+    shims.sort();
+    println!("cargo:rerun-if-changed={}", host.display());
+    for s in &shims {
+        println!("cargo:rerun-if-changed={}", s.display());
+        b.file(s);
+    }
     b.cpp(true)
-        .file(manifest.join("kernels/host/shim.cpp"))
         .include(manifest.join("kernels"))
         // Bit-level parity with Rust: never contract a*b+c into an FMA, never fast-math.
         .flag_if_supported("-ffp-contract=off")
