@@ -6,6 +6,7 @@ mod list;
 mod perturb;
 mod phantom;
 mod progress;
+pub mod run;
 mod ssim;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,12 @@ pub enum Command {
     Gallery(gallery::GalleryArgs),
     /// Write a built-in phantom image (and its mask).
     Phantom(phantom::PhantomArgs),
+    /// Run (or resume) a benchmark config: records.jsonl in --out.
+    Run(run::RunArgs),
+    /// Combine shard output folders of one run.
+    Merge(run::MergeArgs),
+    /// Tables, figures and report.html from a run output folder.
+    Report(run::ReportArgs),
 }
 
 /// Shared options for anything that prints progress.
@@ -62,6 +69,9 @@ pub fn main() -> i32 {
         Command::Demo(a) => demo::run(a, g),
         Command::Gallery(a) => gallery::run(a, g),
         Command::Phantom(a) => phantom::run(a),
+        Command::Run(a) => run::run(a, g),
+        Command::Merge(a) => run::merge(a, g),
+        Command::Report(a) => run::report(a, g),
     };
     match res {
         Ok(code) => code,
