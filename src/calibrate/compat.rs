@@ -204,15 +204,24 @@ mod tests {
 
     #[test]
     fn bisection_follows_the_reference_steps() {
-        // SSIM = 1 - p on [0, 1]: L1 target 0.94 -> probes 0.5 (0.5, too strong), 0.25 (0.75),
-        // 0.125 (0.875, within 0.90 - 0.02): accepted on the third probe, not strictly in band.
+        // SSIM = 1 - p on [0, 1], L1 (target 0.94, accepted within [0.88, 1.00]): probes 0.5
+        // (SSIM 0.5, too strong), 0.25 (0.75), 0.125 (0.875, just outside), 0.0625 (0.9375).
         let r = find_adaptive_param(|p| Ok(1.0 - p), (0.0, 1.0), false, &BANDS[0]).unwrap();
-        assert_eq!(r.probes, 3);
-        assert_eq!(r.param, 0.125);
-        assert!(r.accepted && !r.in_band);
-        // Inverse: SSIM = p (quality-like).
+        assert_eq!((r.param, r.probes), (0.0625, 4));
+        assert!(r.accepted && r.in_band);
+        // Inverse (quality-like): SSIM = p; too strong moves up: 0.5, 0.75, 0.875, 0.9375.
         let r = find_adaptive_param(|p| Ok(p), (0.0, 1.0), true, &BANDS[0]).unwrap();
-        assert_eq!((r.param, r.probes), (0.875, 3));
+        assert_eq!((r.param, r.probes), (0.9375, 4));
+        // L2 (accept [0.78, 0.91]): SSIM = 0.995 - p/4 gives 0.87 at the first probe.
+        let r = find_adaptive_param(|p| Ok(0.995 - p / 4.0), (0.0, 1.0), false, &BANDS[1]).unwrap();
+        assert_eq!((r.param, r.probes), (0.5, 1));
+        assert!(r.accepted && r.in_band);
+        let r = find_adaptive_param(|p| Ok(0.6 - p / 4.0), (0.0, 1.0), false, &BANDS[4]).unwrap();
+        // L5 [0.50, 0.59] accept [0.48, 0.61]: 0.5 -> 0.475 (too strong), 0.25 -> 0.5375.
+        assert_eq!((r.param, r.probes), (0.25, 2));
+        let r = find_adaptive_param(|p| Ok(0.995 - p / 100.0), (0.0, 1.0), false, &BANDS[0]).unwrap();
+        // Every probe is within [0.88, 1.00]: the first (SSIM 0.99) is accepted above the band.
+        assert!(r.accepted && !r.in_band && r.probes == 1);
     }
 
     #[test]
