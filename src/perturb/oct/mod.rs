@@ -1,8 +1,20 @@
-//! Perturbations of the `oct` family (see spec/perturbations.md).
+//! Perturbations of the `oct` family (OCT B-scans and fundus; see spec/perturbations.md).
+
+mod blink;
+mod defocus;
+mod motion;
+mod shadow;
+mod speckle;
+
+pub use blink::OctBlink;
+pub use defocus::OctDefocus;
+pub use motion::OctMotion;
+pub use shadow::OctShadow;
+pub use speckle::OctSpeckle;
 
 use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![]
+    vec![Box::new(OctShadow), Box::new(OctBlink), Box::new(OctDefocus), Box::new(OctMotion), Box::new(OctSpeckle)]
 }

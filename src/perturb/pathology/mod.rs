@@ -1,8 +1,14 @@
 //! Perturbations of the `pathology` family (see spec/perturbations.md).
 
+mod bubbles;
+mod stain_hsv;
+
+pub use bubbles::PathBubbles;
+pub use stain_hsv::PathStainHsv;
+
 use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![]
+    vec![Box::new(PathStainHsv), Box::new(PathBubbles)]
 }

@@ -1,0 +1,105 @@
+//! JPEG round trip in memory: the clean image quantised to u8 (rounding, `Image::to_u8`),
+//! encoded with the `jpeg-encoder` crate at quality q = round(100 - 99*s) (baseline, standard
+//! IJG tables scaled by q; RGB as YCbCr with 4:2:0 chroma subsampling at every quality, grey as a
+//! single luma component), decoded with the `image` crate, back to [0,1].
+//!
+//! s = 0 is q = 100, still a lossy round trip (the one exception to exact identity). The strength
+//! is integer-valued in disguise (100 quality steps), and codec quantisation makes SSIM(q)
+//! slightly non-monotone on RGB (research notes section 9: PIL up to +0.023 on 256^2 images):
+//! `monotone_tolerance` 0.02 (kind Integer).
+
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+pub struct Jpeg;
+
+static JPEG: Info = Info {
+    id: "jpeg",
+    category: Category::Base,
+    modality: None,
+    model: "JPEG round trip at quality q = round(100 - 99*s), 4:2:0 chroma for RGB, in memory",
+    strength_name: "compression (quality 100 at 0, 1 at 1)",
+    strength_range: (0.0, 1.0),
+    kind: StrengthKind::Integer,
+    geometric: false,
+    colour: Colour::Any,
+    source: "libjpeg via PIL (behavioural); encoder jpeg-encoder, decoder image/zune-jpeg",
+    monotone_tolerance: 0.02,
+};
+
+/// The quality used at strength s: round(100 - 99 s), clamped to 1..=100.
+pub fn quality(s: f32) -> u8 {
+    (100.0 - 99.0 * s.clamp(0.0, 1.0)).round().clamp(1.0, 100.0) as u8
+}
+
+struct JpegPrepared {
+    width: usize,
+    height: usize,
+    channels: usize,
+    /// The clean image as interleaved u8 (rounded), the encoder's input.
+    interleaved: Vec<u8>,
+    /// The clean image quantised to u8, returned if a round trip ever fails (it cannot for the
+    /// sizes `prepare` accepts; kept so `apply` has no panic path).
+    quantised: Image,
+}
+
+impl JpegPrepared {
+    fn round_trip(&self, q: u8) -> std::result::Result<Image, String> {
+        let mut buf = Vec::new();
+        let mut enc = Encoder::new(&mut buf, q);
+        let colour = if self.channels == 3 {
+            enc.set_sampling_factor(SamplingFactor::R_4_2_0);
+            ColorType::Rgb
+        } else {
+            ColorType::Luma
+        };
+        enc.encode(&self.interleaved, self.width as u16, self.height as u16, colour).map_err(|e| e.to_string())?;
+        let decoded = image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg).map_err(|e| e.to_string())?;
+        let bytes = if self.channels == 3 { decoded.to_rgb8().into_raw() } else { decoded.to_luma8().into_raw() };
+        if bytes.len() != self.interleaved.len() {
+            return Err(format!("decoded {} bytes, expected {}", bytes.len(), self.interleaved.len()));
+        }
+        let hwc: Vec<f32> = bytes.iter().map(|&b| b as f32 / 255.0).collect();
+        Ok(Image::from_interleaved(self.width, self.height, self.channels, &hwc))
+    }
+}
+
+impl Prepared for JpegPrepared {
+    fn apply(&self, s: f32) -> Image {
+        self.round_trip(quality(s)).unwrap_or_else(|_| self.quantised.clone())
+    }
+}
+
+impl Perturbation for Jpeg {
+    fn info(&self) -> &Info {
+        &JPEG
+    }
+    fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
+        if img.channels != 1 && img.channels != 3 {
+            return Err(Error::NotApplicable { id: JPEG.id.into(), reason: format!("{} channels (JPEG takes 1 or 3)", img.channels) });
+        }
+        if img.width == 0 || img.height == 0 || img.width > u16::MAX as usize || img.height > u16::MAX as usize {
+            return Err(Error::NotApplicable { id: JPEG.id.into(), reason: format!("image {} outside JPEG's 1..65535 px per side", img.shape_str()) });
+        }
+        let quantised = img.quantised(crate::image::BitDepth::U8);
+        let interleaved = quantised.to_interleaved().iter().map(|&v| (v * 255.0).round() as u8).collect();
+        let p = JpegPrepared { width: img.width, height: img.height, channels: img.channels, interleaved, quantised };
+        // one trial round trip so an encoder/decoder failure surfaces here as an error, not later
+        p.round_trip(100).map_err(|e| Error::other(JPEG.id, format!("JPEG round trip failed: {e}")))?;
+        Ok(Box::new(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_mapping() {
+        assert_eq!(quality(0.0), 100);
+        assert_eq!(quality(1.0), 1);
+        assert_eq!(quality(0.5), 51); // 50.5 rounds away from zero
+    }
+}

@@ -1,0 +1,150 @@
+//! Additive, impulse and multiplicative noise with fixed fields (ImageNet-C forms; research
+//! notes section 3). Fields: stream = channel, index = pixel index within the plane, drawn once
+//! in `prepare`; the strength only scales them, so SSIM(s) is continuous and non-increasing.
+
+use super::map_samples;
+use crate::error::Result;
+use crate::image::Image;
+use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
+
+/// Standard-normal field of the image's size: plane c from stream c.
+fn normal_field(img: &Image, ctx: &Ctx, id: &str) -> Vec<f32> {
+    let rng = ctx.rng(id);
+    let n = img.plane_len();
+    let mut field = vec![0.0f32; img.data.len()];
+    for (c, plane) in field.chunks_mut(n.max(1)).enumerate() {
+        rng.fill_normal(c as u32, plane);
+    }
+    field
+}
+
+pub struct GaussianNoise;
+
+static GAUSSIAN_NOISE: Info = Info {
+    id: "gaussian_noise",
+    category: Category::Base,
+    modality: None,
+    model: "x + s*N(0,1), independent per sample, clip to [0,1]",
+    strength_name: "sigma, fraction of the value range",
+    strength_range: (0.0, 1.0),
+    kind: StrengthKind::Continuous,
+    geometric: false,
+    colour: Colour::Any,
+    source: "imagecorruptions gaussian_noise (fixed field)",
+    monotone_tolerance: 0.0,
+};
+
+struct AdditiveNoise<'a> {
+    img: &'a Image,
+    field: Vec<f32>,
+    /// false: x + s*n (gaussian); true: x + x*s*n (speckle).
+    multiplicative: bool,
+}
+
+impl Prepared for AdditiveNoise<'_> {
+    fn apply(&self, s: f32) -> Image {
+        if s <= 0.0 {
+            return self.img.clone();
+        }
+        let f = &self.field;
+        if self.multiplicative {
+            map_samples(self.img, |i, x| x + x * s * f[i])
+        } else {
+            map_samples(self.img, |i, x| x + s * f[i])
+        }
+    }
+}
+
+impl Perturbation for GaussianNoise {
+    fn info(&self) -> &Info {
+        &GAUSSIAN_NOISE
+    }
+    fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
+        Ok(Box::new(AdditiveNoise { img, field: normal_field(img, ctx, GAUSSIAN_NOISE.id), multiplicative: false }))
+    }
+}
+
+pub struct SpeckleNoise;
+
+static SPECKLE_NOISE: Info = Info {
+    id: "speckle_noise",
+    category: Category::Base,
+    modality: None,
+    model: "x + x*s*N(0,1), independent per sample, clip to [0,1]",
+    strength_name: "sigma of the multiplicative noise",
+    strength_range: (0.0, 2.0),
+    kind: StrengthKind::Continuous,
+    geometric: false,
+    colour: Colour::Any,
+    source: "imagecorruptions speckle_noise (fixed field)",
+    monotone_tolerance: 0.0,
+};
+
+impl Perturbation for SpeckleNoise {
+    fn info(&self) -> &Info {
+        &SPECKLE_NOISE
+    }
+    fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
+        Ok(Box::new(AdditiveNoise { img, field: normal_field(img, ctx, SPECKLE_NOISE.id), multiplicative: true }))
+    }
+}
+
+pub struct SaltPepper;
+
+static SALT_PEPPER: Info = Info {
+    id: "salt_pepper",
+    category: Category::Base,
+    modality: None,
+    model: "pixel set to 1 (salt) or 0 (pepper) where U < s; one flip mask shared by the channels, \
+            salt/pepper from a second fixed field (V < 0.5 = salt); nested in s",
+    strength_name: "fraction of pixels flipped",
+    strength_range: (0.0, 0.5),
+    kind: StrengthKind::Continuous,
+    geometric: false,
+    colour: Colour::Any,
+    source: "skimage random_noise mode='s&p' (behavioural; mask shared by channels as the reference code)",
+    monotone_tolerance: 0.0,
+};
+
+struct SaltPepperPrepared<'a> {
+    img: &'a Image,
+    /// stream 0: flip field U (pixel flips where U < s)
+    flip: Vec<f32>,
+    /// stream 1: V < 0.5 means salt (1), else pepper (0)
+    salt: Vec<f32>,
+}
+
+impl Prepared for SaltPepperPrepared<'_> {
+    fn apply(&self, s: f32) -> Image {
+        if s <= 0.0 {
+            return self.img.clone();
+        }
+        let n = self.img.plane_len();
+        map_samples(self.img, |i, x| {
+            let p = i % n;
+            if self.flip[p] < s {
+                if self.salt[p] < 0.5 {
+                    1.0
+                } else {
+                    0.0
+                }
+            } else {
+                x
+            }
+        })
+    }
+}
+
+impl Perturbation for SaltPepper {
+    fn info(&self) -> &Info {
+        &SALT_PEPPER
+    }
+    fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
+        let rng = ctx.rng(SALT_PEPPER.id);
+        let mut flip = vec![0.0f32; img.plane_len()];
+        let mut salt = vec![0.0f32; img.plane_len()];
+        rng.fill_uniform(0, &mut flip);
+        rng.fill_uniform(1, &mut salt);
+        Ok(Box::new(SaltPepperPrepared { img, flip, salt }))
+    }
+}
