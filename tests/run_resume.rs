@@ -27,7 +27,8 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     for round in 0..6 {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let wait_ms = 5 + (state >> 33) % 300;
+        // A complete run takes a few hundred ms here; short waits interrupt it at many points.
+        let wait_ms = 5 + (state >> 33) % 60;
         let mut child = Command::new(BIN)
             .args(["--quiet", "-j", "1", "run", cfg, "--out", outs])
             .stdout(Stdio::null())

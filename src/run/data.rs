@@ -28,12 +28,12 @@ pub struct Sample {
 pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
     let what = format!("dataset '{}'", d.name);
     if !d.path.exists() {
-        return Err(Error::invalid(what, format!("path {} does not exist", d.path.display())));
+        return Err(Error::other(what, format!("path {} does not exist", d.path.display())));
     }
     let items = match d.reader.as_str() {
         "manifest" => {
             if !d.path.is_file() {
-                return Err(Error::invalid(what, format!("reader 'manifest' needs a JSONL or CSV file, {} is a folder", d.path.display())));
+                return Err(Error::other(what, format!("reader 'manifest' needs a JSONL or CSV file, {} is a folder", d.path.display())));
             }
             io::list_inputs(&d.path, d.masks.as_deref())?
         }
@@ -45,18 +45,18 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
             } else if d.path.is_file() {
                 return io::list_inputs(&d.path, None).and_then(|items| finish(d, items));
             } else {
-                return Err(Error::invalid(
+                return Err(Error::other(
                     what,
                     format!("{} has no images/ and masks/ folders; set `masks = \"...\"` or use reader = \"manifest\"", d.path.display()),
                 ));
             };
             if !masks.is_dir() {
-                return Err(Error::invalid(what, format!("masks folder {} does not exist", masks.display())));
+                return Err(Error::other(what, format!("masks folder {} does not exist", masks.display())));
             }
             io::list_inputs(&images, Some(&masks))?
         }
         other => {
-            return Err(Error::invalid(
+            return Err(Error::other(
                 what,
                 format!("reader '{other}' is provided by the segmentation dataset module, which is not wired into `run` in this build; use reader = \"generic\" or \"manifest\""),
             ))
@@ -77,13 +77,13 @@ fn finish(d: &DatasetConfig, items: Vec<io::InputItem>) -> Result<Vec<Sample>> {
         }
     }
     if !missing.is_empty() {
-        return Err(Error::invalid(
+        return Err(Error::other(
             what,
             format!("{} image(s) without a mask, e.g. {}", missing.len(), missing.iter().take(3).cloned().collect::<Vec<_>>().join(", ")),
         ));
     }
     if out.is_empty() {
-        return Err(Error::invalid(what, format!("no images found under {}", d.path.display())));
+        return Err(Error::other(what, format!("no images found under {}", d.path.display())));
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(n) = d.limit {

@@ -177,19 +177,19 @@ pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter
     match m.preset.as_str() {
         "builtin-threshold" | "builtin-threshold-smoothed" => {
             if !m.graphs.is_empty() {
-                return Err(Error::invalid(what, format!("preset '{}' takes no graphs", m.preset)));
+                return Err(Error::other(what, format!("preset '{}' takes no graphs", m.preset)));
             }
             Ok(Box::new(BoxThreshold { smooth: m.preset.ends_with("smoothed") }))
         }
         "builtin-fail" => Err(Error::other(what, "preset 'builtin-fail' always fails to load (for tests)")),
         preset => {
             if m.graphs.is_empty() {
-                return Err(Error::invalid(what, format!("preset '{preset}' needs graphs = {{ encoder = ..., decoder = ... }} or {{ model = ... }}")));
+                return Err(Error::other(what, format!("preset '{preset}' needs graphs = {{ encoder = ..., decoder = ... }} or {{ model = ... }}")));
             }
-            for (role, p) in &m.graphs {
-                if !p.is_file() {
-                    return Err(Error::invalid(what, format!("graph '{role}': {} does not exist", p.display())));
-                }
+            let missing: Vec<String> =
+                m.graphs.iter().filter(|(_, p)| !p.is_file()).map(|(role, p)| format!("graph '{role}': {} does not exist", p.display())).collect();
+            if !missing.is_empty() {
+                return Err(Error::other(what, missing.join("; ")));
             }
             Err(Error::other(
                 what,

@@ -77,7 +77,7 @@ pub fn validate(config: &Config) -> Result<(Plan, Vec<Box<dyn UnitEvaluator>>)> 
         }
     }
     if !errs.is_empty() {
-        return Err(Error::invalid(
+        return Err(Error::other(
             format!("config '{}'", config.name),
             format!("{} problem(s), nothing was run:\n  - {}", errs.len(), errs.join("\n  - ")),
         ));
