@@ -132,7 +132,12 @@ const DEMO_SAMPLES: u64 = 2;
 /// modality, [`DEMO_SAMPLES`] phantoms each), with the two built-in stand-in models as two
 /// "strategies", two base perturbations and one medical perturbation per modality, levels 1-5.
 pub fn demo_config(data: &Path) -> anyhow::Result<Config> {
-    let base: Vec<&str> = perturb::all().iter().filter(|p| p.info().category == Category::Base && !p.info().geometric).map(|p| p.id()).take(2).collect();
+    // Noise and blur when the catalogue has them (they move a threshold segmenter visibly), else
+    // the first two non-geometric base perturbations.
+    let mut base: Vec<&str> = ["gaussian_noise", "gaussian_blur"].into_iter().filter(|id| perturb::by_id(id).is_ok()).collect();
+    if base.len() < 2 {
+        base = perturb::all().iter().filter(|p| p.info().category == Category::Base && !p.info().geometric).map(|p| p.id()).take(2).collect();
+    }
     let mut datasets = Vec::new();
     for m in Modality::ALL {
         let mut sel: Vec<String> = base.iter().map(|s| s.to_string()).collect();

@@ -68,7 +68,8 @@ fn draw<DB: DrawingBackend>(fig: &Fig, root: DrawingArea<DB, Shift>, footer: &st
                 .margin(14)
                 .x_label_area_size(48)
                 .y_label_area_size(label_w.min(360))
-                .build_cartesian_2d(lo..hi, (0..n as i32).into_segmented()));
+                // A discrete i32 range includes its end: 0..n-1 gives exactly n segments.
+                .build_cartesian_2d(lo..hi, (0..(n as i32 - 1).max(1)).into_segmented()));
             let names: Vec<String> = items.iter().map(|i| i.0.clone()).rev().collect();
             t!(chart
                 .configure_mesh()
@@ -92,6 +93,8 @@ fn draw<DB: DrawingBackend>(fig: &Fig, root: DrawingArea<DB, Shift>, footer: &st
         }
         Fig::Scatter { title, x_desc, y_desc, points } => {
             let (x0, x1) = span(points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min), points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max));
+            // Room on the right for the labels, which are drawn right of their points.
+            let x1 = x1 + (x1 - x0) * 0.3;
             let (y0, y1) = span(points.iter().map(|p| p.2).fold(f64::INFINITY, f64::min), points.iter().map(|p| p.2).fold(f64::NEG_INFINITY, f64::max));
             let mut chart = t!(ChartBuilder::on(&area)
                 .caption(title, (FAMILY, 22))
@@ -102,8 +105,8 @@ fn draw<DB: DrawingBackend>(fig: &Fig, root: DrawingArea<DB, Shift>, footer: &st
             t!(chart.configure_mesh().x_desc(x_desc.as_str()).y_desc(y_desc.as_str()).label_style((FAMILY, 14)).axis_desc_style((FAMILY, 16)).draw());
             for (i, (label, x, y)) in points.iter().enumerate() {
                 let c = palette(i);
-                t!(chart.draw_series(std::iter::once(Circle::new((*x, *y), 6, c.filled()))));
-                t!(chart.draw_series(std::iter::once(Text::new(label.clone(), (*x, *y), (FAMILY, 14).into_font()))));
+                let point = EmptyElement::at((*x, *y)) + Circle::new((0, 0), 6, c.filled()) + Text::new(label.clone(), (9, -7), (FAMILY, 14).into_font());
+                t!(chart.draw_series(std::iter::once(point)));
             }
         }
         Fig::Lines { title, x_desc, y_desc, series } => {
@@ -180,7 +183,7 @@ fn sorted_desc(m: BTreeMap<String, f64>) -> Vec<(String, f64)> {
 
 /// The six figures of the report (name, figure).
 pub fn figures(agg: &Aggregate) -> Vec<(String, Fig)> {
-    let m = agg.metric.to_uppercase();
+    let m = super::metric_label(&agg.metric);
     let drop_desc = format!("{m} drop (clean - perturbed)");
     // Overall drop of (model, strategy, dataset): mean of Delta over categories and levels.
     let mds_drop = mean_by(agg.delta.iter().map(|((mds, _, _), (d, _))| (mds.clone(), *d)));

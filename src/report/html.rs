@@ -20,7 +20,7 @@ pub fn page(agg: &Aggregate, header: &[String], figs: &[Rendered]) -> String {
         let _ = write!(s, "{}<br>", esc(h));
     }
     s.push_str("</div>\n");
-    let m = agg.metric.to_uppercase();
+    let m = super::metric_label(&agg.metric);
     let ds = agg.datasets();
     let _ = writeln!(s, "<h2>Table 1</h2><p>Clean {m} and Eq. 3 drops (mean over levels of &Delta;<sub>&tau;</sub><sup>(s)</sup>) per dataset; {} record(s) with errors left out.</p>", agg.errors);
     s.push_str("<table><tr><th>model</th><th>strategy</th>");

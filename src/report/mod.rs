@@ -24,6 +24,15 @@ pub struct ReportSummary {
     pub files: Vec<PathBuf>,
 }
 
+/// How a metric is written in tables and figures (IoU, Dice, else upper case).
+pub fn metric_label(metric: &str) -> String {
+    match metric {
+        "iou" => "IoU".into(),
+        "dice" => "Dice".into(),
+        m => m.to_uppercase(),
+    }
+}
+
 /// The metric a report is built on: `iou` when present, else the first metric of the records.
 pub fn choose_metric<'a>(records: impl IntoIterator<Item = &'a records::Record>) -> Option<String> {
     let mut first = None;

@@ -17,7 +17,7 @@ pub fn table1_markdown(agg: &Aggregate, header: &[String]) -> String {
         let _ = writeln!(s, "<!-- {h} -->");
     }
     let ds = agg.datasets();
-    let m = agg.metric.to_uppercase();
+    let m = super::metric_label(&agg.metric);
     let _ = writeln!(s, "\nTable 1: clean {m} and Eq. 3 drops (mean over levels of Delta_tau^(s)), per dataset.\n");
     s.push_str("| model | strategy |");
     for d in &ds {
@@ -49,7 +49,7 @@ pub fn table1_latex(agg: &Aggregate, header: &[String]) -> String {
         let _ = writeln!(s, "% {h}");
     }
     let ds = agg.datasets();
-    let m = agg.metric.to_uppercase();
+    let m = super::metric_label(&agg.metric);
     let _ = writeln!(s, "\\begin{{table}}[t]\n\\centering\n\\small");
     let _ = writeln!(s, "\\caption{{Clean {m} and Eq.~3 drops (mean over severity levels) per dataset.}}");
     let _ = writeln!(s, "\\begin{{tabular}}{{ll{}r}}\n\\toprule", "rrr".repeat(ds.len()));

@@ -112,11 +112,29 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
         if line.trim().is_empty() {
             continue;
         }
-        let r: Record = serde_json::from_str(line)
-            .map_err(|e| Error::invalid(format!("{} line {}", path.display(), i + 1), format!("not a record: {e}")))?;
+        let bad = |e: serde_json::Error| Error::invalid(format!("{} line {}", path.display(), i + 1), format!("not a record: {e}"));
+        let mut v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
+        adapt_eval_seg(&mut v);
+        let r: Record = serde_json::from_value(v).map_err(bad)?;
         out.push(r);
     }
     Ok(out)
+}
+
+/// Records written by `eval-seg` (segmentation evaluator) carry `iou` / `dice` at the top level
+/// and no `task`: move them into `metrics` so `report` reads those files too.
+fn adapt_eval_seg(v: &mut serde_json::Value) {
+    let Some(o) = v.as_object_mut() else { return };
+    if !o.contains_key("metrics") {
+        let mut m = serde_json::Map::new();
+        for k in ["iou", "dice"] {
+            if let Some(x) = o.get(k).filter(|x| x.is_number()) {
+                m.insert(k.to_string(), x.clone());
+            }
+        }
+        o.insert("metrics".into(), serde_json::Value::Object(m));
+    }
+    o.entry("task").or_insert_with(|| "segmentation".into());
 }
 
 /// The records files of an output folder: records.jsonl and records-shard-*.jsonl, sorted.
@@ -208,6 +226,18 @@ mod tests {
         let m = latest_by_unit([rec("a", Some("boom")), rec("a", None), rec("a", Some("late")), rec("b", Some("x"))]);
         assert!(m["a"].ok());
         assert!(!m["b"].ok());
+    }
+
+    #[test]
+    fn eval_seg_records_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("records.jsonl");
+        let line = r#"{"unit":"d/s/clean/0","model":"m","strategy":"full","preset":"medsam","dataset":"d","sample":"s","perturbation":"clean","category":"clean","level":0,"strength":null,"ssim":null,"in_band":null,"iou":0.75,"dice":0.8571,"prompt":[1,2,3,4],"mask_index":0,"error":null}"#;
+        std::fs::write(&p, format!("{line}\n")).unwrap();
+        let r = &read_records(&p).unwrap()[0];
+        assert_eq!(r.metrics["iou"], 0.75);
+        assert_eq!(r.task, "segmentation");
+        assert_eq!(r.prompt, Some([1, 2, 3, 4]));
     }
 
     #[test]
