@@ -210,7 +210,7 @@ mod tests {
         assert_eq!((r.param, r.probes), (0.0625, 4));
         assert!(r.accepted && r.in_band);
         // Inverse (quality-like): SSIM = p; too strong moves up: 0.5, 0.75, 0.875, 0.9375.
-        let r = find_adaptive_param(|p| Ok(p), (0.0, 1.0), true, &BANDS[0]).unwrap();
+        let r = find_adaptive_param(Ok, (0.0, 1.0), true, &BANDS[0]).unwrap();
         assert_eq!((r.param, r.probes), (0.9375, 4));
         // L2 (accept [0.78, 0.91]): SSIM = 0.995 - p/4 gives 0.87 at the first probe.
         let r = find_adaptive_param(|p| Ok(0.995 - p / 4.0), (0.0, 1.0), false, &BANDS[1]).unwrap();

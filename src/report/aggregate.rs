@@ -129,7 +129,7 @@ impl Aggregate {
         self.models()
             .into_iter()
             .map(|(model, strategy)| {
-                let cells: Vec<Option<(f64, Option<f64>, Option<f64>)>> = datasets
+                let cells: Vec<Option<Table1Cell>> = datasets
                     .iter()
                     .map(|d| {
                         let mds = (model.clone(), strategy.clone(), d.clone());
@@ -143,11 +143,14 @@ impl Aggregate {
     }
 }
 
+/// (clean, base drop, medical drop) of one dataset.
+pub type Table1Cell = (f64, Option<f64>, Option<f64>);
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table1Row {
     pub model: String,
     pub strategy: String,
     /// Per dataset (sorted by name): (clean, base drop, medical drop).
-    pub cells: Vec<Option<(f64, Option<f64>, Option<f64>)>>,
+    pub cells: Vec<Option<Table1Cell>>,
     pub average_base_drop: Option<f64>,
 }
