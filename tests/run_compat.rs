@@ -68,3 +68,39 @@ fn compat_ssim_ignores_affine_intensity_changes() {
     let w_ssim = medfm_robust::ssim::ssim(&clean, &dim, SsimVariant::Wang).unwrap();
     assert!(w_ssim < 0.9, "wang SSIM sees it: {w_ssim}");
 }
+
+mod run_support;
+
+/// The compat profile end to end: levels 1, 3, 5 by default; images squashed to 256x256 (box
+/// prompts on the 256-px mask); one first-image parameter per (dataset, perturbation, level)
+/// shared by every sample, cached in compat_params.json; SSIM of each image still recorded.
+#[test]
+fn compat_profile_runs_the_reference_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    run_support::write_data(&dir.path().join("data"));
+    let text = run_support::config_text("[]", r#"["gaussian_noise", "rotation"]"#).replace("seed = 3", "seed = 3\nprofile = \"medfm-robust-compat\"");
+    let cfg = dir.path().join("bench.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.path().join("out");
+    run_support::run_ok(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let recs = run_support::records_of(&out);
+    assert!(recs.values().all(|r| r.ok()), "{:?}", recs.values().find(|r| !r.ok()));
+    let mut levels: Vec<u8> = recs.values().map(|r| r.level).collect();
+    levels.sort();
+    levels.dedup();
+    assert_eq!(levels, [0, 1, 3, 5]);
+    assert!(recs.values().any(|r| r.prompt.is_some_and(|p| p[2] > 47)), "boxes live on the 256-px squash");
+    assert!(recs.values().all(|r| r.prompt.is_some_and(|p| p[2] < 256 && p[3] < 256)));
+    let mut by: std::collections::BTreeMap<(String, String, u8), std::collections::BTreeSet<u32>> = Default::default();
+    for r in recs.values().filter(|r| r.level > 0) {
+        by.entry((r.dataset.clone(), r.perturbation.clone(), r.level)).or_default().insert(r.strength.unwrap().to_bits());
+        assert!(r.ssim.is_some() && r.in_band.is_some());
+    }
+    assert!(by.values().all(|s| s.len() == 1), "one first-image strength per dataset, perturbation and level: {by:?}");
+    // Rotation: the mask is not warped, so the clean prompt is used at every level.
+    let clean_prompt = |sample: &str, strategy: &str| recs.values().find(|r| r.level == 0 && r.sample == sample && r.strategy == strategy && r.dataset == "ct").unwrap().prompt;
+    for r in recs.values().filter(|r| r.perturbation == "rotation" && r.dataset == "ct") {
+        assert_eq!(r.prompt, clean_prompt(&r.sample, &r.strategy));
+    }
+    assert!(out.join("compat_params.json").is_file());
+}
