@@ -7,6 +7,7 @@
 
 pub mod calibrate;
 pub mod cli;
+pub mod dataset;
 pub mod error;
 pub mod eval;
 pub mod generate;

@@ -8,6 +8,8 @@ mod phantom;
 mod progress;
 pub mod run;
 mod ssim;
+pub mod seg;
+pub mod vlm;
 
 use clap::{Parser, Subcommand};
 
@@ -44,6 +46,12 @@ pub enum Command {
     Merge(run::MergeArgs),
     /// Tables, figures and report.html from a run output folder.
     Report(run::ReportArgs),
+    /// Evaluate a segmentation model (ONNX, SAM layout or generic) on clean and perturbed images.
+    EvalSeg(Box<seg::EvalSegArgs>),
+    /// Evaluate a VLM over an OpenAI-compatible API, clean and perturbed (docs/vlm.md).
+    EvalVlm(vlm::EvalVlmArgs),
+    /// BLEU-1..4, ROUGE-L, CIDEr-D of a JSON Lines file (id, prediction, references) as JSON.
+    CaptionMetrics(vlm::CaptionMetricsArgs),
 }
 
 /// Shared options for anything that prints progress.
@@ -72,6 +80,9 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a, g),
         Command::Merge(a) => run::merge(a, g),
         Command::Report(a) => run::report(a, g),
+        Command::EvalSeg(a) => seg::run_eval_seg(*a),
+        Command::EvalVlm(a) => vlm::run_eval_vlm(a, g.quiet),
+        Command::CaptionMetrics(a) => vlm::run_caption_metrics(a),
     };
     match res {
         Ok(code) => code,

@@ -21,7 +21,7 @@ mod kernel;
 
 use crate::error::{Error, Result};
 use crate::image::Image;
-use kernel::{Affine, Consts, Scratch};
+use kernel::{Affine, Consts, Isa, Scratch};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +139,7 @@ fn per_channel(
     let (wo, ho) = (w - 2 * r, h - 2 * r);
     let consts = window.consts();
     let plane = w * h;
+    let isa = Isa::detect();
     let mut row_sums = vec![0.0f64; ch * ho];
     row_sums.par_chunks_mut(ho).enumerate().for_each(|(c, sums_c)| {
         let xs = &x.data[c * plane..(c + 1) * plane];
@@ -155,14 +156,14 @@ fn per_channel(
                     .for_each_init(Scratch::default, |s, (band, ((sums_b, mu_b), var_b))| {
                         let o0 = band * BAND_ROWS;
                         let o1 = o0 + sums_b.len();
-                        kernel::compare_band(xs, ax, ys, ay, w, &consts, o0, o1, mu_b, var_b, sums_b, s);
+                        kernel::compare_band(isa, xs, ax, ys, ay, w, &consts, o0, o1, mu_b, var_b, sums_b, s);
                     });
             }
             None => {
                 sums_c.par_chunks_mut(BAND_ROWS).enumerate().for_each_init(Scratch::default, |s, (band, sums_b)| {
                     let o0 = band * BAND_ROWS;
                     let o1 = o0 + sums_b.len();
-                    kernel::fused_band(xs, ax, ys, ay, w, &consts, o0, o1, sums_b, s);
+                    kernel::fused_band(isa, xs, ax, ys, ay, w, &consts, o0, o1, sums_b, s);
                 });
             }
         }
@@ -204,6 +205,7 @@ impl SsimReference {
         let mut var = vec![0.0f64; ch * ho * wo];
         let consts = window.consts();
         let plane = w * h;
+        let isa = Isa::detect();
         mu.par_chunks_mut(ho * wo)
             .zip(var.par_chunks_mut(ho * wo))
             .enumerate()
@@ -215,7 +217,7 @@ impl SsimReference {
                     .for_each_init(Scratch::default, |s, (band, (mu_b, var_b))| {
                         let o0 = band * BAND_ROWS;
                         let o1 = o0 + mu_b.len() / wo;
-                        kernel::reference_band(x, affine, w, &consts, o0, o1, mu_b, var_b, s);
+                        kernel::reference_band(isa, x, affine, w, &consts, o0, o1, mu_b, var_b, s);
                     });
             });
         Ok(SsimReference { variant, window, image: reference.clone(), affine, mu, var })

@@ -6,10 +6,15 @@
 //! - [`objects`]: fixed nested object lists as alpha sprites, prefix weights.
 //! - [`hsv`]: RGB <-> HSV colour conversion.
 //! - [`strokes`]: anti-aliased cubic Bezier strokes (hairs).
-
+//! - [`kspace`]: 2-D FFT of a plane with numpy conventions, fftshift (MRI k-space artefacts).
+//! - [`body`]: body / scan-cone support, body centre and radius (CT cupping, ultrasound).
+//! - [`grey`]: apply one grey-level model to every channel (CT, MRI, US, X-ray are grey by nature).
+pub mod body;
 pub mod field;
 pub mod filter;
+pub mod grey;
 pub mod hsv;
+pub mod kspace;
 pub mod objects;
 pub mod psf;
 pub mod strokes;

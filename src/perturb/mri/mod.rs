@@ -1,8 +1,17 @@
-//! Perturbations of the `mri` family (see spec/perturbations.md).
+//! Perturbations of the `mri` family (see spec/perturbations.md). Magnitude MR images are grey:
+//! on an RGB copy the same field / k-space corruption is applied to every channel.
+
+mod bias_field;
+mod ghosting;
+mod motion;
+
+pub use bias_field::{bias_coefficients, torchio_bias_field, MriBiasField, BIAS_ORDER};
+pub use ghosting::{ghost_settings, torchio_ghosting, MriGhosting};
+pub use motion::MriMotion;
 
 use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![]
+    vec![Box::new(MriBiasField), Box::new(MriGhosting), Box::new(MriMotion)]
 }

@@ -1,0 +1,259 @@
+//! Segmentation datasets: which (image, mask) pairs to evaluate (spec/evaluation.md,
+//! notes/ecosystem-research.md section 2). Readers only list files; pixels are read later per
+//! item, so one bad file becomes one failed record, not a failed run.
+//!
+//! Layouts:
+//! - generic: `images/` + `masks/`, matched by file stem (a mask may add `_mask`,
+//!   `_segmentation` or `_Segmentation` to the stem); or a CSV (header `image,mask[,modality]`)
+//!   or JSONL (`{"image":..,"mask":..,"modality":..}`) manifest, paths relative to the manifest;
+//! - isic2016: `ISBI2016_ISIC_Part1_{Training,Test}_Data/ISIC_x.jpg` with
+//!   `..._GroundTruth/ISIC_x_Segmentation.png`;
+//! - kvasir: `Kvasir-SEG/{images,masks}/<id>.jpg` (JPEG masks, thresholded at 127 by [`read_mask`]);
+//! - brain-tumor: the PNG conversion `images/` + `masks/` (same stems);
+//! - smdg-disc / smdg-cup: SMDG-19 `{full-fundus,optic-disc,optic-cup}/` with matching stems, or
+//!   the reorganised `{disc,cup}/{images,masks}/`.
+//!
+//! Mask rule ([`binarise`]): a pixel is foreground when its value is > half the dtype's range
+//! (> 127 for 8-bit, > 32767 for 16-bit), except masks whose maximum is 1 (0/1 label PNGs), where
+//! it is > 0. Colour masks use the maximum over their channels. An empty mask is kept: metrics count empty vs
+//! empty as 1 (metrics::seg), and box-prompted models record the item as an error ("empty
+//! ground-truth mask: no box prompt").
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::image::{BitDepth, Image, Mask};
+use crate::perturb::Modality;
+
+const IMAGE_EXTS: [&str; 7] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"];
+
+/// One item: an image, its mask (None = missing, an error at evaluation time), a stable id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegSample {
+    /// Stable id: the image path relative to the dataset root, '/'-separated.
+    pub id: String,
+    pub image: PathBuf,
+    pub mask: Option<PathBuf>,
+    pub modality: Option<Modality>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SegDataset {
+    pub name: String,
+    pub samples: Vec<SegSample>,
+}
+
+/// Known layouts, by CLI name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Generic,
+    Isic2016,
+    Kvasir,
+    BrainTumor,
+    SmdgDisc,
+    SmdgCup,
+}
+
+impl Layout {
+    pub fn parse(s: &str) -> Result<Layout> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "generic" => Layout::Generic,
+            "isic2016" | "isic" => Layout::Isic2016,
+            "kvasir" | "kvasir-seg" => Layout::Kvasir,
+            "brain-tumor" | "brain_tumor" | "braintumor" => Layout::BrainTumor,
+            "smdg-disc" => Layout::SmdgDisc,
+            "smdg-cup" => Layout::SmdgCup,
+            o => return Err(Error::invalid("--layout", format!("unknown layout '{o}'; expected generic, isic2016, kvasir, brain-tumor, smdg-disc, smdg-cup"))),
+        })
+    }
+}
+
+fn is_image(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
+    let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && is_image(p)).collect();
+    v.sort();
+    Ok(v)
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn rel_id(root: &Path, p: &Path) -> String {
+    let r = p.strip_prefix(root).unwrap_or(p);
+    r.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+}
+
+/// `images/` + `masks/` matched by stem; masks may carry a `_mask`/`_segmentation` suffix.
+pub fn from_dirs(name: &str, images: &Path, masks: &Path, modality: Option<Modality>) -> Result<SegDataset> {
+    let root = images.parent().unwrap_or(Path::new(""));
+    let mut by_stem: HashMap<String, PathBuf> = HashMap::new();
+    for m in list_images(masks)? {
+        let s = stem(&m);
+        let key = ["_mask", "_Mask", "_segmentation", "_Segmentation"].iter().find_map(|suf| s.strip_suffix(suf)).unwrap_or(&s).to_string();
+        // An exact stem match wins over a suffixed one.
+        if key == s || !by_stem.contains_key(&key) {
+            by_stem.insert(key, m);
+        }
+    }
+    let samples = list_images(images)?
+        .into_iter()
+        .map(|img| SegSample { id: rel_id(root, &img), mask: by_stem.get(&stem(&img)).cloned(), image: img, modality })
+        .collect();
+    Ok(SegDataset { name: name.to_string(), samples })
+}
+
+/// A CSV (`image,mask[,modality]` header) or JSONL manifest; paths relative to the manifest.
+pub fn from_manifest(name: &str, path: &Path) -> Result<SegDataset> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let resolve = |s: &str| {
+        let p = PathBuf::from(s.trim());
+        if p.is_relative() {
+            dir.join(p)
+        } else {
+            p
+        }
+    };
+    let bad = |line: usize, why: String| Error::invalid(format!("{}:{line}", path.display()), why);
+    let mut samples = Vec::new();
+    let jsonl = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
+    if jsonl {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            image: String,
+            mask: Option<String>,
+            modality: Option<String>,
+        }
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let r: Row = serde_json::from_str(line).map_err(|e| bad(i + 1, e.to_string()))?;
+            let modality = r.modality.as_deref().map(Modality::parse).transpose()?;
+            samples.push(SegSample { id: r.image.clone(), image: resolve(&r.image), mask: r.mask.as_deref().map(resolve), modality });
+        }
+    } else {
+        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let header: Vec<String> = lines.next().map(|(_, h)| h.split(',').map(|s| s.trim().to_ascii_lowercase()).collect()).unwrap_or_default();
+        let col = |n: &str| header.iter().position(|h| h == n);
+        let (ci, cm, cmod) = (col("image").ok_or_else(|| bad(1, "CSV header needs an `image` column".into()))?, col("mask"), col("modality"));
+        for (i, line) in lines {
+            let f: Vec<&str> = line.split(',').collect();
+            let get = |c: Option<usize>| c.and_then(|c| f.get(c)).map(|s| s.trim()).filter(|s| !s.is_empty());
+            let image = get(Some(ci)).ok_or_else(|| bad(i + 1, "missing image".into()))?;
+            let modality = get(cmod).map(Modality::parse).transpose()?;
+            samples.push(SegSample { id: image.to_string(), image: resolve(image), mask: get(cm).map(resolve), modality });
+        }
+    }
+    Ok(SegDataset { name: name.to_string(), samples })
+}
+
+/// A named layout under `root`.
+pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<SegDataset> {
+    let first_dir = |cands: &[&str]| cands.iter().map(|c| root.join(c)).find(|p| p.is_dir());
+    let missing = |what: &str| Error::invalid(root.display().to_string(), format!("not a {what} folder (see docs/segmentation.md for the expected layout)"));
+    match layout {
+        Layout::Generic => from_dirs("generic", &root.join("images"), &root.join("masks"), modality),
+        Layout::Isic2016 => {
+            let imgs = first_dir(&["ISBI2016_ISIC_Part1_Training_Data", "ISBI2016_ISIC_Part1_Test_Data"]).ok_or_else(|| missing("ISIC 2016"))?;
+            let gt = PathBuf::from(imgs.to_string_lossy().replace("_Data", "_GroundTruth"));
+            let mut ds = from_dirs("isic2016", &imgs, &gt, Some(modality.unwrap_or(Modality::Dermoscopy)))?;
+            ds.samples.retain(|s| !stem(&s.image).ends_with("_Segmentation"));
+            Ok(ds)
+        }
+        Layout::Kvasir => {
+            let base = if root.join("Kvasir-SEG").is_dir() { root.join("Kvasir-SEG") } else { root.to_path_buf() };
+            if !base.join("images").is_dir() {
+                return Err(missing("Kvasir-SEG"));
+            }
+            from_dirs("kvasir", &base.join("images"), &base.join("masks"), Some(modality.unwrap_or(Modality::Endoscopy)))
+        }
+        Layout::BrainTumor => {
+            if !root.join("images").is_dir() {
+                return Err(missing("brain tumor (PNG conversion)"));
+            }
+            from_dirs("brain-tumor", &root.join("images"), &root.join("masks"), Some(modality.unwrap_or(Modality::Mri)))
+        }
+        Layout::SmdgDisc | Layout::SmdgCup => {
+            let (structure, smdg_dir, name) =
+                if layout == Layout::SmdgDisc { ("disc", "optic-disc", "smdg-disc") } else { ("cup", "optic-cup", "smdg-cup") };
+            let m = Some(modality.unwrap_or(Modality::Oct));
+            if root.join(structure).join("images").is_dir() {
+                from_dirs(name, &root.join(structure).join("images"), &root.join(structure).join("masks"), m)
+            } else if root.join("full-fundus").is_dir() {
+                let mut ds = from_dirs(name, &root.join("full-fundus"), &root.join(smdg_dir), m)?;
+                // Not every fundus has this structure annotated: only pairs are items.
+                ds.samples.retain(|s| s.mask.is_some());
+                Ok(ds)
+            } else {
+                Err(missing("SMDG-19"))
+            }
+        }
+    }
+}
+
+/// Binarise decoded mask samples (`max` = the dtype's maximum): see the module rule.
+pub fn binarise(values: &[u16], max: u16) -> Vec<u8> {
+    let peak = values.iter().copied().max().unwrap_or(0);
+    let t = if peak <= 1 { 0 } else { max / 2 };
+    values.iter().map(|&v| (v > t) as u8).collect()
+}
+
+/// Read a mask file (PNG, JPEG, TIFF; 8/16-bit; first channel) and binarise it.
+pub fn read_mask(path: &Path) -> Result<Mask> {
+    let img = image::ImageReader::open(path)
+        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
+        .with_guessed_format()
+        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
+        .decode()
+        .map_err(|e| Error::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let sixteen = matches!(img.color(), image::ColorType::L16 | image::ColorType::La16 | image::ColorType::Rgb16 | image::ColorType::Rgba16);
+    let (vals, max): (Vec<u16>, u16) = if sixteen {
+        (img.to_luma16().into_raw(), u16::MAX)
+    } else {
+        // Max over channels, not luminance, so a red-on-black mask is not darkened below 128.
+        let rgb = img.to_rgb8();
+        (rgb.pixels().map(|p| p.0[0].max(p.0[1]).max(p.0[2]) as u16).collect(), 255)
+    };
+    Ok(Mask { width: w, height: h, data: binarise(&vals, max) })
+}
+
+/// Read an image onto the crate's [0,1] scale (private stand-in until crate::io's reader lands).
+pub fn read_image(path: &Path) -> Result<(Image, BitDepth)> {
+    let img = image::ImageReader::open(path)
+        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
+        .with_guessed_format()
+        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
+        .decode()
+        .map_err(|e| Error::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let grey = matches!(img.color(), image::ColorType::L8 | image::ColorType::La8 | image::ColorType::L16 | image::ColorType::La16);
+    let sixteen = matches!(img.color(), image::ColorType::L16 | image::ColorType::La16 | image::ColorType::Rgb16 | image::ColorType::Rgba16);
+    let (c, depth) = (if grey { 1 } else { 3 }, if sixteen { BitDepth::U16 } else { BitDepth::U8 });
+    let hwc: Vec<f32> = match (grey, sixteen) {
+        (true, false) => img.to_luma8().into_raw().into_iter().map(|v| v as f32 / 255.0).collect(),
+        (true, true) => img.to_luma16().into_raw().into_iter().map(|v| v as f32 / 65535.0).collect(),
+        (false, false) => img.to_rgb8().into_raw().into_iter().map(|v| v as f32 / 255.0).collect(),
+        (false, true) => img.to_rgb16().into_raw().into_iter().map(|v| v as f32 / 65535.0).collect(),
+    };
+    Ok((Image::from_interleaved(w, h, c, &hwc), depth))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binarise_rule() {
+        assert_eq!(binarise(&[0, 127, 128, 255], 255), vec![0, 0, 1, 1]);
+        // 0/1 label masks.
+        assert_eq!(binarise(&[0, 1, 1, 0], 255), vec![0, 1, 1, 0]);
+        // JPEG ringing around 0 stays background.
+        assert_eq!(binarise(&[3, 250, 120, 131], 255), vec![0, 1, 0, 1]);
+        assert_eq!(binarise(&[0, 40000], 65535), vec![0, 1]);
+    }
+}

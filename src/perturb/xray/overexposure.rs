@@ -1,0 +1,49 @@
+//! `xray_overexposure`: too much dose / detector saturation burns out the image:
+//! `clip(x * (1 + 2 s))`; everything above `1 / (1 + 2 s)` saturates to white.
+//! Source: reference VLM `xray_overexposure` (`clip(x f)`, f = 1.15-2); range widened to
+//! f = 1-5 (s = 0-2) so SSIM L5 is reachable on typical radiographs.
+
+use crate::error::Result;
+use crate::image::Image;
+use crate::perturb::common::grey::map_pixels;
+use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
+
+pub struct XrayOverexposure;
+
+const INFO: Info = Info {
+    id: "xray_overexposure",
+    category: Category::Medical,
+    modality: Some(Modality::Xray),
+    model: "clip(x (1 + 2 s)): detector saturation",
+    strength_name: "extra exposure (gain 1 + 2 s)",
+    strength_range: (0.0, 2.0),
+    kind: StrengthKind::Continuous,
+    geometric: false,
+    colour: Colour::Any,
+    source: "reference VLM xray_overexposure",
+    monotone_tolerance: 0.0,
+};
+
+struct Prep<'a> {
+    img: &'a Image,
+}
+
+impl Perturbation for XrayOverexposure {
+    fn info(&self) -> &Info {
+        &INFO
+    }
+
+    fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
+        Ok(Box::new(Prep { img }))
+    }
+}
+
+impl Prepared for Prep<'_> {
+    fn apply(&self, s: f32) -> Image {
+        if s <= 0.0 {
+            return self.img.clone();
+        }
+        let gain = 1.0 + 2.0 * s;
+        map_pixels(self.img, |_, v| v * gain)
+    }
+}
