@@ -5,8 +5,7 @@
 //!   `_Segmentation` suffix), or a folder of images plus the dataset's `masks` folder;
 //! - `manifest`: a JSONL/CSV manifest (crate::io::list_inputs);
 //! - `isic2016`, `kvasir`, `brain-tumor`, `smdg-disc`, `smdg-cup`: the paper's on-disk layouts,
-//!   read by the dataset module (crate::dataset, segmentation work item): wired by the lead, until
-//!   then they are a clear validation error.
+//!   listed by crate::dataset (docs/segmentation.md).
 //!
 //! Samples are sorted by id (the '/'-separated path relative to the dataset root) and cut to the
 //! dataset's `limit`; only paths are listed here, pixels are read per group so one bad file is one
@@ -56,10 +55,13 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
             io::list_inputs(&images, Some(&masks))?
         }
         other => {
-            return Err(Error::other(
-                what,
-                format!("reader '{other}' is provided by the segmentation dataset module, which is not wired into `run` in this build; use reader = \"generic\" or \"manifest\""),
-            ))
+            let layout = crate::dataset::Layout::parse(other)?;
+            let modality = crate::perturb::Modality::parse(&d.modality).ok();
+            let ds = crate::dataset::open(layout, &d.path, modality).map_err(|e| Error::other(what, e.to_string()))?;
+            ds.samples
+                .into_iter()
+                .map(|s| io::InputItem { path: s.image, relative: std::path::PathBuf::from(&s.id), mask: s.mask, modality: s.modality })
+                .collect()
         }
     };
     finish(d, items)

@@ -9,10 +9,13 @@
 //! - `builtin-threshold-smoothed`: the same after a 5x5 mean filter (a more noise-robust
 //!   "strategy").
 //!
-//! ONNX models (MedSAM, SAM-Med2D, generic graphs) plug in at [`load_segmenter`]: implement
-//! [`Segmenter`] for the seg module's loaded model and return it for its presets.
+//! Every other preset (medsam, sam-med2d, litemedsam, generic) is an ONNX model of
+//! crate::eval::seg, loaded by [`load_segmenter`] and driven through [`OnnxSegmenter`].
 
 use super::config::ModelConfig;
+use crate::eval::seg::ort::Device;
+use crate::eval::seg::sam::BoxPrompt;
+use crate::eval::seg::{Model, ModelSpec};
 use crate::error::{Error, Result};
 use crate::image::{Image, Mask};
 use std::collections::BTreeMap;
@@ -170,8 +173,8 @@ fn mean_filter(v: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
 }
 
 /// Load the model of `m` (the validation pass calls this for every model before any work).
-/// Built-in presets need no files. Every other preset must name existing graph files; driving
-/// them needs the ONNX segmentation module (crate::eval::seg), wired here by the lead.
+/// Built-in presets need no files. Every other preset must name existing graph files and load in
+/// ONNX Runtime with the interface its preset expects.
 pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter>> {
     let what = format!("model '{}' (strategy '{}')", m.name, m.strategy);
     match m.preset.as_str() {
@@ -191,10 +194,44 @@ pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter
             if !missing.is_empty() {
                 return Err(Error::other(what, missing.join("; ")));
             }
-            Err(Error::other(
-                what,
-                format!("preset '{preset}' on device '{device}': ONNX segmentation models are not wired into `run` in this build (use eval-seg, or a builtin-* preset)"),
-            ))
+            let unknown: Vec<&String> = m.graphs.keys().filter(|k| !["encoder", "decoder", "model"].contains(&k.as_str())).collect();
+            if !unknown.is_empty() {
+                return Err(Error::other(what, format!("unknown graph role(s) {unknown:?}; expected encoder + decoder (SAM presets) or model (generic)")));
+            }
+            let spec = ModelSpec {
+                name: m.name.clone(),
+                strategy: m.strategy.clone(),
+                preset: preset.to_string(),
+                encoder: m.graphs.get("encoder").cloned(),
+                decoder: m.graphs.get("decoder").cloned(),
+                graph: m.graphs.get("model").cloned(),
+                generic: None,
+            };
+            let dev = Device::parse(device).map_err(|e| Error::invalid("device", e))?;
+            let model = Model::load(&spec, dev, 0).map_err(|e| Error::other(what, e.to_string()))?;
+            Ok(Box::new(OnnxSegmenter(model)))
+        }
+    }
+}
+
+/// The ONNX segmentation models of crate::eval::seg (SAM presets take the box prompt; generic
+/// graphs ignore it).
+pub struct OnnxSegmenter(pub Model);
+
+impl Segmenter for OnnxSegmenter {
+    fn preset(&self) -> String {
+        self.0.preset_name()
+    }
+    fn needs_box(&self) -> bool {
+        matches!(self.0, Model::Sam(_))
+    }
+    fn predict(&mut self, img: &Image, prompt: Option<[usize; 4]>) -> Result<Mask> {
+        match &mut self.0 {
+            Model::Sam(m) => {
+                let [x0, y0, x1, y1] = prompt.ok_or_else(|| Error::other(m.name.clone(), "a SAM preset needs a box prompt"))?;
+                Ok(m.predict(img, BoxPrompt { x0, y0, x1, y1 })?.mask)
+            }
+            Model::Generic(g) => g.predict(img),
         }
     }
 }

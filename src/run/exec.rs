@@ -23,7 +23,6 @@ use crate::calibrate::dataset::{CachedStrength, StrengthCache};
 use crate::calibrate::{self, SearchOptions};
 use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image, Mask};
-use crate::io;
 use crate::perturb::{Ctx, Modality, Perturbation};
 use crate::ssim::SsimReference;
 use rayon::prelude::*;
@@ -319,13 +318,21 @@ fn compat_key(ds: &PlannedDataset, pert: &str, level: u8, variant: crate::ssim::
 /// the compat profile (image bicubic, re-quantised to its bit depth as the reference's PIL resize
 /// does; mask nearest).
 fn load_sample(plan: &Plan, s: &Sample) -> Result<(Image, Mask, BitDepth)> {
-    let loaded = io::read_image(&s.image)?;
-    let mask = io::read_mask(&s.mask, Some((loaded.image.width, loaded.image.height)))?;
-    if plan.config.profile == Profile::Compat {
-        let img = compat::squash(&loaded.image, compat::SIDE, compat::SIDE).quantised(loaded.depth);
-        return Ok((img, compat::squash_mask(&mask, compat::SIDE, compat::SIDE), loaded.depth));
+    // The segmentation module's readers: its mask rule (> half range, or > 0 for 0/1 label PNGs).
+    let (image, depth) = crate::dataset::read_image(&s.image)?;
+    let mask = crate::dataset::read_mask(&s.mask)?;
+    if (mask.width, mask.height) != (image.width, image.height) {
+        return Err(Error::Shape {
+            what: format!("mask {}", s.mask.display()),
+            expected: format!("{}x{} (the image's size)", image.width, image.height),
+            found: format!("{}x{}", mask.width, mask.height),
+        });
     }
-    Ok((loaded.image, mask, loaded.depth))
+    if plan.config.profile == Profile::Compat {
+        let img = compat::squash(&image, compat::SIDE, compat::SIDE).quantised(depth);
+        return Ok((img, compat::squash_mask(&mask, compat::SIDE, compat::SIDE), depth));
+    }
+    Ok((image, mask, depth))
 }
 
 /// The perturbation stage of a group: one item per level (clean: level 0).
