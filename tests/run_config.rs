@@ -58,3 +58,17 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     assert!(s.contains("estimate:"), "{s}");
     assert!(!out.exists());
 }
+
+#[test]
+fn example_bench_config_parses_and_passes_static_checks() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bench.toml");
+    let c = medfm_robust::run::Config::load(&path).unwrap();
+    assert_eq!(c.datasets.len(), 5);
+    assert_eq!(c.models.len(), 10);
+    assert_eq!(c.check_static(), Vec::<String>::new());
+    // Its datasets are not shipped: the validation pass names each missing one.
+    let e = medfm_robust::run::validate(&c).err().unwrap().to_string();
+    for d in ["isic2016", "kvasir-seg", "brain-tumor-mri", "smdg19-disc", "smdg19-cup"] {
+        assert!(e.contains(&format!("dataset '{d}'")), "{e}");
+    }
+}
