@@ -5,6 +5,7 @@
 //! registry; [`ssim`] measures similarity; [`calibrate`] finds the strength for each SSIM band;
 //! [`phantom`] makes the built-in synthetic images; [`cli`] wires it into the `medfm-robust` binary.
 
+pub mod backend;
 pub mod calibrate;
 pub mod cli;
 pub mod dataset;

@@ -75,7 +75,14 @@ fn registry_ids_are_unique_and_ranges_valid() {
         let i = p.info();
         let (lo, hi) = i.strength_range;
         assert!(lo.is_finite() && hi.is_finite() && lo < hi, "{}: range {lo}..{hi}", i.id);
-        assert!((0.0..=0.02).contains(&i.monotone_tolerance), "{}: tolerance {}", i.id, i.monotone_tolerance);
+        // Up-steps are allowed only for integer and warp strengths (catalogue rule 2), small except
+        // jpeg's documented codec non-monotonicity on flat black backgrounds (src/perturb/base/jpeg.rs).
+        let cap = match (i.kind, i.id) {
+            (StrengthKind::Continuous, _) => 1e-4,
+            (_, "jpeg") => 0.2,
+            _ => 0.03,
+        };
+        assert!((0.0..=cap).contains(&i.monotone_tolerance), "{}: tolerance {} above {cap}", i.id, i.monotone_tolerance);
         assert!(!i.id.is_empty() && i.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{}", i.id);
     }
 }

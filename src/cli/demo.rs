@@ -1,7 +1,9 @@
 //! `medfm-robust demo`: the whole pipeline on built-in phantoms, no arguments, no network.
 //! Writes the phantoms (one per modality, with masks), their SSIM-calibrated perturbations at
 //! L1..L5 with a manifest, an SSIM table (printed and as Markdown) and one labelled contact sheet
-//! per modality.
+//! per modality; then the built-in demo segmentation model (a classical box-prompted segmenter in
+//! SAM's two-graph ONNX layout, see docs/segmentation.md) on the phantoms, clean and perturbed,
+//! through ONNX Runtime, with its IoU/Dice summary.
 
 use super::{perturb::report, progress, Global};
 use crate::generate::{self, CalibrationMode, GenerateOptions, Record};
@@ -81,6 +83,14 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
         contact::write_png(&sheet, &out.join(format!("contact_{m}.png")))?;
     }
     let code = report(&summary, &perturbed, g.quiet);
+
+    // Segmentation through ONNX Runtime: needs the ORT library (`make demo` installs it).
+    let levels = [1u8, 2, 3, 4, 5];
+    let strengths = crate::eval::seg::run::Strengths::Calibrated(crate::calibrate::SearchOptions::default());
+    match super::seg::run_demo_seg(&out.join("segmentation"), 128, 1, "all", &levels, strengths, g.quiet) {
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: segmentation stage skipped: {e:#}"),
+    }
     println!(
         "demo: {} phantoms x their perturbations x 5 levels in {secs:.1} s; {} of {} levels in band",
         Modality::ALL.len(),

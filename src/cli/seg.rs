@@ -239,15 +239,22 @@ pub fn run_eval_seg(a: EvalSegArgs) -> anyhow::Result<i32> {
 
 /// The built-in demo model (models/demo, see tools/make_demo_model.py), found next to the crate
 /// sources or the working directory.
-pub fn demo_model_spec() -> anyhow::Result<ModelSpec> {
-    let cands = [PathBuf::from("models/demo"), Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo")];
-    let dir = cands.iter().find(|d| d.join("encoder.onnx").is_file()).context("models/demo/encoder.onnx not found (run from the repository root)")?;
+/// The built-in demo model's graphs (models/demo, reproducible with tools/make_demo_model.py),
+/// embedded in the binary so `demo` works from any folder.
+const DEMO_ENCODER: &[u8] = include_bytes!("../../models/demo/encoder.onnx");
+const DEMO_DECODER: &[u8] = include_bytes!("../../models/demo/decoder.onnx");
+
+/// The demo model, its graphs written into `dir` (e.g. the demo's output folder).
+pub fn demo_model_spec(dir: &Path) -> anyhow::Result<ModelSpec> {
+    let (enc, dec) = (dir.join("encoder.onnx"), dir.join("decoder.onnx"));
+    crate::io::write_atomic(&enc, DEMO_ENCODER)?;
+    crate::io::write_atomic(&dec, DEMO_DECODER)?;
     Ok(ModelSpec {
         name: "demo-box-threshold".into(),
         strategy: "none".into(),
         preset: "litemedsam".into(),
-        encoder: Some(dir.join("encoder.onnx")),
-        decoder: Some(dir.join("decoder.onnx")),
+        encoder: Some(enc),
+        decoder: Some(dec),
         graph: None,
         generic: None,
     })
@@ -257,7 +264,7 @@ pub fn demo_model_spec() -> anyhow::Result<ModelSpec> {
 /// 0..n_per_modality), perturbations as selected per modality, records to `out/records.jsonl`.
 /// Returns the summary (also printed unless `quiet`).
 pub fn run_demo_seg(out: &Path, size: usize, n_per_modality: u64, perturbations: &str, levels: &[u8], strengths: Strengths, quiet: bool) -> anyhow::Result<Summary> {
-    let spec = demo_model_spec()?;
+    let spec = demo_model_spec(&out.join("model"))?;
     let mut model = Model::load(&spec, Device::Cpu, 0)?;
     let mut sink = RecordSink::create(out)?;
     let mut times = StageTimes::default();

@@ -195,52 +195,15 @@ pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<S
     }
 }
 
-/// Binarise decoded mask samples (`max` = the dtype's maximum): see the module rule.
-pub fn binarise(values: &[u16], max: u16) -> Vec<u8> {
-    let peak = values.iter().copied().max().unwrap_or(0);
-    let t = if peak <= 1 { 0 } else { max / 2 };
-    values.iter().map(|&v| (v > t) as u8).collect()
-}
-
-/// Read a mask file (PNG, JPEG, TIFF; 8/16-bit; first channel) and binarise it.
+/// Read a mask file and binarise it ([`crate::io::read_mask`], the crate's one mask rule).
 pub fn read_mask(path: &Path) -> Result<Mask> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
-        .with_guessed_format()
-        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
-        .decode()
-        .map_err(|e| Error::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let sixteen = matches!(img.color(), image::ColorType::L16 | image::ColorType::La16 | image::ColorType::Rgb16 | image::ColorType::Rgba16);
-    let (vals, max): (Vec<u16>, u16) = if sixteen {
-        (img.to_luma16().into_raw(), u16::MAX)
-    } else {
-        // Max over channels, not luminance, so a red-on-black mask is not darkened below 128.
-        let rgb = img.to_rgb8();
-        (rgb.pixels().map(|p| p.0[0].max(p.0[1]).max(p.0[2]) as u16).collect(), 255)
-    };
-    Ok(Mask { width: w, height: h, data: binarise(&vals, max) })
+    crate::io::read_mask(path, None)
 }
 
-/// Read an image onto the crate's [0,1] scale (private stand-in until crate::io's reader lands).
+/// Read an image onto the crate's [0,1] scale ([`crate::io::read_image`]).
 pub fn read_image(path: &Path) -> Result<(Image, BitDepth)> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
-        .with_guessed_format()
-        .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
-        .decode()
-        .map_err(|e| Error::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let grey = matches!(img.color(), image::ColorType::L8 | image::ColorType::La8 | image::ColorType::L16 | image::ColorType::La16);
-    let sixteen = matches!(img.color(), image::ColorType::L16 | image::ColorType::La16 | image::ColorType::Rgb16 | image::ColorType::Rgba16);
-    let (c, depth) = (if grey { 1 } else { 3 }, if sixteen { BitDepth::U16 } else { BitDepth::U8 });
-    let hwc: Vec<f32> = match (grey, sixteen) {
-        (true, false) => img.to_luma8().into_raw().into_iter().map(|v| v as f32 / 255.0).collect(),
-        (true, true) => img.to_luma16().into_raw().into_iter().map(|v| v as f32 / 65535.0).collect(),
-        (false, false) => img.to_rgb8().into_raw().into_iter().map(|v| v as f32 / 255.0).collect(),
-        (false, true) => img.to_rgb16().into_raw().into_iter().map(|v| v as f32 / 65535.0).collect(),
-    };
-    Ok((Image::from_interleaved(w, h, c, &hwc), depth))
+    let l = crate::io::read_image(path)?;
+    Ok((l.image, l.depth))
 }
 
 #[cfg(test)]
@@ -249,11 +212,11 @@ mod tests {
 
     #[test]
     fn binarise_rule() {
-        assert_eq!(binarise(&[0, 127, 128, 255], 255), vec![0, 0, 1, 1]);
+        assert_eq!(crate::io::binarise(&[0, 127, 128, 255], 255), vec![0, 0, 1, 1]);
         // 0/1 label masks.
-        assert_eq!(binarise(&[0, 1, 1, 0], 255), vec![0, 1, 1, 0]);
+        assert_eq!(crate::io::binarise(&[0, 1, 1, 0], 255), vec![0, 1, 1, 0]);
         // JPEG ringing around 0 stays background.
-        assert_eq!(binarise(&[3, 250, 120, 131], 255), vec![0, 1, 0, 1]);
-        assert_eq!(binarise(&[0, 40000], 65535), vec![0, 1]);
+        assert_eq!(crate::io::binarise(&[3, 250, 120, 131], 255), vec![0, 1, 0, 1]);
+        assert_eq!(crate::io::binarise(&[0, 40000], 65535), vec![0, 1]);
     }
 }

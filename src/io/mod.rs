@@ -174,8 +174,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(io_err)
 }
 
-/// Read a mask: any image; a pixel is foreground when its (first channel) value exceeds half the
-/// dtype range (> 127 for 8-bit, the convention of ISIC, Kvasir-SEG and the reference code).
+/// Read a mask (any image format and depth) and binarise it, the one mask rule of the crate:
+/// a pixel's value is the maximum over its channels (so a red-on-black mask is not darkened by a
+/// luminance conversion); it is foreground when it exceeds half the dtype range (> 127 for 8-bit,
+/// the convention of ISIC, Kvasir-SEG and the reference code; JPEG ringing stays background), except
+/// for label masks whose largest value is 1 (0/1 masks), where any non-zero value is foreground.
 /// `expected` (width, height) must match, else an error naming the file and both sizes.
 pub fn read_mask(path: &Path, expected: Option<(usize, usize)>) -> Result<Mask> {
     let loaded = read_image(path)?;
@@ -189,12 +192,18 @@ pub fn read_mask(path: &Path, expected: Option<(usize, usize)>) -> Result<Mask> 
             });
         }
     }
-    let thr = match loaded.depth {
-        BitDepth::U8 => 127.5 / 255.0,
-        BitDepth::U16 => 32767.5 / 65535.0,
-    };
-    let data = img.plane(0).iter().map(|&v| u8::from(v > thr)).collect();
-    Ok(Mask { width: img.width, height: img.height, data })
+    let max = loaded.depth.max_value();
+    let codes: Vec<u16> = (0..img.plane_len())
+        .map(|i| (0..img.channels).map(|c| (img.data[c * img.plane_len() + i] * max).round() as u16).max().unwrap_or(0))
+        .collect();
+    Ok(Mask { width: img.width, height: img.height, data: binarise(&codes, max as u16) })
+}
+
+/// The binarisation rule of [`read_mask`] on integer codes of a dtype whose maximum is `max`.
+pub fn binarise(values: &[u16], max: u16) -> Vec<u8> {
+    let peak = values.iter().copied().max().unwrap_or(0);
+    let t = if peak <= 1 { 0 } else { max / 2 };
+    values.iter().map(|&v| u8::from(v > t)).collect()
 }
 
 /// Write a mask as an 8-bit PNG (0 / 255).

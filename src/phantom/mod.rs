@@ -47,28 +47,3 @@ pub fn natural_channels(modality: Modality) -> usize {
         _ => 1,
     }
 }
-
-/// PLACEHOLDER shared by the per-modality files until each has its real phantom: a smooth
-/// textured gradient with a disc lesion.
-pub(crate) fn placeholder(width: usize, height: usize, channels: usize, seed: u64) -> (Image, Mask) {
-    let mut image = Image::new(width, height, channels);
-    let mut mask = Mask::new(width, height);
-    let ph = (seed % 97) as f32 * 0.1;
-    let (cx, cy, r) = (width as f32 * 0.55, height as f32 * 0.45, width.min(height) as f32 * 0.18);
-    for c in 0..channels {
-        for y in 0..height {
-            for x in 0..width {
-                let fx = x as f32 / width as f32;
-                let fy = y as f32 / height as f32;
-                let mut v = 0.2 + 0.5 * fx * (1.0 - fy) + 0.1 * ((fx * 17.0 + ph).sin() * (fy * 11.0).cos()) + 0.05 * c as f32;
-                let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
-                if d < r {
-                    v += 0.25;
-                    mask.data[y * width + x] = 1;
-                }
-                image.data[c * width * height + y * width + x] = v.clamp(0.0, 1.0);
-            }
-        }
-    }
-    (image, mask)
-}

@@ -16,13 +16,10 @@ pub fn read_image(path: &Path) -> Result<(Image, BitDepth)> {
     Ok((l.image, l.depth))
 }
 
-/// A mask file binarised at >= 1 (MeCoVQA's rule; 8-bit 0/255 masks alike).
+/// A mask file, binarised by the crate's one rule ([`crate::io::read_mask`]: 0/1 label masks by
+/// > 0, others by > half range, as MeCoVQA's 0/255 masks are).
 pub fn read_mask(path: &Path) -> Result<Mask> {
-    let g = image::open(path)
-        .map_err(|e| Error::Decode { path: path.to_path_buf(), reason: e.to_string() })?
-        .to_luma8();
-    let (w, h) = (g.width() as usize, g.height() as usize);
-    Ok(Mask { width: w, height: h, data: g.into_raw().into_iter().map(|v| u8::from(v >= 1)).collect() })
+    crate::io::read_mask(path, None)
 }
 
 /// The 8-bit PNG sent for `img` (see the module docs).

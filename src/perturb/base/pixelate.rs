@@ -2,7 +2,8 @@
 //! blocks at the right and bottom edges are partial and average what they cover), each block
 //! replaced by its mean. s = 0 is b = 1, the identity. The block size is an integer, so SSIM(s)
 //! is a staircase with small up-steps where the block grid realigns with image structure
-//! (research notes section 9: <= +0.017 on RGB): `monotone_tolerance` 0.02 (kind Integer).
+//! (research notes section 9: <= +0.017 on RGB; +0.027 measured on the 192 px CT phantom):
+//! `monotone_tolerance` 0.03 (kind Integer).
 
 use crate::error::Result;
 use crate::image::Image;
@@ -22,7 +23,7 @@ static PIXELATE: Info = Info {
     geometric: false,
     colour: Colour::Any,
     source: "imagecorruptions pixelate (behavioural; box down and box back)",
-    monotone_tolerance: 0.02,
+    monotone_tolerance: 0.03,
 };
 
 /// Block size at strength s.

@@ -41,11 +41,12 @@ pub fn convolve_separable(plane: &[f32], w: usize, h: usize, kx: &[f32], ky: &[f
     let mut tmp = vec![0.0f32; w * h];
     tmp.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         let src = &plane[y * w..(y + 1) * w];
+        // the row with its reflected margins, so the tap loop has no border branch; the
+        // accumulation order (taps in kernel order) is unchanged
+        let padded: Vec<f32> = (-rx..w as isize + rx).map(|i| src[reflect_index(i, w)]).collect();
         for (x, out) in row.iter_mut().enumerate() {
             let mut acc = 0.0f32;
-            for (k, &wk) in kx.iter().enumerate() {
-                let xi = x as isize + k as isize - rx;
-                let v = if xi >= 0 && (xi as usize) < w { src[xi as usize] } else { src[reflect_index(xi, w)] };
+            for (&wk, &v) in kx.iter().zip(&padded[x..x + kx.len()]) {
                 acc += wk * v;
             }
             *out = acc;

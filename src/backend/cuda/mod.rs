@@ -1,0 +1,122 @@
+//! The CUDA engine: cudarc 0.19 (driver API, libcuda loaded at run time) over the fatbins that
+//! build.rs embeds (src/backend/cuda/modules.rs).
+//!
+//! Safety model: all `unsafe` of this engine lives in this module tree, in three kinds of places,
+//! each with a SAFETY note: (1) probing libcuda, (2) `DeviceRepr` impls for the `#[repr(C)]`
+//! parameter structs, (3) kernel launches, whose argument lists must match the kernel signatures
+//! in kernels/*.cu exactly (types, order, buffer lengths).
+
+pub mod batch;
+pub mod blur;
+pub mod modules;
+pub mod noise;
+pub mod pixelate;
+pub mod ssim;
+
+use super::params::{ImageDesc, RngKey, SsimParams};
+use super::BackendError;
+use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream, DeviceRepr, ValidAsZeroBits};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use batch::DeviceBatch;
+
+// SAFETY: these are #[repr(C)] plain-old-data structs of integers and floats with no padding
+// invariants and no pointers (layout pinned by tests in params.rs and tests/cuda_host_math.rs),
+// identical to the C structs the kernels take by value or read from device memory.
+unsafe impl DeviceRepr for ImageDesc {}
+unsafe impl DeviceRepr for RngKey {}
+unsafe impl DeviceRepr for SsimParams {}
+// SAFETY: all-zero bytes are a valid value of each (zero integers and +0.0 floats).
+unsafe impl ValidAsZeroBits for ImageDesc {}
+
+/// What was found when probing for a GPU.
+#[derive(Clone, Debug)]
+pub struct ProbeInfo {
+    pub device_count: usize,
+}
+
+/// Check that libcuda can be loaded and reports at least one device, without creating a context.
+/// Never panics: cudarc's lazy loader panics when libcuda or a symbol is missing, so the driver
+/// calls are additionally wrapped in `catch_unwind`.
+pub fn probe() -> Result<ProbeInfo, BackendError> {
+    // SAFETY: only tries to dlopen libcuda / nvcuda by name and drops the handle; no symbol of it is
+    // called here.
+    let present = unsafe { cudarc::driver::sys::is_culib_present() };
+    if !present {
+        return Err(BackendError::NoDevice {
+            reason: "the NVIDIA driver library (libcuda.so) could not be loaded".into(),
+        });
+    }
+    let count = std::panic::catch_unwind(CudaContext::device_count)
+        .map_err(|_| BackendError::NoDevice { reason: "libcuda is present but lacks a needed symbol (driver too old?)".into() })?
+        .map_err(|e| BackendError::NoDevice { reason: format!("cuInit/cuDeviceGetCount failed: {e}") })?;
+    if count < 1 {
+        return Err(BackendError::NoDevice { reason: "the driver reports no CUDA device".into() });
+    }
+    Ok(ProbeInfo { device_count: count as usize })
+}
+
+/// One GPU: its primary context (shared with ONNX Runtime's CUDA execution provider), one stream,
+/// and every embedded kernel module loaded.
+pub struct CudaEngine {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    modules: HashMap<&'static str, Arc<CudaModule>>,
+    name: String,
+}
+
+impl CudaEngine {
+    /// Probe, then retain device `ordinal`'s primary context and load all modules.
+    pub fn new(ordinal: usize) -> Result<Self, BackendError> {
+        let info = probe()?;
+        if ordinal >= info.device_count {
+            return Err(BackendError::NoDevice {
+                reason: format!("device {ordinal} requested, {} present", info.device_count),
+            });
+        }
+        let ctx = CudaContext::new(ordinal).map_err(|e| BackendError::cuda("context creation", e))?;
+        let stream = ctx.new_stream().map_err(|e| BackendError::cuda("stream creation", e))?;
+        let name = ctx.name().unwrap_or_else(|_| format!("CUDA device {ordinal}"));
+        let mut loaded = HashMap::new();
+        for m in modules::MODULES {
+            let module = ctx
+                .load_module(cudarc::nvrtc::Ptx::from_binary(m.fatbin.to_vec()))
+                .map_err(|e| BackendError::cuda(format!("loading kernels/{}.cu", m.name), e))?;
+            loaded.insert(m.name, module);
+        }
+        Ok(CudaEngine { ctx, stream, modules: loaded, name })
+    }
+
+    pub fn device_name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn context(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    /// Kernel `function` of kernels/`module`.cu.
+    pub fn function(&self, module: &str, function: &str) -> Result<CudaFunction, BackendError> {
+        let m = self
+            .modules
+            .get(module)
+            .ok_or_else(|| BackendError::cuda("kernel lookup", format!("no module kernels/{module}.cu")))?;
+        m.load_function(function)
+            .map_err(|e| BackendError::cuda("kernel lookup", format!("{module}.cu::{function}: {e}")))
+    }
+
+    /// Wait for all queued work of the engine's stream.
+    pub fn synchronize(&self) -> Result<(), BackendError> {
+        self.stream.synchronize().map_err(|e| BackendError::cuda("synchronize", e))
+    }
+}
+
+/// Map a cudarc driver error into ours, naming the operation.
+pub(crate) fn err(what: &str) -> impl Fn(cudarc::driver::DriverError) -> BackendError + '_ {
+    move |e| BackendError::cuda(what, e)
+}

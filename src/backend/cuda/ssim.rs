@@ -1,0 +1,120 @@
+//! Fused SSIM of a batch of image pairs on the GPU (kernels/ssim.cu, reductions in
+//! kernels/reduce.cu). One f64 SSIM per pair, in the variants of spec/ssim-calibration.md; the
+//! CPU twin is src/ssim.rs (parity |gpu - cpu| <= 1e-6, spec/gpu.md). Deterministic: fixed-order
+//! reductions, no atomics.
+
+use super::{err, CudaEngine, DeviceBatch};
+use crate::backend::params::SsimParams;
+use crate::backend::BackendError;
+use crate::ssim::SsimVariant;
+use cudarc::driver::{LaunchConfig, PushKernelArg};
+
+/// Side of the square output tile of one `ssim_tiles` block (kernels/ssim.cu `SSIM_BLOCK`).
+pub const SSIM_BLOCK: u32 = 16;
+
+/// First tile of each image (n + 1 entries) for the valid-map tiling of kernels/ssim.cu.
+/// Errors if an image is smaller than the window or the tile count overflows u32.
+pub fn tile_starts(descs: &[crate::backend::params::ImageDesc], p: &SsimParams) -> Result<Vec<u32>, BackendError> {
+    let win = p.window() as u32;
+    let mut starts = Vec::with_capacity(descs.len() + 1);
+    let mut acc: u64 = 0;
+    for d in descs {
+        if d.width < win || d.height < win {
+            return Err(BackendError::cuda(
+                "ssim",
+                format!("image {}x{} is smaller than the {win}x{win} SSIM window", d.width, d.height),
+            ));
+        }
+        starts.push(u32::try_from(acc).map_err(|_| BackendError::cuda("ssim", "too many tiles in one batch"))?);
+        let vw = (d.width - 2 * p.radius) as u64;
+        let vh = (d.height - 2 * p.radius) as u64;
+        acc += vw.div_ceil(SSIM_BLOCK as u64) * vh.div_ceil(SSIM_BLOCK as u64);
+    }
+    starts.push(u32::try_from(acc).map_err(|_| BackendError::cuda("ssim", "too many tiles in one batch"))?);
+    Ok(starts)
+}
+
+/// SSIM(a[i], b[i]) for every pair of two equally laid-out batches.
+pub fn ssim_batch(engine: &CudaEngine, a: &DeviceBatch, b: &DeviceBatch, variant: SsimVariant) -> Result<Vec<f64>, BackendError> {
+    let same = a.descs.len() == b.descs.len()
+        && a.descs.iter().zip(&b.descs).all(|(x, y)| (x.offset, x.width, x.height, x.channels) == (y.offset, y.width, y.height, y.channels));
+    if !same {
+        return Err(BackendError::cuda("ssim", "the two batches differ in layout"));
+    }
+    let n = a.len();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let params = SsimParams::for_variant(variant, n as u32);
+    let starts = tile_starts(&a.descs, &params)?;
+    let tiles = *starts.last().unwrap_or(&0);
+    let s = engine.stream();
+    let d_starts = s.clone_htod(&starts).map_err(err("ssim upload"))?;
+    let mut partials = s.alloc_zeros::<f64>(tiles as usize).map_err(err("ssim alloc"))?;
+    let mut out = s.alloc_zeros::<f64>(n).map_err(err("ssim alloc"))?;
+
+    let minmax = if variant == SsimVariant::Compat {
+        Some((minmax(engine, a)?, minmax(engine, b)?))
+    } else {
+        None
+    };
+    let null: u64 = 0;
+
+    let tiles_fn = engine.function("ssim", "ssim_tiles")?;
+    let mut l = s.launch_builder(&tiles_fn);
+    l.arg(&a.data).arg(&b.data).arg(&a.d_descs).arg(&d_starts);
+    match &minmax {
+        Some((ma, mb)) => l.arg(ma).arg(mb),
+        None => l.arg(&null).arg(&null),
+    };
+    l.arg(&params).arg(&mut partials);
+    let cfg = LaunchConfig { grid_dim: (tiles, 1, 1), block_dim: (SSIM_BLOCK, SSIM_BLOCK, 1), shared_mem_bytes: 0 };
+    // SAFETY: argument list matches `ssim_tiles(const float*, const float*, const MfrImageDesc*,
+    // const uint32_t*, const float*, const float*, MfrSsimParams, double*)`; a and b hold
+    // `total` samples laid out by `descs` (checked equal above), d_starts has n + 1 entries,
+    // partials has one slot per tile = grid size, minmax buffers have 2n floats or are null
+    // (the kernel tests for null); params.n_images = n.
+    unsafe { l.launch(cfg) }.map_err(err("ssim_tiles launch"))?;
+
+    let reduce_fn = engine.function("ssim", "ssim_reduce")?;
+    let mut l = s.launch_builder(&reduce_fn);
+    l.arg(&partials).arg(&d_starts).arg(&a.d_descs).arg(&params).arg(&mut out);
+    let cfg = LaunchConfig { grid_dim: (n as u32, 1, 1), block_dim: (SSIM_BLOCK, SSIM_BLOCK, 1), shared_mem_bytes: 0 };
+    // SAFETY: matches `ssim_reduce(const double*, const uint32_t*, const MfrImageDesc*,
+    // MfrSsimParams, double*)`; one block per image, `out` has n entries, partials/starts as above.
+    unsafe { l.launch(cfg) }.map_err(err("ssim_reduce launch"))?;
+
+    s.clone_dtoh(&out).map_err(err("ssim download"))
+}
+
+/// Per-image (min, max) over all samples (kernels/reduce.cu `minmax_per_image`), 2n floats.
+pub fn minmax(engine: &CudaEngine, x: &DeviceBatch) -> Result<cudarc::driver::CudaSlice<f32>, BackendError> {
+    let n = x.len() as u32;
+    let s = engine.stream();
+    let mut out = s.alloc_zeros::<f32>(2 * x.len().max(1)).map_err(err("minmax alloc"))?;
+    let f = engine.function("reduce", "minmax_per_image")?;
+    let mut l = s.launch_builder(&f);
+    l.arg(&x.data).arg(&x.d_descs).arg(&n).arg(&mut out);
+    let cfg = LaunchConfig { grid_dim: (n.max(1), 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+    // SAFETY: matches `minmax_per_image(const float*, const MfrImageDesc*, uint32_t, float*)`;
+    // block size 256 = RED_THREADS; out has 2n floats; blocks >= n return at once.
+    unsafe { l.launch(cfg) }.map_err(err("minmax_per_image launch"))?;
+    Ok(out)
+}
+
+/// Per-image channel means in f64 (kernels/reduce.cu `channel_mean_per_image`),
+/// `n * max_channels` values, image-major.
+pub fn channel_means(engine: &CudaEngine, x: &DeviceBatch) -> Result<(cudarc::driver::CudaSlice<f64>, u32), BackendError> {
+    let n = x.len() as u32;
+    let max_c = x.descs.iter().map(|d| d.channels).max().unwrap_or(1).max(1);
+    let s = engine.stream();
+    let mut out = s.alloc_zeros::<f64>((n.max(1) * max_c) as usize).map_err(err("channel mean alloc"))?;
+    let f = engine.function("reduce", "channel_mean_per_image")?;
+    let mut l = s.launch_builder(&f);
+    l.arg(&x.data).arg(&x.d_descs).arg(&n).arg(&max_c).arg(&mut out);
+    let cfg = LaunchConfig { grid_dim: (n.max(1), max_c, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+    // SAFETY: matches `channel_mean_per_image(const float*, const MfrImageDesc*, uint32_t,
+    // uint32_t, double*)`; grid (n, max_c), block 256 = RED_THREADS; out has n * max_c doubles.
+    unsafe { l.launch(cfg) }.map_err(err("channel_mean_per_image launch"))?;
+    Ok((out, max_c))
+}
