@@ -9,6 +9,6 @@ bin=target/release/medfm-robust
 $bin list --markdown > docs/perturbations.md
 mkdir -p docs/gallery
 for m in ct mri us pathology endoscopy oct xray dermoscopy; do
-  $bin --quiet gallery --modality "$m" --size 160 --tile 96 --out "docs/gallery/$m.png"
+  $bin --quiet gallery --modality "$m" --size 128 --tile 72 --out "docs/gallery/$m.png"
 done
 echo "docs/perturbations.md and docs/gallery/ regenerated"

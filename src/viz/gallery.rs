@@ -47,8 +47,8 @@ pub fn gallery(modality: Modality, image: &Image, depth: BitDepth, seed: u64, op
         })
         .collect();
     Ok(Sheet {
-        title: format!("{modality}: {} perturbations, SSIM ({}) calibrated to L1..L5", ps.len(), opts.variant.as_str()),
-        columns: ["clean", "L1 .90-.98", "L2 .80-.89", "L3 .70-.79", "L4 .60-.69", "L5 .50-.59"].map(String::from).to_vec(),
+        title: format!("{modality}: {} perturbations, SSIM ({}) bands L1 .90-.98, L2 .80-.89, L3 .70-.79, L4 .60-.69, L5 .50-.59", ps.len(), opts.variant.as_str()),
+        columns: ["clean", "L1", "L2", "L3", "L4", "L5"].map(String::from).to_vec(),
         rows: rows.into_iter().collect::<Result<_>>()?,
         tile,
     })
