@@ -107,7 +107,11 @@ pub fn find_adaptive_param(
                 continue;
             }
         };
-        if best.map_or(true, |(_, b)| (s - target).abs() < (b - target).abs()) {
+        let closer = match best {
+            None => true,
+            Some((_, b)) => (s - target).abs() < (b - target).abs(),
+        };
+        if closer {
             best = Some((mid, s));
         }
         if s >= band.lo - TOLERANCE && s <= band.hi + TOLERANCE {
