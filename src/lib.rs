@@ -17,7 +17,9 @@ pub mod io;
 pub mod metrics;
 pub mod perturb;
 pub mod phantom;
+pub mod report;
 pub mod rng;
+pub mod run;
 pub mod ssim;
 pub mod viz;
 

@@ -6,6 +6,7 @@
 //! SSIM is always measured on the image quantised to the source bit depth (what is written), so the
 //! manifest's SSIM can be recomputed from the files.
 
+pub mod compat;
 pub mod dataset;
 pub mod search;
 

@@ -6,6 +6,7 @@ mod list;
 mod perturb;
 mod phantom;
 mod progress;
+pub mod run;
 mod ssim;
 pub mod seg;
 pub mod vlm;
@@ -39,6 +40,12 @@ pub enum Command {
     Gallery(gallery::GalleryArgs),
     /// Write a built-in phantom image (and its mask).
     Phantom(phantom::PhantomArgs),
+    /// Run (or resume) a benchmark config: records.jsonl in --out.
+    Run(run::RunArgs),
+    /// Combine shard output folders of one run.
+    Merge(run::MergeArgs),
+    /// Tables, figures and report.html from a run output folder.
+    Report(run::ReportArgs),
     /// Evaluate a segmentation model (ONNX, SAM layout or generic) on clean and perturbed images.
     EvalSeg(Box<seg::EvalSegArgs>),
     /// Evaluate a VLM over an OpenAI-compatible API, clean and perturbed (docs/vlm.md).
@@ -70,6 +77,9 @@ pub fn main() -> i32 {
         Command::Demo(a) => demo::run(a, g),
         Command::Gallery(a) => gallery::run(a, g),
         Command::Phantom(a) => phantom::run(a),
+        Command::Run(a) => run::run(a, g),
+        Command::Merge(a) => run::merge(a, g),
+        Command::Report(a) => run::report(a, g),
         Command::EvalSeg(a) => seg::run_eval_seg(*a),
         Command::EvalVlm(a) => vlm::run_eval_vlm(a, g.quiet),
         Command::CaptionMetrics(a) => vlm::run_caption_metrics(a),
