@@ -3,7 +3,9 @@
 //! L1..L5 with a manifest, an SSIM table (printed and as Markdown) and one labelled contact sheet
 //! per modality; then the built-in demo segmentation model (a classical box-prompted segmenter in
 //! SAM's two-graph ONNX layout, see docs/segmentation.md) on the phantoms, clean and perturbed,
-//! through ONNX Runtime, with its IoU/Dice summary.
+//! through ONNX Runtime, with its IoU/Dice summary; then the full benchmark on the built-in config
+//! (`benchmark/`: records.jsonl, summary.csv, table1.{md,tex,csv}, figures, report.html), which
+//! resumes when `demo --out DIR` is rerun on the same folder.
 
 use super::{perturb::report, progress, Global};
 use crate::generate::{self, CalibrationMode, GenerateOptions, Record};
@@ -91,6 +93,10 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
         Ok(_) => {}
         Err(e) => eprintln!("warning: segmentation stage skipped: {e:#}"),
     }
+
+    // The full benchmark (run -> records -> Eq. 3 report) on the built-in config; resumable.
+    let bench_code = super::run::run_demo_benchmark(&out.join("benchmark"), g.quiet)?;
+    let code = code.max(bench_code);
     println!(
         "demo: {} phantoms x their perturbations x 5 levels in {secs:.1} s; {} of {} levels in band",
         Modality::ALL.len(),
