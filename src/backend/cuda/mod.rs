@@ -8,10 +8,13 @@
 
 pub mod batch;
 pub mod blur;
+pub mod ct;
+pub mod fields;
 pub mod modules;
 pub mod noise;
 pub mod pixelate;
 pub mod ssim;
+pub mod xray;
 
 use super::params::{ImageDesc, RngKey, SsimParams};
 use super::BackendError;
