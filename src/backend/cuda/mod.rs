@@ -10,6 +10,7 @@ pub mod batch;
 pub mod blur;
 pub mod ct;
 pub mod fields;
+pub mod geometric;
 pub mod modules;
 pub mod noise;
 pub mod pixelate;
