@@ -12,6 +12,7 @@ pub mod ct;
 pub mod fields;
 pub mod geometric;
 pub mod modules;
+pub mod motion_blur;
 pub mod mri;
 pub mod noise;
 pub mod pixelate;
