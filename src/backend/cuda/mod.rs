@@ -17,6 +17,7 @@ pub mod mri;
 pub mod noise;
 pub mod pixelate;
 pub mod ssim;
+pub mod us;
 pub mod xray;
 
 use super::params::{ImageDesc, RngKey, SsimParams};
