@@ -8,10 +8,17 @@
 
 pub mod batch;
 pub mod blur;
+pub mod ct;
+pub mod fields;
+pub mod geometric;
 pub mod modules;
+pub mod motion_blur;
+pub mod mri;
 pub mod noise;
 pub mod pixelate;
 pub mod ssim;
+pub mod us;
+pub mod xray;
 
 use super::params::{ImageDesc, RngKey, SsimParams};
 use super::BackendError;

@@ -1,0 +1,74 @@
+//! Launch wrapper of kernels/mri.cu: mri_bias_field for a whole batch. The log bias field at
+//! s = 1 is prepared on the host by [`log_field`], a transcription of the CPU `prepare`
+//! (src/perturb/mri/bias_field.rs: torchio order-3 polynomial, coefficients U(-0.5, 0.5) from
+//! params 0..19), checked bit for bit by tests/cuda_host_math_mri.rs through the CPU output.
+//! mri_ghosting and mri_motion (k-space) have no kernel yet.
+
+use super::fields;
+use super::{err, CudaEngine, DeviceBatch};
+use crate::backend::BackendError;
+use crate::perturb::Ctx;
+use cudarc::driver::{LaunchConfig, PushKernelArg};
+
+/// Threads per block (kernels/mri.cu `MRI_THREADS`).
+const THREADS: u32 = 256;
+
+/// The f32 log bias field (row-major w x h) of mri_bias_field for this context.
+pub fn log_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
+    const ORDER: usize = 3;
+    let rng = ctx.rng("mri_bias_field");
+    let coord = |k: usize, n: usize| if n <= 1 { 0.0 } else { (2.0 * k as f64 + 1.0 - n as f64) / (n as f64 - 1.0) };
+    let mut terms = Vec::new();
+    let mut idx = 0u32;
+    for i in 0..=ORDER {
+        for j in 0..=ORDER - i {
+            for k in 0..=ORDER - i - j {
+                let c = rng.param_range(idx, -0.5, 0.5) as f64;
+                if k == 0 {
+                    terms.push((i as i32, j as i32, c));
+                }
+                idx += 1;
+            }
+        }
+    }
+    let mut out = vec![0.0f32; w * h];
+    for y in 0..h {
+        let xr = coord(y, h);
+        for x in 0..w {
+            let yc = coord(x, w);
+            out[y * w + x] = terms.iter().map(|&(i, j, c)| c * xr.powi(i) * yc.powi(j)).sum::<f64>() as f32;
+        }
+    }
+    out
+}
+
+/// mri_bias_field of every image of `input` at its strength; `fields_` holds one [`log_field`]
+/// per image.
+pub fn bias_field(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], fields_: &[Vec<f32>]) -> Result<DeviceBatch, BackendError> {
+    let id = "mri_bias_field";
+    if strengths.len() != input.len() {
+        return Err(BackendError::cuda(id, "one strength per image is required"));
+    }
+    let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+    fields::check(id, fields::FIELD_PLANE, fields_, &dims)?;
+    let mut out = DeviceBatch::zeros_like(engine, input)?;
+    let most = dims.iter().map(|&(w, h, c)| w * h * c).max().unwrap_or(0);
+    if input.is_empty() || most == 0 {
+        return Ok(out);
+    }
+    let s = engine.stream();
+    let d_strength = s.clone_htod(strengths).map_err(err("strength upload"))?;
+    let packed = fields::upload(engine, fields_, input.len())?;
+    let n = input.len() as u32;
+    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+    let f = engine.function("mri", "mri_bias_field")?;
+    let mut l = s.launch_builder(&f);
+    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength).arg(&packed.data).arg(&packed.offsets).arg(&n);
+    // SAFETY: matches `mri_bias_field(const float* in, float* out, const MfrImageDesc*, const
+    // float* strength, const float* field, const uint64_t* field_off, uint32_t n)`; in/out share
+    // the layout `descs`, strength/field_off have n entries, every field has w * h values
+    // (fields::check); grid.y = n, grid.x * 256 >= every image's samples, threads past them return.
+    unsafe { l.launch(cfg) }.map_err(err("mri launch"))?;
+    Ok(out)
+}

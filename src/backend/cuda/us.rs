@@ -1,0 +1,105 @@
+//! Launch wrapper of kernels/us.cu: us_acoustic_shadow for a whole batch. The cone planes and
+//! the per-image parameter record are prepared on the host by [`shadow_prepare`], a transcription
+//! of the CPU prepare, checked bit for bit through the CPU output by tests/cuda_host_math_us.rs.
+//! us_reverberation has no kernel yet.
+
+use super::fields;
+use super::{err, CudaEngine, DeviceBatch};
+use crate::backend::BackendError;
+use crate::image::Image;
+use crate::perturb::common::body::{mean_plane, BODY_THRESHOLD};
+use crate::perturb::Ctx;
+use cudarc::driver::{LaunchConfig, PushKernelArg};
+
+/// Threads per block (kernels/us.cu `US_THREADS`).
+const THREADS: u32 = 256;
+
+/// The cone (depth plane followed by angle plane, 2 w h values) and the MFR_US_PARAMS-float
+/// record of us_acoustic_shadow for `img`: a transcription of the CPU prepare
+/// (src/perturb/us/{mod.rs `Cone::of`, acoustic_shadow.rs}).
+pub fn shadow_prepare(img: &Image, ctx: &Ctx) -> (Vec<f32>, [f32; 20]) {
+    let (w, h) = (img.width, img.height);
+    let lum = mean_plane(&img.data, w, h, img.channels);
+    let apex_x = w as f32 / 2.0;
+    let mut field = vec![0.0f32; 2 * w * h];
+    let (mut th, mut rr) = (Vec::new(), Vec::new());
+    for y in 0..h {
+        for x in 0..w {
+            let dx = x as f32 + 0.5 - apex_x;
+            let dy = y as f32 + 0.5 - 0.0;
+            let (r, t) = ((dx * dx + dy * dy).sqrt(), dx.atan2(dy));
+            field[y * w + x] = r;
+            field[w * h + y * w + x] = t;
+            if lum[y * w + x] > BODY_THRESHOLD {
+                th.push(t);
+                rr.push(r);
+            }
+        }
+    }
+    if th.len() < 16 {
+        rr = field[..w * h].to_vec();
+        th = field[w * h..].to_vec();
+    }
+    let pct = |v: &mut Vec<f32>, p: f32| {
+        v.sort_by(f32::total_cmp);
+        let i = ((v.len() - 1) as f32 * p).round() as usize;
+        v[i]
+    };
+    let (t0, t1) = (pct(&mut th, 0.02), pct(&mut th, 0.98));
+    let (r0, r1) = (pct(&mut rr, 0.02), pct(&mut rr, 0.98));
+    let rng = ctx.rng("us_acoustic_shadow");
+    let k = 3 + (rng.param(0) * 3.0).floor().min(2.0) as usize;
+    let spacing = (t1 - t0) / k as f32;
+    let span = (r1 - r0).max(1.0);
+    let mut p = [0.0f32; 20];
+    p[0] = r0;
+    p[1] = 0.15 * spacing;
+    p[2] = 0.08 * span;
+    p[3] = 0.012 * span;
+    p[4] = k as f32;
+    for i in 0..k {
+        let u = rng.object(0, i as u32, 3);
+        p[5 + 3 * i] = t0 + spacing * (i as f32 + 0.3 + 0.4 * u[0]);
+        p[6 + 3 * i] = spacing * (0.22 + 0.13 * u[1]);
+        p[7 + 3 * i] = r0 + (r1 - r0) * (0.15 + 0.3 * u[2]);
+    }
+    (field, p)
+}
+
+/// us_acoustic_shadow of every image of `input` at its strength; `prepared[i]` is
+/// [`shadow_prepare`] of image i.
+pub fn acoustic_shadow(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], prepared: &[(Vec<f32>, [f32; 20])]) -> Result<DeviceBatch, BackendError> {
+    let id = "us_acoustic_shadow";
+    if strengths.len() != input.len() || prepared.len() != input.len() {
+        return Err(BackendError::cuda(id, "one strength and one prepared record per image are required"));
+    }
+    for (d, (f, _)) in input.descs.iter().zip(prepared) {
+        if f.len() != 2 * d.width as usize * d.height as usize {
+            return Err(BackendError::cuda(id, "prepared cone planes have the wrong length"));
+        }
+    }
+    let mut out = DeviceBatch::zeros_like(engine, input)?;
+    let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+    if input.is_empty() || most == 0 {
+        return Ok(out);
+    }
+    let planes: Vec<Vec<f32>> = prepared.iter().map(|(f, _)| f.clone()).collect();
+    let params: Vec<f32> = prepared.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    let s = engine.stream();
+    let d_strength = s.clone_htod(strengths).map_err(err("strength upload"))?;
+    let d_params = s.clone_htod(&params).map_err(err("parameter upload"))?;
+    let packed = fields::upload(engine, &planes, input.len())?;
+    let n = input.len() as u32;
+    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+    let f = engine.function("us", "us_acoustic_shadow")?;
+    let mut l = s.launch_builder(&f);
+    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength).arg(&d_params).arg(&packed.data).arg(&packed.offsets).arg(&n);
+    // SAFETY: matches `us_acoustic_shadow(const float* in, float* out, const MfrImageDesc*, const
+    // float* strength, const float* params, const float* field, const uint64_t* field_off,
+    // uint32_t n)`; in/out share the layout `descs`, strength/field_off have n entries, params
+    // 20 n, each image's field 2 w h (checked above); grid.y = n, grid.x * 256 >= every image's
+    // samples, threads past them return.
+    unsafe { l.launch(cfg) }.map_err(err("us launch"))?;
+    Ok(out)
+}

@@ -1,0 +1,87 @@
+//! Launch wrappers of kernels/xray.cu: the X-ray perturbations (xray_overexposure,
+//! xray_underexposure, xray_haze, xray_grid, xray_scatter) for a whole batch. The
+//! strength-independent fields are prepared on the host by [`prepare_field`] (the same building
+//! blocks and order as the CPU `prepare` of src/perturb/xray/), uploaded once, and the kernel
+//! evaluates `apply(s)` per sample (bit-identical per-pixel math: tests/cuda_host_math_xray.rs).
+
+use super::fields::{self, FIELD_FULL, FIELD_NONE, FIELD_PLANE, FIELD_ROW};
+use super::{err, CudaEngine, DeviceBatch};
+use crate::backend::params::RngKey;
+use crate::backend::BackendError;
+use crate::image::Image;
+use crate::perturb::common::field::smooth_field;
+use crate::perturb::common::filter::gaussian_blur_plane;
+use crate::perturb::Ctx;
+use cudarc::driver::{LaunchConfig, PushKernelArg};
+
+/// Threads per block (kernels/xray.cu `XRAY_THREADS`).
+const THREADS: u32 = 256;
+
+/// The perturbations of kernels/xray.cu, in `op` order (kernels/xray.cuh `MFR_XRAY_*`).
+pub const IDS: [&str; 5] = ["xray_overexposure", "xray_underexposure", "xray_haze", "xray_grid", "xray_scatter"];
+
+/// The field layout of `id`.
+pub fn field_mode(id: &str) -> u32 {
+    match id {
+        "xray_haze" => FIELD_PLANE,
+        "xray_grid" => FIELD_ROW,
+        "xray_scatter" => FIELD_FULL,
+        _ => FIELD_NONE,
+    }
+}
+
+/// The prepared field of `id` for `img` (empty when the perturbation has none): twin of the CPU
+/// `prepare` (haze: smooth_field(3 cells)^0.7; grid: (1 + cos(2 pi y / p)) / 2 per row with
+/// p = U(3, 8) from param 0; scatter: Gaussian veil of sigma 0.06 min(w, h), truncate 4).
+pub fn prepare_field(id: &str, img: &Image, ctx: &Ctx) -> Vec<f32> {
+    let (w, h) = (img.width, img.height);
+    let rng = ctx.rng(id);
+    match id {
+        "xray_haze" => smooth_field(&rng, 0, w, h, 3).iter().map(|v| v.powf(0.7)).collect(),
+        "xray_grid" => {
+            let p = rng.param_range(0, 3.0, 8.0);
+            (0..h).map(|y| 1.0 - (1.0 - (1.0 + (std::f32::consts::TAU * y as f32 / p).cos()) / 2.0)).collect()
+        }
+        "xray_scatter" => {
+            let sigma = 0.06 * w.min(h) as f64;
+            img.planes().flat_map(|pl| gaussian_blur_plane(pl, w, h, sigma, 4.0)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Perturb every image of `input` with X-ray perturbation `id` at its strength. `fields` holds
+/// one [`prepare_field`] result per image (ignored for ids without a field); `key` is the run's
+/// RNG key with `id`'s perturbation hash (underexposure noise).
+pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<DeviceBatch, BackendError> {
+    let op = IDS.iter().position(|&x| x == id).ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))? as u32;
+    if strengths.len() != input.len() {
+        return Err(BackendError::cuda(id, "one strength per image is required"));
+    }
+    let mode = field_mode(id);
+    let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+    fields::check(id, mode, fields_, &dims)?;
+    let mut out = DeviceBatch::zeros_like(engine, input)?;
+    let most = dims.iter().map(|&(w, h, c)| w * h * c).max().unwrap_or(0);
+    if input.is_empty() || most == 0 {
+        return Ok(out);
+    }
+    let s = engine.stream();
+    let d_strength = s.clone_htod(strengths).map_err(err("strength upload"))?;
+    let packed = fields::upload(engine, if mode == FIELD_NONE { &[] } else { fields_ }, input.len())?;
+    let n = input.len() as u32;
+    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+    let f = engine.function("xray", "xray_pointwise")?;
+    let mut l = s.launch_builder(&f);
+    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength);
+    l.arg(&packed.data).arg(&packed.offsets).arg(&mode).arg(&key).arg(&op).arg(&n);
+    // SAFETY: matches `xray_pointwise(const float* in, float* out, const MfrImageDesc*, const
+    // float* strength, const float* field, const uint64_t* field_off, uint32_t field_mode,
+    // MfrRngKey, uint32_t op, uint32_t n)`; in/out share the layout `descs` (zeros_like), strength
+    // and field_off have n entries, every field has the length its mode needs (fields::check) so
+    // field_off + index stays inside the packed buffer; grid.y = n, grid.x * 256 >= every image's
+    // samples, threads past them return; each thread writes only its own sample.
+    unsafe { l.launch(cfg) }.map_err(err("xray launch"))?;
+    Ok(out)
+}

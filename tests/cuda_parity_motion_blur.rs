@@ -1,0 +1,68 @@
+//! GPU parity of kernels/motion_blur.cu against the CPU motion_blur
+//! (tolerances of spec/gpu.md), over a mixed-size batch (odd sizes, grey and RGB), two seeds and
+//! several strengths. Needs the `cuda` feature AND a GPU; anywhere else it prints "SKIPPED: ..."
+//! and returns.
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_parity_motion_blur_skipped() {
+    eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_motion_blur)");
+}
+
+#[cfg(feature = "cuda")]
+mod gpu {
+    use medfm_robust::backend::cuda::{motion_blur, CudaEngine, DeviceBatch};
+    use medfm_robust::perturb::{by_id, Ctx};
+    use medfm_robust::rng::Rng;
+    use medfm_robust::Image;
+
+    fn engine(test: &str) -> Option<CudaEngine> {
+        match CudaEngine::new(0) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                eprintln!("SKIPPED {test}: {e}");
+                None
+            }
+        }
+    }
+
+    fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
+        let rng = Rng::new(seed, 1, 2);
+        let mut img = Image::new(w, h, c);
+        for (i, v) in img.data.iter_mut().enumerate() {
+            let (x, y) = ((i % w) as f32, ((i / w) % h) as f32);
+            *v = (0.5 + 0.4 * (x * 0.21).sin() * (y * 0.17).cos() + 0.1 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0);
+        }
+        img
+    }
+
+    #[test]
+    fn motion_blur_matches_cpu() {
+        let Some(e) = engine("motion_blur_matches_cpu") else { return };
+        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
+        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, k as u64)).collect();
+        let refs: Vec<&Image> = imgs.iter().collect();
+        let ids: Vec<u32> = (0..imgs.len() as u32).map(|k| 0x4000 + k).collect();
+        let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
+        for seed in [0u64, 9] {
+            let ctxs: Vec<Ctx> = ids.iter().map(|&i| Ctx::new(seed, i)).collect();
+            for id in ["motion_blur"] {
+                let pert = by_id(id).unwrap();
+                let (lo, hi) = pert.info().strength_range;
+                for f in [0.0f32, 0.25, 0.6, 1.0] {
+                    let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32)).collect();
+                    let got = motion_blur::apply(&e, &batch, &strengths, &ctxs).unwrap().download(&e).unwrap();
+                    for (k, img) in imgs.iter().enumerate() {
+                        let cpu = pert.prepare(img, &ctxs[k]).unwrap().apply(strengths[k]);
+                        let mut differ = 0usize;
+                        for (x, y) in got[k].data.iter().zip(&cpu.data) {
+                            assert!((x - y).abs() <= 1e-5, "{id} image {k} seed {seed}: gpu {x} cpu {y}");
+                            differ += (x.to_bits() != y.to_bits()) as usize;
+                        }
+                        assert!(differ * 1000 <= cpu.data.len(), "{id} image {k}: {differ} samples not bit-identical");
+                    }
+                }
+            }
+        }
+    }
+}
