@@ -8,8 +8,10 @@
 
 pub mod batch;
 pub mod blur;
+pub mod dermoscopy;
 pub mod modules;
 pub mod noise;
+pub mod oct;
 pub mod pixelate;
 pub mod ssim;
 
