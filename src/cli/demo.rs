@@ -30,6 +30,9 @@ pub struct DemoArgs {
     pub size: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Compute device: cpu, cuda, or auto (cuda when compiled in and a GPU is present).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: super::perturb::DeviceArg,
 }
 
 fn fresh_dir() -> PathBuf {
@@ -41,6 +44,7 @@ fn fresh_dir() -> PathBuf {
 }
 
 pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
+    let _engine = super::perturb::select_engine(a.device, g.quiet)?;
     let out = a.out.clone().unwrap_or_else(fresh_dir);
     let input = out.join("input");
     let mut manifest = String::new();

@@ -25,9 +25,13 @@ pub struct GalleryArgs {
     pub seed: u64,
     #[arg(long, value_enum, default_value = "wang")]
     pub ssim_variant: super::ssim::VariantArg,
+    /// Compute device: cpu, cuda, or auto (cuda when compiled in and a GPU is present).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: super::perturb::DeviceArg,
 }
 
 pub fn run(a: GalleryArgs, g: Global) -> anyhow::Result<i32> {
+    let _engine = super::perturb::select_engine(a.device, g.quiet)?;
     let m = Modality::parse(&a.modality)?;
     let (image, depth) = match &a.image {
         Some(p) => {

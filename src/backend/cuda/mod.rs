@@ -9,12 +9,14 @@
 pub mod batch;
 pub mod blur;
 pub mod ct;
+pub mod dermoscopy;
 pub mod fields;
 pub mod geometric;
 pub mod modules;
 pub mod motion_blur;
 pub mod mri;
 pub mod noise;
+pub mod oct;
 pub mod pixelate;
 pub mod ssim;
 pub mod us;

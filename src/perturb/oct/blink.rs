@@ -42,22 +42,28 @@ impl Perturbation for OctBlink {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let h = img.height as f32;
-        let mut bands = Vec::with_capacity(K);
-        let mut total = 0.0;
-        for k in 0..K {
-            let u = rng.object(0, k as u32, 2);
-            let share = 0.5 + u[1];
-            total += share;
-            // centres spread over the height: band k lives in the k-th quarter
-            bands.push((h * (k as f32 + 0.15 + 0.7 * u[0]) / K as f32, share));
-        }
-        for b in &mut bands {
-            b.1 /= total;
-        }
-        Ok(Box::new(Prepped { img, bands }))
+        Ok(Box::new(Prepped { img, bands: blink_bands(img.height, ctx) }))
     }
+}
+
+/// The strength-independent bands of an image `height` px high: (centre row in px, share of the
+/// total height), shares summing to 1. Also uploaded by the CUDA kernel (kernels/oct.cu).
+pub fn blink_bands(height: usize, ctx: &Ctx) -> Vec<(f32, f32)> {
+    let rng = ctx.rng(INFO.id);
+    let h = height as f32;
+    let mut bands = Vec::with_capacity(K);
+    let mut total = 0.0;
+    for k in 0..K {
+        let u = rng.object(0, k as u32, 2);
+        let share = 0.5 + u[1];
+        total += share;
+        // centres spread over the height: band k lives in the k-th quarter
+        bands.push((h * (k as f32 + 0.15 + 0.7 * u[0]) / K as f32, share));
+    }
+    for b in &mut bands {
+        b.1 /= total;
+    }
+    bands
 }
 
 struct Prepped<'a> {

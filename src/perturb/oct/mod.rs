@@ -6,10 +6,10 @@ mod motion;
 mod shadow;
 mod speckle;
 
-pub use blink::OctBlink;
+pub use blink::{blink_bands, OctBlink};
 pub use defocus::OctDefocus;
 pub use motion::OctMotion;
-pub use shadow::OctShadow;
+pub use shadow::{shadow_columns, OctShadow};
 pub use speckle::OctSpeckle;
 
 use super::Perturbation;

@@ -44,21 +44,27 @@ impl Perturbation for OctShadow {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let w = img.width as f32;
-        let mut cols = Vec::with_capacity(K);
-        let mut total = 0.0;
-        for k in 0..K {
-            let u = rng.object(0, k as u32, 2);
-            let share = 0.5 + u[1]; // shares in [0.5, 1.5) before normalising
-            total += share;
-            cols.push((w * (k as f32 + 0.2 + 0.6 * u[0]) / K as f32, share));
-        }
-        for c in &mut cols {
-            c.1 /= total;
-        }
-        Ok(Box::new(Prepped { img, cols }))
+        Ok(Box::new(Prepped { img, cols: shadow_columns(img.width, ctx) }))
     }
+}
+
+/// The strength-independent columns of an image `width` px wide: (centre x in px, share of the
+/// total width), shares summing to 1. Also uploaded by the CUDA kernel (kernels/oct.cu).
+pub fn shadow_columns(width: usize, ctx: &Ctx) -> Vec<(f32, f32)> {
+    let rng = ctx.rng(INFO.id);
+    let w = width as f32;
+    let mut cols = Vec::with_capacity(K);
+    let mut total = 0.0;
+    for k in 0..K {
+        let u = rng.object(0, k as u32, 2);
+        let share = 0.5 + u[1]; // shares in [0.5, 1.5) before normalising
+        total += share;
+        cols.push((w * (k as f32 + 0.2 + 0.6 * u[0]) / K as f32, share));
+    }
+    for c in &mut cols {
+        c.1 /= total;
+    }
+    cols
 }
 
 struct Prepped<'a> {

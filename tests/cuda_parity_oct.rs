@@ -1,0 +1,71 @@
+//! GPU parity of kernels/oct.cu (oct_shadow, oct_blink) against the CPU oracle (spec/gpu.md
+//! tolerances; the kernels' f32 arithmetic equals the CPU's, so bit-identical outputs are
+//! expected and at most 0.1% of samples may differ within 1e-5). Needs the `cuda` feature AND a
+//! GPU; anywhere else every test prints "SKIPPED: ..." and returns.
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_parity_oct_skipped() {
+    eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_oct)");
+}
+
+#[cfg(feature = "cuda")]
+mod gpu {
+    use medfm_robust::backend::cuda::oct::{OctPrepared, IDS};
+    use medfm_robust::backend::cuda::{CudaEngine, DeviceBatch};
+    use medfm_robust::perturb::{by_id, Ctx};
+    use medfm_robust::rng::Rng;
+    use medfm_robust::Image;
+
+    fn engine(test: &str) -> Option<CudaEngine> {
+        match CudaEngine::new(0) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                eprintln!("SKIPPED {test}: {e}");
+                None
+            }
+        }
+    }
+
+    fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
+        let rng = Rng::new(seed, 3, 4);
+        let mut img = Image::new(w, h, c);
+        for (i, v) in img.data.iter_mut().enumerate() {
+            *v = rng.uniform(0, i as u32);
+        }
+        img
+    }
+
+    fn check_f32(gpu: &[f32], cpu: &[f32], what: &str) {
+        assert_eq!(gpu.len(), cpu.len(), "{what}: length");
+        let mut worst = 0.0f32;
+        let mut differ = 0usize;
+        for (x, y) in gpu.iter().zip(cpu) {
+            worst = worst.max((x - y).abs() / y.abs().max(1.0));
+            differ += (x.to_bits() != y.to_bits()) as usize;
+        }
+        assert!(worst <= 1e-5, "{what}: worst difference {worst}");
+        assert!(differ * 1000 <= cpu.len(), "{what}: {differ} of {} samples differ", cpu.len());
+    }
+
+    const SHAPES: [(usize, usize, usize); 5] = [(11, 11, 1), (17, 13, 3), (64, 48, 1), (97, 31, 3), (160, 129, 1)];
+
+    #[test]
+    fn oct_kernels_match_cpu_mixed_batch() {
+        let Some(e) = engine("oct_kernels_match_cpu_mixed_batch") else { return };
+        let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();
+        let ids: Vec<u32> = (0..imgs.len() as u32).map(|i| 500 + 13 * i).collect();
+        let batch = DeviceBatch::upload(&e, &imgs.iter().collect::<Vec<_>>(), &ids).unwrap();
+        for id in IDS {
+            for seed in [0u64, 42, 90210] {
+                let prepared = OctPrepared::new(&e, id, &batch, seed).unwrap();
+                let strengths: Vec<f32> = (0..imgs.len()).map(|i| [0.0, 0.05, 0.2, 0.41, 0.6][i % 5]).collect();
+                let got = prepared.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+                for (i, img) in imgs.iter().enumerate() {
+                    let want = by_id(id).unwrap().prepare(img, &Ctx::new(seed, ids[i])).unwrap().apply(strengths[i]);
+                    check_f32(&got[i].data, &want.data, &format!("{id} seed {seed} image {i}"));
+                }
+            }
+        }
+    }
+}
