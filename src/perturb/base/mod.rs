@@ -80,7 +80,6 @@ mod tests {
             assert_eq!(i.category, crate::perturb::Category::Base);
             assert!(i.modality.is_none());
             assert_eq!(i.strength_range.0, 0.0);
-            assert!(i.monotone_tolerance <= 0.02);
             assert_eq!(i.geometric, matches!(i.id, "rotation" | "scaling" | "translation"));
         }
     }
