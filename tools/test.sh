@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
-echo "== cargo test (default features: CPU engine)"
+echo "== cargo test (default features: CPU engine; needs .local/onnxruntime from tools/setup_ort.sh)"
 cargo test --all-targets --no-fail-fast
 if [ -x tools/install_cuda_toolkit.sh ]; then
   echo "== cargo test --features cuda (kernels compiled by nvcc; GPU tests skip without a GPU)"
-  NVCC="$(tools/install_cuda_toolkit.sh --print-nvcc)" cargo test --features cuda --no-fail-fast
+  NVCC="$(tools/install_cuda_toolkit.sh)" cargo test --features cuda --no-fail-fast
 fi
