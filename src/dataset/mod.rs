@@ -208,8 +208,6 @@ pub fn read_image(path: &Path) -> Result<(Image, BitDepth)> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn binarise_rule() {
         assert_eq!(crate::io::binarise(&[0, 127, 128, 255], 255), vec![0, 0, 1, 1]);
