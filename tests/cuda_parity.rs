@@ -14,23 +14,18 @@ fn cuda_parity_skipped() {
 }
 
 #[cfg(feature = "cuda")]
+mod cuda_support;
+
+#[cfg(feature = "cuda")]
 mod gpu {
-    use medfm_robust::backend::cuda::{self, blur, noise, pixelate, ssim, CudaEngine, DeviceBatch};
+    use super::cuda_support::engine;
+    use medfm_robust::backend::cuda::{self, blur, noise, pixelate, ssim, DeviceBatch};
     use medfm_robust::backend::params::RngKey;
     use medfm_robust::rng::Rng;
     use medfm_robust::ssim::SsimVariant;
     use medfm_robust::Image;
 
     /// The engine, or None (after printing why) on a machine without a usable GPU.
-    fn engine(test: &str) -> Option<CudaEngine> {
-        match CudaEngine::new(0) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                eprintln!("SKIPPED {test}: {e}");
-                None
-            }
-        }
-    }
 
     /// A smooth-plus-texture test image in [0, 1] (deterministic).
     fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {

@@ -10,22 +10,17 @@ fn cuda_parity_oct_skipped() {
 }
 
 #[cfg(feature = "cuda")]
+mod cuda_support;
+
+#[cfg(feature = "cuda")]
 mod gpu {
+    use super::cuda_support::engine;
     use medfm_robust::backend::cuda::oct::{OctPrepared, IDS};
-    use medfm_robust::backend::cuda::{CudaEngine, DeviceBatch};
+    use medfm_robust::backend::cuda::DeviceBatch;
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
 
-    fn engine(test: &str) -> Option<CudaEngine> {
-        match CudaEngine::new(0) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                eprintln!("SKIPPED {test}: {e}");
-                None
-            }
-        }
-    }
 
     fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
         let rng = Rng::new(seed, 3, 4);

@@ -10,31 +10,16 @@ fn cuda_parity_us_skipped() {
 }
 
 #[cfg(feature = "cuda")]
+mod cuda_support;
+
+#[cfg(feature = "cuda")]
 mod gpu {
-    use medfm_robust::backend::cuda::{us, CudaEngine, DeviceBatch};
+    use super::cuda_support::{engine, test_image};
+    use medfm_robust::backend::cuda::{us, DeviceBatch};
     use medfm_robust::perturb::{by_id, Ctx};
-    use medfm_robust::rng::Rng;
     use medfm_robust::Image;
 
-    fn engine(test: &str) -> Option<CudaEngine> {
-        match CudaEngine::new(0) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                eprintln!("SKIPPED {test}: {e}");
-                None
-            }
-        }
-    }
 
-    fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
-        let rng = Rng::new(seed, 1, 2);
-        let mut img = Image::new(w, h, c);
-        for (i, v) in img.data.iter_mut().enumerate() {
-            let (x, y) = ((i % w) as f32, ((i / w) % h) as f32);
-            *v = (0.5 + 0.4 * (x * 0.21).sin() * (y * 0.17).cos() + 0.1 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0);
-        }
-        img
-    }
 
     #[test]
     fn us_acoustic_shadow_matches_cpu() {
