@@ -44,12 +44,14 @@ pub fn convolve_separable(plane: &[f32], w: usize, h: usize, kx: &[f32], ky: &[f
         // the row with its reflected margins, so the tap loop has no border branch; the
         // accumulation order (taps in kernel order) is unchanged
         let padded: Vec<f32> = (-rx..w as isize + rx).map(|i| src[reflect_index(i, w)]).collect();
-        for (x, out) in row.iter_mut().enumerate() {
-            let mut acc = 0.0f32;
-            for (&wk, &v) in kx.iter().zip(&padded[x..x + kx.len()]) {
-                acc += wk * v;
+        // tap-outer, pixel-inner: every output still sums `0 + k0*v0 + k1*v1 + ...` in tap order
+        // (bit-identical to a per-pixel dot product and to kernels/blur.cuh), but the inner loop
+        // has no carried dependency, so it vectorises across x instead of waiting on one add
+        // chain per pixel.
+        for (k, &wk) in kx.iter().enumerate() {
+            for (o, &v) in row.iter_mut().zip(&padded[k..k + w]) {
+                *o += wk * v;
             }
-            *out = acc;
         }
     });
     let mut out = vec![0.0f32; w * h];
