@@ -153,6 +153,15 @@ MFR_HD float mfr_clip01(float v) {
     return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
 }
 
+// Image::quantised (src/image.rs): NaN -> 0, clamp to [0, 1], round half away from zero to the
+// bit depth's integer scale `max` (255 or 65535), back to [0, 1]. The search measures SSIM on
+// what would be written, so the on-GPU search quantises before its SSIM exactly like the CPU.
+MFR_HD float mfr_quantise(float v, float max) {
+    if (v != v) v = 0.0f;
+    v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+    return roundf(v * max) / max;
+}
+
 // Sample (c, y, x) of image `d` inside a packed batch buffer.
 MFR_HD uint64_t mfr_sample_index(MfrImageDesc d, uint32_t c, uint32_t y, uint32_t x) {
     return d.offset + ((uint64_t)c * d.height + y) * d.width + x;

@@ -28,3 +28,14 @@ search_update(MfrSearchState* __restrict__ states, float* __restrict__ strength,
     active[i] = (uint32_t)mfr_search_feed(&states[i], cfg, ssim[i]);
     strength[i] = states[i].pending;
 }
+
+#define QUANT_THREADS 256
+
+// out = Image::quantised(in) for every sample of a packed batch (`total` samples, layout-free:
+// quantisation is per sample). `max` = 255 or 65535, the source's bit depth.
+extern "C" __global__ void __launch_bounds__(QUANT_THREADS)
+quantise_batch(const float* __restrict__ in, float* __restrict__ out, uint64_t total, float max) {
+    uint64_t i = (uint64_t)blockIdx.x * QUANT_THREADS + threadIdx.x;
+    if (i >= total) return;
+    out[i] = mfr_quantise(in[i], max);
+}

@@ -10,6 +10,10 @@
 //!   the run goes on; nothing already written is lost (outputs are written atomically);
 //! - output bytes and the manifest do not depend on thread count: the manifest is sorted by
 //!   (source, registry order, level) before it is written.
+//! - with the CUDA engine (`--device cuda`, per-image mode) the strength search of every
+//!   perturbation with an on-GPU search runs on the GPU for all images at once
+//!   (src/calibrate/gpu.rs); applying, writing and re-measuring stay as above. Others run on the
+//!   CPU. A GPU failure is a warning and that perturbation falls back to the CPU.
 
 use crate::calibrate::dataset::{median_strength, CachedStrength, StrengthCache};
 use crate::calibrate::{self, PerturbedLevel, SearchOptions};
@@ -20,8 +24,12 @@ use crate::perturb::{self, Category, Ctx, Modality, Perturbation};
 use crate::ssim::{SsimReference, SsimVariant};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Search outcomes computed ahead by the GPU, by (index into the loaded images, perturbation id).
+type Precomputed = HashMap<(usize, &'static str), Vec<calibrate::LevelOutcome>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CalibrationMode {
@@ -139,6 +147,11 @@ fn load(item: &InputItem, opts: &GenerateOptions) -> Result<(Loaded, Vec<String>
 /// Run the whole generation. Writes outputs and `OUT/manifest.jsonl`; returns the summary (the
 /// caller prints it and decides the exit code).
 pub fn generate(items: &[InputItem], opts: &GenerateOptions, progress: Progress<'_>) -> Result<Summary> {
+    generate_on(items, opts, &crate::backend::Engine::Cpu, progress)
+}
+
+/// [`generate`] on a selected engine (module docs: what runs on the GPU).
+pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::backend::Engine, progress: Progress<'_>) -> Result<Summary> {
     std::fs::create_dir_all(&opts.out).map_err(|source| Error::Io { path: opts.out.clone(), source })?;
     let mut summary = Summary::default();
 
@@ -169,6 +182,12 @@ pub fn generate(items: &[InputItem], opts: &GenerateOptions, progress: Progress<
         cache.save()?;
     }
 
+    let pre: Precomputed = match (engine, &cache) {
+        #[cfg(feature = "cuda")]
+        (crate::backend::Engine::Cuda(e), None) => gpu_search(e, &good, opts, &mut summary),
+        _ => Precomputed::new(),
+    };
+
     let units: Vec<(usize, usize)> =
         good.iter().enumerate().flat_map(|(gi, (_, l))| (0..l.perturbations.len()).map(move |pi| (gi, pi))).collect();
     let total = units.len();
@@ -180,7 +199,7 @@ pub fn generate(items: &[InputItem], opts: &GenerateOptions, progress: Progress<
             let (order, l) = (&good[gi].0, &good[gi].1);
             let p = l.perturbations[pi];
             let registry_pos = perturb::all().iter().position(|q| q.id() == p.id()).unwrap_or(usize::MAX);
-            let r = run_unit(l, p, opts, cache.as_ref(), (*order, registry_pos));
+            let r = run_unit(l, p, opts, cache.as_ref(), pre.get(&(gi, p.id())), (*order, registry_pos));
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             match r {
                 Ok(recs) => (recs, vec![]),
@@ -272,9 +291,49 @@ fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &m
     Ok(())
 }
 
-fn run_unit(l: &Loaded, p: &'static dyn Perturbation, opts: &GenerateOptions, cache: Option<&StrengthCache>, order: (usize, usize)) -> Result<Vec<Record>> {
+/// The GPU stage of per-image mode: every supported perturbation, all images that use it.
+#[cfg(feature = "cuda")]
+fn gpu_search(e: &crate::backend::cuda::CudaEngine, good: &[(usize, Loaded)], opts: &GenerateOptions, summary: &mut Summary) -> Precomputed {
+    use calibrate::gpu::{calibrate_items, supported, GpuItem};
+    let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
+    let mut pre = Precomputed::new();
+    for p in perturb::all() {
+        if !supported(p.id()) {
+            continue;
+        }
+        let users: Vec<usize> = (0..good.len()).filter(|&gi| good[gi].1.perturbations.iter().any(|q| q.id() == p.id())).collect();
+        if users.is_empty() {
+            continue;
+        }
+        let items: Vec<GpuItem<'_>> =
+            users.iter().map(|&gi| GpuItem { image: &good[gi].1.image, image_id: good[gi].1.ctx.image_id, depth: good[gi].1.depth }).collect();
+        match calibrate_items(e, p.as_ref(), &items, opts.seed, &opts.levels, &search) {
+            Ok(Some(outcomes)) => {
+                for (gi, o) in users.into_iter().zip(outcomes) {
+                    pre.insert((gi, p.id()), o);
+                }
+            }
+            Ok(None) => {}
+            Err(err) => summary.warnings.push(format!("--device cuda: {}: {err}; searched on the CPU instead", p.id())),
+        }
+    }
+    pre
+}
+
+fn run_unit(
+    l: &Loaded,
+    p: &'static dyn Perturbation,
+    opts: &GenerateOptions,
+    cache: Option<&StrengthCache>,
+    pre: Option<&Vec<calibrate::LevelOutcome>>,
+    order: (usize, usize),
+) -> Result<Vec<Record>> {
     let info = p.info();
     let levels: Vec<PerturbedLevel> = match cache {
+        None if pre.is_some() => {
+            let outcomes = pre.cloned().unwrap_or_default();
+            calibrate::perturb_image_from_outcomes(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, outcomes)?
+        }
         None => {
             let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
             calibrate::perturb_image_with(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, &opts.levels, &search)?

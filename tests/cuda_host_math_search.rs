@@ -37,6 +37,8 @@ mod host {
         fn mfr_host_search_feed(h: *mut c_void, v: f64, pending: *mut f32) -> i32;
         fn mfr_host_search_result(h: *const c_void, i: u32, s: *mut f32, f: *mut f64, status: *mut u32, n: *mut u32, count: *mut u32, overflow: *mut u32);
         fn mfr_host_search_free(h: *mut c_void);
+        fn mfr_host_search_layout(out: *mut u64);
+        fn mfr_host_quantise(input: *const f32, out: *mut f32, n: u64, max: f32);
     }
 
     /// One band's outcome from the state machine: (strength, ssim, status, evaluations).
@@ -166,6 +168,63 @@ mod host {
             let f = |s: f32| reference.ssim(&prepared.apply(s)).unwrap();
             let (lo, hi) = p.info().strength_range;
             compare(id, &f, &BANDS, lo, hi, p.info().kind, 20);
+        }
+    }
+
+    /// The #[repr(C)] mirrors the on-GPU search reads back (src/backend/params.rs) against the C
+    /// compiler's layout of MfrSearchConfig / MfrSearchState.
+    #[test]
+    fn search_struct_layouts_match_c() {
+        use medfm_robust::backend::params::{SearchConfig, SearchState};
+        use std::mem::{align_of, offset_of, size_of};
+        let mut c = [0u64; 16];
+        // SAFETY: writes exactly 16 values.
+        unsafe { mfr_host_search_layout(c.as_mut_ptr()) };
+        let rust = [
+            size_of::<SearchConfig>(),
+            offset_of!(SearchConfig, n_bands),
+            offset_of!(SearchConfig, s_min),
+            size_of::<SearchState>(),
+            offset_of!(SearchState, f),
+            offset_of!(SearchState, n_points),
+            offset_of!(SearchState, pending),
+            offset_of!(SearchState, f_max),
+            offset_of!(SearchState, out_s),
+            offset_of!(SearchState, out_f),
+            offset_of!(SearchState, out_status),
+            offset_of!(SearchState, out_n),
+            offset_of!(SearchState, skip_a),
+            offset_of!(SearchState, skip_fa),
+            offset_of!(SearchState, overflow),
+            align_of::<SearchState>(),
+        ];
+        assert_eq!(c.map(|v| v as usize), rust);
+    }
+
+    /// mfr_quantise (the search's quantisation before SSIM) against Image::quantised, bit for
+    /// bit, at both bit depths, over ties (k + 0.5) / max, out-of-range values and NaN.
+    #[test]
+    fn quantise_matches_image_quantised() {
+        use medfm_robust::image::BitDepth;
+        let mut v: Vec<f32> = vec![f32::NAN, -1.0, -0.0, 0.0, 1.0, 1.5, f32::INFINITY, f32::NEG_INFINITY];
+        for k in 0..=255u32 {
+            v.push((k as f32 + 0.5) / 255.0);
+            v.push(k as f32 / 255.0);
+        }
+        for k in (0..=65535u32).step_by(97) {
+            v.push((k as f32 + 0.5) / 65535.0);
+        }
+        let rng = Rng::new(5, 6, 7);
+        v.extend((0..20_000u32).map(|i| rng.uniform(0, i) * 1.2 - 0.1));
+        for depth in [BitDepth::U8, BitDepth::U16] {
+            let img = Image::from_planes(v.len(), 1, 1, v.clone());
+            let want = img.quantised(depth).data;
+            let mut got = vec![0.0f32; v.len()];
+            // SAFETY: both buffers hold v.len() values.
+            unsafe { mfr_host_quantise(v.as_ptr(), got.as_mut_ptr(), v.len() as u64, depth.max_value()) };
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.to_bits(), w.to_bits(), "{depth:?} value {} -> {g} vs {w}", v[i]);
+            }
         }
     }
 }

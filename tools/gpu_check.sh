@@ -26,7 +26,7 @@ build() {
     tools/install_cuda_toolkit.sh >/dev/null
     rm -rf "$out" && mkdir -p "$out/bin"
     local tests=()
-    for f in tests/cuda_parity*.rs; do tests+=(--test "$(basename "$f" .rs)"); done
+    for f in tests/cuda_parity*.rs tests/gpu_bench.rs; do tests+=(--test "$(basename "$f" .rs)"); done
     cargo test --features cuda --no-run --lib "${tests[@]}" 2>&1 | tee "$out/build.log"
     # "Executable unittests src/lib.rs (target/debug/deps/medfm_robust-...)" and
     # "Executable tests/cuda_parity_us.rs (target/debug/deps/cuda_parity_us-...)" -> copy by role.
@@ -34,7 +34,7 @@ build() {
         path="${line##*(}"; path="${path%)}"
         case "$line" in
             *" src/lib.rs "*) name=lib ;;
-            *" tests/cuda_parity"*) name="$(basename "$(echo "$line" | awk '{print $2}')" .rs)" ;;
+            *" tests/cuda_parity"* | *" tests/gpu_bench.rs "*) name="$(basename "$(echo "$line" | awk '{print $2}')" .rs)" ;;
             *) continue ;;
         esac
         cp "$path" "$out/bin/$name"
@@ -116,7 +116,7 @@ run() {
     else
         rows+=("$(printf '%-28s %-14s %5ss' sanitizer "FAIL(not found)" 0)"); ok=1
     fi
-    step gpu_bench 60 "$out/bin/cuda_parity" --ignored --nocapture --test-threads=1 gpu_bench_report || ok=1
+    step gpu_bench 90 "$out/bin/gpu_bench" --ignored --nocapture --test-threads=1 || ok=1
     if python3 -c "import torch, torchmetrics" 2>/dev/null; then
         step compare_torch 90 python3 tools/compare_torch.py || ok=1
     else
@@ -129,6 +129,9 @@ run() {
     echo "---------------- figures (ours: BENCH, PyTorch on the same card: TORCH) ----------------"
     grep -h '^BENCH|' "$out/gpu_bench.log" 2>/dev/null | awk -F'|' '{ printf "ours   %-44s %12s %s\n", $2, $3, $4 }'
     grep -h '^TORCH|' "$out/compare_torch.log" 2>/dev/null | awk -F'|' '{ printf "torch  %-44s %12s %s\n", $2, $3, $4 }'
+    echo "---------------- ours / PyTorch, same names, same card ----------------"
+    awk -F'|' 'FNR == NR && /^TORCH\|/ { t[$2] = $3; next } /^BENCH\|/ && ($2 in t) && t[$2] > 0 { printf "%-44s %8.1fx\n", $2, $3 / t[$2] }' \
+        "$out/compare_torch.log" "$out/gpu_bench.log" 2>/dev/null
     if [ "$card" = "no GPU" ]; then
         echo "no GPU on this machine: nothing was checked"
         exit 2

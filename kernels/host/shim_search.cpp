@@ -1,6 +1,7 @@
 // Host-math shim of kernels/search.cuh (see kernels/host/shim.cpp for the scheme): the on-GPU
 // search's update logic behind an opaque handle, driven by tests/cuda_host_math_search.rs with
 // the CPU's f(s). Nothing in the library calls these functions.
+#include <stddef.h>
 #include "../common.cuh"
 #include "../search.cuh"
 
@@ -50,5 +51,31 @@ void mfr_host_search_result(const void* handle, uint32_t i, float* s, double* f,
 }
 
 void mfr_host_search_free(void* handle) { delete static_cast<HostSearch*>(handle); }
+
+// sizeof / offsetof of MfrSearchConfig and MfrSearchState for the layout test against the
+// #[repr(C)] mirrors in src/backend/params.rs (order: tests/cuda_host_math_search.rs).
+void mfr_host_search_layout(uint64_t out[16]) {
+    out[0] = sizeof(MfrSearchConfig);
+    out[1] = offsetof(MfrSearchConfig, n_bands);
+    out[2] = offsetof(MfrSearchConfig, s_min);
+    out[3] = sizeof(MfrSearchState);
+    out[4] = offsetof(MfrSearchState, f);
+    out[5] = offsetof(MfrSearchState, n_points);
+    out[6] = offsetof(MfrSearchState, pending);
+    out[7] = offsetof(MfrSearchState, f_max);
+    out[8] = offsetof(MfrSearchState, out_s);
+    out[9] = offsetof(MfrSearchState, out_f);
+    out[10] = offsetof(MfrSearchState, out_status);
+    out[11] = offsetof(MfrSearchState, out_n);
+    out[12] = offsetof(MfrSearchState, skip_a);
+    out[13] = offsetof(MfrSearchState, skip_fa);
+    out[14] = offsetof(MfrSearchState, overflow);
+    out[15] = alignof(MfrSearchState);
+}
+
+// mfr_quantise over n values (Image::quantised twin).
+void mfr_host_quantise(const float* in, float* out, uint64_t n, float max) {
+    for (uint64_t i = 0; i < n; ++i) out[i] = mfr_quantise(in[i], max);
+}
 
 }

@@ -90,6 +90,99 @@ impl SsimParams {
     }
 }
 
+/// Bands per search (C: `MFR_SEARCH_MAX_BANDS`).
+pub const SEARCH_MAX_BANDS: usize = 5;
+/// Evaluated points one search state can hold (C: `MFR_SEARCH_MAX_POINTS`).
+pub const SEARCH_MAX_POINTS: usize = 168;
+
+/// Band outcome codes of the on-GPU search (C: `MFR_BAND_*`, kernels/search.cuh).
+pub mod band_status {
+    pub const IN: u32 = 0;
+    pub const UNREACHABLE_HIGH: u32 = 1;
+    pub const UNREACHABLE_LOW: u32 = 2;
+    pub const SKIPPED: u32 = 3;
+    pub const NOT_FOUND: u32 = 4;
+}
+
+/// One SSIM band (C: `MfrBandSpec`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BandSpec {
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// The search's parameters, shared by a batch (C: `MfrSearchConfig`): the bands in ascending
+/// level order, the per-band evaluation budget, the strength kind and range.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SearchConfig {
+    pub bands: [BandSpec; SEARCH_MAX_BANDS],
+    pub n_bands: u32,
+    pub max_evals: u32,
+    /// 1 for `StrengthKind::Continuous` (no local scan).
+    pub continuous: u32,
+    pub s_min: f32,
+    pub s_max: f32,
+}
+
+/// One image's search state (C: `MfrSearchState`), read back after the search for the outcomes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SearchState {
+    pub s: [f32; SEARCH_MAX_POINTS],
+    pub f: [f64; SEARCH_MAX_POINTS],
+    pub n_points: u32,
+    pub count: u32,
+    pub phase: u32,
+    pub band: u32,
+    pub band_start: u32,
+    pub scan_i: u32,
+    pub scan_a: f32,
+    pub scan_b: f32,
+    pub pending: f32,
+    pub f_max: f64,
+    pub f_min: f64,
+    pub out_s: [f32; SEARCH_MAX_BANDS],
+    pub out_f: [f64; SEARCH_MAX_BANDS],
+    pub out_status: [u32; SEARCH_MAX_BANDS],
+    pub out_n: [u32; SEARCH_MAX_BANDS],
+    pub skip_a: [f32; SEARCH_MAX_BANDS],
+    pub skip_b: [f32; SEARCH_MAX_BANDS],
+    pub skip_fa: [f64; SEARCH_MAX_BANDS],
+    pub skip_fb: [f64; SEARCH_MAX_BANDS],
+    pub overflow: u32,
+}
+
+impl Default for SearchState {
+    fn default() -> Self {
+        SearchState {
+            s: [0.0; SEARCH_MAX_POINTS],
+            f: [0.0; SEARCH_MAX_POINTS],
+            n_points: 0,
+            count: 0,
+            phase: 0,
+            band: 0,
+            band_start: 0,
+            scan_i: 0,
+            scan_a: 0.0,
+            scan_b: 0.0,
+            pending: 0.0,
+            f_max: 0.0,
+            f_min: 0.0,
+            out_s: [0.0; SEARCH_MAX_BANDS],
+            out_f: [0.0; SEARCH_MAX_BANDS],
+            out_status: [0; SEARCH_MAX_BANDS],
+            out_n: [0; SEARCH_MAX_BANDS],
+            skip_a: [0.0; SEARCH_MAX_BANDS],
+            skip_b: [0.0; SEARCH_MAX_BANDS],
+            skip_fa: [0.0; SEARCH_MAX_BANDS],
+            skip_fb: [0.0; SEARCH_MAX_BANDS],
+            overflow: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@
 pub mod compat;
 pub mod dataset;
 pub mod search;
+#[cfg(feature = "cuda")]
+pub mod gpu;
 
 use crate::error::Result;
 use crate::image::{BitDepth, Image, Mask};
@@ -66,7 +68,7 @@ impl Default for SearchOptions {
 }
 
 /// The outcome of calibrating one level of one image.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LevelOutcome {
     pub level: u8,
     pub strength: f32,
@@ -122,6 +124,22 @@ pub fn perturb_image_with(
 ) -> Result<Vec<PerturbedLevel>> {
     let prepared = p.prepare(img, ctx)?;
     let outcomes = calibrate_prepared(prepared.as_ref(), p, reference, depth, levels, opts)?;
+    outcomes.into_iter().map(|o| finish(prepared.as_ref(), reference, mask, depth, o)).collect()
+}
+
+/// As [`perturb_image_with`] with the search already done elsewhere (the on-GPU search,
+/// src/calibrate/gpu.rs): apply each outcome's strength on the CPU, quantise, re-measure the SSIM
+/// of what is written and warp the mask. `outcomes` are in ascending level order.
+pub fn perturb_image_from_outcomes(
+    p: &dyn Perturbation,
+    img: &Image,
+    reference: &SsimReference,
+    mask: Option<&Mask>,
+    depth: BitDepth,
+    ctx: &Ctx,
+    outcomes: Vec<LevelOutcome>,
+) -> Result<Vec<PerturbedLevel>> {
+    let prepared = p.prepare(img, ctx)?;
     outcomes.into_iter().map(|o| finish(prepared.as_ref(), reference, mask, depth, o)).collect()
 }
 

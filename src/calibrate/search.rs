@@ -76,6 +76,29 @@ impl<'f> Evaluations<'f> {
     }
 }
 
+// The reasons a level is not in band, one definition for the CPU search and the on-GPU search
+// (src/backend/cuda/search.rs builds its outcomes from the device state with these).
+
+/// Band above f(s_max): the perturbation cannot degrade the image enough.
+pub fn reason_above(s_max: f32, f_max: f64) -> String {
+    format!("unreachable: SSIM at the maximal strength {s_max} is {f_max:.4}, above the band")
+}
+
+/// Band below f(s_min).
+pub fn reason_below(s_min: f32, f_min: f64) -> String {
+    format!("unreachable: SSIM at the minimal strength {s_min} is already {f_min:.4}, below the band")
+}
+
+/// The curve jumps over the band between two neighbouring evaluations.
+pub fn reason_skipped(a: f32, fa: f64, b: f32, fb: f64) -> String {
+    format!("band skipped: SSIM jumps from {fa:.4} (strength {a}) to {fb:.4} (strength {b})")
+}
+
+/// Budget spent; the closest evaluation is reported.
+pub fn reason_not_found(n: u32, s: f32, v: f64) -> String {
+    format!("not found within {n} evaluations; closest SSIM {v:.4} at strength {s}")
+}
+
 /// Search every band in `bands` (ascending level) over strengths in `[s_min, s_max]`.
 pub fn search_bands(
     evals: &mut Evaluations<'_>,
@@ -105,7 +128,7 @@ pub fn search_bands(
                 s_max,
                 f_max,
                 false,
-                Some(format!("unreachable: SSIM at the maximal strength {s_max} is {f_max:.4}, above the band")),
+                Some(reason_above(s_max, f_max)),
                 0,
             ));
             continue;
@@ -115,7 +138,7 @@ pub fn search_bands(
                 s_min,
                 f_min,
                 false,
-                Some(format!("unreachable: SSIM at the minimal strength {s_min} is already {f_min:.4}, below the band")),
+                Some(reason_below(s_min, f_min)),
                 0,
             ));
             continue;
@@ -150,10 +173,8 @@ pub fn search_bands(
             None => {
                 let (s, v) = evals.closest(band);
                 let reason = match evals.bracket(target) {
-                    Some(((a, fa), (b, fb))) if fa > band.hi && fb < band.lo => format!(
-                        "band skipped: SSIM jumps from {fa:.4} (strength {a}) to {fb:.4} (strength {b})"
-                    ),
-                    _ => format!("not found within {n} evaluations; closest SSIM {v:.4} at strength {s}"),
+                    Some(((a, fa), (b, fb))) if fa > band.hi && fb < band.lo => reason_skipped(a, fa, b, fb),
+                    _ => reason_not_found(n, s, v),
                 };
                 out.push(outcome(s, v, false, Some(reason), n));
             }

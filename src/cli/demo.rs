@@ -44,7 +44,7 @@ fn fresh_dir() -> PathBuf {
 }
 
 pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
-    let _engine = super::perturb::select_engine(a.device, g.quiet)?;
+    let engine = super::perturb::select_engine(a.device, g.quiet)?;
     let out = a.out.clone().unwrap_or_else(fresh_dir);
     let input = out.join("input");
     let mut manifest = String::new();
@@ -77,7 +77,7 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
     let pb = progress::bar(g.quiet, "demo");
     let cb = progress::callback(&pb);
     let t0 = std::time::Instant::now();
-    let summary = generate::generate(&items, &opts, &cb)?;
+    let summary = generate::generate_on(&items, &opts, &engine, &cb)?;
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
 

@@ -97,7 +97,7 @@ impl DeviceArg {
 }
 
 pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
-    let _engine = select_engine(a.device, g.quiet)?;
+    let engine = select_engine(a.device, g.quiet)?;
     let items = io::list_inputs(&a.input, a.masks.as_deref())?;
     if items.is_empty() {
         anyhow::bail!("{}: no PNG/JPEG/TIFF images found", a.input.display());
@@ -122,7 +122,7 @@ pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
     crate::perturb::select(&opts.perturbations, opts.modality)?;
     let pb = progress::bar(g.quiet, "perturb");
     let cb = progress::callback(&pb);
-    let summary = generate::generate(&items, &opts, &cb)?;
+    let summary = generate::generate_on(&items, &opts, &engine, &cb)?;
     pb.finish_and_clear();
     Ok(report(&summary, &a.out, g.quiet))
 }

@@ -18,11 +18,12 @@ pub mod mri;
 pub mod noise;
 pub mod oct;
 pub mod pixelate;
+pub mod search;
 pub mod ssim;
 pub mod us;
 pub mod xray;
 
-use super::params::{ImageDesc, RngKey, SsimParams};
+use super::params::{ImageDesc, RngKey, SearchConfig, SearchState, SsimParams};
 use super::BackendError;
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream, DeviceRepr, ValidAsZeroBits};
 use std::collections::HashMap;
@@ -36,8 +37,11 @@ pub use batch::DeviceBatch;
 unsafe impl DeviceRepr for ImageDesc {}
 unsafe impl DeviceRepr for RngKey {}
 unsafe impl DeviceRepr for SsimParams {}
+unsafe impl DeviceRepr for SearchConfig {}
+unsafe impl DeviceRepr for SearchState {}
 // SAFETY: all-zero bytes are a valid value of each (zero integers and +0.0 floats).
 unsafe impl ValidAsZeroBits for ImageDesc {}
+unsafe impl ValidAsZeroBits for SearchState {}
 
 /// What was found when probing for a GPU.
 #[derive(Clone, Debug)]

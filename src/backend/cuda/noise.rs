@@ -6,7 +6,7 @@ use super::ssim::channel_means;
 use super::{err, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block of the elementwise kernels (kernels/noise.cu `NOISE_THREADS`).
 const THREADS: u32 = 256;
@@ -19,39 +19,69 @@ pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f3
     if strengths.len() != input.len() {
         return Err(BackendError::cuda(id, "one strength per image is required"));
     }
+    let k = NoiseKernel::new(engine, id, input, key)?;
     let mut out = DeviceBatch::zeros_like(engine, input)?;
-    if input.is_empty() || input.max_plane() == 0 {
+    if input.is_empty() {
         return Ok(out);
     }
-    let s = engine.stream();
-    let d_strength = s.clone_htod(strengths).map_err(err("strength upload"))?;
-    let n = input.len() as u32;
-    let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize))
-        .map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
-    let f = engine.function("noise", id)?;
-    let mut l = s.launch_builder(&f);
-    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength);
-    let means;
-    match id {
-        "gaussian_noise" | "speckle_noise" | "salt_pepper" => {
-            l.arg(&key).arg(&n);
-        }
-        "brightness" => {
-            l.arg(&n);
-        }
-        "contrast" => {
-            means = channel_means(engine, input)?;
-            l.arg(&means.0).arg(&means.1).arg(&n);
-        }
-        _ => return Err(BackendError::cuda(id, "no CUDA kernel for this perturbation")),
-    }
-    // SAFETY: the argument lists above match the kernels in kernels/noise.cu:
-    // (const float* in, float* out, const MfrImageDesc*, const float* strength, then
-    //  gaussian_noise/speckle_noise/salt_pepper: MfrRngKey, uint32_t n; brightness: uint32_t n;
-    //  contrast: const double* means, uint32_t max_channels, uint32_t n).
-    // in/out share the layout `descs` (zeros_like), strength has n entries, means n * max_channels;
-    // grid.y = n, grid.x * 256 >= every plane, threads past a plane return.
-    unsafe { l.launch(cfg) }.map_err(err("noise launch"))?;
+    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+    k.launch(engine, input, &mut out, &d_strength)?;
     Ok(out)
+}
+
+/// One noise/intensity kernel prepared for one batch: the RNG key and (contrast) the clean
+/// per-image channel means, computed once; [`NoiseKernel::launch`] reads the strengths from the
+/// device (the on-GPU search's entry).
+pub struct NoiseKernel {
+    id: &'static str,
+    key: RngKey,
+    means: Option<(CudaSlice<f64>, u32)>,
+}
+
+impl NoiseKernel {
+    pub fn new(engine: &CudaEngine, id: &str, input: &DeviceBatch, key: RngKey) -> Result<Self, BackendError> {
+        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation"))?;
+        let means = if id == "contrast" && !input.is_empty() { Some(channel_means(engine, input)?) } else { None };
+        Ok(NoiseKernel { id, key, means })
+    }
+
+    /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = self.id;
+        if strength.len() < input.len() || out.total != input.total {
+            return Err(BackendError::cuda(id, "batch and strengths differ in size"));
+        }
+        if input.is_empty() || input.max_plane() == 0 {
+            return Ok(());
+        }
+        let s = engine.stream();
+        let n = input.len() as u32;
+        let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize))
+            .map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let f = engine.function("noise", id)?;
+        let mut l = s.launch_builder(&f);
+        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
+        match (id, &self.means) {
+            ("gaussian_noise" | "speckle_noise" | "salt_pepper", _) => {
+                l.arg(&self.key).arg(&n);
+            }
+            ("brightness", _) => {
+                l.arg(&n);
+            }
+            ("contrast", Some((means, max_c))) => {
+                l.arg(means).arg(max_c).arg(&n);
+            }
+            _ => return Err(BackendError::cuda(id, "no CUDA kernel for this perturbation")),
+        }
+        // SAFETY: the argument lists above match the kernels in kernels/noise.cu:
+        // (const float* in, float* out, const MfrImageDesc*, const float* strength, then
+        //  gaussian_noise/speckle_noise/salt_pepper: MfrRngKey, uint32_t n; brightness: uint32_t n;
+        //  contrast: const double* means, uint32_t max_channels, uint32_t n).
+        // in/out share the layout (checked totals), strength has >= n entries, means
+        // n * max_channels (made from this batch in `new`); grid.y = n, grid.x * 256 >= every
+        // plane, threads past a plane return.
+        unsafe { l.launch(cfg) }.map_err(err("noise launch"))?;
+        Ok(())
+    }
 }

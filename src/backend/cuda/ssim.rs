@@ -4,10 +4,10 @@
 //! reductions, no atomics.
 
 use super::{err, CudaEngine, DeviceBatch};
-use crate::backend::params::SsimParams;
+use crate::backend::params::{ImageDesc, SsimParams};
 use crate::backend::BackendError;
 use crate::ssim::SsimVariant;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Side of the square output tile of one `ssim_tiles` block (kernels/ssim.cu `SSIM_BLOCK`).
 pub const SSIM_BLOCK: u32 = 16;
@@ -36,55 +36,90 @@ pub fn tile_starts(descs: &[crate::backend::params::ImageDesc], p: &SsimParams) 
 
 /// SSIM(a[i], b[i]) for every pair of two equally laid-out batches.
 pub fn ssim_batch(engine: &CudaEngine, a: &DeviceBatch, b: &DeviceBatch, variant: SsimVariant) -> Result<Vec<f64>, BackendError> {
-    let same = a.descs.len() == b.descs.len()
-        && a.descs.iter().zip(&b.descs).all(|(x, y)| (x.offset, x.width, x.height, x.channels) == (y.offset, y.width, y.height, y.channels));
-    if !same {
-        return Err(BackendError::cuda("ssim", "the two batches differ in layout"));
-    }
-    let n = a.len();
-    if n == 0 {
+    if a.is_empty() {
         return Ok(Vec::new());
     }
-    let params = SsimParams::for_variant(variant, n as u32);
-    let starts = tile_starts(&a.descs, &params)?;
-    let tiles = *starts.last().unwrap_or(&0);
-    let s = engine.stream();
-    let d_starts = s.clone_htod(&starts).map_err(err("ssim upload"))?;
-    let mut partials = s.alloc_zeros::<f64>(tiles as usize).map_err(err("ssim alloc"))?;
-    let mut out = s.alloc_zeros::<f64>(n).map_err(err("ssim alloc"))?;
+    let mut plan = SsimPlan::new(engine, a, variant)?;
+    plan.run(engine, a, b)?;
+    engine.stream().clone_dtoh(plan.result()).map_err(err("ssim download"))
+}
 
-    let minmax = if variant == SsimVariant::Compat {
-        Some((minmax(engine, a)?, minmax(engine, b)?))
-    } else {
-        None
-    };
-    let null: u64 = 0;
+/// SSIM against one fixed reference batch, many times (the calibration loop): the tile table,
+/// the partial-sum buffer, the output and (compat) the reference's min/max are made once;
+/// [`SsimPlan::run`] queues two launches and leaves the per-image SSIM on the device.
+pub struct SsimPlan {
+    params: SsimParams,
+    d_starts: CudaSlice<u32>,
+    tiles: u32,
+    partials: CudaSlice<f64>,
+    out: CudaSlice<f64>,
+    ref_minmax: Option<CudaSlice<f32>>,
+    descs: Vec<ImageDesc>,
+}
 
-    let tiles_fn = engine.function("ssim", "ssim_tiles")?;
-    let mut l = s.launch_builder(&tiles_fn);
-    l.arg(&a.data).arg(&b.data).arg(&a.d_descs).arg(&d_starts);
-    match &minmax {
-        Some((ma, mb)) => l.arg(ma).arg(mb),
-        None => l.arg(&null).arg(&null),
-    };
-    l.arg(&params).arg(&mut partials);
-    let cfg = LaunchConfig { grid_dim: (tiles, 1, 1), block_dim: (SSIM_BLOCK, SSIM_BLOCK, 1), shared_mem_bytes: 0 };
-    // SAFETY: argument list matches `ssim_tiles(const float*, const float*, const MfrImageDesc*,
-    // const uint32_t*, const float*, const float*, MfrSsimParams, double*)`; a and b hold
-    // `total` samples laid out by `descs` (checked equal above), d_starts has n + 1 entries,
-    // partials has one slot per tile = grid size, minmax buffers have 2n floats or are null
-    // (the kernel tests for null); params.n_images = n.
-    unsafe { l.launch(cfg) }.map_err(err("ssim_tiles launch"))?;
+impl SsimPlan {
+    /// Plan for batches laid out like `reference` (errors if an image is below the window).
+    pub fn new(engine: &CudaEngine, reference: &DeviceBatch, variant: SsimVariant) -> Result<Self, BackendError> {
+        let n = reference.len();
+        let params = SsimParams::for_variant(variant, n as u32);
+        let starts = tile_starts(&reference.descs, &params)?;
+        let tiles = *starts.last().unwrap_or(&0);
+        let s = engine.stream();
+        let d_starts = s.clone_htod(&starts).map_err(err("ssim upload"))?;
+        let partials = s.alloc_zeros::<f64>(tiles.max(1) as usize).map_err(err("ssim alloc"))?;
+        let out = s.alloc_zeros::<f64>(n.max(1)).map_err(err("ssim alloc"))?;
+        let ref_minmax = if variant == SsimVariant::Compat { Some(minmax(engine, reference)?) } else { None };
+        Ok(SsimPlan { params, d_starts, tiles, partials, out, ref_minmax, descs: reference.descs.clone() })
+    }
 
-    let reduce_fn = engine.function("ssim", "ssim_reduce")?;
-    let mut l = s.launch_builder(&reduce_fn);
-    l.arg(&partials).arg(&d_starts).arg(&a.d_descs).arg(&params).arg(&mut out);
-    let cfg = LaunchConfig { grid_dim: (n as u32, 1, 1), block_dim: (SSIM_BLOCK, SSIM_BLOCK, 1), shared_mem_bytes: 0 };
-    // SAFETY: matches `ssim_reduce(const double*, const uint32_t*, const MfrImageDesc*,
-    // MfrSsimParams, double*)`; one block per image, `out` has n entries, partials/starts as above.
-    unsafe { l.launch(cfg) }.map_err(err("ssim_reduce launch"))?;
+    /// Queue SSIM(a[i], b[i]) for every i; `a` is the reference the plan was made for. The
+    /// result stays on the device ([`SsimPlan::result`]); nothing is synchronised.
+    pub fn run(&mut self, engine: &CudaEngine, a: &DeviceBatch, b: &DeviceBatch) -> Result<(), BackendError> {
+        let layout = |x: &DeviceBatch| x.descs.iter().map(|d| (d.offset, d.width, d.height, d.channels)).collect::<Vec<_>>();
+        let planned = self.descs.iter().map(|d| (d.offset, d.width, d.height, d.channels)).collect::<Vec<_>>();
+        if layout(a) != planned || layout(b) != planned {
+            return Err(BackendError::cuda("ssim", "the two batches differ in layout"));
+        }
+        let n = a.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let s = engine.stream();
+        let b_minmax = match self.ref_minmax {
+            Some(_) => Some(minmax(engine, b)?),
+            None => None,
+        };
+        let null: u64 = 0;
+        let tiles_fn = engine.function("ssim", "ssim_tiles")?;
+        let mut l = s.launch_builder(&tiles_fn);
+        l.arg(&a.data).arg(&b.data).arg(&a.d_descs).arg(&self.d_starts);
+        match (&self.ref_minmax, &b_minmax) {
+            (Some(ma), Some(mb)) => l.arg(ma).arg(mb),
+            _ => l.arg(&null).arg(&null),
+        };
+        l.arg(&self.params).arg(&mut self.partials);
+        let cfg = LaunchConfig { grid_dim: (self.tiles, 1, 1), block_dim: (SSIM_BLOCK, SSIM_BLOCK, 1), shared_mem_bytes: 0 };
+        // SAFETY: argument list matches `ssim_tiles(const float*, const float*, const MfrImageDesc*,
+        // const uint32_t*, const float*, const float*, MfrSsimParams, double*)`; a and b hold
+        // `total` samples laid out by `descs` (checked equal to the plan's above), d_starts has
+        // n + 1 entries, partials has one slot per tile = grid size, minmax buffers have 2n floats
+        // or are null (the kernel tests for null); params.n_images = n.
+        unsafe { l.launch(cfg) }.map_err(err("ssim_tiles launch"))?;
 
-    s.clone_dtoh(&out).map_err(err("ssim download"))
+        let reduce_fn = engine.function("ssim", "ssim_reduce")?;
+        let mut l = s.launch_builder(&reduce_fn);
+        l.arg(&self.partials).arg(&self.d_starts).arg(&a.d_descs).arg(&self.params).arg(&mut self.out);
+        let cfg = LaunchConfig { grid_dim: (n as u32, 1, 1), block_dim: (SSIM_BLOCK, SSIM_BLOCK, 1), shared_mem_bytes: 0 };
+        // SAFETY: matches `ssim_reduce(const double*, const uint32_t*, const MfrImageDesc*,
+        // MfrSsimParams, double*)`; one block per image, `out` has n entries, partials/starts as above.
+        unsafe { l.launch(cfg) }.map_err(err("ssim_reduce launch"))?;
+        Ok(())
+    }
+
+    /// The last run's per-image SSIM (n values, on the device).
+    pub fn result(&self) -> &CudaSlice<f64> {
+        &self.out
+    }
 }
 
 /// Per-image (min, max) over all samples (kernels/reduce.cu `minmax_per_image`), 2n floats.
