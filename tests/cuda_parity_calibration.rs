@@ -3,12 +3,17 @@
 //! search supports, over a mixed-size batch (odd sizes, grey and RGB), several seeds, all five
 //! levels, both SSIM variants used for calibration.
 //!
-//! The two run the same search on f(s) = SSIM(clean, quantised(apply(s))); their f agree to the
-//! SSIM parity tolerance (1e-6), so a decision can only differ where the CPU itself was within
-//! ~1e-6 of a threshold. Asserted: (1) every GPU outcome is self-consistent with the CPU oracle:
-//! the CPU's SSIM at the GPU's chosen strength equals the GPU's SSIM within 1e-6, and an in-band
-//! GPU level is in band by that CPU measure; (2) in-band/out-of-band agree with the CPU for at
-//! least 95% of levels and strengths are identical for at least 90% (printed exactly).
+//! The two run the same search on f(s) = SSIM(clean, quantised(apply(s))). For kernels that are
+//! bit-identical to the CPU their f agree to the SSIM parity tolerance (1e-6), so a decision can
+//! only differ where the CPU itself was within ~1e-6 of a threshold. Kernels that use the
+//! device's expf (mri_bias_field, us_acoustic_shadow: 1e-5 sample parity) can flip a sample
+//! across an 8-bit rounding edge, which moves the SSIM of these small test images by up to
+//! ~1e-4: they get an SSIM tolerance of 1e-3 and are counted separately.
+//! Asserted: (1) every GPU outcome is self-consistent with the CPU oracle: the CPU's SSIM at the
+//! GPU's chosen strength equals the GPU's SSIM within the tolerance, and an in-band GPU level is
+//! in band by that CPU measure (within the tolerance); (2) exact kernels: in-band verdicts agree
+//! for >= 97% of levels and strengths are identical for >= 95%; approximate kernels: verdicts
+//! agree for >= 80% (all counts printed).
 //! Needs the `cuda` feature AND a GPU; anywhere else prints SKIPPED and passes.
 
 #[cfg(not(feature = "cuda"))]
@@ -23,15 +28,17 @@ mod cuda_support;
 #[cfg(feature = "cuda")]
 mod gpu {
     use super::cuda_support::{engine, test_image};
-    use medfm_robust::backend::cuda::search::{calibrate_batch, strength_kernel};
+    use medfm_robust::backend::cuda::search::{calibrate_batch, search_ids, strength_kernel};
     use medfm_robust::backend::cuda::DeviceBatch;
     use medfm_robust::calibrate::{calibrate_prepared, SearchOptions};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::ssim::{SsimReference, SsimVariant};
     use medfm_robust::{BitDepth, Image};
 
+    /// Kernels with 1e-5 (not bit-identical) sample parity: device expf (docs/gpu.md).
+    const APPROXIMATE: [&str; 2] = ["mri_bias_field", "us_acoustic_shadow"];
+
     const SHAPES: [(usize, usize, usize); 5] = [(64, 48, 3), (37, 29, 1), (96, 80, 3), (50, 51, 1), (41, 67, 3)];
-    const IDS: [&str; 8] = ["gaussian_noise", "speckle_noise", "salt_pepper", "brightness", "contrast", "oct_shadow", "oct_blink", "derm_vignette"];
 
     #[test]
     fn gpu_calibration_matches_cpu() {
@@ -41,13 +48,16 @@ mod gpu {
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|i| 4242 + 13 * i).collect();
         let batch = DeviceBatch::upload(&e, &imgs.iter().collect::<Vec<_>>(), &ids).unwrap();
         let levels = [1u8, 2, 3, 4, 5];
-        let (mut levels_total, mut same_status, mut same_strength) = (0usize, 0usize, 0usize);
+        // [exact kernels, approximate kernels]: (levels, same in-band verdict, identical strength)
+        let mut stats = [(0usize, 0usize, 0usize); 2];
         for variant in [SsimVariant::Wang, SsimVariant::Skimage] {
             let opts = SearchOptions { variant, ..SearchOptions::default() };
-            for id in IDS {
+            for id in search_ids() {
                 let p = by_id(id).unwrap();
+                let approx = APPROXIMATE.contains(&id) as usize;
+                let tol = if approx == 1 { 1e-3 } else { 1e-6 };
                 for seed in [0u64, 9] {
-                    let k = strength_kernel(&e, id, &batch, seed).unwrap().expect("supported id");
+                    let k = strength_kernel(&e, id, &batch, &imgs.iter().collect::<Vec<_>>(), seed).unwrap().expect("supported id");
                     let gpu = calibrate_batch(&e, k.as_ref(), &p.info(), &batch, &levels, &opts, BitDepth::U8).unwrap();
                     assert_eq!(gpu.len(), imgs.len());
                     for (i, img) in imgs.iter().enumerate() {
@@ -60,13 +70,14 @@ mod gpu {
                             assert_eq!(g.level, c.level, "{what}");
                             // (1) the GPU's answer, re-measured by the CPU oracle
                             let f_cpu = reference.ssim(&prepared.apply(g.strength).quantised(BitDepth::U8)).unwrap();
-                            assert!((f_cpu - g.ssim).abs() <= 1e-6, "{what}: GPU SSIM {} at strength {}, CPU {f_cpu}", g.ssim, g.strength);
+                            assert!((f_cpu - g.ssim).abs() <= tol, "{what}: GPU SSIM {} at strength {}, CPU {f_cpu}", g.ssim, g.strength);
                             if g.in_band {
-                                assert!(f_cpu >= g.target[0] - 1e-6 && f_cpu <= g.target[1] + 1e-6, "{what}: in band on the GPU only ({f_cpu})");
+                                assert!(f_cpu >= g.target[0] - tol && f_cpu <= g.target[1] + tol, "{what}: in band on the GPU only ({f_cpu})");
                             }
-                            levels_total += 1;
-                            same_status += (g.in_band == c.in_band) as usize;
-                            same_strength += (g.strength.to_bits() == c.strength.to_bits()) as usize;
+                            let st = &mut stats[approx];
+                            st.0 += 1;
+                            st.1 += (g.in_band == c.in_band) as usize;
+                            st.2 += (g.strength.to_bits() == c.strength.to_bits()) as usize;
                             if g.strength.to_bits() != c.strength.to_bits() {
                                 eprintln!("differs: {what}: gpu ({}, {:.7}, {:?}) cpu ({}, {:.7}, {:?})", g.strength, g.ssim, g.reason, c.strength, c.ssim, c.reason);
                             }
@@ -75,9 +86,12 @@ mod gpu {
                 }
             }
         }
-        eprintln!("calibration parity: {levels_total} levels, {same_status} same in-band status, {same_strength} identical strengths");
-        assert!(same_status * 100 >= levels_total * 95, "{same_status} of {levels_total} levels agree in status");
-        assert!(same_strength * 100 >= levels_total * 90, "{same_strength} of {levels_total} levels have the identical strength");
+        let [(n, status, strength), (na, status_a, strength_a)] = stats;
+        eprintln!("calibration parity, exact kernels: {n} levels, {status} same in-band verdict, {strength} identical strengths");
+        eprintln!("calibration parity, expf kernels: {na} levels, {status_a} same in-band verdict, {strength_a} identical strengths");
+        assert!(status * 100 >= n * 97, "{status} of {n} levels agree in verdict");
+        assert!(strength * 100 >= n * 95, "{strength} of {n} levels have the identical strength");
+        assert!(status_a * 100 >= na * 80, "{status_a} of {na} levels agree in verdict (expf kernels)");
     }
 
     /// Same batch, same seed: the same bytes (determinism), and an image's outcome does not depend
@@ -94,7 +108,7 @@ mod gpu {
             let refs: Vec<&Image> = sel.iter().map(|&i| &imgs[i]).collect();
             let sel_ids: Vec<u32> = sel.iter().map(|&i| ids[i]).collect();
             let b = DeviceBatch::upload(&e, &refs, &sel_ids).unwrap();
-            let k = strength_kernel(&e, "gaussian_noise", &b, 3).unwrap().unwrap();
+            let k = strength_kernel(&e, "gaussian_noise", &b, &refs, 3).unwrap().unwrap();
             calibrate_batch(&e, k.as_ref(), &p.info(), &b, &[1, 2, 3, 4, 5], &opts, BitDepth::U8).unwrap()
         };
         let all = run(&[0, 1, 2, 3, 4]);
@@ -116,14 +130,15 @@ mod gpu {
         use medfm_robust::phantom::phantom;
         let Some(e) = engine("generate_on_cuda_matches_cpu_run") else { return };
         let dir = tempfile::tempdir().unwrap();
-        for (i, (m, w, h, c)) in [(Modality::Dermoscopy, 96, 80, 3), (Modality::Oct, 77, 64, 1), (Modality::Pathology, 64, 64, 3)].into_iter().enumerate() {
+        let inputs = [(Modality::Dermoscopy, 96, 80, 3), (Modality::Oct, 77, 64, 1), (Modality::Ct, 64, 64, 1), (Modality::Xray, 70, 64, 1), (Modality::Mri, 64, 60, 1), (Modality::Us, 80, 64, 1)];
+        for (i, (m, w, h, c)) in inputs.into_iter().enumerate() {
             let img = phantom(m, w, h, c, 5 + i as u64);
             io::write_image(&dir.path().join(format!("in/{m}_{i}.png")), &img.image, BitDepth::U8, Format::Png).unwrap();
         }
         let items = io::list_inputs(&dir.path().join("in"), None).unwrap();
         let opts = |out: &str| GenerateOptions {
             out: dir.path().join(out),
-            perturbations: "gaussian_noise,speckle_noise,salt_pepper,brightness,contrast,oct_shadow,oct_blink,derm_vignette,gaussian_blur".into(),
+            perturbations: "all".into(),
             modality: None,
             levels: vec![1, 2, 3, 4, 5],
             seed: 11,

@@ -19,7 +19,7 @@ mod cuda_support;
 #[cfg(feature = "cuda")]
 mod gpu {
     use super::cuda_support::{engine, test_image};
-    use medfm_robust::backend::cuda::search::{calibrate_batch, strength_kernel};
+    use medfm_robust::backend::cuda::search::{calibrate_batch, search_ids, strength_kernel};
     use medfm_robust::backend::cuda::{blur, ct, geometric, motion_blur, mri, pixelate, ssim, us, xray, CudaEngine, DeviceBatch};
     use medfm_robust::backend::params::RngKey;
     use medfm_robust::calibrate::{calibrate_prepared, SearchOptions};
@@ -142,9 +142,9 @@ mod gpu {
         // The whole calibration on the GPU: 5 levels per image, SSIM wang, 8-bit.
         let opts = SearchOptions::default();
         let levels = [1u8, 2, 3, 4, 5];
-        for id in ["gaussian_noise", "brightness", "contrast", "salt_pepper", "derm_vignette", "oct_shadow"] {
+        for id in search_ids() {
             let p = by_id(id).unwrap();
-            let k = strength_kernel(&e, id, &a, 1).unwrap().unwrap();
+            let k = strength_kernel(&e, id, &a, &refs, 1).unwrap().unwrap();
             let mut in_band = 0usize;
             let t = time(&e, 3, &mut || {
                 let r = calibrate_batch(&e, k.as_ref(), &p.info(), &a, &levels, &opts, BitDepth::U8).unwrap();

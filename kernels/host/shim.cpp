@@ -92,18 +92,18 @@ double mfr_host_ssim_emulate(const float* a, const float* b, uint32_t w, uint32_
                         double t = p->taps[kx];
                         double va = mfr_normalise(pa[(size_t)yy * w + xx], lo_a, inv_a);
                         double vb = mfr_normalise(pb[(size_t)yy * w + xx], lo_b, inv_b);
-                        h0 += t * va;
-                        h1 += t * vb;
-                        h2 += t * (va * va);
-                        h3 += t * (vb * vb);
-                        h4 += t * (va * vb);
+                        h0 = fma(t, va, h0);
+                        h1 = fma(t, vb, h1);
+                        h2 = fma(t, va * va, h2);
+                        h3 = fma(t, vb * vb, h3);
+                        h4 = fma(t, va * vb, h4);
                     }
                     double t = p->taps[ky];
-                    m.mx += t * h0;
-                    m.my += t * h1;
-                    m.exx += t * h2;
-                    m.eyy += t * h3;
-                    m.exy += t * h4;
+                    m.mx = fma(t, h0, m.mx);
+                    m.my = fma(t, h1, m.my);
+                    m.exx = fma(t, h2, m.exx);
+                    m.eyy = fma(t, h3, m.eyy);
+                    m.exy = fma(t, h4, m.exy);
                 }
                 total += mfr_ssim_from_moments(m, p->c1, p->c2, p->cov_norm);
             }

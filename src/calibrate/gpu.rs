@@ -28,8 +28,7 @@ pub struct GpuItem<'a> {
 
 /// Whether perturbation `id` can be calibrated on the GPU.
 pub fn supported(id: &str) -> bool {
-    use crate::backend::cuda::{dermoscopy, noise, oct};
-    noise::IDS.contains(&id) || oct::IDS.contains(&id) || dermoscopy::IDS.contains(&id)
+    crate::backend::cuda::search::search_ids().contains(&id)
 }
 
 /// Calibrate every item for `p` at `levels`; outcome lists in item order (ascending level).
@@ -62,7 +61,7 @@ pub fn calibrate_items(
             let images: Vec<&Image> = chunk.iter().map(|&i| items[i].image).collect();
             let ids: Vec<u32> = chunk.iter().map(|&i| items[i].image_id).collect();
             let batch = DeviceBatch::upload(engine, &images, &ids)?;
-            let Some(kernel) = strength_kernel(engine, info.id, &batch, seed)? else {
+            let Some(kernel) = strength_kernel(engine, info.id, &batch, &images, seed)? else {
                 return Ok(None);
             };
             let outcomes = calibrate_batch(engine, kernel.as_ref(), &info, &batch, levels, opts, depth)?;

@@ -11,7 +11,7 @@ use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, BodyGeometry};
 use crate::perturb::Ctx;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/ct.cu `CT_THREADS`).
 const THREADS: u32 = 256;
@@ -50,35 +50,73 @@ pub fn prepare_field(id: &str, img: &Image) -> Vec<f32> {
 /// Perturb every image of `input` with CT perturbation `id` at its strength; `params` and
 /// `fields_` hold one [`prepare_param`] / [`prepare_field`] result per image.
 pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], params: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<DeviceBatch, BackendError> {
-    let op = IDS.iter().position(|&x| x == id).ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))? as u32;
-    if strengths.len() != input.len() || params.len() != input.len() {
-        return Err(BackendError::cuda(id, "one strength and one parameter per image are required"));
+    if strengths.len() != input.len() {
+        return Err(BackendError::cuda(id, "one strength per image is required"));
     }
-    let mode = if id == "ct_beam_hardening" { FIELD_PLANE } else { FIELD_NONE };
-    let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
-    fields::check(id, mode, fields_, &dims)?;
+    let k = CtKernel::new(engine, id, input, params, fields_, key)?;
     let mut out = DeviceBatch::zeros_like(engine, input)?;
-    let most = dims.iter().map(|&(w, h, c)| w * h * c).max().unwrap_or(0);
-    if input.is_empty() || most == 0 {
+    if input.is_empty() {
         return Ok(out);
     }
-    let s = engine.stream();
-    let d_strength = s.clone_htod(strengths).map_err(err("strength upload"))?;
-    let d_param = s.clone_htod(params).map_err(err("parameter upload"))?;
-    let packed = fields::upload(engine, if mode == FIELD_NONE { &[] } else { fields_ }, input.len())?;
-    let n = input.len() as u32;
-    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
-    let f = engine.function("ct", "ct_pointwise")?;
-    let mut l = s.launch_builder(&f);
-    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength).arg(&d_param);
-    l.arg(&packed.data).arg(&packed.offsets).arg(&mode).arg(&key).arg(&op).arg(&n);
-    // SAFETY: matches `ct_pointwise(const float* in, float* out, const MfrImageDesc*, const float*
-    // strength, const float* param, const float* field, const uint64_t* field_off, uint32_t
-    // field_mode, MfrRngKey, uint32_t op, uint32_t n)`; in/out share the layout `descs`
-    // (zeros_like), strength/param/field_off have n entries, every field has the length its mode
-    // needs (fields::check); grid.y = n, grid.x * 256 >= every image's samples, threads past them
-    // return; each thread writes only its own sample.
-    unsafe { l.launch(cfg) }.map_err(err("ct launch"))?;
+    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+    k.launch(engine, input, &mut out, &d_strength)?;
     Ok(out)
+}
+
+/// A CT kernel prepared for one batch: parameters and fields uploaded once; [`CtKernel::launch`]
+/// reads the strengths from the device (the on-GPU search's entry).
+pub struct CtKernel {
+    id: &'static str,
+    op: u32,
+    mode: u32,
+    param: CudaSlice<f32>,
+    packed: fields::PackedFields,
+    key: RngKey,
+}
+
+impl CtKernel {
+    pub fn new(engine: &CudaEngine, id: &str, input: &DeviceBatch, params: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<Self, BackendError> {
+        let op = IDS.iter().position(|&x| x == id).ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))?;
+        let id = IDS[op];
+        if params.len() != input.len() {
+            return Err(BackendError::cuda(id, "one parameter per image is required"));
+        }
+        let mode = if id == "ct_beam_hardening" { FIELD_PLANE } else { FIELD_NONE };
+        let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+        fields::check(id, mode, fields_, &dims)?;
+        let s = engine.stream();
+        let mut host_params = params.to_vec();
+        host_params.push(0.0); // never an empty allocation
+        let param = s.clone_htod(&host_params).map_err(err("parameter upload"))?;
+        let packed = fields::upload(engine, if mode == FIELD_NONE { &[] } else { fields_ }, input.len())?;
+        Ok(CtKernel { id, op: op as u32, mode, param, packed, key })
+    }
+
+    /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = self.id;
+        if strength.len() < input.len() || out.total != input.total || self.param.len() < input.len() || self.packed.offsets.len() < input.len() {
+            return Err(BackendError::cuda(id, "batch, strengths, parameters and fields differ in size"));
+        }
+        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+        if input.is_empty() || most == 0 {
+            return Ok(());
+        }
+        let s = engine.stream();
+        let n = input.len() as u32;
+        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let f = engine.function("ct", "ct_pointwise")?;
+        let mut l = s.launch_builder(&f);
+        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.param);
+        l.arg(&self.packed.data).arg(&self.packed.offsets).arg(&self.mode).arg(&self.key).arg(&self.op).arg(&n);
+        // SAFETY: matches `ct_pointwise(const float* in, float* out, const MfrImageDesc*, const float*
+        // strength, const float* param, const float* field, const uint64_t* field_off, uint32_t
+        // field_mode, MfrRngKey, uint32_t op, uint32_t n)`; in/out share the layout (checked
+        // totals), strength/param/field_off have >= n entries (checked), every field has the
+        // length its mode needs (checked in `new`); grid.y = n, grid.x * 256 >= every image's
+        // samples, threads past them return.
+        unsafe { l.launch(cfg) }.map_err(err("ct launch"))?;
+        Ok(())
+    }
 }

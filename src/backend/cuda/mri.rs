@@ -8,7 +8,7 @@ use super::fields;
 use super::{err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::Ctx;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/mri.cu `MRI_THREADS`).
 const THREADS: u32 = 256;
@@ -45,30 +45,55 @@ pub fn log_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
 /// mri_bias_field of every image of `input` at its strength; `fields_` holds one [`log_field`]
 /// per image.
 pub fn bias_field(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], fields_: &[Vec<f32>]) -> Result<DeviceBatch, BackendError> {
-    let id = "mri_bias_field";
     if strengths.len() != input.len() {
-        return Err(BackendError::cuda(id, "one strength per image is required"));
+        return Err(BackendError::cuda("mri_bias_field", "one strength per image is required"));
     }
-    let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
-    fields::check(id, fields::FIELD_PLANE, fields_, &dims)?;
+    let k = BiasFieldKernel::new(engine, input, fields_)?;
     let mut out = DeviceBatch::zeros_like(engine, input)?;
-    let most = dims.iter().map(|&(w, h, c)| w * h * c).max().unwrap_or(0);
-    if input.is_empty() || most == 0 {
+    if input.is_empty() {
         return Ok(out);
     }
-    let s = engine.stream();
-    let d_strength = s.clone_htod(strengths).map_err(err("strength upload"))?;
-    let packed = fields::upload(engine, fields_, input.len())?;
-    let n = input.len() as u32;
-    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
-    let f = engine.function("mri", "mri_bias_field")?;
-    let mut l = s.launch_builder(&f);
-    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength).arg(&packed.data).arg(&packed.offsets).arg(&n);
-    // SAFETY: matches `mri_bias_field(const float* in, float* out, const MfrImageDesc*, const
-    // float* strength, const float* field, const uint64_t* field_off, uint32_t n)`; in/out share
-    // the layout `descs`, strength/field_off have n entries, every field has w * h values
-    // (fields::check); grid.y = n, grid.x * 256 >= every image's samples, threads past them return.
-    unsafe { l.launch(cfg) }.map_err(err("mri launch"))?;
+    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+    k.launch(engine, input, &mut out, &d_strength)?;
     Ok(out)
+}
+
+/// mri_bias_field prepared for one batch: the log fields uploaded once; [`BiasFieldKernel::launch`]
+/// reads the strengths from the device (the on-GPU search's entry).
+pub struct BiasFieldKernel {
+    packed: fields::PackedFields,
+}
+
+impl BiasFieldKernel {
+    pub fn new(engine: &CudaEngine, input: &DeviceBatch, fields_: &[Vec<f32>]) -> Result<Self, BackendError> {
+        let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+        fields::check("mri_bias_field", fields::FIELD_PLANE, fields_, &dims)?;
+        Ok(BiasFieldKernel { packed: fields::upload(engine, fields_, input.len())? })
+    }
+
+    /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = "mri_bias_field";
+        if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
+            return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
+        }
+        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+        if input.is_empty() || most == 0 {
+            return Ok(());
+        }
+        let s = engine.stream();
+        let n = input.len() as u32;
+        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let f = engine.function("mri", "mri_bias_field")?;
+        let mut l = s.launch_builder(&f);
+        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);
+        // SAFETY: matches `mri_bias_field(const float* in, float* out, const MfrImageDesc*, const
+        // float* strength, const float* field, const uint64_t* field_off, uint32_t n)`; in/out
+        // share the layout (checked totals), strength/field_off have >= n entries, every field
+        // has w * h values (checked in `new`); grid.y = n, grid.x * 256 >= every image's samples,
+        // threads past them return.
+        unsafe { l.launch(cfg) }.map_err(err("mri launch"))?;
+        Ok(())
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::{err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/pixelate.cu `PIX_THREADS`).
 const THREADS: u32 = 256;
@@ -49,4 +49,30 @@ pub fn pixelate(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> 
     // past them return; each thread writes only its own block, inside its image.
     unsafe { l.launch(cfg) }.map_err(err("pixelate launch"))?;
     Ok(out)
+}
+
+/// pixelate with the strengths already on the device (the on-GPU search's entry). The block size
+/// is then unknown to the host, so the grid covers the smallest block (1 pixel): every image's
+/// w * h * channels threads; threads past an image's cells return.
+pub fn launch(engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    if strength.len() < input.len() || out.total != input.total {
+        return Err(BackendError::cuda("pixelate", "batch and strengths differ in size"));
+    }
+    let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+    if input.is_empty() || most == 0 {
+        return Ok(());
+    }
+    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda("pixelate", "image too large for one launch"))?;
+    let n = input.len() as u32;
+    let f = engine.function("pixelate", "pixelate")?;
+    let s = engine.stream();
+    let mut l = s.launch_builder(&f);
+    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&n);
+    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+    // SAFETY: matches `pixelate(const float* in, float* out, const MfrImageDesc*, const float*
+    // strength, uint32_t n)`; in/out share the layout (checked totals), strength has >= n entries;
+    // grid.x * 256 >= w * h * c >= cells * c for any block size >= 1, threads past an image's
+    // cells return; each thread writes only its own block, inside its image.
+    unsafe { l.launch(cfg) }.map_err(err("pixelate launch"))?;
+    Ok(())
 }

@@ -15,17 +15,22 @@
 //! kernels against the CPU perturbations and SSIM (tests/cuda_parity*.rs); the whole loop is
 //! compared with the CPU calibration in tests/cuda_parity_calibration.rs.
 
+use super::ct::{self, CtKernel};
 use super::dermoscopy;
+use super::mri::{self, BiasFieldKernel};
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
+use super::pixelate;
+use super::us::{self, ShadowKernel};
+use super::xray::{self, XrayKernel};
 use super::ssim::SsimPlan;
 use super::{err, CudaEngine, DeviceBatch};
-use crate::backend::params::{band_status, BandSpec, SearchConfig, SearchState, SEARCH_MAX_BANDS};
+use crate::backend::params::{band_status, BandSpec, RngKey, SearchConfig, SearchState, SEARCH_MAX_BANDS};
 use crate::backend::BackendError;
 use crate::calibrate::search::{reason_above, reason_below, reason_not_found, reason_skipped};
 use crate::calibrate::{band, Band, LevelOutcome, SearchOptions};
-use crate::image::BitDepth;
-use crate::perturb::{Info, StrengthKind};
+use crate::image::{BitDepth, Image};
+use crate::perturb::{Ctx, Info, StrengthKind};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Iterations between two reads of the `active` flags.
@@ -65,24 +70,82 @@ impl StrengthKernel for DermKernel {
     }
 }
 
-/// The kernel for `id` prepared for `batch`, for the perturbations the on-GPU search supports
-/// (a device-strength kernel exists); `None` otherwise (the caller falls back to the CPU).
-pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, seed: u64) -> Result<Option<Box<dyn StrengthKernel>>, BackendError> {
+/// pixelate (block size from the device strength).
+pub struct PixelateKernel;
+
+impl StrengthKernel for PixelateKernel {
+    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        pixelate::launch(engine, input, out, strength)
+    }
+}
+
+macro_rules! strength_kernel_impl {
+    ($($t:ty),*) => {$(
+        impl StrengthKernel for $t {
+            fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+                <$t>::launch(self, engine, input, out, strength)
+            }
+        }
+    )*};
+}
+strength_kernel_impl!(XrayKernel, CtKernel, BiasFieldKernel, ShadowKernel);
+
+/// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
+/// strength-independent part is prepared once per batch. Not (yet) here: ids whose per-strength
+/// data is built on the host (gaussian_blur taps, motion_blur taps, warp matrices) and ids
+/// without a kernel (docs/gpu.md).
+pub fn search_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = Vec::new();
+    ids.extend(super::noise::IDS);
+    ids.extend(super::oct::IDS);
+    ids.extend(dermoscopy::IDS);
+    ids.push("pixelate");
+    ids.extend(xray::IDS);
+    ids.extend(ct::IDS);
+    ids.push("mri_bias_field");
+    ids.push("us_acoustic_shadow");
+    ids
+}
+
+/// The kernel for `id` prepared for `batch` (whose image i is `images[i]`, RNG id
+/// `batch.descs[i].image_id`, run seed `seed`), or `None` when `id` has no on-GPU search
+/// ([`search_ids`]; the caller falls back to the CPU). Host-side preparation uses the CPU's own
+/// functions (the same draws as the CPU `prepare`).
+pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, images: &[&Image], seed: u64) -> Result<Option<Box<dyn StrengthKernel>>, BackendError> {
     if crate::perturb::by_id(id).is_err() {
         return Err(BackendError::cuda(id.to_string(), "unknown perturbation id"));
     }
-    if super::noise::IDS.contains(&id) {
-        // the perturbation's RNG stream: Ctx::rng's key (seed, fnv1a32(id))
-        let key = crate::backend::params::RngKey::new(seed, crate::rng::fnv1a32(id));
-        return Ok(Some(Box::new(NoiseKernel::new(engine, id, batch, key)?)));
+    if images.len() != batch.len() {
+        return Err(BackendError::cuda(id.to_string(), "one host image per batch image is required"));
     }
-    if super::oct::IDS.contains(&id) {
-        return Ok(Some(Box::new(OctPrepared::new(engine, id, batch, seed)?)));
-    }
-    if let Some(&d) = dermoscopy::IDS.iter().find(|&&k| k == id) {
-        return Ok(Some(Box::new(DermKernel(d))));
-    }
-    Ok(None)
+    // the perturbation's RNG stream: Ctx::rng's key (seed, fnv1a32(id))
+    let key = RngKey::new(seed, crate::rng::fnv1a32(id));
+    let ctxs: Vec<Ctx> = batch.descs.iter().map(|d| Ctx::new(seed, d.image_id)).collect();
+    let k: Box<dyn StrengthKernel> = if super::noise::IDS.contains(&id) {
+        Box::new(NoiseKernel::new(engine, id, batch, key)?)
+    } else if super::oct::IDS.contains(&id) {
+        Box::new(OctPrepared::new(engine, id, batch, seed)?)
+    } else if let Some(&d) = dermoscopy::IDS.iter().find(|&&k| k == id) {
+        Box::new(DermKernel(d))
+    } else if id == "pixelate" {
+        Box::new(PixelateKernel)
+    } else if xray::IDS.contains(&id) {
+        let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| xray::prepare_field(id, im, c)).collect();
+        Box::new(XrayKernel::new(engine, id, batch, &fields, key)?)
+    } else if ct::IDS.contains(&id) {
+        let params: Vec<f32> = ctxs.iter().map(|c| ct::prepare_param(id, c)).collect();
+        let fields: Vec<Vec<f32>> = images.iter().map(|im| ct::prepare_field(id, im)).collect();
+        Box::new(CtKernel::new(engine, id, batch, &params, &fields, key)?)
+    } else if id == "mri_bias_field" {
+        let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| mri::log_field(im.width, im.height, c)).collect();
+        Box::new(BiasFieldKernel::new(engine, batch, &fields)?)
+    } else if id == "us_acoustic_shadow" {
+        let prep: Vec<_> = images.iter().zip(&ctxs).map(|(im, c)| us::shadow_prepare(im, c)).collect();
+        Box::new(ShadowKernel::new(engine, batch, &prep)?)
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(k))
 }
 
 /// The search's bands: the requested levels, ascending, deduplicated (as the CPU).

@@ -9,7 +9,7 @@ use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, BODY_THRESHOLD};
 use crate::perturb::Ctx;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/us.cu `US_THREADS`).
 const THREADS: u32 = 256;
@@ -69,37 +69,68 @@ pub fn shadow_prepare(img: &Image, ctx: &Ctx) -> (Vec<f32>, [f32; 20]) {
 /// us_acoustic_shadow of every image of `input` at its strength; `prepared[i]` is
 /// [`shadow_prepare`] of image i.
 pub fn acoustic_shadow(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], prepared: &[(Vec<f32>, [f32; 20])]) -> Result<DeviceBatch, BackendError> {
-    let id = "us_acoustic_shadow";
-    if strengths.len() != input.len() || prepared.len() != input.len() {
-        return Err(BackendError::cuda(id, "one strength and one prepared record per image are required"));
+    if strengths.len() != input.len() {
+        return Err(BackendError::cuda("us_acoustic_shadow", "one strength per image is required"));
     }
-    for (d, (f, _)) in input.descs.iter().zip(prepared) {
-        if f.len() != 2 * d.width as usize * d.height as usize {
-            return Err(BackendError::cuda(id, "prepared cone planes have the wrong length"));
-        }
-    }
+    let k = ShadowKernel::new(engine, input, prepared)?;
     let mut out = DeviceBatch::zeros_like(engine, input)?;
-    let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-    if input.is_empty() || most == 0 {
+    if input.is_empty() {
         return Ok(out);
     }
-    let planes: Vec<Vec<f32>> = prepared.iter().map(|(f, _)| f.clone()).collect();
-    let params: Vec<f32> = prepared.iter().flat_map(|(_, p)| p.iter().copied()).collect();
-    let s = engine.stream();
-    let d_strength = s.clone_htod(strengths).map_err(err("strength upload"))?;
-    let d_params = s.clone_htod(&params).map_err(err("parameter upload"))?;
-    let packed = fields::upload(engine, &planes, input.len())?;
-    let n = input.len() as u32;
-    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
-    let f = engine.function("us", "us_acoustic_shadow")?;
-    let mut l = s.launch_builder(&f);
-    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength).arg(&d_params).arg(&packed.data).arg(&packed.offsets).arg(&n);
-    // SAFETY: matches `us_acoustic_shadow(const float* in, float* out, const MfrImageDesc*, const
-    // float* strength, const float* params, const float* field, const uint64_t* field_off,
-    // uint32_t n)`; in/out share the layout `descs`, strength/field_off have n entries, params
-    // 20 n, each image's field 2 w h (checked above); grid.y = n, grid.x * 256 >= every image's
-    // samples, threads past them return.
-    unsafe { l.launch(cfg) }.map_err(err("us launch"))?;
+    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+    k.launch(engine, input, &mut out, &d_strength)?;
     Ok(out)
+}
+
+/// us_acoustic_shadow prepared for one batch: cone planes and shadow records uploaded once;
+/// [`ShadowKernel::launch`] reads the strengths from the device (the on-GPU search's entry).
+pub struct ShadowKernel {
+    params: CudaSlice<f32>,
+    packed: fields::PackedFields,
+}
+
+impl ShadowKernel {
+    pub fn new(engine: &CudaEngine, input: &DeviceBatch, prepared: &[(Vec<f32>, [f32; 20])]) -> Result<Self, BackendError> {
+        let id = "us_acoustic_shadow";
+        if prepared.len() != input.len() {
+            return Err(BackendError::cuda(id, "one prepared record per image is required"));
+        }
+        for (d, (f, _)) in input.descs.iter().zip(prepared) {
+            if f.len() != 2 * d.width as usize * d.height as usize {
+                return Err(BackendError::cuda(id, "prepared cone planes have the wrong length"));
+            }
+        }
+        let planes: Vec<Vec<f32>> = prepared.iter().map(|(f, _)| f.clone()).collect();
+        let mut params: Vec<f32> = prepared.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+        params.push(0.0); // never an empty allocation
+        let params = engine.stream().clone_htod(&params).map_err(err("parameter upload"))?;
+        let packed = fields::upload(engine, &planes, input.len())?;
+        Ok(ShadowKernel { params, packed })
+    }
+
+    /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = "us_acoustic_shadow";
+        if strength.len() < input.len() || out.total != input.total || self.params.len() < 20 * input.len() || self.packed.offsets.len() < input.len() {
+            return Err(BackendError::cuda(id, "batch, strengths and prepared records differ in size"));
+        }
+        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+        if input.is_empty() || most == 0 {
+            return Ok(());
+        }
+        let s = engine.stream();
+        let n = input.len() as u32;
+        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let f = engine.function("us", "us_acoustic_shadow")?;
+        let mut l = s.launch_builder(&f);
+        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.params).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);
+        // SAFETY: matches `us_acoustic_shadow(const float* in, float* out, const MfrImageDesc*, const
+        // float* strength, const float* params, const float* field, const uint64_t* field_off,
+        // uint32_t n)`; in/out share the layout (checked totals), strength/field_off have >= n
+        // entries, params >= 20 n, each image's field 2 w h (checked in `new`); grid.y = n,
+        // grid.x * 256 >= every image's samples, threads past them return.
+        unsafe { l.launch(cfg) }.map_err(err("us launch"))?;
+        Ok(())
+    }
 }

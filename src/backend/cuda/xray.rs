@@ -12,7 +12,7 @@ use crate::image::Image;
 use crate::perturb::common::field::smooth_field;
 use crate::perturb::common::filter::gaussian_blur_plane;
 use crate::perturb::Ctx;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/xray.cu `XRAY_THREADS`).
 const THREADS: u32 = 256;
@@ -54,34 +54,65 @@ pub fn prepare_field(id: &str, img: &Image, ctx: &Ctx) -> Vec<f32> {
 /// one [`prepare_field`] result per image (ignored for ids without a field); `key` is the run's
 /// RNG key with `id`'s perturbation hash (underexposure noise).
 pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<DeviceBatch, BackendError> {
-    let op = IDS.iter().position(|&x| x == id).ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))? as u32;
     if strengths.len() != input.len() {
         return Err(BackendError::cuda(id, "one strength per image is required"));
     }
-    let mode = field_mode(id);
-    let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
-    fields::check(id, mode, fields_, &dims)?;
+    let k = XrayKernel::new(engine, id, input, fields_, key)?;
     let mut out = DeviceBatch::zeros_like(engine, input)?;
-    let most = dims.iter().map(|&(w, h, c)| w * h * c).max().unwrap_or(0);
-    if input.is_empty() || most == 0 {
+    if input.is_empty() {
         return Ok(out);
     }
-    let s = engine.stream();
-    let d_strength = s.clone_htod(strengths).map_err(err("strength upload"))?;
-    let packed = fields::upload(engine, if mode == FIELD_NONE { &[] } else { fields_ }, input.len())?;
-    let n = input.len() as u32;
-    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
-    let f = engine.function("xray", "xray_pointwise")?;
-    let mut l = s.launch_builder(&f);
-    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_strength);
-    l.arg(&packed.data).arg(&packed.offsets).arg(&mode).arg(&key).arg(&op).arg(&n);
-    // SAFETY: matches `xray_pointwise(const float* in, float* out, const MfrImageDesc*, const
-    // float* strength, const float* field, const uint64_t* field_off, uint32_t field_mode,
-    // MfrRngKey, uint32_t op, uint32_t n)`; in/out share the layout `descs` (zeros_like), strength
-    // and field_off have n entries, every field has the length its mode needs (fields::check) so
-    // field_off + index stays inside the packed buffer; grid.y = n, grid.x * 256 >= every image's
-    // samples, threads past them return; each thread writes only its own sample.
-    unsafe { l.launch(cfg) }.map_err(err("xray launch"))?;
+    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+    k.launch(engine, input, &mut out, &d_strength)?;
     Ok(out)
+}
+
+/// An X-ray kernel prepared for one batch: its fields uploaded once; [`XrayKernel::launch`]
+/// reads the strengths from the device (the on-GPU search's entry).
+pub struct XrayKernel {
+    id: &'static str,
+    op: u32,
+    mode: u32,
+    packed: fields::PackedFields,
+    key: RngKey,
+}
+
+impl XrayKernel {
+    pub fn new(engine: &CudaEngine, id: &str, input: &DeviceBatch, fields_: &[Vec<f32>], key: RngKey) -> Result<Self, BackendError> {
+        let op = IDS.iter().position(|&x| x == id).ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))?;
+        let id = IDS[op];
+        let mode = field_mode(id);
+        let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+        fields::check(id, mode, fields_, &dims)?;
+        let packed = fields::upload(engine, if mode == FIELD_NONE { &[] } else { fields_ }, input.len())?;
+        Ok(XrayKernel { id, op: op as u32, mode, packed, key })
+    }
+
+    /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = self.id;
+        if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
+            return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
+        }
+        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+        if input.is_empty() || most == 0 {
+            return Ok(());
+        }
+        let s = engine.stream();
+        let n = input.len() as u32;
+        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let f = engine.function("xray", "xray_pointwise")?;
+        let mut l = s.launch_builder(&f);
+        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
+        l.arg(&self.packed.data).arg(&self.packed.offsets).arg(&self.mode).arg(&self.key).arg(&self.op).arg(&n);
+        // SAFETY: matches `xray_pointwise(const float* in, float* out, const MfrImageDesc*, const
+        // float* strength, const float* field, const uint64_t* field_off, uint32_t field_mode,
+        // MfrRngKey, uint32_t op, uint32_t n)`; in/out share the layout (checked totals), strength
+        // and field_off have >= n entries, every field has the length its mode needs (checked in
+        // `new` for this batch) so field_off + index stays inside the packed buffer; grid.y = n,
+        // grid.x * 256 >= every image's samples, threads past them return.
+        unsafe { l.launch(cfg) }.map_err(err("xray launch"))?;
+        Ok(())
+    }
 }
