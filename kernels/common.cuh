@@ -147,6 +147,12 @@ MFR_HD int32_t mfr_reflect_index(int32_t i, int32_t n) {
     return m;
 }
 
+// Rust `f32::clamp(v, 0.0, 1.0)`: NaN stays NaN (unlike mfr_clip01). Twin of the CPU `apply`s that
+// clamp their result directly.
+MFR_HD float mfr_clamp01_rust(float v) {
+    return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+}
+
 // Clip to [0, 1]; NaN becomes 0. Twin: src/image.rs `Image::clip`.
 MFR_HD float mfr_clip01(float v) {
     if (v != v) return 0.0f;

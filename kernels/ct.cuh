@@ -1,6 +1,8 @@
 // Per-pixel math of the CT perturbations with a prepared field, shared by kernels/ct.cu and the
 // host-math shim (kernels/host/shim_ct.cpp). Twins: src/perturb/ct/{window_level,
-// photon_starvation,beam_hardening}.rs `apply` (same f32 operation order, no FMA contraction).
+// photon_starvation,beam_hardening,metal_streaks}.rs `apply` (same f32 operation order, no FMA
+// contraction). ct_metal_streaks' streak field F is drawn on the host by the CPU's own
+// `metal_streak_field` and uploaded.
 // Results are finished with `mfr_finish` (pointwise.cuh) by the caller.
 #pragma once
 #include "pointwise.cuh"
@@ -8,6 +10,7 @@
 #define MFR_CT_WINDOW_LEVEL 0u
 #define MFR_CT_PHOTON_STARVATION 1u
 #define MFR_CT_BEAM_HARDENING 2u
+#define MFR_CT_METAL_STREAKS 3u
 
 // ct_window_level: width = 1 - s/2, lo = 0.5 + s u - width/2, (x - lo) / width; u per image.
 MFR_HD float mfr_ct_window_level(float v, float u, float s) {
@@ -26,12 +29,16 @@ MFR_HD float mfr_ct_photon_starvation(float v, float n, float s) {
 // ct_beam_hardening: x (1 - s q), q = 1 - cupping_factor(geometry, x, y, 1) prepared per pixel.
 MFR_HD float mfr_ct_beam_hardening(float v, float q, float s) { return v * (1.0f - s * q); }
 
+// ct_metal_streaks: x + s F, F the prepared streak field.
+MFR_HD float mfr_ct_metal_streaks(float v, float f, float s) { return v + s * f; }
+
 // Dispatch; `p` is the per-image parameter (window_level u), `field` the field value, `n` the
 // normal draw.
 MFR_HD float mfr_ct_pixel(uint32_t op, float v, float p, float field, float n, float s) {
     switch (op) {
         case MFR_CT_WINDOW_LEVEL: return mfr_ct_window_level(v, p, s);
         case MFR_CT_PHOTON_STARVATION: return mfr_ct_photon_starvation(v, n, s);
+        case MFR_CT_METAL_STREAKS: return mfr_ct_metal_streaks(v, field, s);
         default: return mfr_ct_beam_hardening(v, field, s);
     }
 }

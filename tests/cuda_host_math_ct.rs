@@ -1,10 +1,11 @@
 //! Host-math check of kernels/ct.cuh (host-compiled through kernels/host/shim_xray.cpp) against
-//! the CPU CT perturbations ct_window_level, ct_photon_starvation and ct_beam_hardening of
+//! the CPU CT perturbations ct_window_level, ct_photon_starvation, ct_beam_hardening and
+//! ct_metal_streaks of
 //! src/perturb/ct/: bit-identical over odd sizes, grey and RGB, several seeds and strengths. The
 //! per-image parameter (window_level u) and prepared field (beam_hardening q) are rebuilt here
 //! from the same public building blocks as the CPU `prepare`; the photon-starvation noise is the
 //! kernel's own Philox draw (normal, stream 0, plane index).
-//! ct_metal_streaks has no kernel yet (docs/gpu.md).
+//! ct_metal_streaks' field is the CPU's own `metal_streak_field` (the wrapper uploads the same).
 
 #[cfg(not(medfm_host_math))]
 #[test]
@@ -80,5 +81,41 @@ mod host {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ct_metal_streaks_matches_cpu_bit_for_bit() {
+        use medfm_robust::perturb::ct::metal_streak_field;
+        const OP_METAL_STREAKS: u32 = 3; // kernels/ct.cuh MFR_CT_METAL_STREAKS
+        let pert = by_id("ct_metal_streaks").unwrap();
+        let (lo, hi) = pert.info().strength_range;
+        let mut changed = 0;
+        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (120, 97, 1)].iter().enumerate() {
+            let img = test_image(w, h, c, k as u64);
+            let n = w * h;
+            for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001, 31337] {
+                let ctx = Ctx::new(seed, 0x3100 + k as u32);
+                let field = metal_streak_field(&img, &ctx);
+                let prepared = pert.prepare(&img, &ctx).unwrap();
+                for f in [0.0f32, 0.013, 0.25, 0.6, 1.0] {
+                    let s = lo + (hi - lo) * f;
+                    let cpu = prepared.apply(s);
+                    let mut gpu = img.clone();
+                    if s > 0.0 {
+                        for ch in 0..c {
+                            for p in 0..n {
+                                // SAFETY: pure function of plain values.
+                                gpu.data[ch * n + p] = unsafe { mfr_host_ct_pixel(OP_METAL_STREAKS, img.data[ch * n + p], 0.0, field[p], 0.0, s) };
+                            }
+                        }
+                    }
+                    for (i, (a, b)) in cpu.data.iter().zip(&gpu.data).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "ct_metal_streaks {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}");
+                    }
+                    changed += (cpu.data != img.data) as usize;
+                }
+            }
+        }
+        assert!(changed >= 5 * 4 * 3, "only {changed} perturbed outputs");
     }
 }

@@ -20,6 +20,7 @@ mod host {
 
     extern "C" {
         fn mfr_host_us_acoustic_shadow(v: f32, r: f32, t: f32, p: *const f32, s: f32) -> f32;
+        fn mfr_host_us_reverberation(v: f32, r: f32, t: f32, inside: f32, n: f32, p: *const f32, s: f32) -> f32;
     }
 
     /// Same as src/backend/cuda/us.rs `shadow_prepare` (that module needs the `cuda` feature).
@@ -113,5 +114,43 @@ mod host {
                 }
             }
         }
+    }
+
+    /// us_reverberation: the CPU's own `reverberation_fields`, packed by backend::packing as the
+    /// launch wrapper packs them, through the host build of `mfr_us_reverberation`.
+    #[test]
+    fn reverberation_matches_cpu_bit_for_bit() {
+        use medfm_robust::backend::packing::{us_reverb_planes, us_reverb_record};
+        use medfm_robust::perturb::us::reverberation_fields;
+        let pert = by_id("us_reverberation").unwrap();
+        let mut changed = 0;
+        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 33, 1), (40, 41, 3), (5, 3, 1), (90, 70, 1)].iter().enumerate() {
+            let img = test_image(w, h, c, k as u64);
+            let n = w * h;
+            for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
+                let ctx = Ctx::new(seed, 0x7100 + k as u32);
+                let f = reverberation_fields(&img, &ctx);
+                let p = us_reverb_record(&f).unwrap();
+                let planes = us_reverb_planes(&f);
+                let prepared = pert.prepare(&img, &ctx).unwrap();
+                for s in [0.0f32, 0.013, 0.4, 1.0, 1.7, 3.0] {
+                    let cpu = prepared.apply(s);
+                    let mut gpu = img.clone();
+                    for ch in 0..c {
+                        for q in 0..n {
+                            // SAFETY: pure function; p has US_REVERB_PARAMS floats.
+                            gpu.data[ch * n + q] = unsafe {
+                                mfr_host_us_reverberation(img.data[ch * n + q], planes[q], planes[n + q], planes[2 * n + q], planes[3 * n + q], p.as_ptr(), s)
+                            };
+                        }
+                    }
+                    for (i, (a, b)) in cpu.data.iter().zip(&gpu.data).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "us_reverberation {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}");
+                    }
+                    changed += (cpu.data != img.data) as usize;
+                }
+            }
+        }
+        assert!(changed >= 6 * 3 * 3, "only {changed} perturbed outputs");
     }
 }

@@ -1,6 +1,8 @@
-//! GPU parity of kernels/oct.cu (oct_shadow, oct_blink) against the CPU oracle (spec/gpu.md
-//! tolerances; the kernels' f32 arithmetic equals the CPU's, so bit-identical outputs are
-//! expected and at most 0.1% of samples may differ within 1e-5). Needs the `cuda` feature AND a
+//! GPU parity of kernels/oct.cu (oct_shadow, oct_blink, oct_speckle, oct_motion, oct_defocus)
+//! against the CPU oracle (spec/gpu.md tolerances). All but oct_speckle use only IEEE-exact
+//! operations (+, -, *, /, sqrtf, floorf, ceilf, f64 sums in the CPU's order), so bit-identical
+//! outputs are expected and at most 0.1% of samples may differ within 1e-5. oct_speckle calls the
+//! device's expf (<= 2 ulp, not correctly rounded), so only the 1e-5 relative bound is asserted. Needs the `cuda` feature AND a
 //! GPU; anywhere else every test prints "SKIPPED: ..." and returns.
 
 #[cfg(not(feature = "cuda"))]
@@ -31,7 +33,7 @@ mod gpu {
         img
     }
 
-    fn check_f32(gpu: &[f32], cpu: &[f32], what: &str) {
+    fn check_f32(gpu: &[f32], cpu: &[f32], what: &str, exact: bool) {
         assert_eq!(gpu.len(), cpu.len(), "{what}: length");
         let mut worst = 0.0f32;
         let mut differ = 0usize;
@@ -40,7 +42,9 @@ mod gpu {
             differ += (x.to_bits() != y.to_bits()) as usize;
         }
         assert!(worst <= 1e-5, "{what}: worst difference {worst}");
-        assert!(differ * 1000 <= cpu.len(), "{what}: {differ} of {} samples differ", cpu.len());
+        if exact {
+            assert!(differ * 1000 <= cpu.len(), "{what}: {differ} of {} samples differ", cpu.len());
+        }
     }
 
     const SHAPES: [(usize, usize, usize); 5] = [(11, 11, 1), (17, 13, 3), (64, 48, 1), (97, 31, 3), (160, 129, 1)];
@@ -54,11 +58,13 @@ mod gpu {
         for id in IDS {
             for seed in [0u64, 42, 90210] {
                 let prepared = OctPrepared::new(&e, id, &batch, seed).unwrap();
-                let strengths: Vec<f32> = (0..imgs.len()).map(|i| [0.0, 0.05, 0.2, 0.41, 0.6][i % 5]).collect();
+                // fractions of the catalogued range, rotated per seed so every image sees several
+                let hi = by_id(id).unwrap().info().strength_range.1;
+                let strengths: Vec<f32> = (0..imgs.len()).map(|i| hi * [0.0, 0.083, 0.33, 0.68, 1.0][(i + seed as usize) % 5]).collect();
                 let got = prepared.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
                 for (i, img) in imgs.iter().enumerate() {
                     let want = by_id(id).unwrap().prepare(img, &Ctx::new(seed, ids[i])).unwrap().apply(strengths[i]);
-                    check_f32(&got[i].data, &want.data, &format!("{id} seed {seed} image {i}"));
+                    check_f32(&got[i].data, &want.data, &format!("{id} seed {seed} image {i} s {}", strengths[i]), id != "oct_speckle");
                 }
             }
         }

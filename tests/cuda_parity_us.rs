@@ -1,4 +1,4 @@
-//! GPU parity of kernels/us.cu (us_acoustic_shadow) against the CPU perturbation
+//! GPU parity of kernels/us.cu (us_acoustic_shadow, us_reverberation) against the CPU perturbation
 //! (tolerances of spec/gpu.md), over a mixed-size batch (odd sizes, grey and RGB), two seeds and
 //! several strengths. Needs the `cuda` feature AND a GPU; anywhere else it prints "SKIPPED: ..."
 //! and returns.
@@ -51,5 +51,43 @@ mod gpu {
                 }
             }
         }
+    }
+
+    /// us_reverberation: fields from the CPU's own `reverberation_fields`, uploaded once per batch
+    /// and seed; device expf (<= 2 ulp), so only the 1e-5 bound is asserted.
+    #[test]
+    fn us_reverberation_matches_cpu() {
+        let Some(e) = engine("us_reverberation_matches_cpu") else { return };
+        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (128, 97, 1)];
+        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| sector_image(w, h, c, k as u64)).collect();
+        let refs: Vec<&Image> = imgs.iter().collect();
+        let ids: Vec<u32> = (0..imgs.len() as u32).map(|k| 0x4100 + k).collect();
+        let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
+        let pert = by_id("us_reverberation").unwrap();
+        let (lo, hi) = pert.info().strength_range;
+        for seed in [0u64, 9, 31337] {
+            let prepared = us::ReverberationPrepared::new(&e, &refs, &batch, seed).unwrap();
+            for f in [0.0f32, 0.2, 0.45, 0.8, 1.0] {
+                let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32)).collect();
+                let got = prepared.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+                for (k, img) in imgs.iter().enumerate() {
+                    let cpu = pert.prepare(img, &Ctx::new(seed, ids[k])).unwrap().apply(strengths[k]);
+                    for (x, y) in got[k].data.iter().zip(&cpu.data) {
+                        assert!((x - y).abs() <= 1e-5 * y.abs().max(1.0), "us_reverberation image {k} seed {seed} s {}: gpu {x} cpu {y}", strengths[k]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A sector-shaped speckled image (apex at the top centre), so the cone and echoes are real.
+    fn sector_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
+        let rng = medfm_robust::rng::Rng::new(seed, 8, 3);
+        let mut img = Image::new(w, h, c);
+        for (i, v) in img.data.iter_mut().enumerate() {
+            let (x, y) = ((i % w) as f32 + 0.5 - w as f32 / 2.0, ((i / w) % h) as f32 + 0.5);
+            *v = if x.abs() < 0.7 * y { 0.3 + 0.5 * rng.uniform(0, i as u32) } else { 0.0 };
+        }
+        img
     }
 }

@@ -60,7 +60,10 @@ mod gpu {
                 for f in [0.0f32, 0.25, 0.6, 1.0] {
                     let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32)).collect();
                     let key = RngKey::new(seed, fnv1a32(id));
-                    let out = if xray::IDS.contains(id) {
+                    let out = if *id == "ct_metal_streaks" {
+                        // the streak field drawn once per batch by the CPU's metal_streak_field
+                        ct::MetalStreaksPrepared::new(&e, &refs, &batch, seed).unwrap().apply(&e, &batch, &strengths).unwrap()
+                    } else if xray::IDS.contains(id) {
                         let fields: Vec<Vec<f32>> = imgs.iter().zip(&ctxs).map(|(im, c)| xray::prepare_field(id, im, c)).collect();
                         xray::apply(&e, id, &batch, &strengths, &fields, key).unwrap()
                     } else {

@@ -1,7 +1,7 @@
 //! GPU throughput report for tools/gpu_check.sh (`gpu_bench --ignored --nocapture`): one
 //! `BENCH|name|value|unit` line per figure, for the targets of spec/gpu.md:
 //!   - device copy bandwidth (the roofline) and the fused SSIM's share of it;
-//!   - images/s and GB/s (bytes read + written) of every perturbation family with a kernel;
+//!   - images/s and GB/s (bytes read + written) of every perturbation with a kernel;
 //!   - images/s of the whole on-GPU calibration (five levels, 512x512 RGB, 8-bit);
 //!   - the CPU (rayon) doing one calibration on the same machine, for scale.
 //! Timings are reported, never asserted. Inputs are resident on the device (uploads excluded);
@@ -20,11 +20,10 @@ mod cuda_support;
 mod gpu {
     use super::cuda_support::{engine, test_image};
     use medfm_robust::backend::cuda::search::{calibrate_batch, search_ids, strength_kernel};
-    use medfm_robust::backend::cuda::{blur, ct, geometric, motion_blur, mri, pixelate, ssim, us, xray, CudaEngine, DeviceBatch};
+    use medfm_robust::backend::cuda::{blur, geometric, motion_blur, ssim, CudaEngine, DeviceBatch};
     use medfm_robust::backend::params::RngKey;
     use medfm_robust::calibrate::{calibrate_prepared, SearchOptions};
     use medfm_robust::perturb::{by_id, Ctx};
-    use medfm_robust::rng::fnv1a32;
     use medfm_robust::ssim::{SsimReference, SsimVariant};
     use medfm_robust::{BitDepth, Image};
     use std::time::Instant;
@@ -89,19 +88,19 @@ mod gpu {
             let t = time(&e, 10, f);
             line(&format!("{id}_{tag}"), batch as f64 / t, &format!("images/s, {:.0} GB/s", bytes / t / 1e9));
         };
-        for id in medfm_robust::backend::cuda::noise::IDS {
-            let st = mid(id);
-            family(id, &mut || {
-                medfm_robust::backend::cuda::noise::apply(&e, id, &a, &st, RngKey::new(1, fnv1a32(id))).unwrap();
-            });
+        // Every kernel with a device-strength entry, through the same interface the search uses
+        // (strength-independent data prepared once, outside the timed region).
+        let mut out = DeviceBatch::zeros_like(&e, &a).unwrap();
+        for id in search_ids() {
+            let k = strength_kernel(&e, id, &a, &refs, 1).unwrap().unwrap();
+            let d_st = s.clone_htod(&mid(id)).unwrap();
+            family(id, &mut || k.launch(&e, &a, &mut out, &d_st).unwrap());
         }
+        // Kernels whose per-strength data is built on the host (taps, warp matrices): one call
+        // of the host wrapper each, that preparation and its upload included.
         let st = mid("gaussian_blur");
         family("gaussian_blur", &mut || {
             blur::gaussian_blur(&e, &a, &st).unwrap();
-        });
-        let st = mid("pixelate");
-        family("pixelate", &mut || {
-            pixelate::pixelate(&e, &a, &st).unwrap();
         });
         for id in geometric::IDS {
             let st = mid(id);
@@ -112,31 +111,6 @@ mod gpu {
         let st = mid("motion_blur");
         family("motion_blur", &mut || {
             motion_blur::apply(&e, &a, &st, &ctxs).unwrap();
-        });
-        for id in xray::IDS {
-            let st = mid(id);
-            let fields: Vec<Vec<f32>> = imgs.iter().zip(&ctxs).map(|(im, c)| xray::prepare_field(id, im, c)).collect();
-            family(id, &mut || {
-                xray::apply(&e, id, &a, &st, &fields, RngKey::new(1, fnv1a32(id))).unwrap();
-            });
-        }
-        for id in ct::IDS {
-            let st = mid(id);
-            let params: Vec<f32> = ctxs.iter().map(|c| ct::prepare_param(id, c)).collect();
-            let fields: Vec<Vec<f32>> = imgs.iter().map(|im| ct::prepare_field(id, im)).collect();
-            family(id, &mut || {
-                ct::apply(&e, id, &a, &st, &params, &fields, RngKey::new(1, fnv1a32(id))).unwrap();
-            });
-        }
-        let st = mid("mri_bias_field");
-        let fields: Vec<Vec<f32>> = imgs.iter().zip(&ctxs).map(|(im, c)| mri::log_field(im.width, im.height, c)).collect();
-        family("mri_bias_field", &mut || {
-            mri::bias_field(&e, &a, &st, &fields).unwrap();
-        });
-        let st = mid("us_acoustic_shadow");
-        let prep: Vec<_> = imgs.iter().zip(&ctxs).map(|(im, c)| us::shadow_prepare(im, c)).collect();
-        family("us_acoustic_shadow", &mut || {
-            us::acoustic_shadow(&e, &a, &st, &prep).unwrap();
         });
 
         // The whole calibration on the GPU: 5 levels per image, SSIM wang, 8-bit.

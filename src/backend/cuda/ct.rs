@@ -2,7 +2,12 @@
 //! for a whole batch. Per-image parameters and fields are prepared on the host by
 //! [`prepare_param`] / [`prepare_field`] (the same building blocks and order as the CPU `prepare`
 //! of src/perturb/ct/); the kernel evaluates `apply(s)` per sample (bit-identical per-pixel math:
-//! tests/cuda_host_math_ct.rs). ct_metal_streaks has no kernel yet.
+//! tests/cuda_host_math_ct.rs).
+//!
+//! ct_metal_streaks ([`MetalStreaksPrepared`]) runs on the same `ct_pointwise` kernel (op 3): its
+//! streak field is drawn on the host by the CPU's own [`metal_streak_field`] and uploaded once
+//! per batch; `x + s F` is evaluated per pixel on the device, so the on-GPU search needs no host
+//! work per strength. Bit-identical arithmetic (no transcendental on the device).
 
 use super::fields::{self, FIELD_NONE, FIELD_PLANE};
 use super::{err, CudaEngine, DeviceBatch};
@@ -10,6 +15,7 @@ use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, BodyGeometry};
+use crate::perturb::ct::metal_streak_field;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
@@ -17,7 +23,10 @@ use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 const THREADS: u32 = 256;
 
 /// The perturbations of kernels/ct.cu, in `op` order (kernels/ct.cuh `MFR_CT_*`).
-pub const IDS: [&str; 3] = ["ct_window_level", "ct_photon_starvation", "ct_beam_hardening"];
+pub const IDS: [&str; 4] = ["ct_window_level", "ct_photon_starvation", "ct_beam_hardening", "ct_metal_streaks"];
+
+/// kernels/ct.cuh `MFR_CT_METAL_STREAKS`.
+const OP_METAL_STREAKS: u32 = 3;
 
 /// The per-image scalar of `id` (window_level: u = +-U(0.25, 0.5); others 0).
 pub fn prepare_param(id: &str, ctx: &Ctx) -> f32 {
@@ -81,7 +90,7 @@ impl CtKernel {
         if params.len() != input.len() {
             return Err(BackendError::cuda(id, "one parameter per image is required"));
         }
-        let mode = if id == "ct_beam_hardening" { FIELD_PLANE } else { FIELD_NONE };
+        let mode = if id == "ct_beam_hardening" || op as u32 == OP_METAL_STREAKS { FIELD_PLANE } else { FIELD_NONE };
         let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
         fields::check(id, mode, fields_, &dims)?;
         let s = engine.stream();
@@ -118,5 +127,38 @@ impl CtKernel {
         // samples, threads past them return.
         unsafe { l.launch(cfg) }.map_err(err("ct launch"))?;
         Ok(())
+    }
+}
+
+/// ct_metal_streaks prepared for one batch: [`CtKernel`] (op 3) with each image's streak field
+/// drawn by the CPU's own [`metal_streak_field`] (seed, `batch.descs[i].image_id`, body geometry
+/// of the host image) and uploaded once.
+pub struct MetalStreaksPrepared(CtKernel);
+
+impl MetalStreaksPrepared {
+    pub fn new(engine: &CudaEngine, images: &[&Image], batch: &DeviceBatch, seed: u64) -> Result<Self, BackendError> {
+        let id = "ct_metal_streaks";
+        if images.len() != batch.len() || images.iter().zip(&batch.descs).any(|(im, d)| (im.width, im.height, im.channels) != (d.width as usize, d.height as usize, d.channels as usize)) {
+            return Err(BackendError::cuda(id, "host images differ from the batch"));
+        }
+        let planes: Vec<Vec<f32>> = images.iter().zip(&batch.descs).map(|(im, d)| metal_streak_field(im, &Ctx::new(seed, d.image_id))).collect();
+        // op 3 reads no parameter and draws no noise
+        Ok(MetalStreaksPrepared(CtKernel::new(engine, id, batch, &vec![0.0; batch.len()], &planes, RngKey::new(0, 0))?))
+    }
+
+    /// Perturb every image of `input` (the batch given to `new`) at its strength.
+    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
+        if strengths.len() != input.len() {
+            return Err(BackendError::cuda("ct_metal_streaks", "one strength per image is required"));
+        }
+        let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+        let mut out = DeviceBatch::zeros_like(engine, input)?;
+        self.launch(engine, input, &mut out, &strength)?;
+        Ok(out)
+    }
+
+    /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        self.0.launch(engine, input, out, strength)
     }
 }

@@ -15,13 +15,13 @@
 //! kernels against the CPU perturbations and SSIM (tests/cuda_parity*.rs); the whole loop is
 //! compared with the CPU calibration in tests/cuda_parity_calibration.rs.
 
-use super::ct::{self, CtKernel};
-use super::dermoscopy;
+use super::ct::{self, CtKernel, MetalStreaksPrepared};
+use super::dermoscopy::{self, DermPrepared};
 use super::mri::{self, BiasFieldKernel};
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
 use super::pixelate;
-use super::us::{self, ShadowKernel};
+use super::us::{self, ReverberationPrepared, ShadowKernel};
 use super::xray::{self, XrayKernel};
 use super::ssim::SsimPlan;
 use super::{err, CudaEngine, DeviceBatch};
@@ -88,7 +88,7 @@ macro_rules! strength_kernel_impl {
         }
     )*};
 }
-strength_kernel_impl!(XrayKernel, CtKernel, BiasFieldKernel, ShadowKernel);
+strength_kernel_impl!(XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, ShadowKernel, ReverberationPrepared, DermPrepared);
 
 /// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
 /// strength-independent part is prepared once per batch. Not (yet) here: ids whose per-strength
@@ -103,7 +103,7 @@ pub fn search_ids() -> Vec<&'static str> {
     ids.extend(xray::IDS);
     ids.extend(ct::IDS);
     ids.push("mri_bias_field");
-    ids.push("us_acoustic_shadow");
+    ids.extend(us::IDS);
     ids
 }
 
@@ -125,13 +125,17 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
         Box::new(NoiseKernel::new(engine, id, batch, key)?)
     } else if super::oct::IDS.contains(&id) {
         Box::new(OctPrepared::new(engine, id, batch, seed)?)
-    } else if let Some(&d) = dermoscopy::IDS.iter().find(|&&k| k == id) {
-        Box::new(DermKernel(d))
+    } else if id == "derm_vignette" {
+        Box::new(DermKernel("derm_vignette"))
+    } else if dermoscopy::IDS.contains(&id) {
+        Box::new(DermPrepared::new(engine, id, images, batch, seed)?)
     } else if id == "pixelate" {
         Box::new(PixelateKernel)
     } else if xray::IDS.contains(&id) {
         let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| xray::prepare_field(id, im, c)).collect();
         Box::new(XrayKernel::new(engine, id, batch, &fields, key)?)
+    } else if id == "ct_metal_streaks" {
+        Box::new(MetalStreaksPrepared::new(engine, images, batch, seed)?)
     } else if ct::IDS.contains(&id) {
         let params: Vec<f32> = ctxs.iter().map(|c| ct::prepare_param(id, c)).collect();
         let fields: Vec<Vec<f32>> = images.iter().map(|im| ct::prepare_field(id, im)).collect();
@@ -142,6 +146,8 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
     } else if id == "us_acoustic_shadow" {
         let prep: Vec<_> = images.iter().zip(&ctxs).map(|(im, c)| us::shadow_prepare(im, c)).collect();
         Box::new(ShadowKernel::new(engine, batch, &prep)?)
+    } else if id == "us_reverberation" {
+        Box::new(ReverberationPrepared::new(engine, images, batch, seed)?)
     } else {
         return Ok(None);
     };

@@ -1,11 +1,18 @@
-//! Launch wrapper of kernels/us.cu: us_acoustic_shadow for a whole batch. The cone planes and
-//! the per-image parameter record are prepared on the host by [`shadow_prepare`], a transcription
-//! of the CPU prepare, checked bit for bit through the CPU output by tests/cuda_host_math_us.rs.
-//! us_reverberation has no kernel yet.
+//! Launch wrappers of kernels/us.cu for a whole batch.
+//! - us_acoustic_shadow: the cone planes and the per-image parameter record are prepared on the
+//!   host by [`shadow_prepare`], a transcription of the CPU prepare, checked bit for bit through
+//!   the CPU output by tests/cuda_host_math_us.rs.
+//! - us_reverberation ([`ReverberationPrepared`]): the CPU's own
+//!   [`reverberation_fields`] (cone depth/angle, soft support, Rayleigh speckle, echo list) are
+//!   packed by `backend::packing` and uploaded once per batch; everything that depends on s
+//!   (amplitude, band thickening and widening) is evaluated per pixel on the device, so the on-GPU
+//!   search needs no host work per strength. Device expf: <= 2 ulp, hence the 1e-5 tolerance.
 
-use super::fields;
+use super::fields::{self, PackedFields};
 use super::{err, CudaEngine, DeviceBatch};
+use crate::backend::packing::{us_reverb_planes, us_reverb_record, US_REVERB_PARAMS};
 use crate::backend::BackendError;
+use crate::perturb::us::reverberation_fields;
 use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, BODY_THRESHOLD};
 use crate::perturb::Ctx;
@@ -13,6 +20,9 @@ use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/us.cu `US_THREADS`).
 const THREADS: u32 = 256;
+
+/// Ids with a kernel in kernels/us.cu.
+pub const IDS: [&str; 2] = ["us_acoustic_shadow", "us_reverberation"];
 
 /// The cone (depth plane followed by angle plane, 2 w h values) and the MFR_US_PARAMS-float
 /// record of us_acoustic_shadow for `img`: a transcription of the CPU prepare
@@ -131,6 +141,72 @@ impl ShadowKernel {
         // entries, params >= 20 n, each image's field 2 w h (checked in `new`); grid.y = n,
         // grid.x * 256 >= every image's samples, threads past them return.
         unsafe { l.launch(cfg) }.map_err(err("us launch"))?;
+        Ok(())
+    }
+}
+
+/// A batch's uploaded us_reverberation data: 4 planes per image and one record per image.
+pub struct ReverberationPrepared {
+    planes: PackedFields,
+    params: CudaSlice<f32>,
+}
+
+impl ReverberationPrepared {
+    /// Draw each image's [`reverberation_fields`] (seed, `batch.descs[i].image_id`) from the host
+    /// images `batch` was uploaded from, and upload them once.
+    pub fn new(engine: &CudaEngine, images: &[&Image], batch: &DeviceBatch, seed: u64) -> Result<Self, BackendError> {
+        let id = "us_reverberation";
+        if images.len() != batch.len() || images.iter().zip(&batch.descs).any(|(im, d)| (im.width, im.height, im.channels) != (d.width as usize, d.height as usize, d.channels as usize)) {
+            return Err(BackendError::cuda(id, "host images differ from the batch"));
+        }
+        let mut planes = Vec::with_capacity(images.len());
+        let mut params = Vec::with_capacity(images.len() * US_REVERB_PARAMS + 1);
+        for (im, d) in images.iter().zip(&batch.descs) {
+            let f = reverberation_fields(im, &Ctx::new(seed, d.image_id));
+            params.extend_from_slice(&us_reverb_record(&f)?);
+            planes.push(us_reverb_planes(&f));
+        }
+        params.push(0.0); // never an empty allocation
+        let planes = fields::upload(engine, &planes, batch.len())?;
+        let params = engine.stream().clone_htod(&params).map_err(err("us_reverberation parameter upload"))?;
+        Ok(ReverberationPrepared { planes, params })
+    }
+
+    /// Perturb every image of `input` (the batch given to `new`) at its strength.
+    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
+        if strengths.len() != input.len() {
+            return Err(BackendError::cuda("us_reverberation", "one strength per image is required"));
+        }
+        let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+        let mut out = DeviceBatch::zeros_like(engine, input)?;
+        self.launch(engine, input, &mut out, &strength)?;
+        Ok(out)
+    }
+
+    /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = "us_reverberation";
+        if strength.len() < input.len() || out.total != input.total || self.planes.offsets.len() < input.len() || self.params.len() < input.len() * US_REVERB_PARAMS {
+            return Err(BackendError::cuda(id, "batch, strengths and prepared data differ in size"));
+        }
+        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+        if input.is_empty() || most == 0 {
+            return Ok(());
+        }
+        let n = input.len() as u32;
+        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let f = engine.function("us", id)?;
+        let s = engine.stream();
+        let mut l = s.launch_builder(&f);
+        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.params).arg(&self.planes.data).arg(&self.planes.offsets).arg(&n);
+        // SAFETY: matches `us_reverberation(const float* in, float* out, const MfrImageDesc*, const
+        // float* strength, const float* params, const float* field, const uint64_t* field_off,
+        // uint32_t n)`; in/out share the layout (checked totals), strength and field_off have >= n
+        // entries, params >= 32 n (checked); `new` uploaded image i's 4 w h planes at
+        // field_off[i] from the same descs; grid.y = n, grid.x * 256 >= every image's samples,
+        // threads past them return.
+        unsafe { l.launch(cfg) }.map_err(err("us_reverberation launch"))?;
         Ok(())
     }
 }

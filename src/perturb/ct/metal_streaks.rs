@@ -59,69 +59,76 @@ impl Perturbation for CtMetalStreaks {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (w, h) = (img.width, img.height);
-        let geom = BodyGeometry::of(&mean_plane(&img.data, w, h, img.channels), w, h);
-        let scale = (w.min(h) as f32 / 256.0).max(0.25);
-        let n_metal = if rng.param(0) < 0.5 { 1 } else { 2 };
-        let rho = geom.r_max as f32 * rng.param_range(1, 0.15, 0.5);
-        let phi = rng.param_range(2, 0.0, std::f32::consts::TAU);
-        let mut metals = vec![(geom.cx as f32 + rho * phi.cos(), geom.cy as f32 + rho * phi.sin())];
-        if n_metal == 2 {
-            // the second object roughly mirrored through the centre (e.g. bilateral hip implants)
-            let rho2 = rho * rng.param_range(3, 0.8, 1.2);
-            let phi2 = phi + std::f32::consts::PI + rng.param_range(4, -0.4, 0.4);
-            metals.push((geom.cx as f32 + rho2 * phi2.cos(), geom.cy as f32 + rho2 * phi2.sin()));
-        }
-        let mut lines = Vec::new();
-        for (m, &(ox, oy)) in metals.iter().enumerate() {
-            let k = 10 + (rng.object(0, m as u32, 1)[0] * 7.0).floor().min(6.0) as usize;
-            for j in 0..k {
-                let u = rng.object(1 + m as u32, j as u32, 2);
-                let theta = std::f32::consts::PI * (j as f32 + 0.8 * (u[0] - 0.5)) / k as f32;
-                let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
-                lines.push(Line { ox, oy, dx: theta.cos(), dy: theta.sin(), sign, sigma: scale * (0.8 + 0.8 * u[1]), segment: None });
-            }
-        }
-        if let [(ax, ay), (bx, by)] = metals[..] {
-            let len = ((bx - ax).powi(2) + (by - ay).powi(2)).sqrt().max(1.0);
-            lines.push(Line { ox: ax, oy: ay, dx: (bx - ax) / len, dy: (by - ay) / len, sign: -1.0, sigma: 2.0 * scale * 1.6, segment: Some(len) });
-        }
-        let decay = 0.7 * geom.r_max as f32;
-        let metal_r = (0.035 * geom.r_max as f32).max(1.0);
-        let mut field = vec![0.0f32; w * h];
-        field.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-            for (x, f) in row.iter_mut().enumerate() {
-                let (px, py) = (x as f32, y as f32);
-                let mut acc = 0.0f32;
-                for l in &lines {
-                    let (rx, ry) = (px - l.ox, py - l.oy);
-                    let t = rx * l.dx + ry * l.dy;
-                    let perp = rx * l.dy - ry * l.dx;
-                    let z = perp / l.sigma;
-                    if z.abs() > 5.0 {
-                        continue;
-                    }
-                    let along = match l.segment {
-                        Some(len) => {
-                            let out = (-t).max(t - len).max(0.0);
-                            (-out / (4.0 * l.sigma)).exp()
-                        }
-                        None => (-t.abs() / decay).exp(),
-                    };
-                    acc += l.sign * along * (-0.5 * z * z).exp();
-                }
-                for &(mx, my) in &metals {
-                    let d = ((px - mx).powi(2) + (py - my).powi(2)).sqrt();
-                    if d < metal_r + 1.0 {
-                        acc += 3.0 * (metal_r + 1.0 - d).min(1.0);
-                    }
-                }
-                *f = acc;
-            }
-        });
-        Ok(Box::new(Prep { img, field }))
+        Ok(Box::new(Prep { img, field: metal_streak_field(img, ctx) }))
     }
+}
+
+/// The strength-independent streak field F of `img` (w * h values, shared by every channel),
+/// drawn from `ctx` as `prepare` does; `apply(s)` is `clip(x + s F)` (NaN -> 0). Public so the
+/// CUDA wrapper (src/backend/cuda/ct.rs) uploads exactly the CPU's field.
+pub fn metal_streak_field(img: &Image, ctx: &Ctx) -> Vec<f32> {
+    let rng = ctx.rng(INFO.id);
+    let (w, h) = (img.width, img.height);
+    let geom = BodyGeometry::of(&mean_plane(&img.data, w, h, img.channels), w, h);
+    let scale = (w.min(h) as f32 / 256.0).max(0.25);
+    let n_metal = if rng.param(0) < 0.5 { 1 } else { 2 };
+    let rho = geom.r_max as f32 * rng.param_range(1, 0.15, 0.5);
+    let phi = rng.param_range(2, 0.0, std::f32::consts::TAU);
+    let mut metals = vec![(geom.cx as f32 + rho * phi.cos(), geom.cy as f32 + rho * phi.sin())];
+    if n_metal == 2 {
+        // the second object roughly mirrored through the centre (e.g. bilateral hip implants)
+        let rho2 = rho * rng.param_range(3, 0.8, 1.2);
+        let phi2 = phi + std::f32::consts::PI + rng.param_range(4, -0.4, 0.4);
+        metals.push((geom.cx as f32 + rho2 * phi2.cos(), geom.cy as f32 + rho2 * phi2.sin()));
+    }
+    let mut lines = Vec::new();
+    for (m, &(ox, oy)) in metals.iter().enumerate() {
+        let k = 10 + (rng.object(0, m as u32, 1)[0] * 7.0).floor().min(6.0) as usize;
+        for j in 0..k {
+            let u = rng.object(1 + m as u32, j as u32, 2);
+            let theta = std::f32::consts::PI * (j as f32 + 0.8 * (u[0] - 0.5)) / k as f32;
+            let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
+            lines.push(Line { ox, oy, dx: theta.cos(), dy: theta.sin(), sign, sigma: scale * (0.8 + 0.8 * u[1]), segment: None });
+        }
+    }
+    if let [(ax, ay), (bx, by)] = metals[..] {
+        let len = ((bx - ax).powi(2) + (by - ay).powi(2)).sqrt().max(1.0);
+        lines.push(Line { ox: ax, oy: ay, dx: (bx - ax) / len, dy: (by - ay) / len, sign: -1.0, sigma: 2.0 * scale * 1.6, segment: Some(len) });
+    }
+    let decay = 0.7 * geom.r_max as f32;
+    let metal_r = (0.035 * geom.r_max as f32).max(1.0);
+    let mut field = vec![0.0f32; w * h];
+    field.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        for (x, f) in row.iter_mut().enumerate() {
+            let (px, py) = (x as f32, y as f32);
+            let mut acc = 0.0f32;
+            for l in &lines {
+                let (rx, ry) = (px - l.ox, py - l.oy);
+                let t = rx * l.dx + ry * l.dy;
+                let perp = rx * l.dy - ry * l.dx;
+                let z = perp / l.sigma;
+                if z.abs() > 5.0 {
+                    continue;
+                }
+                let along = match l.segment {
+                    Some(len) => {
+                        let out = (-t).max(t - len).max(0.0);
+                        (-out / (4.0 * l.sigma)).exp()
+                    }
+                    None => (-t.abs() / decay).exp(),
+                };
+                acc += l.sign * along * (-0.5 * z * z).exp();
+            }
+            for &(mx, my) in &metals {
+                let d = ((px - mx).powi(2) + (py - my).powi(2)).sqrt();
+                if d < metal_r + 1.0 {
+                    acc += 3.0 * (metal_r + 1.0 - d).min(1.0);
+                }
+            }
+            *f = acc;
+        }
+    });
+    field
 }
 
 impl Prepared for Prep<'_> {

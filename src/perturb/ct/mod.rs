@@ -7,7 +7,7 @@ mod photon_starvation;
 mod window_level;
 
 pub use beam_hardening::{cupping_factor, CtBeamHardening};
-pub use metal_streaks::CtMetalStreaks;
+pub use metal_streaks::{metal_streak_field, CtMetalStreaks};
 pub use photon_starvation::CtPhotonStarvation;
 pub use window_level::CtWindowLevel;
 

@@ -19,7 +19,9 @@ use crate::perturb::common::objects::{prefix_weight, Sprite};
 use crate::perturb::common::strokes::bezier_stroke;
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
-const N: usize = 60;
+/// Hairs in the fixed list (`N` of the model).
+pub const HAIR_COUNT: usize = 60;
+const N: usize = HAIR_COUNT;
 const HAIR_RGB: [f32; 3] = [0.10, 0.07, 0.05];
 
 pub struct DermHair;
@@ -44,46 +46,59 @@ impl Perturbation for DermHair {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (w, h) = (img.width as f32, img.height as f32);
-        let size = w.min(h);
-        let scale = (size / 256.0).max(1.0);
-        let mut hairs = Vec::with_capacity(N);
-        for i in 0..N {
-            let u = rng.object(0, i as u32, 8);
-            let (x0, y0) = (u[0] * w, u[1] * h);
-            let theta = u[2] * std::f32::consts::TAU;
-            let len = size * (0.3 + 0.5 * u[3]);
-            let (dx, dy) = (theta.cos() * len, theta.sin() * len);
-            // bend: control points pushed sideways by up to 0.3 * len, opposite or same side
-            let bend = (u[4] - 0.5) * 0.6 * len;
-            let bend2 = (u[5] - 0.5) * 0.6 * len;
-            let (nx, ny) = (-theta.sin(), theta.cos());
-            let p = [
-                (x0, y0),
-                (x0 + dx / 3.0 + nx * bend, y0 + dy / 3.0 + ny * bend),
-                (x0 + 2.0 * dx / 3.0 + nx * bend2, y0 + 2.0 * dy / 3.0 + ny * bend2),
-                (x0 + dx, y0 + dy),
-            ];
-            let half_width = (0.4 + 0.8 * u[6]) * scale;
-            let shade = 0.5 + 0.5 * u[7];
-            if let Some(sprite) = bezier_stroke(img.width, img.height, &p, half_width) {
-                hairs.push((i, sprite, shade));
-            }
-        }
-        let colour: Vec<f32> = if img.channels == 3 {
-            HAIR_RGB.to_vec()
-        } else {
-            vec![0.299 * HAIR_RGB[0] + 0.587 * HAIR_RGB[1] + 0.114 * HAIR_RGB[2]; img.channels]
-        };
+        let (hairs, colour) = hair_list(img, ctx);
         Ok(Box::new(Prepped { img, hairs, colour }))
     }
+}
+
+/// A hair of the fixed list: (list index i, anti-aliased coverage sprite, shade in [0.5, 1]).
+pub type Hair = (usize, Sprite, f32);
+
+/// The strength-independent hair list of `img` (only hairs that touch the image, in list order)
+/// and the hair colour per channel (RGB, or its BT.601 luminance on every channel otherwise),
+/// drawn from `ctx` as `prepare` does. `apply(s)` composites hair i with weight
+/// `prefix_weight(min(s, 1), HAIR_COUNT, i)` in list order. Public so the CUDA wrapper
+/// (src/backend/cuda/dermoscopy.rs) uploads exactly the CPU's sprites.
+pub fn hair_list(img: &Image, ctx: &Ctx) -> (Vec<Hair>, Vec<f32>) {
+    let rng = ctx.rng(INFO.id);
+    let (w, h) = (img.width as f32, img.height as f32);
+    let size = w.min(h);
+    let scale = (size / 256.0).max(1.0);
+    let mut hairs = Vec::with_capacity(N);
+    for i in 0..N {
+        let u = rng.object(0, i as u32, 8);
+        let (x0, y0) = (u[0] * w, u[1] * h);
+        let theta = u[2] * std::f32::consts::TAU;
+        let len = size * (0.3 + 0.5 * u[3]);
+        let (dx, dy) = (theta.cos() * len, theta.sin() * len);
+        // bend: control points pushed sideways by up to 0.3 * len, opposite or same side
+        let bend = (u[4] - 0.5) * 0.6 * len;
+        let bend2 = (u[5] - 0.5) * 0.6 * len;
+        let (nx, ny) = (-theta.sin(), theta.cos());
+        let p = [
+            (x0, y0),
+            (x0 + dx / 3.0 + nx * bend, y0 + dy / 3.0 + ny * bend),
+            (x0 + 2.0 * dx / 3.0 + nx * bend2, y0 + 2.0 * dy / 3.0 + ny * bend2),
+            (x0 + dx, y0 + dy),
+        ];
+        let half_width = (0.4 + 0.8 * u[6]) * scale;
+        let shade = 0.5 + 0.5 * u[7];
+        if let Some(sprite) = bezier_stroke(img.width, img.height, &p, half_width) {
+            hairs.push((i, sprite, shade));
+        }
+    }
+    let colour: Vec<f32> = if img.channels == 3 {
+        HAIR_RGB.to_vec()
+    } else {
+        vec![0.299 * HAIR_RGB[0] + 0.587 * HAIR_RGB[1] + 0.114 * HAIR_RGB[2]; img.channels]
+    };
+    (hairs, colour)
 }
 
 struct Prepped<'a> {
     img: &'a Image,
     /// (list index, coverage sprite, shade) of the hairs that touch the image.
-    hairs: Vec<(usize, Sprite, f32)>,
+    hairs: Vec<Hair>,
     colour: Vec<f32>,
 }
 

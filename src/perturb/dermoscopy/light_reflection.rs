@@ -44,20 +44,26 @@ impl Perturbation for DermLightReflection {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (w, h) = (img.width, img.height);
-        let cx = w as f32 * (0.25 + 0.5 * rng.param(0));
-        let cy = h as f32 * (0.25 + 0.5 * rng.param(1));
-        let sigma = SIGMA_FRACTION * w.min(h) as f32;
-        let inv = 1.0 / (2.0 * sigma * sigma);
-        let glare = (0..w * h)
-            .map(|i| {
-                let (dx, dy) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
-                (-(dx * dx + dy * dy) * inv).exp()
-            })
-            .collect();
-        Ok(Box::new(Prepped { img, glare }))
+        Ok(Box::new(Prepped { img, glare: glare_field(img.width, img.height, ctx) }))
     }
+}
+
+/// The strength-independent glare G of a `w x h` image (w * h values in (0, 1], shared by every
+/// channel), centre drawn from `ctx` as `prepare` does; `apply(s)` is
+/// `clip(1 - (1 - x) exp(-s G))`. Public so the CUDA wrapper (src/backend/cuda/dermoscopy.rs)
+/// uploads exactly the CPU's field.
+pub fn glare_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
+    let rng = ctx.rng(INFO.id);
+    let cx = w as f32 * (0.25 + 0.5 * rng.param(0));
+    let cy = h as f32 * (0.25 + 0.5 * rng.param(1));
+    let sigma = SIGMA_FRACTION * w.min(h) as f32;
+    let inv = 1.0 / (2.0 * sigma * sigma);
+    (0..w * h)
+        .map(|i| {
+            let (dx, dy) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+            (-(dx * dx + dy * dy) * inv).exp()
+        })
+        .collect()
 }
 
 struct Prepped<'a> {

@@ -4,8 +4,8 @@ mod hair;
 mod light_reflection;
 mod vignette;
 
-pub use hair::DermHair;
-pub use light_reflection::DermLightReflection;
+pub use hair::{hair_list, DermHair, Hair, HAIR_COUNT};
+pub use light_reflection::{glare_field, DermLightReflection};
 pub use vignette::{vignette_falloff, vignette_gain, DermVignette, VIGNETTE_EXPONENT};
 
 use super::Perturbation;

@@ -8,9 +8,9 @@ mod speckle;
 
 pub use blink::{blink_bands, OctBlink};
 pub use defocus::OctDefocus;
-pub use motion::OctMotion;
+pub use motion::{motion_row_factors, OctMotion};
 pub use shadow::{shadow_columns, OctShadow};
-pub use speckle::OctSpeckle;
+pub use speckle::{speckle_field, OctSpeckle};
 
 use super::Perturbation;
 

@@ -43,21 +43,28 @@ impl Perturbation for OctMotion {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        // band boundaries: K bands of random relative heights in [0.5, 1.5)
-        let weights: Vec<f32> = (0..K).map(|j| 0.5 + rng.object(0, j as u32, 2)[0]).collect();
-        let total: f32 = weights.iter().sum();
-        let mut row_factor = vec![0.0f32; img.height];
-        let mut start = 0.0f32;
-        for (j, wj) in weights.iter().enumerate() {
-            let end = start + wj / total * img.height as f32;
-            let u = 2.0 * rng.object(0, j as u32, 2)[1] - 1.0;
-            let (r0, r1) = (start.round() as usize, (end.round() as usize).min(img.height));
-            row_factor[r0..r1].iter_mut().for_each(|f| *f = u);
-            start = end;
-        }
-        Ok(Box::new(Prepped { img, row_factor }))
+        Ok(Box::new(Prepped { img, row_factor: motion_row_factors(img.height, ctx) }))
     }
+}
+
+/// The strength-independent band factor u_j in [-1, 1) of every row of a `height`-row image
+/// (`height` values), drawn from `ctx` as `prepare` does; row y shifts by `s * W * u[y]`. Public
+/// so the CUDA wrapper (src/backend/cuda/oct.rs) uploads exactly the CPU's factors.
+pub fn motion_row_factors(height: usize, ctx: &Ctx) -> Vec<f32> {
+    let rng = ctx.rng(INFO.id);
+    // band boundaries: K bands of random relative heights in [0.5, 1.5)
+    let weights: Vec<f32> = (0..K).map(|j| 0.5 + rng.object(0, j as u32, 2)[0]).collect();
+    let total: f32 = weights.iter().sum();
+    let mut row_factor = vec![0.0f32; height];
+    let mut start = 0.0f32;
+    for (j, wj) in weights.iter().enumerate() {
+        let end = start + wj / total * height as f32;
+        let u = 2.0 * rng.object(0, j as u32, 2)[1] - 1.0;
+        let (r0, r1) = (start.round() as usize, (end.round() as usize).min(height));
+        row_factor[r0..r1].iter_mut().for_each(|f| *f = u);
+        start = end;
+    }
+    row_factor
 }
 
 struct Prepped<'a> {

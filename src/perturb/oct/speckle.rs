@@ -35,10 +35,17 @@ impl Perturbation for OctSpeckle {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let mut noise = vec![0.0f32; img.plane_len()];
-        ctx.rng(INFO.id).fill_normal(0, &mut noise);
-        Ok(Box::new(Prepped { img, noise }))
+        Ok(Box::new(Prepped { img, noise: speckle_field(img.plane_len(), ctx) }))
     }
+}
+
+/// The strength-independent N(0, 1) field N of an image with `plane_len` pixels (shared by every
+/// channel), drawn from `ctx` as `prepare` does; `apply(s)` is `clip(x exp(s N - s^2 / 2))`.
+/// Public so the CUDA wrapper (src/backend/cuda/oct.rs) uploads exactly the CPU's field.
+pub fn speckle_field(plane_len: usize, ctx: &Ctx) -> Vec<f32> {
+    let mut noise = vec![0.0f32; plane_len];
+    ctx.rng(INFO.id).fill_normal(0, &mut noise);
+    noise
 }
 
 struct Prepped<'a> {

@@ -11,7 +11,7 @@ mod acoustic_shadow;
 mod reverberation;
 
 pub use acoustic_shadow::UsAcousticShadow;
-pub use reverberation::UsReverberation;
+pub use reverberation::{reverberation_fields, ReverberationFields, UsReverberation};
 
 use super::Perturbation;
 

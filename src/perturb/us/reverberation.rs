@@ -39,18 +39,29 @@ const INFO: Info = Info {
     monotone_tolerance: 0.0,
 };
 
+/// The strength-independent part of us_reverberation for one image, as `prepare` draws it. Public
+/// so the CUDA wrapper (src/backend/cuda/us.rs) uploads exactly the CPU's planes and echo list.
+pub struct ReverberationFields {
+    /// Cone depth and angle per pixel (w * h each, `Cone::of` of src/perturb/us/mod.rs).
+    pub depth: Vec<f32>,
+    pub angle: Vec<f32>,
+    /// The cone's angular range (2nd, 98th percentile).
+    pub theta: (f32, f32),
+    /// Soft support of the image (blurred indicator), so bands stay inside the cone.
+    pub inside: Vec<f32>,
+    /// (depth, amplitude q^k) of every echo.
+    pub echoes: Vec<(f32, f32)>,
+    /// Rayleigh speckle of the echoes (mean 1), w * h.
+    pub speckle: Vec<f32>,
+    pub sigma: f32,
+    pub centre: f32,
+    pub half_width: f32,
+    pub edge: f32,
+}
+
 struct Prep<'a> {
     img: &'a Image,
-    cone: Cone,
-    /// Soft support of the image (blurred indicator), so bands stay inside the cone.
-    inside: Vec<f32>,
-    echoes: Vec<(f32, f32)>,
-    /// Rayleigh speckle of the echoes (mean 1).
-    speckle: Vec<f32>,
-    sigma: f32,
-    centre: f32,
-    half_width: f32,
-    edge: f32,
+    f: ReverberationFields,
 }
 
 impl Perturbation for UsReverberation {
@@ -59,34 +70,40 @@ impl Perturbation for UsReverberation {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (w, h) = (img.width, img.height);
-        let lum = mean_plane(&img.data, w, h, img.channels);
-        let cone = Cone::of(&lum, w, h);
-        let inside = gaussian_blur_plane(&support(&lum), w, h, 3.0, 4.0).iter().map(|&v| smoothstep(2.0 * v - 0.5)).collect();
-        let (t0, t1) = cone.theta;
-        let (r0, r1) = cone.range;
-        let span = (r1 - r0).max(1.0);
-        let spacing = span * rng.param_range(0, 0.12, 0.22);
-        let q = rng.param_range(1, 0.8, 0.9);
-        // echo 0 is the interface itself, echo k its k-th reverberation
-        let mut echoes = Vec::new();
-        let mut k = 0;
-        while r0 + spacing * (k + 1) as f32 <= r1 {
-            echoes.push((r0 + spacing * (k + 1) as f32, q.powi(k)));
-            k += 1;
-        }
-        let centre = t0 + (t1 - t0) * rng.param_range(2, 0.35, 0.65);
-        let half_width = (t1 - t0) * rng.param_range(3, 0.18, 0.3);
-        let edge = 0.08 * (t1 - t0);
-        let (mut g1, mut g2) = (vec![0.0f32; w * h], vec![0.0f32; w * h]);
-        rng.fill_normal(0, &mut g1);
-        rng.fill_normal(1, &mut g2);
-        // |g1 + i g2| with unit normal parts is Rayleigh(1), mean sqrt(pi / 2): normalise to mean 1
-        let k = 1.0 / (std::f32::consts::PI / 2.0).sqrt();
-        let speckle = g1.iter().zip(&g2).map(|(a, b)| k * (a * a + b * b).sqrt()).collect();
-        Ok(Box::new(Prep { img, cone, inside, echoes, speckle, sigma: 0.012 * span, centre, half_width, edge }))
+        Ok(Box::new(Prep { img, f: reverberation_fields(img, ctx) }))
     }
+}
+
+/// Draw the [`ReverberationFields`] of `img` from `ctx` (what `prepare` keeps).
+pub fn reverberation_fields(img: &Image, ctx: &Ctx) -> ReverberationFields {
+    let rng = ctx.rng(INFO.id);
+    let (w, h) = (img.width, img.height);
+    let lum = mean_plane(&img.data, w, h, img.channels);
+    let cone = Cone::of(&lum, w, h);
+    let inside = gaussian_blur_plane(&support(&lum), w, h, 3.0, 4.0).iter().map(|&v| smoothstep(2.0 * v - 0.5)).collect();
+    let (t0, t1) = cone.theta;
+    let (r0, r1) = cone.range;
+    let span = (r1 - r0).max(1.0);
+    let spacing = span * rng.param_range(0, 0.12, 0.22);
+    let q = rng.param_range(1, 0.8, 0.9);
+    // echo 0 is the interface itself, echo k its k-th reverberation
+    let mut echoes = Vec::new();
+    let mut k = 0;
+    while r0 + spacing * (k + 1) as f32 <= r1 {
+        echoes.push((r0 + spacing * (k + 1) as f32, q.powi(k)));
+        k += 1;
+    }
+    let centre = t0 + (t1 - t0) * rng.param_range(2, 0.35, 0.65);
+    let half_width = (t1 - t0) * rng.param_range(3, 0.18, 0.3);
+    let edge = 0.08 * (t1 - t0);
+    let (mut g1, mut g2) = (vec![0.0f32; w * h], vec![0.0f32; w * h]);
+    rng.fill_normal(0, &mut g1);
+    rng.fill_normal(1, &mut g2);
+    // |g1 + i g2| with unit normal parts is Rayleigh(1), mean sqrt(pi / 2): normalise to mean 1
+    let k = 1.0 / (std::f32::consts::PI / 2.0).sqrt();
+    let speckle = g1.iter().zip(&g2).map(|(a, b)| k * (a * a + b * b).sqrt()).collect();
+    let theta = cone.theta;
+    ReverberationFields { depth: cone.depth, angle: cone.angle, theta, inside, echoes, speckle, sigma: 0.012 * span, centre, half_width, edge }
 }
 
 impl Prepared for Prep<'_> {
@@ -96,27 +113,28 @@ impl Prepared for Prep<'_> {
         }
         let amp = s;
         let extra = (s - 1.0).max(0.0);
-        let sigma = self.sigma * (1.0 + 2.0 * extra);
-        let (t0, t1) = self.cone.theta;
-        let hw = self.half_width + extra * (t1 - t0);
+        let sigma = self.f.sigma * (1.0 + 2.0 * extra);
+        let f = &self.f;
+        let (t0, t1) = f.theta;
+        let hw = f.half_width + extra * (t1 - t0);
         map_pixels(self.img, |i, v| {
-            let inside = self.inside[i];
+            let inside = f.inside[i];
             if inside <= 0.0 {
                 return v;
             }
-            let lat = smoothstep((hw + self.edge - (self.cone.angle[i] - self.centre).abs()) / (2.0 * self.edge));
+            let lat = smoothstep((hw + f.edge - (f.angle[i] - f.centre).abs()) / (2.0 * f.edge));
             if lat <= 0.0 {
                 return v;
             }
-            let r = self.cone.depth[i];
+            let r = f.depth[i];
             let mut b = 0.0f32;
-            for &(d, a) in &self.echoes {
+            for &(d, a) in &f.echoes {
                 let z = (r - d) / sigma;
                 if z.abs() < 5.0 {
                     b += a * (-0.5 * z * z).exp();
                 }
             }
-            v + amp * b.min(1.0) * self.speckle[i] * lat * inside
+            v + amp * b.min(1.0) * f.speckle[i] * lat * inside
         })
     }
 }
