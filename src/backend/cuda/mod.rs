@@ -17,6 +17,7 @@ pub mod motion_blur;
 pub mod mri;
 pub mod noise;
 pub mod oct;
+pub mod ort_io;
 pub mod pixelate;
 pub mod search;
 pub mod ssim;
