@@ -24,7 +24,8 @@ mod gpu {
 
     /// |gpu - cpu| <= 1e-5 (relative above 1) everywhere; `bit_level`: also at most 0.1% of the
     /// samples not bit-identical.
-    fn check_f32(gpu: &[f32], cpu: &[f32], bit_level: bool, what: &str) {
+    /// Returns (worst difference, samples not bit-identical).
+    fn check_f32(gpu: &[f32], cpu: &[f32], bit_level: bool, what: &str) -> (f32, usize) {
         assert_eq!(gpu.len(), cpu.len(), "{what}: length");
         let mut worst = 0.0f32;
         let mut differ = 0usize;
@@ -36,6 +37,7 @@ mod gpu {
         if bit_level {
             assert!(differ * 1000 <= cpu.len(), "{what}: {differ} of {} samples differ", cpu.len());
         }
+        (worst, differ)
     }
 
     const SHAPES: [(usize, usize, usize); 6] = [(11, 11, 1), (37, 23, 3), (64, 48, 1), (97, 31, 3), (160, 129, 1), (129, 97, 3)];
@@ -56,6 +58,7 @@ mod gpu {
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
         for id in IDS {
             let bit_level = id == "path_bubbles";
+            let (mut worst, mut differ, mut total) = (0.0f32, 0usize, 0usize);
             for (r, seed) in [0u64, 42, 90210].into_iter().enumerate() {
                 let prepared = PathPrepared::new(&e, id, &batch, &refs, seed).unwrap();
                 let list = strength_list(id);
@@ -63,9 +66,13 @@ mod gpu {
                 let got = prepared.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
                 for (i, img) in imgs.iter().enumerate() {
                     let want = by_id(id).unwrap().prepare(img, &Ctx::new(seed, ids[i])).unwrap().apply(strengths[i]);
-                    check_f32(&got[i].data, &want.data, bit_level, &format!("{id} seed {seed} image {i} s {}", strengths[i]));
+                    let (w, d) = check_f32(&got[i].data, &want.data, bit_level, &format!("{id} seed {seed} image {i} s {}", strengths[i]));
+                    worst = worst.max(w);
+                    differ += d;
+                    total += want.data.len();
                 }
             }
+            eprintln!("{id}: worst |gpu - cpu| {worst:e}, {differ} of {total} samples not bit-identical");
         }
     }
 }
