@@ -36,7 +36,7 @@ mod host {
         for (i, v) in img.data.iter_mut().enumerate() {
             let p = i % n;
             let (x, y) = ((p % w) as f32, (p / w) as f32);
-            let u = rng.uniform(0, if p % 11 == 0 { p as u32 } else { i as u32 });
+            let u = rng.uniform(0, if p.is_multiple_of(11) { p as u32 } else { i as u32 });
             let smooth = 0.55 + 0.35 * (x * 0.23).sin() * (y * 0.19).cos() + 0.15 * (u - 0.5);
             *v = if u < 0.03 { 0.0 } else if u > 0.97 { 1.0 } else { smooth.clamp(0.0, 1.0) };
         }

@@ -88,5 +88,8 @@ mod gpu {
         assert!(EndoPrepared::new(&e, "path_bubbles", &batch, &[&a], 0).is_err());
         let p = EndoPrepared::new(&e, "endo_blood", &batch, &[&a], 0).unwrap();
         assert!(p.apply(&e, &batch, &[0.5, 0.5]).is_err());
+        // a batch of other shapes than the prepared one is refused (fields and layers sized for it)
+        let other = DeviceBatch::upload(&e, &[&b], &[1]).unwrap();
+        assert!(p.apply(&e, &other, &[0.5]).is_err());
     }
 }

@@ -49,6 +49,9 @@ impl EndoPrepared {
     /// the on-GPU search, which keeps the strengths on the device.
     pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
         let o = &self.objects;
+        // `check` verifies, for every SAFETY note below: out.total == input.total, >= n strengths,
+        // and input image shapes equal to the prepared ones, so every prepared field, sprite layer
+        // and channel constant the kernel indexes by pixel and channel was sized for this input.
         let Some(cfg) = o.check(input, out, strength)? else { return Ok(()) };
         let n = input.len() as u32;
         let f = engine.function("endoscopy", o.id)?;
@@ -58,7 +61,7 @@ impl EndoPrepared {
         match o.id {
             "endo_overexposure" => {
                 l.arg(&o.fields.data).arg(&o.fields.offsets).arg(&n);
-                // SAFETY: matches `endo_overexposure(const float* in, float* out, const
+                // SAFETY (with the checks above): matches `endo_overexposure(const float* in, float* out, const
                 // MfrImageDesc* descs, const float* strength, const float* field, const uint64_t*
                 // field_off, uint32_t n_images)`. in/out share the layout (checked totals, `out`
                 // from zeros_like), strength has >= n entries, field_off n entries and every field
@@ -68,7 +71,7 @@ impl EndoPrepared {
             }
             "endo_specular" => {
                 l.arg(&o.floats).arg(&n);
-                // SAFETY: matches `endo_specular(const float* in, float* out, const MfrImageDesc*
+                // SAFETY (with the checks above): matches `endo_specular(const float* in, float* out, const MfrImageDesc*
                 // descs, const float* strength, const float* spots, uint32_t n_images)`. in/out
                 // share the layout, strength has >= n entries, spots n * 48 * 6 floats (checked by
                 // DeviceObjects::check); grid as above.
@@ -76,7 +79,7 @@ impl EndoPrepared {
             }
             "endo_blood" => {
                 l.arg(&o.boxes).arg(&o.offsets).arg(&o.data).arg(&o.floats).arg(&n);
-                // SAFETY: matches `endo_blood(const float* in, float* out, const MfrImageDesc*
+                // SAFETY (with the checks above): matches `endo_blood(const float* in, float* out, const MfrImageDesc*
                 // descs, const float* strength, const uint32_t* boxes, const uint64_t* offsets,
                 // const float* data, const float* log_t, uint32_t n_images)`. boxes has n * 24 * 4
                 // entries, offsets n * 24, log_t n * 4 (checked); every box lies inside its image
@@ -86,7 +89,7 @@ impl EndoPrepared {
             }
             _ => {
                 l.arg(&o.boxes).arg(&o.offsets).arg(&o.data).arg(&n);
-                // SAFETY: matches `endo_bubbles(const float* in, float* out, const MfrImageDesc*
+                // SAFETY (with the checks above): matches `endo_bubbles(const float* in, float* out, const MfrImageDesc*
                 // descs, const float* strength, const uint32_t* boxes, const uint64_t* offsets,
                 // const float* data, uint32_t n_images)`. boxes has n * 64 * 4 entries, offsets
                 // n * 64 (checked); every box lies inside its image with 2 + channels layers inside

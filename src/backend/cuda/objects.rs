@@ -19,6 +19,9 @@ pub const THREADS: u32 = 256;
 pub struct DeviceObjects {
     pub id: &'static str,
     pub n: usize,
+    /// (width, height, channels) of every prepared image: a launch's input must have the same
+    /// shapes, since fields, sprite layers and channel constants were sized for them
+    pub shapes: Vec<(u32, u32, u32)>,
     /// per-image floats at `i * floats_per_image(id)` (spots, draws, ln T, background)
     pub floats: CudaSlice<f32>,
     /// per-image w * h fields (kernels/pointwise.cuh packing: data + per-image offsets)
@@ -48,11 +51,12 @@ impl DeviceObjects {
             let dims: Vec<_> = images.iter().map(|i| (i.width, i.height, i.channels)).collect();
             fields::check(prep.id, fields::FIELD_PLANE, &prep.fields, &dims)?;
         }
-        Self::upload(engine, &prep)
+        let shapes = batch.descs.iter().map(|d| (d.width, d.height, d.channels)).collect();
+        Self::upload(engine, &prep, shapes)
     }
 
     /// Upload a finished host preparation (made by `new`, so its packing is consistent).
-    fn upload(engine: &CudaEngine, prep: &ObjectPrep) -> Result<Self, BackendError> {
+    fn upload(engine: &CudaEngine, prep: &ObjectPrep, shapes: Vec<(u32, u32, u32)>) -> Result<Self, BackendError> {
         let s = engine.stream();
         let nonempty = |v: &[f32]| if v.is_empty() { vec![0.0] } else { v.to_vec() };
         let floats = s.clone_htod(&nonempty(&prep.floats)).map_err(err("object list upload"))?;
@@ -62,7 +66,7 @@ impl DeviceObjects {
         let boxes = s.clone_htod(&boxes).map_err(err("sprite table upload"))?;
         let offsets = s.clone_htod(&offsets).map_err(err("sprite table upload"))?;
         let data = s.clone_htod(&nonempty(&prep.table.data)).map_err(err("sprite data upload"))?;
-        Ok(DeviceObjects { id: prep.id, n: prep.len(), floats, fields, boxes, offsets, data })
+        Ok(DeviceObjects { id: prep.id, n: prep.len(), shapes, floats, fields, boxes, offsets, data })
     }
 
     /// Check a launch over `input` into `out` with `strength` against this preparation and return
@@ -72,7 +76,9 @@ impl DeviceObjects {
         let n = input.len();
         let k = sprites_per_image(self.id).unwrap_or(0);
         let f = floats_per_image(self.id);
+        let same_shapes = input.descs.iter().map(|d| (d.width, d.height, d.channels)).eq(self.shapes.iter().copied());
         let sized = self.n == n
+            && same_shapes
             && strength.len() >= n
             && out.total == input.total
             && self.floats.len() >= n * f
@@ -80,7 +86,7 @@ impl DeviceObjects {
             && self.offsets.len() >= n * k
             && (!has_field(self.id) || self.fields.offsets.len() >= n);
         if !sized {
-            return Err(BackendError::cuda(self.id, "batch, strengths and prepared inputs differ in size"));
+            return Err(BackendError::cuda(self.id, "batch, strengths and prepared inputs differ in size or image shapes"));
         }
         if input.is_empty() || input.max_plane() == 0 {
             return Ok(None);

@@ -48,6 +48,9 @@ impl PathPrepared {
     /// the on-GPU search, which keeps the strengths on the device.
     pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
         let o = &self.objects;
+        // `check` verifies, for every SAFETY note below: out.total == input.total, >= n strengths,
+        // and input image shapes equal to the prepared ones, so every prepared field, sprite layer
+        // and channel constant the kernel indexes by pixel and channel was sized for this input.
         let Some(cfg) = o.check(input, out, strength)? else { return Ok(()) };
         let n = input.len() as u32;
         let f = engine.function("pathology", o.id)?;
@@ -56,7 +59,7 @@ impl PathPrepared {
         l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
         if o.id == "path_stain_hsv" {
             l.arg(&o.fields.data).arg(&o.fields.offsets).arg(&o.floats).arg(&n);
-            // SAFETY: matches `path_stain_hsv(const float* in, float* out, const MfrImageDesc*
+            // SAFETY (with the checks above): matches `path_stain_hsv(const float* in, float* out, const MfrImageDesc*
             // descs, const float* strength, const float* field, const uint64_t* field_off, const
             // float* draws, uint32_t n_images)`. in/out share the layout (checked totals, `out`
             // from zeros_like), strength has >= n entries, field_off n entries with w * h values
@@ -66,7 +69,7 @@ impl PathPrepared {
             unsafe { l.launch(cfg) }.map_err(err("path_stain_hsv launch"))?;
         } else {
             l.arg(&o.boxes).arg(&o.offsets).arg(&o.data).arg(&o.floats).arg(&n);
-            // SAFETY: matches `path_bubbles(const float* in, float* out, const MfrImageDesc*
+            // SAFETY (with the checks above): matches `path_bubbles(const float* in, float* out, const MfrImageDesc*
             // descs, const float* strength, const uint32_t* boxes, const uint64_t* offsets, const
             // float* data, const float* bg, uint32_t n_images)`. boxes has n * 28 * 4 entries,
             // offsets n * 28, bg n * 4 (checked; channels <= 4 by ObjectPrep::push); every box
