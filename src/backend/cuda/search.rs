@@ -17,6 +17,8 @@
 
 use super::ct::{self, CtKernel, MetalStreaksPrepared};
 use super::dermoscopy::{self, DermPrepared};
+use super::endoscopy::{self, EndoPrepared};
+use super::pathology::{self, PathPrepared};
 use super::mri::{self, BiasFieldKernel};
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
@@ -88,7 +90,7 @@ macro_rules! strength_kernel_impl {
         }
     )*};
 }
-strength_kernel_impl!(XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, ShadowKernel, ReverberationPrepared, DermPrepared);
+strength_kernel_impl!(XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
 
 /// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
 /// strength-independent part is prepared once per batch. Not (yet) here: ids whose per-strength
@@ -104,6 +106,8 @@ pub fn search_ids() -> Vec<&'static str> {
     ids.extend(ct::IDS);
     ids.push("mri_bias_field");
     ids.extend(us::IDS);
+    ids.extend(endoscopy::IDS);
+    ids.extend(pathology::IDS);
     ids
 }
 
@@ -148,6 +152,10 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
         Box::new(ShadowKernel::new(engine, batch, &prep)?)
     } else if id == "us_reverberation" {
         Box::new(ReverberationPrepared::new(engine, images, batch, seed)?)
+    } else if endoscopy::IDS.contains(&id) {
+        Box::new(EndoPrepared::new(engine, id, batch, images, seed)?)
+    } else if pathology::IDS.contains(&id) {
+        Box::new(PathPrepared::new(engine, id, batch, images, seed)?)
     } else {
         return Ok(None);
     };

@@ -54,33 +54,45 @@ impl Perturbation for EndoBlood {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (w, h) = (img.width, img.height);
-        let size = w.min(h) as f32;
-        let blobs = (0..N)
-            .map(|i| {
-                let u = rng.object(0, i as u32, 5);
-                let (cx, cy) = (u[0] * w as f32, u[1] * h as f32);
-                let r = size * (0.07 + 0.14 * u[2]);
-                let (p1, p2) = (u[3] * std::f32::consts::TAU, u[4] * std::f32::consts::TAU);
-                let ext = 1.35 * r;
-                Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| {
-                    let (dx, dy) = (x - cx, y - cy);
-                    let d = (dx * dx + dy * dy).sqrt();
-                    let th = dy.atan2(dx);
-                    let rho = r * (1.0 + 0.2 * (2.0 * th + p1).sin() + 0.12 * (3.0 * th + p2).sin());
-                    3.0 * (1.0 - d / rho)
-                })
-            })
-            .collect();
-        let transmittance = if img.channels == 3 {
-            BLOOD_T.to_vec()
-        } else {
-            vec![0.299 * BLOOD_T[0] + 0.587 * BLOOD_T[1] + 0.114 * BLOOD_T[2]; img.channels]
-        };
-        let log_t = transmittance.iter().map(|t| t.ln()).collect();
+        let blobs = blood_blobs(img.width, img.height, ctx);
+        let log_t = blood_log_transmittance(img.channels);
         Ok(Box::new(Prepped { img, blobs, log_t }))
     }
+}
+
+/// The strength-independent list of `N` blob thickness sprites of a `w x h` image (None where a
+/// blob misses the image), drawn from (seed, image) as `prepare` does. The CUDA wrapper uploads
+/// these same sprites (src/backend/cuda/endoscopy.rs).
+pub fn blood_blobs(w: usize, h: usize, ctx: &Ctx) -> Vec<Option<Sprite>> {
+    let rng = ctx.rng(INFO.id);
+    let size = w.min(h) as f32;
+    (0..N)
+        .map(|i| {
+            let u = rng.object(0, i as u32, 5);
+            let (cx, cy) = (u[0] * w as f32, u[1] * h as f32);
+            let r = size * (0.07 + 0.14 * u[2]);
+            let (p1, p2) = (u[3] * std::f32::consts::TAU, u[4] * std::f32::consts::TAU);
+            let ext = 1.35 * r;
+            Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| {
+                let (dx, dy) = (x - cx, y - cy);
+                let d = (dx * dx + dy * dy).sqrt();
+                let th = dy.atan2(dx);
+                let rho = r * (1.0 + 0.2 * (2.0 * th + p1).sin() + 0.12 * (3.0 * th + p2).sin());
+                3.0 * (1.0 - d / rho)
+            })
+        })
+        .collect()
+}
+
+/// `ln T_c` per channel of an image with `channels` channels: the RGB transmittances for 3
+/// channels, the BT.601 luminance transmittance on every channel otherwise.
+pub fn blood_log_transmittance(channels: usize) -> Vec<f32> {
+    let transmittance = if channels == 3 {
+        BLOOD_T.to_vec()
+    } else {
+        vec![0.299 * BLOOD_T[0] + 0.587 * BLOOD_T[1] + 0.114 * BLOOD_T[2]; channels]
+    };
+    transmittance.iter().map(|t| t.ln()).collect()
 }
 
 struct Prepped<'a> {

@@ -45,12 +45,14 @@ static INFO: Info = Info {
     monotone_tolerance: 0.0,
 };
 
-struct Bubble {
-    sprite: Sprite,
+/// One rendered bubble: interior coverage, white overlay and lens-warped interior colour over
+/// one box. Also uploaded as-is by the CUDA wrapper (src/backend/cuda/endoscopy.rs).
+pub struct Bubble {
+    pub sprite: Sprite,
     /// white-overlay alpha over the same box
-    white: Vec<f32>,
+    pub white: Vec<f32>,
     /// interior colour per channel over the same box (planar, channels * box)
-    interior: Vec<f32>,
+    pub interior: Vec<f32>,
 }
 
 /// Bilinear sample of a plane at (x, y) with the reflect border.
@@ -70,49 +72,56 @@ impl Perturbation for EndoBubbles {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (w, h) = (img.width, img.height);
-        let size = w.min(h) as f32;
-        let mut bubbles = Vec::with_capacity(N);
-        for i in 0..N {
-            let u = rng.object(0, i as u32, 3);
-            let (cx, cy) = (u[0] * w as f32, u[1] * h as f32);
-            let r = size * (0.02 + 0.06 * u[2]);
-            let rim = (0.12 * r).max(1.0);
-            let ext = r + rim + 1.0;
-            let Some(sprite) = Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| {
-                disc_coverage(((x - cx).powi(2) + (y - cy).powi(2)).sqrt(), r, 1.0)
-            }) else {
-                bubbles.push(None);
-                continue;
-            };
-            let n = sprite.w * sprite.h;
-            let mut white = vec![0.0f32; n];
-            let mut interior = vec![0.0f32; n * img.channels];
-            let (h1x, h1y, h1s) = (cx - 0.4 * r, cy - 0.4 * r, 0.14 * r);
-            let (h2x, h2y, h2s) = (cx + 0.35 * r, cy + 0.35 * r, 0.08 * r);
-            for yy in 0..sprite.h {
-                for xx in 0..sprite.w {
-                    let (x, y) = ((sprite.x0 + xx) as f32, (sprite.y0 + yy) as f32);
-                    let (dx, dy) = (x - cx, y - cy);
-                    let d = (dx * dx + dy * dy).sqrt();
-                    let k = yy * sprite.w + xx;
-                    let mut a = 0.9 * ring_profile(d, r, rim);
-                    union_alpha(&mut a, (-((x - h1x).powi(2) + (y - h1y).powi(2)) / (2.0 * h1s * h1s)).exp());
-                    union_alpha(&mut a, 0.7 * (-((x - h2x).powi(2) + (y - h2y).powi(2)) / (2.0 * h2s * h2s)).exp());
-                    white[k] = a;
-                    let q = (d / r).min(1.0);
-                    let m = 0.55 + 0.45 * q * q;
-                    for c in 0..img.channels {
-                        let v = sample(img.plane(c), w, h, cx + dx * m, cy + dy * m);
-                        interior[c * n + k] = v + 0.1 * (1.0 - v);
-                    }
+        Ok(Box::new(Prepped { img, bubbles: bubble_list(img, ctx) }))
+    }
+}
+
+/// The strength-independent list of `N` bubbles rendered against the clean `img` (None where a
+/// bubble misses the image), drawn from (seed, image) as `prepare` does. The CUDA wrapper uploads
+/// these same renderings.
+pub fn bubble_list(img: &Image, ctx: &Ctx) -> Vec<Option<Bubble>> {
+    let rng = ctx.rng(INFO.id);
+    let (w, h) = (img.width, img.height);
+    let size = w.min(h) as f32;
+    let mut bubbles = Vec::with_capacity(N);
+    for i in 0..N {
+        let u = rng.object(0, i as u32, 3);
+        let (cx, cy) = (u[0] * w as f32, u[1] * h as f32);
+        let r = size * (0.02 + 0.06 * u[2]);
+        let rim = (0.12 * r).max(1.0);
+        let ext = r + rim + 1.0;
+        let Some(sprite) = Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| {
+            disc_coverage(((x - cx).powi(2) + (y - cy).powi(2)).sqrt(), r, 1.0)
+        }) else {
+            bubbles.push(None);
+            continue;
+        };
+        let n = sprite.w * sprite.h;
+        let mut white = vec![0.0f32; n];
+        let mut interior = vec![0.0f32; n * img.channels];
+        let (h1x, h1y, h1s) = (cx - 0.4 * r, cy - 0.4 * r, 0.14 * r);
+        let (h2x, h2y, h2s) = (cx + 0.35 * r, cy + 0.35 * r, 0.08 * r);
+        for yy in 0..sprite.h {
+            for xx in 0..sprite.w {
+                let (x, y) = ((sprite.x0 + xx) as f32, (sprite.y0 + yy) as f32);
+                let (dx, dy) = (x - cx, y - cy);
+                let d = (dx * dx + dy * dy).sqrt();
+                let k = yy * sprite.w + xx;
+                let mut a = 0.9 * ring_profile(d, r, rim);
+                union_alpha(&mut a, (-((x - h1x).powi(2) + (y - h1y).powi(2)) / (2.0 * h1s * h1s)).exp());
+                union_alpha(&mut a, 0.7 * (-((x - h2x).powi(2) + (y - h2y).powi(2)) / (2.0 * h2s * h2s)).exp());
+                white[k] = a;
+                let q = (d / r).min(1.0);
+                let m = 0.55 + 0.45 * q * q;
+                for c in 0..img.channels {
+                    let v = sample(img.plane(c), w, h, cx + dx * m, cy + dy * m);
+                    interior[c * n + k] = v + 0.1 * (1.0 - v);
                 }
             }
-            bubbles.push(Some(Bubble { sprite, white, interior }));
         }
-        Ok(Box::new(Prepped { img, bubbles }))
+        bubbles.push(Some(Bubble { sprite, white, interior }));
     }
+    bubbles
 }
 
 struct Prepped<'a> {

@@ -5,10 +5,10 @@ mod bubbles;
 mod overexposure;
 mod specular;
 
-pub use blood::EndoBlood;
-pub use bubbles::EndoBubbles;
-pub use overexposure::EndoOverexposure;
-pub use specular::EndoSpecular;
+pub use blood::{blood_blobs, blood_log_transmittance, EndoBlood};
+pub use bubbles::{bubble_list, Bubble, EndoBubbles};
+pub use overexposure::{overexposure_field, EndoOverexposure};
+pub use specular::{specular_spots, EndoSpecular, Spot};
 
 use super::Perturbation;
 

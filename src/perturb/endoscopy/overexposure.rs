@@ -42,25 +42,31 @@ impl Perturbation for EndoOverexposure {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (w, h) = (img.width, img.height);
-        let size = w.min(h) as f32;
-        let blobs: Vec<(f32, f32, f32)> = (0..N)
-            .map(|i| {
-                let u = rng.object(0, i as u32, 3);
-                (w as f32 * (0.1 + 0.8 * u[0]), h as f32 * (0.1 + 0.8 * u[1]), size * (0.12 + 0.13 * u[2]))
-            })
-            .collect();
-        let mut field = vec![0.0f32; w * h];
-        for (i, m) in field.iter_mut().enumerate() {
-            let (x, y) = ((i % w) as f32, (i / w) as f32);
-            for &(cx, cy, sg) in &blobs {
-                let d2 = (x - cx).powi(2) + (y - cy).powi(2);
-                union_alpha(m, (-d2 / (2.0 * sg * sg)).exp());
-            }
-        }
-        Ok(Box::new(Prepped { img, field }))
+        Ok(Box::new(Prepped { img, field: overexposure_field(img.width, img.height, ctx) }))
     }
+}
+
+/// The strength-independent blob union `m = 1 - prod(1 - g_i)` of a `w x h` image (row-major
+/// `w * h`), drawn from (seed, image) as `prepare` does. Also the host-prepared field of the CUDA
+/// kernel (kernels/endoscopy.cu `endo_overexposure`), so both use this one function.
+pub fn overexposure_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
+    let rng = ctx.rng(INFO.id);
+    let size = w.min(h) as f32;
+    let blobs: Vec<(f32, f32, f32)> = (0..N)
+        .map(|i| {
+            let u = rng.object(0, i as u32, 3);
+            (w as f32 * (0.1 + 0.8 * u[0]), h as f32 * (0.1 + 0.8 * u[1]), size * (0.12 + 0.13 * u[2]))
+        })
+        .collect();
+    let mut field = vec![0.0f32; w * h];
+    for (i, m) in field.iter_mut().enumerate() {
+        let (x, y) = ((i % w) as f32, (i / w) as f32);
+        for &(cx, cy, sg) in &blobs {
+            let d2 = (x - cx).powi(2) + (y - cy).powi(2);
+            union_alpha(m, (-d2 / (2.0 * sg * sg)).exp());
+        }
+    }
+    field
 }
 
 struct Prepped<'a> {

@@ -38,14 +38,40 @@ static INFO: Info = Info {
     monotone_tolerance: 0.0,
 };
 
-struct Spot {
-    cx: f32,
-    cy: f32,
+/// One spot of the fixed list (pixel units). Also uploaded as-is by the CUDA wrapper
+/// (src/backend/cuda/endoscopy.rs; kernels/endoscopy.cuh reads the same six values).
+#[derive(Clone, Copy, Debug)]
+pub struct Spot {
+    pub cx: f32,
+    pub cy: f32,
     /// unit major axis direction
-    cos: f32,
-    sin: f32,
-    sigma_major: f32,
-    sigma_minor: f32,
+    pub cos: f32,
+    pub sin: f32,
+    pub sigma_major: f32,
+    pub sigma_minor: f32,
+}
+
+/// The strength-independent list of `N` spots of a `w x h` image, drawn from (seed, image) as
+/// `prepare` does (the CUDA wrapper calls this same function).
+pub fn specular_spots(w: usize, h: usize, ctx: &Ctx) -> Vec<Spot> {
+    let rng = ctx.rng(INFO.id);
+    let size = w.min(h) as f32;
+    (0..N)
+        .map(|i| {
+            let u = rng.object(0, i as u32, 5);
+            let theta = u[2] * std::f32::consts::PI;
+            let sigma = size * (0.006 + 0.03 * u[3] * u[3]);
+            let aspect = 1.0 + 1.5 * u[4];
+            Spot {
+                cx: u[0] * w as f32,
+                cy: u[1] * h as f32,
+                cos: theta.cos(),
+                sin: theta.sin(),
+                sigma_major: sigma * aspect.sqrt(),
+                sigma_minor: sigma / aspect.sqrt(),
+            }
+        })
+        .collect()
 }
 
 impl Perturbation for EndoSpecular {
@@ -54,25 +80,7 @@ impl Perturbation for EndoSpecular {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let size = img.width.min(img.height) as f32;
-        let spots = (0..N)
-            .map(|i| {
-                let u = rng.object(0, i as u32, 5);
-                let theta = u[2] * std::f32::consts::PI;
-                let sigma = size * (0.006 + 0.03 * u[3] * u[3]);
-                let aspect = 1.0 + 1.5 * u[4];
-                Spot {
-                    cx: u[0] * img.width as f32,
-                    cy: u[1] * img.height as f32,
-                    cos: theta.cos(),
-                    sin: theta.sin(),
-                    sigma_major: sigma * aspect.sqrt(),
-                    sigma_minor: sigma / aspect.sqrt(),
-                }
-            })
-            .collect();
-        Ok(Box::new(Prepped { img, spots }))
+        Ok(Box::new(Prepped { img, spots: specular_spots(img.width, img.height, ctx) }))
     }
 }
 

@@ -42,10 +42,18 @@ static INFO: Info = Info {
     monotone_tolerance: 0.0,
 };
 
-struct Bubble {
-    interior: Sprite,
-    rim: Vec<f32>,
-    line: Vec<f32>,
+/// One bubble: interior disc coverage, dark-rim and refractile-line profiles over one box. Also
+/// uploaded as-is by the CUDA wrapper (src/backend/cuda/pathology.rs).
+pub struct Bubble {
+    pub interior: Sprite,
+    pub rim: Vec<f32>,
+    pub line: Vec<f32>,
+}
+
+/// The slide background `bg_c` per channel: the 92nd percentile of each plane (the CUDA wrapper
+/// uploads these same values).
+pub fn background(img: &Image) -> Vec<f32> {
+    img.planes().map(|p| percentile(p, 0.92)).collect()
 }
 
 /// The q-quantile (nearest rank) of a plane.
@@ -61,35 +69,39 @@ impl Perturbation for PathBubbles {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (w, h) = (img.width, img.height);
-        let size = w.min(h) as f32;
-        let bg: Vec<f32> = img.planes().map(|p| percentile(p, 0.92)).collect();
-        let bubbles = (0..N)
-            .map(|i| {
-                let u = rng.object(0, i as u32, 3);
-                let (cx, cy) = (u[0] * w as f32, u[1] * h as f32);
-                let r = size * (0.07 + 0.13 * u[2]);
-                let rim_hw = (0.07 * r).max(1.2);
-                let line_hw = (0.035 * r).max(0.8);
-                let line_r = r - 2.5 * rim_hw;
-                let ext = r + rim_hw + 1.0;
-                let dist = |x: f32, y: f32| ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
-                let interior = Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| disc_coverage(dist(x, y), r, 1.5))?;
-                let mut rim = Vec::with_capacity(interior.alpha.len());
-                let mut line = Vec::with_capacity(interior.alpha.len());
-                for yy in 0..interior.h {
-                    for xx in 0..interior.w {
-                        let d = dist((interior.x0 + xx) as f32, (interior.y0 + yy) as f32);
-                        rim.push(ring_profile(d, r, rim_hw));
-                        line.push(ring_profile(d, line_r, line_hw));
-                    }
-                }
-                Some(Bubble { interior, rim, line })
-            })
-            .collect();
-        Ok(Box::new(Prepped { img, bg, bubbles }))
+        Ok(Box::new(Prepped { img, bg: background(img), bubbles: bubble_list(img.width, img.height, ctx) }))
     }
+}
+
+/// The strength-independent list of `N` bubbles of a `w x h` image (None where a bubble misses
+/// the image), drawn from (seed, image) as `prepare` does. The CUDA wrapper uploads these same
+/// sprites.
+pub fn bubble_list(w: usize, h: usize, ctx: &Ctx) -> Vec<Option<Bubble>> {
+    let rng = ctx.rng(INFO.id);
+    let size = w.min(h) as f32;
+    (0..N)
+        .map(|i| {
+            let u = rng.object(0, i as u32, 3);
+            let (cx, cy) = (u[0] * w as f32, u[1] * h as f32);
+            let r = size * (0.07 + 0.13 * u[2]);
+            let rim_hw = (0.07 * r).max(1.2);
+            let line_hw = (0.035 * r).max(0.8);
+            let line_r = r - 2.5 * rim_hw;
+            let ext = r + rim_hw + 1.0;
+            let dist = |x: f32, y: f32| ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
+            let interior = Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| disc_coverage(dist(x, y), r, 1.5))?;
+            let mut rim = Vec::with_capacity(interior.alpha.len());
+            let mut line = Vec::with_capacity(interior.alpha.len());
+            for yy in 0..interior.h {
+                for xx in 0..interior.w {
+                    let d = dist((interior.x0 + xx) as f32, (interior.y0 + yy) as f32);
+                    rim.push(ring_profile(d, r, rim_hw));
+                    line.push(ring_profile(d, line_r, line_hw));
+                }
+            }
+            Some(Bubble { interior, rim, line })
+        })
+        .collect()
 }
 
 struct Prepped<'a> {

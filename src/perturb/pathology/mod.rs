@@ -3,8 +3,8 @@
 mod bubbles;
 mod stain_hsv;
 
-pub use bubbles::PathBubbles;
-pub use stain_hsv::PathStainHsv;
+pub use bubbles::{background, bubble_list, Bubble, PathBubbles};
+pub use stain_hsv::{stain_draws, PathStainHsv, StainDraws};
 
 use super::Perturbation;
 

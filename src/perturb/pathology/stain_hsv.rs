@@ -64,9 +64,7 @@ impl Perturbation for PathStainHsv {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let (uh, us, uv) = (signed(&rng, 0), signed(&rng, 1), signed(&rng, 2));
-        let g: Vec<f32> = smooth_field(&rng, 0, img.width, img.height, 4).into_iter().map(|f| 2.0 * f - 1.0).collect();
+        let StainDraws { uh, us, uv, g } = stain_draws(img.width, img.height, ctx);
         let hsv = (img.channels == 3).then(|| {
             let n = img.plane_len();
             let mut out = vec![0.0f32; 3 * n];
@@ -81,6 +79,24 @@ impl Perturbation for PathStainHsv {
         });
         Ok(Box::new(Prepped { img, uh, us, uv, g, hsv }))
     }
+}
+
+/// The strength-independent draws of one (seed, image): the signed hue, saturation and value
+/// shifts and the field `g = 2F - 1` (`w * h`, row-major).
+pub struct StainDraws {
+    pub uh: f32,
+    pub us: f32,
+    pub uv: f32,
+    pub g: Vec<f32>,
+}
+
+/// Draw [`StainDraws`] for a `w x h` image as `prepare` does (the CUDA wrapper calls this same
+/// function and uploads the result).
+pub fn stain_draws(w: usize, h: usize, ctx: &Ctx) -> StainDraws {
+    let rng = ctx.rng(INFO.id);
+    let (uh, us, uv) = (signed(&rng, 0), signed(&rng, 1), signed(&rng, 2));
+    let g = smooth_field(&rng, 0, w, h, 4).into_iter().map(|f| 2.0 * f - 1.0).collect();
+    StainDraws { uh, us, uv, g }
 }
 
 struct Prepped<'a> {
