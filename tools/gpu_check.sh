@@ -26,7 +26,7 @@ build() {
     tools/install_cuda_toolkit.sh >/dev/null
     rm -rf "$out" && mkdir -p "$out/bin"
     local tests=()
-    for f in tests/cuda_parity*.rs tests/gpu_bench.rs; do tests+=(--test "$(basename "$f" .rs)"); done
+    for f in tests/cuda_parity*.rs tests/cuda_ort_zero_copy.rs tests/gpu_bench.rs; do tests+=(--test "$(basename "$f" .rs)"); done
     cargo test --features cuda --no-run --lib "${tests[@]}" 2>&1 | tee "$out/build.log"
     # "Executable unittests src/lib.rs (target/debug/deps/medfm_robust-...)" and
     # "Executable tests/cuda_parity_us.rs (target/debug/deps/cuda_parity_us-...)" -> copy by role.
@@ -34,7 +34,7 @@ build() {
         path="${line##*(}"; path="${path%)}"
         case "$line" in
             *" src/lib.rs "*) name=lib ;;
-            *" tests/cuda_parity"* | *" tests/gpu_bench.rs "*) name="$(basename "$(echo "$line" | awk '{print $2}')" .rs)" ;;
+            *" tests/cuda_parity"* | *" tests/cuda_ort_zero_copy.rs "* | *" tests/gpu_bench.rs "*) name="$(basename "$(echo "$line" | awk '{print $2}')" .rs)" ;;
             *) continue ;;
         esac
         cp "$path" "$out/bin/$name"
@@ -103,7 +103,7 @@ run() {
     done
     [ -d "$out/sanitizer/lib" ] && export LD_LIBRARY_PATH="$root/$out/sanitizer/lib:$root/$out/sanitizer/bin:${LD_LIBRARY_PATH:-}"
     local parity=()
-    for b in "$out"/bin/cuda_parity*; do parity+=("$b"); done
+    for b in "$out"/bin/cuda_parity* "$out"/bin/cuda_ort_zero_copy; do [ -x "$b" ] && parity+=("$b"); done
     step lib_backend_tests 30 "$out/bin/lib" backend:: || ok=1
     for b in "${parity[@]}"; do
         step "$(basename "$b")" 40 "$b" --nocapture --test-threads=1 || ok=1
