@@ -2,7 +2,8 @@
 //! the CPU mri_bias_field of src/perturb/mri/bias_field.rs: bit-identical over odd sizes, grey and
 //! RGB, several seeds and strengths. The log field the kernel receives is rebuilt here exactly as
 //! src/backend/cuda/mri.rs `log_field` builds it (a transcription of the CPU prepare), so a
-//! transcription error shows up as a mismatch. mri_ghosting and mri_motion have no kernel yet.
+//! transcription error shows up as a mismatch. mri_ghosting: the kernel loop over the CPU's own
+//! `ghost_field`, bit-identical to the CPU apply. mri_motion has no kernel yet.
 
 #[cfg(not(medfm_host_math))]
 #[test]
@@ -18,6 +19,7 @@ mod host {
 
     extern "C" {
         fn mfr_host_mri_bias_field(v: f32, l: f32, s: f32) -> f32;
+        fn mfr_host_mri_ghosting(input: *const f32, g: *const f32, out: *mut f32, n: u64, s: f32);
     }
 
     /// Same as src/backend/cuda/mri.rs `log_field` (that module needs the `cuda` feature).
@@ -84,6 +86,32 @@ mod host {
                     }
                     for (i, (a, b)) in cpu.data.iter().zip(&gpu.data).enumerate() {
                         assert_eq!(a.to_bits(), b.to_bits(), "mri_bias_field {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ghosting_matches_cpu_bit_for_bit() {
+        use medfm_robust::perturb::mri::ghost_field;
+        let pert = by_id("mri_ghosting").unwrap();
+        let (lo, hi) = pert.info().strength_range;
+        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (16, 16, 1)].iter().enumerate() {
+            let img = test_image(w, h, c, 20 + k as u64);
+            for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
+                let ctx = Ctx::new(seed, 0x6000 + k as u32);
+                let g = ghost_field(&img, &ctx);
+                assert_eq!(g.len(), img.data.len());
+                let prepared = pert.prepare(&img, &ctx).unwrap();
+                for f in [0.0f32, 0.013, 0.25, 0.6, 1.0] {
+                    let s = lo + (hi - lo) * f;
+                    let cpu = prepared.apply(s);
+                    let mut gpu = vec![0.0f32; img.data.len()];
+                    // SAFETY: in, g and out hold img.data.len() values each.
+                    unsafe { mfr_host_mri_ghosting(img.data.as_ptr(), g.as_ptr(), gpu.as_mut_ptr(), gpu.len() as u64, s) };
+                    for (i, (a, b)) in gpu.iter().zip(&cpu.data).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "{w}x{h}x{c} seed {seed} s {s} sample {i}: kernel {a} cpu {b}");
                     }
                 }
             }

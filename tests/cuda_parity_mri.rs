@@ -53,4 +53,38 @@ mod gpu {
             }
         }
     }
+
+    /// mri_ghosting: the ghost component from the CPU's `ghost_field`, `clip(x - s G)` on the
+    /// device; no transcendental, so bit-identical is expected (<= 0.1% of samples may differ,
+    /// within 1e-5, as spec/gpu.md allows).
+    #[test]
+    fn mri_ghosting_matches_cpu() {
+        use medfm_robust::perturb::mri::ghost_field;
+        let Some(e) = engine("mri_ghosting_matches_cpu") else { return };
+        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
+        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 30 + k as u64)).collect();
+        let refs: Vec<&Image> = imgs.iter().collect();
+        let ids: Vec<u32> = (0..imgs.len() as u32).map(|k| 0x4100 + k).collect();
+        let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
+        let pert = by_id("mri_ghosting").unwrap();
+        let (lo, hi) = pert.info().strength_range;
+        for seed in [0u64, 9] {
+            let ctxs: Vec<Ctx> = ids.iter().map(|&i| Ctx::new(seed, i)).collect();
+            let fields: Vec<Vec<f32>> = imgs.iter().zip(&ctxs).map(|(im, c)| ghost_field(im, c)).collect();
+            let k = mri::GhostingKernel::new(&e, &batch, &fields).unwrap();
+            for f in [0.0f32, 0.25, 0.6, 1.0] {
+                let strengths: Vec<f32> = (0..imgs.len()).map(|j| lo + (hi - lo) * f * (1.0 - 0.1 * j as f32)).collect();
+                let got = k.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+                for (j, img) in imgs.iter().enumerate() {
+                    let cpu = pert.prepare(img, &ctxs[j]).unwrap().apply(strengths[j]);
+                    let mut differ = 0usize;
+                    for (x, y) in got[j].data.iter().zip(&cpu.data) {
+                        assert!((x - y).abs() <= 1e-5, "mri_ghosting image {j} seed {seed}: gpu {x} cpu {y}");
+                        differ += (x.to_bits() != y.to_bits()) as usize;
+                    }
+                    assert!(differ * 1000 <= cpu.data.len(), "mri_ghosting image {j} seed {seed}: {differ} samples not bit-identical");
+                }
+            }
+        }
+    }
 }

@@ -7,4 +7,9 @@ extern "C" {
 
 float mfr_host_mri_bias_field(float v, float l, float s) { return mfr_finish(mfr_mri_bias_field(v, l, s)); }
 
+// One image through mri.cu's mri_ghosting loop: n samples, ghost component g (same layout).
+void mfr_host_mri_ghosting(const float* in, const float* g, float* out, uint64_t n, float s) {
+    for (uint64_t i = 0; i < n; ++i) out[i] = s > 0.0f ? mfr_finish(mfr_mri_ghosting(in[i], g[i], s)) : in[i];
+}
+
 }  // extern "C"

@@ -2,7 +2,9 @@
 //! s = 1 is prepared on the host by [`log_field`], a transcription of the CPU `prepare`
 //! (src/perturb/mri/bias_field.rs: torchio order-3 polynomial, coefficients U(-0.5, 0.5) from
 //! params 0..19), checked bit for bit by tests/cuda_host_math_mri.rs through the CPU output.
-//! mri_ghosting and mri_motion (k-space) have no kernel yet.
+//! mri_ghosting: the ghost component (k-space work) is computed once per image on the host by the
+//! CPU's own `perturb::mri::ghost_field` and uploaded ([`GhostingKernel`]); the kernel evaluates
+//! `clip(x - s G)`. mri_motion (an inverse FFT per strength) has no kernel yet.
 
 use super::fields;
 use super::{err, CudaEngine, DeviceBatch};
@@ -94,6 +96,61 @@ impl BiasFieldKernel {
         // has w * h values (checked in `new`); grid.y = n, grid.x * 256 >= every image's samples,
         // threads past them return.
         unsafe { l.launch(cfg) }.map_err(err("mri launch"))?;
+        Ok(())
+    }
+}
+
+/// mri_ghosting prepared for one batch: each image's ghost component (c x w x h, from the CPU's
+/// `ghost_field`) uploaded once; [`GhostingKernel::launch`] reads the strengths from the device.
+pub struct GhostingKernel {
+    packed: fields::PackedFields,
+}
+
+impl GhostingKernel {
+    /// `fields[i]` = `perturb::mri::ghost_field(image i, ctx i)`.
+    pub fn new(engine: &CudaEngine, input: &DeviceBatch, fields_: &[Vec<f32>]) -> Result<Self, BackendError> {
+        let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+        fields::check("mri_ghosting", fields::FIELD_FULL, fields_, &dims)?;
+        Ok(GhostingKernel { packed: fields::upload(engine, fields_, input.len())? })
+    }
+
+    /// Perturb every image of `input` (the batch given to `new`) at its strength.
+    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
+        if strengths.len() != input.len() {
+            return Err(BackendError::cuda("mri_ghosting", "one strength per image is required"));
+        }
+        let mut out = DeviceBatch::zeros_like(engine, input)?;
+        if input.is_empty() {
+            return Ok(out);
+        }
+        let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+        self.launch(engine, input, &mut out, &d_strength)?;
+        Ok(out)
+    }
+
+    /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = "mri_ghosting";
+        if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
+            return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
+        }
+        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+        if input.is_empty() || most == 0 {
+            return Ok(());
+        }
+        let s = engine.stream();
+        let n = input.len() as u32;
+        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let f = engine.function("mri", "mri_ghosting")?;
+        let mut l = s.launch_builder(&f);
+        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);
+        // SAFETY: matches `mri_ghosting(const float* in, float* out, const MfrImageDesc*, const
+        // float* strength, const float* field, const uint64_t* field_off, uint32_t n)`; in/out
+        // share the layout (checked totals), strength/field_off have >= n entries, every field
+        // has c * w * h values (checked in `new`) indexed by the sample's index in its image;
+        // grid.y = n, grid.x * 256 >= every image's samples, threads past them return.
+        unsafe { l.launch(cfg) }.map_err(err("mri_ghosting launch"))?;
         Ok(())
     }
 }

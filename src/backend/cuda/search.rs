@@ -19,7 +19,7 @@ use super::ct::{self, CtKernel, MetalStreaksPrepared};
 use super::dermoscopy::{self, DermPrepared};
 use super::endoscopy::{self, EndoPrepared};
 use super::pathology::{self, PathPrepared};
-use super::mri::{self, BiasFieldKernel};
+use super::mri::{self, BiasFieldKernel, GhostingKernel};
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
 use super::pixelate;
@@ -90,7 +90,7 @@ macro_rules! strength_kernel_impl {
         }
     )*};
 }
-strength_kernel_impl!(XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
+strength_kernel_impl!(XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, GhostingKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
 
 /// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
 /// strength-independent part is prepared once per batch. Not (yet) here: ids whose per-strength
@@ -105,6 +105,7 @@ pub fn search_ids() -> Vec<&'static str> {
     ids.extend(xray::IDS);
     ids.extend(ct::IDS);
     ids.push("mri_bias_field");
+    ids.push("mri_ghosting");
     ids.extend(us::IDS);
     ids.extend(endoscopy::IDS);
     ids.extend(pathology::IDS);
@@ -147,6 +148,9 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
     } else if id == "mri_bias_field" {
         let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| mri::log_field(im.width, im.height, c)).collect();
         Box::new(BiasFieldKernel::new(engine, batch, &fields)?)
+    } else if id == "mri_ghosting" {
+        let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| crate::perturb::mri::ghost_field(im, c)).collect();
+        Box::new(GhostingKernel::new(engine, batch, &fields)?)
     } else if id == "us_acoustic_shadow" {
         let prep: Vec<_> = images.iter().zip(&ctxs).map(|(im, c)| us::shadow_prepare(im, c)).collect();
         Box::new(ShadowKernel::new(engine, batch, &prep)?)

@@ -92,6 +92,18 @@ pub fn ghost_settings(ctx: &Ctx) -> (usize, usize) {
     (n, axis)
 }
 
+/// The f32 ghost component G of every channel (planar, like the image) for (seed, image): the
+/// strength-independent part of `apply(s) = clip(x - s G)`, also uploaded by the CUDA kernel.
+pub fn ghost_field(img: &Image, ctx: &Ctx) -> Vec<f32> {
+    let (n, axis) = ghost_settings(ctx);
+    let (w, h) = (img.width, img.height);
+    let mut ghost = Vec::with_capacity(img.data.len());
+    for plane in img.planes() {
+        ghost.extend(ghost_component(plane, w, h, n, axis, None).iter().map(|&v| v as f32));
+    }
+    ghost
+}
+
 struct Prep<'a> {
     img: &'a Image,
     /// Ghost component per channel (planar, like the image).
@@ -104,13 +116,7 @@ impl Perturbation for MriGhosting {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let (n, axis) = ghost_settings(ctx);
-        let (w, h) = (img.width, img.height);
-        let mut ghost = Vec::with_capacity(img.data.len());
-        for plane in img.planes() {
-            ghost.extend(ghost_component(plane, w, h, n, axis, None).iter().map(|&v| v as f32));
-        }
-        Ok(Box::new(Prep { img, ghost }))
+        Ok(Box::new(Prep { img, ghost: ghost_field(img, ctx) }))
     }
 }
 

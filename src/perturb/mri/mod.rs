@@ -6,7 +6,7 @@ mod ghosting;
 mod motion;
 
 pub use bias_field::{bias_coefficients, torchio_bias_field, MriBiasField, BIAS_ORDER};
-pub use ghosting::{ghost_settings, torchio_ghosting, MriGhosting};
+pub use ghosting::{ghost_field, ghost_settings, torchio_ghosting, MriGhosting};
 pub use motion::MriMotion;
 
 use super::Perturbation;
