@@ -25,8 +25,6 @@ mod gpu {
     use medfm_robust::ssim::SsimVariant;
     use medfm_robust::Image;
 
-    /// The engine, or None (after printing why) on a machine without a usable GPU.
-
     /// A smooth-plus-texture test image in [0, 1] (deterministic).
     fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
         let rng = Rng::new(seed, 1, 2);

@@ -64,7 +64,7 @@ pub fn calibrate_items(
             let Some(kernel) = strength_kernel(engine, info.id, &batch, &images, seed)? else {
                 return Ok(None);
             };
-            let outcomes = calibrate_batch(engine, kernel.as_ref(), &info, &batch, levels, opts, depth)?;
+            let outcomes = calibrate_batch(engine, kernel.as_ref(), info, &batch, levels, opts, depth)?;
             for (&i, o) in chunk.iter().zip(outcomes) {
                 out[i] = Some(o);
             }
