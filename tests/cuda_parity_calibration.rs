@@ -60,7 +60,7 @@ mod gpu {
                 let tol = if approx == 1 { 1e-3 } else { 1e-6 };
                 for seed in [0u64, 9] {
                     let k = strength_kernel(&e, id, &batch, &imgs.iter().collect::<Vec<_>>(), seed).unwrap().expect("supported id");
-                    let gpu = calibrate_batch(&e, k.as_ref(), &p.info(), &batch, &levels, &opts, BitDepth::U8).unwrap();
+                    let gpu = calibrate_batch(&e, k.as_ref(), p.info(), &batch, &levels, &opts, BitDepth::U8).unwrap();
                     assert_eq!(gpu.len(), imgs.len());
                     for (i, img) in imgs.iter().enumerate() {
                         let ctx = Ctx::new(seed, ids[i]);
@@ -111,7 +111,7 @@ mod gpu {
             let sel_ids: Vec<u32> = sel.iter().map(|&i| ids[i]).collect();
             let b = DeviceBatch::upload(&e, &refs, &sel_ids).unwrap();
             let k = strength_kernel(&e, "gaussian_noise", &b, &refs, 3).unwrap().unwrap();
-            calibrate_batch(&e, k.as_ref(), &p.info(), &b, &[1, 2, 3, 4, 5], &opts, BitDepth::U8).unwrap()
+            calibrate_batch(&e, k.as_ref(), p.info(), &b, &[1, 2, 3, 4, 5], &opts, BitDepth::U8).unwrap()
         };
         let all = run(&[0, 1, 2, 3, 4]);
         assert_eq!(all, run(&[0, 1, 2, 3, 4]), "two identical runs differ");

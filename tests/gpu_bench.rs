@@ -4,6 +4,7 @@
 //!   - images/s and GB/s (bytes read + written) of every perturbation with a kernel;
 //!   - images/s of the whole on-GPU calibration (five levels, 512x512 RGB, 8-bit);
 //!   - the CPU (rayon) doing one calibration on the same machine, for scale.
+//!
 //! Timings are reported, never asserted. Inputs are resident on the device (uploads excluded);
 //! every timed region ends with a stream synchronisation. Without a GPU it prints SKIPPED.
 
@@ -121,7 +122,7 @@ mod gpu {
             let k = strength_kernel(&e, id, &a, &refs, 1).unwrap().unwrap();
             let mut in_band = 0usize;
             let t = time(&e, 3, &mut || {
-                let r = calibrate_batch(&e, k.as_ref(), &p.info(), &a, &levels, &opts, BitDepth::U8).unwrap();
+                let r = calibrate_batch(&e, k.as_ref(), p.info(), &a, &levels, &opts, BitDepth::U8).unwrap();
                 in_band = r.iter().flatten().filter(|o| o.in_band).count();
             });
             line(&format!("calibration_{id}_{tag}"), batch as f64 / t, &format!("images/s ({in_band} of {} levels in band)", batch * 5));
