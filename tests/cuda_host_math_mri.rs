@@ -1,8 +1,7 @@
 //! Host-math check of kernels/mri.cuh (host-compiled through kernels/host/shim_mri.cpp) against
 //! the CPU mri_bias_field of src/perturb/mri/bias_field.rs: bit-identical over odd sizes, grey and
-//! RGB, several seeds and strengths. The log field the kernel receives is rebuilt here exactly as
-//! src/backend/cuda/mri.rs `log_field` builds it (a transcription of the CPU prepare), so a
-//! transcription error shows up as a mismatch. mri_ghosting: the kernel loop over the CPU's own
+//! RGB, several seeds and strengths. The log field the kernel receives is the CPU's own
+//! `unit_log_field`, as src/backend/cuda/mri.rs uploads it. mri_ghosting: the kernel loop over the CPU's own
 //! `ghost_field`, bit-identical to the CPU apply. mri_motion has no kernel yet.
 
 #[cfg(not(medfm_host_math))]
@@ -22,34 +21,8 @@ mod host {
         fn mfr_host_mri_ghosting(input: *const f32, g: *const f32, out: *mut f32, n: u64, s: f32);
     }
 
-    /// Same as src/backend/cuda/mri.rs `log_field` (that module needs the `cuda` feature).
-    fn log_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
-        const ORDER: usize = 3;
-        let rng = ctx.rng("mri_bias_field");
-        let coord = |k: usize, n: usize| if n <= 1 { 0.0 } else { (2.0 * k as f64 + 1.0 - n as f64) / (n as f64 - 1.0) };
-        let mut terms = Vec::new();
-        let mut idx = 0u32;
-        for i in 0..=ORDER {
-            for j in 0..=ORDER - i {
-                for k in 0..=ORDER - i - j {
-                    let c = rng.param_range(idx, -0.5, 0.5) as f64;
-                    if k == 0 {
-                        terms.push((i as i32, j as i32, c));
-                    }
-                    idx += 1;
-                }
-            }
-        }
-        let mut out = vec![0.0f32; w * h];
-        for y in 0..h {
-            let xr = coord(y, h);
-            for x in 0..w {
-                let yc = coord(x, w);
-                out[y * w + x] = terms.iter().map(|&(i, j, c)| c * xr.powi(i) * yc.powi(j)).sum::<f64>() as f32;
-            }
-        }
-        out
-    }
+    /// The field the CUDA wrapper uploads (src/backend/cuda/mri.rs `log_field` is this function).
+    use medfm_robust::perturb::mri::unit_log_field as log_field;
 
     fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
         let rng = Rng::new(seed, 5, 9);

@@ -13,7 +13,6 @@ fn host_math_shim_not_built() {
 
 #[cfg(medfm_host_math)]
 mod host {
-    use medfm_robust::perturb::common::body::{mean_plane, BODY_THRESHOLD};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
@@ -23,55 +22,8 @@ mod host {
         fn mfr_host_us_reverberation(v: f32, r: f32, t: f32, inside: f32, n: f32, p: *const f32, s: f32) -> f32;
     }
 
-    /// Same as src/backend/cuda/us.rs `shadow_prepare` (that module needs the `cuda` feature).
-    fn shadow_prepare(img: &Image, ctx: &Ctx) -> (Vec<f32>, [f32; 20]) {
-        let (w, h) = (img.width, img.height);
-        let lum = mean_plane(&img.data, w, h, img.channels);
-        let apex_x = w as f32 / 2.0;
-        let mut field = vec![0.0f32; 2 * w * h];
-        let (mut th, mut rr) = (Vec::new(), Vec::new());
-        for y in 0..h {
-            for x in 0..w {
-                let dx = x as f32 + 0.5 - apex_x;
-                let dy = y as f32 + 0.5 - 0.0;
-                let (r, t) = ((dx * dx + dy * dy).sqrt(), dx.atan2(dy));
-                field[y * w + x] = r;
-                field[w * h + y * w + x] = t;
-                if lum[y * w + x] > BODY_THRESHOLD {
-                    th.push(t);
-                    rr.push(r);
-                }
-            }
-        }
-        if th.len() < 16 {
-            rr = field[..w * h].to_vec();
-            th = field[w * h..].to_vec();
-        }
-        let pct = |v: &mut Vec<f32>, p: f32| {
-            v.sort_by(f32::total_cmp);
-            let i = ((v.len() - 1) as f32 * p).round() as usize;
-            v[i]
-        };
-        let (t0, t1) = (pct(&mut th, 0.02), pct(&mut th, 0.98));
-        let (r0, r1) = (pct(&mut rr, 0.02), pct(&mut rr, 0.98));
-        let rng = ctx.rng("us_acoustic_shadow");
-        let k = 3 + (rng.param(0) * 3.0).floor().min(2.0) as usize;
-        let spacing = (t1 - t0) / k as f32;
-        let span = (r1 - r0).max(1.0);
-        let mut p = [0.0f32; 20];
-        p[0] = r0;
-        p[1] = 0.15 * spacing;
-        p[2] = 0.08 * span;
-        p[3] = 0.012 * span;
-        p[4] = k as f32;
-        for i in 0..k {
-            let u = rng.object(0, i as u32, 3);
-            p[5 + 3 * i] = t0 + spacing * (i as f32 + 0.3 + 0.4 * u[0]);
-            p[6 + 3 * i] = spacing * (0.22 + 0.13 * u[1]);
-            p[7 + 3 * i] = r0 + (r1 - r0) * (0.15 + 0.3 * u[2]);
-        }
-        (field, p)
-    }
+    /// The packing the CUDA wrapper uploads (src/backend/cuda/us.rs `shadow_prepare` is this).
+    use medfm_robust::backend::packing::us_shadow as shadow_prepare;
 
     /// A sector-shaped speckled "ultrasound" image (apex at the top centre).
     fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {

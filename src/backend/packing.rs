@@ -1,5 +1,6 @@
 //! Host-side packing of strength-independent, host-prepared data into the flat layouts the
-//! kernels read (us_reverberation's record and planes, derm_hair's hair records). Compiled with or
+//! kernels read (us_acoustic_shadow's cone planes and record, us_reverberation's record and
+//! planes, derm_hair's hair records). Compiled with or
 //! without the `cuda` feature: the host-math tests (tests/cuda_host_math_*.rs) feed the host build
 //! of the kernels' `.cuh` functions through exactly the packing the launch wrappers upload.
 //! Every input comes from the CPU's own `prepare` building blocks
@@ -7,6 +8,8 @@
 //! [`hair_list`](crate::perturb::dermoscopy::hair_list)), so nothing here re-draws randomness.
 
 use super::BackendError;
+use crate::image::Image;
+use crate::perturb::Ctx;
 use crate::perturb::dermoscopy::Hair;
 use crate::perturb::us::ReverberationFields;
 
@@ -69,4 +72,27 @@ impl PackedHairs {
         self.colour.extend((0..3).map(|c| colour.get(c.min(last)).copied().unwrap_or(0.0)));
         Ok(())
     }
+}
+
+/// The cone (depth plane followed by angle plane, 2 w h values) and the MFR_US_PARAMS-float
+/// record (r0, edge, decay, arc, K, then angle, half-width, depth per shadow) of
+/// us_acoustic_shadow for `img`: the CPU's own [`shadow_setup`](crate::perturb::us::shadow_setup),
+/// packed for kernels/us.cuh.
+pub fn us_shadow(img: &Image, ctx: &Ctx) -> (Vec<f32>, [f32; 20]) {
+    let st = crate::perturb::us::shadow_setup(img, ctx);
+    let mut field = Vec::with_capacity(2 * st.cone.depth.len());
+    field.extend_from_slice(&st.cone.depth);
+    field.extend_from_slice(&st.cone.angle);
+    let mut p = [0.0f32; 20];
+    p[0] = st.cone.range.0;
+    p[1] = st.edge;
+    p[2] = st.decay;
+    p[3] = st.arc;
+    p[4] = st.shadows.len() as f32;
+    for (i, sh) in st.shadows.iter().enumerate().take(5) {
+        p[5 + 3 * i] = sh.angle;
+        p[6 + 3 * i] = sh.half_width;
+        p[7 + 3 * i] = sh.depth;
+    }
+    (field, p)
 }

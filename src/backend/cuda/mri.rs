@@ -1,7 +1,7 @@
-//! Launch wrapper of kernels/mri.cu: mri_bias_field for a whole batch. The log bias field at
-//! s = 1 is prepared on the host by [`log_field`], a transcription of the CPU `prepare`
-//! (src/perturb/mri/bias_field.rs: torchio order-3 polynomial, coefficients U(-0.5, 0.5) from
-//! params 0..19), checked bit for bit by tests/cuda_host_math_mri.rs through the CPU output.
+//! Launch wrappers of kernels/mri.cu for a whole batch. mri_bias_field: the log bias field at
+//! s = 1 is the CPU's own `perturb::mri::unit_log_field` (= [`log_field`]; torchio order-3
+//! polynomial, coefficients U(-0.5, 0.5) from params 0..19), uploaded once; the kernel math is
+//! checked bit for bit against the CPU output by tests/cuda_host_math_mri.rs.
 //! mri_ghosting: the ghost component (k-space work) is computed once per image on the host by the
 //! CPU's own `perturb::mri::ghost_field` and uploaded ([`GhostingKernel`]); the kernel evaluates
 //! `clip(x - s G)`. mri_motion (an inverse FFT per strength) has no kernel yet.
@@ -9,40 +9,12 @@
 use super::fields;
 use super::{err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
-use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/mri.cu `MRI_THREADS`).
 const THREADS: u32 = 256;
 
-/// The f32 log bias field (row-major w x h) of mri_bias_field for this context.
-pub fn log_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
-    const ORDER: usize = 3;
-    let rng = ctx.rng("mri_bias_field");
-    let coord = |k: usize, n: usize| if n <= 1 { 0.0 } else { (2.0 * k as f64 + 1.0 - n as f64) / (n as f64 - 1.0) };
-    let mut terms = Vec::new();
-    let mut idx = 0u32;
-    for i in 0..=ORDER {
-        for j in 0..=ORDER - i {
-            for k in 0..=ORDER - i - j {
-                let c = rng.param_range(idx, -0.5, 0.5) as f64;
-                if k == 0 {
-                    terms.push((i as i32, j as i32, c));
-                }
-                idx += 1;
-            }
-        }
-    }
-    let mut out = vec![0.0f32; w * h];
-    for y in 0..h {
-        let xr = coord(y, h);
-        for x in 0..w {
-            let yc = coord(x, w);
-            out[y * w + x] = terms.iter().map(|&(i, j, c)| c * xr.powi(i) * yc.powi(j)).sum::<f64>() as f32;
-        }
-    }
-    out
-}
+pub use crate::perturb::mri::unit_log_field as log_field;
 
 /// mri_bias_field of every image of `input` at its strength; `fields_` holds one [`log_field`]
 /// per image.

@@ -1,7 +1,7 @@
 //! Launch wrappers of kernels/us.cu for a whole batch.
-//! - us_acoustic_shadow: the cone planes and the per-image parameter record are prepared on the
-//!   host by [`shadow_prepare`], a transcription of the CPU prepare, checked bit for bit through
-//!   the CPU output by tests/cuda_host_math_us.rs.
+//! - us_acoustic_shadow: the cone planes and the per-image parameter record are the CPU's own
+//!   `perturb::us::shadow_setup`, packed by `backend::packing::us_shadow` (= [`shadow_prepare`]); the kernel math is checked bit for
+//!   bit against the CPU output by tests/cuda_host_math_us.rs.
 //! - us_reverberation ([`ReverberationPrepared`]): the CPU's own
 //!   [`reverberation_fields`] (cone depth/angle, soft support, Rayleigh speckle, echo list) are
 //!   packed by `backend::packing` and uploaded once per batch; everything that depends on s
@@ -14,7 +14,6 @@ use crate::backend::packing::{us_reverb_planes, us_reverb_record, US_REVERB_PARA
 use crate::backend::BackendError;
 use crate::perturb::us::reverberation_fields;
 use crate::image::Image;
-use crate::perturb::common::body::{mean_plane, BODY_THRESHOLD};
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
@@ -24,57 +23,7 @@ const THREADS: u32 = 256;
 /// Ids with a kernel in kernels/us.cu.
 pub const IDS: [&str; 2] = ["us_acoustic_shadow", "us_reverberation"];
 
-/// The cone (depth plane followed by angle plane, 2 w h values) and the MFR_US_PARAMS-float
-/// record of us_acoustic_shadow for `img`: a transcription of the CPU prepare
-/// (src/perturb/us/{mod.rs `Cone::of`, acoustic_shadow.rs}).
-pub fn shadow_prepare(img: &Image, ctx: &Ctx) -> (Vec<f32>, [f32; 20]) {
-    let (w, h) = (img.width, img.height);
-    let lum = mean_plane(&img.data, w, h, img.channels);
-    let apex_x = w as f32 / 2.0;
-    let mut field = vec![0.0f32; 2 * w * h];
-    let (mut th, mut rr) = (Vec::new(), Vec::new());
-    for y in 0..h {
-        for x in 0..w {
-            let dx = x as f32 + 0.5 - apex_x;
-            let dy = y as f32 + 0.5 - 0.0;
-            let (r, t) = ((dx * dx + dy * dy).sqrt(), dx.atan2(dy));
-            field[y * w + x] = r;
-            field[w * h + y * w + x] = t;
-            if lum[y * w + x] > BODY_THRESHOLD {
-                th.push(t);
-                rr.push(r);
-            }
-        }
-    }
-    if th.len() < 16 {
-        rr = field[..w * h].to_vec();
-        th = field[w * h..].to_vec();
-    }
-    let pct = |v: &mut Vec<f32>, p: f32| {
-        v.sort_by(f32::total_cmp);
-        let i = ((v.len() - 1) as f32 * p).round() as usize;
-        v[i]
-    };
-    let (t0, t1) = (pct(&mut th, 0.02), pct(&mut th, 0.98));
-    let (r0, r1) = (pct(&mut rr, 0.02), pct(&mut rr, 0.98));
-    let rng = ctx.rng("us_acoustic_shadow");
-    let k = 3 + (rng.param(0) * 3.0).floor().min(2.0) as usize;
-    let spacing = (t1 - t0) / k as f32;
-    let span = (r1 - r0).max(1.0);
-    let mut p = [0.0f32; 20];
-    p[0] = r0;
-    p[1] = 0.15 * spacing;
-    p[2] = 0.08 * span;
-    p[3] = 0.012 * span;
-    p[4] = k as f32;
-    for i in 0..k {
-        let u = rng.object(0, i as u32, 3);
-        p[5 + 3 * i] = t0 + spacing * (i as f32 + 0.3 + 0.4 * u[0]);
-        p[6 + 3 * i] = spacing * (0.22 + 0.13 * u[1]);
-        p[7 + 3 * i] = r0 + (r1 - r0) * (0.15 + 0.3 * u[2]);
-    }
-    (field, p)
-}
+pub use crate::backend::packing::us_shadow as shadow_prepare;
 
 /// us_acoustic_shadow of every image of `input` at its strength; `prepared[i]` is
 /// [`shadow_prepare`] of image i.

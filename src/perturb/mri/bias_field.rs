@@ -99,6 +99,12 @@ pub fn bias_coefficients(ctx: &Ctx) -> Vec<f64> {
     (0..n_coefficients(BIAS_ORDER)).map(|k| rng.param_range(k as u32, -0.5, 0.5) as f64).collect()
 }
 
+/// The f32 log bias field at s = 1 (`sum u_ijk X^i Y^j`, row-major `w x h`) for (seed, image):
+/// what `apply(s)` scales by s; also uploaded by the CUDA kernel (src/backend/cuda/mri.rs).
+pub fn unit_log_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
+    log_bias_field(w, h, BIAS_ORDER, &bias_coefficients(ctx)).iter().map(|&v| v as f32).collect()
+}
+
 struct Prep<'a> {
     img: &'a Image,
     /// sum u_ij X^i Y^j (the log field at s = 1).
@@ -111,9 +117,7 @@ impl Perturbation for MriBiasField {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let u = bias_coefficients(ctx);
-        let log_field = log_bias_field(img.width, img.height, BIAS_ORDER, &u).iter().map(|&v| v as f32).collect();
-        Ok(Box::new(Prep { img, log_field }))
+        Ok(Box::new(Prep { img, log_field: unit_log_field(img.width, img.height, ctx) }))
     }
 }
 

@@ -5,7 +5,7 @@ mod bias_field;
 mod ghosting;
 mod motion;
 
-pub use bias_field::{bias_coefficients, torchio_bias_field, MriBiasField, BIAS_ORDER};
+pub use bias_field::{bias_coefficients, torchio_bias_field, unit_log_field, MriBiasField, BIAS_ORDER};
 pub use ghosting::{ghost_field, ghost_settings, torchio_ghosting, MriGhosting};
 pub use motion::MriMotion;
 

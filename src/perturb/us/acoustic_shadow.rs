@@ -37,19 +37,51 @@ const INFO: Info = Info {
     monotone_tolerance: 0.0,
 };
 
-struct Shadow {
-    angle: f32,
-    half_width: f32,
-    depth: f32,
+/// One reflector's shadow: centre angle, half-width (radians) and the depth where it starts.
+pub struct Shadow {
+    pub angle: f32,
+    pub half_width: f32,
+    pub depth: f32,
+}
+
+/// Everything `apply(s)` needs that does not depend on s, drawn once per (seed, image): the
+/// probe cone (per-pixel depth and angle, support ranges), the 3-5 shadows, and the lateral edge,
+/// distal decay and bright-arc lengths. The CPU `apply` and the CUDA kernel (via
+/// src/backend/cuda/us.rs `shadow_prepare`) both read it, so their draws cannot drift apart.
+pub struct ShadowSetup {
+    pub cone: Cone,
+    pub shadows: Vec<Shadow>,
+    pub edge: f32,
+    pub decay: f32,
+    pub arc: f32,
+}
+
+/// The [`ShadowSetup`] of `img` for (seed, image) `ctx`.
+pub fn shadow_setup(img: &Image, ctx: &Ctx) -> ShadowSetup {
+    let rng = ctx.rng(INFO.id);
+    let lum = mean_plane(&img.data, img.width, img.height, img.channels);
+    let cone = Cone::of(&lum, img.width, img.height);
+    let (t0, t1) = cone.theta;
+    let (r0, r1) = cone.range;
+    let k = 3 + (rng.param(0) * 3.0).floor().min(2.0) as usize;
+    let spacing = (t1 - t0) / k as f32;
+    let shadows = (0..k)
+        .map(|i| {
+            let u = rng.object(0, i as u32, 3);
+            Shadow {
+                angle: t0 + spacing * (i as f32 + 0.3 + 0.4 * u[0]),
+                half_width: spacing * (0.22 + 0.13 * u[1]),
+                depth: r0 + (r1 - r0) * (0.15 + 0.3 * u[2]),
+            }
+        })
+        .collect();
+    let span = (r1 - r0).max(1.0);
+    ShadowSetup { cone, shadows, edge: 0.15 * spacing, decay: 0.08 * span, arc: 0.012 * span }
 }
 
 struct Prep<'a> {
     img: &'a Image,
-    cone: Cone,
-    shadows: Vec<Shadow>,
-    edge: f32,
-    decay: f32,
-    arc: f32,
+    setup: ShadowSetup,
 }
 
 impl Perturbation for UsAcousticShadow {
@@ -58,25 +90,7 @@ impl Perturbation for UsAcousticShadow {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let rng = ctx.rng(INFO.id);
-        let lum = mean_plane(&img.data, img.width, img.height, img.channels);
-        let cone = Cone::of(&lum, img.width, img.height);
-        let (t0, t1) = cone.theta;
-        let (r0, r1) = cone.range;
-        let k = 3 + (rng.param(0) * 3.0).floor().min(2.0) as usize;
-        let spacing = (t1 - t0) / k as f32;
-        let shadows = (0..k)
-            .map(|i| {
-                let u = rng.object(0, i as u32, 3);
-                Shadow {
-                    angle: t0 + spacing * (i as f32 + 0.3 + 0.4 * u[0]),
-                    half_width: spacing * (0.22 + 0.13 * u[1]),
-                    depth: r0 + (r1 - r0) * (0.15 + 0.3 * u[2]),
-                }
-            })
-            .collect();
-        let span = (r1 - r0).max(1.0);
-        Ok(Box::new(Prep { img, cone, shadows, edge: 0.15 * spacing, decay: 0.08 * span, arc: 0.012 * span }))
+        Ok(Box::new(Prep { img, setup: shadow_setup(img, ctx) }))
     }
 }
 
@@ -87,22 +101,22 @@ impl Prepared for Prep<'_> {
         }
         let amp = s.min(1.0);
         let grow = 1.0 + 2.0 * (s - 1.0).max(0.0);
-        let r0 = self.cone.range.0;
+        let r0 = self.setup.cone.range.0;
         map_pixels(self.img, |i, v| {
-            let (r, t) = (self.cone.depth[i], self.cone.angle[i]);
+            let (r, t) = (self.setup.cone.depth[i], self.setup.cone.angle[i]);
             let (mut loss, mut bright) = (0.0f32, 0.0f32);
-            for sh in &self.shadows {
+            for sh in &self.setup.shadows {
                 let hw = sh.half_width * grow;
-                let lat = smoothstep((hw + self.edge - (t - sh.angle).abs()) / (2.0 * self.edge));
+                let lat = smoothstep((hw + self.setup.edge - (t - sh.angle).abs()) / (2.0 * self.setup.edge));
                 if lat <= 0.0 {
                     continue;
                 }
                 let start = r0 + (sh.depth - r0) / grow;
                 let d = r - start;
                 if d > 0.0 {
-                    loss = loss.max(lat * (1.0 - (-d / self.decay).exp()));
+                    loss = loss.max(lat * (1.0 - (-d / self.setup.decay).exp()));
                 }
-                bright = bright.max(lat * (-(d / self.arc).powi(2)).exp());
+                bright = bright.max(lat * (-(d / self.setup.arc).powi(2)).exp());
             }
             let shadowed = v * (1.0 - amp * loss);
             // the arc brightens only tissue (v > 0): outside the cone stays black

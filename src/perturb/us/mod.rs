@@ -10,7 +10,7 @@
 mod acoustic_shadow;
 mod reverberation;
 
-pub use acoustic_shadow::UsAcousticShadow;
+pub use acoustic_shadow::{shadow_setup, Shadow, ShadowSetup, UsAcousticShadow};
 pub use reverberation::{reverberation_fields, ReverberationFields, UsReverberation};
 
 use super::Perturbation;
@@ -55,7 +55,7 @@ impl Sector {
 /// [`super::common::body::BODY_THRESHOLD`]): angular range and depth range as the 2nd and 98th
 /// percentiles over support pixels (robust to speckle holes), with per-pixel (depth, angle) kept
 /// for the perturbations' fields. An image with no support uses the whole frame.
-pub(crate) struct Cone {
+pub struct Cone {
     pub depth: Vec<f32>,
     pub angle: Vec<f32>,
     pub theta: (f32, f32),
