@@ -6,7 +6,29 @@ use super::{err, CudaEngine};
 use crate::backend::params::ImageDesc;
 use crate::backend::BackendError;
 use crate::image::Image;
-use cudarc::driver::CudaSlice;
+use cudarc::driver::{CudaSlice, LaunchConfig};
+
+/// The `apply` of every prepared kernel (host strengths in, a new batch out): check one strength
+/// per image, make a zeroed batch of `input`'s layout, upload the strengths and call `launch`
+/// (the kernel's device-strength entry). An empty batch launches nothing.
+pub fn apply_with(
+    engine: &CudaEngine,
+    id: &str,
+    input: &DeviceBatch,
+    strengths: &[f32],
+    launch: impl FnOnce(&mut DeviceBatch, &CudaSlice<f32>) -> Result<(), BackendError>,
+) -> Result<DeviceBatch, BackendError> {
+    if strengths.len() != input.len() {
+        return Err(BackendError::cuda(id.to_string(), "one strength per image is required"));
+    }
+    let mut out = DeviceBatch::zeros_like(engine, input)?;
+    if input.is_empty() {
+        return Ok(out);
+    }
+    let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
+    launch(&mut out, &strength)?;
+    Ok(out)
+}
 
 /// A batch resident on the GPU. `descs` (host copy) and `d_descs` (device copy) describe the same
 /// layout; `data` holds `total` samples.
@@ -77,6 +99,18 @@ impl DeviceBatch {
     /// Largest plane (w * h) of the batch: the launch grid's x extent.
     pub fn max_plane(&self) -> usize {
         self.descs.iter().map(|d| d.width as usize * d.height as usize).max().unwrap_or(0)
+    }
+
+    /// Launch shape of the one-thread-per-sample kernels: `threads` per block, grid.x covering
+    /// the largest image's w * h * channels samples, grid.y = one image each; `None` when there is
+    /// nothing to launch (empty batch or empty images). `id` names the perturbation in the error.
+    pub fn sample_grid(&self, threads: u32, id: &str) -> Result<Option<LaunchConfig>, BackendError> {
+        let most = self.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
+        if self.is_empty() || most == 0 {
+            return Ok(None);
+        }
+        let blocks_x = u32::try_from(most.div_ceil(threads as usize)).map_err(|_| BackendError::cuda(id.to_string(), "image too large for one launch"))?;
+        Ok(Some(LaunchConfig { grid_dim: (blocks_x, self.len() as u32, 1), block_dim: (threads, 1, 1), shared_mem_bytes: 0 }))
     }
 
     /// Download back into [`Image`]s.

@@ -10,14 +10,14 @@
 //! work per strength. Bit-identical arithmetic (no transcendental on the device).
 
 use super::fields::{self, FIELD_NONE, FIELD_PLANE};
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, BodyGeometry};
 use crate::perturb::ct::metal_streak_field;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Threads per block (kernels/ct.cu `CT_THREADS`).
 const THREADS: u32 = 256;
@@ -59,17 +59,8 @@ pub fn prepare_field(id: &str, img: &Image) -> Vec<f32> {
 /// Perturb every image of `input` with CT perturbation `id` at its strength; `params` and
 /// `fields_` hold one [`prepare_param`] / [`prepare_field`] result per image.
 pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], params: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<DeviceBatch, BackendError> {
-    if strengths.len() != input.len() {
-        return Err(BackendError::cuda(id, "one strength per image is required"));
-    }
     let k = CtKernel::new(engine, id, input, params, fields_, key)?;
-    let mut out = DeviceBatch::zeros_like(engine, input)?;
-    if input.is_empty() {
-        return Ok(out);
-    }
-    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-    k.launch(engine, input, &mut out, &d_strength)?;
-    Ok(out)
+    batch::apply_with(engine, id, input, strengths, |out, s| k.launch(engine, input, out, s))
 }
 
 /// A CT kernel prepared for one batch: parameters and fields uploaded once; [`CtKernel::launch`]
@@ -107,14 +98,9 @@ impl CtKernel {
         if strength.len() < input.len() || out.total != input.total || self.param.len() < input.len() || self.packed.offsets.len() < input.len() {
             return Err(BackendError::cuda(id, "batch, strengths, parameters and fields differ in size"));
         }
-        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-        if input.is_empty() || most == 0 {
-            return Ok(());
-        }
+        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
         let s = engine.stream();
         let n = input.len() as u32;
-        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
         let f = engine.function("ct", "ct_pointwise")?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.param);
@@ -148,13 +134,7 @@ impl MetalStreaksPrepared {
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
     pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        if strengths.len() != input.len() {
-            return Err(BackendError::cuda("ct_metal_streaks", "one strength per image is required"));
-        }
-        let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-        let mut out = DeviceBatch::zeros_like(engine, input)?;
-        self.launch(engine, input, &mut out, &strength)?;
-        Ok(out)
+        batch::apply_with(engine, "ct_metal_streaks", input, strengths, |out, s| self.launch(engine, input, out, s))
     }
 
     /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).

@@ -12,7 +12,7 @@
 //! tests/cuda_parity_dermoscopy.rs.
 
 use super::fields::{self, PackedFields};
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::packing::PackedHairs;
 use crate::backend::BackendError;
 use crate::perturb::dermoscopy::{glare_field, hair_list};
@@ -28,13 +28,7 @@ pub const IDS: [&str; 3] = ["derm_vignette", "derm_light_reflection", "derm_hair
 
 /// Perturb every image of `input` with `id` at its strength; returns a new batch.
 pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-    if strengths.len() != input.len() {
-        return Err(BackendError::cuda(id.to_string(), "one strength per image is required"));
-    }
-    let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-    let mut out = DeviceBatch::zeros_like(engine, input)?;
-    launch(engine, id, input, &mut out, &strength)?;
-    Ok(out)
+    batch::apply_with(engine, id, input, strengths, |out, s| launch(engine, id, input, out, s))
 }
 
 /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
@@ -118,13 +112,7 @@ impl DermPrepared {
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
     pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        if strengths.len() != input.len() {
-            return Err(BackendError::cuda(self.id, "one strength per image is required"));
-        }
-        let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-        let mut out = DeviceBatch::zeros_like(engine, input)?;
-        self.launch(engine, input, &mut out, &strength)?;
-        Ok(out)
+        batch::apply_with(engine, self.id, input, strengths, |out, s| self.launch(engine, input, out, s))
     }
 
     /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).

@@ -8,7 +8,7 @@ use super::{err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::common::warp::Affine;
 use crate::perturb::Ctx;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::PushKernelArg;
 
 /// Threads per block (kernels/geometric.cu `GEO_THREADS`).
 const THREADS: u32 = 256;
@@ -48,10 +48,7 @@ pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f3
         return Err(BackendError::cuda(id, "one strength and one context per image are required"));
     }
     let mut out = DeviceBatch::zeros_like(engine, input)?;
-    let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-    if input.is_empty() || most == 0 {
-        return Ok(out);
-    }
+    let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(out) };
     let mut maps = Vec::with_capacity(6 * input.len());
     let mut identity = Vec::with_capacity(input.len());
     for ((d, &s), ctx) in input.descs.iter().zip(strengths).zip(ctxs) {
@@ -63,8 +60,6 @@ pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f3
     let d_identity = st.clone_htod(&identity).map_err(err("identity upload"))?;
     let n = input.len() as u32;
     let b = border(id);
-    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
     let f = engine.function("geometric", "affine_warp")?;
     let mut l = st.launch_builder(&f);
     l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_maps).arg(&d_identity).arg(&b).arg(&n);

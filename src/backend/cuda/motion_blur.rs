@@ -8,7 +8,7 @@ use super::{err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::common::psf::line_psf;
 use crate::perturb::Ctx;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::PushKernelArg;
 
 /// Threads per block (kernels/motion_blur.cu `MB_THREADS`).
 const THREADS: u32 = 256;
@@ -29,10 +29,7 @@ pub fn apply(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], ctxs: 
         return Err(BackendError::cuda("motion_blur", "one strength and one context per image are required"));
     }
     let mut out = DeviceBatch::zeros_like(engine, input)?;
-    let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-    if input.is_empty() || most == 0 {
-        return Ok(out);
-    }
+    let Some(cfg) = input.sample_grid(THREADS, "motion_blur")? else { return Ok(out) };
     let (mut dx, mut dy, mut wt) = (Vec::new(), Vec::new(), Vec::new());
     let (mut start, mut count) = (Vec::new(), Vec::new());
     for ((d, &s), ctx) in input.descs.iter().zip(strengths).zip(ctxs) {
@@ -57,8 +54,6 @@ pub fn apply(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], ctxs: 
     let d_start = st.clone_htod(&start).map_err(err("tap upload"))?;
     let d_count = st.clone_htod(&count).map_err(err("tap upload"))?;
     let n = input.len() as u32;
-    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda("motion_blur", "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
     let f = engine.function("motion_blur", "motion_blur")?;
     let mut l = st.launch_builder(&f);
     l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_dx).arg(&d_dy).arg(&d_wt).arg(&d_start).arg(&d_count).arg(&n);

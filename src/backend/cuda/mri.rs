@@ -7,9 +7,9 @@
 //! `clip(x - s G)`. mri_motion (an inverse FFT per strength) has no kernel yet.
 
 use super::fields;
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Threads per block (kernels/mri.cu `MRI_THREADS`).
 const THREADS: u32 = 256;
@@ -19,17 +19,8 @@ pub use crate::perturb::mri::unit_log_field as log_field;
 /// mri_bias_field of every image of `input` at its strength; `fields_` holds one [`log_field`]
 /// per image.
 pub fn bias_field(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], fields_: &[Vec<f32>]) -> Result<DeviceBatch, BackendError> {
-    if strengths.len() != input.len() {
-        return Err(BackendError::cuda("mri_bias_field", "one strength per image is required"));
-    }
     let k = BiasFieldKernel::new(engine, input, fields_)?;
-    let mut out = DeviceBatch::zeros_like(engine, input)?;
-    if input.is_empty() {
-        return Ok(out);
-    }
-    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-    k.launch(engine, input, &mut out, &d_strength)?;
-    Ok(out)
+    batch::apply_with(engine, "mri_bias_field", input, strengths, |out, s| k.launch(engine, input, out, s))
 }
 
 /// mri_bias_field prepared for one batch: the log fields uploaded once; [`BiasFieldKernel::launch`]
@@ -51,14 +42,9 @@ impl BiasFieldKernel {
         if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
             return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
         }
-        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-        if input.is_empty() || most == 0 {
-            return Ok(());
-        }
+        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
         let s = engine.stream();
         let n = input.len() as u32;
-        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
         let f = engine.function("mri", "mri_bias_field")?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);
@@ -88,16 +74,7 @@ impl GhostingKernel {
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
     pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        if strengths.len() != input.len() {
-            return Err(BackendError::cuda("mri_ghosting", "one strength per image is required"));
-        }
-        let mut out = DeviceBatch::zeros_like(engine, input)?;
-        if input.is_empty() {
-            return Ok(out);
-        }
-        let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-        self.launch(engine, input, &mut out, &d_strength)?;
-        Ok(out)
+        batch::apply_with(engine, "mri_ghosting", input, strengths, |out, s| self.launch(engine, input, out, s))
     }
 
     /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
@@ -106,14 +83,9 @@ impl GhostingKernel {
         if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
             return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
         }
-        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-        if input.is_empty() || most == 0 {
-            return Ok(());
-        }
+        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
         let s = engine.stream();
         let n = input.len() as u32;
-        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
         let f = engine.function("mri", "mri_ghosting")?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);

@@ -3,7 +3,7 @@
 //! launch perturbs a whole batch, image i at `strengths[i]`.
 
 use super::ssim::channel_means;
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -16,17 +16,8 @@ pub const IDS: [&str; 5] = ["gaussian_noise", "speckle_noise", "salt_pepper", "b
 
 /// Perturb every image of `input` with perturbation `id` at its strength; returns a new batch.
 pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], key: RngKey) -> Result<DeviceBatch, BackendError> {
-    if strengths.len() != input.len() {
-        return Err(BackendError::cuda(id, "one strength per image is required"));
-    }
     let k = NoiseKernel::new(engine, id, input, key)?;
-    let mut out = DeviceBatch::zeros_like(engine, input)?;
-    if input.is_empty() {
-        return Ok(out);
-    }
-    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-    k.launch(engine, input, &mut out, &d_strength)?;
-    Ok(out)
+    batch::apply_with(engine, id, input, strengths, |out, s| k.launch(engine, input, out, s))
 }
 
 /// One noise/intensity kernel prepared for one batch: the RNG key and (contrast) the clean

@@ -15,7 +15,7 @@
 //! CUDA's expf (<= 2 ulp), hence the 1e-5 tolerance of tests/cuda_parity_oct.rs.
 
 use super::fields::{self, PackedFields};
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::oct::{blink_bands, motion_row_factors, shadow_columns, speckle_field};
 use crate::perturb::Ctx;
@@ -120,18 +120,12 @@ impl OctPrepared {
     /// Perturb every image of `input` (the batch given to `new`) at its strength. oct_defocus:
     /// a radius beyond the supported half-size is a typed error here (the device would write NaN).
     pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        if strengths.len() != input.len() {
-            return Err(BackendError::cuda(self.id, "one strength per image is required"));
-        }
         if self.id == "oct_defocus" {
             if let Some(s) = strengths.iter().find(|&&s| s > 0.5 && disk_half(s) > DISK_MAX_HALF as isize) {
                 return Err(BackendError::cuda(self.id, format!("radius {s} px exceeds the kernel's largest disk (10.5 px)")));
             }
         }
-        let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-        let mut out = DeviceBatch::zeros_like(engine, input)?;
-        self.launch(engine, input, &mut out, &strength)?;
-        Ok(out)
+        batch::apply_with(engine, self.id, input, strengths, |out, s| self.launch(engine, input, out, s))
     }
 
     /// Launch into `out` with the strengths already on the device (`strength.len() >= n`); used

@@ -9,7 +9,7 @@
 //! so it matches to 1e-5.
 
 use super::objects::DeviceObjects;
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::image::Image;
 use cudarc::driver::{CudaSlice, PushKernelArg};
@@ -35,13 +35,7 @@ impl PathPrepared {
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
     pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        if strengths.len() != input.len() {
-            return Err(BackendError::cuda(self.objects.id, "one strength per image is required"));
-        }
-        let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-        let mut out = DeviceBatch::zeros_like(engine, input)?;
-        self.launch(engine, input, &mut out, &strength)?;
-        Ok(out)
+        batch::apply_with(engine, self.objects.id, input, strengths, |out, s| self.launch(engine, input, out, s))
     }
 
     /// Launch into `out` with the strengths already on the device (`strength.len() >= n`); used by

@@ -58,17 +58,12 @@ pub fn launch(engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, s
     if strength.len() < input.len() || out.total != input.total {
         return Err(BackendError::cuda("pixelate", "batch and strengths differ in size"));
     }
-    let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-    if input.is_empty() || most == 0 {
-        return Ok(());
-    }
-    let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda("pixelate", "image too large for one launch"))?;
+    let Some(cfg) = input.sample_grid(THREADS, "pixelate")? else { return Ok(()) };
     let n = input.len() as u32;
     let f = engine.function("pixelate", "pixelate")?;
     let s = engine.stream();
     let mut l = s.launch_builder(&f);
     l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&n);
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
     // SAFETY: matches `pixelate(const float* in, float* out, const MfrImageDesc*, const float*
     // strength, uint32_t n)`; in/out share the layout (checked totals), strength has >= n entries;
     // grid.x * 256 >= w * h * c >= cells * c for any block size >= 1, threads past an image's

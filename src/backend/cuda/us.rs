@@ -9,13 +9,13 @@
 //!   search needs no host work per strength. Device expf: <= 2 ulp, hence the 1e-5 tolerance.
 
 use super::fields::{self, PackedFields};
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::packing::{us_reverb_planes, us_reverb_record, US_REVERB_PARAMS};
 use crate::backend::BackendError;
 use crate::perturb::us::reverberation_fields;
 use crate::image::Image;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Threads per block (kernels/us.cu `US_THREADS`).
 const THREADS: u32 = 256;
@@ -28,17 +28,8 @@ pub use crate::backend::packing::us_shadow as shadow_prepare;
 /// us_acoustic_shadow of every image of `input` at its strength; `prepared[i]` is
 /// [`shadow_prepare`] of image i.
 pub fn acoustic_shadow(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], prepared: &[(Vec<f32>, [f32; 20])]) -> Result<DeviceBatch, BackendError> {
-    if strengths.len() != input.len() {
-        return Err(BackendError::cuda("us_acoustic_shadow", "one strength per image is required"));
-    }
     let k = ShadowKernel::new(engine, input, prepared)?;
-    let mut out = DeviceBatch::zeros_like(engine, input)?;
-    if input.is_empty() {
-        return Ok(out);
-    }
-    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-    k.launch(engine, input, &mut out, &d_strength)?;
-    Ok(out)
+    batch::apply_with(engine, "us_acoustic_shadow", input, strengths, |out, s| k.launch(engine, input, out, s))
 }
 
 /// us_acoustic_shadow prepared for one batch: cone planes and shadow records uploaded once;
@@ -73,14 +64,9 @@ impl ShadowKernel {
         if strength.len() < input.len() || out.total != input.total || self.params.len() < 20 * input.len() || self.packed.offsets.len() < input.len() {
             return Err(BackendError::cuda(id, "batch, strengths and prepared records differ in size"));
         }
-        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-        if input.is_empty() || most == 0 {
-            return Ok(());
-        }
+        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
         let s = engine.stream();
         let n = input.len() as u32;
-        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
         let f = engine.function("us", "us_acoustic_shadow")?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.params).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);
@@ -123,13 +109,7 @@ impl ReverberationPrepared {
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
     pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        if strengths.len() != input.len() {
-            return Err(BackendError::cuda("us_reverberation", "one strength per image is required"));
-        }
-        let strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-        let mut out = DeviceBatch::zeros_like(engine, input)?;
-        self.launch(engine, input, &mut out, &strength)?;
-        Ok(out)
+        batch::apply_with(engine, "us_reverberation", input, strengths, |out, s| self.launch(engine, input, out, s))
     }
 
     /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
@@ -138,13 +118,8 @@ impl ReverberationPrepared {
         if strength.len() < input.len() || out.total != input.total || self.planes.offsets.len() < input.len() || self.params.len() < input.len() * US_REVERB_PARAMS {
             return Err(BackendError::cuda(id, "batch, strengths and prepared data differ in size"));
         }
-        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-        if input.is_empty() || most == 0 {
-            return Ok(());
-        }
+        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
         let n = input.len() as u32;
-        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
         let f = engine.function("us", id)?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);

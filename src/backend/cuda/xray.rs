@@ -5,14 +5,14 @@
 //! evaluates `apply(s)` per sample (bit-identical per-pixel math: tests/cuda_host_math_xray.rs).
 
 use super::fields::{self, FIELD_FULL, FIELD_NONE, FIELD_PLANE, FIELD_ROW};
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::common::field::smooth_field;
 use crate::perturb::common::filter::gaussian_blur_plane;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Threads per block (kernels/xray.cu `XRAY_THREADS`).
 const THREADS: u32 = 256;
@@ -54,17 +54,8 @@ pub fn prepare_field(id: &str, img: &Image, ctx: &Ctx) -> Vec<f32> {
 /// one [`prepare_field`] result per image (ignored for ids without a field); `key` is the run's
 /// RNG key with `id`'s perturbation hash (underexposure noise).
 pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<DeviceBatch, BackendError> {
-    if strengths.len() != input.len() {
-        return Err(BackendError::cuda(id, "one strength per image is required"));
-    }
     let k = XrayKernel::new(engine, id, input, fields_, key)?;
-    let mut out = DeviceBatch::zeros_like(engine, input)?;
-    if input.is_empty() {
-        return Ok(out);
-    }
-    let d_strength = engine.stream().clone_htod(strengths).map_err(err("strength upload"))?;
-    k.launch(engine, input, &mut out, &d_strength)?;
-    Ok(out)
+    batch::apply_with(engine, id, input, strengths, |out, s| k.launch(engine, input, out, s))
 }
 
 /// An X-ray kernel prepared for one batch: its fields uploaded once; [`XrayKernel::launch`]
@@ -94,14 +85,9 @@ impl XrayKernel {
         if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
             return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
         }
-        let most = input.descs.iter().map(|d| d.width as usize * d.height as usize * d.channels as usize).max().unwrap_or(0);
-        if input.is_empty() || most == 0 {
-            return Ok(());
-        }
+        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
         let s = engine.stream();
         let n = input.len() as u32;
-        let blocks_x = u32::try_from(most.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
         let f = engine.function("xray", "xray_pointwise")?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
