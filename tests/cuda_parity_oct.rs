@@ -16,7 +16,7 @@ mod cuda_support;
 
 #[cfg(feature = "cuda")]
 mod gpu {
-    use super::cuda_support::engine;
+    use super::cuda_support::{check_f32, engine};
     use medfm_robust::backend::cuda::oct::{OctPrepared, IDS};
     use medfm_robust::backend::cuda::DeviceBatch;
     use medfm_robust::perturb::{by_id, Ctx};
@@ -33,19 +33,6 @@ mod gpu {
         img
     }
 
-    fn check_f32(gpu: &[f32], cpu: &[f32], what: &str, exact: bool) {
-        assert_eq!(gpu.len(), cpu.len(), "{what}: length");
-        let mut worst = 0.0f32;
-        let mut differ = 0usize;
-        for (x, y) in gpu.iter().zip(cpu) {
-            worst = worst.max((x - y).abs() / y.abs().max(1.0));
-            differ += (x.to_bits() != y.to_bits()) as usize;
-        }
-        assert!(worst <= 1e-5, "{what}: worst difference {worst}");
-        if exact {
-            assert!(differ * 1000 <= cpu.len(), "{what}: {differ} of {} samples differ", cpu.len());
-        }
-    }
 
     const SHAPES: [(usize, usize, usize); 5] = [(11, 11, 1), (17, 13, 3), (64, 48, 1), (97, 31, 3), (160, 129, 1)];
 
@@ -64,7 +51,7 @@ mod gpu {
                 let got = prepared.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
                 for (i, img) in imgs.iter().enumerate() {
                     let want = by_id(id).unwrap().prepare(img, &Ctx::new(seed, ids[i])).unwrap().apply(strengths[i]);
-                    check_f32(&got[i].data, &want.data, &format!("{id} seed {seed} image {i} s {}", strengths[i]), id != "oct_speckle");
+                    check_f32(&got[i].data, &want.data, id != "oct_speckle", &format!("{id} seed {seed} image {i} s {}", strengths[i]));
                 }
             }
         }

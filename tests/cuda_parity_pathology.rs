@@ -16,29 +16,12 @@ mod cuda_support;
 
 #[cfg(feature = "cuda")]
 mod gpu {
-    use super::cuda_support::{engine, test_image};
+    use super::cuda_support::{check_f32, engine, test_image};
     use medfm_robust::backend::cuda::pathology::{PathPrepared, IDS};
     use medfm_robust::backend::cuda::DeviceBatch;
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::Image;
 
-    /// |gpu - cpu| <= 1e-5 (relative above 1) everywhere; `bit_level`: also at most 0.1% of the
-    /// samples not bit-identical.
-    /// Returns (worst difference, samples not bit-identical).
-    fn check_f32(gpu: &[f32], cpu: &[f32], bit_level: bool, what: &str) -> (f32, usize) {
-        assert_eq!(gpu.len(), cpu.len(), "{what}: length");
-        let mut worst = 0.0f32;
-        let mut differ = 0usize;
-        for (x, y) in gpu.iter().zip(cpu) {
-            worst = worst.max((x - y).abs() / y.abs().max(1.0));
-            differ += (x.to_bits() != y.to_bits()) as usize;
-        }
-        assert!(worst <= 1e-5, "{what}: worst difference {worst}");
-        if bit_level {
-            assert!(differ * 1000 <= cpu.len(), "{what}: {differ} of {} samples differ", cpu.len());
-        }
-        (worst, differ)
-    }
 
     const SHAPES: [(usize, usize, usize); 6] = [(11, 11, 1), (37, 23, 3), (64, 48, 1), (97, 31, 3), (160, 129, 1), (129, 97, 3)];
 
