@@ -75,9 +75,10 @@ impl SsimPlan {
     /// Queue SSIM(a[i], b[i]) for every i; `a` is the reference the plan was made for. The
     /// result stays on the device ([`SsimPlan::result`]); nothing is synchronised.
     pub fn run(&mut self, engine: &CudaEngine, a: &DeviceBatch, b: &DeviceBatch) -> Result<(), BackendError> {
-        let layout = |x: &DeviceBatch| x.descs.iter().map(|d| (d.offset, d.width, d.height, d.channels)).collect::<Vec<_>>();
-        let planned = self.descs.iter().map(|d| (d.offset, d.width, d.height, d.channels)).collect::<Vec<_>>();
-        if layout(a) != planned || layout(b) != planned {
+        // the search loop calls this every iteration: compare in place, no allocation
+        let key = |d: &ImageDesc| (d.offset, d.width, d.height, d.channels);
+        let planned = |x: &DeviceBatch| x.descs.len() == self.descs.len() && x.descs.iter().zip(&self.descs).all(|(d, p)| key(d) == key(p));
+        if !planned(a) || !planned(b) {
             return Err(BackendError::cuda("ssim", "the two batches differ in layout"));
         }
         let n = a.len();
