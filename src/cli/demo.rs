@@ -30,7 +30,8 @@ pub struct DemoArgs {
     pub size: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Compute device: cpu, cuda, or auto (cuda when compiled in and a GPU is present).
+    /// Compute device for the strength search: cpu, cuda, or auto (cuda when compiled in and a GPU
+    /// is present).
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: super::perturb::DeviceArg,
 }

@@ -25,7 +25,8 @@ pub struct GalleryArgs {
     pub seed: u64,
     #[arg(long, value_enum, default_value = "wang")]
     pub ssim_variant: super::ssim::VariantArg,
-    /// Compute device: cpu, cuda, or auto (cuda when compiled in and a GPU is present).
+    /// Compute device: cpu, cuda, or auto. Accepted for symmetry and validated; the gallery itself
+    /// is always rendered on the CPU.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: super::perturb::DeviceArg,
 }

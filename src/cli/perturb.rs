@@ -44,7 +44,8 @@ pub struct PerturbArgs {
     /// Maximum SSIM evaluations per band.
     #[arg(long, default_value_t = 20)]
     pub max_evals: u32,
-    /// Compute device: cpu, cuda, or auto (cuda when compiled in and a GPU is present).
+    /// Compute device for the strength search: cpu, cuda, or auto (cuda when compiled in and a GPU
+    /// is present). Writing and the SSIM of written files always run on the CPU.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
 }
@@ -76,8 +77,9 @@ impl DeviceArg {
 /// (`backend::Engine::select`): `cpu` (default) never touches CUDA; `cuda` without the feature or
 /// without a usable GPU is the typed `BackendError` (NotCompiled / NoDevice), reported as
 /// `--device cuda: ...`; `auto` is CUDA when available, else the CPU. The selected engine is
-/// named on stderr unless quiet. Image generation itself still runs on the CPU path in this
-/// version (docs/gpu.md, "--device"); the CUDA engine is validated and held for the GPU stages.
+/// named on stderr unless quiet. With CUDA, `perturb` and `demo` run the strength search of the
+/// ids with an on-GPU search on the GPU and write on the CPU (src/generate.rs, docs/gpu.md
+/// "--device"); `gallery` only validates the choice and renders on the CPU.
 pub fn select_engine(d: DeviceArg, quiet: bool) -> anyhow::Result<crate::backend::Engine> {
     let e = crate::backend::Engine::select(d.kind()).map_err(|e| anyhow::anyhow!("--device {}: {e}", d.name()))?;
     if !quiet && d != DeviceArg::Cpu {
