@@ -43,3 +43,19 @@ blur_cols(const float* __restrict__ tmp, float* __restrict__ out, const MfrImage
         out[base + px] = mfr_clip01(mfr_blur_col_pixel(tmp + base, (int32_t)d.width, (int32_t)d.height, x, y, t, r));
     }
 }
+
+// gaussian_blur's taps built on the device from each image's strength (the on-GPU search's
+// entry): image i's sigma = strength[i] (as f64, as the CPU `apply`), its taps written to
+// taps[i * (2 max_r + 1) ..] by `mfr_gaussian_taps` (capped at max_r, see blur.cuh) and its
+// radius to radius[i]; tap_off[i] = i * (2 max_r + 1) is uploaded once by the host. One thread
+// per image.
+#define BLUR_TAP_THREADS 64
+
+extern "C" __global__ void __launch_bounds__(BLUR_TAP_THREADS)
+blur_taps(const float* __restrict__ strength, float* __restrict__ taps, uint32_t* __restrict__ radius,
+          uint32_t max_r, uint32_t n_images) {
+    const uint32_t i = blockIdx.x * BLUR_TAP_THREADS + threadIdx.x;
+    if (i >= n_images) return;
+    float* t = taps + (uint64_t)i * (2u * max_r + 1u);
+    radius[i] = (uint32_t)mfr_gaussian_taps((double)strength[i], 4.0, (int32_t)max_r, t);
+}

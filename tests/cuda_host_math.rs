@@ -71,6 +71,7 @@ mod host {
         fn mfr_host_pixelate_block(s: f32) -> u32;
         fn mfr_host_pixelate_block_mean(plane: *const f32, w: u32, h: u32, x0: u32, y0: u32, b: u32) -> f32;
         fn mfr_host_blur_plane(input: *const f32, tmp: *mut f32, out: *mut f32, w: i32, h: i32, taps: *const f32, r: i32);
+        fn mfr_host_gaussian_taps(s: f32, max_r: i32, taps: *mut f32) -> i32;
     }
 
     // Safe wrappers. SAFETY (all): the shim functions are pure, take plain values or pointers to
@@ -410,8 +411,8 @@ mod host {
             let prepared = pert.prepare(&img, &Ctx::new(1, 2)).unwrap();
             for s in [0.0f32, 0.3, 1.0, 2.7, 9.0, 25.0] {
                 let cpu = prepared.apply(s);
-                let taps = medfm_robust::perturb::common::filter::gaussian_kernel(s as f64, 4.0);
-                let r = (taps.len() / 2) as i32;
+                // the taps as kernels/blur.cu `blur_taps` builds them on the device
+                let (taps, r) = device_taps(s, 100);
                 let mut emu = vec![0.0f32; img.data.len()];
                 let mut tmp = vec![0.0f32; w * h];
                 for (src, dst) in img.planes().zip(emu.chunks_mut(w * h)) {
@@ -422,6 +423,37 @@ mod host {
                 assert!(bad.is_none(), "{w}x{h}x{c} sigma {s}: first difference at {bad:?}");
             }
         }
+    }
+
+    /// `mfr_gaussian_taps` at strength `s` with a buffer for radius `max_r`: (taps, radius).
+    fn device_taps(s: f32, max_r: i32) -> (Vec<f32>, i32) {
+        let mut taps = vec![f32::NAN; 2 * max_r as usize + 1];
+        // SAFETY: `taps` holds 2 max_r + 1 floats, the most the function writes.
+        let r = unsafe { mfr_host_gaussian_taps(s, max_r, taps.as_mut_ptr()) };
+        taps.truncate(2 * r as usize + 1);
+        (taps, r)
+    }
+
+    // gaussian_blur's device-built taps (blur.cuh `mfr_gaussian_taps`) against the CPU's
+    // `gaussian_kernel`, bit for bit over the whole strength range, and the radius cap.
+    #[test]
+    fn gaussian_taps_match_cpu_bit_for_bit() {
+        let mut checked = 0;
+        for i in 0..=2500 {
+            let s = i as f32 * 0.01; // 0 ..= 25, the strength range
+            let want = medfm_robust::perturb::common::filter::gaussian_kernel(s as f64, 4.0);
+            let (got, r) = device_taps(s, 100);
+            assert_eq!(r as usize, want.len() / 2, "radius at sigma {s}");
+            let bad = got.iter().zip(&want).position(|(a, b)| a.to_bits() != b.to_bits());
+            assert!(bad.is_none(), "sigma {s}: tap {bad:?} differs: {:?} vs {:?}", bad.map(|k| got[k]), bad.map(|k| want[k]));
+            checked += got.len();
+        }
+        assert!(checked > 100_000);
+        // the identity at s <= 0, and the memory cap: sigma 25 needs radius 100, a buffer of 10
+        // stops at 10 (never reached from the search, which stays inside the strength range)
+        assert_eq!(device_taps(0.0, 100), (vec![1.0], 0));
+        assert_eq!(device_taps(-1.0, 100), (vec![1.0], 0));
+        assert_eq!(device_taps(25.0, 10).1, 10);
     }
 
     // pixelate (kernels/pixelate.cuh): block size rule and block means against the CPU

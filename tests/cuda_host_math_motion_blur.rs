@@ -1,7 +1,8 @@
 //! Host-math check of kernels/motion_blur.cuh (host-compiled through
 //! kernels/host/shim_motion_blur.cpp) against the CPU motion_blur of src/perturb/base/blur.rs:
 //! bit-identical over odd sizes, grey and RGB, several seeds and lengths (including lengths past
-//! the min(w, h)/2 cap). The taps are the CPU's own `line_psf` at the same capped length and angle.
+//! the min(w, h)/2 cap). The taps are built as the device builds them (`mfr_line_psf`, from the
+//! host's sin/cos of the CPU's angle) and are checked bit for bit against the CPU's `line_psf`.
 
 #[cfg(not(medfm_host_math))]
 #[test]
@@ -18,6 +19,39 @@ mod host {
 
     extern "C" {
         fn mfr_host_motion_blur_plane(input: *const f32, out: *mut f32, w: i32, h: i32, dx: *const i32, dy: *const i32, wt: *const f32, n: u32);
+        fn mfr_host_line_psf_side(length: f64) -> i32;
+        fn mfr_host_line_psf(length: f64, sn: f64, cs: f64, grid: *mut f64, dx: *mut i32, dy: *mut i32, wt: *mut f32) -> u32;
+    }
+
+    /// The taps kernels/motion_blur.cu `motion_taps` builds for `length` > 0 at `angle`.
+    fn device_taps(length: f64, angle: f64) -> Vec<(isize, isize, f32)> {
+        let (sn, cs) = angle.sin_cos(); // on the host, as src/backend/cuda/motion_blur.rs uploads them
+        // SAFETY: pure function of a plain value.
+        let side = unsafe { mfr_host_line_psf_side(length) } as usize;
+        let mut grid = vec![0.0f64; side * side];
+        let (mut dx, mut dy, mut wt) = (vec![0i32; side * side], vec![0i32; side * side], vec![0f32; side * side]);
+        // SAFETY: grid (zeroed), dx, dy and wt hold side^2 entries, the most the function touches.
+        let n = unsafe { mfr_host_line_psf(length, sn, cs, grid.as_mut_ptr(), dx.as_mut_ptr(), dy.as_mut_ptr(), wt.as_mut_ptr()) } as usize;
+        (0..n).map(|k| (dx[k] as isize, dy[k] as isize, wt[k])).collect()
+    }
+
+    #[test]
+    fn device_line_psf_matches_cpu_bit_for_bit() {
+        let mut taps = 0;
+        for i in 1..=400 {
+            let length = i as f64 * 0.25 + 0.013 * (i % 7) as f64; // 0.25 ..= ~100 px
+            for j in 0..9 {
+                let angle = j as f64 * std::f64::consts::PI / 9.0 + 0.01 * i as f64;
+                let want = line_psf(length, angle).taps;
+                let got = device_taps(length, angle);
+                assert_eq!(got.len(), want.len(), "length {length} angle {angle}: tap count");
+                for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(g.0 == w.0 && g.1 == w.1 && g.2.to_bits() == w.2.to_bits(), "length {length} angle {angle} tap {k}: {g:?} vs {w:?}");
+                }
+                taps += got.len();
+            }
+        }
+        assert!(taps > 100_000, "{taps}");
     }
 
     fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
@@ -45,7 +79,7 @@ mod host {
                     let mut gpu = img.clone();
                     if s > 0.0 {
                         let cap = 0.5 * w.min(h) as f64;
-                        let taps = line_psf((s as f64).min(cap), angle).taps;
+                        let taps = device_taps((s as f64).min(cap), angle);
                         let dx: Vec<i32> = taps.iter().map(|t| t.0 as i32).collect();
                         let dy: Vec<i32> = taps.iter().map(|t| t.1 as i32).collect();
                         let wt: Vec<f32> = taps.iter().map(|t| t.2).collect();

@@ -111,7 +111,8 @@ mod gpu {
         let cpu = medfm_robust::perturb::by_id("gaussian_blur").unwrap();
         for (i, g) in got.iter().enumerate() {
             let want = cpu.prepare(&imgs[i], &medfm_robust::perturb::Ctx::new(0, ids[i])).unwrap().apply(strengths[i]);
-            // Same taps, same f32 operation order, no FMA: expected bit-identical.
+            // Taps built on the device (f64 exp, 1 ulp there, rounded to f32: the same f32 taps
+            // but for a rounding tie), same f32 operation order, no FMA: expected bit-identical.
             check_f32(&g.data, &want.data, true, &format!("gaussian_blur image {i} {} sigma {}", imgs[i].shape_str(), strengths[i]));
         }
     }

@@ -129,6 +129,10 @@ void mfr_host_blur_plane(const float* in, float* tmp, float* out, int32_t w, int
         for (int32_t x = 0; x < w; ++x) out[(size_t)y * w + x] = mfr_clip01(mfr_blur_col_pixel(tmp, w, h, x, y, taps, r));
 }
 
+// gaussian_blur's device-built taps (blur.cuh `mfr_gaussian_taps`, as kernels/blur.cu `blur_taps`
+// calls it): writes 2r + 1 taps, returns r.
+int32_t mfr_host_gaussian_taps(float s, int32_t max_r, float* taps) { return mfr_gaussian_taps((double)s, 4.0, max_r, taps); }
+
 uint32_t mfr_host_pixelate_block(float s) { return mfr_pixelate_block(s); }
 float mfr_host_pixelate_block_mean(const float* plane, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0,
                                    uint32_t b) {

@@ -1,66 +1,124 @@
 //! Launch wrapper of kernels/blur.cu: gaussian_blur for a whole batch, image i at sigma
-//! `strengths[i]` px. Taps come from the CPU twin's [`gaussian_kernel`] (truncate 4, scipy's
-//! rule, as src/perturb/base/blur.rs), so device and CPU use the same f32 taps.
+//! `strength[i]` px. The taps are built on the device from each image's strength by `blur_taps`
+//! (blur.cuh `mfr_gaussian_taps`, the twin of the CPU's [`gaussian_kernel`]: truncate 4, scipy's
+//! rule; checked bit for bit against it over the whole strength range by
+//! tests/cuda_host_math.rs), so the strength can come from the on-GPU search without a host
+//! round trip. Then the row and column passes (reflect border), as src/perturb/base/blur.rs.
 
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::common::filter::gaussian_kernel;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use std::sync::Mutex;
 
-/// Threads per block (kernels/blur.cu `BLUR_THREADS`).
+/// Threads per block (kernels/blur.cu `BLUR_THREADS`, `BLUR_TAP_THREADS`).
 const THREADS: u32 = 256;
+const TAP_THREADS: u32 = 64;
 /// scipy gaussian_filter's default truncation, as src/perturb/base/blur.rs.
 const TRUNCATE: f64 = 4.0;
 
-/// Packed taps of every image: (taps, offset of image i's taps, radius of image i).
-pub fn packed_taps(strengths: &[f32]) -> (Vec<f32>, Vec<u32>, Vec<u32>) {
-    let mut taps = Vec::new();
-    let mut off = Vec::with_capacity(strengths.len());
-    let mut radius = Vec::with_capacity(strengths.len());
-    for &s in strengths {
-        // s <= 0 gives the one-tap identity [1.0] (gaussian_kernel's rule).
-        let k = gaussian_kernel(s as f64, TRUNCATE);
-        off.push(taps.len() as u32);
-        radius.push((k.len() / 2) as u32);
-        taps.extend_from_slice(&k);
-    }
-    (taps, off, radius)
+/// The tap radius of sigma `s` (the CPU's rule, from the CPU's own function).
+pub fn radius(s: f32) -> u32 {
+    (gaussian_kernel(s as f64, TRUNCATE).len() / 2) as u32
 }
 
-/// gaussian_blur of every image of `input`.
+/// gaussian_blur of every image of `input` at its strength.
 pub fn gaussian_blur(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-    if strengths.len() != input.len() {
-        return Err(BackendError::cuda("gaussian_blur", "one strength per image is required"));
-    }
-    let mut out = DeviceBatch::zeros_like(engine, input)?;
-    if input.is_empty() || input.max_plane() == 0 {
-        return Ok(out);
-    }
-    let mut tmp = DeviceBatch::zeros_like(engine, input)?;
-    let (taps, off, radius) = packed_taps(strengths);
-    let s = engine.stream();
-    let d_taps = s.clone_htod(&taps).map_err(err("blur upload"))?;
-    let d_off = s.clone_htod(&off).map_err(err("blur upload"))?;
-    let d_radius = s.clone_htod(&radius).map_err(err("blur upload"))?;
-    let n = input.len() as u32;
-    let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize))
-        .map_err(|_| BackendError::cuda("gaussian_blur", "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+    let most = strengths.iter().copied().fold(0.0f32, f32::max);
+    BlurKernel::new(engine, input, most)?.apply(engine, input, strengths)
+}
 
-    let rows = engine.function("blur", "blur_rows")?;
-    let mut l = s.launch_builder(&rows);
-    l.arg(&input.data).arg(&mut tmp.data).arg(&input.d_descs).arg(&d_taps).arg(&d_off).arg(&d_radius).arg(&n);
-    // SAFETY: matches `blur_rows(const float* in, float* tmp, const MfrImageDesc*, const float*
-    // taps, const uint32_t* tap_off, const uint32_t* radius, uint32_t n)`; in/tmp share the layout
-    // `descs`; image i reads taps[off[i] ..= off[i] + 2 radius[i]], all inside `taps`; grid.y = n.
-    unsafe { l.launch(cfg) }.map_err(err("blur_rows launch"))?;
+/// Device buffers one launch sequence writes: the taps and radii of every image and the row
+/// pass's output.
+struct Scratch {
+    taps: CudaSlice<f32>,
+    radius: CudaSlice<u32>,
+    tmp: CudaSlice<f32>,
+}
 
-    let cols = engine.function("blur", "blur_cols")?;
-    let mut l = s.launch_builder(&cols);
-    l.arg(&tmp.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_taps).arg(&d_off).arg(&d_radius).arg(&n);
-    // SAFETY: as above for `blur_cols(const float* tmp, float* out, ...)`.
-    unsafe { l.launch(cfg) }.map_err(err("blur_cols launch"))?;
-    Ok(out)
+/// gaussian_blur prepared for one batch: tap and row-pass buffers allocated once, sized for
+/// strengths up to `max_sigma`; [`BlurKernel::launch`] reads the strengths from the device (the
+/// on-GPU search's entry).
+pub struct BlurKernel {
+    /// Largest radius the tap buffers hold (that of `max_sigma`); larger strengths are capped
+    /// there by the kernel (a memory guard; the search stays inside the strength range).
+    max_r: u32,
+    /// tap_off[i] = i (2 max_r + 1): image i's taps.
+    tap_off: CudaSlice<u32>,
+    /// Locked while a launch sequence uses it.
+    scratch: Mutex<Scratch>,
+}
+
+impl BlurKernel {
+    pub fn new(engine: &CudaEngine, input: &DeviceBatch, max_sigma: f32) -> Result<Self, BackendError> {
+        let id = "gaussian_blur";
+        let max_r = radius(max_sigma);
+        let stride = 2 * max_r + 1;
+        let n = input.len();
+        let tap_off: Vec<u32> = (0..n.max(1))
+            .map(|i| u32::try_from(i).ok().and_then(|i| i.checked_mul(stride)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| BackendError::cuda(id, "batch too large for the tap table"))?;
+        let s = engine.stream();
+        let scratch = Scratch {
+            taps: s.alloc_zeros::<f32>(n.max(1) * stride as usize).map_err(err("blur tap alloc"))?,
+            radius: s.alloc_zeros::<u32>(n.max(1)).map_err(err("blur tap alloc"))?,
+            tmp: s.alloc_zeros::<f32>(input.total.max(1)).map_err(err("blur scratch alloc"))?,
+        };
+        let tap_off = s.clone_htod(&tap_off).map_err(err("blur upload"))?;
+        Ok(BlurKernel { max_r, tap_off, scratch: Mutex::new(scratch) })
+    }
+
+    /// Blur every image of `input` (the batch given to `new`) at its strength.
+    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, "gaussian_blur", input, strengths, |out, s| self.launch(engine, input, out, s))
+    }
+
+    /// Blur `input` (the batch given to `new`) into `out` at sigma `strength[i]` (device, >= n
+    /// values): taps, row pass, column pass, queued on the engine's stream.
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = "gaussian_blur";
+        let n = input.len() as u32;
+        let mut scratch = self.scratch.lock().map_err(|_| BackendError::cuda(id, "scratch lock poisoned"))?;
+        if strength.len() < input.len() || out.total != input.total || scratch.tmp.len() < input.total || self.tap_off.len() < input.len() {
+            return Err(BackendError::cuda(id, "batch, strengths and buffers differ in size"));
+        }
+        if input.is_empty() || input.max_plane() == 0 {
+            return Ok(());
+        }
+        let s = engine.stream();
+        let Scratch { taps, radius, tmp } = &mut *scratch;
+
+        let f = engine.function("blur", "blur_taps")?;
+        let cfg = LaunchConfig { grid_dim: (n.div_ceil(TAP_THREADS), 1, 1), block_dim: (TAP_THREADS, 1, 1), shared_mem_bytes: 0 };
+        let mut l = s.launch_builder(&f);
+        l.arg(strength).arg(&mut *taps).arg(&mut *radius).arg(&self.max_r).arg(&n);
+        // SAFETY: matches `blur_taps(const float* strength, float* taps, uint32_t* radius,
+        // uint32_t max_r, uint32_t n)`; strength and radius have >= n entries, taps n (2 max_r + 1)
+        // (allocated in `new` for this batch) and thread i writes only its own 2 r_i + 1 <=
+        // 2 max_r + 1 taps; threads past n return.
+        unsafe { l.launch(cfg) }.map_err(err("blur_taps launch"))?;
+
+        let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let rows = engine.function("blur", "blur_rows")?;
+        let mut l = s.launch_builder(&rows);
+        l.arg(&input.data).arg(&mut *tmp).arg(&input.d_descs).arg(&*taps).arg(&self.tap_off).arg(&*radius).arg(&n);
+        // SAFETY: matches `blur_rows(const float* in, float* tmp, const MfrImageDesc*, const float*
+        // taps, const uint32_t* tap_off, const uint32_t* radius, uint32_t n)`; tmp has >= total
+        // samples (checked), so in/tmp share the layout `descs`; image i reads taps[off[i] ..=
+        // off[i] + 2 radius[i]] with radius[i] <= max_r, inside `taps`; same stream, so the tap
+        // launch above is complete; grid.y = n, grid.x * 256 >= every plane, threads past it return.
+        unsafe { l.launch(cfg) }.map_err(err("blur_rows launch"))?;
+
+        let cols = engine.function("blur", "blur_cols")?;
+        let mut l = s.launch_builder(&cols);
+        l.arg(&*tmp).arg(&mut out.data).arg(&input.d_descs).arg(&*taps).arg(&self.tap_off).arg(&*radius).arg(&n);
+        // SAFETY: as above for `blur_cols(const float* tmp, float* out, ...)`; out has the
+        // input's layout (checked totals).
+        unsafe { l.launch(cfg) }.map_err(err("blur_cols launch"))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -68,11 +126,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn taps_are_packed_per_image() {
-        let (t, off, r) = packed_taps(&[0.0, 1.0, 0.0]);
-        assert_eq!(r, [0, 4, 0]); // int(4 * 1 + 0.5) = 4
-        assert_eq!(off, [0, 1, 10]);
-        assert_eq!(t.len(), 11);
-        assert_eq!((t[0], t[10]), (1.0, 1.0));
+    fn radius_is_scipys_rule() {
+        assert_eq!(radius(0.0), 0);
+        assert_eq!(radius(1.0), 4); // int(4 * 1 + 0.5)
+        assert_eq!(radius(25.0), 100);
+        assert_eq!(radius(0.1), 0); // int(0.9)
     }
 }

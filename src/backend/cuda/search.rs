@@ -15,11 +15,13 @@
 //! kernels against the CPU perturbations and SSIM (tests/cuda_parity*.rs); the whole loop is
 //! compared with the CPU calibration in tests/cuda_parity_calibration.rs.
 
+use super::blur::BlurKernel;
 use super::ct::{self, CtKernel, MetalStreaksPrepared};
 use super::dermoscopy::{self, DermPrepared};
 use super::endoscopy::{self, EndoPrepared};
 use super::pathology::{self, PathPrepared};
 use super::mri::{self, BiasFieldKernel, GhostingKernel};
+use super::motion_blur::MotionBlurKernel;
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
 use super::pixelate;
@@ -90,18 +92,20 @@ macro_rules! strength_kernel_impl {
         }
     )*};
 }
-strength_kernel_impl!(XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, GhostingKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
+strength_kernel_impl!(BlurKernel, MotionBlurKernel, XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, GhostingKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
 
 /// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
-/// strength-independent part is prepared once per batch. Not (yet) here: ids whose per-strength
-/// data is built on the host (gaussian_blur taps, motion_blur taps, warp matrices) and ids
-/// without a kernel (docs/gpu.md).
+/// strength-independent part is prepared once per batch (gaussian_blur and motion_blur build
+/// their taps on the device from the strength). Not (yet) here: the warps (their matrices are
+/// built on the host per strength) and ids without a kernel (docs/gpu.md).
 pub fn search_ids() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = Vec::new();
     ids.extend(super::noise::IDS);
     ids.extend(super::oct::IDS);
     ids.extend(dermoscopy::IDS);
     ids.push("pixelate");
+    ids.push("gaussian_blur");
+    ids.push("motion_blur");
     ids.extend(xray::IDS);
     ids.extend(ct::IDS);
     ids.push("mri_bias_field");
@@ -136,6 +140,14 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
         Box::new(DermPrepared::new(engine, id, images, batch, seed)?)
     } else if id == "pixelate" {
         Box::new(PixelateKernel)
+    } else if id == "gaussian_blur" || id == "motion_blur" {
+        // buffers sized for the top of the strength range, which the search never leaves
+        let s_max = crate::perturb::by_id(id).map_err(|e| BackendError::cuda(id.to_string(), e.to_string()))?.info().strength_range.1;
+        if id == "gaussian_blur" {
+            Box::new(BlurKernel::new(engine, batch, s_max)?)
+        } else {
+            Box::new(MotionBlurKernel::new(engine, batch, &ctxs, s_max)?)
+        }
     } else if xray::IDS.contains(&id) {
         let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| xray::prepare_field(id, im, c)).collect();
         Box::new(XrayKernel::new(engine, id, batch, &fields, key)?)
