@@ -1,17 +1,21 @@
 //! Launch wrapper of kernels/geometric.cu: rotation, scaling and translation for a whole batch.
-//! The inverse map of each image at its strength is built on the host by [`inverse_map`] with the
-//! same `Affine` constructors and random draws as the CPU `prepare` of
-//! src/perturb/base/geometric.rs; the kernel samples bilinearly with the CPU's border rule
-//! (bit-identical per-pixel math: tests/cuda_host_math_geometric.rs).
+//! The inverse map of each image at its strength is built on the device by `warp_maps`
+//! (geometric.cuh `mfr_warp_map`, the twin of the CPU's `Affine` constructors) from the strength
+//! and the image's random draws, which are the CPU's own (`perturb::base::warp_draws`, uploaded
+//! once); the kernel then samples bilinearly with the CPU's border rule. Host-verified bit for bit
+//! against the CPU `apply` by tests/cuda_host_math_geometric.rs. Device-built maps let the
+//! on-GPU search drive the strength without a host round trip.
 
-use super::{err, CudaEngine, DeviceBatch};
+use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
-use crate::perturb::common::warp::Affine;
+use crate::perturb::base::warp_draws;
 use crate::perturb::Ctx;
-use cudarc::driver::PushKernelArg;
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use std::sync::Mutex;
 
-/// Threads per block (kernels/geometric.cu `GEO_THREADS`).
+/// Threads per block (kernels/geometric.cu `GEO_THREADS`, `GEO_MAP_THREADS`).
 const THREADS: u32 = 256;
+const MAP_THREADS: u32 = 64;
 
 pub const IDS: [&str; 3] = ["rotation", "scaling", "translation"];
 
@@ -24,50 +28,87 @@ pub fn border(id: &str) -> u32 {
     }
 }
 
-/// The inverse map of `id` for a `w x h` image at strength `s` (twin of the CPU prepare).
-pub fn inverse_map(id: &str, w: usize, h: usize, ctx: &Ctx, s: f32) -> Affine {
-    let rng = ctx.rng(id);
+/// `MFR_WARP_*` of `id` (kernels/geometric.cuh).
+fn kind(id: &str) -> u32 {
     match id {
-        "rotation" => Affine::rotation(w, h, rng.param_sign(0) as f64 * s as f64),
-        "scaling" => Affine::zoom(w, h, (1.0 - s as f64).max(0.01)),
-        _ => {
-            let phi = rng.param(0) as f64 * std::f64::consts::TAU;
-            let (uy, ux) = phi.sin_cos();
-            let d = s as f64 * w.min(h) as f64;
-            Affine::translation(d * ux, d * uy)
-        }
+        "rotation" => 0,
+        "scaling" => 1,
+        _ => 2,
     }
 }
 
 /// Warp every image of `input` with `id` at its strength; `ctxs[i]` is image i's context.
 pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], ctxs: &[Ctx]) -> Result<DeviceBatch, BackendError> {
-    if !IDS.contains(&id) {
-        return Err(BackendError::cuda(id, "no CUDA kernel for this perturbation"));
+    WarpKernel::new(engine, id, input, ctxs)?.apply(engine, input, strengths)
+}
+
+/// A warp prepared for one batch: the per-image draws uploaded and the map buffers allocated
+/// once; [`WarpKernel::launch`] reads the strengths from the device (the on-GPU search's entry).
+pub struct WarpKernel {
+    id: &'static str,
+    /// `warp_draws` of every image, 2 per image.
+    params: CudaSlice<f64>,
+    /// (maps: 6 per image, identity flags), locked while a launch pair uses them.
+    scratch: Mutex<(CudaSlice<f64>, CudaSlice<u32>)>,
+}
+
+impl WarpKernel {
+    pub fn new(engine: &CudaEngine, id: &str, input: &DeviceBatch, ctxs: &[Ctx]) -> Result<Self, BackendError> {
+        let Some(&id) = IDS.iter().find(|&&k| k == id) else {
+            return Err(BackendError::cuda(id, "no CUDA kernel for this perturbation"));
+        };
+        if ctxs.len() != input.len() {
+            return Err(BackendError::cuda(id, "one context per image is required"));
+        }
+        let mut params: Vec<f64> = ctxs.iter().flat_map(|c| warp_draws(id, c)).collect();
+        if params.is_empty() {
+            params = vec![0.0; 2];
+        }
+        let n = input.len().max(1);
+        let s = engine.stream();
+        let maps = s.alloc_zeros::<f64>(6 * n).map_err(err("warp map alloc"))?;
+        let identity = s.alloc_zeros::<u32>(n).map_err(err("warp map alloc"))?;
+        Ok(WarpKernel { id, params: s.clone_htod(&params).map_err(err("warp upload"))?, scratch: Mutex::new((maps, identity)) })
     }
-    if strengths.len() != input.len() || ctxs.len() != input.len() {
-        return Err(BackendError::cuda(id, "one strength and one context per image are required"));
+
+    /// Warp every image of `input` (the batch given to `new`) at its strength.
+    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, self.id, input, strengths, |out, s| self.launch(engine, input, out, s))
     }
-    let mut out = DeviceBatch::zeros_like(engine, input)?;
-    let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(out) };
-    let mut maps = Vec::with_capacity(6 * input.len());
-    let mut identity = Vec::with_capacity(input.len());
-    for ((d, &s), ctx) in input.descs.iter().zip(strengths).zip(ctxs) {
-        maps.extend_from_slice(&inverse_map(id, d.width as usize, d.height as usize, ctx, s).m);
-        identity.push((s <= 0.0 || s.is_nan()) as u32);
+
+    /// Warp `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values):
+    /// maps, then the bilinear warp, queued on the engine's stream.
+    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        let id = self.id;
+        let mut scratch = self.scratch.lock().map_err(|_| BackendError::cuda(id, "scratch lock poisoned"))?;
+        let (maps, identity) = &mut *scratch;
+        if strength.len() < input.len() || out.total != input.total || identity.len() < input.len() || self.params.len() < 2 * input.len() {
+            return Err(BackendError::cuda(id, "batch, strengths and buffers differ in size"));
+        }
+        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let st = engine.stream();
+        let n = input.len() as u32;
+        let k = kind(id);
+        let f = engine.function("geometric", "warp_maps")?;
+        let map_cfg = LaunchConfig { grid_dim: (n.div_ceil(MAP_THREADS), 1, 1), block_dim: (MAP_THREADS, 1, 1), shared_mem_bytes: 0 };
+        let mut l = st.launch_builder(&f);
+        l.arg(strength).arg(&self.params).arg(&input.d_descs).arg(&k).arg(&mut *maps).arg(&mut *identity).arg(&n);
+        // SAFETY: matches `warp_maps(const float* strength, const double* params, const
+        // MfrImageDesc*, uint32_t kind, double* maps, uint32_t* identity, uint32_t n)`; strength,
+        // descs and identity have >= n entries, params 2n and maps 6n (checked / allocated in
+        // `new` for this batch); thread i writes only its own entries; threads past n return.
+        unsafe { l.launch(map_cfg) }.map_err(err("warp_maps launch"))?;
+
+        let b = border(id);
+        let f = engine.function("geometric", "affine_warp")?;
+        let mut l = st.launch_builder(&f);
+        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&*maps).arg(&*identity).arg(&b).arg(&n);
+        // SAFETY: matches `affine_warp(const float* in, float* out, const MfrImageDesc*, const
+        // double* maps, const uint32_t* identity, uint32_t border, uint32_t n)`; same stream, so
+        // the maps above are written; in/out share the layout (checked totals), maps has 6 n
+        // entries, identity n; grid.y = n, grid.x * 256 >= every image's samples, threads past
+        // them return; taps read only inside the thread's own plane (in-range, reflected, or zero).
+        unsafe { l.launch(cfg) }.map_err(err("geometric launch"))?;
+        Ok(())
     }
-    let st = engine.stream();
-    let d_maps = st.clone_htod(&maps).map_err(err("map upload"))?;
-    let d_identity = st.clone_htod(&identity).map_err(err("identity upload"))?;
-    let n = input.len() as u32;
-    let b = border(id);
-    let f = engine.function("geometric", "affine_warp")?;
-    let mut l = st.launch_builder(&f);
-    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&d_maps).arg(&d_identity).arg(&b).arg(&n);
-    // SAFETY: matches `affine_warp(const float* in, float* out, const MfrImageDesc*, const double*
-    // maps, const uint32_t* identity, uint32_t border, uint32_t n)`; in/out share the layout
-    // `descs` (zeros_like), maps has 6 n entries, identity n; grid.y = n, grid.x * 256 >= every
-    // image's samples, threads past them return; taps read only inside the thread's own plane
-    // (in-range, reflected, or zero).
-    unsafe { l.launch(cfg) }.map_err(err("geometric launch"))?;
-    Ok(out)
 }

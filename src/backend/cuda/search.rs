@@ -17,6 +17,7 @@
 
 use super::blur::BlurKernel;
 use super::ct::{self, CtKernel, MetalStreaksPrepared};
+use super::geometric::{self, WarpKernel};
 use super::dermoscopy::{self, DermPrepared};
 use super::endoscopy::{self, EndoPrepared};
 use super::pathology::{self, PathPrepared};
@@ -92,12 +93,12 @@ macro_rules! strength_kernel_impl {
         }
     )*};
 }
-strength_kernel_impl!(BlurKernel, MotionBlurKernel, XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, GhostingKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
+strength_kernel_impl!(BlurKernel, MotionBlurKernel, WarpKernel, XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, GhostingKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
 
 /// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
 /// strength-independent part is prepared once per batch (gaussian_blur and motion_blur build
-/// their taps on the device from the strength). Not (yet) here: the warps (their matrices are
-/// built on the host per strength) and ids without a kernel (docs/gpu.md).
+/// their taps, the warps their matrices, on the device from the strength). Not here: ids
+/// without a kernel (docs/gpu.md).
 pub fn search_ids() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = Vec::new();
     ids.extend(super::noise::IDS);
@@ -106,6 +107,7 @@ pub fn search_ids() -> Vec<&'static str> {
     ids.push("pixelate");
     ids.push("gaussian_blur");
     ids.push("motion_blur");
+    ids.extend(geometric::IDS);
     ids.extend(xray::IDS);
     ids.extend(ct::IDS);
     ids.push("mri_bias_field");
@@ -140,6 +142,8 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
         Box::new(DermPrepared::new(engine, id, images, batch, seed)?)
     } else if id == "pixelate" {
         Box::new(PixelateKernel)
+    } else if geometric::IDS.contains(&id) {
+        Box::new(WarpKernel::new(engine, id, batch, &ctxs)?)
     } else if id == "gaussian_blur" || id == "motion_blur" {
         // buffers sized for the top of the strength range, which the search never leaves
         let s_max = crate::perturb::by_id(id).map_err(|e| BackendError::cuda(id.to_string(), e.to_string()))?.info().strength_range.1;

@@ -40,6 +40,21 @@ impl<F: Fn(f32) -> Affine + Send + Sync> Prepared for WarpPrepared<'_, F> {
     }
 }
 
+/// The per-image random draws of warp `id`, as its `prepare` uses them (one definition, shared
+/// with the CUDA wrapper, which uploads them): rotation `[sign, 0]` (sign = param_sign(0));
+/// translation `[ux, uy]`, the unit direction at angle param(0) * 2 pi; scaling `[0, 0]` (none).
+pub fn warp_draws(id: &str, ctx: &Ctx) -> [f64; 2] {
+    match id {
+        "rotation" => [ctx.rng(id).param_sign(0) as f64, 0.0],
+        "translation" => {
+            let phi = ctx.rng(id).param(0) as f64 * std::f64::consts::TAU;
+            let (uy, ux) = phi.sin_cos();
+            [ux, uy]
+        }
+        _ => [0.0, 0.0],
+    }
+}
+
 pub struct Rotation;
 
 static ROTATION: Info = Info {
@@ -62,7 +77,7 @@ impl Perturbation for Rotation {
         &ROTATION
     }
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let sign = ctx.rng(ROTATION.id).param_sign(0) as f64;
+        let [sign, _] = warp_draws(ROTATION.id, ctx);
         let (w, h) = (img.width, img.height);
         Ok(Box::new(WarpPrepared { img, map: move |s: f32| Affine::rotation(w, h, sign * s as f64), border: Border::Reflect }))
     }
@@ -119,8 +134,7 @@ impl Perturbation for Translation {
         &TRANSLATION
     }
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let phi = ctx.rng(TRANSLATION.id).param(0) as f64 * std::f64::consts::TAU;
-        let (uy, ux) = phi.sin_cos();
+        let [ux, uy] = warp_draws(TRANSLATION.id, ctx);
         let side = img.width.min(img.height) as f64;
         let map = move |s: f32| {
             let d = s as f64 * side;

@@ -20,7 +20,7 @@ use crate::image::Image;
 use rayon::prelude::*;
 
 pub use blur::{GaussianBlur, MotionBlur};
-pub use geometric::{Rotation, Scaling, Translation};
+pub use geometric::{warp_draws, Rotation, Scaling, Translation};
 pub use intensity::{Brightness, Contrast};
 pub use jpeg::Jpeg;
 pub use noise::{GaussianNoise, SaltPepper, SpeckleNoise};
