@@ -122,7 +122,10 @@ struct Loaded {
     perturbations: Vec<&'static dyn Perturbation>,
 }
 
-fn load(item: &InputItem, opts: &GenerateOptions) -> Result<(Loaded, Vec<String>)> {
+/// A loaded image with its warnings, or why it could not be loaded.
+type LoadResult = Result<(Loaded, Vec<String>)>;
+
+fn load(item: &InputItem, opts: &GenerateOptions) -> LoadResult {
     let loaded = io::read_image(&item.path)?;
     let image = loaded.image;
     let mask = match &item.mask {
@@ -156,7 +159,7 @@ pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::
     let mut summary = Summary::default();
 
     // Load every image (in parallel); bad inputs become failures, the rest goes on.
-    let loaded: Vec<(usize, Result<(Loaded, Vec<String>)>)> =
+    let loaded: Vec<(usize, LoadResult)> =
         items.par_iter().enumerate().map(|(i, it)| (i, load(it, opts))).collect();
     let mut good: Vec<(usize, Loaded)> = Vec::new();
     for (i, r) in loaded {

@@ -103,9 +103,9 @@ mod host {
                     let mut gpu = img.clone();
                     if s > 0.0 {
                         for ch in 0..c {
-                            for p in 0..n {
+                            for (p, &fv) in field.iter().enumerate().take(n) {
                                 // SAFETY: pure function of plain values.
-                                gpu.data[ch * n + p] = unsafe { mfr_host_ct_pixel(OP_METAL_STREAKS, img.data[ch * n + p], 0.0, field[p], 0.0, s) };
+                                gpu.data[ch * n + p] = unsafe { mfr_host_ct_pixel(OP_METAL_STREAKS, img.data[ch * n + p], 0.0, fv, 0.0, s) };
                             }
                         }
                     }

@@ -63,7 +63,7 @@ mod gpu {
         let a = test_image(32, 32, 3, 1);
         let b = test_image(40, 32, 3, 2);
         let batch = DeviceBatch::upload(&e, &[&a, &b], &[1, 2]).unwrap();
-        let err = batch_tensor(&e, &batch, 0).err().expect("mixed sizes have no NCHW view").to_string();
+        let err = batch_tensor(&e, &batch, 0).expect_err("mixed sizes have no NCHW view").to_string();
         assert!(err.contains("image 1 is 40x32x3"), "{err}");
     }
 }

@@ -372,7 +372,7 @@ fn records_are_identical_whatever_the_concurrency() {
         if p.starts_with("item1") || p.starts_with("item4") {
             std::thread::sleep(Duration::from_millis(30));
         }
-        Action::Reply(if p.len() % 2 == 0 { "A".into() } else { "Beta".into() })
+        Action::Reply(if p.len().is_multiple_of(2) { "A".into() } else { "Beta".into() })
     }));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
     let mut texts = Vec::new();

@@ -92,7 +92,7 @@ fn letter_rule(reply: &str, n: usize) -> Option<usize> {
     let lead = t.trim_start_matches(['(', '[']);
     let mut it = lead.chars();
     if let (Some(c), Some(d)) = (it.next(), it.next()) {
-        let rest_ok = it.next().map_or(true, char::is_whitespace);
+        let rest_ok = it.next().is_none_or(char::is_whitespace);
         if c.is_ascii_uppercase() && matches!(d, '.' | ')' | ']' | ':') && rest_ok {
             if let Some(i) = letter_index(c, n) {
                 return Some(i);
@@ -111,7 +111,7 @@ fn letter_rule(reply: &str, n: usize) -> Option<usize> {
             let a = after.trim_start_matches([' ', ':', '(', '[', '*']);
             let mut ac = a.chars();
             if let Some(c) = ac.next() {
-                let next_ok = ac.next().map_or(true, |d| !d.is_alphanumeric());
+                let next_ok = ac.next().is_none_or(|d| !d.is_alphanumeric());
                 if next_ok && (c.is_ascii_uppercase() || after.trim_start().starts_with(['(', ':'])) {
                     if let Some(i) = letter_index(c, n) {
                         if !found.contains(&i) {

@@ -168,7 +168,7 @@ pub fn run(model: &ModelConfig, o: &RunOptions) -> Result<RunSummary> {
         jobs.push(Job { item: i, pert: None });
         let m = it.modality.or(o.modality);
         for &p in &o.perturbations {
-            if p.info().modality.map_or(true, |pm| Some(pm) == m) {
+            if p.info().modality.is_none_or(|pm| Some(pm) == m) {
                 jobs.push(Job { item: i, pert: Some(p) });
             }
         }

@@ -126,7 +126,7 @@ fn guess_root(data: &Path, items: &[Item]) -> PathBuf {
 /// as Python's `random.sample` with `seed` would, in its order.
 pub fn select(items: Vec<Item>, modality: Option<Modality>, limit: Option<usize>, seed: u64) -> Vec<Item> {
     let pool: Vec<Item> = match modality {
-        Some(m) => items.into_iter().filter(|it| it.modality.map_or(true, |im| im == m)).collect(),
+        Some(m) => items.into_iter().filter(|it| it.modality.is_none_or(|im| im == m)).collect(),
         None => items,
     };
     match limit {
