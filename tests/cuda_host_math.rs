@@ -70,6 +70,7 @@ mod host {
         fn mfr_host_contrast(x: f32, mean: f32, s: f32) -> f32;
         fn mfr_host_pixelate_block(s: f32) -> u32;
         fn mfr_host_pixelate_block_mean(plane: *const f32, w: u32, h: u32, x0: u32, y0: u32, b: u32) -> f32;
+        fn mfr_host_pixelate_block_mean_by_warp(plane: *const f32, w: u32, h: u32, x0: u32, y0: u32, b: u32) -> f32;
         fn mfr_host_blur_plane(input: *const f32, tmp: *mut f32, out: *mut f32, w: i32, h: i32, taps: *const f32, r: i32);
         fn mfr_host_gaussian_taps(s: f32, max_r: i32, taps: *mut f32) -> i32;
     }
@@ -461,10 +462,10 @@ mod host {
     #[test]
     fn pixelate_matches_cpu_bit_for_bit() {
         let pert = by_id("pixelate").unwrap();
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1)].iter().enumerate() {
+        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (150, 97, 1)].iter().enumerate() {
             let img = test_image(w, h, c, 40 + k as u64);
             let prepared = pert.prepare(&img, &Ctx::new(1, 2)).unwrap();
-            for s in [0.0f32, 0.49, 0.5, 1.5, 2.5, 3.2, 7.0, 63.0] {
+            for s in [0.0f32, 0.49, 0.5, 1.5, 2.5, 3.2, 7.0, 9.6, 20.0, 37.0, 63.0] {
                 let b = unsafe { mfr_host_pixelate_block(s) };
                 assert_eq!(b as usize, 1 + s.max(0.0).round() as usize, "block size at s {s}");
                 let cpu = prepared.apply(s);
@@ -474,6 +475,11 @@ mod host {
                         for x0 in (0..w).step_by(b as usize) {
                             // SAFETY: src holds w * h floats; (x0, y0) inside the plane.
                             let m = unsafe { mfr_host_pixelate_block_mean(src.as_ptr(), w as u32, h as u32, x0 as u32, y0 as u32, b) };
+                            if (8..=64).contains(&b) {
+                                // SAFETY: as above; b <= 64 rows fit the emulation's row buffer.
+                                let by_warp = unsafe { mfr_host_pixelate_block_mean_by_warp(src.as_ptr(), w as u32, h as u32, x0 as u32, y0 as u32, b) };
+                                assert_eq!(by_warp.to_bits(), m.to_bits(), "{w}x{h} b {b} block ({x0}, {y0}): warp path");
+                            }
                             for y in y0..(y0 + b as usize).min(h) {
                                 for x in x0..(x0 + b as usize).min(w) {
                                     dst[y * w + x] = m;

@@ -123,12 +123,14 @@ mod gpu {
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 50 + i as u64)).collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).collect();
         let batch = DeviceBatch::upload(&e, &imgs.iter().collect::<Vec<_>>(), &ids).unwrap();
-        let strengths = [0.0f32, 2.5, 1.2, 7.0, 63.0, 15.6];
-        let got = pixelate::pixelate(&e, &batch, &strengths).unwrap().download(&e).unwrap();
-        let cpu = medfm_robust::perturb::by_id("pixelate").unwrap();
-        for (i, g) in got.iter().enumerate() {
-            let want = cpu.prepare(&imgs[i], &medfm_robust::perturb::Ctx::new(0, ids[i])).unwrap().apply(strengths[i]);
-            check_f32(&g.data, &want.data, true, &format!("pixelate image {i} {} s {}", imgs[i].shape_str(), strengths[i]));
+        // block sizes below 8 (a thread per cell), 8 to 64 (a warp per cell), above 64 (threads)
+        for strengths in [[0.0f32, 2.5, 1.2, 7.0, 63.0, 15.6], [9.0, 70.0, 31.0, 3.0, 8.0, 40.4]] {
+            let got = pixelate::pixelate(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+            let cpu = medfm_robust::perturb::by_id("pixelate").unwrap();
+            for (i, g) in got.iter().enumerate() {
+                let want = cpu.prepare(&imgs[i], &medfm_robust::perturb::Ctx::new(0, ids[i])).unwrap().apply(strengths[i]);
+                check_f32(&g.data, &want.data, true, &format!("pixelate image {i} {} s {}", imgs[i].shape_str(), strengths[i]));
+            }
         }
     }
 

@@ -134,6 +134,20 @@ void mfr_host_blur_plane(const float* in, float* tmp, float* out, int32_t w, int
 int32_t mfr_host_gaussian_taps(float s, int32_t max_r, float* taps) { return mfr_gaussian_taps((double)s, 4.0, max_r, taps); }
 
 uint32_t mfr_host_pixelate_block(float s) { return mfr_pixelate_block(s); }
+
+// pixelate's warp-per-cell path (kernels/pixelate.cu, 8 <= b <= 64): the row sums as the lanes
+// compute them (lane l: rows y0 + l, y0 + l + 32, ...), then added in row order by lane 0.
+float mfr_host_pixelate_block_mean_by_warp(const float* plane, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0,
+                                           uint32_t b) {
+    uint32_t x1 = x0 + b < w ? x0 + b : w;
+    uint32_t y1 = y0 + b < h ? y0 + b : h;
+    double rows[64];
+    for (uint32_t lane = 0; lane < 32; ++lane)
+        for (uint32_t y = y0 + lane; y < y1; y += 32u) rows[y - y0] = mfr_pixelate_row_sum(plane, w, y, x0, x1);
+    double sum = 0.0;
+    for (uint32_t k = 0; k < y1 - y0; ++k) sum += rows[k];
+    return mfr_pixelate_mean(sum, (x1 - x0) * (y1 - y0));
+}
 float mfr_host_pixelate_block_mean(const float* plane, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0,
                                    uint32_t b) {
     return mfr_pixelate_block_mean(plane, w, h, x0, y0, b);
