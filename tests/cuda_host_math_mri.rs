@@ -2,8 +2,9 @@
 //! the CPU mri_bias_field of src/perturb/mri/bias_field.rs: bit-identical over odd sizes, grey and
 //! RGB, several seeds and strengths. The log field the kernel receives is the CPU's own
 //! `unit_log_field`, as src/backend/cuda/mri.rs uploads it. mri_ghosting: the kernel loop over the CPU's own
-//! `ghost_field`, bit-identical to the CPU apply. mri_motion: the batch through the host build of
-//! kernels/mri_motion.cu's two passes (a direct inverse DFT) with the packing the wrapper uploads,
+//! `ghost_field`, bit-identical to the CPU apply. mri_motion: the batch through a block-by-block
+//! host emulation of kernels/mri_motion.cu's two kernels (a tiled direct inverse DFT, the kernels'
+//! own phase functions) with the packing and grid the wrapper uploads and launches,
 //! against the CPU apply (rustfft): equal within 1e-5 (spec/gpu.md), not bit-identical.
 
 #[cfg(not(medfm_host_math))]
@@ -107,11 +108,14 @@ mod host {
             row_u: *const f64,
             twiddles: *const f64,
             g: *mut f64,
+            blocks_rows: u32,
+            blocks_cols: u32,
         );
     }
 
-    /// mri_motion: one mixed-size batch (odd sizes, grey and RGB, a 1-px-wide image) through the
-    /// host build of both kernel passes, per-image strengths across 0..10, three seeds, against
+    /// mri_motion: one mixed-size batch (odd sizes, grey and RGB, a 1-px-wide image, one image of
+    /// several tiles per pass) through the host emulation of both kernels' grids (every block,
+    /// the kernels' own phase functions), per-image strengths across 0..10, three seeds, against
     /// the CPU `apply`. The direct DFT and rustfft round differently, so only |d| <= 1e-5 is
     /// asserted (the worst difference is printed); s = 0 must be the input bit for bit.
     #[test]
@@ -121,7 +125,7 @@ mod host {
         use medfm_robust::perturb::mri::motion_spectra;
         let pert = by_id("mri_motion").unwrap();
         let (lo, hi) = pert.info().strength_range;
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (40, 41, 3), (64, 9, 1), (1, 7, 1), (8, 8, 3), (33, 20, 1)];
+        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (40, 41, 3), (64, 9, 1), (1, 7, 1), (8, 8, 3), (33, 20, 1), (97, 70, 3)];
         let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 40 + k as u64)).collect();
         let mut descs = Vec::new();
         let mut input = Vec::new();
@@ -156,6 +160,8 @@ mod host {
                         p.row_u.as_ptr(),
                         p.twiddles.as_ptr(),
                         g.as_mut_ptr(),
+                        p.rows_blocks as u32,
+                        p.cols_blocks as u32,
                     )
                 };
                 for (k, img) in imgs.iter().enumerate() {

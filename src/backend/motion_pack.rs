@@ -20,6 +20,10 @@ use std::collections::HashMap;
 /// u64 words per image (kernels/mri_motion.cuh `MFR_MOTION_META_WORDS` and its slots).
 pub const MOTION_META_WORDS: usize = 5;
 
+/// Largest width or height the kernel takes (kernels/mri_motion.cuh `MFR_MOTION_MAX_SIDE`: twiddle
+/// indices k n mod N are computed in 32 bits).
+pub const MOTION_MAX_SIDE: usize = 65536;
+
 /// Everything mri_motion uploads for one batch, in the kernel's layout.
 #[derive(Clone, Debug, Default)]
 pub struct PackedMotion {
@@ -35,7 +39,17 @@ pub struct PackedMotion {
     pub twiddles: Vec<f64>,
     /// Complex values of the G scratch the batch needs (sum over images of c m w).
     pub scratch_len: usize,
+    /// Grid x extent of `mri_motion_rows`: the largest image's c * ceil(m / 32) * ceil(w / 64) tiles.
+    pub rows_blocks: usize,
+    /// Grid x extent of `mri_motion_cols`: the largest image's c * ceil(h / 32) * ceil(w / 32) tiles.
+    pub cols_blocks: usize,
 }
+
+/// Tile sizes of the two passes (kernels/mri_motion.cuh `MFR_MOTION_P1_X`, `_P1_J`, `_P2_X`, `_P2_Y`).
+const P1_X: usize = 64;
+const P1_J: usize = 32;
+const P2_X: usize = 32;
+const P2_Y: usize = 32;
 
 /// The table `(cos, sin)(2 pi k / n)` for k < n, interleaved: e^{+2 pi i k / n}.
 fn twiddle_table(n: usize) -> Vec<f64> {
@@ -72,8 +86,8 @@ impl PackedMotion {
                     format!("prepared spectra have {} values and {} row shifts, {} and {h} needed", ms.spectra.len(), ms.row_shift.len(), w * h * c),
                 ));
             }
-            if u32::try_from(w).is_err() || u32::try_from(h).is_err() {
-                return Err(BackendError::cuda(id, format!("image {w}x{h} too large for the kernel")));
+            if w > MOTION_MAX_SIDE || h > MOTION_MAX_SIDE {
+                return Err(BackendError::cuda(id, format!("image {w}x{h}: the kernel's direct DFT supports sides up to {MOTION_MAX_SIDE} px")));
             }
             let rows_off = p.row_ky.len() as u64;
             for (ky, &(ux, uy)) in ms.row_shift.iter().enumerate() {
@@ -88,9 +102,16 @@ impl PackedMotion {
             let tw_h = table_of(h, &mut p.twiddles);
             p.meta.extend([rows_off, m, p.scratch_len as u64, tw_w, tw_h]);
             p.scratch_len += c * m as usize * w;
+            p.rows_blocks = p.rows_blocks.max(c * (m as usize).div_ceil(P1_J) * w.div_ceil(P1_X));
+            p.cols_blocks = p.cols_blocks.max(c * h.div_ceil(P2_Y) * w.div_ceil(P2_X));
             p.spectra.extend(ms.spectra.iter().flat_map(|z| [z.re, z.im]));
         }
         Ok(p)
+    }
+
+    /// Non-zero k-space rows m of image `image` (meta slot `MFR_MOTION_ROWS`).
+    pub fn rows(&self, image: usize) -> usize {
+        self.meta[image * MOTION_META_WORDS + 1] as usize
     }
 
     /// Bytes of device memory the packed data and the G scratch take.
@@ -119,6 +140,7 @@ mod tests {
         assert_eq!(p.meta, vec![0, ma, 0, 0, 5, ma, mb, 5 * ma, 5, 17]);
         assert_eq!(p.twiddles.len(), 2 * (5 + 12 + 7));
         assert_eq!(p.scratch_len as u64, 5 * ma + 3 * 12 * mb);
+        assert_eq!((p.rows_blocks, p.cols_blocks), (3, 3));
         assert_eq!(p.spectra.len(), 2 * (60 + 252));
         assert_eq!((p.twiddles[0], p.twiddles[1]), (1.0, 0.0));
         assert!(PackedMotion::new(&[(5, 11, 1)], &ms[..1]).is_err());
