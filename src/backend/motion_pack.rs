@@ -43,6 +43,8 @@ pub struct PackedMotion {
     pub rows_blocks: usize,
     /// Grid x extent of `mri_motion_cols`: the largest image's c * ceil(h / 32) * ceil(w / 32) tiles.
     pub cols_blocks: usize,
+    /// Offset of each twiddle table by length.
+    tables: HashMap<usize, u64>,
 }
 
 /// Tile sizes of the two passes (kernels/mri_motion.cuh `MFR_MOTION_P1_X`, `_P1_J`, `_P2_X`, `_P2_Y`).
@@ -62,56 +64,60 @@ fn twiddle_table(n: usize) -> Vec<f64> {
 }
 
 impl PackedMotion {
-    /// Pack image i of shape `dims[i] = (w, h, c)` with its prepared `spectra[i]`. A spectrum or
-    /// shift list of the wrong length, or an index that does not fit the kernel's u32, is a typed
-    /// error naming mri_motion.
+    /// Pack image i of shape `dims[i] = (w, h, c)` with its prepared `spectra[i]` (see [`push`](Self::push)).
     pub fn new(dims: &[(usize, usize, usize)], spectra: &[MotionSpectra]) -> Result<Self, BackendError> {
-        let id = "mri_motion";
         if dims.len() != spectra.len() {
-            return Err(BackendError::cuda(id, "one prepared spectrum per image is required"));
+            return Err(BackendError::cuda("mri_motion", "one prepared spectrum per image is required"));
         }
         let mut p = PackedMotion::default();
-        let mut tables: HashMap<usize, u64> = HashMap::new();
-        let mut table_of = |n: usize, twiddles: &mut Vec<f64>| -> u64 {
-            *tables.entry(n).or_insert_with(|| {
-                let off = (twiddles.len() / 2) as u64;
-                twiddles.extend(twiddle_table(n));
-                off
-            })
-        };
-        for (&(w, h, c), ms) in dims.iter().zip(spectra) {
-            if ms.spectra.len() != w * h * c || ms.row_shift.len() != h {
-                return Err(BackendError::cuda(
-                    id,
-                    format!("prepared spectra have {} values and {} row shifts, {} and {h} needed", ms.spectra.len(), ms.row_shift.len(), w * h * c),
-                ));
-            }
-            if w > MOTION_MAX_SIDE || h > MOTION_MAX_SIDE {
-                return Err(BackendError::cuda(id, format!("image {w}x{h}: the kernel's direct DFT supports sides up to {MOTION_MAX_SIDE} px")));
-            }
-            let rows_off = p.row_ky.len() as u64;
-            for (ky, &(ux, uy)) in ms.row_shift.iter().enumerate() {
-                if ux == 0.0 && uy == 0.0 {
-                    continue;
-                }
-                p.row_ky.push(ky as u32);
-                p.row_u.extend([ux, uy]);
-            }
-            let m = p.row_ky.len() as u64 - rows_off;
-            let tw_w = table_of(w, &mut p.twiddles);
-            let tw_h = table_of(h, &mut p.twiddles);
-            p.meta.extend([rows_off, m, p.scratch_len as u64, tw_w, tw_h]);
-            p.scratch_len += c * m as usize * w;
-            p.rows_blocks = p.rows_blocks.max(c * (m as usize).div_ceil(P1_J) * w.div_ceil(P1_X));
-            p.cols_blocks = p.cols_blocks.max(c * h.div_ceil(P2_Y) * w.div_ceil(P2_X));
-            p.spectra.extend(ms.spectra.iter().flat_map(|z| [z.re, z.im]));
+        for (&dim, ms) in dims.iter().zip(spectra) {
+            p.push(dim, ms)?;
         }
         Ok(p)
     }
 
-    /// Non-zero k-space rows m of image `image` (meta slot `MFR_MOTION_ROWS`).
-    pub fn rows(&self, image: usize) -> usize {
-        self.meta[image * MOTION_META_WORDS + 1] as usize
+    /// Append the next image of the batch, of shape `(w, h, c)`, with its prepared spectra (so a
+    /// caller can drop each image's spectra once packed). A spectrum or shift list of the wrong
+    /// length, or a side beyond [`MOTION_MAX_SIDE`], is a typed error naming mri_motion.
+    pub fn push(&mut self, (w, h, c): (usize, usize, usize), ms: &MotionSpectra) -> Result<(), BackendError> {
+        let id = "mri_motion";
+        if ms.spectra.len() != w * h * c || ms.row_shift.len() != h {
+            return Err(BackendError::cuda(
+                id,
+                format!("prepared spectra have {} values and {} row shifts, {} and {h} needed", ms.spectra.len(), ms.row_shift.len(), w * h * c),
+            ));
+        }
+        if w > MOTION_MAX_SIDE || h > MOTION_MAX_SIDE {
+            return Err(BackendError::cuda(id, format!("image {w}x{h}: the kernel's direct DFT supports sides up to {MOTION_MAX_SIDE} px")));
+        }
+        let rows_off = self.row_ky.len() as u64;
+        for (ky, &(ux, uy)) in ms.row_shift.iter().enumerate() {
+            if ux == 0.0 && uy == 0.0 {
+                continue;
+            }
+            self.row_ky.push(ky as u32);
+            self.row_u.extend([ux, uy]);
+        }
+        let m = self.row_ky.len() - rows_off as usize;
+        let tw_w = self.table(w);
+        let tw_h = self.table(h);
+        self.meta.extend([rows_off, m as u64, self.scratch_len as u64, tw_w, tw_h]);
+        self.scratch_len += c * m * w;
+        self.rows_blocks = self.rows_blocks.max(c * m.div_ceil(P1_J) * w.div_ceil(P1_X));
+        self.cols_blocks = self.cols_blocks.max(c * h.div_ceil(P2_Y) * w.div_ceil(P2_X));
+        self.spectra.extend(ms.spectra.iter().flat_map(|z| [z.re, z.im]));
+        Ok(())
+    }
+
+    /// Offset (in complex values) of the n-point twiddle table, appended on first use.
+    fn table(&mut self, n: usize) -> u64 {
+        if let Some(&off) = self.tables.get(&n) {
+            return off;
+        }
+        let off = (self.twiddles.len() / 2) as u64;
+        self.twiddles.extend(twiddle_table(n));
+        self.tables.insert(n, off);
+        off
     }
 
     /// Bytes of device memory the packed data and the G scratch take.

@@ -18,7 +18,8 @@
 
 use super::search::StrengthKernel;
 use super::{batch, err, CudaEngine, DeviceBatch};
-use crate::backend::motion_pack::PackedMotion;
+use crate::backend::motion_pack::{PackedMotion, MOTION_META_WORDS};
+use crate::backend::params::ImageDesc;
 use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::mri::{motion_spectra, MotionSpectra};
@@ -56,21 +57,33 @@ impl MotionKernel {
         if images.len() != input.len() {
             return Err(BackendError::cuda(ID, "one host image per batch image is required"));
         }
-        let prepared: Vec<MotionSpectra> = images.iter().zip(&input.descs).map(|(im, d)| motion_spectra(im, &Ctx::new(seed, d.image_id))).collect();
-        Self::new(engine, input, &prepared)
+        // packed one image at a time: each image's spectra are dropped once copied
+        let mut p = PackedMotion::default();
+        for (im, d) in images.iter().zip(&input.descs) {
+            p.push(Self::dims(d), &motion_spectra(im, &Ctx::new(seed, d.image_id)))?;
+        }
+        Self::upload(engine, input, p)
+    }
+
+    /// (w, h, c) of a batch image.
+    fn dims(d: &ImageDesc) -> (usize, usize, usize) {
+        (d.width as usize, d.height as usize, d.channels as usize)
     }
 
     /// Upload `prepared[i]` (= `perturb::mri::motion_spectra(image i, ctx i)`) for image i of
     /// `input` and allocate the scratch. Too little free device memory: a typed error.
     pub fn new(engine: &CudaEngine, input: &DeviceBatch, prepared: &[MotionSpectra]) -> Result<Self, BackendError> {
-        let dims: Vec<(usize, usize, usize)> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
-        for (d, &(w, h, c)) in input.descs.iter().zip(&dims) {
-            if w.min(h) == 0 || c == 0 {
-                return Err(BackendError::cuda(ID, format!("empty image {w}x{h}x{c} in the batch (image id {})", d.image_id)));
-            }
+        let dims: Vec<(usize, usize, usize)> = input.descs.iter().map(Self::dims).collect();
+        Self::upload(engine, input, PackedMotion::new(&dims, prepared)?)
+    }
+
+    /// Check `p` (packed for `input`) against the batch and the free device memory, upload it and
+    /// allocate the scratch.
+    fn upload(engine: &CudaEngine, input: &DeviceBatch, p: PackedMotion) -> Result<Self, BackendError> {
+        if let Some(d) = input.descs.iter().find(|d| d.width == 0 || d.height == 0 || d.channels == 0) {
+            return Err(BackendError::cuda(ID, format!("empty image {}x{}x{} in the batch (image id {})", d.width, d.height, d.channels, d.image_id)));
         }
-        let p = PackedMotion::new(&dims, prepared)?;
-        if p.spectra.len() != 2 * input.total {
+        if p.meta.len() != input.len() * MOTION_META_WORDS || p.spectra.len() != 2 * input.total {
             return Err(BackendError::cuda(ID, "prepared spectra and batch differ in size"));
         }
         let need = p.device_bytes();
