@@ -132,3 +132,37 @@ impl Prepared for Prep<'_> {
         map_pixels(&out, |_, v| v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contract the CUDA wrapper relies on (src/backend/motion_pack.rs): planar spectra of
+    /// every channel, one shift per row, exactly (0, 0) on the centre segment (which holds
+    /// ky = 0) and a non-zero shift in (-1, 1)^2 on every other row.
+    #[test]
+    fn motion_spectra_layout() {
+        for &(w, h, c) in &[(13usize, 11usize, 1usize), (8, 8, 3), (1, 7, 1), (5, 2, 1)] {
+            let mut img = Image::new(w, h, c);
+            for (i, v) in img.data.iter_mut().enumerate() {
+                *v = ((i * 37) % 11) as f32 / 10.0;
+            }
+            let m = motion_spectra(&img, &Ctx::new(3, 4));
+            assert_eq!(m.spectra.len(), w * h * c);
+            assert_eq!(m.row_shift.len(), h);
+            for (ch, plane) in img.planes().enumerate() {
+                assert_eq!(&m.spectra[ch * w * h..(ch + 1) * w * h], &fft2(plane, w, h)[..]);
+            }
+            assert_eq!(m.row_shift[0], (0.0, 0.0), "{w}x{h}: ky = 0 is in the reference segment");
+            let moved = m.row_shift.iter().filter(|&&(x, y)| x != 0.0 || y != 0.0).count();
+            assert!(moved < h, "{w}x{h}: the centre segment is fixed");
+            for &(x, y) in &m.row_shift {
+                assert!(x.abs() < 1.0 && y.abs() < 1.0);
+            }
+        }
+        // s <= 0 is the input, exactly
+        let img = Image::new(6, 5, 1);
+        let p = MriMotion.prepare(&img, &Ctx::new(0, 0)).unwrap();
+        assert_eq!(p.apply(0.0).data, img.data);
+    }
+}
