@@ -99,7 +99,8 @@ impl MotionKernel {
                 ),
             ));
         }
-        let blocks = |b: usize| u32::try_from(b).map_err(|_| BackendError::cuda(ID, "image too large for one launch"));
+        // grid.x is limited to 2^31 - 1 blocks
+        let blocks = |b: usize| u32::try_from(b).ok().filter(|&b| b <= i32::MAX as u32).ok_or_else(|| BackendError::cuda(ID, "image too large for one launch"));
         let (rows_blocks, cols_blocks) = (blocks(p.rows_blocks)?, blocks(p.cols_blocks)?);
         // never an empty allocation
         let nonempty = |v: Vec<f64>| if v.is_empty() { vec![0.0] } else { v };
