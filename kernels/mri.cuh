@@ -5,7 +5,7 @@
 // within 2 ulp (tolerance of spec/gpu.md).
 // mri_ghosting: twin of src/perturb/mri/ghosting.rs `apply`: v - s g, with g the f32 ghost
 // component of the sample's channel (k-space work done once on the host by `ghost_field`), then
-// `mfr_finish`; bit-identical (no transcendental). mri_motion (k-space per strength) has no kernel.
+// `mfr_finish`; bit-identical (no transcendental). mri_motion (k-space per strength): mri_motion.cuh.
 #pragma once
 #include "pointwise.cuh"
 

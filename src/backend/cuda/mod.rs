@@ -16,6 +16,7 @@ pub mod geometric;
 pub mod modules;
 pub mod motion_blur;
 pub mod mri;
+pub mod mri_motion;
 pub mod noise;
 pub mod objects;
 pub mod oct;

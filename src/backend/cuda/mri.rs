@@ -4,7 +4,7 @@
 //! checked bit for bit against the CPU output by tests/cuda_host_math_mri.rs.
 //! mri_ghosting: the ghost component (k-space work) is computed once per image on the host by the
 //! CPU's own `perturb::mri::ghost_field` and uploaded ([`GhostingKernel`]); the kernel evaluates
-//! `clip(x - s G)`. mri_motion (an inverse FFT per strength) has no kernel yet.
+//! `clip(x - s G)`. mri_motion (an inverse DFT per strength) is in [`super::mri_motion`].
 
 use super::fields;
 use super::{batch, err, CudaEngine, DeviceBatch};

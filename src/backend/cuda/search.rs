@@ -23,6 +23,7 @@ use super::endoscopy::{self, EndoPrepared};
 use super::pathology::{self, PathPrepared};
 use super::mri::{self, BiasFieldKernel, GhostingKernel};
 use super::motion_blur::MotionBlurKernel;
+use super::mri_motion::MotionKernel;
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
 use super::pixelate;
@@ -112,6 +113,7 @@ pub fn search_ids() -> Vec<&'static str> {
     ids.extend(ct::IDS);
     ids.push("mri_bias_field");
     ids.push("mri_ghosting");
+    ids.push("mri_motion");
     ids.extend(us::IDS);
     ids.extend(endoscopy::IDS);
     ids.extend(pathology::IDS);
@@ -167,6 +169,8 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
     } else if id == "mri_ghosting" {
         let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| crate::perturb::mri::ghost_field(im, c)).collect();
         Box::new(GhostingKernel::new(engine, batch, &fields)?)
+    } else if id == "mri_motion" {
+        Box::new(MotionKernel::from_images(engine, batch, images, seed)?)
     } else if id == "us_acoustic_shadow" {
         let prep: Vec<_> = images.iter().zip(&ctxs).map(|(im, c)| us::shadow_prepare(im, c)).collect();
         Box::new(ShadowKernel::new(engine, batch, &prep)?)

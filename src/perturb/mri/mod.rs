@@ -7,7 +7,7 @@ mod motion;
 
 pub use bias_field::{bias_coefficients, torchio_bias_field, unit_log_field, MriBiasField, BIAS_ORDER};
 pub use ghosting::{ghost_field, ghost_settings, torchio_ghosting, MriGhosting};
-pub use motion::MriMotion;
+pub use motion::{motion_scale, motion_spectra, MotionSpectra, MriMotion};
 
 use super::Perturbation;
 
