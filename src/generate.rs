@@ -13,7 +13,9 @@
 //! - with the CUDA engine (`--device cuda`, per-image mode) the strength search of every
 //!   perturbation with an on-GPU search runs on the GPU for all images at once
 //!   (src/calibrate/gpu.rs); applying, writing and re-measuring stay as above. Others run on the
-//!   CPU. A GPU failure is a warning and that perturbation falls back to the CPU.
+//!   CPU. A GPU failure is a warning and that perturbation falls back to the CPU; a GPU result
+//!   whose SSIM the CPU does not reproduce (beyond [`GPU_RECHECK_TOL`]) is a warning and that
+//!   image is calibrated again on the CPU, so a device error cannot reach the manifest.
 
 use crate::calibrate::dataset::{median_strength, CachedStrength, StrengthCache};
 use crate::calibrate::{self, PerturbedLevel, SearchOptions};
@@ -122,6 +124,11 @@ struct Loaded {
     perturbations: Vec<&'static dyn Perturbation>,
 }
 
+/// Largest |GPU SSIM - CPU SSIM| accepted for an on-GPU search result re-measured by the CPU
+/// (the calibration parity bound of the kernels with device expf; the exact kernels agree to
+/// 1e-6, spec/gpu.md). Beyond it the image is calibrated again on the CPU.
+const GPU_RECHECK_TOL: f64 = 1e-3;
+
 /// A loaded image with its warnings, or why it could not be loaded.
 type LoadResult = Result<(Loaded, Vec<String>)>;
 
@@ -196,7 +203,7 @@ pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::
     let total = units.len();
     let done = AtomicUsize::new(0);
     progress(0, total);
-    let results: Vec<(Vec<Record>, Vec<Failure>)> = units
+    let results: Vec<(Vec<Record>, Vec<Failure>, Option<String>)> = units
         .par_iter()
         .map(|&(gi, pi)| {
             let (order, l) = (&good[gi].0, &good[gi].1);
@@ -205,14 +212,15 @@ pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::
             let r = run_unit(l, p, opts, cache.as_ref(), pre.get(&(gi, p.id())), (*order, registry_pos));
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             match r {
-                Ok(recs) => (recs, vec![]),
-                Err(e) => (vec![], vec![Failure { source: l.item.path.display().to_string(), perturbation: Some(p.id()), error: e.to_string() }]),
+                Ok((recs, warning)) => (recs, vec![], warning),
+                Err(e) => (vec![], vec![Failure { source: l.item.path.display().to_string(), perturbation: Some(p.id()), error: e.to_string() }], None),
             }
         })
         .collect();
-    for (r, f) in results {
+    for (r, f, w) in results {
         summary.records.extend(r);
         summary.failures.extend(f);
+        summary.warnings.extend(w);
     }
     summary.records.sort_by(|a, b| a.order.cmp(&b.order).then(a.level.cmp(&b.level)));
     let mut text = String::new();
@@ -330,12 +338,32 @@ fn run_unit(
     cache: Option<&StrengthCache>,
     pre: Option<&Vec<calibrate::LevelOutcome>>,
     order: (usize, usize),
-) -> Result<Vec<Record>> {
+) -> Result<(Vec<Record>, Option<String>)> {
     let info = p.info();
+    let mut warning = None;
     let levels: Vec<PerturbedLevel> = match cache {
         None if pre.is_some() => {
             let outcomes = pre.cloned().unwrap_or_default();
-            calibrate::perturb_image_from_outcomes(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, outcomes)?
+            let levels = calibrate::perturb_image_from_outcomes(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, outcomes)?;
+            // The GPU's SSIM at its strength, re-measured here by the CPU oracle: a disagreement
+            // beyond the parity tolerance means the device got this image wrong, so it is
+            // calibrated again on the CPU and the run says so.
+            match levels.iter().find(|pl| (pl.ssim_written - pl.outcome.ssim).abs() > GPU_RECHECK_TOL) {
+                None => levels,
+                Some(bad) => {
+                    warning = Some(format!(
+                        "--device cuda: {} on {}: GPU SSIM {:.6} at strength {} but the CPU measures {:.6} (L{}); calibrated on the CPU instead",
+                        info.id,
+                        l.item.path.display(),
+                        bad.outcome.ssim,
+                        bad.outcome.strength,
+                        bad.ssim_written,
+                        bad.outcome.level
+                    ));
+                    let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
+                    calibrate::perturb_image_with(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, &opts.levels, &search)?
+                }
+            }
         }
         None => {
             let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
@@ -425,7 +453,7 @@ fn run_unit(
         }
         records.push(rec);
     }
-    Ok(records)
+    Ok((records, warning))
 }
 
 /// Parse a level list like `1-5`, `1,3,5` or `2`.
@@ -461,5 +489,47 @@ mod tests {
         assert_eq!(parse_levels("5,1,3").unwrap(), vec![1, 3, 5]);
         assert!(parse_levels("0-2").is_err());
         assert!(parse_levels("x").is_err());
+    }
+
+    /// An on-GPU search result the CPU cannot reproduce (here: a fabricated outcome whose SSIM is
+    /// 0.1 off) is replaced by the CPU's own calibration, with a warning naming the item; a
+    /// faithful one is kept as it is.
+    #[test]
+    fn gpu_outcomes_are_rechecked_by_the_cpu() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = crate::phantom::phantom(Modality::Ct, 64, 64, 1, 3).image;
+        let path = dir.path().join("a.png");
+        io::write_image(&path, &img, BitDepth::U8, io::Format::Png).unwrap();
+        let item = InputItem { path: path.clone(), relative: "a.png".into(), mask: None, modality: Some(Modality::Ct) };
+        let opts = GenerateOptions {
+            out: dir.path().join("out"),
+            perturbations: "gaussian_noise".into(),
+            modality: None,
+            levels: vec![2, 4],
+            seed: 1,
+            variant: SsimVariant::Wang,
+            calibration: CalibrationMode::PerImage,
+            calibration_images: 0,
+            strength_cache: None,
+            write_out_of_band: false,
+            max_evals_per_band: 20,
+        };
+        let (l, _) = load(&item, &opts).unwrap();
+        let p = l.perturbations[0];
+        let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
+        let prepared = p.prepare(&l.image, &l.ctx).unwrap();
+        let cpu = calibrate::calibrate_prepared(prepared.as_ref(), p, &l.reference, l.depth, &opts.levels, &search).unwrap();
+        // faithful: kept, no warning
+        let (recs, warning) = run_unit(&l, p, &opts, None, Some(&cpu), (0, 0)).unwrap();
+        assert!(warning.is_none(), "{warning:?}");
+        assert_eq!(recs.iter().map(|r| r.strength).collect::<Vec<_>>(), cpu.iter().map(|o| o.strength).collect::<Vec<_>>());
+        // wrong: a strength whose SSIM is not the one claimed
+        let mut wrong = cpu.clone();
+        wrong[1].strength = wrong[0].strength * 0.5;
+        let (recs, warning) = run_unit(&l, p, &opts, None, Some(&wrong), (0, 0)).unwrap();
+        let w = warning.expect("a warning");
+        assert!(w.contains("gaussian_noise") && w.contains("a.png") && w.contains("calibrated on the CPU"), "{w}");
+        assert_eq!(recs.iter().map(|r| r.strength).collect::<Vec<_>>(), cpu.iter().map(|o| o.strength).collect::<Vec<_>>());
+        assert!(recs.iter().all(|r| r.in_band));
     }
 }
