@@ -14,7 +14,7 @@
 //!   perturbation with an on-GPU search runs on the GPU for all images at once
 //!   (src/calibrate/gpu.rs); applying, writing and re-measuring stay as above. Others run on the
 //!   CPU. A GPU failure is a warning and that perturbation falls back to the CPU; a GPU result
-//!   whose SSIM the CPU does not reproduce (beyond [`GPU_RECHECK_TOL`]) is a warning and that
+//!   whose SSIM the CPU does not reproduce (beyond `GPU_RECHECK_TOL`, 1e-3) is a warning and that
 //!   image is calibrated again on the CPU, so a device error cannot reach the manifest.
 
 use crate::calibrate::dataset::{median_strength, CachedStrength, StrengthCache};
