@@ -22,6 +22,7 @@ use super::pathology::{self, PathPrepared};
 use super::mri::{self, BiasFieldKernel, GhostingKernel};
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
+use super::jpeg;
 use super::pixelate;
 use super::us::{self, ReverberationPrepared, ShadowKernel};
 use super::xray::{self, XrayKernel};
@@ -81,6 +82,15 @@ impl StrengthKernel for PixelateKernel {
     }
 }
 
+/// jpeg (quality from the device strength; nothing to prepare).
+pub struct JpegKernel;
+
+impl StrengthKernel for JpegKernel {
+    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        jpeg::launch(engine, input, out, strength)
+    }
+}
+
 macro_rules! strength_kernel_impl {
     ($($t:ty),*) => {$(
         impl StrengthKernel for $t {
@@ -102,6 +112,7 @@ pub fn search_ids() -> Vec<&'static str> {
     ids.extend(super::oct::IDS);
     ids.extend(dermoscopy::IDS);
     ids.push("pixelate");
+    ids.push("jpeg");
     ids.extend(xray::IDS);
     ids.extend(ct::IDS);
     ids.push("mri_bias_field");
@@ -136,6 +147,8 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
         Box::new(DermPrepared::new(engine, id, images, batch, seed)?)
     } else if id == "pixelate" {
         Box::new(PixelateKernel)
+    } else if id == "jpeg" {
+        Box::new(JpegKernel)
     } else if xray::IDS.contains(&id) {
         let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| xray::prepare_field(id, im, c)).collect();
         Box::new(XrayKernel::new(engine, id, batch, &fields, key)?)
