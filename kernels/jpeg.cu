@@ -12,6 +12,9 @@
 
 __constant__ uint8_t c_jpeg_base_tables[128] = MFR_JPEG_BASE_TABLES;
 
+// One thread per tile pixel in the store stage; every other stage strides over its tasks.
+static_assert(MFR_JPEG_THREADS == MFR_JPEG_TILE * MFR_JPEG_TILE, "jpeg: one thread per tile pixel");
+
 extern "C" __global__ void __launch_bounds__(MFR_JPEG_THREADS)
 jpeg(const float* __restrict__ in, float* __restrict__ out, const MfrImageDesc* __restrict__ descs,
      const float* __restrict__ strength, uint32_t n_images) {
