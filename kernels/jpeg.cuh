@@ -24,7 +24,8 @@
 // - 4:2:0 chroma is POINT-sampled by the encoder (`get_block` with stride 2 takes the top-left
 //   sample of each 2x2 group), not averaged.
 // - Partial MCUs are padded by edge replication (rows clamped to the last row, columns filled with
-//   the last sample), before colour conversion is irrelevant as it is per pixel.
+//   the last sample); the encoder pads after colour conversion, which is per pixel, so padding
+//   the RGB input instead gives the same samples.
 // - The decoder's chroma upsampling is zune's "fancy" triangle filter: vertical pass
 //   (3*near + far + 2) >> 2, rounded, then horizontal pass, rounded, with edge samples replicated
 //   at the borders of the PADDED chroma plane (8 * MCU count per side), not at the image border.
