@@ -13,6 +13,7 @@ pub mod dermoscopy;
 pub mod endoscopy;
 pub mod fields;
 pub mod geometric;
+pub mod jpeg;
 pub mod modules;
 pub mod motion_blur;
 pub mod mri;

@@ -26,6 +26,7 @@ use super::motion_blur::MotionBlurKernel;
 use super::mri_motion::MotionKernel;
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
+use super::jpeg;
 use super::pixelate;
 use super::us::{self, ReverberationPrepared, ShadowKernel};
 use super::xray::{self, XrayKernel};
@@ -85,6 +86,15 @@ impl StrengthKernel for PixelateKernel {
     }
 }
 
+/// jpeg (quality from the device strength; nothing to prepare).
+pub struct JpegKernel;
+
+impl StrengthKernel for JpegKernel {
+    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+        jpeg::launch(engine, input, out, strength)
+    }
+}
+
 macro_rules! strength_kernel_impl {
     ($($t:ty),*) => {$(
         impl StrengthKernel for $t {
@@ -109,6 +119,7 @@ pub fn search_ids() -> Vec<&'static str> {
     ids.push("gaussian_blur");
     ids.push("motion_blur");
     ids.extend(geometric::IDS);
+    ids.push("jpeg");
     ids.extend(xray::IDS);
     ids.extend(ct::IDS);
     ids.push("mri_bias_field");
@@ -154,6 +165,8 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
         } else {
             Box::new(MotionBlurKernel::new(engine, batch, &ctxs, s_max)?)
         }
+    } else if id == "jpeg" {
+        Box::new(JpegKernel)
     } else if xray::IDS.contains(&id) {
         let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| xray::prepare_field(id, im, c)).collect();
         Box::new(XrayKernel::new(engine, id, batch, &fields, key)?)

@@ -13,6 +13,11 @@
 //! quantiser step (reproduced with PIL/libjpeg on the same phantom). `monotone_tolerance` 0.2
 //! (kind Integer): calibration scans the final bracket and keeps the in-band probe closest to the
 //! target, and a band the curve jumps over is reported as skipped.
+//!
+//! GPU twin: kernels/jpeg.cuh emulates both codecs' integer arithmetic (encoder scalar paths:
+//! jpeg-encoder's `simd` feature is off; decoder: zune-jpeg's scalar and AVX2 paths, which agree),
+//! bit-identical to this round trip (tests/cuda_host_math_jpeg.rs, which would catch a codec
+//! upgrade or feature change that alters the arithmetic).
 
 use crate::error::{Error, Result};
 use crate::image::Image;
