@@ -13,6 +13,7 @@ fn host_math_shim_not_built() {
 #[cfg(medfm_host_math)]
 mod host {
     use medfm_robust::perturb::common::psf::line_psf;
+    use medfm_robust::perturb::base::{motion_blur_angle, motion_blur_cap};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
@@ -72,14 +73,13 @@ mod host {
             let n = w * h;
             for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
                 let ctx = Ctx::new(seed, 0x6000 + k as u32);
-                let angle = ctx.rng("motion_blur").param(0) as f64 * std::f64::consts::PI;
+                let angle = motion_blur_angle(&ctx);
                 let prepared = pert.prepare(&img, &ctx).unwrap();
                 for s in [0.0f32, 0.3, 1.0, 2.7, 7.5, 19.0, 100.0] {
                     let cpu = prepared.apply(s);
                     let mut gpu = img.clone();
                     if s > 0.0 {
-                        let cap = 0.5 * w.min(h) as f64;
-                        let taps = device_taps((s as f64).min(cap), angle);
+                        let taps = device_taps((s as f64).min(motion_blur_cap(w, h)), angle);
                         let dx: Vec<i32> = taps.iter().map(|t| t.0 as i32).collect();
                         let dy: Vec<i32> = taps.iter().map(|t| t.1 as i32).collect();
                         let wt: Vec<f32> = taps.iter().map(|t| t.2).collect();

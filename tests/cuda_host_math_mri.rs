@@ -54,9 +54,9 @@ mod host {
                     let mut gpu = img.clone();
                     if s > 0.0 {
                         for ch in 0..c {
-                            for p in 0..n {
+                            for (p, &l) in lf.iter().enumerate().take(n) {
                                 // SAFETY: pure function of plain values.
-                                gpu.data[ch * n + p] = unsafe { mfr_host_mri_bias_field(img.data[ch * n + p], lf[p], s) };
+                                gpu.data[ch * n + p] = unsafe { mfr_host_mri_bias_field(img.data[ch * n + p], l, s) };
                             }
                         }
                     }

@@ -8,6 +8,8 @@
 
 use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
+use crate::perturb::base::{motion_blur_angle, motion_blur_cap};
+use crate::perturb::common::psf::line_psf_radius;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use std::sync::Mutex;
@@ -16,19 +18,9 @@ use std::sync::Mutex;
 const THREADS: u32 = 256;
 const TAP_THREADS: u32 = 256;
 
-/// The per-image line angle (radians in [0, pi)), as the CPU's `MotionBlur::prepare` draws it.
-pub fn angle(ctx: &Ctx) -> f64 {
-    ctx.rng("motion_blur").param(0) as f64 * std::f64::consts::PI
-}
-
-/// The CPU's length cap for a `w x h` image: half the smaller side.
-fn cap(w: usize, h: usize) -> f64 {
-    0.5 * w.min(h) as f64
-}
-
-/// Side of the PSF grid for a length > 0 (motion_blur.cuh `mfr_line_psf_side`; psf.rs's rule).
+/// Side of the PSF grid for a length > 0 (motion_blur.cuh `mfr_line_psf_side`).
 fn side(length: f64) -> usize {
-    2 * (length * 0.5).ceil() as usize + 3
+    2 * line_psf_radius(length) as usize + 1
 }
 
 /// motion_blur of every image of `input` at its strength; `ctxs[i]` is image i's context.
@@ -71,14 +63,14 @@ impl MotionBlurKernel {
         }
         let n = input.len();
         let max_len = (max_len.max(0.0)) as f64;
-        let caps: Vec<f64> = input.descs.iter().map(|d| cap(d.width as usize, d.height as usize)).collect();
+        let caps: Vec<f64> = input.descs.iter().map(|d| motion_blur_cap(d.width as usize, d.height as usize)).collect();
         let stride = caps.iter().map(|&c| side(max_len.min(c).max(0.0)).pow(2)).max().unwrap_or(1).max(1);
         let start: Vec<u32> = (0..n.max(1))
             .map(|i| u32::try_from(i * stride).ok())
             .collect::<Option<_>>()
             .ok_or_else(|| BackendError::cuda(id, "batch too large for the tap table"))?;
         let sin_cos: Vec<f64> = ctxs.iter().flat_map(|c| {
-            let (sn, cs) = angle(c).sin_cos();
+            let (sn, cs) = motion_blur_angle(c).sin_cos();
             [sn, cs]
         }).collect();
         let s = engine.stream();

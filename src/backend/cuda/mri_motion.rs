@@ -1,6 +1,6 @@
 //! Launch wrapper of kernels/mri_motion.cu: mri_motion on the device.
 //!
-//! Prepared once per batch ([`MotionKernel::new`]): each image's spectra and per-row shifts are
+//! Prepared once per batch ([`MotionKernel::from_images`]): each image's spectra and per-row shifts are
 //! the CPU's own [`motion_spectra`] (the same fft2 and draws as the CPU `prepare`), packed by
 //! [`PackedMotion`] (shared with the host-math test) and uploaded with the twiddle tables; the G
 //! scratch (c m w complex values per image) is allocated once. Per strength
@@ -10,19 +10,18 @@
 //! input and clips. Cost per channel O(m w^2 + m w h) f64 operations, m <= h (direct DFT, no FFT).
 //!
 //! Memory: 16 bytes per sample for the spectra plus up to 16 per sample for the scratch, besides
-//! the batch itself; `new` refuses a batch that does not fit the device's free memory with an
+//! the batch itself; `from_images` refuses a batch that does not fit the device's free memory with an
 //! error naming the id and the sizes.
 //! Parity: the host build of both passes equals the CPU apply within 1e-5 (measured: bit-identical
 //! over tests/cuda_host_math_mri.rs's batch); on the device only the ramp's sincos differs
 //! (<= 2 ulp f64). Never run on a GPU yet (docs/gpu.md).
 
-use super::search::StrengthKernel;
 use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::motion_pack::{PackedMotion, MOTION_META_WORDS};
 use crate::backend::params::ImageDesc;
 use crate::backend::BackendError;
 use crate::image::Image;
-use crate::perturb::mri::{motion_spectra, MotionSpectra};
+use crate::perturb::mri::motion_spectra;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use std::sync::Mutex;
@@ -70,13 +69,6 @@ impl MotionKernel {
         (d.width as usize, d.height as usize, d.channels as usize)
     }
 
-    /// Upload `prepared[i]` (= `perturb::mri::motion_spectra(image i, ctx i)`) for image i of
-    /// `input` and allocate the scratch. Too little free device memory: a typed error.
-    pub fn new(engine: &CudaEngine, input: &DeviceBatch, prepared: &[MotionSpectra]) -> Result<Self, BackendError> {
-        let dims: Vec<(usize, usize, usize)> = input.descs.iter().map(Self::dims).collect();
-        Self::upload(engine, input, PackedMotion::new(&dims, prepared)?)
-    }
-
     /// Check `p` (packed for `input`) against the batch and the free device memory, upload it and
     /// allocate the scratch.
     fn upload(engine: &CudaEngine, input: &DeviceBatch, p: PackedMotion) -> Result<Self, BackendError> {
@@ -102,15 +94,11 @@ impl MotionKernel {
         // grid.x is limited to 2^31 - 1 blocks
         let blocks = |b: usize| u32::try_from(b).ok().filter(|&b| b <= i32::MAX as u32).ok_or_else(|| BackendError::cuda(ID, "image too large for one launch"));
         let (rows_blocks, cols_blocks) = (blocks(p.rows_blocks)?, blocks(p.cols_blocks)?);
-        // never an empty allocation
-        let nonempty = |v: Vec<f64>| if v.is_empty() { vec![0.0] } else { v };
         let s = engine.stream();
-        let row_ky = if p.row_ky.is_empty() { vec![0] } else { p.row_ky };
-        let meta = if p.meta.is_empty() { vec![0] } else { p.meta };
         Ok(MotionKernel {
             spectra: s.clone_htod(&nonempty(p.spectra)).map_err(err("mri_motion spectra upload"))?,
-            meta: s.clone_htod(&meta).map_err(err("mri_motion table upload"))?,
-            row_ky: s.clone_htod(&row_ky).map_err(err("mri_motion row upload"))?,
+            meta: s.clone_htod(&nonempty(p.meta)).map_err(err("mri_motion table upload"))?,
+            row_ky: s.clone_htod(&nonempty(p.row_ky)).map_err(err("mri_motion row upload"))?,
             row_u: s.clone_htod(&nonempty(p.row_u)).map_err(err("mri_motion row upload"))?,
             twiddles: s.clone_htod(&nonempty(p.twiddles)).map_err(err("mri_motion twiddle upload"))?,
             scratch: Mutex::new(s.alloc_zeros::<f64>(2 * p.scratch_len.max(1)).map_err(err("mri_motion scratch alloc"))?),
@@ -121,12 +109,12 @@ impl MotionKernel {
         })
     }
 
-    /// Perturb every image of `input` (the batch given to `new`) at its strength.
+    /// Perturb every image of `input` (the batch given to `from_images`) at its strength.
     pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
         batch::apply_with(engine, ID, input, strengths, |out, s| self.launch(engine, input, out, s))
     }
 
-    /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n
+    /// Perturb `input` (the batch given to `from_images`) into `out` at `strength[i]` (device, >= n
     /// values): the two passes, queued on the engine's stream.
     pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
         if input.len() != self.n || input.total != self.total || out.total != input.total || strength.len() < input.len() {
@@ -146,7 +134,7 @@ impl MotionKernel {
             // SAFETY: matches `mri_motion_rows(const MfrImageDesc* descs, const float* strength,
             // const MfrC64* spectra, const uint64_t* meta, const uint32_t* row_ky, const double*
             // row_u, const MfrC64* twiddles, MfrC64* g, uint32_t n_images)`; MfrC64 is two f64
-            // (re, im), so the f64 buffers hold interleaved pairs. `new` packed all of them with
+            // (re, im), so the f64 buffers hold interleaved pairs. `from_images` packed all of them with
             // PackedMotion from this batch's descs (checked: same n and total): spectra has
             // 2 * total f64 (image i at 2 * offset_i), meta 5 words per image, the row lists,
             // twiddle tables and G scratch cover every offset meta names, and each block writes
@@ -170,14 +158,16 @@ impl MotionKernel {
     }
 }
 
+/// `v`, or one default element if it is empty (never an empty allocation).
+fn nonempty<T: Default>(mut v: Vec<T>) -> Vec<T> {
+    if v.is_empty() {
+        v.push(T::default());
+    }
+    v
+}
+
 /// mri_motion of every image of `input` at its strength, image i prepared from `images[i]` and
 /// the run seed (the one-shot form of [`MotionKernel`]).
 pub fn apply(engine: &CudaEngine, input: &DeviceBatch, images: &[&Image], seed: u64, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
     MotionKernel::from_images(engine, input, images, seed)?.apply(engine, input, strengths)
-}
-
-impl StrengthKernel for MotionKernel {
-    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
-        MotionKernel::launch(self, engine, input, out, strength)
-    }
 }

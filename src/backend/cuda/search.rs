@@ -104,7 +104,7 @@ macro_rules! strength_kernel_impl {
         }
     )*};
 }
-strength_kernel_impl!(BlurKernel, MotionBlurKernel, WarpKernel, XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, GhostingKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
+strength_kernel_impl!(BlurKernel, MotionBlurKernel, WarpKernel, MotionKernel, XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, GhostingKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
 
 /// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
 /// strength-independent part is prepared once per batch (gaussian_blur and motion_blur build
@@ -136,9 +136,11 @@ pub fn search_ids() -> Vec<&'static str> {
 /// ([`search_ids`]; the caller falls back to the CPU). Host-side preparation uses the CPU's own
 /// functions (the same draws as the CPU `prepare`).
 pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, images: &[&Image], seed: u64) -> Result<Option<Box<dyn StrengthKernel>>, BackendError> {
-    if crate::perturb::by_id(id).is_err() {
+    let Ok(p) = crate::perturb::by_id(id) else {
         return Err(BackendError::cuda(id.to_string(), "unknown perturbation id"));
-    }
+    };
+    // tap buffers are sized for the top of the strength range, which the search never leaves
+    let s_max = p.info().strength_range.1;
     if images.len() != batch.len() {
         return Err(BackendError::cuda(id.to_string(), "one host image per batch image is required"));
     }
@@ -157,14 +159,10 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
         Box::new(PixelateKernel)
     } else if geometric::IDS.contains(&id) {
         Box::new(WarpKernel::new(engine, id, batch, &ctxs)?)
-    } else if id == "gaussian_blur" || id == "motion_blur" {
-        // buffers sized for the top of the strength range, which the search never leaves
-        let s_max = crate::perturb::by_id(id).map_err(|e| BackendError::cuda(id.to_string(), e.to_string()))?.info().strength_range.1;
-        if id == "gaussian_blur" {
-            Box::new(BlurKernel::new(engine, batch, s_max)?)
-        } else {
-            Box::new(MotionBlurKernel::new(engine, batch, &ctxs, s_max)?)
-        }
+    } else if id == "gaussian_blur" {
+        Box::new(BlurKernel::new(engine, batch, s_max)?)
+    } else if id == "motion_blur" {
+        Box::new(MotionBlurKernel::new(engine, batch, &ctxs, s_max)?)
     } else if id == "jpeg" {
         Box::new(JpegKernel)
     } else if xray::IDS.contains(&id) {

@@ -88,12 +88,22 @@ struct MotionBlurPrepared<'a> {
     angle: f64,
 }
 
+/// motion_blur's per-image line angle, radians in [0, pi), from rng.param(0) (one definition,
+/// shared with the CUDA wrapper).
+pub fn motion_blur_angle(ctx: &Ctx) -> f64 {
+    ctx.rng(MOTION_BLUR.id).param(0) as f64 * std::f64::consts::PI
+}
+
+/// motion_blur's length cap for a `w x h` image: half the smaller side (see [`MOTION_BLUR`]), so
+/// SSIM stays non-increasing on small images.
+pub fn motion_blur_cap(w: usize, h: usize) -> f64 {
+    0.5 * w.min(h) as f64
+}
+
 impl MotionBlurPrepared<'_> {
-    /// The line PSF at strength s; the length is capped at half the smaller image side (see
-    /// [`MOTION_BLUR`]), so SSIM stays non-increasing on small images.
+    /// The line PSF at strength s, its length capped by [`motion_blur_cap`].
     fn kernel(&self, s: f32) -> SparseKernel {
-        let cap = 0.5 * self.img.width.min(self.img.height) as f64;
-        line_psf((s as f64).min(cap), self.angle)
+        line_psf((s as f64).min(motion_blur_cap(self.img.width, self.img.height)), self.angle)
     }
 }
 
@@ -113,7 +123,6 @@ impl Perturbation for MotionBlur {
         &MOTION_BLUR
     }
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        let angle = ctx.rng(MOTION_BLUR.id).param(0) as f64 * std::f64::consts::PI;
-        Ok(Box::new(MotionBlurPrepared { img, angle }))
+        Ok(Box::new(MotionBlurPrepared { img, angle: motion_blur_angle(ctx) }))
     }
 }

@@ -19,7 +19,7 @@ use super::Perturbation;
 use crate::image::Image;
 use rayon::prelude::*;
 
-pub use blur::{GaussianBlur, MotionBlur};
+pub use blur::{motion_blur_angle, motion_blur_cap, GaussianBlur, MotionBlur};
 pub use geometric::{warp_draws, Rotation, Scaling, Translation};
 pub use intensity::{Brightness, Contrast};
 pub use jpeg::Jpeg;

@@ -26,6 +26,12 @@ impl SparseKernel {
 /// Sub-step of the line integration in [`line_psf`], in pixels.
 const LINE_STEP: f64 = 0.125;
 
+/// Radius r of the (2r + 1)^2 grid [`line_psf`] splats a line of `length` > 0 px onto:
+/// ceil(length / 2) + 1 (the CUDA twin sizes its buffers with it).
+pub fn line_psf_radius(length: f64) -> isize {
+    (length * 0.5).ceil() as isize + 1
+}
+
 /// Anti-aliased line PSF: a segment of `length` pixels centred on the origin at `angle` radians
 /// (0 = along +x, pi/2 = along +y), integrated with bilinear splatting in steps of 1/8 px. The
 /// last step is fractional (its weight is the remaining length), so the kernel, and hence any
@@ -35,7 +41,7 @@ pub fn line_psf(length: f64, angle: f64) -> SparseKernel {
         return SparseKernel::identity();
     }
     let half = length * 0.5;
-    let r = half.ceil() as isize + 1;
+    let r = line_psf_radius(length);
     let side = (2 * r + 1) as usize;
     let mut grid = vec![0.0f64; side * side];
     let (sn, cs) = angle.sin_cos();
