@@ -21,6 +21,13 @@
 
 #define MFR_HD __host__ __device__ __forceinline__
 
+// `#pragma unroll` for nvcc, nothing for the host compiler (which would warn about it).
+#ifdef __CUDACC__
+#define MFR_UNROLL _Pragma("unroll")
+#else
+#define MFR_UNROLL
+#endif
+
 // ---------------------------------------------------------------------------------------------
 // Parameter structs shared with Rust. Mirrored by #[repr(C)] structs in src/backend/params.rs;
 // keep field order, types and padding identical (size/offset tests on both sides).

@@ -1,12 +1,12 @@
 // Fused SSIM over a batch of (clean, perturbed) image pairs, one SSIM per pair.
 //
-// Pass 1 `ssim_tiles`: one 16x16 block per 16x16 tile of the VALID SSIM map (the map cropped by
-// the window radius r on every side, spec/ssim-calibration.md), so every input sample a valid
-// output needs lies inside the image and no border rule is involved. The block stages both images
-// (f64, min-max normalised for `compat`) with an r-pixel halo in shared memory, runs the horizontal
-// window pass producing all five moments at once, then the vertical pass and the SSIM formula in
-// registers; channels are looped inside the block. Each block writes the f64 sum of its tile to
-// `partials[blockIdx.x]`.
+// Pass 1 `ssim_tiles`: one 32 x 8-thread block per 32 x 32 tile of the VALID SSIM map (the map
+// cropped by the window radius r on every side, spec/ssim-calibration.md), so every input sample
+// a valid output needs lies inside the image and no border rule is involved. Per channel the block
+// stages both images' samples of the tile and its r-pixel halo in shared memory, then runs two
+// field passes (horizontal window into shared memory, vertical window into registers) and the SSIM
+// formula in registers (phases and their contracts: ssim.cuh). Each block writes the f64 sum of
+// its tile to `partials[blockIdx.x]`.
 // Pass 2 `ssim_reduce`: one block per image sums its tiles' partials in a fixed order (strided
 // per-thread sums, then a fixed shared-memory tree) and divides by channels * valid pixels.
 // No float atomics anywhere: the result is identical from run to run (spec/gpu.md).
@@ -16,14 +16,13 @@
 //
 // Tiles of all images are numbered consecutively; `tile_start[i]` (n_images + 1 entries, host
 // computed, see src/backend/cuda/ssim.rs) is the first tile of image i, image i has
-// ceil((w - 2r) / 16) * ceil((h - 2r) / 16) tiles in row-major order. Images smaller than the
-// window are rejected on the host before launch.
+// ceil((w - 2r) / 32) * ceil((h - 2r) / 32) tiles in row-major order. Images smaller than the
+// window are rejected on the host before launch; the radius is 3 or 5 (the host checks), each
+// with its own fully unrolled instantiation.
 #include "common.cuh"
 #include "ssim.cuh"
 
-#define SSIM_BLOCK 16
-#define SSIM_SPAN (SSIM_BLOCK + 2 * MFR_SSIM_MAX_RADIUS)
-#define SSIM_THREADS (SSIM_BLOCK * SSIM_BLOCK)
+#define SSIM_THREADS MFR_SSIM_THREADS
 
 // Index of the image whose tile range holds `tile`: largest i with tile_start[i] <= tile.
 __device__ __forceinline__ uint32_t find_image(const uint32_t* tile_start, uint32_t n, uint32_t tile) {
@@ -36,6 +35,7 @@ __device__ __forceinline__ uint32_t find_image(const uint32_t* tile_start, uint3
 }
 
 // Fixed-order tree sum of one value per thread of a 256-thread block; result valid in thread 0.
+// `red` must not be in use by any thread when called (callers sync first where it aliases).
 __device__ __forceinline__ double block_sum_256(double v, double* red) {
     uint32_t t = threadIdx.y * blockDim.x + threadIdx.x;
     red[t] = v;
@@ -47,92 +47,72 @@ __device__ __forceinline__ double block_sum_256(double v, double* red) {
     return red[0];
 }
 
+template <int RAD, bool NORM>
+__device__ __forceinline__ double ssim_tile_sum(MfrSsimTile* tile, const float* __restrict__ a,
+                                                const float* __restrict__ b, const MfrImageDesc& d,
+                                                int32_t x0, int32_t y0, MfrSsimAffine n,
+                                                const MfrSsimParams& p) {
+    double taps[2 * RAD + 1];
+    mfr_ssim_taps<RAD>(p, taps);
+    const int32_t w = (int32_t)d.width, h = (int32_t)d.height;
+    const int32_t vw = w - 2 * RAD, vh = h - 2 * RAD;
+    const uint32_t tx = threadIdx.x, ty = threadIdx.y, tid = ty * MFR_SSIM_BX + tx;
+    double acc = 0.0;
+    for (uint32_t c = 0; c < d.channels; ++c) {
+        const uint64_t plane = d.offset + (uint64_t)c * (uint64_t)w * (uint64_t)h;
+        // ra/rb were last read by the previous channel's pass-1 hpass, which every thread left
+        // through the barrier before its vpass: safe to overwrite without a barrier here.
+        mfr_ssim_stage(tile, tid, a, b, plane, w, h, x0, y0, MFR_SSIM_TILE + 2 * RAD);
+        __syncthreads();
+        double mu_x[MFR_SSIM_RUN], mu_y[MFR_SSIM_RUN], e_sq[MFR_SSIM_RUN], e_xy[MFR_SSIM_RUN];
+        mfr_ssim_hpass<RAD, NORM>(tile, tid, 0, taps, n);
+        __syncthreads();
+        mfr_ssim_vpass<RAD>(tile, tx, ty, taps, mu_x, mu_y);
+        __syncthreads();  // pass 1 overwrites hm
+        mfr_ssim_hpass<RAD, NORM>(tile, tid, 1, taps, n);
+        __syncthreads();
+        mfr_ssim_vpass<RAD>(tile, tx, ty, taps, e_sq, e_xy);
+        acc += mfr_ssim_run_sum(tx, ty, x0, y0, vw, vh, mu_x, mu_y, e_sq, e_xy, p);
+        // hm is next written by the next channel's hpass, after the staging barrier.
+    }
+    return acc;
+}
+
 extern "C" __global__ void __launch_bounds__(SSIM_THREADS)
 ssim_tiles(const float* __restrict__ a, const float* __restrict__ b,
            const MfrImageDesc* __restrict__ descs, const uint32_t* __restrict__ tile_start,
            const float* __restrict__ minmax_a, const float* __restrict__ minmax_b,
            MfrSsimParams p, double* __restrict__ partials) {
-    __shared__ double sa[SSIM_SPAN][SSIM_SPAN];
-    __shared__ double sb[SSIM_SPAN][SSIM_SPAN];
-    __shared__ double hm[5][SSIM_SPAN][SSIM_BLOCK];
-    __shared__ double red[SSIM_THREADS];
-    // Taps in shared memory: indexing the by-value parameter struct with a run-time k would copy
-    // it to the local stack.
-    __shared__ double taps[2 * MFR_SSIM_MAX_RADIUS + 1];
-
+    __shared__ MfrSsimTile tile;
     const uint32_t img = find_image(tile_start, p.n_images, blockIdx.x);
     const MfrImageDesc d = descs[img];
     const int32_t r = (int32_t)p.radius;
-    const int32_t span = SSIM_BLOCK + 2 * r;
-    const int32_t w = (int32_t)d.width, h = (int32_t)d.height;
-    const int32_t vw = w - 2 * r, vh = h - 2 * r;
-    const int32_t tiles_x = (vw + SSIM_BLOCK - 1) / SSIM_BLOCK;
-    const int32_t tile = (int32_t)(blockIdx.x - tile_start[img]);
-    const int32_t x0 = (tile % tiles_x) * SSIM_BLOCK;  // input column of the tile's left halo
-    const int32_t y0 = (tile / tiles_x) * SSIM_BLOCK;
-    const int32_t lx = (int32_t)threadIdx.x, ly = (int32_t)threadIdx.y;
-    const int32_t tid = ly * SSIM_BLOCK + lx;
-    const bool valid = (x0 + lx) < vw && (y0 + ly) < vh;
-    if (tid == 0) {
-#pragma unroll
-        for (int k = 0; k < 2 * MFR_SSIM_MAX_RADIUS + 1; ++k) taps[k] = p.taps[k];
-    }  // visible after the first __syncthreads below, before any use
+    const int32_t vw = (int32_t)d.width - 2 * r;
+    const int32_t tiles_x = (vw + MFR_SSIM_TILE - 1) / MFR_SSIM_TILE;
+    const int32_t t = (int32_t)(blockIdx.x - tile_start[img]);
+    // The tile's first output; in input coordinates also the first staged column/row.
+    const int32_t x0 = (t % tiles_x) * MFR_SSIM_TILE;
+    const int32_t y0 = (t / tiles_x) * MFR_SSIM_TILE;
 
     // compat: per-image min-max normalisation; otherwise the identity.
-    double lo_a = 0.0, inv_a = 1.0, lo_b = 0.0, inv_b = 1.0;
-    if (minmax_a != nullptr) {
-        mfr_compat_affine(minmax_a[2 * img], minmax_a[2 * img + 1], &lo_a, &inv_a);
-        mfr_compat_affine(minmax_b[2 * img], minmax_b[2 * img + 1], &lo_b, &inv_b);
+    MfrSsimAffine n = {0.0, 1.0, 0.0, 1.0};
+    const bool norm = minmax_a != nullptr;
+    if (norm) {
+        mfr_compat_affine(minmax_a[2 * img], minmax_a[2 * img + 1], &n.lo_a, &n.inv_a);
+        mfr_compat_affine(minmax_b[2 * img], minmax_b[2 * img + 1], &n.lo_b, &n.inv_b);
     }
-
-    double acc = 0.0;
-    for (uint32_t c = 0; c < d.channels; ++c) {
-        const uint64_t plane = d.offset + (uint64_t)c * (uint64_t)w * (uint64_t)h;
-        // Stage the tile + halo. Rows/columns past the image only feed outputs that are masked
-        // out, so they are clamped (never read out of bounds) rather than reflected.
-        for (int32_t i = tid; i < span * span; i += SSIM_THREADS) {
-            int32_t yy = i / span, xx = i % span;
-            int32_t gy = min(y0 + yy, h - 1), gx = min(x0 + xx, w - 1);
-            uint64_t at = plane + (uint64_t)gy * (uint64_t)w + (uint64_t)gx;
-            sa[yy][xx] = mfr_normalise(a[at], lo_a, inv_a);
-            sb[yy][xx] = mfr_normalise(b[at], lo_b, inv_b);
-        }
-        __syncthreads();
-        // Horizontal pass: five moments of every staged row at the block's 16 columns.
-        for (int32_t i = tid; i < span * SSIM_BLOCK; i += SSIM_THREADS) {
-            int32_t yy = i / SSIM_BLOCK, xx = i % SSIM_BLOCK;
-            double m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0, m4 = 0.0;
-            for (int32_t k = 0; k <= 2 * r; ++k) {
-                double t = taps[k];
-                double va = sa[yy][xx + k], vb = sb[yy][xx + k];
-                m0 = fma(t, va, m0);
-                m1 = fma(t, vb, m1);
-                m2 = fma(t, va * va, m2);
-                m3 = fma(t, vb * vb, m3);
-                m4 = fma(t, va * vb, m4);
-            }
-            hm[0][yy][xx] = m0;
-            hm[1][yy][xx] = m1;
-            hm[2][yy][xx] = m2;
-            hm[3][yy][xx] = m3;
-            hm[4][yy][xx] = m4;
-        }
-        __syncthreads();
-        // Vertical pass and the SSIM formula in registers.
-        MfrMoments m = {0.0, 0.0, 0.0, 0.0, 0.0};
-        for (int32_t k = 0; k <= 2 * r; ++k) {
-            double t = taps[k];
-            m.mx = fma(t, hm[0][ly + k][lx], m.mx);
-            m.my = fma(t, hm[1][ly + k][lx], m.my);
-            m.exx = fma(t, hm[2][ly + k][lx], m.exx);
-            m.eyy = fma(t, hm[3][ly + k][lx], m.eyy);
-            m.exy = fma(t, hm[4][ly + k][lx], m.exy);
-        }
-        if (valid) acc += mfr_ssim_from_moments(m, p.c1, p.c2, p.cov_norm);
-        __syncthreads();  // the next channel overwrites sa/sb/hm
+    // Radius and normalisation are the same for the whole launch: no divergence.
+    double acc;
+    if (r == 5) {
+        acc = norm ? ssim_tile_sum<5, true>(&tile, a, b, d, x0, y0, n, p)
+                   : ssim_tile_sum<5, false>(&tile, a, b, d, x0, y0, n, p);
+    } else {
+        acc = norm ? ssim_tile_sum<3, true>(&tile, a, b, d, x0, y0, n, p)
+                   : ssim_tile_sum<3, false>(&tile, a, b, d, x0, y0, n, p);
     }
-    double s = block_sum_256(acc, red);
-    if (tid == 0) partials[blockIdx.x] = s;
+    __syncthreads();  // red aliases hm, which slower threads may still be reading
+    const double s = block_sum_256(acc, tile.red);
+    if (threadIdx.x == 0 && threadIdx.y == 0) partials[blockIdx.x] = s;
 }
 
 extern "C" __global__ void __launch_bounds__(SSIM_THREADS)

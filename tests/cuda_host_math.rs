@@ -37,8 +37,7 @@ mod host {
     struct Moments {
         mx: f64,
         my: f64,
-        exx: f64,
-        eyy: f64,
+        exx_eyy: f64,
         exy: f64,
     }
 
@@ -272,13 +271,51 @@ mod host {
         assert!(emulate(&a, &b, 10, 16, 1, SsimVariant::Wang).is_nan(), "10 px < 11-px window");
     }
 
+    /// The emulated kernel (its own phase functions, thread by thread) against the Rust CPU SSIM
+    /// on images that exercise the tiling: sizes below, at and across the 32-px tile, the minimum
+    /// window, grey and RGB, every variant, structured and noisy content, flat planes (compat's
+    /// zero-range rule) and 16-bit-like fine levels. Both are f64 with different summation
+    /// orders, so they agree to rounding; 1e-10 is 10^4 x below the parity tolerance (1e-6).
+    #[test]
+    fn ssim_emulation_matches_cpu_ssim() {
+        let sizes = [(11, 11), (7, 9), (32, 32), (42, 42), (43, 41), (75, 47), (100, 33), (129, 64)];
+        let mut checked = 0;
+        for (si, &(w, h)) in sizes.iter().enumerate() {
+            for c in [1usize, 3] {
+                let a = test_image(w, h, c, 10 + si as u64);
+                let mut b = a.clone();
+                let rng = Rng::new(99 + si as u64, 7, 1);
+                for (i, v) in b.data.iter_mut().enumerate() {
+                    let n = rng.uniform(0, i as u32) - 0.5;
+                    *v = (*v * 0.7 + 0.3 * n * n + (i % 5) as f32 / 65535.0).clamp(0.0, 1.0);
+                }
+                if c == 3 {
+                    let plane = w * h;
+                    b.data[plane..2 * plane].iter_mut().for_each(|v| *v = 0.25); // flat plane
+                }
+                for variant in [SsimVariant::Wang, SsimVariant::Skimage, SsimVariant::Compat] {
+                    if w < variant.window_size() || h < variant.window_size() {
+                        assert!(emulate(&a.data, &b.data, w, h, c, variant).is_nan(), "{w}x{h} {variant:?}");
+                        continue;
+                    }
+                    let cpu = medfm_robust::ssim::ssim(&a, &b, variant).unwrap();
+                    let gpu = emulate(&a.data, &b.data, w, h, c, variant);
+                    assert!((gpu - cpu).abs() < 1e-10, "{w}x{h}x{c} {variant:?}: kernel {gpu} vs cpu {cpu}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 46, "cases run");
+    }
+
     #[test]
     fn ssim_formula_clamps_negative_variance() {
-        // E[x^2] - mu^2 slightly negative from rounding: variance counts as 0 (spec).
-        let m = Moments { mx: 0.5, my: 0.5, exx: 0.25 - 1e-17, eyy: 0.25, exy: 0.25 };
+        // E[x^2 + y^2] - mx^2 - my^2 negative (as rounding makes it, exaggerated here so that a
+        // missing clamp would show): the variances count as 0 (spec).
+        let m = Moments { mx: 0.5, my: 0.5, exx_eyy: 0.5 - 1e-6, exy: 0.25 };
         let v = unsafe { mfr_host_ssim_from_moments(m, 1e-4, 9e-4, 1.0) };
         assert!((v - 1.0).abs() < 1e-12, "{v}");
-        let m = Moments { mx: 0.2, my: 0.6, exx: 0.05, eyy: 0.4, exy: 0.1 };
+        let m = Moments { mx: 0.2, my: 0.6, exx_eyy: 0.05 + 0.4, exy: 0.1 };
         let (vx, vy, vxy) = (0.05 - 0.04, 0.4 - 0.36, 0.1 - 0.12);
         let expect = ((2.0 * 0.2 * 0.6 + 1e-4) * (2.0 * vxy + 9e-4)) / ((0.04 + 0.36 + 1e-4) * (vx + vy + 9e-4));
         let v = unsafe { mfr_host_ssim_from_moments(m, 1e-4, 9e-4, 1.0) };

@@ -1,11 +1,12 @@
 //! GPU parity: CUDA kernels against the CPU oracle (tolerances of spec/gpu.md). Needs the `cuda`
 //! feature AND a GPU; anywhere else every test prints "SKIPPED: ..." and returns (never panics).
 //!
-//! Covered now: fused SSIM (wang, skimage, compat) against src/ssim/, and the base kernels
-//! (gaussian_noise, speckle_noise, salt_pepper, brightness, contrast, gaussian_blur, pixelate)
-//! against their CPU perturbations, over odd sizes, grey and RGB, mixed-size batches and several seeds; determinism
-//! and batch-composition independence. TODO as kernels land: every other registered perturbation
-//! and the calibration search.
+//! Here: fused SSIM (wang, skimage, compat) against src/ssim/ and, bit for bit, against its host
+//! emulation (kernels/host/shim_ssim.cpp); the base kernels (gaussian_noise, speckle_noise,
+//! salt_pepper, brightness, contrast, gaussian_blur, pixelate) against their CPU perturbations,
+//! over odd sizes, grey and RGB, mixed-size batches and several seeds; determinism and
+//! batch-composition independence. The other kernels: tests/cuda_parity_*.rs; the search:
+//! tests/cuda_parity_calibration.rs.
 
 #[cfg(not(feature = "cuda"))]
 #[test]
@@ -65,6 +66,47 @@ mod gpu {
             let one_a = DeviceBatch::upload(&e, &[&clean[2]], &[2]).unwrap();
             let one_b = DeviceBatch::upload(&e, &[&pert[2]], &[2]).unwrap();
             assert_eq!(ssim::ssim_batch(&e, &one_a, &one_b, variant).unwrap()[0].to_bits(), got[2].to_bits());
+        }
+    }
+
+    /// The kernel computes what its host emulation computes (kernels/host/shim_ssim.cpp runs the
+    /// kernel's own phase functions thread by thread, with both fixed-order reductions): the same
+    /// bits for every shape and variant, the tile-crossing sizes included. A difference here means
+    /// a race or an indexing error in the CUDA code that the host build cannot show.
+    #[cfg(medfm_host_math)]
+    #[test]
+    fn ssim_bits_equal_host_emulation() {
+        use medfm_robust::backend::params::SsimParams;
+        extern "C" {
+            fn mfr_host_ssim_emulate(
+                a: *const f32,
+                b: *const f32,
+                w: u32,
+                h: u32,
+                channels: u32,
+                minmax_a: *const f32,
+                minmax_b: *const f32,
+                p: *const SsimParams,
+            ) -> f64;
+        }
+        let Some(e) = engine("ssim_bits_equal_host_emulation") else { return };
+        let clean: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 40 + i as u64)).collect();
+        let pert: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 140 + i as u64)).collect();
+        let ids: Vec<u32> = (0..clean.len() as u32).collect();
+        let a = DeviceBatch::upload(&e, &clean.iter().collect::<Vec<_>>(), &ids).unwrap();
+        let b = DeviceBatch::upload(&e, &pert.iter().collect::<Vec<_>>(), &ids).unwrap();
+        let minmax = |x: &Image| [x.data.iter().cloned().fold(f32::INFINITY, f32::min), x.data.iter().cloned().fold(f32::NEG_INFINITY, f32::max)];
+        for variant in [SsimVariant::Wang, SsimVariant::Skimage, SsimVariant::Compat] {
+            let got = ssim::ssim_batch(&e, &a, &b, variant).unwrap();
+            let p = SsimParams::for_variant(variant, 1);
+            for (i, g) in got.iter().enumerate() {
+                let (x, y) = (&clean[i], &pert[i]);
+                let (ma, mb) = (minmax(x), minmax(y));
+                let (pa, pb) = if variant == SsimVariant::Compat { (ma.as_ptr(), mb.as_ptr()) } else { (std::ptr::null(), std::ptr::null()) };
+                // SAFETY: x and y hold c * w * h samples; minmax pointers are 2 floats or null.
+                let want = unsafe { mfr_host_ssim_emulate(x.data.as_ptr(), y.data.as_ptr(), x.width as u32, x.height as u32, x.channels as u32, pa, pb, &p) };
+                assert_eq!(g.to_bits(), want.to_bits(), "{variant:?} image {i} {}: gpu {g} emulation {want}", x.shape_str());
+            }
         }
     }
 

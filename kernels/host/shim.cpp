@@ -59,59 +59,6 @@ double mfr_host_ssim_from_moments(MfrMoments m, double c1, double c2, double cov
     return mfr_ssim_from_moments(m, c1, c2, cov_norm);
 }
 
-// Host emulation of kernels/ssim.cu for ONE image pair (planar, `channels` planes of w x h),
-// with the kernel's exact arithmetic order per output pixel: horizontal window pass (taps k = 0..2r
-// in order, five moments), then the vertical pass, then the formula, summed per channel in
-// row-major order over the valid map. The kernel sums the same per-pixel values in a different
-// (tile/tree) order, so kernel and emulation agree to f64 rounding (~1e-15), not bit for bit.
-// `minmax_a`/`minmax_b` (2 floats each) select the compat normalisation, or are null.
-// Returns NaN if the image is smaller than the window.
-double mfr_host_ssim_emulate(const float* a, const float* b, uint32_t w, uint32_t h,
-                             uint32_t channels, const float* minmax_a, const float* minmax_b,
-                             const MfrSsimParams* p) {
-    const int32_t r = (int32_t)p->radius;
-    const int32_t W = (int32_t)w, H = (int32_t)h;
-    if (W < 2 * r + 1 || H < 2 * r + 1) return NAN;
-    double lo_a = 0.0, inv_a = 1.0, lo_b = 0.0, inv_b = 1.0;
-    if (minmax_a != nullptr) {
-        mfr_compat_affine(minmax_a[0], minmax_a[1], &lo_a, &inv_a);
-        mfr_compat_affine(minmax_b[0], minmax_b[1], &lo_b, &inv_b);
-    }
-    double total = 0.0;
-    for (uint32_t c = 0; c < channels; ++c) {
-        const float* pa = a + (size_t)c * w * h;
-        const float* pb = b + (size_t)c * w * h;
-        for (int32_t y = r; y < H - r; ++y) {
-            for (int32_t x = r; x < W - r; ++x) {
-                MfrMoments m = {0.0, 0.0, 0.0, 0.0, 0.0};
-                for (int32_t ky = 0; ky <= 2 * r; ++ky) {
-                    int32_t yy = y - r + ky;
-                    double h0 = 0.0, h1 = 0.0, h2 = 0.0, h3 = 0.0, h4 = 0.0;
-                    for (int32_t kx = 0; kx <= 2 * r; ++kx) {
-                        int32_t xx = x - r + kx;
-                        double t = p->taps[kx];
-                        double va = mfr_normalise(pa[(size_t)yy * w + xx], lo_a, inv_a);
-                        double vb = mfr_normalise(pb[(size_t)yy * w + xx], lo_b, inv_b);
-                        h0 = fma(t, va, h0);
-                        h1 = fma(t, vb, h1);
-                        h2 = fma(t, va * va, h2);
-                        h3 = fma(t, vb * vb, h3);
-                        h4 = fma(t, va * vb, h4);
-                    }
-                    double t = p->taps[ky];
-                    m.mx = fma(t, h0, m.mx);
-                    m.my = fma(t, h1, m.my);
-                    m.exx = fma(t, h2, m.exx);
-                    m.eyy = fma(t, h3, m.eyy);
-                    m.exy = fma(t, h4, m.exy);
-                }
-                total += mfr_ssim_from_moments(m, p->c1, p->c2, p->cov_norm);
-            }
-        }
-    }
-    return total / ((double)channels * (double)(W - 2 * r) * (double)(H - 2 * r));
-}
-
 float mfr_host_gaussian_noise(float x, float n, float s) { return mfr_gaussian_noise(x, n, s); }
 float mfr_host_speckle_noise(float x, float n, float s) { return mfr_speckle_noise(x, n, s); }
 float mfr_host_salt_pepper_value(float u, float v, float s) { return mfr_salt_pepper_value(u, v, s); }

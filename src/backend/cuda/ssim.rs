@@ -9,12 +9,20 @@ use crate::backend::BackendError;
 use crate::ssim::SsimVariant;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
-/// Side of the square output tile of one `ssim_tiles` block (kernels/ssim.cu `SSIM_BLOCK`).
-pub const SSIM_BLOCK: u32 = 16;
+/// Side of the square output tile of one `ssim_tiles` block (kernels/ssim.cuh `MFR_SSIM_TILE`).
+pub const SSIM_TILE: u32 = 32;
+/// `ssim_tiles` block shape (`MFR_SSIM_BX` x `MFR_SSIM_BY`); `ssim_reduce` uses as many threads.
+const SSIM_BLOCK_DIM: (u32, u32, u32) = (32, 8, 1);
+/// The window radii the kernel is instantiated for (kernels/ssim.cu `ssim_tiles`).
+const SSIM_RADII: [u32; 2] = [3, 5];
 
 /// First tile of each image (n + 1 entries) for the valid-map tiling of kernels/ssim.cu.
-/// Errors if an image is smaller than the window or the tile count overflows u32.
+/// Errors if an image is smaller than the window, the radius has no kernel instantiation or the
+/// tile count overflows u32.
 pub fn tile_starts(descs: &[crate::backend::params::ImageDesc], p: &SsimParams) -> Result<Vec<u32>, BackendError> {
+    if !SSIM_RADII.contains(&p.radius) {
+        return Err(BackendError::cuda("ssim", format!("window radius {} has no kernel (3 or 5)", p.radius)));
+    }
     let win = p.window() as u32;
     let mut starts = Vec::with_capacity(descs.len() + 1);
     let mut acc: u64 = 0;
@@ -28,7 +36,7 @@ pub fn tile_starts(descs: &[crate::backend::params::ImageDesc], p: &SsimParams) 
         starts.push(u32::try_from(acc).map_err(|_| BackendError::cuda("ssim", "too many tiles in one batch"))?);
         let vw = (d.width - 2 * p.radius) as u64;
         let vh = (d.height - 2 * p.radius) as u64;
-        acc += vw.div_ceil(SSIM_BLOCK as u64) * vh.div_ceil(SSIM_BLOCK as u64);
+        acc += vw.div_ceil(SSIM_TILE as u64) * vh.div_ceil(SSIM_TILE as u64);
     }
     starts.push(u32::try_from(acc).map_err(|_| BackendError::cuda("ssim", "too many tiles in one batch"))?);
     Ok(starts)
@@ -99,9 +107,10 @@ impl SsimPlan {
             _ => l.arg(&null).arg(&null),
         };
         l.arg(&self.params).arg(&mut self.partials);
-        let cfg = LaunchConfig { grid_dim: (self.tiles, 1, 1), block_dim: (SSIM_BLOCK, SSIM_BLOCK, 1), shared_mem_bytes: 0 };
+        let cfg = LaunchConfig { grid_dim: (self.tiles, 1, 1), block_dim: SSIM_BLOCK_DIM, shared_mem_bytes: 0 };
         // SAFETY: argument list matches `ssim_tiles(const float*, const float*, const MfrImageDesc*,
-        // const uint32_t*, const float*, const float*, MfrSsimParams, double*)`; a and b hold
+        // const uint32_t*, const float*, const float*, MfrSsimParams, double*)`; the block is the
+        // 32 x 8 threads the kernel's phases index by; radius 3 or 5 (tile_starts); a and b hold
         // `total` samples laid out by `descs` (checked equal to the plan's above), d_starts has
         // n + 1 entries, partials has one slot per tile = grid size, minmax buffers have 2n floats
         // or are null (the kernel tests for null); params.n_images = n.
@@ -110,7 +119,7 @@ impl SsimPlan {
         let reduce_fn = engine.function("ssim", "ssim_reduce")?;
         let mut l = s.launch_builder(&reduce_fn);
         l.arg(&self.partials).arg(&self.d_starts).arg(&a.d_descs).arg(&self.params).arg(&mut self.out);
-        let cfg = LaunchConfig { grid_dim: (n as u32, 1, 1), block_dim: (SSIM_BLOCK, SSIM_BLOCK, 1), shared_mem_bytes: 0 };
+        let cfg = LaunchConfig { grid_dim: (n as u32, 1, 1), block_dim: SSIM_BLOCK_DIM, shared_mem_bytes: 0 };
         // SAFETY: matches `ssim_reduce(const double*, const uint32_t*, const MfrImageDesc*,
         // MfrSsimParams, double*)`; one block per image, `out` has n entries, partials/starts as above.
         unsafe { l.launch(cfg) }.map_err(err("ssim_reduce launch"))?;
@@ -153,4 +162,34 @@ pub fn channel_means(engine: &CudaEngine, x: &DeviceBatch) -> Result<(cudarc::dr
     // uint32_t, double*)`; grid (n, max_c), block 256 = RED_THREADS; out has n * max_c doubles.
     unsafe { l.launch(cfg) }.map_err(err("channel_mean_per_image launch"))?;
     Ok((out, max_c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc(width: u32, height: u32) -> ImageDesc {
+        ImageDesc { width, height, channels: 3, ..Default::default() }
+    }
+
+    #[test]
+    fn tile_starts_count_32px_tiles_of_the_valid_map() {
+        let p = SsimParams::for_variant(SsimVariant::Wang, 3); // radius 5
+        // valid maps 1x1, 32x32 and 33x502: 1, 1 and 2 * 16 tiles
+        let starts = tile_starts(&[desc(11, 11), desc(42, 42), desc(43, 512)], &p).unwrap();
+        assert_eq!(starts, vec![0, 1, 2, 34]);
+        let p = SsimParams::for_variant(SsimVariant::Skimage, 1); // radius 3: 506x506 valid
+        assert_eq!(tile_starts(&[desc(512, 512)], &p).unwrap(), vec![0, 256]);
+    }
+
+    #[test]
+    fn tile_starts_reject_small_images_and_radii_without_a_kernel() {
+        let p = SsimParams::for_variant(SsimVariant::Wang, 1);
+        let e = tile_starts(&[desc(10, 30)], &p).unwrap_err().to_string();
+        assert!(e.contains("10x30") && e.contains("11x11"), "{e}");
+        let mut p = SsimParams::for_variant(SsimVariant::Skimage, 1);
+        p.radius = 4;
+        let e = tile_starts(&[desc(64, 64)], &p).unwrap_err().to_string();
+        assert!(e.contains("radius 4"), "{e}");
+    }
 }
