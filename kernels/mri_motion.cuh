@@ -17,6 +17,11 @@
 // is the ramp's cos/sin (CUDA f64: <= 2 ulp). Against the CPU (rustfft) the result is equal to
 // ~1e-7 (a different but equally exact transform), not bit-identical: tolerance 1e-5 (spec/gpu.md).
 // Cost per channel: 8 m w^2 + 4 m w h f64 operations (m <= h), i.e. O(w h (w + h)).
+//
+// Images whose sides are both powers of two in [2, MFR_MOTION_FFT_MAX] (meta word MFR_MOTION_FFT)
+// take a radix-2 path instead (`mri_motion_rows_fft`, `mri_motion_cols_fft`, end of this file):
+// the same two transforms as in-shared-memory FFTs, O(m w log w + w h log h) per channel, with the
+// same twiddle tables. The FFT rounds differently from the direct sum (both ~1e-16 relative).
 #pragma once
 #include "pointwise.cuh"
 
@@ -27,12 +32,13 @@ struct MfrC64 {
 };
 
 // Per-image table of u64 words (src/backend/motion_pack.rs `MOTION_META_WORDS` and slots).
-#define MFR_MOTION_META_WORDS 5u
+#define MFR_MOTION_META_WORDS 6u
 #define MFR_MOTION_ROWS_OFF 0u  // first entry of the image in row_ky / row_u (2 doubles per row)
 #define MFR_MOTION_ROWS 1u      // m: number of non-zero k-space rows
 #define MFR_MOTION_G_OFF 2u     // first MfrC64 of the image's G scratch (c * m * w values)
 #define MFR_MOTION_TW_W_OFF 3u  // first MfrC64 of the w-point twiddle table
 #define MFR_MOTION_TW_H_OFF 4u  // first MfrC64 of the h-point twiddle table
+#define MFR_MOTION_FFT 5u       // 1: the radix-2 kernels handle this image, 0: the direct-DFT ones
 
 #define MFR_MOTION_TAU 6.283185307179586  // std::f64::consts::TAU
 #define MFR_MOTION_PI 3.141592653589793   // std::f64::consts::PI
@@ -269,5 +275,105 @@ MFR_HD void mfr_motion_cols_copy(const float* in, float* out, MfrImageDesc d, Mf
             const uint64_t i = mfr_sample_index(d, b.c, y, x);
             out[i] = in[i];
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Radix-2 path (meta word MFR_MOTION_FFT = 1: w and h are powers of two in [2, MFR_MOTION_FFT_MAX]).
+// One block per transform, the whole sequence in shared memory (`a`, n <= MFR_MOTION_FFT_MAX
+// complex values, 32 KiB), loaded in bit-reversed order, then log2(n) decimation-in-time stages:
+//   pass 1 (`mri_motion_rows_fft`, block = (channel, k-space row j)):
+//     a <- D[ky_j, kx] (kx < w, ramp applied on load), stages over w, G[j, :] <- a;
+//   pass 2 (`mri_motion_cols_fft`, block = (channel, column x)):
+//     a <- 0, a[ky_j] <- G[j, x] (j < m), stages over h, out[:, x] <- finish(in, Re a).
+// Stage `len` (2, 4, ..., n) combines pairs (i0, i0 + len/2) with e^{+2 pi i k / len} =
+// tw[k n / len] (the n-point table); a barrier separates the phases.
+#define MFR_MOTION_FFT_MAX 2048u
+
+// log2 of a power of two n >= 2.
+MFR_HD uint32_t mfr_log2_pow2(uint32_t n) {
+    uint32_t b = 0;
+    while ((1u << b) < n) ++b;
+    return b;
+}
+
+// i with its low `bits` bits reversed (1 <= bits <= 31, i < 2^bits).
+MFR_HD uint32_t mfr_bitrev(uint32_t i, uint32_t bits) {
+#ifdef __CUDACC__
+    return __brev(i) >> (32u - bits);
+#else
+    uint32_t r = 0;
+    for (uint32_t k = 0; k < bits; ++k) {
+        r = (r << 1) | (i & 1u);
+        i >>= 1;
+    }
+    return r;
+#endif
+}
+
+// a b (the argument order fixes the rounding).
+MFR_HD MfrC64 mfr_cmul(MfrC64 a, MfrC64 b) {
+    MfrC64 r;
+    r.re = a.re * b.re - a.im * b.im;
+    r.im = a.re * b.im + a.im * b.re;
+    return r;
+}
+
+// Pass 1 load, thread `tid`: a[bitrev(kx)] = D[ky, kx] for kx < w (w a power of two).
+MFR_HD void mfr_motion_fft_load_row(MfrC64* a, uint32_t tid, const MfrC64* plane, uint32_t w, uint32_t h, uint32_t ky,
+                                    double ux, double uy, double s_px) {
+    const uint32_t bits = mfr_log2_pow2(w);
+    for (uint32_t kx = tid; kx < w; kx += MFR_MOTION_THREADS)
+        a[mfr_bitrev(kx, bits)] = mfr_motion_sample(plane, w, h, ky, ux, uy, s_px, kx);
+}
+
+// Pass 2 load, first phase, thread `tid`: a[0..n) = 0.
+MFR_HD void mfr_motion_fft_zero(MfrC64* a, uint32_t tid, uint32_t n) {
+    for (uint32_t i = tid; i < n; i += MFR_MOTION_THREADS) mfr_c64_zero(&a[i]);
+}
+
+// Pass 2 load, second phase, thread `tid`: a[bitrev(ky_j)] = G[j, x] for j < m (the ky_j are
+// distinct, so no two threads write one slot). `gp` is the channel's G (m x w).
+MFR_HD void mfr_motion_fft_scatter_col(MfrC64* a, uint32_t tid, const MfrC64* gp, uint32_t m, uint32_t w, uint32_t h,
+                                       const uint32_t* ky, uint32_t x) {
+    const uint32_t bits = mfr_log2_pow2(h);
+    for (uint32_t j = tid; j < m; j += MFR_MOTION_THREADS) a[mfr_bitrev(ky[j], bits)] = gp[(uint64_t)j * w + x];
+}
+
+// One decimation-in-time stage of span `len` over a (n values), thread `tid`'s butterflies;
+// `tw` is the n-point table e^{+2 pi i k / n}.
+MFR_HD void mfr_fft_stage(MfrC64* a, uint32_t tid, uint32_t n, uint32_t len, const MfrC64* tw) {
+    const uint32_t half = len / 2u, step = n / len;
+    for (uint32_t b = tid; b < n / 2u; b += MFR_MOTION_THREADS) {
+        const uint32_t k = b & (half - 1u);
+        const uint32_t i0 = (b / half) * len + k, i1 = i0 + half;
+        const MfrC64 t = mfr_cmul(tw[k * step], a[i1]);
+        const MfrC64 u = a[i0];
+        a[i0].re = u.re + t.re;
+        a[i0].im = u.im + t.im;
+        a[i1].re = u.re - t.re;
+        a[i1].im = u.im - t.im;
+    }
+}
+
+// Pass 1 store, thread `tid`: G row (w values) <- a.
+MFR_HD void mfr_motion_fft_store_row(MfrC64* g_row, const MfrC64* a, uint32_t tid, uint32_t w) {
+    for (uint32_t x = tid; x < w; x += MFR_MOTION_THREADS) g_row[x] = a[x];
+}
+
+// Pass 2 store, thread `tid`: column x of channel c: x + Re a[y] / (w h), NaN -> 0, clamp.
+MFR_HD void mfr_motion_fft_store_col(const float* in, float* out, MfrImageDesc d, uint32_t c, uint32_t x, const MfrC64* a,
+                                     uint32_t tid) {
+    for (uint32_t y = tid; y < d.height; y += MFR_MOTION_THREADS) {
+        const uint64_t i = mfr_sample_index(d, c, y, x);
+        out[i] = mfr_motion_finish(in[i], a[y].re, d.width, d.height);
+    }
+}
+
+// Strength <= 0 (or NaN) on the radix-2 path: column x of channel c unchanged, thread `tid`.
+MFR_HD void mfr_motion_fft_copy_col(const float* in, float* out, MfrImageDesc d, uint32_t c, uint32_t x, uint32_t tid) {
+    for (uint32_t y = tid; y < d.height; y += MFR_MOTION_THREADS) {
+        const uint64_t i = mfr_sample_index(d, c, y, x);
+        out[i] = in[i];
     }
 }

@@ -110,14 +110,17 @@ mod host {
             g: *mut f64,
             blocks_rows: u32,
             blocks_cols: u32,
+            fft_rows: u32,
+            fft_cols: u32,
         );
     }
 
     /// mri_motion: one mixed-size batch (odd sizes, grey and RGB, a 1-px-wide image, one image of
-    /// several tiles per pass) through the host emulation of both kernels' grids (every block,
-    /// the kernels' own phase functions), per-image strengths across 0..10, three seeds, against
-    /// the CPU `apply`. The direct DFT and rustfft round differently, so only |d| <= 1e-5 is
-    /// asserted (the worst difference is printed); s = 0 must be the input bit for bit.
+    /// several tiles per pass, and power-of-two images that take the radix-2 kernels) through the
+    /// host emulation of all four kernels' grids (every block, the kernels' own phase functions),
+    /// per-image strengths across 0..10, three seeds, against the CPU `apply`. The direct DFT, the
+    /// radix-2 FFT and rustfft round differently, so only |d| <= 1e-5 is asserted (the worst
+    /// difference of each path is printed); s = 0 must be the input bit for bit.
     #[test]
     fn motion_matches_cpu_within_tolerance() {
         use medfm_robust::backend::motion_pack::PackedMotion;
@@ -125,7 +128,22 @@ mod host {
         use medfm_robust::perturb::mri::motion_spectra;
         let pert = by_id("mri_motion").unwrap();
         let (lo, hi) = pert.info().strength_range;
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (40, 41, 3), (64, 9, 1), (1, 7, 1), (8, 8, 3), (33, 20, 1), (97, 70, 3)];
+        use medfm_robust::backend::motion_pack::uses_fft;
+        let shapes = [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (40, 41, 3),
+            (64, 9, 1),
+            (1, 7, 1),
+            (8, 8, 3),
+            (33, 20, 1),
+            (97, 70, 3),
+            (2, 4, 1),
+            (16, 16, 1),
+            (64, 32, 3),
+            (256, 128, 1),
+        ];
+        assert_eq!(shapes.iter().filter(|&&(w, h, _)| uses_fft(w, h)).count(), 5, "both paths in one batch");
         let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 40 + k as u64)).collect();
         let mut descs = Vec::new();
         let mut input = Vec::new();
@@ -134,7 +152,8 @@ mod host {
             input.extend_from_slice(&img.data);
         }
         let dims: Vec<_> = imgs.iter().map(|im| (im.width, im.height, im.channels)).collect();
-        let (mut worst, mut differ, mut total, mut moved) = (0.0f32, 0usize, 0usize, 0.0f32);
+        // per path (0 direct, 1 radix-2): worst |d|, samples not bit-identical, samples, largest change
+        let (mut worst, mut differ, mut total, mut moved) = ([0.0f32; 2], [0usize; 2], [0usize; 2], [0.0f32; 2]);
         for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
             let ctxs: Vec<Ctx> = descs.iter().map(|d| Ctx::new(seed, d.image_id)).collect();
             let prepared_spectra: Vec<_> = imgs.iter().zip(&ctxs).map(|(im, c)| motion_spectra(im, c)).collect();
@@ -162,9 +181,12 @@ mod host {
                         g.as_mut_ptr(),
                         p.rows_blocks as u32,
                         p.cols_blocks as u32,
+                        p.fft_rows_blocks as u32,
+                        p.fft_cols_blocks as u32,
                     )
                 };
                 for (k, img) in imgs.iter().enumerate() {
+                    let path = uses_fft(img.width, img.height) as usize;
                     let cpu = prepared[k].apply(strengths[k]);
                     let o = descs[k].offset as usize;
                     let got = &out[o..o + img.data.len()];
@@ -174,17 +196,22 @@ mod host {
                         if strengths[k] <= 0.0 {
                             assert_eq!(a.to_bits(), b.to_bits(), "mri_motion s = 0 must return the input");
                         }
-                        worst = worst.max(d);
-                        differ += (a.to_bits() != b.to_bits()) as usize;
-                        moved = moved.max((b - img.data[i]).abs());
+                        worst[path] = worst[path].max(d);
+                        differ[path] += (a.to_bits() != b.to_bits()) as usize;
+                        moved[path] = moved[path].max((b - img.data[i]).abs());
                     }
-                    total += got.len();
+                    total[path] += got.len();
                 }
             }
         }
-        eprintln!("mri_motion host math vs CPU: worst |d| = {worst:e}, {differ} of {total} samples not bit-identical");
-        // the comparison is not vacuous: the perturbation moved some sample a lot
-        assert!(moved > 0.1, "mri_motion barely changed the images (max change {moved})");
+        for (path, name) in ["direct DFT", "radix-2 FFT"].iter().enumerate() {
+            eprintln!(
+                "mri_motion host math vs CPU, {name}: worst |d| = {:e}, {} of {} samples not bit-identical",
+                worst[path], differ[path], total[path]
+            );
+            // the comparison is not vacuous: the perturbation moved some sample a lot
+            assert!(moved[path] > 0.1, "mri_motion ({name}) barely changed the images (max change {})", moved[path]);
+        }
     }
 }
 

@@ -90,7 +90,7 @@ mod gpu {
     }
 
     /// mri_motion: spectra and row shifts from the CPU's `motion_spectra` (uploaded once), the
-    /// two-pass direct inverse DFT on the device. Its host emulation equals the CPU bit for bit
+    /// two-pass inverse transform on the device (direct DFT, or radix-2 FFT for power-of-two sides). Its host emulation equals the CPU bit for bit
     /// (tests/cuda_host_math_mri.rs); on the device the ramp's f64 sincos may differ by <= 2 ulp,
     /// so the 1e-5 bound is asserted and the non-identical samples are printed. Also: s = 0 is the
     /// input, two launches give the same bytes, and an image's result does not depend on the
@@ -99,7 +99,9 @@ mod gpu {
     fn mri_motion_matches_cpu() {
         use medfm_robust::backend::cuda::mri_motion::{self, MotionKernel};
         let Some(e) = engine("mri_motion_matches_cpu") else { return };
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (1, 7, 1), (97, 70, 3), (33, 20, 1)];
+        // the last three are powers of two: the radix-2 kernels, in the same batch as the direct ones
+        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (1, 7, 1), (97, 70, 3), (33, 20, 1), (8, 8, 3), (64, 32, 1), (256, 128, 3)];
+        assert_eq!(shapes.iter().filter(|&&(w, h, _)| medfm_robust::backend::motion_pack::uses_fft(w, h)).count(), 3);
         let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 50 + k as u64)).collect();
         let refs: Vec<&Image> = imgs.iter().collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|k| 0x4200 + k).collect();
@@ -126,14 +128,17 @@ mod gpu {
                     total += cpu.data.len();
                 }
             }
-            // batch-composition independence: image 3 alone equals its slot in the mixed batch
-            let s3 = [lo + (hi - lo) * 0.6];
-            let alone = DeviceBatch::upload(&e, &[&imgs[3]], &[ids[3]]).unwrap();
-            let one = mri_motion::apply(&e, &alone, &[&imgs[3]], seed, &s3).unwrap().download(&e).unwrap();
-            let mut st = vec![0.0f32; imgs.len()];
-            st[3] = s3[0];
-            let mixed = k.apply(&e, &batch, &st).unwrap().download(&e).unwrap();
-            assert_eq!(one[0].data, mixed[3].data, "mri_motion: result depends on the batch");
+            // batch-composition independence: images 3 (direct) and 9 (radix-2) alone equal their
+            // slots in the mixed batch
+            for i in [3usize, 9] {
+                let s = [lo + (hi - lo) * 0.6];
+                let alone = DeviceBatch::upload(&e, &[&imgs[i]], &[ids[i]]).unwrap();
+                let one = mri_motion::apply(&e, &alone, &[&imgs[i]], seed, &s).unwrap().download(&e).unwrap();
+                let mut st = vec![0.0f32; imgs.len()];
+                st[i] = s[0];
+                let mixed = k.apply(&e, &batch, &st).unwrap().download(&e).unwrap();
+                assert_eq!(one[0].data, mixed[i].data, "mri_motion image {i}: result depends on the batch");
+            }
         }
         eprintln!("mri_motion gpu vs cpu: worst |d| = {worst:e}, {differ} of {total} samples not bit-identical");
     }

@@ -11,14 +11,26 @@
 //!   rows whose shift is exactly (0, 0) are left out (the CPU skips them too);
 //! - twiddle tables `(cos, sin)(2 pi k / N)`, k < N, one per distinct length N (w and h);
 //! - [`MOTION_META_WORDS`] u64 per image: row offset, row count m, G scratch offset (c m w complex
-//!   values), w-table offset, h-table offset.
+//!   values), w-table offset, h-table offset, and 1 if the image takes the radix-2 kernels
+//!   ([`uses_fft`]) or 0 for the direct-DFT ones.
 
 use super::BackendError;
 use crate::perturb::mri::MotionSpectra;
 use std::collections::HashMap;
 
 /// u64 words per image (kernels/mri_motion.cuh `MFR_MOTION_META_WORDS` and its slots).
-pub const MOTION_META_WORDS: usize = 5;
+pub const MOTION_META_WORDS: usize = 6;
+
+/// Largest side of the radix-2 path (kernels/mri_motion.cuh `MFR_MOTION_FFT_MAX`: one transform
+/// in 32 KiB of shared memory).
+pub const MOTION_FFT_MAX: usize = 2048;
+
+/// Whether an image of `w x h` takes the radix-2 kernels: both sides powers of two in
+/// [2, [`MOTION_FFT_MAX`]]. Every other size takes the direct DFT.
+pub fn uses_fft(w: usize, h: usize) -> bool {
+    let ok = |n: usize| n.is_power_of_two() && (2..=MOTION_FFT_MAX).contains(&n);
+    ok(w) && ok(h)
+}
 
 /// Largest width or height the kernel takes (kernels/mri_motion.cuh `MFR_MOTION_MAX_SIDE`: twiddle
 /// indices k n mod N are computed in 32 bits).
@@ -39,10 +51,16 @@ pub struct PackedMotion {
     pub twiddles: Vec<f64>,
     /// Complex values of the G scratch the batch needs (sum over images of c m w).
     pub scratch_len: usize,
-    /// Grid x extent of `mri_motion_rows`: the largest image's c * ceil(m / 32) * ceil(w / 64) tiles.
+    /// Grid x extent of `mri_motion_rows`: the largest direct-path image's c * ceil(m / 32) *
+    /// ceil(w / 64) tiles (0: no launch).
     pub rows_blocks: usize,
-    /// Grid x extent of `mri_motion_cols`: the largest image's c * ceil(h / 32) * ceil(w / 32) tiles.
+    /// Grid x extent of `mri_motion_cols`: the largest direct-path image's c * ceil(h / 32) *
+    /// ceil(w / 32) tiles (0: no launch).
     pub cols_blocks: usize,
+    /// Grid x extent of `mri_motion_rows_fft`: the largest radix-2 image's c * m (0: no launch).
+    pub fft_rows_blocks: usize,
+    /// Grid x extent of `mri_motion_cols_fft`: the largest radix-2 image's c * w (0: no launch).
+    pub fft_cols_blocks: usize,
     /// Offset of each twiddle table by length.
     tables: HashMap<usize, u64>,
 }
@@ -101,10 +119,16 @@ impl PackedMotion {
         let m = self.row_ky.len() - rows_off as usize;
         let tw_w = self.table(w);
         let tw_h = self.table(h);
-        self.meta.extend([rows_off, m as u64, self.scratch_len as u64, tw_w, tw_h]);
+        let fft = uses_fft(w, h);
+        self.meta.extend([rows_off, m as u64, self.scratch_len as u64, tw_w, tw_h, fft as u64]);
         self.scratch_len += c * m * w;
-        self.rows_blocks = self.rows_blocks.max(c * m.div_ceil(P1_J) * w.div_ceil(P1_X));
-        self.cols_blocks = self.cols_blocks.max(c * h.div_ceil(P2_Y) * w.div_ceil(P2_X));
+        if fft {
+            self.fft_rows_blocks = self.fft_rows_blocks.max(c * m);
+            self.fft_cols_blocks = self.fft_cols_blocks.max(c * w);
+        } else {
+            self.rows_blocks = self.rows_blocks.max(c * m.div_ceil(P1_J) * w.div_ceil(P1_X));
+            self.cols_blocks = self.cols_blocks.max(c * h.div_ceil(P2_Y) * w.div_ceil(P2_X));
+        }
         self.spectra.extend(ms.spectra.iter().flat_map(|z| [z.re, z.im]));
         Ok(())
     }
@@ -142,13 +166,28 @@ mod tests {
         let nonzero = |m: &MotionSpectra| m.row_shift.iter().filter(|&&(x, y)| x != 0.0 || y != 0.0).count() as u64;
         let (ma, mb) = (nonzero(&ms[0]), nonzero(&ms[1]));
         assert!(ma > 0 && ma < 12 && mb > 0 && mb < 7);
-        // tables: 5, 12 (shared by a's h and b's w), 7
-        assert_eq!(p.meta, vec![0, ma, 0, 0, 5, ma, mb, 5 * ma, 5, 17]);
+        // tables: 5, 12 (shared by a's h and b's w), 7; both on the direct path
+        assert_eq!(p.meta, vec![0, ma, 0, 0, 5, 0, ma, mb, 5 * ma, 5, 17, 0]);
         assert_eq!(p.twiddles.len(), 2 * (5 + 12 + 7));
         assert_eq!(p.scratch_len as u64, 5 * ma + 3 * 12 * mb);
         assert_eq!((p.rows_blocks, p.cols_blocks), (3, 3));
         assert_eq!(p.spectra.len(), 2 * (60 + 252));
         assert_eq!((p.twiddles[0], p.twiddles[1]), (1.0, 0.0));
         assert!(PackedMotion::new(&[(5, 11, 1)], &ms[..1]).is_err());
+        assert_eq!((p.fft_rows_blocks, p.fft_cols_blocks), (0, 0));
+    }
+
+    #[test]
+    fn powers_of_two_take_the_radix2_path() {
+        assert!(uses_fft(512, 512) && uses_fft(2, 2048) && uses_fft(64, 8));
+        assert!(!uses_fft(1, 8) && !uses_fft(8, 1) && !uses_fft(4096, 512) && !uses_fft(96, 64) && !uses_fft(64, 9));
+        let a = Image::new(16, 8, 3);
+        let b = Image::new(12, 7, 1);
+        let ms = [motion_spectra(&a, &Ctx::new(1, 2)), motion_spectra(&b, &Ctx::new(1, 3))];
+        let p = PackedMotion::new(&[(16, 8, 3), (12, 7, 1)], &ms).unwrap();
+        let m = |k: usize| p.meta[k * MOTION_META_WORDS + 1] as usize;
+        assert_eq!((p.meta[5], p.meta[11]), (1, 0));
+        assert_eq!((p.fft_rows_blocks, p.fft_cols_blocks), (3 * m(0), 3 * 16));
+        assert_eq!((p.rows_blocks, p.cols_blocks), (m(1).div_ceil(32), 1));
     }
 }

@@ -7,7 +7,10 @@
 //! ([`MotionKernel::launch`], strengths read on the device, so the on-GPU search needs no host
 //! work): `mri_motion_rows` applies the clamped phase ramps and the inverse DFT along x for the
 //! m non-zero k-space rows, `mri_motion_cols` the inverse DFT along y (real part), adds the
-//! input and clips. Cost per channel O(m w^2 + m w h) f64 operations, m <= h (direct DFT, no FFT).
+//! input and clips. Cost per channel O(m w^2 + m w h) f64 operations, m <= h (direct DFT).
+//! Images whose sides are powers of two up to 2048 ([`uses_fft`](crate::backend::motion_pack::uses_fft))
+//! take `mri_motion_rows_fft` / `mri_motion_cols_fft` instead, the same transforms as radix-2 FFTs
+//! (O(m w log w + w h log h)); all four kernels are queued and each skips the other path's images.
 //!
 //! Memory: 16 bytes per sample for the spectra plus up to 16 per sample for the scratch, besides
 //! the batch itself; `from_images` refuses a batch that does not fit the device's free memory with an
@@ -44,9 +47,11 @@ pub struct MotionKernel {
     /// Images and samples the data was packed for.
     n: usize,
     total: usize,
-    /// Grid x extents of the two passes (largest image's tile count).
+    /// Grid x extents of the two passes of each path (0: that kernel is not launched).
     rows_blocks: u32,
     cols_blocks: u32,
+    fft_rows_blocks: u32,
+    fft_cols_blocks: u32,
 }
 
 impl MotionKernel {
@@ -94,6 +99,7 @@ impl MotionKernel {
         // grid.x is limited to 2^31 - 1 blocks
         let blocks = |b: usize| u32::try_from(b).ok().filter(|&b| b <= i32::MAX as u32).ok_or_else(|| BackendError::cuda(ID, "image too large for one launch"));
         let (rows_blocks, cols_blocks) = (blocks(p.rows_blocks)?, blocks(p.cols_blocks)?);
+        let (fft_rows_blocks, fft_cols_blocks) = (blocks(p.fft_rows_blocks)?, blocks(p.fft_cols_blocks)?);
         let s = engine.stream();
         Ok(MotionKernel {
             spectra: s.clone_htod(&nonempty(p.spectra)).map_err(err("mri_motion spectra upload"))?,
@@ -106,6 +112,8 @@ impl MotionKernel {
             total: input.total,
             rows_blocks,
             cols_blocks,
+            fft_rows_blocks,
+            fft_cols_blocks,
         })
     }
 
@@ -127,33 +135,44 @@ impl MotionKernel {
         let s = engine.stream();
         let mut scratch = self.scratch.lock().map_err(|_| BackendError::cuda(ID, "scratch lock poisoned"))?;
         let cfg = |blocks: u32| LaunchConfig { grid_dim: (blocks, n, 1), block_dim: (BLOCK.0, BLOCK.1, 1), shared_mem_bytes: 0 };
-        if self.rows_blocks > 0 {
-            let f = engine.function("mri_motion", "mri_motion_rows")?;
+        // Pass 1 of each path, then pass 2 of each path (same stream: G is written before it is read).
+        for (kernel, blocks) in [("mri_motion_rows", self.rows_blocks), ("mri_motion_rows_fft", self.fft_rows_blocks)] {
+            if blocks == 0 {
+                continue;
+            }
+            let f = engine.function("mri_motion", kernel)?;
             let mut l = s.launch_builder(&f);
             l.arg(&input.d_descs).arg(strength).arg(&self.spectra).arg(&self.meta).arg(&self.row_ky).arg(&self.row_u).arg(&self.twiddles).arg(&mut *scratch).arg(&n);
-            // SAFETY: matches `mri_motion_rows(const MfrImageDesc* descs, const float* strength,
+            // SAFETY: both kernels are `(const MfrImageDesc* descs, const float* strength,
             // const MfrC64* spectra, const uint64_t* meta, const uint32_t* row_ky, const double*
             // row_u, const MfrC64* twiddles, MfrC64* g, uint32_t n_images)`; MfrC64 is two f64
             // (re, im), so the f64 buffers hold interleaved pairs. `from_images` packed all of them with
             // PackedMotion from this batch's descs (checked: same n and total): spectra has
-            // 2 * total f64 (image i at 2 * offset_i), meta 5 words per image, the row lists,
+            // 2 * total f64 (image i at 2 * offset_i), meta 6 words per image, the row lists,
             // twiddle tables and G scratch cover every offset meta names, and each block writes
-            // only its image's G rows j < m, columns x < w. strength has >= n entries; grid.y = n;
-            // blocks past an image's tiles return before the barriers (whole block); shared
-            // memory is static (24 KiB).
-            unsafe { l.launch(cfg(self.rows_blocks)) }.map_err(err("mri_motion_rows launch"))?;
+            // only its image's G rows j < m, columns x < w. Each kernel returns at once for the
+            // other path's images (meta word 5). strength has >= n entries; grid.y = n; blocks
+            // past an image's work return before the barriers (whole block); shared memory is
+            // static (24 KiB direct, 32 KiB radix-2, whose sides are <= 2048 by uses_fft).
+            unsafe { l.launch(cfg(blocks)) }.map_err(err("mri_motion pass 1 launch"))?;
         }
-        let f = engine.function("mri_motion", "mri_motion_cols")?;
-        let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.meta).arg(&self.row_ky).arg(&self.twiddles).arg(&*scratch).arg(&n);
-        // SAFETY: matches `mri_motion_cols(const float* in, float* out, const MfrImageDesc* descs,
-        // const float* strength, const uint64_t* meta, const uint32_t* row_ky, const MfrC64*
-        // twiddles, const MfrC64* g, uint32_t n_images)`; same stream, so pass 1 has written G;
-        // in/out share the layout (checked totals); meta, rows, twiddles and G as above (G read
-        // only for j < m, x < w of the block's image); grid.x covers the largest image's
-        // c * ceil(h/32) * ceil(w/32) tiles, blocks past an image's tiles return before the
-        // barriers; shared memory is static (16 KiB).
-        unsafe { l.launch(cfg(self.cols_blocks)) }.map_err(err("mri_motion_cols launch"))?;
+        for (kernel, blocks) in [("mri_motion_cols", self.cols_blocks), ("mri_motion_cols_fft", self.fft_cols_blocks)] {
+            if blocks == 0 {
+                continue;
+            }
+            let f = engine.function("mri_motion", kernel)?;
+            let mut l = s.launch_builder(&f);
+            l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.meta).arg(&self.row_ky).arg(&self.twiddles).arg(&*scratch).arg(&n);
+            // SAFETY: both kernels are `(const float* in, float* out, const MfrImageDesc* descs,
+            // const float* strength, const uint64_t* meta, const uint32_t* row_ky, const MfrC64*
+            // twiddles, const MfrC64* g, uint32_t n_images)`; same stream, so pass 1 has written G;
+            // in/out share the layout (checked totals); meta, rows, twiddles and G as above (G read
+            // only for j < m, x < w of the block's image); every image is written by exactly one
+            // of the two (meta word 5), each covering its images' samples (the grid covers the
+            // largest image's blocks); blocks past an image's work return before the barriers;
+            // shared memory is static (16 KiB direct, 32 KiB radix-2).
+            unsafe { l.launch(cfg(blocks)) }.map_err(err("mri_motion pass 2 launch"))?;
+        }
         Ok(())
     }
 }
