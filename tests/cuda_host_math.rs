@@ -94,6 +94,16 @@ mod host {
         (0..n as u32).flat_map(|i| philox4x32_10([i, salt, 0xC0DA, 0x5EED], [17, 42])).take(n).collect()
     }
 
+    /// The host's tile numbering (src/backend/cuda/ssim.rs) and the kernel's tile side agree.
+    #[cfg(feature = "cuda")]
+    #[test]
+    fn ssim_tile_side_matches_the_kernel() {
+        extern "C" {
+            fn mfr_host_ssim_tile() -> u32;
+        }
+        assert_eq!(unsafe { mfr_host_ssim_tile() }, medfm_robust::backend::cuda::ssim::SSIM_TILE);
+    }
+
     #[test]
     fn struct_layouts_match_c() {
         let c = c_layout();

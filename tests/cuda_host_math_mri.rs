@@ -115,6 +115,19 @@ mod host {
         );
     }
 
+    /// The packing's table width and size limits are the kernel's.
+    #[test]
+    fn motion_constants_match_the_kernel() {
+        use medfm_robust::backend::motion_pack::{MOTION_FFT_MAX, MOTION_MAX_SIDE, MOTION_META_WORDS};
+        extern "C" {
+            fn mfr_host_motion_constants(out: *mut u64);
+        }
+        let mut c = [0u64; 3];
+        // SAFETY: writes 3 values.
+        unsafe { mfr_host_motion_constants(c.as_mut_ptr()) };
+        assert_eq!(c, [MOTION_META_WORDS as u64, MOTION_FFT_MAX as u64, MOTION_MAX_SIDE as u64]);
+    }
+
     /// mri_motion: one mixed-size batch (odd sizes, grey and RGB, a 1-px-wide image, one image of
     /// several tiles per pass, and power-of-two images that take the radix-2 kernels) through the
     /// host emulation of all four kernels' grids (every block, the kernels' own phase functions),

@@ -23,6 +23,14 @@ void mfr_host_mri_ghosting(const float* in, const float* g, float* out, uint64_t
 #include "../mri_motion.cuh"
 #include <vector>
 
+// The kernel's limits and table width, for the check against src/backend/motion_pack.rs:
+// out[0] = MFR_MOTION_META_WORDS, out[1] = MFR_MOTION_FFT_MAX, out[2] = MFR_MOTION_MAX_SIDE.
+extern "C" void mfr_host_motion_constants(uint64_t out[3]) {
+    out[0] = MFR_MOTION_META_WORDS;
+    out[1] = MFR_MOTION_FFT_MAX;
+    out[2] = MFR_MOTION_MAX_SIDE;
+}
+
 extern "C" void mfr_host_mri_motion(const float* in, float* out, const MfrImageDesc* descs, uint32_t n_images,
                                     const float* strength, const MfrC64* spectra, const uint64_t* meta,
                                     const uint32_t* row_ky, const double* row_u, const MfrC64* twiddles, MfrC64* g,

@@ -73,6 +73,10 @@ double emulate(const float* a, const float* b, uint32_t w, uint32_t h, uint32_t 
 
 extern "C" {
 
+// The kernel's output tile side, for the check against src/backend/cuda/ssim.rs `SSIM_TILE`
+// (the host numbers the tiles the kernel decodes).
+uint32_t mfr_host_ssim_tile(void) { return MFR_SSIM_TILE; }
+
 // SSIM of one image pair (planar, `channels` planes of w x h) as the two kernels compute it.
 // `minmax_a`/`minmax_b` (2 floats each) select the compat normalisation, or are null.
 // Returns NaN if the image is smaller than the window or the radius is not 3 or 5 (the host
