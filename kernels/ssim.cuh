@@ -100,6 +100,31 @@ MFR_HD void mfr_ssim_stage(MfrSsimTile* t, uint32_t tid, const float* a, const f
     }
 }
 
+// One step of a sliding window over MFR_SSIM_RUN consecutive outputs: sample s of the run (u, v,
+// one value of each field) enters output j with tap k = s - j, if 0 <= k <= 2 RAD. Fed with
+// s = 0, 1, ..., every output sums its taps in ascending k (the CPU twin's order).
+template <int RAD>
+MFR_HD void mfr_ssim_window_step(const double (&taps)[2 * RAD + 1], int s, double u, double v,
+                                 double (&f0)[MFR_SSIM_RUN], double (&f1)[MFR_SSIM_RUN]) {
+MFR_UNROLL
+    for (int j = 0; j < MFR_SSIM_RUN; ++j) {
+        const int k = s - j;
+        if (k >= 0 && k <= 2 * RAD) {
+            f0[j] = fma(taps[k], u, f0[j]);
+            f1[j] = fma(taps[k], v, f1[j]);
+        }
+    }
+}
+
+// Zeroes the run's accumulators.
+MFR_HD void mfr_ssim_run_zero(double (&f0)[MFR_SSIM_RUN], double (&f1)[MFR_SSIM_RUN]) {
+MFR_UNROLL
+    for (int j = 0; j < MFR_SSIM_RUN; ++j) {
+        f0[j] = 0.0;
+        f1[j] = 0.0;
+    }
+}
+
 // Phase 2a, thread `tid`: horizontal window sums of pass `pass`'s two fields for every staged row
 // and the tile's 32 output columns. Work item = (staged row, run of MFR_SSIM_RUN columns), rows
 // fastest so a warp reads 32 different rows (conflict-free with the odd pitch). NORM: apply `n`
@@ -114,25 +139,13 @@ MFR_HD void mfr_ssim_hpass(MfrSsimTile* t, uint32_t tid, int pass, const double 
         const int row = item % ROWS;
         const int c0 = (item / ROWS) * MFR_SSIM_RUN;
         double f0[MFR_SSIM_RUN], f1[MFR_SSIM_RUN];
-MFR_UNROLL
-        for (int j = 0; j < MFR_SSIM_RUN; ++j) {
-            f0[j] = 0.0;
-            f1[j] = 0.0;
-        }
+        mfr_ssim_run_zero(f0, f1);
 MFR_UNROLL
         for (int s = 0; s < MFR_SSIM_RUN + 2 * RAD; ++s) {
             const double x = NORM ? mfr_normalise(t->ra[row][c0 + s], n.lo_a, n.inv_a) : (double)t->ra[row][c0 + s];
             const double y = NORM ? mfr_normalise(t->rb[row][c0 + s], n.lo_b, n.inv_b) : (double)t->rb[row][c0 + s];
-            const double u = pass == 0 ? x : fma(x, x, y * y);
-            const double v = pass == 0 ? y : x * y;
-MFR_UNROLL
-            for (int j = 0; j < MFR_SSIM_RUN; ++j) {
-                const int k = s - j;  // output c0 + j, tap k: ascending in k for every j
-                if (k >= 0 && k <= 2 * RAD) {
-                    f0[j] = fma(taps[k], u, f0[j]);
-                    f1[j] = fma(taps[k], v, f1[j]);
-                }
-            }
+            // pass 0: (x, y); pass 1: (x^2 + y^2, xy)
+            mfr_ssim_window_step<RAD>(taps, s, pass == 0 ? x : fma(x, x, y * y), pass == 0 ? y : x * y, f0, f1);
         }
 MFR_UNROLL
         for (int j = 0; j < MFR_SSIM_RUN; ++j) {
@@ -148,24 +161,10 @@ template <int RAD>
 MFR_HD void mfr_ssim_vpass(const MfrSsimTile* t, uint32_t tx, uint32_t ty, const double (&taps)[2 * RAD + 1],
                            double (&f0)[MFR_SSIM_RUN], double (&f1)[MFR_SSIM_RUN]) {
     const int r0 = (int)ty * MFR_SSIM_RUN;
+    mfr_ssim_run_zero(f0, f1);
 MFR_UNROLL
-    for (int j = 0; j < MFR_SSIM_RUN; ++j) {
-        f0[j] = 0.0;
-        f1[j] = 0.0;
-    }
-MFR_UNROLL
-    for (int s = 0; s < MFR_SSIM_RUN + 2 * RAD; ++s) {
-        const double u = t->hm[0][r0 + s][tx];
-        const double v = t->hm[1][r0 + s][tx];
-MFR_UNROLL
-        for (int j = 0; j < MFR_SSIM_RUN; ++j) {
-            const int k = s - j;
-            if (k >= 0 && k <= 2 * RAD) {
-                f0[j] = fma(taps[k], u, f0[j]);
-                f1[j] = fma(taps[k], v, f1[j]);
-            }
-        }
-    }
+    for (int s = 0; s < MFR_SSIM_RUN + 2 * RAD; ++s)
+        mfr_ssim_window_step<RAD>(taps, s, t->hm[0][r0 + s][tx], t->hm[1][r0 + s][tx], f0, f1);
 }
 
 // Phase 3, thread (tx, ty): the SSIM sum of its outputs inside the valid map (vw x vh; the tile's

@@ -23,7 +23,12 @@ fn host_math_shim_not_built() {
 }
 
 #[cfg(medfm_host_math)]
+#[path = "host_math_ffi/ssim.rs"]
+mod ssim_ffi;
+
+#[cfg(medfm_host_math)]
 mod host {
+    use super::ssim_ffi::mfr_host_ssim_emulate;
     use medfm_robust::backend::params::{ImageDesc, RngKey, SsimParams};
     use medfm_robust::perturb::common::filter::reflect_index;
     use medfm_robust::perturb::{by_id, Ctx};
@@ -51,16 +56,6 @@ mod host {
         fn mfr_host_reflect_index(i: i32, n: i32) -> i32;
         fn mfr_host_clip01(v: f32) -> f32;
         fn mfr_host_ssim_from_moments(m: Moments, c1: f64, c2: f64, cov_norm: f64) -> f64;
-        fn mfr_host_ssim_emulate(
-            a: *const f32,
-            b: *const f32,
-            w: u32,
-            h: u32,
-            channels: u32,
-            minmax_a: *const f32,
-            minmax_b: *const f32,
-            p: *const SsimParams,
-        ) -> f64;
         fn mfr_host_gaussian_noise(x: f32, n: f32, s: f32) -> f32;
         fn mfr_host_speckle_noise(x: f32, n: f32, s: f32) -> f32;
         fn mfr_host_salt_pepper_value(u: f32, v: f32, s: f32) -> f32;

@@ -17,6 +17,10 @@ fn cuda_parity_skipped() {
 #[cfg(feature = "cuda")]
 mod cuda_support;
 
+#[cfg(all(feature = "cuda", medfm_host_math))]
+#[path = "host_math_ffi/ssim.rs"]
+mod ssim_ffi;
+
 #[cfg(feature = "cuda")]
 mod gpu {
     use super::cuda_support::{check_f32, engine};
@@ -76,19 +80,8 @@ mod gpu {
     #[cfg(medfm_host_math)]
     #[test]
     fn ssim_bits_equal_host_emulation() {
+        use super::ssim_ffi::mfr_host_ssim_emulate;
         use medfm_robust::backend::params::SsimParams;
-        extern "C" {
-            fn mfr_host_ssim_emulate(
-                a: *const f32,
-                b: *const f32,
-                w: u32,
-                h: u32,
-                channels: u32,
-                minmax_a: *const f32,
-                minmax_b: *const f32,
-                p: *const SsimParams,
-            ) -> f64;
-        }
         let Some(e) = engine("ssim_bits_equal_host_emulation") else { return };
         let clean: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 40 + i as u64)).collect();
         let pert: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 140 + i as u64)).collect();
