@@ -90,13 +90,12 @@ mod host {
     }
 
     /// The host's tile numbering (src/backend/cuda/ssim.rs) and the kernel's tile side agree.
-    #[cfg(feature = "cuda")]
     #[test]
     fn ssim_tile_side_matches_the_kernel() {
         extern "C" {
             fn mfr_host_ssim_tile() -> u32;
         }
-        assert_eq!(unsafe { mfr_host_ssim_tile() }, medfm_robust::backend::cuda::ssim::SSIM_TILE);
+        assert_eq!(unsafe { mfr_host_ssim_tile() }, medfm_robust::backend::ssim_tiles::SSIM_TILE);
     }
 
     #[test]

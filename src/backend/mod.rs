@@ -13,6 +13,7 @@ pub mod motion_pack;
 pub mod object_prep;
 pub mod packing;
 pub mod params;
+pub mod ssim_tiles;
 
 #[cfg(feature = "cuda")]
 pub mod cuda;

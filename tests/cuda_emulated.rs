@@ -1,0 +1,129 @@
+//! The CUDA kernels' own source (kernels/*.cu, not a transcription) run on the CPU by a host
+//! emulation of the CUDA execution model (kernels/host/cuda_emu.h: one OS thread per CUDA
+//! thread, real block and warp barriers, exited threads leaving them, warp shuffles), launched
+//! with the grids and blocks of the Rust launch wrappers, and checked against the CPU oracle.
+//!
+//! This exercises what the host-math tests cannot: the kernels' launch geometry, tile and block
+//! decoding, barrier placement, early returns, shared-memory reuse between phases and blocks, and
+//! the host-side numbering they rely on. It is not a GPU: no warp lockstep, no device
+//! transcendental functions, races only shown when the OS interleaves badly. tests/cuda_parity*.rs
+//! remain the device checks.
+//!
+//! Built where build.rs built the host shim (cfg `medfm_host_math`); elsewhere it prints why.
+
+#[cfg(not(medfm_host_math))]
+#[test]
+fn host_emulation_not_built() {
+    eprintln!("SKIPPED: the host-math shim was not built (no C++ compiler found by build.rs)");
+}
+
+#[cfg(medfm_host_math)]
+#[path = "host_math_ffi/ssim.rs"]
+mod ssim_ffi;
+
+#[cfg(medfm_host_math)]
+mod emu {
+    use super::ssim_ffi::mfr_host_ssim_emulate;
+    use medfm_robust::backend::params::{ImageDesc, SsimParams};
+    use medfm_robust::backend::ssim_tiles::tile_starts;
+    use medfm_robust::rng::Rng;
+    use medfm_robust::ssim::SsimVariant;
+    use medfm_robust::Image;
+
+    extern "C" {
+        #[allow(clippy::too_many_arguments)]
+        fn mfr_emu_ssim_batch(
+            a: *const f32,
+            b: *const f32,
+            descs: *const ImageDesc,
+            n: u32,
+            tile_start: *const u32,
+            minmax_a: *const f32,
+            minmax_b: *const f32,
+            p: *const SsimParams,
+            partials: *mut f64,
+            out: *mut f64,
+        );
+    }
+
+    /// Smooth-plus-texture image in [0, 1] (deterministic).
+    fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
+        let rng = Rng::new(seed, 5, 6);
+        let mut img = Image::new(w, h, c);
+        for ch in 0..c {
+            for y in 0..h {
+                for x in 0..w {
+                    let smooth = 0.5 + 0.4 * ((x as f32 * 0.17 + ch as f32).sin() * (y as f32 * 0.05).cos());
+                    let tex = 0.15 * (rng.uniform(ch as u32, (y * w + x) as u32) - 0.5);
+                    img.data[ch * w * h + y * w + x] = (smooth + tex).clamp(0.0, 1.0);
+                }
+            }
+        }
+        img
+    }
+
+    /// Images packed back to back with their descriptors (the DeviceBatch layout).
+    fn pack(imgs: &[Image]) -> (Vec<f32>, Vec<ImageDesc>) {
+        let mut data = Vec::new();
+        let mut descs = Vec::new();
+        for (i, im) in imgs.iter().enumerate() {
+            descs.push(ImageDesc { offset: data.len() as u64, width: im.width as u32, height: im.height as u32, channels: im.channels as u32, image_id: i as u32 });
+            data.extend_from_slice(&im.data);
+        }
+        (data, descs)
+    }
+
+    fn minmax(x: &[f32]) -> [f32; 2] {
+        [x.iter().cloned().fold(f32::INFINITY, f32::min), x.iter().cloned().fold(f32::NEG_INFINITY, f32::max)]
+    }
+
+    /// kernels/ssim.cu over one mixed batch (sizes below, at and across the 32-px tile, grey and
+    /// RGB, one flat plane), every variant: each image's SSIM equals the phase-by-phase host
+    /// emulation bit for bit (so the kernel's barriers and decoding add nothing), and the CPU
+    /// SSIM to 1e-10; the same image alone gives the same bits (batch independence), and a
+    /// second launch the same bits (determinism).
+    #[test]
+    fn ssim_kernel_matches_cpu_and_emulation() {
+        let shapes = [(11usize, 11usize, 1usize), (43, 41, 3), (75, 47, 1), (32, 38, 3), (100, 33, 1)];
+        let clean: Vec<Image> = shapes.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();
+        let mut pert: Vec<Image> = shapes.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 50 + i as u64)).collect();
+        let plane = 43 * 41;
+        pert[1].data[plane..2 * plane].iter_mut().for_each(|v| *v = 0.25); // a flat plane
+        let (a, descs) = pack(&clean);
+        let (b, _) = pack(&pert);
+        let run = |descs: &[ImageDesc], a: &[f32], b: &[f32], mm: Option<(&[f32], &[f32])>, p: &SsimParams| -> Vec<f64> {
+            let starts = tile_starts(descs, p).unwrap();
+            let mut partials = vec![f64::NAN; *starts.last().unwrap() as usize];
+            let mut out = vec![f64::NAN; descs.len()];
+            let (ma, mb) = mm.map_or((std::ptr::null(), std::ptr::null()), |(x, y)| (x.as_ptr(), y.as_ptr()));
+            // SAFETY: descs describe a and b; starts has n + 1 entries and partials starts[n];
+            // minmax arrays have 2n floats or are null; out has n entries.
+            unsafe { mfr_emu_ssim_batch(a.as_ptr(), b.as_ptr(), descs.as_ptr(), descs.len() as u32, starts.as_ptr(), ma, mb, p, partials.as_mut_ptr(), out.as_mut_ptr()) };
+            out
+        };
+        for variant in [SsimVariant::Wang, SsimVariant::Skimage, SsimVariant::Compat] {
+            let p = SsimParams::for_variant(variant, descs.len() as u32);
+            let compat = variant == SsimVariant::Compat;
+            let mma: Vec<f32> = clean.iter().flat_map(|im| minmax(&im.data)).collect();
+            let mmb: Vec<f32> = pert.iter().flat_map(|im| minmax(&im.data)).collect();
+            let mm = compat.then_some((&mma[..], &mmb[..]));
+            let got = run(&descs, &a, &b, mm, &p);
+            assert_eq!(got, run(&descs, &a, &b, mm, &p), "{variant:?}: two launches differ");
+            for (i, g) in got.iter().enumerate() {
+                let (x, y) = (&clean[i], &pert[i]);
+                let cpu = medfm_robust::ssim::ssim(x, y, variant).unwrap();
+                assert!((g - cpu).abs() < 1e-10, "{variant:?} image {i} {}: kernel {g} cpu {cpu}", x.shape_str());
+                let (ma, mb) = (minmax(&x.data), minmax(&y.data));
+                let (pa, pb) = if compat { (ma.as_ptr(), mb.as_ptr()) } else { (std::ptr::null(), std::ptr::null()) };
+                let p1 = SsimParams::for_variant(variant, 1);
+                // SAFETY: x and y hold c w h samples; minmax pointers are 2 floats or null.
+                let emu = unsafe { mfr_host_ssim_emulate(x.data.as_ptr(), y.data.as_ptr(), x.width as u32, x.height as u32, x.channels as u32, pa, pb, &p1) };
+                assert_eq!(g.to_bits(), emu.to_bits(), "{variant:?} image {i}: kernel {g} phase emulation {emu}");
+                let mut d = descs[i];
+                d.offset = 0;
+                let alone = run(&[d], &x.data, &y.data, compat.then_some((&ma[..], &mb[..])), &p1);
+                assert_eq!(alone[0].to_bits(), g.to_bits(), "{variant:?} image {i}: depends on the batch");
+            }
+        }
+    }
+}
