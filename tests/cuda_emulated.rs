@@ -31,6 +31,7 @@ mod emu {
     use medfm_robust::Image;
 
     extern "C" {
+        fn mfr_emu_set_reverse_order(reverse: i32);
         #[allow(clippy::too_many_arguments)]
         fn mfr_emu_ssim_batch(
             a: *const f32,
@@ -44,6 +45,20 @@ mod emu {
             partials: *mut f64,
             out: *mut f64,
         );
+    }
+
+    /// Run `f` with the emulator scheduling threads in ascending, then descending index order (a
+    /// missing barrier shows in one of them, kernels/host/cuda_emu.h). One test at a time: the
+    /// order is process-wide.
+    fn in_both_orders(f: impl Fn(&str)) {
+        static ORDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = ORDER.lock().unwrap_or_else(|e| e.into_inner());
+        for (reverse, name) in [(0, "ascending"), (1, "descending")] {
+            // SAFETY: sets a flag read by later launches.
+            unsafe { mfr_emu_set_reverse_order(reverse) };
+            f(name);
+        }
+        unsafe { mfr_emu_set_reverse_order(0) };
     }
 
     /// Smooth-plus-texture image in [0, 1] (deterministic).
@@ -84,6 +99,10 @@ mod emu {
     /// second launch the same bits (determinism).
     #[test]
     fn ssim_kernel_matches_cpu_and_emulation() {
+        in_both_orders(ssim_batch_check);
+    }
+
+    fn ssim_batch_check(order: &str) {
         let shapes = [(11usize, 11usize, 1usize), (43, 41, 3), (75, 47, 1), (32, 38, 3), (100, 33, 1)];
         let clean: Vec<Image> = shapes.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();
         let mut pert: Vec<Image> = shapes.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 50 + i as u64)).collect();
@@ -108,21 +127,21 @@ mod emu {
             let mmb: Vec<f32> = pert.iter().flat_map(|im| minmax(&im.data)).collect();
             let mm = compat.then_some((&mma[..], &mmb[..]));
             let got = run(&descs, &a, &b, mm, &p);
-            assert_eq!(got, run(&descs, &a, &b, mm, &p), "{variant:?}: two launches differ");
+            assert_eq!(got, run(&descs, &a, &b, mm, &p), "{variant:?} ({order}): two launches differ");
             for (i, g) in got.iter().enumerate() {
                 let (x, y) = (&clean[i], &pert[i]);
                 let cpu = medfm_robust::ssim::ssim(x, y, variant).unwrap();
-                assert!((g - cpu).abs() < 1e-10, "{variant:?} image {i} {}: kernel {g} cpu {cpu}", x.shape_str());
+                assert!((g - cpu).abs() < 1e-10, "{variant:?} ({order}) image {i} {}: kernel {g} cpu {cpu}", x.shape_str());
                 let (ma, mb) = (minmax(&x.data), minmax(&y.data));
                 let (pa, pb) = if compat { (ma.as_ptr(), mb.as_ptr()) } else { (std::ptr::null(), std::ptr::null()) };
                 let p1 = SsimParams::for_variant(variant, 1);
                 // SAFETY: x and y hold c w h samples; minmax pointers are 2 floats or null.
                 let emu = unsafe { mfr_host_ssim_emulate(x.data.as_ptr(), y.data.as_ptr(), x.width as u32, x.height as u32, x.channels as u32, pa, pb, &p1) };
-                assert_eq!(g.to_bits(), emu.to_bits(), "{variant:?} image {i}: kernel {g} phase emulation {emu}");
+                assert_eq!(g.to_bits(), emu.to_bits(), "{variant:?} ({order}) image {i}: kernel {g} phase emulation {emu}");
                 let mut d = descs[i];
                 d.offset = 0;
                 let alone = run(&[d], &x.data, &y.data, compat.then_some((&ma[..], &mb[..])), &p1);
-                assert_eq!(alone[0].to_bits(), g.to_bits(), "{variant:?} image {i}: depends on the batch");
+                assert_eq!(alone[0].to_bits(), g.to_bits(), "{variant:?} ({order}) image {i}: depends on the batch");
             }
         }
     }
