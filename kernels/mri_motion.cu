@@ -37,7 +37,7 @@ mri_motion_rows(const MfrImageDesc* __restrict__ descs, const float* __restrict_
 
     __shared__ MfrMotionRowsTile tile;
     MfrC64 acc[4][2];
-#pragma unroll
+MFR_UNROLL
     for (int r = 0; r < 4; ++r) {
         mfr_c64_zero(&acc[r][0]);
         mfr_c64_zero(&acc[r][1]);

@@ -33,6 +33,24 @@ mod emu {
     extern "C" {
         fn mfr_emu_set_reverse_order(reverse: i32);
         #[allow(clippy::too_many_arguments)]
+        fn mfr_emu_mri_motion(
+            input: *const f32,
+            out: *mut f32,
+            descs: *const ImageDesc,
+            n: u32,
+            strength: *const f32,
+            spectra: *const f64,
+            meta: *const u64,
+            row_ky: *const u32,
+            row_u: *const f64,
+            twiddles: *const f64,
+            g: *mut f64,
+            rows_blocks: u32,
+            cols_blocks: u32,
+            fft_rows: u32,
+            fft_cols: u32,
+        );
+        #[allow(clippy::too_many_arguments)]
         fn mfr_emu_ssim_batch(
             a: *const f32,
             b: *const f32,
@@ -50,7 +68,7 @@ mod emu {
     /// Run `f` with the emulator scheduling threads in ascending, then descending index order (a
     /// missing barrier shows in one of them, kernels/host/cuda_emu.h). One test at a time: the
     /// order is process-wide.
-    fn in_both_orders(f: impl Fn(&str)) {
+    fn in_both_orders(mut f: impl FnMut(&str)) {
         static ORDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _one_at_a_time = ORDER.lock().unwrap_or_else(|e| e.into_inner());
         for (reverse, name) in [(0, "ascending"), (1, "descending")] {
@@ -144,5 +162,73 @@ mod emu {
                 assert_eq!(alone[0].to_bits(), g.to_bits(), "{variant:?} ({order}) image {i}: depends on the batch");
             }
         }
+    }
+
+    /// kernels/mri_motion.cu's four kernels over one batch that mixes the direct and the radix-2
+    /// paths (odd sizes, a 1-px-wide image, grey and RGB, power-of-two sides), three strengths
+    /// per image including 0: within 1e-5 of the CPU `apply` (its host-math twin is bit-identical,
+    /// so the difference is printed), s = 0 returns the input bit for bit, and the result does not
+    /// depend on the thread schedule.
+    #[test]
+    fn mri_motion_kernels_match_cpu() {
+        use medfm_robust::backend::motion_pack::{uses_fft, PackedMotion};
+        use medfm_robust::perturb::mri::motion_spectra;
+        use medfm_robust::perturb::{by_id, Ctx};
+        let pert = by_id("mri_motion").unwrap();
+        let (lo, hi) = pert.info().strength_range;
+        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (1, 7, 1), (8, 8, 3), (16, 16, 1), (64, 32, 1)];
+        assert_eq!(shapes.iter().filter(|&&(w, h, _)| uses_fft(w, h)).count(), 3, "both paths in one batch");
+        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 70 + k as u64)).collect();
+        let (input, descs) = pack(&imgs);
+        let dims: Vec<_> = imgs.iter().map(|im| (im.width, im.height, im.channels)).collect();
+        let seed = 9u64;
+        let ctxs: Vec<Ctx> = descs.iter().map(|d| Ctx::new(seed, d.image_id)).collect();
+        let spectra: Vec<_> = imgs.iter().zip(&ctxs).map(|(im, c)| motion_spectra(im, c)).collect();
+        let p = PackedMotion::new(&dims, &spectra).unwrap();
+        let prepared: Vec<_> = imgs.iter().zip(&ctxs).map(|(im, c)| pert.prepare(im, c).unwrap()).collect();
+        let mut results: Vec<Vec<f32>> = Vec::new();
+        in_both_orders(|order| {
+            for f in [0.0f32, 0.3, 1.0] {
+                let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.05 * k as f32)).collect();
+                let mut out = vec![f32::NAN; input.len()];
+                let mut g = vec![f64::NAN; 2 * p.scratch_len.max(1)];
+                // SAFETY: descs describe input/out; the packed data comes from PackedMotion over the
+                // same images in the same order; g holds scratch_len complex values.
+                unsafe {
+                    mfr_emu_mri_motion(
+                        input.as_ptr(),
+                        out.as_mut_ptr(),
+                        descs.as_ptr(),
+                        descs.len() as u32,
+                        strengths.as_ptr(),
+                        p.spectra.as_ptr(),
+                        p.meta.as_ptr(),
+                        p.row_ky.as_ptr(),
+                        p.row_u.as_ptr(),
+                        p.twiddles.as_ptr(),
+                        g.as_mut_ptr(),
+                        p.rows_blocks as u32,
+                        p.cols_blocks as u32,
+                        p.fft_rows_blocks as u32,
+                        p.fft_cols_blocks as u32,
+                    )
+                };
+                let mut worst = 0.0f32;
+                for (k, img) in imgs.iter().enumerate() {
+                    let cpu = prepared[k].apply(strengths[k]);
+                    let o = descs[k].offset as usize;
+                    for (i, (a, b)) in out[o..o + img.data.len()].iter().zip(&cpu.data).enumerate() {
+                        assert!((a - b).abs() <= 1e-5, "mri_motion ({order}) {} s {}: sample {i}: kernel {a} cpu {b}", img.shape_str(), strengths[k]);
+                        if strengths[k] <= 0.0 {
+                            assert_eq!(a.to_bits(), b.to_bits(), "mri_motion ({order}): s = 0 must return the input");
+                        }
+                        worst = worst.max((a - b).abs());
+                    }
+                }
+                eprintln!("mri_motion kernels ({order}, f = {f}): worst |kernel - cpu| = {worst:e}");
+                results.push(out);
+            }
+        });
+        assert_eq!(results[..3], results[3..], "the result depends on the thread schedule");
     }
 }
