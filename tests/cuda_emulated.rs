@@ -32,6 +32,8 @@ mod emu {
 
     extern "C" {
         fn mfr_emu_set_reverse_order(reverse: i32);
+        fn mfr_emu_jpeg(input: *const f32, out: *mut f32, descs: *const ImageDesc, strength: *const f32, n: u32, blocks_x: u32);
+        fn mfr_emu_pixelate(input: *const f32, out: *mut f32, descs: *const ImageDesc, strength: *const f32, n: u32, blocks_x: u32);
         #[allow(clippy::too_many_arguments)]
         fn mfr_emu_mri_motion(
             input: *const f32,
@@ -230,5 +232,62 @@ mod emu {
             }
         });
         assert_eq!(results[..3], results[3..], "the result depends on the thread schedule");
+    }
+
+    /// Run a one-launch image kernel (`emu(input, out, descs, strengths, n, blocks_x)`) over a
+    /// packed batch at per-image strengths and compare every image with the CPU `apply`, bit for
+    /// bit, in both schedules.
+    fn image_kernel_matches_cpu(
+        id: &str,
+        imgs: &[Image],
+        strengths: &[f32],
+        blocks_x: u32,
+        emu: unsafe extern "C" fn(*const f32, *mut f32, *const ImageDesc, *const f32, u32, u32),
+    ) {
+        use medfm_robust::perturb::{by_id, Ctx};
+        let pert = by_id(id).unwrap();
+        let (input, descs) = pack(imgs);
+        in_both_orders(|order| {
+            let mut out = vec![f32::NAN; input.len()];
+            // SAFETY: descs describe input and out; one strength per image; blocks_x covers every
+            // image's work as the launch wrapper computes it.
+            unsafe { emu(input.as_ptr(), out.as_mut_ptr(), descs.as_ptr(), strengths.as_ptr(), descs.len() as u32, blocks_x) };
+            for (k, img) in imgs.iter().enumerate() {
+                let cpu = pert.prepare(img, &Ctx::new(1, descs[k].image_id)).unwrap().apply(strengths[k]);
+                let o = descs[k].offset as usize;
+                let bad = out[o..o + img.data.len()].iter().zip(&cpu.data).position(|(a, b)| a.to_bits() != b.to_bits());
+                assert!(bad.is_none(), "{id} ({order}) {} s {}: first difference at sample {bad:?}", img.shape_str(), strengths[k]);
+            }
+        });
+    }
+
+    /// kernels/jpeg.cu over a mixed batch (partial MCUs, grey and RGB, a 1-px image) at qualities
+    /// from 100 to 1 and s = 0: bit-identical to the CPU's jpeg-encoder + zune-jpeg round trip.
+    #[test]
+    fn jpeg_kernel_matches_cpu() {
+        let shapes = [(17usize, 9usize, 3usize), (1, 1, 1), (40, 33, 1), (16, 16, 3), (23, 31, 3)];
+        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 90 + k as u64)).collect();
+        // the wrapper's grid (src/backend/cuda/jpeg.rs): the most 16 x 16 tiles of any image
+        let blocks = shapes.iter().map(|&(w, h, _)| w.div_ceil(16) * h.div_ceil(16)).max().unwrap() as u32;
+        for strengths in [[0.0f32, 0.1, 0.5, 0.8, 1.0], [1.0, 0.0, 0.33, 0.02, 0.6]] {
+            image_kernel_matches_cpu("jpeg", &imgs, &strengths, blocks, mfr_emu_jpeg);
+        }
+    }
+
+    /// kernels/pixelate.cu over a mixed batch at block sizes on both sides of the warp path's
+    /// bounds (1, 7: a thread per cell; 8, 33, 64: a warp per cell) including partial edge blocks:
+    /// bit-identical to the CPU pixelate.
+    #[test]
+    fn pixelate_kernel_matches_cpu() {
+        let shapes = [(70usize, 45usize, 3usize), (9, 13, 1), (64, 64, 1), (100, 3, 3)];
+        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 110 + k as u64)).collect();
+        // the wrapper's grid (src/backend/cuda/pixelate.rs `grid`): per image the larger of a
+        // thread per (pixel, channel) and a warp per (8 x 8 cell, channel), in 256-thread blocks
+        let most = shapes.iter().map(|&(w, h, c)| (w * h).max(32 * w.div_ceil(8) * h.div_ceil(8)) * c).max().unwrap();
+        let blocks = most.div_ceil(256) as u32;
+        // strength s gives block size 1 + round(s)
+        for strengths in [[0.0f32, 6.0, 7.0, 32.0], [63.0, 7.0, 6.4, 0.0], [32.0, 63.0, 7.0, 7.0]] {
+            image_kernel_matches_cpu("pixelate", &imgs, &strengths, blocks, mfr_emu_pixelate);
+        }
     }
 }

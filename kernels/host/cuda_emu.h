@@ -68,6 +68,7 @@ T shfl(T v, int src_lane) {
 #define gridDim (mfr_emu::grid_dim)
 #define __global__
 #define __shared__ static
+#define __constant__
 #define __launch_bounds__(...)
 inline void __syncthreads() { mfr_emu::sync_block(); }
 inline void __syncwarp(unsigned = 0xffffffffu) { mfr_emu::sync_warp(); }
