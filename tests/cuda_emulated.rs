@@ -32,6 +32,53 @@ mod emu {
 
     extern "C" {
         fn mfr_emu_set_reverse_order(reverse: i32);
+        #[allow(clippy::too_many_arguments)]
+        fn mfr_emu_gaussian_blur(
+            input: *const f32,
+            tmp: *mut f32,
+            out: *mut f32,
+            descs: *const ImageDesc,
+            strength: *const f32,
+            taps: *mut f32,
+            radius: *mut u32,
+            tap_off: *const u32,
+            max_r: u32,
+            n: u32,
+            blocks_x: u32,
+        );
+        #[allow(clippy::too_many_arguments)]
+        fn mfr_emu_motion_blur(
+            input: *const f32,
+            out: *mut f32,
+            descs: *const ImageDesc,
+            strength: *const f32,
+            sin_cos: *const f64,
+            cap: *const f64,
+            max_len: f64,
+            grid: *mut f64,
+            dx: *mut i32,
+            dy: *mut i32,
+            wt: *mut f32,
+            tap_start: *const u32,
+            tap_count: *mut u32,
+            stride: u64,
+            n: u32,
+            blocks_x: u32,
+        );
+        #[allow(clippy::too_many_arguments)]
+        fn mfr_emu_warp(
+            input: *const f32,
+            out: *mut f32,
+            descs: *const ImageDesc,
+            strength: *const f32,
+            params: *const f64,
+            kind: u32,
+            border: u32,
+            maps: *mut f64,
+            identity: *mut u32,
+            n: u32,
+            blocks_x: u32,
+        );
         fn mfr_emu_jpeg(input: *const f32, out: *mut f32, descs: *const ImageDesc, strength: *const f32, n: u32, blocks_x: u32);
         fn mfr_emu_pixelate(input: *const f32, out: *mut f32, descs: *const ImageDesc, strength: *const f32, n: u32, blocks_x: u32);
         #[allow(clippy::too_many_arguments)]
@@ -288,6 +335,129 @@ mod emu {
         // strength s gives block size 1 + round(s)
         for strengths in [[0.0f32, 6.0, 7.0, 32.0], [63.0, 7.0, 6.4, 0.0], [32.0, 63.0, 7.0, 7.0]] {
             image_kernel_matches_cpu("pixelate", &imgs, &strengths, blocks, mfr_emu_pixelate);
+        }
+    }
+
+    /// Check one emulated batch result against the CPU `apply` of `id`, bit for bit.
+    fn check_batch(id: &str, order: &str, imgs: &[Image], descs: &[ImageDesc], out: &[f32], strengths: &[f32]) {
+        use medfm_robust::perturb::{by_id, Ctx};
+        let pert = by_id(id).unwrap();
+        for (k, img) in imgs.iter().enumerate() {
+            let cpu = pert.prepare(img, &Ctx::new(1, descs[k].image_id)).unwrap().apply(strengths[k]);
+            let o = descs[k].offset as usize;
+            let bad = out[o..o + img.data.len()].iter().zip(&cpu.data).position(|(a, b)| a.to_bits() != b.to_bits());
+            assert!(bad.is_none(), "{id} ({order}) {} s {}: first difference at sample {bad:?}", img.shape_str(), strengths[k]);
+        }
+    }
+
+    /// Shapes for the builder kernels: odd sizes, grey and RGB, a strip narrower than the blur.
+    const BUILDER_SHAPES: [(usize, usize, usize); 4] = [(37, 29, 3), (5, 40, 1), (64, 48, 1), (23, 23, 3)];
+
+    /// gaussian_blur as the on-GPU search runs it: taps built on the device from each image's
+    /// sigma (`blur_taps`, buffers sized for the largest), then both passes: bit-identical to the
+    /// CPU, sigma 0 (identity) and sigmas whose radius exceeds a side included.
+    #[test]
+    fn gaussian_blur_kernels_match_cpu() {
+        use medfm_robust::perturb::common::filter::gaussian_kernel;
+        let imgs: Vec<Image> = BUILDER_SHAPES.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 130 + k as u64)).collect();
+        let (input, descs) = pack(&imgs);
+        let n = imgs.len();
+        let strengths = [2.5f32, 0.0, 7.3, 12.0];
+        // as src/backend/cuda/blur.rs: radius of the largest sigma, 2 max_r + 1 taps per image
+        let max_r = (gaussian_kernel(12.0, 4.0).len() / 2) as u32;
+        let stride = 2 * max_r as usize + 1;
+        let tap_off: Vec<u32> = (0..n).map(|i| (i * stride) as u32).collect();
+        let blocks = imgs.iter().map(|im| im.width * im.height).max().unwrap().div_ceil(256) as u32;
+        in_both_orders(|order| {
+            let (mut tmp, mut out) = (vec![f32::NAN; input.len()], vec![f32::NAN; input.len()]);
+            let (mut taps, mut radius) = (vec![f32::NAN; n * stride], vec![0u32; n]);
+            // SAFETY: buffers sized as above; descs describe input/tmp/out.
+            unsafe {
+                mfr_emu_gaussian_blur(input.as_ptr(), tmp.as_mut_ptr(), out.as_mut_ptr(), descs.as_ptr(), strengths.as_ptr(), taps.as_mut_ptr(), radius.as_mut_ptr(), tap_off.as_ptr(), max_r, n as u32, blocks)
+            };
+            check_batch("gaussian_blur", order, &imgs, &descs, &out, &strengths);
+        });
+    }
+
+    /// motion_blur as the on-GPU search runs it: the line PSF built on the device (`motion_taps`:
+    /// the block zeroes the grid, then one thread draws the line) from each image's length and the
+    /// CPU's angle, then the sparse convolution: bit-identical to the CPU, length 0 and lengths
+    /// past the min(w, h) / 2 cap included.
+    #[test]
+    fn motion_blur_kernels_match_cpu() {
+        use medfm_robust::perturb::base::{motion_blur_angle, motion_blur_cap};
+        use medfm_robust::perturb::common::psf::line_psf_radius;
+        use medfm_robust::perturb::Ctx;
+        let imgs: Vec<Image> = BUILDER_SHAPES.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 140 + k as u64)).collect();
+        let (input, descs) = pack(&imgs);
+        let n = imgs.len();
+        let strengths = [9.5f32, 30.0, 0.0, 17.25];
+        // as src/backend/cuda/motion_blur.rs: angles as (sin, cos), caps, one stride for the batch
+        let max_len = 30.0f64;
+        let caps: Vec<f64> = descs.iter().map(|d| motion_blur_cap(d.width as usize, d.height as usize)).collect();
+        let side = |len: f64| 2 * line_psf_radius(len) as usize + 1;
+        let stride = caps.iter().map(|&c| side(max_len.min(c)).pow(2)).max().unwrap();
+        let sin_cos: Vec<f64> = descs.iter().flat_map(|d| {
+            let (s, c) = motion_blur_angle(&Ctx::new(1, d.image_id)).sin_cos();
+            [s, c]
+        }).collect();
+        let start: Vec<u32> = (0..n).map(|i| (i * stride) as u32).collect();
+        let blocks = imgs.iter().map(|im| im.data.len()).max().unwrap().div_ceil(256) as u32;
+        in_both_orders(|order| {
+            let mut out = vec![f32::NAN; input.len()];
+            let mut grid = vec![f64::NAN; n * stride];
+            let (mut dx, mut dy, mut wt) = (vec![0i32; n * stride], vec![0i32; n * stride], vec![f32::NAN; n * stride]);
+            let mut count = vec![0u32; n];
+            // SAFETY: buffers sized as above; descs describe input/out; one strength per image.
+            unsafe {
+                mfr_emu_motion_blur(
+                    input.as_ptr(),
+                    out.as_mut_ptr(),
+                    descs.as_ptr(),
+                    strengths.as_ptr(),
+                    sin_cos.as_ptr(),
+                    caps.as_ptr(),
+                    max_len,
+                    grid.as_mut_ptr(),
+                    dx.as_mut_ptr(),
+                    dy.as_mut_ptr(),
+                    wt.as_mut_ptr(),
+                    start.as_ptr(),
+                    count.as_mut_ptr(),
+                    stride as u64,
+                    n as u32,
+                    blocks,
+                )
+            };
+            check_batch("motion_blur", order, &imgs, &descs, &out, &strengths);
+        });
+    }
+
+    /// rotation, scaling and translation as the on-GPU search runs them: each image's inverse map
+    /// built on the device (`warp_maps`) from its strength and the CPU's draws, then the bilinear
+    /// warp with the id's border: bit-identical to the CPU, strength 0 included.
+    #[test]
+    fn warp_kernels_match_cpu() {
+        use medfm_robust::perturb::base::warp_draws;
+        use medfm_robust::perturb::{by_id, Ctx};
+        let imgs: Vec<Image> = BUILDER_SHAPES.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 150 + k as u64)).collect();
+        let (input, descs) = pack(&imgs);
+        let n = imgs.len();
+        let blocks = imgs.iter().map(|im| im.data.len()).max().unwrap().div_ceil(256) as u32;
+        // kind and border as src/backend/cuda/geometric.rs (`kind`, `border`)
+        for (id, kind, border) in [("rotation", 0u32, 0u32), ("scaling", 1, 1), ("translation", 2, 0)] {
+            let (lo, hi) = by_id(id).unwrap().info().strength_range;
+            let strengths: Vec<f32> = [0.37f32, 0.0, 0.81, 0.05].iter().map(|f| lo + (hi - lo) * f).collect();
+            let params: Vec<f64> = descs.iter().flat_map(|d| warp_draws(id, &Ctx::new(1, d.image_id))).collect();
+            in_both_orders(|order| {
+                let mut out = vec![f32::NAN; input.len()];
+                let (mut maps, mut identity) = (vec![f64::NAN; 6 * n], vec![7u32; n]);
+                // SAFETY: params 2n, maps 6n, identity n; descs describe input/out.
+                unsafe {
+                    mfr_emu_warp(input.as_ptr(), out.as_mut_ptr(), descs.as_ptr(), strengths.as_ptr(), params.as_ptr(), kind, border, maps.as_mut_ptr(), identity.as_mut_ptr(), n as u32, blocks)
+                };
+                check_batch(id, order, &imgs, &descs, &out, &strengths);
+            });
         }
     }
 }
