@@ -33,6 +33,20 @@ mod emu {
     extern "C" {
         fn mfr_emu_set_reverse_order(reverse: i32);
         #[allow(clippy::too_many_arguments)]
+        fn mfr_emu_calibrate_gaussian_noise(
+            clean: *const f32,
+            descs: *const ImageDesc,
+            n: u32,
+            total: u64,
+            key: medfm_robust::backend::params::RngKey,
+            cfg: *const medfm_robust::backend::params::SearchConfig,
+            sp: *const SsimParams,
+            tile_start: *const u32,
+            max_v: f32,
+            max_iters: u32,
+            states: *mut medfm_robust::backend::params::SearchState,
+        ) -> i32;
+        #[allow(clippy::too_many_arguments)]
         fn mfr_emu_gaussian_blur(
             input: *const f32,
             tmp: *mut f32,
@@ -459,5 +473,77 @@ mod emu {
                 check_batch(id, order, &imgs, &descs, &out, &strengths);
             });
         }
+    }
+
+    /// The on-GPU calibration's device side end to end (search_init, then gaussian_noise ->
+    /// quantise_batch -> fused SSIM -> search_update until no state is active; the order and
+    /// launch shapes of src/backend/cuda/search.rs), all five levels, 8-bit: every level's
+    /// strength, SSIM, verdict and evaluation count equal the CPU's `calibrate_prepared`.
+    #[test]
+    fn gaussian_noise_calibration_matches_cpu() {
+        use medfm_robust::backend::params::{band_status, BandSpec, RngKey, SearchConfig, SearchState};
+        use medfm_robust::calibrate::{band, calibrate_prepared, SearchOptions};
+        use medfm_robust::perturb::{by_id, Ctx, StrengthKind};
+        use medfm_robust::ssim::SsimReference;
+        use medfm_robust::BitDepth;
+        let id = "gaussian_noise";
+        let p = by_id(id).unwrap();
+        let opts = SearchOptions::default();
+        let levels = [1u8, 2, 3, 4, 5];
+        let imgs: Vec<Image> = [(48usize, 40usize, 1usize), (33, 29, 3), (64, 64, 1)]
+            .iter()
+            .enumerate()
+            .map(|(k, &(w, h, c))| test_image(w, h, c, 160 + k as u64).quantised(BitDepth::U8))
+            .collect();
+        let (clean, descs) = pack(&imgs);
+        let n = descs.len();
+        // the configuration src/backend/cuda/search.rs `calibrate_batch` uploads
+        let (s_min, s_max) = p.info().strength_range;
+        let mut cfg = SearchConfig {
+            n_bands: 5,
+            max_evals: opts.max_evals_per_band,
+            continuous: (p.info().kind == StrengthKind::Continuous) as u32,
+            s_min,
+            s_max,
+            ..Default::default()
+        };
+        for (slot, &l) in cfg.bands.iter_mut().zip(&levels) {
+            let b = band(l).unwrap();
+            *slot = BandSpec { lo: b.lo, hi: b.hi };
+        }
+        let sp = SsimParams::for_variant(opts.variant, n as u32);
+        let starts = tile_starts(&descs, &sp).unwrap();
+        let seed = 5u64;
+        let key = RngKey::new(seed, medfm_robust::rng::fnv1a32(id));
+        let mut iterations = Vec::new();
+        let mut in_band = 0;
+        in_both_orders(|order| {
+            // SAFETY: SearchState is plain old data (the C struct's mirror); all fields are set by search_init.
+            let mut states: Vec<SearchState> = vec![unsafe { std::mem::zeroed() }; n];
+            // SAFETY: clean/descs describe the batch; starts has n + 1 entries; states has n.
+            let it = unsafe {
+                mfr_emu_calibrate_gaussian_noise(clean.as_ptr(), descs.as_ptr(), n as u32, clean.len() as u64, key, &cfg, &sp, starts.as_ptr(), BitDepth::U8.max_value(), 1000, states.as_mut_ptr())
+            };
+            assert!(it > 0, "{order}: the search did not finish");
+            iterations.push(it);
+            for (k, img) in imgs.iter().enumerate() {
+                let ctx = Ctx::new(seed, descs[k].image_id);
+                let reference = SsimReference::new(img, opts.variant).unwrap();
+                let cpu = calibrate_prepared(p.prepare(img, &ctx).unwrap().as_ref(), p, &reference, BitDepth::U8, &levels, &opts).unwrap();
+                let st = &states[k];
+                assert_eq!(st.overflow, 0);
+                for (j, o) in cpu.iter().enumerate() {
+                    let what = format!("{order}: image {k} {} level {}", img.shape_str(), o.level);
+                    assert_eq!(st.out_s[j].to_bits(), o.strength.to_bits(), "{what}: strength");
+                    assert!((st.out_f[j] - o.ssim).abs() < 1e-10, "{what}: ssim {} vs {}", st.out_f[j], o.ssim);
+                    assert_eq!(st.out_status[j] == band_status::IN, o.in_band, "{what}: verdict");
+                    assert_eq!(st.out_n[j], o.evaluations, "{what}: evaluations");
+                    in_band += o.in_band as usize;
+                }
+            }
+        });
+        assert_eq!(iterations[0], iterations[1]);
+        eprintln!("gaussian_noise calibration: {} iterations, {in_band} of 30 levels in band", iterations[0]);
+        assert!(in_band >= 24, "the searches found too few bands ({in_band} of 30) to compare much");
     }
 }
