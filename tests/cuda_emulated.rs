@@ -32,6 +32,20 @@ mod emu {
 
     extern "C" {
         fn mfr_emu_set_reverse_order(reverse: i32);
+        fn mfr_emu_reductions(x: *const f32, descs: *const ImageDesc, n: u32, max_c: u32, minmax: *mut f32, means: *mut f64);
+        #[allow(clippy::too_many_arguments)]
+        fn mfr_emu_noise(
+            which: u32,
+            input: *const f32,
+            out: *mut f32,
+            descs: *const ImageDesc,
+            strength: *const f32,
+            key: medfm_robust::backend::params::RngKey,
+            means: *const f64,
+            max_c: u32,
+            n: u32,
+            blocks_x: u32,
+        );
         #[allow(clippy::too_many_arguments)]
         fn mfr_emu_calibrate_gaussian_noise(
             clean: *const f32,
@@ -545,5 +559,55 @@ mod emu {
         assert_eq!(iterations[0], iterations[1]);
         eprintln!("gaussian_noise calibration: {} iterations, {in_band} of 30 levels in band", iterations[0]);
         assert!(in_band >= 24, "the searches found too few bands ({in_band} of 30) to compare much");
+    }
+
+    /// kernels/reduce.cu's per-image reductions (fixed-order block trees) and the base
+    /// noise/intensity kernels of kernels/noise.cu, contrast fed by the emulated channel means:
+    /// min/max exact, means within 1e-12 of an f64 sum, every kernel bit-identical to its CPU
+    /// perturbation over a mixed batch at several strengths.
+    #[test]
+    fn reductions_and_base_kernels_match_cpu() {
+        use medfm_robust::backend::params::RngKey;
+        use medfm_robust::perturb::{by_id, Ctx};
+        let imgs: Vec<Image> = [(37usize, 29usize, 3usize), (5, 40, 1), (64, 48, 1), (300, 7, 3)]
+            .iter()
+            .enumerate()
+            .map(|(k, &(w, h, c))| test_image(w, h, c, 170 + k as u64))
+            .collect();
+        let (input, descs) = pack(&imgs);
+        let n = imgs.len();
+        let max_c = 3usize;
+        let blocks = imgs.iter().map(|im| im.width * im.height).max().unwrap().div_ceil(256) as u32;
+        let seed = 3u64;
+        in_both_orders(|order| {
+            let (mut minmax, mut means) = (vec![f32::NAN; 2 * n], vec![f64::NAN; n * max_c]);
+            // SAFETY: descs describe input; minmax has 2n values, means n max_c.
+            unsafe { mfr_emu_reductions(input.as_ptr(), descs.as_ptr(), n as u32, max_c as u32, minmax.as_mut_ptr(), means.as_mut_ptr()) };
+            for (k, img) in imgs.iter().enumerate() {
+                let lo = img.data.iter().cloned().fold(f32::INFINITY, f32::min);
+                let hi = img.data.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                assert_eq!([minmax[2 * k], minmax[2 * k + 1]], [lo, hi], "{order}: image {k} min/max");
+                for (c, plane) in img.planes().enumerate() {
+                    let m = plane.iter().map(|&v| v as f64).sum::<f64>() / plane.len() as f64;
+                    assert!((means[k * max_c + c] - m).abs() < 1e-12, "{order}: image {k} channel {c} mean {} vs {m}", means[k * max_c + c]);
+                }
+            }
+            for (which, id) in ["gaussian_noise", "speckle_noise", "salt_pepper", "brightness", "contrast"].iter().enumerate() {
+                let (lo, hi) = by_id(id).unwrap().info().strength_range;
+                let key = RngKey::new(seed, medfm_robust::rng::fnv1a32(id));
+                for f in [0.0f32, 0.2, 0.9] {
+                    let strengths: Vec<f32> = (0..n).map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32)).collect();
+                    let mut out = vec![f32::NAN; input.len()];
+                    // SAFETY: descs describe input/out; one strength per image; means n max_c.
+                    unsafe { mfr_emu_noise(which as u32, input.as_ptr(), out.as_mut_ptr(), descs.as_ptr(), strengths.as_ptr(), key, means.as_ptr(), max_c as u32, n as u32, blocks) };
+                    for (k, img) in imgs.iter().enumerate() {
+                        let cpu = by_id(id).unwrap().prepare(img, &Ctx::new(seed, descs[k].image_id)).unwrap().apply(strengths[k]);
+                        let o = descs[k].offset as usize;
+                        let bad = out[o..o + img.data.len()].iter().zip(&cpu.data).position(|(a, b)| a.to_bits() != b.to_bits());
+                        assert!(bad.is_none(), "{id} ({order}) {} s {}: first difference at sample {bad:?}", img.shape_str(), strengths[k]);
+                    }
+                }
+            }
+        });
     }
 }

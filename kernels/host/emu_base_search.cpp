@@ -1,9 +1,10 @@
-// The on-GPU calibration's device side run by the host CUDA emulation (kernels/host/cuda_emu.h):
-// kernels/search.cu (search_init, quantise_batch, search_update) and kernels/noise.cu's
-// gaussian_noise, with the fused SSIM of kernels/ssim.cu (emu_ssim.cpp), in the order and launch
-// shapes of src/backend/cuda/search.rs `calibrate_batch`, for tests/cuda_emulated.rs.
+// kernels/noise.cu, kernels/reduce.cu and kernels/search.cu run by the host CUDA emulation
+// (kernels/host/cuda_emu.h) with the launch shapes of src/backend/cuda/{noise,ssim,search}.rs:
+// the base noise/intensity kernels, the per-image reductions, and the on-GPU calibration's device
+// side (with the fused SSIM of kernels/ssim.cu, emu_ssim.cpp), for tests/cuda_emulated.rs.
 #include "cuda_emu.h"
 #include "../noise.cu"
+#include "../reduce.cu"
 #include "../search.cu"
 
 #include <vector>
@@ -42,4 +43,29 @@ extern "C" int mfr_emu_calibrate_gaussian_noise(const float* clean, const MfrIma
         if (!any) return (int)it + 1;
     }
     return -1;
+}
+
+// Per-image (min, max) (`minmax_per_image`, n blocks of RED_THREADS) into out[2n], and channel
+// means (`channel_mean_per_image`, (n, max_c) blocks) into means[n max_c].
+extern "C" void mfr_emu_reductions(const float* x, const MfrImageDesc* descs, uint32_t n, uint32_t max_c, float* minmax,
+                                   double* means) {
+    mfr_emu::launch({n, 1, 1}, {RED_THREADS, 1, 1}, [&] { minmax_per_image(x, descs, n, minmax); });
+    mfr_emu::launch({n, max_c, 1}, {RED_THREADS, 1, 1}, [&] { channel_mean_per_image(x, descs, n, max_c, means); });
+}
+
+// One base kernel of kernels/noise.cu over (ceil(largest plane / 256), n) blocks: 0
+// gaussian_noise, 1 speckle_noise, 2 salt_pepper, 3 brightness, 4 contrast (which takes the
+// channel means, n max_c values, from `channel_mean_per_image`).
+extern "C" void mfr_emu_noise(uint32_t which, const float* in, float* out, const MfrImageDesc* descs,
+                              const float* strength, MfrRngKey key, const double* means, uint32_t max_c, uint32_t n,
+                              uint32_t blocks_x) {
+    mfr_emu::launch({blocks_x, n, 1}, {NOISE_THREADS, 1, 1}, [&] {
+        switch (which) {
+            case 0: gaussian_noise(in, out, descs, strength, key, n); break;
+            case 1: speckle_noise(in, out, descs, strength, key, n); break;
+            case 2: salt_pepper(in, out, descs, strength, key, n); break;
+            case 3: brightness(in, out, descs, strength, n); break;
+            default: contrast(in, out, descs, strength, means, max_c, n); break;
+        }
+    });
 }
