@@ -21,11 +21,15 @@
 
 #define MFR_HD __host__ __device__ __forceinline__
 
-// `#pragma unroll` for nvcc, nothing for the host compiler (which would warn about it).
+// `#pragma unroll` (or `#pragma unroll n`) for nvcc, nothing for the host compiler (which would
+// warn about it).
 #ifdef __CUDACC__
 #define MFR_UNROLL _Pragma("unroll")
+#define MFR_PRAGMA(x) _Pragma(#x)
+#define MFR_UNROLL_BY(n) MFR_PRAGMA(unroll n)
 #else
 #define MFR_UNROLL
+#define MFR_UNROLL_BY(n)
 #endif
 
 // ---------------------------------------------------------------------------------------------
@@ -87,9 +91,7 @@ MFR_HD MfrU32x4 mfr_philox_round(MfrU32x4 c, uint32_t k0, uint32_t k1) {
 }
 
 MFR_HD MfrU32x4 mfr_philox4x32_10(MfrU32x4 c, uint32_t k0, uint32_t k1) {
-#ifdef __CUDACC__
-#pragma unroll
-#endif
+MFR_UNROLL
     for (int i = 0; i < 9; ++i) {
         c = mfr_philox_round(c, k0, k1);
         k0 += MFR_PHILOX_W0;

@@ -30,8 +30,8 @@ MFR_HD int32_t mfr_line_psf_side(double length) { return 2 * ((int32_t)ceil(leng
 MFR_HD uint32_t mfr_line_psf(double length, double sn, double cs, double* grid, int32_t* dx, int32_t* dy,
                              float* wt) {
     const double half = length * 0.5;
-    const int32_t r = (int32_t)ceil(half) + 1;
-    const int32_t side = 2 * r + 1;
+    const int32_t side = mfr_line_psf_side(length);
+    const int32_t r = side / 2;
     for (uint32_t k = 0;; ++k) {
         const double a = (double)k * 0.125;
         if (a >= half) break;

@@ -61,6 +61,14 @@ MFR_HD double mfr_motion_phase(double s_px, double fx, double fy, double ux, dou
     return p < -MFR_MOTION_PI ? -MFR_MOTION_PI : (p > MFR_MOTION_PI ? MFR_MOTION_PI : p);
 }
 
+// a b (the argument order fixes the rounding).
+MFR_HD MfrC64 mfr_cmul(MfrC64 a, MfrC64 b) {
+    MfrC64 r;
+    r.re = a.re * b.re - a.im * b.im;
+    r.im = a.re * b.im + a.im * b.re;
+    return r;
+}
+
 // F (e^{i phase} - 1), as num_complex's `f * Complex64::new(cos - 1, sin)`.
 MFR_HD MfrC64 mfr_motion_diff(MfrC64 f, double phase) {
     double c, s;
@@ -70,11 +78,10 @@ MFR_HD MfrC64 mfr_motion_diff(MfrC64 f, double phase) {
     c = cos(phase);  // glibc, the functions Rust's f64::cos / f64::sin call
     s = sin(phase);
 #endif
-    const double rr = c - 1.0;
-    MfrC64 d;
-    d.re = f.re * rr - f.im * s;
-    d.im = f.re * s + f.im * rr;
-    return d;
+    MfrC64 e;
+    e.re = c - 1.0;
+    e.im = s;
+    return mfr_cmul(f, e);
 }
 
 // D[ky, kx] of one channel plane of spectra (row-major w x h) for row ky with shift (ux, uy).
@@ -87,13 +94,14 @@ MFR_HD MfrC64 mfr_motion_sample(const MfrC64* plane, uint32_t w, uint32_t h, uin
 
 // acc + a b: the one complex multiply-add of pass 1 (argument order matters for the rounding).
 MFR_HD MfrC64 mfr_cmac(MfrC64 acc, MfrC64 a, MfrC64 b) {
-    acc.re = acc.re + (a.re * b.re - a.im * b.im);
-    acc.im = acc.im + (a.re * b.im + a.im * b.re);
+    const MfrC64 p = mfr_cmul(a, b);
+    acc.re = acc.re + p.re;
+    acc.im = acc.im + p.im;
     return acc;
 }
 
 // acc + Re(a b): the multiply-add of pass 2 (only the real part of ifft2 is kept).
-MFR_HD double mfr_cmac_re(double acc, MfrC64 a, MfrC64 b) { return acc + (a.re * b.re - a.im * b.im); }
+MFR_HD double mfr_cmac_re(double acc, MfrC64 a, MfrC64 b) { return acc + mfr_cmul(a, b).re; }
 
 // (k n) mod N for k, n < N <= MFR_MOTION_MAX_SIDE: the twiddle table index of e^{+2 pi i k n / N}.
 // k n < 2^32, so 32-bit arithmetic is exact (a 64-bit remainder is a call on the device, whose
@@ -183,15 +191,11 @@ MFR_HD void mfr_motion_rows_stage(MfrMotionRowsTile* t, uint32_t tid, uint32_t k
 // Pass 1, accumulate one staged chunk: thread (tx, ty) owns rows j0 + ty + 8 r (r < 4) and
 // columns x0 + tx + 32 q (q < 2); kx ascending.
 MFR_HD void mfr_motion_rows_accumulate(const MfrMotionRowsTile* t, uint32_t tx, uint32_t ty, MfrC64 acc[4][2]) {
-#ifdef __CUDACC__
-#pragma unroll 4
-#endif
+MFR_UNROLL_BY(4)
     for (uint32_t kk = 0; kk < MFR_MOTION_P1_K; ++kk) {
         const MfrC64 w0 = t->tw[kk][tx];
         const MfrC64 w1 = t->tw[kk][tx + MFR_MOTION_BX];
-#ifdef __CUDACC__
-#pragma unroll
-#endif
+MFR_UNROLL
         for (int r = 0; r < 4; ++r) {
             const MfrC64 dv = t->d[ty + MFR_MOTION_BY * r][kk];  // the same for the whole warp
             acc[r][0] = mfr_cmac(acc[r][0], dv, w0);
@@ -203,9 +207,7 @@ MFR_HD void mfr_motion_rows_accumulate(const MfrMotionRowsTile* t, uint32_t tx, 
 // Pass 1, write thread (tx, ty)'s outputs into the channel's G (m x w), inside the image only.
 MFR_HD void mfr_motion_rows_store(MfrC64* gp, uint32_t tx, uint32_t ty, MfrMotionBlock b, uint32_t m, uint32_t w,
                                   const MfrC64 acc[4][2]) {
-#ifdef __CUDACC__
-#pragma unroll
-#endif
+MFR_UNROLL
     for (int r = 0; r < 4; ++r) {
         const uint32_t j = b.r0 + ty + MFR_MOTION_BY * r;
         if (j >= m) continue;
@@ -240,14 +242,10 @@ MFR_HD void mfr_motion_cols_stage(MfrMotionColsTile* t, uint32_t tid, uint32_t j
 // Pass 2, accumulate one staged chunk: thread (tx, ty) owns column x0 + tx and image rows
 // y0 + ty + 8 r (r < 4); k-space row j ascending.
 MFR_HD void mfr_motion_cols_accumulate(const MfrMotionColsTile* t, uint32_t tx, uint32_t ty, double acc[4]) {
-#ifdef __CUDACC__
-#pragma unroll 4
-#endif
+MFR_UNROLL_BY(4)
     for (uint32_t jj = 0; jj < MFR_MOTION_P2_J; ++jj) {
         const MfrC64 gv = t->g[jj][tx];
-#ifdef __CUDACC__
-#pragma unroll
-#endif
+MFR_UNROLL
         for (int r = 0; r < 4; ++r) acc[r] = mfr_cmac_re(acc[r], gv, t->tw[jj][ty + MFR_MOTION_BY * r]);
     }
 }
@@ -255,9 +253,7 @@ MFR_HD void mfr_motion_cols_accumulate(const MfrMotionColsTile* t, uint32_t tx, 
 // Pass 2, finish thread (tx, ty)'s samples of channel b.c: x + sum / (w h), NaN -> 0, clamp.
 MFR_HD void mfr_motion_cols_store(const float* in, float* out, MfrImageDesc d, MfrMotionBlock b, uint32_t tx, uint32_t ty,
                                   const double acc[4]) {
-#ifdef __CUDACC__
-#pragma unroll
-#endif
+MFR_UNROLL
     for (int r = 0; r < 4; ++r) {
         const uint32_t x = b.x0 + tx, y = b.r0 + ty + MFR_MOTION_BY * r;
         if (x < d.width && y < d.height) {
@@ -309,14 +305,6 @@ MFR_HD uint32_t mfr_bitrev(uint32_t i, uint32_t bits) {
     }
     return r;
 #endif
-}
-
-// a b (the argument order fixes the rounding).
-MFR_HD MfrC64 mfr_cmul(MfrC64 a, MfrC64 b) {
-    MfrC64 r;
-    r.re = a.re * b.re - a.im * b.im;
-    r.im = a.re * b.im + a.im * b.re;
-    return r;
 }
 
 // Pass 1 load, thread `tid`: a[bitrev(kx)] = D[ky, kx] for kx < w (w a power of two).

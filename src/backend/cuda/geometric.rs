@@ -6,7 +6,7 @@
 //! against the CPU `apply` by tests/cuda_host_math_geometric.rs. Device-built maps let the
 //! on-GPU search drive the strength without a host round trip.
 
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, nonempty, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::base::warp_draws;
 use crate::perturb::Ctx;
@@ -60,10 +60,7 @@ impl WarpKernel {
         if ctxs.len() != input.len() {
             return Err(BackendError::cuda(id, "one context per image is required"));
         }
-        let mut params: Vec<f64> = ctxs.iter().flat_map(|c| warp_draws(id, c)).collect();
-        if params.is_empty() {
-            params = vec![0.0; 2];
-        }
+        let params: Vec<f64> = nonempty(ctxs.iter().flat_map(|c| warp_draws(id, c)).collect());
         let n = input.len().max(1);
         let s = engine.stream();
         let maps = s.alloc_zeros::<f64>(6 * n).map_err(err("warp map alloc"))?;

@@ -139,3 +139,12 @@ impl CudaEngine {
 pub(crate) fn err(what: &str) -> impl Fn(cudarc::driver::DriverError) -> BackendError + '_ {
     move |e| BackendError::cuda(what, e)
 }
+
+/// `v`, or one default element if it is empty: device buffers are never empty allocations (an
+/// empty batch's buffers are allocated but never read).
+pub(crate) fn nonempty<T: Default>(mut v: Vec<T>) -> Vec<T> {
+    if v.is_empty() {
+        v.push(T::default());
+    }
+    v
+}

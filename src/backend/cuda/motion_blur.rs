@@ -6,7 +6,7 @@
 //! pixels) by tests/cuda_host_math_motion_blur.rs. Device-side taps let the on-GPU search drive
 //! the strength without a host round trip.
 
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, nonempty, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::base::{motion_blur_angle, motion_blur_cap};
 use crate::perturb::common::psf::line_psf_radius;
@@ -83,8 +83,8 @@ impl MotionBlurKernel {
             count: s.alloc_zeros::<u32>(n.max(1)).map_err(err("motion_blur scratch alloc"))?,
         };
         Ok(MotionBlurKernel {
-            sin_cos: s.clone_htod(if sin_cos.is_empty() { &[0.0, 1.0][..] } else { &sin_cos }).map_err(err("motion_blur upload"))?,
-            cap: s.clone_htod(if caps.is_empty() { &[0.0][..] } else { &caps }).map_err(err("motion_blur upload"))?,
+            sin_cos: s.clone_htod(&nonempty(sin_cos)).map_err(err("motion_blur upload"))?,
+            cap: s.clone_htod(&nonempty(caps)).map_err(err("motion_blur upload"))?,
             max_len,
             stride: stride as u64,
             start: s.clone_htod(&start).map_err(err("motion_blur upload"))?,

@@ -19,7 +19,7 @@
 //! over tests/cuda_host_math_mri.rs's batch); on the device only the ramp's sincos differs
 //! (<= 2 ulp f64). Never run on a GPU yet (docs/gpu.md).
 
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, nonempty, CudaEngine, DeviceBatch};
 use crate::backend::motion_pack::{PackedMotion, MOTION_META_WORDS};
 use crate::backend::params::ImageDesc;
 use crate::backend::BackendError;
@@ -175,14 +175,6 @@ impl MotionKernel {
         }
         Ok(())
     }
-}
-
-/// `v`, or one default element if it is empty (never an empty allocation).
-fn nonempty<T: Default>(mut v: Vec<T>) -> Vec<T> {
-    if v.is_empty() {
-        v.push(T::default());
-    }
-    v
 }
 
 /// mri_motion of every image of `input` at its strength, image i prepared from `images[i]` and

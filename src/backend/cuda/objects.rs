@@ -4,7 +4,7 @@
 //! them.
 
 use super::fields::{self, PackedFields};
-use super::{err, CudaEngine, DeviceBatch};
+use super::{err, nonempty, CudaEngine, DeviceBatch};
 use crate::backend::object_prep::{floats_per_image, has_field, sprites_per_image, ObjectPrep};
 use crate::backend::BackendError;
 use crate::image::Image;
@@ -58,14 +58,11 @@ impl DeviceObjects {
     /// Upload a finished host preparation (made by `new`, so its packing is consistent).
     fn upload(engine: &CudaEngine, prep: &ObjectPrep, shapes: Vec<(u32, u32, u32)>) -> Result<Self, BackendError> {
         let s = engine.stream();
-        let nonempty = |v: &[f32]| if v.is_empty() { vec![0.0] } else { v.to_vec() };
-        let floats = s.clone_htod(&nonempty(&prep.floats)).map_err(err("object list upload"))?;
+        let floats = s.clone_htod(&nonempty(prep.floats.clone())).map_err(err("object list upload"))?;
         let fields = fields::upload(engine, &prep.fields, prep.len())?;
-        let boxes = if prep.table.boxes.is_empty() { vec![0u32; 4] } else { prep.table.boxes.clone() };
-        let offsets = if prep.table.offsets.is_empty() { vec![0u64] } else { prep.table.offsets.clone() };
-        let boxes = s.clone_htod(&boxes).map_err(err("sprite table upload"))?;
-        let offsets = s.clone_htod(&offsets).map_err(err("sprite table upload"))?;
-        let data = s.clone_htod(&nonempty(&prep.table.data)).map_err(err("sprite data upload"))?;
+        let boxes = s.clone_htod(&nonempty(prep.table.boxes.clone())).map_err(err("sprite table upload"))?;
+        let offsets = s.clone_htod(&nonempty(prep.table.offsets.clone())).map_err(err("sprite table upload"))?;
+        let data = s.clone_htod(&nonempty(prep.table.data.clone())).map_err(err("sprite data upload"))?;
         Ok(DeviceObjects { id: prep.id, n: prep.len(), shapes, floats, fields, boxes, offsets, data })
     }
 
