@@ -22,6 +22,10 @@ fn host_emulation_not_built() {
 mod ssim_ffi;
 
 #[cfg(medfm_host_math)]
+#[path = "host_math_ffi/mri_motion.rs"]
+mod mri_motion_ffi;
+
+#[cfg(medfm_host_math)]
 mod emu {
     use super::ssim_ffi::mfr_host_ssim_emulate;
     use medfm_robust::backend::params::{ImageDesc, SsimParams};
@@ -109,24 +113,6 @@ mod emu {
         );
         fn mfr_emu_jpeg(input: *const f32, out: *mut f32, descs: *const ImageDesc, strength: *const f32, n: u32, blocks_x: u32);
         fn mfr_emu_pixelate(input: *const f32, out: *mut f32, descs: *const ImageDesc, strength: *const f32, n: u32, blocks_x: u32);
-        #[allow(clippy::too_many_arguments)]
-        fn mfr_emu_mri_motion(
-            input: *const f32,
-            out: *mut f32,
-            descs: *const ImageDesc,
-            n: u32,
-            strength: *const f32,
-            spectra: *const f64,
-            meta: *const u64,
-            row_ky: *const u32,
-            row_u: *const f64,
-            twiddles: *const f64,
-            g: *mut f64,
-            rows_blocks: u32,
-            cols_blocks: u32,
-            fft_rows: u32,
-            fft_cols: u32,
-        );
         #[allow(clippy::too_many_arguments)]
         fn mfr_emu_ssim_batch(
             a: *const f32,
@@ -267,29 +253,7 @@ mod emu {
         in_both_orders(|order| {
             for f in [0.0f32, 0.3, 1.0] {
                 let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.05 * k as f32)).collect();
-                let mut out = vec![f32::NAN; input.len()];
-                let mut g = vec![f64::NAN; 2 * p.scratch_len.max(1)];
-                // SAFETY: descs describe input/out; the packed data comes from PackedMotion over the
-                // same images in the same order; g holds scratch_len complex values.
-                unsafe {
-                    mfr_emu_mri_motion(
-                        input.as_ptr(),
-                        out.as_mut_ptr(),
-                        descs.as_ptr(),
-                        descs.len() as u32,
-                        strengths.as_ptr(),
-                        p.spectra.as_ptr(),
-                        p.meta.as_ptr(),
-                        p.row_ky.as_ptr(),
-                        p.row_u.as_ptr(),
-                        p.twiddles.as_ptr(),
-                        g.as_mut_ptr(),
-                        p.rows_blocks as u32,
-                        p.cols_blocks as u32,
-                        p.fft_rows_blocks as u32,
-                        p.fft_cols_blocks as u32,
-                    )
-                };
+                let out = super::mri_motion_ffi::run(&p, &input, &descs, &strengths);
                 let mut worst = 0.0f32;
                 for (k, img) in imgs.iter().enumerate() {
                     let cpu = prepared[k].apply(strengths[k]);

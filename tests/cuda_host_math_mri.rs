@@ -2,10 +2,10 @@
 //! the CPU mri_bias_field of src/perturb/mri/bias_field.rs: bit-identical over odd sizes, grey and
 //! RGB, several seeds and strengths. The log field the kernel receives is the CPU's own
 //! `unit_log_field`, as src/backend/cuda/mri.rs uploads it. mri_ghosting: the kernel loop over the CPU's own
-//! `ghost_field`, bit-identical to the CPU apply. mri_motion: the batch through a block-by-block
-//! host emulation of kernels/mri_motion.cu's two kernels (a tiled direct inverse DFT, the kernels'
-//! own phase functions) with the packing and grid the wrapper uploads and launches,
-//! against the CPU apply (rustfft): equal within 1e-5 (spec/gpu.md), not bit-identical.
+//! `ghost_field`, bit-identical to the CPU apply. mri_motion: the batch through kernels/mri_motion.cu's
+//! four kernels themselves, run by the host CUDA emulation (kernels/host/cuda_emu.h) with the
+//! packing and grids the wrapper uploads and launches, against the CPU apply (rustfft): within 1e-5
+//! (spec/gpu.md).
 
 #[cfg(not(medfm_host_math))]
 #[test]
@@ -14,7 +14,12 @@ fn host_math_shim_not_built() {
 }
 
 #[cfg(medfm_host_math)]
+#[path = "host_math_ffi/mri_motion.rs"]
+mod mri_motion_ffi;
+
+#[cfg(medfm_host_math)]
 mod host {
+    use super::mri_motion_ffi;
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
@@ -94,27 +99,6 @@ mod host {
         }
     }
 
-    extern "C" {
-        #[allow(clippy::too_many_arguments)]
-        fn mfr_host_mri_motion(
-            input: *const f32,
-            out: *mut f32,
-            descs: *const medfm_robust::backend::params::ImageDesc,
-            n_images: u32,
-            strength: *const f32,
-            spectra: *const f64,
-            meta: *const u64,
-            row_ky: *const u32,
-            row_u: *const f64,
-            twiddles: *const f64,
-            g: *mut f64,
-            blocks_rows: u32,
-            blocks_cols: u32,
-            fft_rows: u32,
-            fft_cols: u32,
-        );
-    }
-
     /// The packing's table width and size limits are the kernel's.
     #[test]
     fn motion_constants_match_the_kernel() {
@@ -130,7 +114,7 @@ mod host {
 
     /// mri_motion: one mixed-size batch (odd sizes, grey and RGB, a 1-px-wide image, one image of
     /// several tiles per pass, and power-of-two images that take the radix-2 kernels) through the
-    /// host emulation of all four kernels' grids (every block, the kernels' own phase functions),
+    /// host CUDA emulation of all four kernels (their own source, the wrapper's grids),
     /// per-image strengths across 0..10, three seeds, against the CPU `apply`. The direct DFT, the
     /// radix-2 FFT and rustfft round differently, so only |d| <= 1e-5 is asserted (the worst
     /// difference of each path is printed); s = 0 must be the input bit for bit.
@@ -174,30 +158,7 @@ mod host {
             let prepared: Vec<_> = imgs.iter().zip(&ctxs).map(|(im, c)| pert.prepare(im, c).unwrap()).collect();
             for f in [0.0f32, 0.013, 0.1, 0.25, 0.45, 0.6, 0.8, 1.0] {
                 let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.04 * k as f32)).collect();
-                let mut out = vec![f32::NAN; input.len()];
-                let mut g = vec![0.0f64; 2 * p.scratch_len.max(1)];
-                // SAFETY: descs describe `input`/`out` (same length); spectra, meta, rows and
-                // twiddles come from PackedMotion::new over the same images in the same order;
-                // g holds scratch_len complex values; strengths has one value per image.
-                unsafe {
-                    mfr_host_mri_motion(
-                        input.as_ptr(),
-                        out.as_mut_ptr(),
-                        descs.as_ptr(),
-                        descs.len() as u32,
-                        strengths.as_ptr(),
-                        p.spectra.as_ptr(),
-                        p.meta.as_ptr(),
-                        p.row_ky.as_ptr(),
-                        p.row_u.as_ptr(),
-                        p.twiddles.as_ptr(),
-                        g.as_mut_ptr(),
-                        p.rows_blocks as u32,
-                        p.cols_blocks as u32,
-                        p.fft_rows_blocks as u32,
-                        p.fft_cols_blocks as u32,
-                    )
-                };
+                let out = mri_motion_ffi::run(&p, &input, &descs, &strengths);
                 for (k, img) in imgs.iter().enumerate() {
                     let path = uses_fft(img.width, img.height) as usize;
                     let cpu = prepared[k].apply(strengths[k]);
