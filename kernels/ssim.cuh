@@ -1,6 +1,6 @@
-// Per-pixel SSIM math (Wang et al. 2004) and the block phases of kernels/ssim.cu, shared by the
-// kernel and the host emulation (kernels/host/shim_ssim.cpp). Twin: src/ssim.rs (scikit-image
-// 0.26 `structural_similarity` formulas). All in f64: E[x^2] - mu^2 cancels badly in f32.
+// Per-pixel SSIM math (Wang et al. 2004) and the block phases of kernels/ssim.cu (which the host
+// CUDA emulation, kernels/host/emu_ssim.cpp, also runs). Twin: src/ssim.rs (scikit-image 0.26
+// `structural_similarity` formulas). All in f64: E[x^2] - mu^2 cancels badly in f32.
 #pragma once
 #include "common.cuh"
 
@@ -58,8 +58,7 @@ MFR_HD void mfr_compat_affine(float mn, float mx, double* lo, double* inv) {
 // Each thread handles MFR_SSIM_RUN consecutive outputs per pass (horizontal: columns, vertical:
 // rows) and slides the window over registers, so a staged value is read from shared memory once
 // per run instead of once per tap. Every window sum runs over taps k = 0..2r in ascending order
-// with explicit f64 fma (the order of the CPU twin). The host emulation calls these same
-// functions thread by thread, phase by phase, so it reproduces the kernel bit for bit.
+// with explicit f64 fma (the order of the CPU twin).
 #define MFR_SSIM_TILE 32                                   // output rows and columns per block
 #define MFR_SSIM_BX 32                                     // threads per block row
 #define MFR_SSIM_BY 8                                      // thread rows

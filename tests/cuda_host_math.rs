@@ -28,7 +28,7 @@ mod ssim_ffi;
 
 #[cfg(medfm_host_math)]
 mod host {
-    use super::ssim_ffi::mfr_host_ssim_emulate;
+    use super::ssim_ffi;
     use medfm_robust::backend::params::{ImageDesc, RngKey, SsimParams};
     use medfm_robust::perturb::common::filter::reflect_index;
     use medfm_robust::perturb::{by_id, Ctx};
@@ -215,12 +215,7 @@ mod host {
     }
 
     fn emulate(a: &[f32], b: &[f32], w: usize, h: usize, c: usize, variant: SsimVariant) -> f64 {
-        let p = SsimParams::for_variant(variant, 1);
-        let mm = |x: &[f32]| [x.iter().cloned().fold(f32::INFINITY, f32::min), x.iter().cloned().fold(f32::NEG_INFINITY, f32::max)];
-        let (ma, mb) = (mm(a), mm(b));
-        let (pa, pb) = if variant == SsimVariant::Compat { (ma.as_ptr(), mb.as_ptr()) } else { (std::ptr::null(), std::ptr::null()) };
-        // SAFETY: a and b hold c * w * h samples; minmax pointers are 2 floats or null; p lives.
-        unsafe { mfr_host_ssim_emulate(a.as_ptr(), b.as_ptr(), w as u32, h as u32, c as u32, pa, pb, &p) }
+        ssim_ffi::one(a, b, w, h, c, variant)
     }
 
     // scikit-image 0.26 values from spec/ssim-calibration.md (computed on float64 inputs; the

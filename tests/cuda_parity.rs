@@ -2,7 +2,7 @@
 //! feature AND a GPU; anywhere else every test prints "SKIPPED: ..." and returns (never panics).
 //!
 //! Here: fused SSIM (wang, skimage, compat) against src/ssim/ and, bit for bit, against its host
-//! emulation (kernels/host/shim_ssim.cpp); the base kernels (gaussian_noise, speckle_noise,
+//! CUDA emulation (tests/host_math_ffi/ssim.rs); the base kernels (gaussian_noise, speckle_noise,
 //! salt_pepper, brightness, contrast, gaussian_blur, pixelate) against their CPU perturbations,
 //! over odd sizes, grey and RGB, mixed-size batches and several seeds; determinism and
 //! batch-composition independence. The other kernels: tests/cuda_parity_*.rs; the search:
@@ -73,31 +73,25 @@ mod gpu {
         }
     }
 
-    /// The kernel computes what its host emulation computes (kernels/host/shim_ssim.cpp runs the
-    /// kernel's own phase functions thread by thread, with both fixed-order reductions): the same
-    /// bits for every shape and variant, the tile-crossing sizes included. A difference here means
-    /// a race or an indexing error in the CUDA code that the host build cannot show.
+    /// The kernel computes on the GPU what it computes under the host CUDA emulation
+    /// (tests/cuda_emulated.rs, kernels/host/cuda_emu.h: the same source, fixed-order reductions):
+    /// the same bits for every shape and variant, the tile-crossing sizes included. A difference
+    /// here means something the emulation does not model (a race the fibers' schedule hides,
+    /// device arithmetic).
     #[cfg(medfm_host_math)]
     #[test]
     fn ssim_bits_equal_host_emulation() {
-        use super::ssim_ffi::mfr_host_ssim_emulate;
-        use medfm_robust::backend::params::SsimParams;
         let Some(e) = engine("ssim_bits_equal_host_emulation") else { return };
         let clean: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 40 + i as u64)).collect();
         let pert: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 140 + i as u64)).collect();
         let ids: Vec<u32> = (0..clean.len() as u32).collect();
         let a = DeviceBatch::upload(&e, &clean.iter().collect::<Vec<_>>(), &ids).unwrap();
         let b = DeviceBatch::upload(&e, &pert.iter().collect::<Vec<_>>(), &ids).unwrap();
-        let minmax = |x: &Image| [x.data.iter().cloned().fold(f32::INFINITY, f32::min), x.data.iter().cloned().fold(f32::NEG_INFINITY, f32::max)];
         for variant in [SsimVariant::Wang, SsimVariant::Skimage, SsimVariant::Compat] {
             let got = ssim::ssim_batch(&e, &a, &b, variant).unwrap();
-            let p = SsimParams::for_variant(variant, 1);
             for (i, g) in got.iter().enumerate() {
                 let (x, y) = (&clean[i], &pert[i]);
-                let (ma, mb) = (minmax(x), minmax(y));
-                let (pa, pb) = if variant == SsimVariant::Compat { (ma.as_ptr(), mb.as_ptr()) } else { (std::ptr::null(), std::ptr::null()) };
-                // SAFETY: x and y hold c * w * h samples; minmax pointers are 2 floats or null.
-                let want = unsafe { mfr_host_ssim_emulate(x.data.as_ptr(), y.data.as_ptr(), x.width as u32, x.height as u32, x.channels as u32, pa, pb, &p) };
+                let want = super::ssim_ffi::one(&x.data, &y.data, x.width, x.height, x.channels, variant);
                 assert_eq!(g.to_bits(), want.to_bits(), "{variant:?} image {i} {}: gpu {g} emulation {want}", x.shape_str());
             }
         }

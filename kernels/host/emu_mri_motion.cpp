@@ -5,7 +5,7 @@
 
 // One strength step of the whole batch: pass 1 of each path, then pass 2 of each path, each over
 // (grid extent from src/backend/motion_pack.rs, n images) blocks of 32 x 8 threads; a zero extent
-// is not launched. Inputs as for `mfr_host_mri_motion` (kernels/host/shim_mri.cpp).
+// is not launched. Inputs: the packing of src/backend/motion_pack.rs; `g` is the G scratch.
 extern "C" void mfr_emu_mri_motion(const float* in, float* out, const MfrImageDesc* descs, uint32_t n,
                                    const float* strength, const MfrC64* spectra, const uint64_t* meta,
                                    const uint32_t* row_ky, const double* row_u, const MfrC64* twiddles, MfrC64* g,

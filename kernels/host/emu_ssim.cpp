@@ -17,3 +17,7 @@ extern "C" void mfr_emu_ssim_batch(const float* a, const float* b, const MfrImag
     mfr_emu::launch({n, 1, 1}, {MFR_SSIM_BX, MFR_SSIM_BY, 1},
                     [&] { ssim_reduce(partials, tile_start, descs, params, out); });
 }
+
+// The kernel's output tile side, for the check against src/backend/ssim_tiles.rs `SSIM_TILE`
+// (the host numbers the tiles the kernel decodes).
+extern "C" uint32_t mfr_host_ssim_tile(void) { return MFR_SSIM_TILE; }
