@@ -248,20 +248,13 @@ mod emu {
         blocks_x: u32,
         emu: unsafe extern "C" fn(*const f32, *mut f32, *const ImageDesc, *const f32, u32, u32),
     ) {
-        use medfm_robust::perturb::{by_id, Ctx};
-        let pert = by_id(id).unwrap();
         let (input, descs) = pack(imgs);
         in_both_orders(|order| {
             let mut out = vec![f32::NAN; input.len()];
             // SAFETY: descs describe input and out; one strength per image; blocks_x covers every
             // image's work as the launch wrapper computes it.
             unsafe { emu(input.as_ptr(), out.as_mut_ptr(), descs.as_ptr(), strengths.as_ptr(), descs.len() as u32, blocks_x) };
-            for (k, img) in imgs.iter().enumerate() {
-                let cpu = pert.prepare(img, &Ctx::new(1, descs[k].image_id)).unwrap().apply(strengths[k]);
-                let o = descs[k].offset as usize;
-                let bad = out[o..o + img.data.len()].iter().zip(&cpu.data).position(|(a, b)| a.to_bits() != b.to_bits());
-                assert!(bad.is_none(), "{id} ({order}) {} s {}: first difference at sample {bad:?}", img.shape_str(), strengths[k]);
-            }
+            check_batch(id, 1, order, imgs, &descs, &out, strengths);
         });
     }
 
@@ -295,12 +288,13 @@ mod emu {
         }
     }
 
-    /// Check one emulated batch result against the CPU `apply` of `id`, bit for bit.
-    fn check_batch(id: &str, order: &str, imgs: &[Image], descs: &[ImageDesc], out: &[f32], strengths: &[f32]) {
+    /// Check one emulated batch result against the CPU `apply` of `id` (image i under
+    /// `Ctx::new(seed, image id)`), bit for bit.
+    fn check_batch(id: &str, seed: u64, order: &str, imgs: &[Image], descs: &[ImageDesc], out: &[f32], strengths: &[f32]) {
         use medfm_robust::perturb::{by_id, Ctx};
         let pert = by_id(id).unwrap();
         for (k, img) in imgs.iter().enumerate() {
-            let cpu = pert.prepare(img, &Ctx::new(1, descs[k].image_id)).unwrap().apply(strengths[k]);
+            let cpu = pert.prepare(img, &Ctx::new(seed, descs[k].image_id)).unwrap().apply(strengths[k]);
             let o = descs[k].offset as usize;
             let bad = out[o..o + img.data.len()].iter().zip(&cpu.data).position(|(a, b)| a.to_bits() != b.to_bits());
             assert!(bad.is_none(), "{id} ({order}) {} s {}: first difference at sample {bad:?}", img.shape_str(), strengths[k]);
@@ -332,7 +326,7 @@ mod emu {
             unsafe {
                 mfr_emu_gaussian_blur(input.as_ptr(), tmp.as_mut_ptr(), out.as_mut_ptr(), descs.as_ptr(), strengths.as_ptr(), taps.as_mut_ptr(), radius.as_mut_ptr(), tap_off.as_ptr(), max_r, n as u32, blocks)
             };
-            check_batch("gaussian_blur", order, &imgs, &descs, &out, &strengths);
+            check_batch("gaussian_blur", 1, order, &imgs, &descs, &out, &strengths);
         });
     }
 
@@ -386,7 +380,7 @@ mod emu {
                     blocks,
                 )
             };
-            check_batch("motion_blur", order, &imgs, &descs, &out, &strengths);
+            check_batch("motion_blur", 1, order, &imgs, &descs, &out, &strengths);
         });
     }
 
@@ -413,7 +407,7 @@ mod emu {
                 unsafe {
                     mfr_emu_warp(input.as_ptr(), out.as_mut_ptr(), descs.as_ptr(), strengths.as_ptr(), params.as_ptr(), kind, border, maps.as_mut_ptr(), identity.as_mut_ptr(), n as u32, blocks)
                 };
-                check_batch(id, order, &imgs, &descs, &out, &strengths);
+                check_batch(id, 1, order, &imgs, &descs, &out, &strengths);
             });
         }
     }
@@ -497,7 +491,7 @@ mod emu {
     #[test]
     fn reductions_and_base_kernels_match_cpu() {
         use medfm_robust::backend::params::RngKey;
-        use medfm_robust::perturb::{by_id, Ctx};
+        use medfm_robust::perturb::by_id;
         let imgs: Vec<Image> = [(37usize, 29usize, 3usize), (5, 40, 1), (64, 48, 1), (300, 7, 3)]
             .iter()
             .enumerate()
@@ -529,12 +523,7 @@ mod emu {
                     let mut out = vec![f32::NAN; input.len()];
                     // SAFETY: descs describe input/out; one strength per image; means n max_c.
                     unsafe { mfr_emu_noise(which as u32, input.as_ptr(), out.as_mut_ptr(), descs.as_ptr(), strengths.as_ptr(), key, means.as_ptr(), max_c as u32, n as u32, blocks) };
-                    for (k, img) in imgs.iter().enumerate() {
-                        let cpu = by_id(id).unwrap().prepare(img, &Ctx::new(seed, descs[k].image_id)).unwrap().apply(strengths[k]);
-                        let o = descs[k].offset as usize;
-                        let bad = out[o..o + img.data.len()].iter().zip(&cpu.data).position(|(a, b)| a.to_bits() != b.to_bits());
-                        assert!(bad.is_none(), "{id} ({order}) {} s {}: first difference at sample {bad:?}", img.shape_str(), strengths[k]);
-                    }
+                    check_batch(id, seed, order, &imgs, &descs, &out, &strengths);
                 }
             }
         });

@@ -7,6 +7,7 @@
 #include <ucontext.h>
 
 #include <mutex>
+#include <vector>
 
 namespace mfr_emu {
 

@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include <functional>
-#include <vector>
 
 struct MfrEmuDim3 {
     unsigned x, y, z;
