@@ -1,8 +1,8 @@
 use super::Global;
-use crate::calibrate::SearchOptions;
-use crate::image::BitDepth;
-use crate::perturb::Modality;
-use crate::{io, phantom, viz};
+use medfm_robust::calibrate::SearchOptions;
+use medfm_robust::image::BitDepth;
+use medfm_robust::perturb::Modality;
+use medfm_robust::{io, phantom, viz};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -27,12 +27,12 @@ pub struct GalleryArgs {
     pub ssim_variant: super::ssim::VariantArg,
     /// Compute device: cpu, cuda, or auto. Accepted for symmetry and validated; the gallery itself
     /// is always rendered on the CPU.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: super::perturb::DeviceArg,
+    #[arg(long, default_value = "cpu", value_parser = super::args::DeviceArg::parse)]
+    pub device: super::args::DeviceArg,
 }
 
 pub fn run(a: GalleryArgs, g: Global) -> anyhow::Result<i32> {
-    let _engine = super::perturb::select_engine(a.device, g.quiet)?;
+    let _engine = super::perturb::select_engine(&a.device, g.quiet)?;
     let m = Modality::parse(&a.modality)?;
     let (image, depth) = match &a.image {
         Some(p) => {

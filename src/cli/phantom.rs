@@ -1,6 +1,6 @@
-use crate::image::BitDepth;
-use crate::perturb::Modality;
-use crate::{io, phantom};
+use medfm_robust::image::BitDepth;
+use medfm_robust::perturb::Modality;
+use medfm_robust::{io, phantom};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
