@@ -67,7 +67,7 @@ fn example_bench_config_parses_and_passes_static_checks() {
     assert_eq!(c.models.len(), 10);
     assert_eq!(c.check_static(), Vec::<String>::new());
     // Its datasets are not shipped: the validation pass names each missing one.
-    let e = medfm_robust::run::validate(&c).err().unwrap().to_string();
+    let e = medfm_robust::run::validate(&c, &std::env::temp_dir().join("medfm-robust-example-check")).err().unwrap().to_string();
     for d in ["isic2016", "kvasir-seg", "brain-tumor-mri", "smdg19-disc", "smdg19-cup"] {
         assert!(e.contains(&format!("dataset '{d}'")), "{e}");
     }

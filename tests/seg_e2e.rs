@@ -1,5 +1,6 @@
-//! End to end through ONNX Runtime on the built-in demo model (models/demo): records complete,
-//! scores in [0, 1], bad inputs become named, recorded errors, prompts replay exactly.
+//! End to end through ONNX Runtime on the built-in demo model (models/demo), through the
+//! pipeline that `eval-seg` and `run` share: records complete, scores in [0, 1], bad inputs become
+//! named, recorded errors, prompts replay exactly.
 //!
 //! Needs the ONNX Runtime library: run `tools/setup_ort.sh` first (CI does). Without it these
 //! tests fail with that instruction rather than skip.
@@ -8,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use medfm_robust::eval::seg::ort::find_library;
-use medfm_robust::eval::seg::run::{evaluate_image, EvalOptions, Record, StageTimes, Strengths, Summary};
 use medfm_robust::eval::seg::{Model, ModelSpec};
+use medfm_robust::run::config::{Calibration, Config, DatasetConfig, ModelConfig, Profile};
+use medfm_robust::run::{exec, Record, Shard};
 use medfm_robust::image::{Image, Mask};
 use medfm_robust::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use medfm_robust::phantom::phantom;
@@ -88,7 +90,8 @@ fn eval_seg_cli_on_demo_model() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     // Some items failed (recorded): exit code 2, and the run still went through all items.
     assert_eq!(o.status.code(), Some(2), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("clean: IoU"), "{stdout}");
+    assert!(stdout.contains("segmentation demo/full on ") && stdout.contains("clean IoU"), "{stdout}");
+    assert!(stdout.contains("failed: 2"), "{stdout}");
     let recs = read_records(&out.join("records.jsonl"));
     assert_eq!(recs.len(), 5, "one clean record per image");
     for r in &recs {
@@ -97,7 +100,7 @@ fn eval_seg_cli_on_demo_model() {
         assert_eq!(r.preset, "litemedsam");
         if r.sample.contains("ok") {
             assert!(r.error.is_none(), "{r:?}");
-            let (i, d) = (r.iou.unwrap(), r.dice.unwrap());
+            let (i, d) = (r.metrics["iou"], r.metrics["dice"]);
             assert!((0.0..=1.0).contains(&i) && (0.0..=1.0).contains(&d));
             assert!(i > 0.5, "demo model should find a phantom lesion from its box: {r:?}");
             assert!(r.prompt.is_some());
@@ -112,9 +115,20 @@ fn eval_seg_cli_on_demo_model() {
     let first = recs.clone();
     std::fs::copy(out.join("records.jsonl"), tmp.path().join("prev.jsonl")).unwrap();
     let prev = tmp.path().join("prev.jsonl");
-    let o = run(&["--replay", prev.to_str().unwrap()]);
+    let out2 = tmp.path().join("out2");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_medfm-robust"));
+    c.args(["eval-seg", "--encoder"]).arg(repo().join("models/demo/encoder.onnx")).arg("--decoder").arg(repo().join("models/demo/decoder.onnx"));
+    c.args(["--preset", "litemedsam", "--perturbations", "none", "--images"]).arg(&images).arg("--masks").arg(&masks).arg("--out").arg(&out2);
+    c.args(["--replay", prev.to_str().unwrap()]);
+    assert_eq!(c.output().unwrap().status.code(), Some(2));
+    let again = read_records(&out2.join("records.jsonl"));
+    for (a, b) in first.iter().zip(&again) {
+        assert_eq!((&a.unit, &a.prompt, &a.metrics), (&b.unit, &b.prompt, &b.metrics), "replayed boxes give identical results");
+    }
+    // The same command again resumes: the two failed units are retried, nothing else.
+    let o = run(&["--jitter", "3", "--seed", "5"]);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(read_records(&out.join("records.jsonl")), first);
+    assert_eq!(read_records(&out.join("records.jsonl")).len(), 5 + 2);
 }
 
 #[test]
@@ -194,55 +208,118 @@ fn perturbed_levels_use_the_warped_mask_and_fill_every_unit() {
         source: "test",
         monotone_tolerance: 0.0,
     })));
-    let mut model = Model::load(&demo_spec("litemedsam"), Default::default(), 1).unwrap();
-    let opts = EvalOptions {
-        model_name: "demo".into(),
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let p = phantom(Modality::Ct, 128, 128, 3, 1);
+    std::fs::create_dir_all(dir.join("images")).unwrap();
+    std::fs::create_dir_all(dir.join("masks")).unwrap();
+    save_rgb(&p.image, &dir.join("images/ct-1.png"));
+    save_mask(&p.mask, &dir.join("masks/ct-1.png"));
+    let config = Config {
+        name: "t".into(),
+        seed: 0,
+        profile: Profile::Default,
+        device: "cpu".into(),
+        levels: vec![1, 3, 5],
+        perturbations: vec!["none".into()],
+        max_evals_per_band: 20,
+        calibration: Calibration::Fixed,
+        calibration_images: 1,
+        ssim_variant: None,
+        datasets: vec![DatasetConfig {
+            name: "phantoms".into(),
+            path: dir.clone(),
+            reader: "generic".into(),
+            modality: Some("ct".into()),
+            limit: None,
+            masks: None,
+            perturbations: None,
+            sample_seed: 42,
+            image_root: None,
+        }],
+        models: vec![ModelConfig {
+            name: "demo".into(),
+            strategy: "none".into(),
+            preset: "litemedsam".into(),
+            graphs: [("encoder".to_string(), repo().join("models/demo/encoder.onnx")), ("decoder".to_string(), repo().join("models/demo/decoder.onnx"))].into(),
+            task: "segmentation".into(),
+            model: None,
+            judge: None,
+            concurrency: None,
+            jitter: 0,
+            replay: None,
+            threads: 1,
+            vlm_compat: vec![],
+        }],
+    };
+    let out = tmp.path().join("out");
+    let (mut plan, mut evaluators) = exec::validate(&config, &out).unwrap();
+    plan.datasets[0].perturbations = vec![shift];
+    let opts = exec::RunOptions { out: out.clone(), shard: Shard::ALL, restart: false, batch: 2 };
+    exec::execute(&plan, &mut evaluators, &opts, &|_, _| {}).unwrap();
+    let recs = read_records(&out.join("records.jsonl"));
+    let unit = |p: &str, l: u8| medfm_robust::run::Unit {
+        model: "demo".into(),
         strategy: "none".into(),
         dataset: "phantoms".into(),
-        perturbations: vec![shift],
-        levels: vec![1, 3, 5],
-        seed: 0,
-        jitter: 0,
-        strengths: Strengths::Fixed,
-        replay: Default::default(),
-    };
-    let p = phantom(Modality::Ct, 128, 128, 3, 1);
-    let mut recs = Vec::new();
-    let mut times = StageTimes::default();
-    evaluate_image(&mut model, "ct-1", &p.image, medfm_robust::BitDepth::U8, &p.mask, &opts, &mut times, &mut |r| {
-        recs.push(r);
-        Ok(())
-    })
-    .unwrap();
+        task: "segmentation".into(),
+        perturbation: p.into(),
+        level: l,
+        sample: "ct-1.png".into(),
+    }
+    .id();
     let units: Vec<&str> = recs.iter().map(|r| r.unit.as_str()).collect();
-    assert_eq!(units, ["phantoms/ct-1/clean/0", "phantoms/ct-1/test_shift/1", "phantoms/ct-1/test_shift/3", "phantoms/ct-1/test_shift/5"]);
+    assert_eq!(units, [unit("clean", 0), unit("test_shift", 1), unit("test_shift", 3), unit("test_shift", 5)]);
     let clean_box = recs[0].prompt.unwrap();
     for r in &recs[1..] {
         let k = (40.0 * r.level as f32 / 5.0).round() as usize;
         let b = r.prompt.unwrap();
         // The box follows the warped mask (clipped at the right border).
         assert_eq!(b[0], (clean_box[0] + k).min(127), "{r:?}");
-        assert!(r.iou.unwrap() > 0.5, "{r:?}");
+        assert!(r.metrics["iou"] > 0.5, "{r:?}");
         assert_eq!(r.strength, Some(40.0 * r.level as f32 / 5.0));
         let ssim = r.ssim.unwrap();
         assert!(ssim < 1.0 && ssim > -1.0, "{r:?}");
     }
-    assert_eq!(times.images, 4);
-    let s = Summary::from_records(&recs);
-    assert_eq!(s.clean_n, 1);
-    assert_eq!(s.drop_by_level.len(), 3);
-    assert_eq!(s.drop_by_category["base"].2, 3);
+    let agg = medfm_robust::report::tasks::aggregate(&recs, "segmentation", "iou");
+    assert_eq!(agg.clean.values().next().unwrap().1, 1);
+    assert_eq!(agg.levels(), vec![1, 3, 5]);
+    assert_eq!(agg.delta.len(), 3, "one base cell per level");
 }
 
 #[test]
 fn demo_on_phantoms_reports_clean_scores() {
     require_ort();
+    // The ONNX demo model through the pipeline on 8 modalities x 2 phantoms (128 px), clean only.
     let tmp = tempfile::tempdir().unwrap();
-    let s = medfm_robust::cli::seg::run_demo_seg(tmp.path(), 128, 2, "none", &[1, 3, 5], Strengths::Fixed, true).unwrap();
-    println!("demo model, clean on phantoms (128 px, 8 modalities x 2 seeds): IoU {:?} Dice {:?}", s.clean_iou, s.clean_dice);
-    assert_eq!(s.records, 16);
-    assert_eq!(s.clean_n, 16, "every phantom has a non-empty mask and must be scored");
-    let (i, d) = (s.clean_iou.unwrap(), s.clean_dice.unwrap());
+    let mut manifest = String::new();
+    for m in Modality::ALL {
+        for seed in 0..2u64 {
+            let ph = phantom(m, 128, 128, 3, seed);
+            save_rgb(&ph.image, &tmp.path().join(format!("{m}-{seed}.png")));
+            save_mask(&ph.mask, &tmp.path().join(format!("{m}-{seed}_mask.png")));
+            manifest.push_str(&format!("{}\n", serde_json::json!({"image": format!("{m}-{seed}.png"), "mask": format!("{m}-{seed}_mask.png")})));
+        }
+    }
+    std::fs::write(tmp.path().join("m.jsonl"), manifest).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_medfm-robust"))
+        .args(["eval-seg", "--preset", "litemedsam", "--perturbations", "none", "--encoder"])
+        .arg(repo().join("models/demo/encoder.onnx"))
+        .arg("--decoder")
+        .arg(repo().join("models/demo/decoder.onnx"))
+        .arg("--manifest")
+        .arg(tmp.path().join("m.jsonl"))
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let recs = read_records(&tmp.path().join("out/records.jsonl"));
+    assert_eq!(recs.len(), 16, "every phantom has a non-empty mask and must be scored");
+    let agg = medfm_robust::report::tasks::aggregate(&recs, "segmentation", "iou");
+    let dice = medfm_robust::report::tasks::aggregate(&recs, "segmentation", "dice");
+    let (i, d) = (agg.clean.values().next().unwrap().0, dice.clean.values().next().unwrap().0);
+    println!("demo model, clean on phantoms (128 px, 8 modalities x 2 seeds): IoU {i:.3} Dice {d:.3}");
     assert!((0.0..=1.0).contains(&i) && (0.0..=1.0).contains(&d));
     assert!(d >= i, "Dice >= IoU per image, so also on average");
     assert!(i > 0.5, "the demo segmenter should find phantom lesions from their boxes: IoU {i}");

@@ -1,17 +1,20 @@
-//! `eval-vlm` end to end against a loopback server: one record per (sample, variant) through
-//! injected failures, reruns answered from the cache, perturbed images sent exactly as produced,
-//! grounding and captioning summaries, and the API key absent from every output file.
+//! VLM tasks through the pipeline (the units `eval-vlm` and `run` schedule) against a loopback
+//! server: one record per (sample, variant) through injected failures, reruns that resume and
+//! answer from the cache, perturbed images sent exactly as produced, grounding and captioning
+//! scored from the records, and the API key absent from every output file.
 
 mod vlm_support;
 
-use medfm_robust::eval::vlm::levels::{self, Strengths};
-use medfm_robust::eval::vlm::{self, images, Compat, ModelConfig, RunOptions, Task};
+use medfm_robust::calibrate::policy::{self, Policy};
+use medfm_robust::eval::vlm::{images, ModelConfig};
 use medfm_robust::image::{Image, Mask};
 use medfm_robust::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
-use std::path::Path;
+use medfm_robust::report::tasks;
+use medfm_robust::run::config::{Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile};
+use medfm_robust::run::{exec, records, Record, Shard};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vlm_support::{image_of, prompt_of, Action, Server};
-
 /// Test perturbation: adds 0.2 * s to every sample (clipped).
 struct Brighten;
 static BRIGHTEN: Info = Info {
@@ -106,18 +109,19 @@ fn write_png(path: &Path, w: u32, h: u32, seed: u32) {
     img.save(path).unwrap();
 }
 
-fn model_toml(dir: &Path, base_url: &str, key_env: &str, box_format: &str) -> ModelConfig {
+fn model_toml(dir: &Path, base_url: &str, key_env: &str, box_format: &str) -> PathBuf {
     model_toml_t(dir, base_url, key_env, box_format, 20.0)
 }
 
 /// `timeout_s` below a stall injected by the server turns the stall into a timeout.
-fn model_toml_t(dir: &Path, base_url: &str, key_env: &str, box_format: &str, timeout_s: f64) -> ModelConfig {
+fn model_toml_t(dir: &Path, base_url: &str, key_env: &str, box_format: &str, timeout_s: f64) -> PathBuf {
     let text = format!(
         "name = \"mock-vlm\"\nbase_url = \"{base_url}\"\nmodel = \"mock/vlm\"\napi_key_env = \"{key_env}\"\n\
          max_tokens = 32\nbox_format = \"{box_format}\"\nconcurrency = 3\ntimeout_s = {timeout_s}\nmax_retries = 3\nretry_base_ms = 1\n"
     );
     std::fs::write(dir.join("model.toml"), &text).unwrap();
-    ModelConfig::load(&dir.join("model.toml")).unwrap()
+    ModelConfig::load(&dir.join("model.toml")).unwrap();
+    dir.join("model.toml")
 }
 
 fn records(out: &Path) -> Vec<serde_json::Value> {
@@ -128,26 +132,80 @@ fn records(out: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn opts<'a>(task: Task, data: &Path, out: &Path, perts: Vec<&'a dyn Perturbation>) -> RunOptions<'a> {
-    RunOptions {
-        task,
-        data: data.to_path_buf(),
-        image_root: None,
-        dataset: None,
-        modality: None,
-        perturbations: perts,
-        levels: vec![1, 3],
-        limit: None,
-        seed: 42,
-        perturb_seed: 7,
-        strengths: Strengths::Fixed,
-        compat: Compat::default(),
-        judge: None,
-        out: out.to_path_buf(),
-        cache_dir: None,
-        concurrency: None,
-        progress: false,
+/// What one VLM evaluation is: a task file, the model, test perturbations, levels 1 and 3 at
+/// fixed strengths, perturbation seed 7.
+struct Job {
+    task: &'static str,
+    data: PathBuf,
+    model: PathBuf,
+    out: PathBuf,
+    perts: Vec<&'static dyn Perturbation>,
+    levels: Vec<u8>,
+    compat: Vec<String>,
+    judge: Option<PathBuf>,
+    concurrency: Option<usize>,
+}
+
+fn job(task: &'static str, data: &Path, model: &Path, out: &Path, perts: Vec<&'static dyn Perturbation>) -> Job {
+    Job { task, data: data.into(), model: model.into(), out: out.into(), perts, levels: vec![1, 3], compat: vec![], judge: None, concurrency: None }
+}
+
+/// Run a job through the pipeline; returns its latest record per unit, in file order of the
+/// units' first records.
+fn run(j: &Job) -> Vec<Record> {
+    let config = Config {
+        name: "vlm-test".into(),
+        seed: 7,
+        profile: Profile::Default,
+        device: "cpu".into(),
+        levels: j.levels.clone(),
+        perturbations: vec!["none".into()],
+        max_evals_per_band: 20,
+        calibration: Calibration::Fixed,
+        calibration_images: 1,
+        ssim_variant: None,
+        datasets: vec![DatasetConfig {
+            name: "data".into(),
+            path: j.data.clone(),
+            reader: j.task.into(),
+            modality: None,
+            limit: None,
+            masks: None,
+            perturbations: None,
+            sample_seed: 42,
+            image_root: None,
+        }],
+        models: vec![RunModel {
+            name: "mock-vlm".into(),
+            strategy: "full".into(),
+            preset: String::new(),
+            graphs: Default::default(),
+            task: j.task.into(),
+            model: Some(j.model.clone()),
+            judge: j.judge.clone(),
+            concurrency: j.concurrency,
+            jitter: 0,
+            replay: None,
+            threads: 0,
+            vlm_compat: j.compat.clone(),
+        }],
+    };
+    let (mut plan, mut evaluators) = exec::validate(&config, &j.out).unwrap();
+    plan.datasets[0].perturbations = j.perts.clone();
+    let opts = exec::RunOptions { out: j.out.clone(), shard: Shard::ALL, restart: false, batch: 4 };
+    exec::execute(&plan, &mut evaluators, &opts, &|_, _| {}).unwrap();
+    let latest = records::load_dir(&j.out).unwrap();
+    let mut order: Vec<String> = Vec::new();
+    for r in records::read_records(&j.out.join("records.jsonl")).unwrap() {
+        if !order.contains(&r.unit) {
+            order.push(r.unit);
+        }
     }
+    order.iter().map(|u| latest[u].clone()).collect()
+}
+
+fn correct(r: &serde_json::Value) -> Option<bool> {
+    r["metrics"]["correct"].as_f64().map(|c| c == 1.0)
 }
 
 fn no_key_anywhere(dir: &Path, key: &str) {
@@ -203,22 +261,25 @@ fn vqa_every_item_gets_a_record_and_reruns_cost_nothing() {
     }));
     let out = dir.path().join("out");
     let model = model_toml_t(dir.path(), &server.base_url, VAR, "xyxy-pixel", 1.5);
-    let o = opts(Task::Vqa, &data, &out, vec![&Brighten]);
-    let s = vlm::run(&model, &o).unwrap();
+    let j = job("vqa", &data, &model, &out, vec![&Brighten]);
+    let latest = run(&j);
     let recs = records(&out);
     assert_eq!(recs.len(), 6 * 3, "clean + 2 levels per item");
-    assert_eq!(s.records, 18);
     for r in &recs {
         assert_eq!(r["reply"].is_null(), !r["error"].is_null(), "{r}");
-        assert!(r["correct"].is_boolean());
+        assert_eq!(correct(r).is_some(), r["error"].is_null(), "a failed unit is not scored: {r}");
         assert_eq!(r["prompt_hash"].as_str().map(str::len), Some(16));
     }
     let failed: Vec<_> = recs.iter().filter(|r| !r["error"].is_null()).collect();
     assert_eq!(failed.len(), 3);
-    assert!(failed.iter().all(|r| r["sample"] == "q5" && r["correct"] == false));
-    assert!(s.retries > 0);
-    // Item 0 and 2 and 4 are right (B); 1 is right (Mass = D); 3 says pneumonia but is D; 5 failed.
-    assert!((s.clean.metrics["accuracy"] - 4.0 / 6.0).abs() < 1e-12);
+    assert!(failed.iter().all(|r| r["sample"] == "q5" && r["metrics"].as_object().unwrap().is_empty()));
+    assert!(server.requests() > 18, "429, stall and garbage were retried");
+    // Items 0, 2 and 4 are right (B); 1 is right (Mass = D); 3 says pneumonia but is D; 5 failed
+    // and is left out of the accuracy (not counted as wrong).
+    let agg = tasks::aggregate(&latest, "vqa", "correct");
+    let clean = agg.clean.values().next().unwrap();
+    assert_eq!(clean.1, 5);
+    assert!((clean.0 - 4.0 / 5.0).abs() < 1e-12, "{clean:?}");
     let r0 = recs.iter().find(|r| r["sample"] == "q0" && r["perturbation"] == "clean").unwrap();
     assert_eq!((r0["parsed"].as_str(), r0["parse_rule"].as_str()), (Some("B"), Some("letter")));
     let r2 = recs.iter().find(|r| r["sample"] == "q2" && r["perturbation"] == "clean").unwrap();
@@ -227,17 +288,16 @@ fn vqa_every_item_gets_a_record_and_reruns_cost_nothing() {
     // Options were shown (default profile).
     assert!(server.log.lock().unwrap().iter().all(|s| prompt_of(s).contains("B. Pneumonia")));
 
-    // Rerun: only the always-failing item goes to the server again.
+    // Rerun: it resumes; only the always-failing item goes to the server again.
     let before = server.requests();
-    let s2 = vlm::run(&model, &o).unwrap();
+    let latest2 = run(&j);
     let after = server.requests();
     assert_eq!(after - before, 3 * 4, "only q5's three variants, 4 attempts each");
-    assert_eq!(s2.cache_hits, 15);
-    let recs2 = records(&out);
-    assert_eq!(recs2.len(), recs.len());
-    for (a, b) in recs.iter().zip(&recs2) {
-        assert_eq!(a["unit"], b["unit"]);
-        assert_eq!(a["reply"], b["reply"]);
+    assert_eq!(records(&out).len(), recs.len() + 3, "the retried units are appended");
+    assert_eq!(latest2.len(), latest.len());
+    for (a, b) in latest.iter().zip(&latest2) {
+        assert_eq!(a.unit, b.unit);
+        assert_eq!(a.fields.get("reply"), b.fields.get("reply"));
     }
     no_key_anywhere(dir.path(), KEY);
 }
@@ -253,12 +313,13 @@ fn the_perturbed_image_sent_is_the_perturbed_output() {
     let server = Server::start(Box::new(|_| Action::Reply("[4, 2, 20, 12]".into())));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
     let out = dir.path().join("out");
-    let mut o = opts(Task::Grounding, &data, &out, vec![&Brighten, &Shift]);
-    o.levels = vec![5];
-    vlm::run(&model, &o).unwrap();
+    let mut j = job("grounding", &data, &model, &out, vec![&Brighten, &Shift]);
+    j.levels = vec![5];
+    run(&j);
     let (img, depth) = images::read_image(&dir.path().join("a.png")).unwrap();
     let ctx = Ctx::new(7, medfm_robust::io::image_id(Path::new("a.png")));
-    let want = levels::variants(&Brighten, &img, None, depth, &ctx, &[5], &Strengths::Fixed).unwrap();
+    let reference = medfm_robust::ssim::SsimReference::new(&img, medfm_robust::ssim::SsimVariant::Wang).unwrap();
+    let want = policy::produce(&Policy::Fixed, &Brighten, &img, &reference, None, depth, &ctx, &[5]).unwrap();
     let want_png = images::encode_png(&want[0].image).unwrap();
     let sent: Vec<Vec<u8>> = server.log.lock().unwrap().iter().filter_map(image_of).collect();
     assert_eq!(sent.len(), 3);
@@ -271,11 +332,11 @@ fn the_perturbed_image_sent_is_the_perturbed_output() {
     // Grounding: the box is right on clean and brighten; under the shift (10 px) the truth moved.
     let recs = records(&out);
     let by = |p: &str| recs.iter().find(|r| r["perturbation"] == p).unwrap().clone();
-    assert_eq!(by("clean")["correct"], true);
-    assert_eq!(by("test_brighten")["correct"], true);
+    assert_eq!(correct(&by("clean")), Some(true));
+    assert_eq!(correct(&by("test_brighten")), Some(true));
     let sh = by("test_shift");
     assert_eq!(sh["truth"], serde_json::json!([14.0, 2.0, 30.0, 12.0]));
-    assert_eq!(sh["correct"], false); // IoU of [4,20] vs [14,30] = 6/26
+    assert_eq!(correct(&sh), Some(false)); // IoU of [4,20] vs [14,30] = 6/26
 }
 
 #[test]
@@ -305,13 +366,13 @@ fn grounding_conventions_and_the_authors_first_four_numbers() {
     let server = Server::start(Box::new(|_| Action::Reply("{\"box_2d\": [100, 100, 500, 500]}".into())));
     let model = model_toml(dir.path(), &server.base_url, VAR, "gemini");
     let out = dir.path().join("out");
-    let s = vlm::run(&model, &opts(Task::Grounding, &data, &out, vec![])).unwrap();
-    assert_eq!(s.clean.metrics["acc_iou50"], 1.0);
+    let recs = run(&job("grounding", &data, &model, &out, vec![]));
+    assert_eq!(recs[0].metrics["correct"], 1.0);
     assert!(prompt_of(&server.log.lock().unwrap()[0]).starts_with("Please locate the liver."));
-    let mut o = opts(Task::Grounding, &data, &dir.path().join("out_compat"), vec![]);
-    o.compat = Compat::all();
-    let s = vlm::run(&model, &o).unwrap();
-    assert_eq!(s.clean.metrics["acc_iou50"], 0.0);
+    let mut j = job("grounding", &data, &model, &dir.path().join("out_compat"), vec![]);
+    j.compat = vec!["all".into()];
+    let recs = run(&j);
+    assert_eq!(recs[0].metrics["correct"], 0.0);
     assert_eq!(prompt_of(server.log.lock().unwrap().last().unwrap()), "Please locate the liver.");
 }
 
@@ -336,12 +397,16 @@ fn captions_are_scored_per_group_over_the_same_samples() {
     }));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
     let out = dir.path().join("out");
-    let s = vlm::run(&model, &opts(Task::Caption, &data, &out, vec![&Brighten])).unwrap();
-    assert_eq!(s.records, 12);
+    let latest = run(&job("caption", &data, &model, &out, vec![&Brighten]));
+    assert_eq!(latest.len(), 12);
     let recs = records(&out);
     assert!(recs.iter().all(|r| r["references"].as_array().map(Vec::len) == Some(1) && r["prediction"].is_string()));
-    assert!(s.clean.metrics.contains_key("cider") && s.groups.len() == 2);
-    assert!(s.categories.iter().all(|c| c.drop.contains_key("bleu4")));
+    for metric in ["cider", "bleu4"] {
+        let agg = tasks::aggregate(&latest, "caption", metric);
+        assert_eq!(agg.clean.values().next().unwrap().1, 4, "{metric}");
+        assert_eq!(agg.per_perturbation.len(), 2, "{metric}: one cell per level");
+        assert!(agg.delta.keys().all(|(_, c, _)| c == "base"));
+    }
 }
 
 fn small_vqa(dir: &Path, n: usize) -> std::path::PathBuf {
@@ -378,10 +443,9 @@ fn records_are_identical_whatever_the_concurrency() {
     let mut texts = Vec::new();
     for (k, workers) in [1usize, 5].into_iter().enumerate() {
         let out = dir.path().join(format!("out{k}"));
-        let mut o = opts(Task::Vqa, &data, &out, vec![&Brighten, &Shift]);
-        o.concurrency = Some(workers);
-        o.cache_dir = Some(dir.path().join(format!("cache{k}")));
-        vlm::run(&model, &o).unwrap();
+        let mut j = job("vqa", &data, &model, &out, vec![&Brighten, &Shift]);
+        j.concurrency = Some(workers);
+        run(&j);
         texts.push(std::fs::read_to_string(out.join("records.jsonl")).unwrap());
     }
     assert_eq!(texts[0].lines().count(), 7 * 5);
@@ -412,19 +476,21 @@ fn compat_prompt_and_llm_judge() {
         }
     }));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
-    let mut judge = model.clone();
-    judge.name = "judge".into();
+    let jdir = dir.path().join("judge");
+    std::fs::create_dir_all(&jdir).unwrap();
+    let judge = model_toml(&jdir, &server.base_url, VAR, "xyxy-pixel");
     let out = dir.path().join("out");
-    let mut o = opts(Task::Vqa, &data, &out, vec![]);
-    o.compat = Compat::all();
-    o.judge = Some(judge);
-    let s = vlm::run(&model, &o).unwrap();
+    let mut j = job("vqa", &data, &model, &out, vec![]);
+    j.compat = vec!["all".into()];
+    j.judge = Some(judge);
+    let latest = run(&j);
     let recs = records(&out);
     let score = |i: usize| recs[i]["judge_score"].as_f64().unwrap();
     assert_eq!((score(0), score(1), score(2)), (1.0, 0.5, 0.0));
-    assert_eq!(recs.iter().map(|r| r["correct"] == true).collect::<Vec<_>>(), vec![true, true, false]);
+    assert_eq!(recs.iter().map(|r| correct(r) == Some(true)).collect::<Vec<_>>(), vec![true, true, false]);
     assert!(recs.iter().all(|r| r["parse_rule"] == "judge"));
-    assert!((s.clean.metrics["accuracy"] - 2.0 / 3.0).abs() < 1e-12);
+    let agg = tasks::aggregate(&latest, "vqa", "correct");
+    assert!((agg.clean.values().next().unwrap().0 - 2.0 / 3.0).abs() < 1e-12);
     let log = server.log.lock().unwrap();
     let model_prompts: Vec<String> = log.iter().map(prompt_of).filter(|p| p.starts_with("item")).collect();
     assert_eq!(model_prompts.len(), 3);
@@ -452,11 +518,11 @@ fn a_panicking_perturbation_still_leaves_records() {
     let server = Server::start(Box::new(|_| Action::Reply("B".into())));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
     let out = dir.path().join("out");
-    let s = vlm::run(&model, &opts(Task::Vqa, &data, &out, vec![&Panics, &Brighten])).unwrap();
+    run(&job("vqa", &data, &model, &out, vec![&Panics, &Brighten]));
     let recs = records(&out);
     assert_eq!(recs.len(), 2 * 5);
     let bad: Vec<_> = recs.iter().filter(|r| r["perturbation"] == "test_panics").collect();
     assert_eq!(bad.len(), 4);
-    assert!(bad.iter().all(|r| r["error"].as_str().unwrap().contains("boom in prepare") && r["correct"] == false));
-    assert_eq!(s.errors, 4);
+    assert!(bad.iter().all(|r| r["error"].as_str().unwrap().contains("boom in prepare") && correct(r).is_none()));
+    assert_eq!(recs.iter().filter(|r| !r["error"].is_null()).count(), 4);
 }

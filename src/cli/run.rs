@@ -102,9 +102,7 @@ pub fn run_config(config: &Config, out: &Path, shard: Shard, restart: bool, dry_
         );
     }
     let recs: Vec<medfm_robust::run::Record> = records::load_dir(out)?.into_values().collect();
-    if !quiet {
-        print!("{}", medfm_robust::report::tasks::summary_text(&recs));
-    }
+    print!("{}", medfm_robust::report::tasks::summary_text(&recs));
     let failed = recs.iter().filter(|r| !r.ok()).count();
     if report && shard.count == 1 {
         let rs = medfm_robust::report::write_report(out, &out.join("report"))?;

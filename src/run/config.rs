@@ -256,7 +256,8 @@ fn default_task() -> String {
 }
 
 /// Dataset readers known to [`super::data::open`].
-pub const READERS: [&str; 7] = ["generic", "manifest", "isic2016", "kvasir", "brain-tumor", "smdg-disc", "smdg-cup"];
+pub const READERS: [&str; 10] =
+    ["generic", "manifest", "isic2016", "kvasir", "brain-tumor", "smdg-disc", "smdg-cup", "vqa", "caption", "grounding"];
 
 impl DatasetConfig {
     /// The dataset's modality, when it has one.
@@ -359,8 +360,8 @@ impl Config {
         }
         let mut models = std::collections::BTreeSet::new();
         for m in &self.models {
-            if !models.insert((m.name.clone(), m.strategy.clone())) {
-                errs.push(format!("model '{}' strategy '{}': defined twice", m.name, m.strategy));
+            if !models.insert((m.name.clone(), m.strategy.clone(), m.task.clone())) {
+                errs.push(format!("model '{}' strategy '{}' task '{}': defined twice", m.name, m.strategy, m.task));
             }
             if !TASKS.contains(&m.task.as_str()) {
                 errs.push(format!("model '{}': unknown task '{}'; expected one of {}", m.name, m.task, TASKS.join(", ")));

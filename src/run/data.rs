@@ -86,27 +86,12 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
 
 fn finish(d: &DatasetConfig, items: Vec<io::InputItem>) -> Result<Vec<Sample>> {
     let what = format!("dataset '{}'", d.name);
+    // An image without a mask is kept: its units fail with a named error when they run (one
+    // bad item never stops the run).
     let mut out = Vec::with_capacity(items.len());
-    let mut missing = Vec::new();
     for it in items {
         let id = io::rel_string(&it.relative);
-        match it.mask {
-            Some(mask) => out.push(Sample {
-                id,
-                image: it.path,
-                mask: Some(mask),
-                modality: it.modality,
-                vlm: None,
-                relative: it.relative,
-            }),
-            None => missing.push(id),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Error::other(
-            what,
-            format!("{} image(s) without a mask, e.g. {}", missing.len(), missing.iter().take(3).cloned().collect::<Vec<_>>().join(", ")),
-        ));
+        out.push(Sample { id, image: it.path, mask: it.mask, modality: it.modality, vlm: None, relative: it.relative });
     }
     if out.is_empty() {
         return Err(Error::other(what, format!("no images found under {}", d.path.display())));

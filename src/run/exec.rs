@@ -91,12 +91,30 @@ pub fn plan_datasets(config: &Config, errs: &mut Vec<String>) -> Vec<PlannedData
 pub fn validate(config: &Config, out: &Path) -> Result<(Plan, Vec<Box<dyn UnitEvaluator>>)> {
     let mut errs = config.check_static();
     let datasets = plan_datasets(config, &mut errs);
+    // Every model is loaded (or, for VLM endpoints, its MODEL.toml checked) in this pass so all
+    // problems are reported together; VLM response caches are opened in `out` only once the
+    // whole config is valid, so a failed validation writes nothing.
+    let mut loaded: Vec<Option<Box<dyn UnitEvaluator>>> = Vec::new();
+    for m in &config.models {
+        let r = if m.task == "segmentation" {
+            eval::load_evaluator(m, &config.device, config.profile, out).map(Some)
+        } else {
+            super::vlm_eval::check(m).map(|_| None)
+        };
+        match r {
+            Ok(e) => loaded.push(e),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
     let mut evaluators = Vec::new();
     if errs.is_empty() {
-        for m in &config.models {
-            match eval::load_evaluator(m, &config.device, config.profile, out) {
-                Ok(e) => evaluators.push(e),
-                Err(e) => errs.push(e.to_string()),
+        for (m, e) in config.models.iter().zip(loaded) {
+            match e {
+                Some(e) => evaluators.push(e),
+                None => match eval::load_evaluator(m, &config.device, config.profile, out) {
+                    Ok(e) => evaluators.push(e),
+                    Err(e) => errs.push(e.to_string()),
+                },
             }
         }
     }
@@ -343,7 +361,7 @@ pub fn execute(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], opts: &Ru
     let mut file = RecordsFile::open(&summary.records_file)?;
     let mut count = 0u64;
     for batch in pending.chunks(opts.batch.max(1)) {
-        let staged: Vec<Result<Vec<Item>>> = batch.par_iter().map(|(g, _)| perturb_group(plan, g, &policies)).collect();
+        let staged: Vec<Result<Vec<Item>>> = batch.par_iter().map(|(g, _)| perturb_group_guarded(plan, g, &policies)).collect();
         let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
         for rec in records {
             summary.ran += 1;
@@ -620,6 +638,12 @@ pub struct Loaded {
 /// to 256x256 in the compat profile for segmentation (image bicubic, re-quantised to its bit
 /// depth as the reference's PIL resize does; mask nearest).
 pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loaded> {
+    if ds.task() == "segmentation" && s.mask.is_none() {
+        return Err(Error::invalid(
+            s.image.display().to_string(),
+            "no mask found for this image (masks are matched by file stem, optionally with _mask / _Segmentation); add it or remove the image",
+        ));
+    }
     let (image, depth) = crate::dataset::read_image(&s.image)?;
     let mut truth = None;
     if let Some(mp) = &s.mask {
@@ -684,6 +708,15 @@ pub fn grounding_mask(id: &str, t: &crate::eval::vlm::tasks::GroundTruth, image:
             Ok(m)
         }
     }
+}
+
+/// [`perturb_group`] with a panic inside a perturbation turned into the group's error, so the
+/// run records it and goes on.
+fn perturb_group_guarded(plan: &Plan, g: &Group, policies: &Policies) -> Result<Vec<Item>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| perturb_group(plan, g, policies))).unwrap_or_else(|p| {
+        let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+        Err(Error::other(format!("{} on {}", plan.perturbation_name(g), plan.datasets[g.dataset].samples[g.sample].id), format!("panicked: {msg}")))
+    })
 }
 
 /// The perturbation stage of a group: one item per level (clean: level 0).

@@ -51,6 +51,20 @@ pub fn compat_flags(list: &[String]) -> Result<Compat> {
     Ok(c)
 }
 
+/// The validation pass's check of a VLM model: its MODEL.toml (and judge) load, its box
+/// format and quirk switches are known. Opens nothing.
+pub fn check(m: &ModelConfig) -> Result<()> {
+    let what = format!("model '{}'", m.name);
+    let path = m.model.as_ref().ok_or_else(|| Error::other(what.clone(), "needs `model = \"MODEL.toml\"`"))?;
+    let cfg = vlm::ModelConfig::load(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
+    cfg.box_format().map_err(|e| Error::other(what.clone(), e.to_string()))?;
+    if let Some(j) = &m.judge {
+        vlm::ModelConfig::load(j).map_err(|e| Error::other(format!("{what} judge"), e.to_string()))?;
+    }
+    compat_flags(&m.vlm_compat).map_err(|e| Error::other(what, e.to_string()))?;
+    Ok(())
+}
+
 impl VlmEvaluator {
     /// Load the MODEL.toml (and judge) of `m`; responses are cached under `out/cache/`.
     pub fn load(m: &ModelConfig, profile: Profile, out: &Path) -> Result<VlmEvaluator> {
@@ -95,13 +109,23 @@ impl VlmEvaluator {
         (a + d, b + e, c + f)
     }
 
+    /// One unit: a failure after the prompt was built keeps the fields gathered so far (prompt
+    /// hash, the reply when the judge failed) in the record, with the error and no metrics.
     fn ask(&self, input: &UnitInput<'_>) -> Result<Measured> {
+        let mut m = Measured::default();
+        if let Err(e) = self.fill(input, &mut m) {
+            m.metrics.clear();
+            m.error = Some(e.to_string());
+        }
+        Ok(m)
+    }
+
+    fn fill(&self, input: &UnitInput<'_>, m: &mut Measured) -> Result<()> {
         let item = input
             .sample
             .vlm
             .as_deref()
             .ok_or_else(|| Error::other(format!("sample {}", input.sample.id), "not a VLM sample (wrong dataset reader for this model)"))?;
-        let mut m = Measured::default();
         let f = &mut m.fields;
         f.insert("image".into(), json!(item.relative.to_string_lossy().replace('\\', "/")));
         let prompt = match &item.kind {
@@ -146,10 +170,7 @@ impl VlmEvaluator {
                             f.insert("parse_rule".into(), json!("judge"));
                             correct = score.is_some_and(|s| s >= 0.5);
                         }
-                        Err(e) => {
-                            m.error = Some(format!("judge: {e}"));
-                            return Ok(m);
-                        }
+                        Err(e) => return Err(Error::other("judge", e.to_string())),
                     }
                 }
                 m.metrics.insert("correct".into(), f64::from(u8::from(correct)));
@@ -173,7 +194,7 @@ impl VlmEvaluator {
                 m.metrics.insert("correct".into(), f64::from(u8::from(iou >= 0.5)));
             }
         }
-        Ok(m)
+        Ok(())
     }
 }
 

@@ -63,7 +63,7 @@ impl DemoServer {
     pub fn model_toml(&self) -> String {
         format!(
             "# The built-in demo VLM: a non-learned rule on 127.0.0.1 (src/eval/vlm/demo_server.rs), not a model.\n\
-             name = \"{MODEL}\"\nbase_url = \"{}\"\nmodel = \"{MODEL}\"\nbox_format = \"pixel\"\nconcurrency = 4\nmax_retries = 1\ntimeout_s = 30\n",
+             name = \"{MODEL}\"\nbase_url = \"{}\"\nmodel = \"{MODEL}\"\nbox_format = \"xyxy-pixel\"\nconcurrency = 4\nmax_retries = 1\ntimeout_s = 30\n",
             self.base_url
         )
     }

@@ -6,12 +6,13 @@
 //! Parquet (the Hugging Face export) is not read directly: tools/rocov2_parquet_to_jsonl.py
 //! converts it once (docs/vlm.md).
 
-use super::{field_str, json_records, read_text, Item, ItemKind};
+use super::{field_str, json_records, modality_from_label, read_text, Item, ItemKind};
+use crate::perturb::Modality;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// (id, captions, image path) rows before grouping.
-type Rows = Vec<(String, Vec<String>, Option<String>)>;
+type Rows = Vec<(String, Vec<String>, Option<String>, Option<Modality>)>;
 
 pub fn read(path: &Path) -> Result<Vec<Item>> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
@@ -27,7 +28,7 @@ pub fn read(path: &Path) -> Result<Vec<Item>> {
     };
     let mut items: Vec<Item> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (id, caps, image) in rows {
+    for (id, caps, image, modality) in rows {
         match index.get(&id) {
             Some(&i) => {
                 if let ItemKind::Caption { references } = &mut items[i].kind {
@@ -41,7 +42,7 @@ pub fn read(path: &Path) -> Result<Vec<Item>> {
                     id,
                     image: img.clone(),
                     relative: img,
-                    modality: None,
+                    modality,
                     kind: ItemKind::Caption { references: caps },
                 });
             }
@@ -62,7 +63,8 @@ fn json_rows(path: &Path) -> Result<Rows> {
         } else {
             return Err(bad("no 'caption'"));
         };
-        out.push((id, caps, field_str(v, &["image", "image_path", "file_name"])));
+        let modality = field_str(v, &["modality", "modality_type"]).and_then(|m| modality_from_label(&m));
+        out.push((id, caps, field_str(v, &["image", "image_path", "file_name"]), modality));
     }
     Ok(out)
 }
@@ -78,7 +80,7 @@ fn csv_rows(path: &Path) -> Result<Rows> {
     Ok(records[1..]
         .iter()
         .filter(|r| r.len() > ic.max(cc))
-        .map(|r| (r[ic].clone(), vec![r[cc].clone()], None))
+        .map(|r| (r[ic].clone(), vec![r[cc].clone()], None, None))
         .collect())
 }
 
