@@ -155,7 +155,7 @@ mod gpu {
             let img = phantom(m, w, h, c, 5 + i as u64);
             io::write_image(&dir.path().join(format!("in/{m}_{i}.png")), &img.image, BitDepth::U8, Format::Png).unwrap();
         }
-        let items = io::list_inputs(&dir.path().join("in"), None).unwrap();
+        let items = io::list_inputs(&dir.path().join("in"), None, None).unwrap().items;
         let opts = |out: &str| GenerateOptions {
             out: dir.path().join(out),
             perturbations: "all".into(),

@@ -100,7 +100,9 @@ impl DeviceArg {
 
 pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
     let engine = select_engine(a.device, g.quiet)?;
-    let items = io::list_inputs(&a.input, a.masks.as_deref())?;
+    // Bad folder entries (dangling links, loops) are items whose reading fails with a named error;
+    // the output folder is never listed as input.
+    let items = io::list_inputs(&a.input, a.masks.as_deref(), Some(&a.out))?.all();
     if items.is_empty() {
         anyhow::bail!("{}: no PNG/JPEG/TIFF images found", a.input.display());
     }
