@@ -99,6 +99,8 @@ impl DeviceArg {
 }
 
 pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
+    // 0 evaluations would report every level "not in band" for a made-up reason.
+    crate::Error::check_range("--max-evals", a.max_evals as u64, 1, 1000)?;
     let engine = select_engine(a.device, g.quiet)?;
     // Bad folder entries (dangling links, loops) are items whose reading fails with a named error;
     // the output folder is never listed as input.

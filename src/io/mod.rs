@@ -147,7 +147,17 @@ pub fn max_pixels() -> Result<u64> {
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
-            return Err(Error::Unsupported { path: path.to_path_buf(), what: "input: it is a folder".into(), fix: "give an image file".into() })
+            let is_link = std::fs::symlink_metadata(path).is_ok_and(|l| l.file_type().is_symlink());
+            if let (true, Ok(target)) = (is_link, std::fs::canonicalize(path)) {
+                let parent = path.parent().and_then(|p| std::fs::canonicalize(p).ok());
+                if parent.is_some_and(|p| p.starts_with(&target)) {
+                    return Err(Error::BadEntry {
+                        path: path.to_path_buf(),
+                        reason: format!("symbolic link loop (it leads back to {}); fix or remove the link", target.display()),
+                    });
+                }
+            }
+            return Err(Error::Unsupported { path: path.to_path_buf(), what: "input: it is a folder".into(), fix: "give an image file".into() });
         }
         Ok(m) if !m.is_file() => {
             return Err(Error::Unsupported {
