@@ -178,3 +178,15 @@ proptest! {
         }
     }
 }
+
+/// Found by `vlm_replies_never_panic`: a multi-byte character right before a number made the
+/// box parser slice a str inside a char (`"ໆ:0"` panicked).
+#[test]
+fn vlm_reply_with_a_multibyte_char_before_a_number() {
+    use medfm_robust::eval::vlm::parse::{box_numbers, parse_box, parse_choice, BoxFormat};
+    for reply in ["ໆ:0", "éé1 2 3 4", "ໆloc12 ໆ3 4 5", "\u{1F600}0.5,1,2,3"] {
+        let _ = box_numbers(reply);
+        let _ = parse_box(reply, BoxFormat::default(), 10, 10);
+        let _ = parse_choice(reply, &["a".into(), "b".into()]);
+    }
+}

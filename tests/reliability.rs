@@ -179,7 +179,10 @@ fn outputs_never_replace_devices_links_or_fifos() {
     std::os::unix::fs::symlink(&target, dp.join("link.png")).unwrap();
     assert!(Command::new("mkfifo").arg(dp.join("fifo.png")).status().unwrap().success());
     std::fs::create_dir(dp.join("folder.png")).unwrap();
-    for (out, kind) in [("/dev/full", "character device"), ("link.png", "symbolic link"), ("fifo.png", "FIFO"), ("folder.png", "folder")] {
+    // A device (the library; `phantom` wants an image extension first).
+    let e = io::write_image(Path::new("/dev/full"), &Image::new(4, 4, 1), BitDepth::U8, Format::Png).unwrap_err().to_string();
+    assert!(e.contains("/dev/full") && e.contains("character device") && e.contains("cannot write"), "{e}");
+    for (out, kind) in [("link.png", "symbolic link"), ("fifo.png", "FIFO"), ("folder.png", "folder")] {
         let (code, err) = run_in(dp, &["phantom", "--modality", "ct", "--size", "32", "--out", out]);
         assert_eq!(code, Some(1), "{out}: {err}");
         assert!(err.contains(out) && err.contains(kind) && err.contains("cannot write"), "{out}: {err}");

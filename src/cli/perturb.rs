@@ -139,9 +139,11 @@ pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
         eprintln!("warning: {w}");
     }
     for f in &s.failures {
+        // Most errors already start with the file they are about: name it once.
+        let error = f.error.strip_prefix(&format!("{}: ", f.source)).unwrap_or(&f.error);
         match f.perturbation {
-            Some(p) => eprintln!("error: {} [{p}]: {}", f.source, f.error),
-            None => eprintln!("error: {}: {}", f.source, f.error),
+            Some(p) => eprintln!("error: {} [{p}]: {error}", f.source),
+            None => eprintln!("error: {}: {error}", f.source),
         }
     }
     let not_in_band = s.records.len() - s.in_band();

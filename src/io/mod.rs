@@ -270,7 +270,9 @@ fn tiff_layout(b: &[u8]) -> Option<(usize, u16)> {
             for i in 0..n {
                 let e = off + 2 + 12 * i;
                 if u16_at(e)? == 339 {
-                    sample_format = u16_at(e + 8)?;
+                    // SHORT values, one per sample: inline when they fit in 4 bytes, else at an offset.
+                    let count = u32_at(e + 4)?;
+                    sample_format = if count <= 2 { u16_at(e + 8)? } else { u16_at(u32_at(e + 8)? as usize)? };
                 }
             }
         }
@@ -357,6 +359,13 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<Loaded> {
         D::ImageRgba16(_) => {
             warnings.push(format!("{name}: alpha channel dropped"));
             (3, BitDepth::U16, dynimg.to_rgb16().into_raw().iter().map(|&v| v as f32 / 65535.0).collect())
+        }
+        D::ImageRgb32F(_) | D::ImageRgba32F(_) => {
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                what: "32-bit floating-point image".into(),
+                fix: "convert it to 8- or 16-bit unsigned integer (e.g. scale [0, 1] to 0..65535)".into(),
+            })
         }
         other => {
             return Err(Error::Unsupported {
