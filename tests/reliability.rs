@@ -461,3 +461,29 @@ fn a_corrupt_file_names_the_item_and_no_panics_anywhere() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("empty.png") && err.contains("empty file"), "{err}");
 }
+
+/// Exit code of `run` when some units failed: 3 today, 2 in the new table (spec/product.md).
+pub const RUN_ITEM_FAILURE_EXIT: i32 = 3;
+
+#[test]
+fn run_reports_a_dangling_link_as_failed_units_and_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    let dp = d.path();
+    let (images, masks) = (dp.join("data/images"), dp.join("data/masks"));
+    for k in 0..2u64 {
+        let p = phantom(Modality::Ct, 48, 48, 1, k);
+        io::write_image(&images.join(format!("{k}.png")), &p.image, BitDepth::U8, Format::Png).unwrap();
+        io::write_mask(&masks.join(format!("{k}.png")), &p.mask).unwrap();
+    }
+    std::os::unix::fs::symlink(images.join("gone.png"), images.join("2.png")).unwrap();
+    io::write_mask(&masks.join("2.png"), &phantom(Modality::Ct, 48, 48, 1, 2).mask).unwrap();
+    let cfg = "name = \"t\"\nseed = 3\nlevels = [1]\nperturbations = [\"contrast\"]\n\n[[datasets]]\nname = \"ct\"\npath = \"data\"\nmodality = \"ct\"\n\n[[models]]\nname = \"thr\"\nstrategy = \"full\"\npreset = \"builtin-threshold\"\n";
+    std::fs::write(dp.join("bench.toml"), cfg).unwrap();
+    let (code, err) = run_in(dp, &["-j", "1", "run", "bench.toml", "--out", "out"]);
+    assert_eq!(code, Some(RUN_ITEM_FAILURE_EXIT), "{err}");
+    let recs = medfm_robust::run::records::load_dir(&dp.join("out")).unwrap();
+    let bad: Vec<_> = recs.values().filter(|r| r.sample.contains('2')).collect();
+    let good: Vec<_> = recs.values().filter(|r| !r.sample.contains('2')).collect();
+    assert!(!bad.is_empty() && bad.iter().all(|r| r.error.as_deref().is_some_and(|e| e.contains("2.png") && e.contains("dangling"))), "{bad:?}");
+    assert!(!good.is_empty() && good.iter().all(|r| r.error.is_none()), "{good:?}");
+}
