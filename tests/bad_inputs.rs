@@ -30,7 +30,10 @@ const CONFIG_EXIT: i32 = 1;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_medfm-robust"));
-    c.env("ORT_DYLIB_PATH", repo().join(".local/onnxruntime/libonnxruntime.so"));
+    c.env(
+        "ORT_DYLIB_PATH",
+        repo().join(".local/onnxruntime/libonnxruntime.so"),
+    );
     c
 }
 
@@ -43,7 +46,14 @@ fn corpus() -> PathBuf {
 }
 
 fn out_of(o: &std::process::Output) -> (Option<i32>, String) {
-    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    (
+        o.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
 }
 
 // ---- byte builders ----------------------------------------------------------------------------
@@ -53,7 +63,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -70,7 +84,11 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
 /// zlib stream of stored (uncompressed) deflate blocks.
 fn zlib_stored(data: &[u8]) -> Vec<u8> {
     let mut out = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = if data.is_empty() { vec![&[][..]] } else { data.chunks(65535).collect() };
+    let blocks: Vec<&[u8]> = if data.is_empty() {
+        vec![&[][..]]
+    } else {
+        data.chunks(65535).collect()
+    };
     for (i, b) in blocks.iter().enumerate() {
         out.push(u8::from(i + 1 == blocks.len()));
         out.extend((b.len() as u16).to_le_bytes());
@@ -87,7 +105,14 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
 }
 
 /// A PNG from raw scanlines (filter byte 0 added): `color` 0 grey, 2 RGB, 3 palette, 4 grey+alpha.
-fn png_raw(w: u32, h: u32, depth: u8, color: u8, row: &dyn Fn(u32) -> Vec<u8>, plte: Option<&[u8]>) -> Vec<u8> {
+fn png_raw(
+    w: u32,
+    h: u32,
+    depth: u8,
+    color: u8,
+    row: &dyn Fn(u32) -> Vec<u8>,
+    plte: Option<&[u8]>,
+) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = w.to_be_bytes().to_vec();
     ihdr.extend(h.to_be_bytes());
@@ -132,7 +157,10 @@ fn rgb(size: usize) -> Image {
 /// A JPEG whose SOF0 header says `w x h`.
 fn jpeg_with_size(w: u16, h: u16) -> Vec<u8> {
     let mut b = encode(&ct(32), BitDepth::U8, Format::Jpeg);
-    let sof = b.windows(2).position(|x| x == [0xFF, 0xC0]).expect("baseline JPEG");
+    let sof = b
+        .windows(2)
+        .position(|x| x == [0xFF, 0xC0])
+        .expect("baseline JPEG");
     b[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
     b[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
     b
@@ -181,9 +209,17 @@ fn cut(b: Vec<u8>, keep: usize) -> Vec<u8> {
 }
 
 fn float_tiff() -> Vec<u8> {
-    let f = image::DynamicImage::ImageRgb32F(image::ImageBuffer::from_pixel(32, 32, image::Rgb([0.25f32, 0.5, 0.75])));
+    let f = image::DynamicImage::ImageRgb32F(image::ImageBuffer::from_pixel(
+        32,
+        32,
+        image::Rgb([0.25f32, 0.5, 0.75]),
+    ));
     let mut out = Vec::new();
-    f.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Tiff).unwrap();
+    f.write_to(
+        &mut std::io::Cursor::new(&mut out),
+        image::ImageFormat::Tiff,
+    )
+    .unwrap();
     out
 }
 
@@ -191,8 +227,11 @@ fn cmyk_jpeg(progressive: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
     enc.set_progressive(progressive);
-    let data: Vec<u8> = (0..32 * 32).flat_map(|i| [(i % 200) as u8, 40, 90, (i / 8) as u8]).collect();
-    enc.encode(&data, 32, 32, jpeg_encoder::ColorType::Cmyk).unwrap();
+    let data: Vec<u8> = (0..32 * 32)
+        .flat_map(|i| [(i % 200) as u8, 40, 90, (i / 8) as u8])
+        .collect();
+    enc.encode(&data, 32, 32, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
     out
 }
 
@@ -201,13 +240,25 @@ fn progressive_jpeg() -> Vec<u8> {
     let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
     enc.set_progressive(true);
     let img = rgb(32);
-    let data: Vec<u8> = img.to_interleaved().iter().map(|v| (v * 255.0).round() as u8).collect();
-    enc.encode(&data, 32, 32, jpeg_encoder::ColorType::Rgb).unwrap();
+    let data: Vec<u8> = img
+        .to_interleaved()
+        .iter()
+        .map(|v| (v * 255.0).round() as u8)
+        .collect();
+    enc.encode(&data, 32, 32, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
     out
 }
 
 fn mask_png(w: usize, h: usize, f: &dyn Fn(usize, usize) -> u8) -> Vec<u8> {
-    png_raw(w as u32, h as u32, 8, 0, &|y| (0..w).map(|x| f(x, y as usize)).collect(), None)
+    png_raw(
+        w as u32,
+        h as u32,
+        8,
+        0,
+        &|y| (0..w).map(|x| f(x, y as usize)).collect(),
+        None,
+    )
 }
 
 // ---- cases ------------------------------------------------------------------------------------
@@ -234,50 +285,283 @@ fn image_cases() -> Vec<(&'static str, Bytes, Expect)> {
         ("empty.png", Box::new(Vec::new), Item("empty file")),
         ("empty.jpg", Box::new(Vec::new), Item("empty file")),
         ("empty.tif", Box::new(Vec::new), Item("empty file")),
-        ("trunc_half.png", Box::new(move || cut(png(), png().len() / 2)), Item("PNG")),
-        ("trunc_no_iend.png", Box::new(move || cut(png(), png().len() - 12)), Item("IEND")),
-        ("trunc_header.png", Box::new(move || cut(png(), 20)), Item("image")),
-        ("trunc_half.jpg", Box::new(move || cut(jpg(), jpg().len() / 2)), Item("truncated JPEG")),
-        ("trunc_no_eoi.jpg", Box::new(move || cut(jpg(), jpg().len() - 2)), Item("truncated JPEG")),
-        ("trunc_header.jpg", Box::new(move || cut(jpg(), 100)), Item("JPEG")),
-        ("trunc_half.tif", Box::new(move || cut(tif(), tif().len() / 2)), Item("image")),
-        ("trunc_header.tif", Box::new(move || cut(tif(), 6)), Item("image")),
-        ("bomb_header.png", Box::new(|| png_header_only(20000, 20000)), Item("MEDFM_MAX_PIXELS")),
-        ("bomb_zeros.png", Box::new(|| encode(&Image::new(8200, 8200, 1), BitDepth::U8, Format::Png)), Item("MEDFM_MAX_PIXELS")),
-        ("bomb.jpg", Box::new(|| jpeg_with_size(60000, 60000)), Item("MEDFM_MAX_PIXELS")),
-        ("bomb.tif", Box::new(|| tiff_with_size(20000, 20000)), Item("MEDFM_MAX_PIXELS")),
-        ("not_an_image.png", Box::new(|| b"hello, I am text".to_vec()), Item("format")),
-        ("garbage.jpg", Box::new(|| [0xFF, 0xD8, 0xFF].iter().copied().chain((0..500u32).map(|i| (i * 37 % 251) as u8)).collect()), Item("JPEG")),
-        ("garbage.tif", Box::new(|| b"II*\x00".iter().copied().chain((0..300u32).map(|i| (i * 91 % 253) as u8)).collect()), Item("image")),
-        ("gif_named.png", Box::new(|| b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec()), Item("unsupported")),
-        ("tiny_1x1.png", Box::new(|| encode(&Image::new(1, 1, 1), BitDepth::U8, Format::Png)), Item("smaller than")),
-        ("tiny_3x3.png", Box::new(|| encode(&Image::new(3, 3, 3), BitDepth::U8, Format::Png)), Item("smaller than")),
-        ("tiny_1x1.jpg", Box::new(|| encode(&Image::new(1, 1, 1), BitDepth::U8, Format::Jpeg)), Item("smaller than")),
-        ("tiny_3x3.tif", Box::new(|| encode(&Image::new(3, 3, 1), BitDepth::U16, Format::Tiff)), Item("smaller than")),
-        ("tiny_10x10.png", Box::new(|| encode(&Image::new(10, 10, 1), BitDepth::U8, Format::Png)), Item("smaller than")),
-        ("float32.tif", Box::new(float_tiff), Item("floating-point TIFF")),
-        ("alpha_rgba.png", Box::new(|| png_raw(32, 32, 8, 6, &|y| (0..32u32).flat_map(|x| [(x * 8) as u8, (y * 8) as u8, 90, 200]).collect(), None)), Ok(Some("alpha"))),
-        ("alpha_grey.png", Box::new(|| png_raw(32, 32, 8, 4, &|y| (0..32u32).flat_map(|x| [((x + y) * 4) as u8, 255]).collect(), None)), Ok(Some("alpha"))),
-        ("palette.png", Box::new(|| {
-            let plte: Vec<u8> = (0..16u8).flat_map(|i| [i * 16, 255 - i * 16, 128]).collect();
-            png_raw(32, 32, 8, 3, &|y| (0..32u32).map(|x| ((x / 2 + y) % 16) as u8).collect(), Some(&plte))
-        }), Ok(None)),
-        ("grey_1bit.png", Box::new(|| png_raw(32, 32, 1, 0, &|y| vec![if y % 2 == 0 { 0b1010_1010 } else { 0b0101_0101 }; 4], None)), Ok(None)),
-        ("grey_4bit.png", Box::new(|| png_raw(32, 32, 4, 0, &|y| (0..16u32).map(|x| ((x + y) % 16) as u8 * 17).collect(), None)), Ok(None)),
-        ("grey16.png", Box::new(|| encode(&ct(32), BitDepth::U16, Format::Png)), Ok(None)),
-        ("rgb16.png", Box::new(|| encode(&rgb(32), BitDepth::U16, Format::Png)), Ok(None)),
-        ("grey16.tif", Box::new(|| encode(&ct(32), BitDepth::U16, Format::Tiff)), Ok(None)),
-        ("rgb8.tif", Box::new(|| encode(&rgb(32), BitDepth::U8, Format::Tiff)), Ok(None)),
-        ("rgb.jpg", Box::new(|| encode(&rgb(32), BitDepth::U8, Format::Jpeg)), Ok(None)),
+        (
+            "trunc_half.png",
+            Box::new(move || cut(png(), png().len() / 2)),
+            Item("PNG"),
+        ),
+        (
+            "trunc_no_iend.png",
+            Box::new(move || cut(png(), png().len() - 12)),
+            Item("IEND"),
+        ),
+        (
+            "trunc_header.png",
+            Box::new(move || cut(png(), 20)),
+            Item("image"),
+        ),
+        (
+            "trunc_half.jpg",
+            Box::new(move || cut(jpg(), jpg().len() / 2)),
+            Item("truncated JPEG"),
+        ),
+        (
+            "trunc_no_eoi.jpg",
+            Box::new(move || cut(jpg(), jpg().len() - 2)),
+            Item("truncated JPEG"),
+        ),
+        (
+            "trunc_header.jpg",
+            Box::new(move || cut(jpg(), 100)),
+            Item("JPEG"),
+        ),
+        (
+            "trunc_half.tif",
+            Box::new(move || cut(tif(), tif().len() / 2)),
+            Item("image"),
+        ),
+        (
+            "trunc_header.tif",
+            Box::new(move || cut(tif(), 6)),
+            Item("image"),
+        ),
+        (
+            "bomb_header.png",
+            Box::new(|| png_header_only(20000, 20000)),
+            Item("MEDFM_MAX_PIXELS"),
+        ),
+        (
+            "bomb_zeros.png",
+            Box::new(|| encode(&Image::new(8200, 8200, 1), BitDepth::U8, Format::Png)),
+            Item("MEDFM_MAX_PIXELS"),
+        ),
+        (
+            "bomb.jpg",
+            Box::new(|| jpeg_with_size(60000, 60000)),
+            Item("MEDFM_MAX_PIXELS"),
+        ),
+        (
+            "bomb.tif",
+            Box::new(|| tiff_with_size(20000, 20000)),
+            Item("MEDFM_MAX_PIXELS"),
+        ),
+        (
+            "not_an_image.png",
+            Box::new(|| b"hello, I am text".to_vec()),
+            Item("format"),
+        ),
+        (
+            "garbage.jpg",
+            Box::new(|| {
+                [0xFF, 0xD8, 0xFF]
+                    .iter()
+                    .copied()
+                    .chain((0..500u32).map(|i| (i * 37 % 251) as u8))
+                    .collect()
+            }),
+            Item("JPEG"),
+        ),
+        (
+            "garbage.tif",
+            Box::new(|| {
+                b"II*\x00"
+                    .iter()
+                    .copied()
+                    .chain((0..300u32).map(|i| (i * 91 % 253) as u8))
+                    .collect()
+            }),
+            Item("image"),
+        ),
+        (
+            "gif_named.png",
+            Box::new(|| b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec()),
+            Item("unsupported"),
+        ),
+        (
+            "tiny_1x1.png",
+            Box::new(|| encode(&Image::new(1, 1, 1), BitDepth::U8, Format::Png)),
+            Item("smaller than"),
+        ),
+        (
+            "tiny_3x3.png",
+            Box::new(|| encode(&Image::new(3, 3, 3), BitDepth::U8, Format::Png)),
+            Item("smaller than"),
+        ),
+        (
+            "tiny_1x1.jpg",
+            Box::new(|| encode(&Image::new(1, 1, 1), BitDepth::U8, Format::Jpeg)),
+            Item("smaller than"),
+        ),
+        (
+            "tiny_3x3.tif",
+            Box::new(|| encode(&Image::new(3, 3, 1), BitDepth::U16, Format::Tiff)),
+            Item("smaller than"),
+        ),
+        (
+            "tiny_10x10.png",
+            Box::new(|| encode(&Image::new(10, 10, 1), BitDepth::U8, Format::Png)),
+            Item("smaller than"),
+        ),
+        (
+            "float32.tif",
+            Box::new(float_tiff),
+            Item("floating-point TIFF"),
+        ),
+        (
+            "alpha_rgba.png",
+            Box::new(|| {
+                png_raw(
+                    32,
+                    32,
+                    8,
+                    6,
+                    &|y| {
+                        (0..32u32)
+                            .flat_map(|x| [(x * 8) as u8, (y * 8) as u8, 90, 200])
+                            .collect()
+                    },
+                    None,
+                )
+            }),
+            Ok(Some("alpha")),
+        ),
+        (
+            "alpha_grey.png",
+            Box::new(|| {
+                png_raw(
+                    32,
+                    32,
+                    8,
+                    4,
+                    &|y| {
+                        (0..32u32)
+                            .flat_map(|x| [((x + y) * 4) as u8, 255])
+                            .collect()
+                    },
+                    None,
+                )
+            }),
+            Ok(Some("alpha")),
+        ),
+        (
+            "palette.png",
+            Box::new(|| {
+                let plte: Vec<u8> = (0..16u8)
+                    .flat_map(|i| [i * 16, 255 - i * 16, 128])
+                    .collect();
+                png_raw(
+                    32,
+                    32,
+                    8,
+                    3,
+                    &|y| (0..32u32).map(|x| ((x / 2 + y) % 16) as u8).collect(),
+                    Some(&plte),
+                )
+            }),
+            Ok(None),
+        ),
+        (
+            "grey_1bit.png",
+            Box::new(|| {
+                png_raw(
+                    32,
+                    32,
+                    1,
+                    0,
+                    &|y| vec![if y % 2 == 0 { 0b1010_1010 } else { 0b0101_0101 }; 4],
+                    None,
+                )
+            }),
+            Ok(None),
+        ),
+        (
+            "grey_4bit.png",
+            Box::new(|| {
+                png_raw(
+                    32,
+                    32,
+                    4,
+                    0,
+                    &|y| (0..16u32).map(|x| ((x + y) % 16) as u8 * 17).collect(),
+                    None,
+                )
+            }),
+            Ok(None),
+        ),
+        (
+            "grey16.png",
+            Box::new(|| encode(&ct(32), BitDepth::U16, Format::Png)),
+            Ok(None),
+        ),
+        (
+            "rgb16.png",
+            Box::new(|| encode(&rgb(32), BitDepth::U16, Format::Png)),
+            Ok(None),
+        ),
+        (
+            "grey16.tif",
+            Box::new(|| encode(&ct(32), BitDepth::U16, Format::Tiff)),
+            Ok(None),
+        ),
+        (
+            "rgb8.tif",
+            Box::new(|| encode(&rgb(32), BitDepth::U8, Format::Tiff)),
+            Ok(None),
+        ),
+        (
+            "rgb.jpg",
+            Box::new(|| encode(&rgb(32), BitDepth::U8, Format::Jpeg)),
+            Ok(None),
+        ),
         ("cmyk.jpg", Box::new(|| cmyk_jpeg(false)), Ok(None)),
-        ("cmyk_progressive.jpg", Box::new(|| cmyk_jpeg(true)), Ok(None)),
+        (
+            "cmyk_progressive.jpg",
+            Box::new(|| cmyk_jpeg(true)),
+            Ok(None),
+        ),
         ("progressive.jpg", Box::new(progressive_jpeg), Ok(None)),
-        ("constant_black.png", Box::new(|| encode(&Image::new(32, 32, 1), BitDepth::U8, Format::Png)), Ok(None)),
-        ("constant_white.png", Box::new(|| encode(&Image::from_planes(32, 32, 1, vec![1.0; 1024]), BitDepth::U8, Format::Png)), Ok(None)),
-        ("two_pages.tif", Box::new(two_page_tiff), Ok(Some("2 pages"))),
-        ("trailing_bytes.png", Box::new(move || [png(), b"trailing junk".to_vec()].concat()), Ok(None)),
-        ("trailing_bytes.jpg", Box::new(move || [jpg(), vec![0; 64]].concat()), Ok(None)),
-        ("strip_2000x12.png", Box::new(|| encode(&phantom(Modality::Ct, 2000, 32, 1, 1).image.crop_rows(12), BitDepth::U8, Format::Png)), Ok(None)),
+        (
+            "constant_black.png",
+            Box::new(|| encode(&Image::new(32, 32, 1), BitDepth::U8, Format::Png)),
+            Ok(None),
+        ),
+        (
+            "constant_white.png",
+            Box::new(|| {
+                encode(
+                    &Image::from_planes(32, 32, 1, vec![1.0; 1024]),
+                    BitDepth::U8,
+                    Format::Png,
+                )
+            }),
+            Ok(None),
+        ),
+        (
+            "two_pages.tif",
+            Box::new(two_page_tiff),
+            Ok(Some("2 pages")),
+        ),
+        (
+            "trailing_bytes.png",
+            Box::new(move || [png(), b"trailing junk".to_vec()].concat()),
+            Ok(None),
+        ),
+        (
+            "trailing_bytes.jpg",
+            Box::new(move || [jpg(), vec![0; 64]].concat()),
+            Ok(None),
+        ),
+        (
+            "strip_2000x12.png",
+            Box::new(|| {
+                encode(
+                    &phantom(Modality::Ct, 2000, 32, 1, 1).image.crop_rows(12),
+                    BitDepth::U8,
+                    Format::Png,
+                )
+            }),
+            Ok(None),
+        ),
         ("uppercase.PNG", Box::new(move || png()), Ok(None)),
         ("notes.txt", Box::new(|| b"not listed".to_vec()), Skipped),
     ]
@@ -307,7 +591,17 @@ fn perturb(input: &Path, out: &Path, extra: &[&str]) -> (Option<i32>, String) {
         .arg(input)
         .arg("--out")
         .arg(out)
-        .args(["--perturbations", "contrast", "--levels", "1", "--modality", "ct", "--write-out-of-band", "--seed", "1"])
+        .args([
+            "--perturbations",
+            "contrast",
+            "--levels",
+            "1",
+            "--modality",
+            "ct",
+            "--write-out-of-band",
+            "--seed",
+            "1",
+        ])
         .args(extra)
         .output()
         .unwrap();
@@ -315,17 +609,28 @@ fn perturb(input: &Path, out: &Path, extra: &[&str]) -> (Option<i32>, String) {
 }
 
 fn records(out: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(out.join("manifest.jsonl")).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(out.join("manifest.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// The outputs of `name` in a perturb manifest exist and decode; returns how many.
 fn valid_outputs(out: &Path, name: &str) -> usize {
-    let recs: Vec<_> = records(out).into_iter().filter(|r| r["source"].as_str().unwrap_or("").ends_with(name)).collect();
+    let recs: Vec<_> = records(out)
+        .into_iter()
+        .filter(|r| r["source"].as_str().unwrap_or("").ends_with(name))
+        .collect();
     for r in &recs {
-        let o = r["output"].as_str().unwrap_or_else(|| panic!("{name}: record without output: {r}"));
-        io::read_image(&out.join(io::rel_path(o).unwrap())).unwrap_or_else(|e| panic!("{name}: output unreadable: {e}"));
+        let o = r["output"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: record without output: {r}"));
+        io::read_image(&out.join(io::rel_path(o).unwrap()))
+            .unwrap_or_else(|e| panic!("{name}: output unreadable: {e}"));
         if let Some(m) = r["mask_output"].as_str() {
-            io::read_mask(&out.join(io::rel_path(m).unwrap()), None).unwrap_or_else(|e| panic!("{name}: mask output unreadable: {e}"));
+            io::read_mask(&out.join(io::rel_path(m).unwrap()), None)
+                .unwrap_or_else(|e| panic!("{name}: mask output unreadable: {e}"));
         }
     }
     recs.len()
@@ -347,25 +652,69 @@ fn run_image_cases(failures: &mut Vec<String>) -> usize {
         std::fs::write(input.join(name), bytes()).unwrap();
         let out = d.path().join("out");
         let (code, text) = perturb(&input, &out, &[]);
-        check(failures, valid_outputs(&out, "good.png") == 1, format!("{name}: the good image was not processed: {text}"));
+        check(
+            failures,
+            valid_outputs(&out, "good.png") == 1,
+            format!("{name}: the good image was not processed: {text}"),
+        );
         match expect {
             Expect::Ok(warn) => {
-                check(failures, code == Some(0), format!("{name}: exit {code:?}, expected 0: {text}"));
-                check(failures, valid_outputs(&out, name) == 1, format!("{name}: not processed: {text}"));
+                check(
+                    failures,
+                    code == Some(0),
+                    format!("{name}: exit {code:?}, expected 0: {text}"),
+                );
+                check(
+                    failures,
+                    valid_outputs(&out, name) == 1,
+                    format!("{name}: not processed: {text}"),
+                );
                 if let Some(w) = warn {
-                    check(failures, text.lines().any(|l| l.contains("warning") && l.contains(name) && l.contains(w)), format!("{name}: no warning with '{w}': {text}"));
+                    check(
+                        failures,
+                        text.lines()
+                            .any(|l| l.contains("warning") && l.contains(name) && l.contains(w)),
+                        format!("{name}: no warning with '{w}': {text}"),
+                    );
                 }
             }
             Expect::Item(word) => {
-                check(failures, code == Some(ITEM_FAILURE_EXIT), format!("{name}: exit {code:?}, expected {ITEM_FAILURE_EXIT}: {text}"));
-                let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("error:") && l.contains(name)).collect();
-                check(failures, lines.len() == 1 && lines[0].contains(word), format!("{name}: expected one error line naming it with '{word}': {text}"));
-                check(failures, valid_outputs(&out, name) == 0, format!("{name}: a bad input has records"));
-                check(failures, !text.contains("panicked"), format!("{name}: panic: {text}"));
+                check(
+                    failures,
+                    code == Some(ITEM_FAILURE_EXIT),
+                    format!("{name}: exit {code:?}, expected {ITEM_FAILURE_EXIT}: {text}"),
+                );
+                let lines: Vec<&str> = text
+                    .lines()
+                    .filter(|l| l.starts_with("error:") && l.contains(name))
+                    .collect();
+                check(
+                    failures,
+                    lines.len() == 1 && lines[0].contains(word),
+                    format!("{name}: expected one error line naming it with '{word}': {text}"),
+                );
+                check(
+                    failures,
+                    valid_outputs(&out, name) == 0,
+                    format!("{name}: a bad input has records"),
+                );
+                check(
+                    failures,
+                    !text.contains("panicked"),
+                    format!("{name}: panic: {text}"),
+                );
             }
             Expect::Skipped => {
-                check(failures, code == Some(0), format!("{name}: exit {code:?}, expected 0: {text}"));
-                check(failures, !text.contains(name), format!("{name}: should be ignored silently: {text}"));
+                check(
+                    failures,
+                    code == Some(0),
+                    format!("{name}: exit {code:?}, expected 0: {text}"),
+                );
+                check(
+                    failures,
+                    !text.contains(name),
+                    format!("{name}: should be ignored silently: {text}"),
+                );
             }
         }
     }
@@ -376,12 +725,45 @@ fn run_image_cases(failures: &mut Vec<String>) -> usize {
 fn run_entry_cases(failures: &mut Vec<String>) -> usize {
     type Make = fn(&Path);
     let cases: [(&str, Make, Option<&str>); 6] = [
-        ("dangling.png", |d| std::os::unix::fs::symlink(d.join("gone.png"), d.join("dangling.png")).unwrap(), Some("dangling")),
-        ("self_loop.png", |d| std::os::unix::fs::symlink(d.join("self_loop.png"), d.join("self_loop.png")).unwrap(), Some("loop")),
-        ("dir_loop", |d| std::os::unix::fs::symlink(d, d.join("dir_loop")).unwrap(), Some("loop")),
-        ("fifo.png", |d| assert!(Command::new("mkfifo").arg(d.join("fifo.png")).status().unwrap().success()), None),
-        ("folder.png", |d| std::fs::create_dir(d.join("folder.png")).unwrap(), None),
-        ("link_ok.png", |d| std::os::unix::fs::symlink(d.join("good.png"), d.join("link_ok.png")).unwrap(), None),
+        (
+            "dangling.png",
+            |d| std::os::unix::fs::symlink(d.join("gone.png"), d.join("dangling.png")).unwrap(),
+            Some("dangling"),
+        ),
+        (
+            "self_loop.png",
+            |d| {
+                std::os::unix::fs::symlink(d.join("self_loop.png"), d.join("self_loop.png"))
+                    .unwrap()
+            },
+            Some("loop"),
+        ),
+        (
+            "dir_loop",
+            |d| std::os::unix::fs::symlink(d, d.join("dir_loop")).unwrap(),
+            Some("loop"),
+        ),
+        (
+            "fifo.png",
+            |d| {
+                assert!(Command::new("mkfifo")
+                    .arg(d.join("fifo.png"))
+                    .status()
+                    .unwrap()
+                    .success())
+            },
+            None,
+        ),
+        (
+            "folder.png",
+            |d| std::fs::create_dir(d.join("folder.png")).unwrap(),
+            None,
+        ),
+        (
+            "link_ok.png",
+            |d| std::os::unix::fs::symlink(d.join("good.png"), d.join("link_ok.png")).unwrap(),
+            None,
+        ),
     ];
     for (name, make, bad) in cases {
         let d = tempfile::tempdir().unwrap();
@@ -391,13 +773,30 @@ fn run_entry_cases(failures: &mut Vec<String>) -> usize {
         make(&input);
         let out = d.path().join("out");
         let (code, text) = perturb(&input, &out, &[]);
-        check(failures, valid_outputs(&out, "good.png") == 1, format!("{name}: the good image was not processed: {text}"));
+        check(
+            failures,
+            valid_outputs(&out, "good.png") == 1,
+            format!("{name}: the good image was not processed: {text}"),
+        );
         match bad {
             Some(word) => {
-                check(failures, code == Some(ITEM_FAILURE_EXIT), format!("{name}: exit {code:?}: {text}"));
-                check(failures, text.lines().any(|l| l.starts_with("error:") && l.contains(name) && l.contains(word)), format!("{name}: no error naming it with '{word}': {text}"));
+                check(
+                    failures,
+                    code == Some(ITEM_FAILURE_EXIT),
+                    format!("{name}: exit {code:?}: {text}"),
+                );
+                check(
+                    failures,
+                    text.lines()
+                        .any(|l| l.starts_with("error:") && l.contains(name) && l.contains(word)),
+                    format!("{name}: no error naming it with '{word}': {text}"),
+                );
             }
-            None => check(failures, code == Some(0), format!("{name}: exit {code:?}: {text}")),
+            None => check(
+                failures,
+                code == Some(0),
+                format!("{name}: exit {code:?}: {text}"),
+            ),
         }
     }
     cases.len()
@@ -407,23 +806,96 @@ fn run_mask_cases(failures: &mut Vec<String>) -> usize {
     let w = 48;
     type Make = Box<dyn Fn() -> Vec<u8>>;
     let cases: Vec<(&str, Make, Option<&str>)> = vec![
-        ("wrong_size", Box::new(|| mask_png(20, 30, &|_, _| 255)), Some("20x30")),
-        ("one_pixel", Box::new(|| mask_png(1, 1, &|_, _| 255)), Some("1x1")),
-        ("truncated", Box::new(move || cut(mask_png(w, w, &|x, _| if x > 20 { 255 } else { 0 }), 60)), Some("mask")),
+        (
+            "wrong_size",
+            Box::new(|| mask_png(20, 30, &|_, _| 255)),
+            Some("20x30"),
+        ),
+        (
+            "one_pixel",
+            Box::new(|| mask_png(1, 1, &|_, _| 255)),
+            Some("1x1"),
+        ),
+        (
+            "truncated",
+            Box::new(move || cut(mask_png(w, w, &|x, _| if x > 20 { 255 } else { 0 }), 60)),
+            Some("mask"),
+        ),
         ("empty", Box::new(move || mask_png(w, w, &|_, _| 0)), None),
         ("full", Box::new(move || mask_png(w, w, &|_, _| 255)), None),
-        ("non_binary", Box::new(move || mask_png(w, w, &|x, y| ((x + y) * 2) as u8)), None),
-        ("labels_01", Box::new(move || mask_png(w, w, &|x, _| u8::from(x > 24))), None),
-        ("rgb", Box::new(move || encode(&Image::from_planes(w, w, 3, (0..3 * w * w).map(|i| ((i % w) > 20) as u8 as f32).collect()), BitDepth::U8, Format::Png)), None),
-        ("grey16", Box::new(move || encode(&Image::from_planes(w, w, 1, (0..w * w).map(|i| ((i % w) > 20) as u8 as f32).collect()), BitDepth::U16, Format::Png)), None),
-        ("jpeg", Box::new(move || encode(&Image::from_planes(w, w, 1, (0..w * w).map(|i| ((i % w) > 20) as u8 as f32).collect()), BitDepth::U8, Format::Jpeg)), None),
+        (
+            "non_binary",
+            Box::new(move || mask_png(w, w, &|x, y| ((x + y) * 2) as u8)),
+            None,
+        ),
+        (
+            "labels_01",
+            Box::new(move || mask_png(w, w, &|x, _| u8::from(x > 24))),
+            None,
+        ),
+        (
+            "rgb",
+            Box::new(move || {
+                encode(
+                    &Image::from_planes(
+                        w,
+                        w,
+                        3,
+                        (0..3 * w * w)
+                            .map(|i| ((i % w) > 20) as u8 as f32)
+                            .collect(),
+                    ),
+                    BitDepth::U8,
+                    Format::Png,
+                )
+            }),
+            None,
+        ),
+        (
+            "grey16",
+            Box::new(move || {
+                encode(
+                    &Image::from_planes(
+                        w,
+                        w,
+                        1,
+                        (0..w * w).map(|i| ((i % w) > 20) as u8 as f32).collect(),
+                    ),
+                    BitDepth::U16,
+                    Format::Png,
+                )
+            }),
+            None,
+        ),
+        (
+            "jpeg",
+            Box::new(move || {
+                encode(
+                    &Image::from_planes(
+                        w,
+                        w,
+                        1,
+                        (0..w * w).map(|i| ((i % w) > 20) as u8 as f32).collect(),
+                    ),
+                    BitDepth::U8,
+                    Format::Jpeg,
+                )
+            }),
+            None,
+        ),
     ];
     for (name, bytes, bad) in &cases {
         let d = tempfile::tempdir().unwrap();
         let (input, masks) = (d.path().join("in"), d.path().join("masks"));
         good_image(&input);
         let ext = if *name == "jpeg" { "jpg" } else { "png" };
-        io::write_image(&input.join(format!("{name}.png")), &ct(w), BitDepth::U8, Format::Png).unwrap();
+        io::write_image(
+            &input.join(format!("{name}.png")),
+            &ct(w),
+            BitDepth::U8,
+            Format::Png,
+        )
+        .unwrap();
         let p = phantom(Modality::Ct, 48, 48, 1, 4);
         io::write_mask(&masks.join("good.png"), &p.mask).unwrap();
         std::fs::write(masks.join(format!("{name}.{ext}")), bytes()).unwrap();
@@ -435,22 +907,60 @@ fn run_mask_cases(failures: &mut Vec<String>) -> usize {
             .arg(&out)
             .arg("--masks")
             .arg(&masks)
-            .args(["--perturbations", "rotation", "--levels", "1", "--modality", "ct", "--write-out-of-band"])
+            .args([
+                "--perturbations",
+                "rotation",
+                "--levels",
+                "1",
+                "--modality",
+                "ct",
+                "--write-out-of-band",
+            ])
             .output()
             .unwrap();
         let (code, text) = out_of(&o);
-        check(failures, valid_outputs(&out, "good.png") == 1, format!("mask {name}: the good image was not processed: {text}"));
+        check(
+            failures,
+            valid_outputs(&out, "good.png") == 1,
+            format!("mask {name}: the good image was not processed: {text}"),
+        );
         let file = format!("{name}.{ext}");
         match bad {
             Some(word) => {
-                check(failures, code == Some(ITEM_FAILURE_EXIT), format!("mask {name}: exit {code:?}: {text}"));
-                check(failures, text.lines().any(|l| l.starts_with("error:") && l.contains(&file) && l.contains(word)), format!("mask {name}: no error naming {file} with '{word}': {text}"));
+                check(
+                    failures,
+                    code == Some(ITEM_FAILURE_EXIT),
+                    format!("mask {name}: exit {code:?}: {text}"),
+                );
+                check(
+                    failures,
+                    text.lines()
+                        .any(|l| l.starts_with("error:") && l.contains(&file) && l.contains(word)),
+                    format!("mask {name}: no error naming {file} with '{word}': {text}"),
+                );
             }
             None => {
-                check(failures, code == Some(0), format!("mask {name}: exit {code:?}: {text}"));
+                check(
+                    failures,
+                    code == Some(0),
+                    format!("mask {name}: exit {code:?}: {text}"),
+                );
                 let n = valid_outputs(&out, &format!("{name}.png"));
-                let with_mask = records(&out).iter().filter(|r| r["source"].as_str().unwrap_or("").ends_with(&format!("{name}.png")) && r["mask_output"].is_string()).count();
-                check(failures, n == 1 && with_mask == 1, format!("mask {name}: image or warped mask not written: {text}"));
+                let with_mask = records(&out)
+                    .iter()
+                    .filter(|r| {
+                        r["source"]
+                            .as_str()
+                            .unwrap_or("")
+                            .ends_with(&format!("{name}.png"))
+                            && r["mask_output"].is_string()
+                    })
+                    .count();
+                check(
+                    failures,
+                    n == 1 && with_mask == 1,
+                    format!("mask {name}: image or warped mask not written: {text}"),
+                );
             }
         }
     }
@@ -480,14 +990,30 @@ fn run_manifest_cases(failures: &mut Vec<String>) -> usize {
         std::fs::copy(corpus().join("manifests").join(file), d.path().join(file)).unwrap();
         let out = d.path().join("out");
         let (code, text) = perturb(&d.path().join(file), &out, &[]);
-        check(failures, code == Some(exit), format!("manifest {file}: exit {code:?}, expected {exit}: {text}"));
+        check(
+            failures,
+            code == Some(exit),
+            format!("manifest {file}: exit {code:?}, expected {exit}: {text}"),
+        );
         let item_case = file == "missing_file.jsonl";
         let named = item_case || text.contains(file);
-        check(failures, named && text.contains(word), format!("manifest {file}: message lacks the file or '{word}': {text}"));
+        check(
+            failures,
+            named && text.contains(word),
+            format!("manifest {file}: message lacks the file or '{word}': {text}"),
+        );
         if item_case {
-            check(failures, valid_outputs(&out, "good.png") == 1, format!("manifest {file}: the good image was not processed: {text}"));
+            check(
+                failures,
+                valid_outputs(&out, "good.png") == 1,
+                format!("manifest {file}: the good image was not processed: {text}"),
+            );
         } else {
-            check(failures, !out.join("manifest.jsonl").exists(), format!("manifest {file}: work was done before the error"));
+            check(
+                failures,
+                !out.join("manifest.jsonl").exists(),
+                format!("manifest {file}: work was done before the error"),
+            );
         }
     }
     cases.len()
@@ -497,7 +1023,13 @@ fn seg_data(dir: &Path) -> (PathBuf, PathBuf) {
     let (images, masks) = (dir.join("images"), dir.join("masks"));
     for k in 0..2u64 {
         let p = phantom(Modality::Ct, 48, 48, 1, k);
-        io::write_image(&images.join(format!("{k}.png")), &p.image, BitDepth::U8, Format::Png).unwrap();
+        io::write_image(
+            &images.join(format!("{k}.png")),
+            &p.image,
+            BitDepth::U8,
+            Format::Png,
+        )
+        .unwrap();
         io::write_mask(&masks.join(format!("{k}.png")), &p.mask).unwrap();
     }
     (images, masks)
@@ -536,14 +1068,30 @@ fn run_model_cases(failures: &mut Vec<String>) -> usize {
             .output()
             .unwrap();
         let (code, text) = out_of(&o);
-        check(failures, code == Some(exit), format!("model {file}: exit {code:?}, expected {exit}: {text}"));
-        check(failures, !text.contains("panicked"), format!("model {file}: panic: {text}"));
+        check(
+            failures,
+            code == Some(exit),
+            format!("model {file}: exit {code:?}, expected {exit}: {text}"),
+        );
+        check(
+            failures,
+            !text.contains("panicked"),
+            format!("model {file}: panic: {text}"),
+        );
         if exit != SEG_ITEM_FAILURE_EXIT {
-            check(failures, text.contains(word), format!("model {file}: message lacks '{word}': {text}"));
+            check(
+                failures,
+                text.contains(word),
+                format!("model {file}: message lacks '{word}': {text}"),
+            );
         } else {
             // Item failures are recorded per sample (records.jsonl names the sample).
             let recs = std::fs::read_to_string(out.join("records.jsonl")).unwrap_or_default();
-            check(failures, recs.lines().count() == 2 && recs.lines().all(|l| l.contains("non-finite")), format!("model {file}: records: {recs}"));
+            check(
+                failures,
+                recs.lines().count() == 2 && recs.lines().all(|l| l.contains("non-finite")),
+                format!("model {file}: records: {recs}"),
+            );
         }
     }
     cases.len()
@@ -567,11 +1115,27 @@ fn run_config_cases(failures: &mut Vec<String>) -> usize {
         io::write_image(&images.join("0.png"), &p.image, BitDepth::U8, Format::Png).unwrap();
         io::write_mask(&masks.join("0.png"), &p.mask).unwrap();
         std::fs::copy(corpus().join("run").join(file), d.path().join(file)).unwrap();
-        let o = bin().current_dir(d.path()).args(["--quiet", "run", file, "--out", "out"]).output().unwrap();
+        let o = bin()
+            .current_dir(d.path())
+            .args(["--quiet", "run", file, "--out", "out"])
+            .output()
+            .unwrap();
         let (code, text) = out_of(&o);
-        check(failures, code == Some(CONFIG_EXIT), format!("run {file}: exit {code:?}: {text}"));
-        check(failures, text.contains(word), format!("run {file}: message lacks '{word}': {text}"));
-        check(failures, !d.path().join("out/records.jsonl").exists(), format!("run {file}: records written before the error"));
+        check(
+            failures,
+            code == Some(CONFIG_EXIT),
+            format!("run {file}: exit {code:?}: {text}"),
+        );
+        check(
+            failures,
+            text.contains(word),
+            format!("run {file}: message lacks '{word}': {text}"),
+        );
+        check(
+            failures,
+            !d.path().join("out/records.jsonl").exists(),
+            format!("run {file}: records written before the error"),
+        );
     }
     cases.len()
 }
@@ -581,13 +1145,23 @@ fn run_vlm_cases(failures: &mut Vec<String>) -> usize {
     let cases: [(&str, fn() -> Action, &str); 6] = [
         ("http_500", || Action::Status(500, "boom".into()), "500"),
         ("http_503", || Action::Status(503, "down".into()), "503"),
-        ("http_429", || Action::Status(429, "slow down".into()), "429"),
+        (
+            "http_429",
+            || Action::Status(429, "slow down".into()),
+            "429",
+        ),
         ("http_401", || Action::Status(401, "no key".into()), "401"),
-        ("hang", || Action::Stall(Duration::from_secs(3)), "transport"),
+        (
+            "hang",
+            || Action::Stall(Duration::from_secs(3)),
+            "transport",
+        ),
         ("garbage", || Action::Garbage, "unparsable"),
     ];
     let qa = |dir: &Path| {
-        let img = image::RgbImage::from_fn(20, 20, |x, y| image::Rgb([(x * 10) as u8, (y * 10) as u8, 80]));
+        let img = image::RgbImage::from_fn(20, 20, |x, y| {
+            image::Rgb([(x * 10) as u8, (y * 10) as u8, 80])
+        });
         img.save(dir.join("x.png")).unwrap();
         let qa = serde_json::json!([
             {"question_id": 1, "question": "good: Which organ?", "option_A": "Liver", "option_B": "Brain",
@@ -604,7 +1178,17 @@ fn run_vlm_cases(failures: &mut Vec<String>) -> usize {
         )
         .unwrap();
         let o = bin()
-            .args(["--quiet", "eval-vlm", "--task", "vqa", "--perturbations", "none", "--concurrency", "1", "--data"])
+            .args([
+                "--quiet",
+                "eval-vlm",
+                "--task",
+                "vqa",
+                "--perturbations",
+                "none",
+                "--concurrency",
+                "1",
+                "--data",
+            ])
             .arg(dir.join("qa.json"))
             .arg("--model")
             .arg(dir.join("m.toml"))
@@ -631,19 +1215,47 @@ fn run_vlm_cases(failures: &mut Vec<String>) -> usize {
             }
         }));
         let ((code, text), recs) = run(d.path(), &server.base_url);
-        check(failures, code == Some(VLM_ITEM_FAILURE_EXIT), format!("vlm {name}: exit {code:?}: {text}"));
-        check(failures, recs.len() == 2, format!("vlm {name}: {} records: {text}", recs.len()));
+        check(
+            failures,
+            code == Some(VLM_ITEM_FAILURE_EXIT),
+            format!("vlm {name}: exit {code:?}: {text}"),
+        );
+        check(
+            failures,
+            recs.len() == 2,
+            format!("vlm {name}: {} records: {text}", recs.len()),
+        );
         let bad: Vec<_> = recs.iter().filter(|r| has_error(r)).collect();
-        check(failures, bad.len() == 1 && bad[0]["error"].as_str().unwrap().contains(word), format!("vlm {name}: expected one record error with '{word}': {recs:?}"));
-        check(failures, recs.iter().filter(|r| !has_error(r)).count() == 1, format!("vlm {name}: the good item was not answered: {recs:?}"));
+        check(
+            failures,
+            bad.len() == 1 && bad[0]["error"].as_str().unwrap().contains(word),
+            format!("vlm {name}: expected one record error with '{word}': {recs:?}"),
+        );
+        check(
+            failures,
+            recs.iter().filter(|r| !has_error(r)).count() == 1,
+            format!("vlm {name}: the good item was not answered: {recs:?}"),
+        );
     }
     // A refused connection: every item fails, named, and the run still finishes.
     let d = tempfile::tempdir().unwrap();
     qa(d.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let ((code, text), recs) = run(d.path(), &format!("http://127.0.0.1:{port}/v1"));
-    check(failures, code == Some(VLM_ITEM_FAILURE_EXIT) || code == Some(CONFIG_EXIT), format!("vlm refused: exit {code:?}: {text}"));
-    check(failures, recs.iter().all(has_error) || text.contains(&port.to_string()) || text.contains("refused"), format!("vlm refused: {text} {recs:?}"));
+    check(
+        failures,
+        code == Some(VLM_ITEM_FAILURE_EXIT) || code == Some(CONFIG_EXIT),
+        format!("vlm refused: exit {code:?}: {text}"),
+    );
+    check(
+        failures,
+        recs.iter().all(has_error) || text.contains(&port.to_string()) || text.contains("refused"),
+        format!("vlm refused: {text} {recs:?}"),
+    );
     cases.len() + 1
 }
 
@@ -660,9 +1272,22 @@ fn bad_inputs_corpus() {
     counts.push(("run configs", run_config_cases(&mut failures)));
     counts.push(("vlm endpoints", run_vlm_cases(&mut failures)));
     let total: usize = counts.iter().map(|c| c.1).sum();
-    println!("bad-input corpus: {total} cases ({}) in {:.1} s", counts.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", "), t0.elapsed().as_secs_f64());
+    println!(
+        "bad-input corpus: {total} cases ({}) in {:.1} s",
+        counts
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        t0.elapsed().as_secs_f64()
+    );
     assert!(total >= 70, "{total} cases");
-    assert!(failures.is_empty(), "{} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -671,7 +1296,9 @@ fn the_library_reads_each_image_case_without_panicking() {
         let r = io::decode_image(&bytes(), Path::new(name));
         match expect {
             Expect::Ok(_) => assert!(r.is_ok(), "{name}: {:?}", r.err()),
-            Expect::Item(_) if name.starts_with("tiny") => assert!(r.is_ok(), "{name} decodes (too small only for SSIM)"),
+            Expect::Item(_) if name.starts_with("tiny") => {
+                assert!(r.is_ok(), "{name} decodes (too small only for SSIM)")
+            }
             Expect::Item(_) => assert!(r.is_err(), "{name} decoded"),
             Expect::Skipped => {}
         }

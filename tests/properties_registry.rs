@@ -13,16 +13,32 @@ use medfm_robust::perturb::{all, Ctx};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
-const CTX: Ctx = Ctx { seed: 18, image_id: 7 };
+const CTX: Ctx = Ctx {
+    seed: 18,
+    image_id: 7,
+};
 
 fn cases(n: u32) -> Config {
-    let n = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n);
-    Config { cases: n, failure_persistence: None, ..Config::default() }
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
+    Config {
+        cases: n,
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 /// (width, height, channels, constant value or None for random, seed)
 fn shape() -> impl Strategy<Value = (usize, usize, usize, Option<f32>, u64)> {
-    (1usize..=97, 1usize..=61, prop_oneof![Just(1usize), Just(3usize)], prop_oneof![Just(None), (0.0f32..=1.0).prop_map(Some)], any::<u64>())
+    (
+        1usize..=97,
+        1usize..=61,
+        prop_oneof![Just(1usize), Just(3usize)],
+        prop_oneof![Just(None), (0.0f32..=1.0).prop_map(Some)],
+        any::<u64>(),
+    )
 }
 
 fn make(w: usize, h: usize, c: usize, constant: Option<f32>, seed: u64) -> Image {
@@ -33,11 +49,19 @@ fn make(w: usize, h: usize, c: usize, constant: Option<f32>, seed: u64) -> Image
         x ^= x << 17;
         (x >> 40) as f32 / (1u64 << 24) as f32
     };
-    let data = (0..w * h * c).map(|_| constant.unwrap_or_else(&mut next)).collect();
+    let data = (0..w * h * c)
+        .map(|_| constant.unwrap_or_else(&mut next))
+        .collect();
     Image::from_planes(w, h, c, data)
 }
 
-fn check_one(w: usize, h: usize, c: usize, constant: Option<f32>, seed: u64) -> Result<(), TestCaseError> {
+fn check_one(
+    w: usize,
+    h: usize,
+    c: usize,
+    constant: Option<f32>,
+    seed: u64,
+) -> Result<(), TestCaseError> {
     let img = make(w, h, c, constant, seed);
     let mut mask = Mask::new(w, h);
     for (i, m) in mask.data.iter_mut().enumerate() {
@@ -46,9 +70,18 @@ fn check_one(w: usize, h: usize, c: usize, constant: Option<f32>, seed: u64) -> 
     for p in all() {
         let p = p.as_ref();
         let (lo, hi) = p.info().strength_range;
-        let prepared = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.prepare(&img, &CTX))) {
-            Err(_) => return Err(TestCaseError::fail(format!("{}: prepare panicked on {w}x{h}x{c}", p.id()))),
-            Ok(Err(Error::NotApplicable { .. })) | Ok(Err(Error::TooSmall { .. })) | Ok(Err(Error::Invalid { .. })) => continue,
+        let prepared = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            p.prepare(&img, &CTX)
+        })) {
+            Err(_) => {
+                return Err(TestCaseError::fail(format!(
+                    "{}: prepare panicked on {w}x{h}x{c}",
+                    p.id()
+                )))
+            }
+            Ok(Err(Error::NotApplicable { .. }))
+            | Ok(Err(Error::TooSmall { .. }))
+            | Ok(Err(Error::Invalid { .. })) => continue,
             Ok(Err(e)) => {
                 // A named error is fine on degenerate input; it must name the perturbation.
                 prop_assert!(!e.to_string().is_empty());
@@ -58,23 +91,69 @@ fn check_one(w: usize, h: usize, c: usize, constant: Option<f32>, seed: u64) -> 
         };
         for s in [lo, lo + (hi - lo) * 0.37, hi] {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepared.apply(s)))
-                .map_err(|_| TestCaseError::fail(format!("{}: apply({s}) panicked on {w}x{h}x{c}", p.id())))?;
-            prop_assert!(out.same_shape(&img), "{}: s {}: shape {} vs {}", p.id(), s, out.shape_str(), img.shape_str());
+                .map_err(|_| {
+                    TestCaseError::fail(format!("{}: apply({s}) panicked on {w}x{h}x{c}", p.id()))
+                })?;
+            prop_assert!(
+                out.same_shape(&img),
+                "{}: s {}: shape {} vs {}",
+                p.id(),
+                s,
+                out.shape_str(),
+                img.shape_str()
+            );
             if let Some(v) = out.data.iter().find(|v| !(0.0..=1.0).contains(*v)) {
-                return Err(TestCaseError::fail(format!("{}: s {s} on {w}x{h}x{c}: value {v} outside [0, 1]", p.id())));
+                return Err(TestCaseError::fail(format!(
+                    "{}: s {s} on {w}x{h}x{c}: value {v} outside [0, 1]",
+                    p.id()
+                )));
             }
             if s == lo {
                 if p.id() == "jpeg" {
-                    let mae = out.data.iter().zip(&img.data).map(|(a, b)| (a - b).abs() as f64).sum::<f64>() / img.data.len() as f64;
-                    prop_assert!(mae < 0.05, "jpeg at quality 100: mean abs error {} on {}x{}x{}", mae, w, h, c);
+                    let mae = out
+                        .data
+                        .iter()
+                        .zip(&img.data)
+                        .map(|(a, b)| (a - b).abs() as f64)
+                        .sum::<f64>()
+                        / img.data.len() as f64;
+                    prop_assert!(
+                        mae < 0.05,
+                        "jpeg at quality 100: mean abs error {} on {}x{}x{}",
+                        mae,
+                        w,
+                        h,
+                        c
+                    );
                 } else {
-                    prop_assert!(out.data == img.data, "{}: apply({}) is not the identity on {}x{}x{}", p.id(), s, w, h, c);
+                    prop_assert!(
+                        out.data == img.data,
+                        "{}: apply({}) is not the identity on {}x{}x{}",
+                        p.id(),
+                        s,
+                        w,
+                        h,
+                        c
+                    );
                 }
             }
-            let warped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepared.warp_mask(&mask, s)))
-                .map_err(|_| TestCaseError::fail(format!("{}: warp_mask({s}) panicked on {w}x{h}", p.id())))?;
-            prop_assert_eq!((warped.width, warped.height), (w, h), "{}: mask shape", p.id());
-            prop_assert!(warped.data.len() == w * h && warped.data.iter().all(|&v| v <= 1), "{}: mask not binary", p.id());
+            let warped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                prepared.warp_mask(&mask, s)
+            }))
+            .map_err(|_| {
+                TestCaseError::fail(format!("{}: warp_mask({s}) panicked on {w}x{h}", p.id()))
+            })?;
+            prop_assert_eq!(
+                (warped.width, warped.height),
+                (w, h),
+                "{}: mask shape",
+                p.id()
+            );
+            prop_assert!(
+                warped.data.len() == w * h && warped.data.iter().all(|&v| v <= 1),
+                "{}: mask not binary",
+                p.id()
+            );
         }
     }
     Ok(())
@@ -111,7 +190,9 @@ fn text_or_bytes() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(("[a-z./ \"]{0,12}", "[a-z]{0,6}"), 0..8).prop_map(|rows| {
             let mut s = String::from("image,mask,modality\n");
             for (a, b) in rows {
-                s.push_str(&format!("{a},{b},{b}\n{{\"image\": \"{a}\", \"modality\": \"{b}\"}}\n"));
+                s.push_str(&format!(
+                    "{a},{b},{b}\n{{\"image\": \"{a}\", \"modality\": \"{b}\"}}\n"
+                ));
             }
             s.into_bytes()
         }),

@@ -20,8 +20,16 @@ fn bin() -> Command {
 }
 
 fn run_in(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let o = bin().current_dir(dir).arg("--quiet").args(args).output().unwrap();
-    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    let o = bin()
+        .current_dir(dir)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn write_ct(path: &Path, size: usize, format: Format) {
@@ -36,10 +44,20 @@ fn perturb(dir: &Path, input: &Path, out: &Path) -> (Option<i32>, String) {
         .arg(input)
         .arg("--out")
         .arg(out)
-        .args(["--perturbations", "contrast", "--levels", "1", "--modality", "ct"])
+        .args([
+            "--perturbations",
+            "contrast",
+            "--levels",
+            "1",
+            "--modality",
+            "ct",
+        ])
         .output()
         .unwrap();
-    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn manifest_lines(out: &Path) -> Vec<serde_json::Value> {
@@ -52,18 +70,32 @@ fn manifest_lines(out: &Path) -> Vec<serde_json::Value> {
 
 /// Every record of `out` whose source contains `name` has a written, decodable output.
 fn assert_processed(out: &Path, name: &str) {
-    let recs: Vec<_> = manifest_lines(out).into_iter().filter(|r| r["source"].as_str().unwrap_or("").contains(name)).collect();
-    assert!(!recs.is_empty(), "no record for {name} in {}", out.display());
+    let recs: Vec<_> = manifest_lines(out)
+        .into_iter()
+        .filter(|r| r["source"].as_str().unwrap_or("").contains(name))
+        .collect();
+    assert!(
+        !recs.is_empty(),
+        "no record for {name} in {}",
+        out.display()
+    );
     for r in recs {
-        let o = r["output"].as_str().unwrap_or_else(|| panic!("{name}: no output in {r}"));
+        let o = r["output"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no output in {r}"));
         let p = out.join(io::rel_path(o).unwrap());
-        io::read_image(&p).unwrap_or_else(|e| panic!("{name}: output {} unreadable: {e}", p.display()));
+        io::read_image(&p)
+            .unwrap_or_else(|e| panic!("{name}: output {} unreadable: {e}", p.display()));
     }
 }
 
 fn no_temporaries(dir: &Path) {
     for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        assert!(!e.file_name().to_string_lossy().contains(".tmp-"), "leftover temporary {}", e.path().display());
+        assert!(
+            !e.file_name().to_string_lossy().contains(".tmp-"),
+            "leftover temporary {}",
+            e.path().display()
+        );
     }
 }
 
@@ -74,20 +106,107 @@ fn out_of_range_sizes_are_named_errors_before_any_work() {
     let d = tempfile::tempdir().unwrap();
     let dp = d.path();
     let cases: [(&[&str], &str, &str); 9] = [
-        (&["demo", "--size", "0", "--out", "demo0"], "--size", "64..=1024"),
-        (&["demo", "--size", "8", "--out", "demo8"], "--size", "64..=1024"),
-        (&["demo", "--size", "4000000000", "--out", "demobig"], "--size", "64..=1024"),
-        (&["gallery", "--modality", "ct", "--size", "0", "--out", "g.png"], "--size", "32..=8192"),
-        (&["gallery", "--modality", "ct", "--tile", "0", "--out", "g.png"], "--tile", "32..=512"),
-        (&["gallery", "--modality", "ct", "--tile", "4000000000", "--out", "g.png"], "--tile", "32..=512"),
-        (&["phantom", "--modality", "ct", "--size", "4000000000", "--out", "p.png"], "--size", "32..=8192"),
-        (&["phantom", "--modality", "ct", "--size", "0", "--out", "p.png"], "--size", "32..=8192"),
-        (&["phantom", "--modality", "ct", "--size", "31", "--out", "p.png"], "--size", "32..=8192"),
+        (
+            &["demo", "--size", "0", "--out", "demo0"],
+            "--size",
+            "64..=1024",
+        ),
+        (
+            &["demo", "--size", "8", "--out", "demo8"],
+            "--size",
+            "64..=1024",
+        ),
+        (
+            &["demo", "--size", "4000000000", "--out", "demobig"],
+            "--size",
+            "64..=1024",
+        ),
+        (
+            &[
+                "gallery",
+                "--modality",
+                "ct",
+                "--size",
+                "0",
+                "--out",
+                "g.png",
+            ],
+            "--size",
+            "32..=8192",
+        ),
+        (
+            &[
+                "gallery",
+                "--modality",
+                "ct",
+                "--tile",
+                "0",
+                "--out",
+                "g.png",
+            ],
+            "--tile",
+            "32..=512",
+        ),
+        (
+            &[
+                "gallery",
+                "--modality",
+                "ct",
+                "--tile",
+                "4000000000",
+                "--out",
+                "g.png",
+            ],
+            "--tile",
+            "32..=512",
+        ),
+        (
+            &[
+                "phantom",
+                "--modality",
+                "ct",
+                "--size",
+                "4000000000",
+                "--out",
+                "p.png",
+            ],
+            "--size",
+            "32..=8192",
+        ),
+        (
+            &[
+                "phantom",
+                "--modality",
+                "ct",
+                "--size",
+                "0",
+                "--out",
+                "p.png",
+            ],
+            "--size",
+            "32..=8192",
+        ),
+        (
+            &[
+                "phantom",
+                "--modality",
+                "ct",
+                "--size",
+                "31",
+                "--out",
+                "p.png",
+            ],
+            "--size",
+            "32..=8192",
+        ),
     ];
     for (args, flag, range) in cases {
         let (code, err) = run_in(dp, args);
         assert_eq!(code, Some(1), "{args:?}: {err}");
-        assert!(err.contains(flag) && err.contains(range) && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains(flag) && err.contains(range) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
     }
     for f in ["g.png", "p.png", "demo0", "demo8", "demobig"] {
         assert!(!dp.join(f).exists(), "{f} written by a refused command");
@@ -104,7 +223,10 @@ fn the_library_returns_errors_for_bad_sizes() {
     let img = phantom(Modality::Ct, 48, 48, 1, 0).image;
     let opts = medfm_robust::calibrate::SearchOptions::default();
     for tile in [0, 4_000_000_000] {
-        let e = medfm_robust::viz::gallery::gallery(Modality::Ct, &img, BitDepth::U8, 0, &opts, tile).err().expect("tile refused");
+        let e =
+            medfm_robust::viz::gallery::gallery(Modality::Ct, &img, BitDepth::U8, 0, &opts, tile)
+                .err()
+                .expect("tile refused");
         assert!(e.to_string().contains("--tile"), "{e}");
     }
 }
@@ -120,7 +242,11 @@ fn truncated_jpeg_png_tiff_are_errors_in_ssim_and_items_in_perturb() {
     write_ct(&input.join("good.jpg"), 64, Format::Jpeg);
     write_ct(&input.join("good.png"), 64, Format::Png);
     write_ct(&input.join("good.tif"), 64, Format::Tiff);
-    for (good, bad) in [("good.jpg", "t_jpg.jpg"), ("good.png", "t_png.png"), ("good.tif", "t_tif.tif")] {
+    for (good, bad) in [
+        ("good.jpg", "t_jpg.jpg"),
+        ("good.png", "t_png.png"),
+        ("good.tif", "t_tif.tif"),
+    ] {
         let bytes = std::fs::read(input.join(good)).unwrap();
         // Cut inside the pixel data (for a JPEG: inside the scan, the defect of issue 18).
         std::fs::write(input.join(bad), &bytes[..bytes.len() * 2 / 3]).unwrap();
@@ -133,14 +259,26 @@ fn truncated_jpeg_png_tiff_are_errors_in_ssim_and_items_in_perturb() {
     std::fs::write(input.join("t_noiend.png"), &png[..png.len() - 12]).unwrap();
     let (code, err) = run_in(dp, &["ssim", "in/good.png", "in/t_noiend.png"]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("t_noiend.png") && err.contains("IEND"), "{err}");
+    assert!(
+        err.contains("t_noiend.png") && err.contains("IEND"),
+        "{err}"
+    );
 
     let out = dp.join("out");
     let (code, err) = perturb(dp, &input, &out);
     assert_eq!(code, Some(ITEM_FAILURE_EXIT), "{err}");
     for bad in ["t_jpg.jpg", "t_png.png", "t_tif.tif", "t_noiend.png"] {
-        assert_eq!(err.lines().filter(|l| l.contains(bad)).count(), 1, "{bad}: {err}");
-        assert!(manifest_lines(&out).iter().all(|r| !r["source"].as_str().unwrap().contains(bad)), "{bad} has records");
+        assert_eq!(
+            err.lines().filter(|l| l.contains(bad)).count(),
+            1,
+            "{bad}: {err}"
+        );
+        assert!(
+            manifest_lines(&out)
+                .iter()
+                .all(|r| !r["source"].as_str().unwrap().contains(bad)),
+            "{bad} has records"
+        );
     }
     for good in ["good.jpg", "good.png", "good.tif"] {
         assert_processed(&out, good);
@@ -162,9 +300,21 @@ fn dangling_links_and_loops_are_bad_items_not_fatal() {
     let out = dp.join("out");
     let (code, err) = perturb(dp, &input, &out);
     assert_eq!(code, Some(ITEM_FAILURE_EXIT), "{err}");
-    assert!(err.lines().any(|l| l.contains("b_dangling.png") && l.contains("dangling")), "{err}");
-    assert!(err.lines().any(|l| l.contains("c_loop.png") && l.contains("loop")), "{err}");
-    assert!(err.lines().any(|l| l.contains("d_up") && l.contains("loop")), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("b_dangling.png") && l.contains("dangling")),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.contains("c_loop.png") && l.contains("loop")),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.contains("d_up") && l.contains("loop")),
+        "{err}"
+    );
     assert_processed(&out, "a.png");
 }
 
@@ -177,25 +327,69 @@ fn outputs_never_replace_devices_links_or_fifos() {
     let target = dp.join("target.txt");
     std::fs::write(&target, b"keep me").unwrap();
     std::os::unix::fs::symlink(&target, dp.join("link.png")).unwrap();
-    assert!(Command::new("mkfifo").arg(dp.join("fifo.png")).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(dp.join("fifo.png"))
+        .status()
+        .unwrap()
+        .success());
     std::fs::create_dir(dp.join("folder.png")).unwrap();
     // A device (the library; `phantom` wants an image extension first).
-    let e = io::write_image(Path::new("/dev/full"), &Image::new(4, 4, 1), BitDepth::U8, Format::Png).unwrap_err().to_string();
-    assert!(e.contains("/dev/full") && e.contains("character device") && e.contains("cannot write"), "{e}");
-    for (out, kind) in [("link.png", "symbolic link"), ("fifo.png", "FIFO"), ("folder.png", "folder")] {
-        let (code, err) = run_in(dp, &["phantom", "--modality", "ct", "--size", "32", "--out", out]);
+    let e = io::write_image(
+        Path::new("/dev/full"),
+        &Image::new(4, 4, 1),
+        BitDepth::U8,
+        Format::Png,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("/dev/full") && e.contains("character device") && e.contains("cannot write"),
+        "{e}"
+    );
+    for (out, kind) in [
+        ("link.png", "symbolic link"),
+        ("fifo.png", "FIFO"),
+        ("folder.png", "folder"),
+    ] {
+        let (code, err) = run_in(
+            dp,
+            &["phantom", "--modality", "ct", "--size", "32", "--out", out],
+        );
         assert_eq!(code, Some(1), "{out}: {err}");
-        assert!(err.contains(out) && err.contains(kind) && err.contains("cannot write"), "{out}: {err}");
+        assert!(
+            err.contains(out) && err.contains(kind) && err.contains("cannot write"),
+            "{out}: {err}"
+        );
     }
-    assert!(std::fs::symlink_metadata(dp.join("link.png")).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(dp.join("link.png"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::symlink_metadata(dp.join("fifo.png")).unwrap().file_type().is_fifo());
-    assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
+    assert!(std::fs::symlink_metadata(dp.join("fifo.png"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert!(std::fs::metadata("/dev/full")
+        .unwrap()
+        .file_type()
+        .is_char_device());
     no_temporaries(dp);
     // A regular file is replaced (atomically).
     std::fs::write(dp.join("plain.png"), b"old").unwrap();
-    let (code, err) = run_in(dp, &["phantom", "--modality", "ct", "--size", "32", "--out", "plain.png"]);
+    let (code, err) = run_in(
+        dp,
+        &[
+            "phantom",
+            "--modality",
+            "ct",
+            "--size",
+            "32",
+            "--out",
+            "plain.png",
+        ],
+    );
     assert_eq!(code, Some(0), "{err}");
     io::read_image(&dp.join("plain.png")).unwrap();
     no_temporaries(dp);
@@ -206,14 +400,39 @@ fn write_errors_say_write_and_give_the_os_error_once() {
     let d = tempfile::tempdir().unwrap();
     let dp = d.path();
     std::fs::write(dp.join("afile"), b"x").unwrap();
-    let (code, err) = run_in(dp, &["phantom", "--modality", "ct", "--size", "32", "--out", "afile/p.png"]);
+    let (code, err) = run_in(
+        dp,
+        &[
+            "phantom",
+            "--modality",
+            "ct",
+            "--size",
+            "32",
+            "--out",
+            "afile/p.png",
+        ],
+    );
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("cannot write") && !err.contains("cannot read"), "{err}");
-    assert_eq!(err.matches("os error").count(), 1, "the OS error once: {err}");
+    assert!(
+        err.contains("cannot write") && !err.contains("cannot read"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("os error").count(),
+        1,
+        "the OS error once: {err}"
+    );
     let (code, err) = run_in(dp, &["ssim", "absent.png", "absent.png"]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("absent.png") && err.contains("cannot read"), "{err}");
-    assert_eq!(err.matches("os error").count(), 1, "the OS error once: {err}");
+    assert!(
+        err.contains("absent.png") && err.contains("cannot read"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("os error").count(),
+        1,
+        "the OS error once: {err}"
+    );
     no_temporaries(dp);
 }
 
@@ -233,7 +452,12 @@ fn the_output_folder_inside_the_input_is_not_perturbed_again() {
     assert_eq!(code, Some(0), "{err}");
     let second = manifest_lines(&out);
     assert_eq!(second.len(), first, "second run perturbed its own outputs");
-    assert!(second.iter().all(|r| !r["source"].as_str().unwrap().contains("/out/")), "{second:?}");
+    assert!(
+        second
+            .iter()
+            .all(|r| !r["source"].as_str().unwrap().contains("/out/")),
+        "{second:?}"
+    );
 }
 
 // ---- 6. non-UTF-8 names -----------------------------------------------------------------------
@@ -254,14 +478,25 @@ fn non_utf8_names_get_distinct_reversible_ids_and_find_their_masks() {
     }
     let listing = io::list_inputs(&input, Some(&masks), None).unwrap();
     assert_eq!(listing.items.len(), 2);
-    assert!(listing.items.iter().all(|i| i.mask.is_some()), "{:?}", listing.items);
-    let ids: std::collections::BTreeSet<u32> = listing.items.iter().map(|i| io::image_id(&i.relative)).collect();
+    assert!(
+        listing.items.iter().all(|i| i.mask.is_some()),
+        "{:?}",
+        listing.items
+    );
+    let ids: std::collections::BTreeSet<u32> = listing
+        .items
+        .iter()
+        .map(|i| io::image_id(&i.relative))
+        .collect();
     assert_eq!(ids.len(), 2, "two non-UTF-8 names share one id");
     let out = dp.join("out");
     let (code, err) = perturb(dp, &input, &out);
     assert_eq!(code, Some(0), "{err}");
     let recs = manifest_lines(&out);
-    let outputs: std::collections::BTreeSet<String> = recs.iter().map(|r| r["output"].as_str().unwrap().to_string()).collect();
+    let outputs: std::collections::BTreeSet<String> = recs
+        .iter()
+        .map(|r| r["output"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(outputs.len(), 2, "{recs:?}");
     for o in outputs {
         let p = out.join(io::rel_path(&o).expect("decodable"));
@@ -283,12 +518,18 @@ fn csv_manifests_unquote_and_refuse_duplicates() {
     std::fs::write(dp.join("dup.csv"), "image\n\"b, c.png\"\n\"b, c.png\"\n").unwrap();
     let (code, err) = perturb(dp, &dp.join("dup.csv"), &dp.join("out3"));
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("dup.csv") && err.contains("line 3") && err.contains("line 2"), "{err}");
+    assert!(
+        err.contains("dup.csv") && err.contains("line 3") && err.contains("line 2"),
+        "{err}"
+    );
     assert!(!dp.join("out3/manifest.jsonl").exists());
     std::fs::write(dp.join("mod.jsonl"), "{\"image\": \"b, c.png\", \"modality\": \"ct\"}\n{\"image\": \"x.png\", \"modality\": \"brain\"}\n").unwrap();
     let (code, err) = perturb(dp, &dp.join("mod.jsonl"), &dp.join("out4"));
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("mod.jsonl") && err.contains("line 2") && err.contains("brain"), "{err}");
+    assert!(
+        err.contains("mod.jsonl") && err.contains("line 2") && err.contains("brain"),
+        "{err}"
+    );
 }
 
 // ---- 9. broken models -------------------------------------------------------------------------
@@ -301,7 +542,13 @@ fn seg_data(dp: &Path) -> (PathBuf, PathBuf) {
     let (images, masks) = (dp.join("images"), dp.join("masks"));
     for k in 0..2u64 {
         let p = phantom(Modality::Ct, 48, 48, 1, k);
-        io::write_image(&images.join(format!("{k}.png")), &p.image, BitDepth::U8, Format::Png).unwrap();
+        io::write_image(
+            &images.join(format!("{k}.png")),
+            &p.image,
+            BitDepth::U8,
+            Format::Png,
+        )
+        .unwrap();
         io::write_mask(&masks.join(format!("{k}.png")), &p.mask).unwrap();
     }
     (images, masks)
@@ -318,10 +565,20 @@ fn eval_seg(dp: &Path, model: &Path) -> (Option<i32>, String) {
         .arg(&masks)
         .arg("--out")
         .arg(dp.join("out"))
-        .env("ORT_DYLIB_PATH", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".local/onnxruntime/libonnxruntime.so"))
+        .env(
+            "ORT_DYLIB_PATH",
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".local/onnxruntime/libonnxruntime.so"),
+        )
         .output()
         .unwrap();
-    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    (
+        o.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
 }
 
 #[test]
@@ -333,13 +590,19 @@ fn nan_logits_are_item_errors_and_zero_std_is_a_config_error() {
     assert_eq!(recs.lines().count(), 2, "{recs}");
     for l in recs.lines() {
         let r: serde_json::Value = serde_json::from_str(l).unwrap();
-        assert!(r["error"].as_str().unwrap_or("").contains("non-finite"), "{r}");
+        assert!(
+            r["error"].as_str().unwrap_or("").contains("non-finite"),
+            "{r}"
+        );
         assert!(r["iou"].is_null(), "{r}");
     }
     let d = tempfile::tempdir().unwrap();
     let (code, out) = eval_seg(d.path(), &corpus().join("models/std_zero.toml"));
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("std_zero.toml") && out.contains("generic.std"), "{out}");
+    assert!(
+        out.contains("std_zero.toml") && out.contains("generic.std"),
+        "{out}"
+    );
 }
 
 // ---- 10. decompression bombs ------------------------------------------------------------------
@@ -351,7 +614,11 @@ fn png_header_only(w: u32, h: u32) -> Vec<u8> {
         for &b in data {
             c ^= b as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
         }
         !c
@@ -368,7 +635,11 @@ fn png_header_only(w: u32, h: u32) -> Vec<u8> {
     ihdr.extend(h.to_be_bytes());
     ihdr.extend([8, 0, 0, 0, 0]);
     chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -387,14 +658,35 @@ fn images_above_the_pixel_limit_are_refused_from_the_header() {
         let t = std::time::Instant::now();
         let (code, err) = run_in(dp, &["ssim", f, f]);
         assert_eq!(code, Some(1), "{err}");
-        assert!(err.contains(f) && err.contains("MEDFM_MAX_PIXELS") && err.contains("67108864"), "{err}");
-        assert!(t.elapsed().as_secs_f64() < 5.0, "{f}: refused only after {:?}", t.elapsed());
+        assert!(
+            err.contains(f) && err.contains("MEDFM_MAX_PIXELS") && err.contains("67108864"),
+            "{err}"
+        );
+        assert!(
+            t.elapsed().as_secs_f64() < 5.0,
+            "{f}: refused only after {:?}",
+            t.elapsed()
+        );
     }
     // The limit is configurable.
-    let o = bin().current_dir(dp).args(["ssim", "small.png", "small.png"]).env("MEDFM_MAX_PIXELS", "1000").output().unwrap();
+    let o = bin()
+        .current_dir(dp)
+        .args(["ssim", "small.png", "small.png"])
+        .env("MEDFM_MAX_PIXELS", "1000")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("above the limit of 1000"), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = bin().current_dir(dp).args(["ssim", "small.png", "small.png"]).env("MEDFM_MAX_PIXELS", "lots").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("above the limit of 1000"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = bin()
+        .current_dir(dp)
+        .args(["ssim", "small.png", "small.png"])
+        .env("MEDFM_MAX_PIXELS", "lots")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("MEDFM_MAX_PIXELS"));
 }
@@ -405,10 +697,20 @@ fn images_above_the_pixel_limit_are_refused_from_the_header() {
 fn float_tiff_is_refused_by_name_and_multipage_tiff_says_which_page() {
     let d = tempfile::tempdir().unwrap();
     let dp = d.path();
-    let f = image::DynamicImage::ImageRgb32F(image::ImageBuffer::from_pixel(16, 16, image::Rgb([0.25f32, 0.5, 0.75])));
-    f.save_with_format(dp.join("float.tif"), image::ImageFormat::Tiff).unwrap();
-    let e = io::read_image(&dp.join("float.tif")).unwrap_err().to_string();
-    assert!(e.contains("float.tif") && e.contains("floating-point TIFF") && !e.contains("complete PNG"), "{e}");
+    let f = image::DynamicImage::ImageRgb32F(image::ImageBuffer::from_pixel(
+        16,
+        16,
+        image::Rgb([0.25f32, 0.5, 0.75]),
+    ));
+    f.save_with_format(dp.join("float.tif"), image::ImageFormat::Tiff)
+        .unwrap();
+    let e = io::read_image(&dp.join("float.tif"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("float.tif") && e.contains("floating-point TIFF") && !e.contains("complete PNG"),
+        "{e}"
+    );
 
     // Two pages: the single-page file with a copy of its IFD appended and linked.
     write_ct(&dp.join("one.tif"), 32, Format::Tiff);
@@ -425,8 +727,17 @@ fn float_tiff_is_refused_by_name_and_multipage_tiff_says_which_page() {
     b[ifd + len - 4..ifd + len].copy_from_slice(&(copy_at as u32).to_le_bytes());
     std::fs::write(dp.join("two.tif"), &b).unwrap();
     let l = io::read_image(&dp.join("two.tif")).unwrap();
-    assert!(l.warnings.iter().any(|w| w.contains("two.tif") && w.contains("2 pages") && w.contains("page 1")), "{:?}", l.warnings);
-    assert!(io::read_image(&dp.join("one.tif")).unwrap().warnings.is_empty());
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.contains("two.tif") && w.contains("2 pages") && w.contains("page 1")),
+        "{:?}",
+        l.warnings
+    );
+    assert!(io::read_image(&dp.join("one.tif"))
+        .unwrap()
+        .warnings
+        .is_empty());
 }
 
 // ---- 12. messages -----------------------------------------------------------------------------
@@ -438,7 +749,10 @@ fn data_errors_are_not_worded_as_image_errors() {
     std::fs::write(dp.join("m.jsonl"), "{\"image\": \"a.png\"}\nnot json\n").unwrap();
     let (code, err) = perturb(dp, &dp.join("m.jsonl"), &dp.join("out"));
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("m.jsonl") && err.contains("line 2") && err.contains("cannot parse"), "{err}");
+    assert!(
+        err.contains("m.jsonl") && err.contains("line 2") && err.contains("cannot parse"),
+        "{err}"
+    );
     assert!(!err.contains("PNG, JPEG or TIFF"), "{err}");
 }
 
@@ -446,9 +760,23 @@ fn data_errors_are_not_worded_as_image_errors() {
 fn max_evals_zero_is_a_usage_error() {
     let d = tempfile::tempdir().unwrap();
     write_ct(&d.path().join("a.png"), 64, Format::Png);
-    let (code, err) = run_in(d.path(), &["perturb", "--input", "a.png", "--out", "out", "--max-evals", "0"]);
+    let (code, err) = run_in(
+        d.path(),
+        &[
+            "perturb",
+            "--input",
+            "a.png",
+            "--out",
+            "out",
+            "--max-evals",
+            "0",
+        ],
+    );
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("--max-evals") && err.contains("1..=1000"), "{err}");
+    assert!(
+        err.contains("--max-evals") && err.contains("1..=1000"),
+        "{err}"
+    );
     assert!(!d.path().join("out").exists());
 }
 
@@ -459,7 +787,10 @@ fn a_corrupt_file_names_the_item_and_no_panics_anywhere() {
     std::fs::write(dp.join("empty.png"), b"").unwrap();
     let (code, err) = run_in(dp, &["ssim", "empty.png", "empty.png"]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("empty.png") && err.contains("empty file"), "{err}");
+    assert!(
+        err.contains("empty.png") && err.contains("empty file"),
+        "{err}"
+    );
 }
 
 /// Exit code of `run` when some units failed: 3 today, 2 in the new table (spec/product.md).
@@ -472,11 +803,21 @@ fn run_reports_a_dangling_link_as_failed_units_and_goes_on() {
     let (images, masks) = (dp.join("data/images"), dp.join("data/masks"));
     for k in 0..2u64 {
         let p = phantom(Modality::Ct, 48, 48, 1, k);
-        io::write_image(&images.join(format!("{k}.png")), &p.image, BitDepth::U8, Format::Png).unwrap();
+        io::write_image(
+            &images.join(format!("{k}.png")),
+            &p.image,
+            BitDepth::U8,
+            Format::Png,
+        )
+        .unwrap();
         io::write_mask(&masks.join(format!("{k}.png")), &p.mask).unwrap();
     }
     std::os::unix::fs::symlink(images.join("gone.png"), images.join("2.png")).unwrap();
-    io::write_mask(&masks.join("2.png"), &phantom(Modality::Ct, 48, 48, 1, 2).mask).unwrap();
+    io::write_mask(
+        &masks.join("2.png"),
+        &phantom(Modality::Ct, 48, 48, 1, 2).mask,
+    )
+    .unwrap();
     let cfg = "name = \"t\"\nseed = 3\nlevels = [1]\nperturbations = [\"contrast\"]\n\n[[datasets]]\nname = \"ct\"\npath = \"data\"\nmodality = \"ct\"\n\n[[models]]\nname = \"thr\"\nstrategy = \"full\"\npreset = \"builtin-threshold\"\n";
     std::fs::write(dp.join("bench.toml"), cfg).unwrap();
     let (code, err) = run_in(dp, &["-j", "1", "run", "bench.toml", "--out", "out"]);
@@ -484,6 +825,16 @@ fn run_reports_a_dangling_link_as_failed_units_and_goes_on() {
     let recs = medfm_robust::run::records::load_dir(&dp.join("out")).unwrap();
     let bad: Vec<_> = recs.values().filter(|r| r.sample.contains('2')).collect();
     let good: Vec<_> = recs.values().filter(|r| !r.sample.contains('2')).collect();
-    assert!(!bad.is_empty() && bad.iter().all(|r| r.error.as_deref().is_some_and(|e| e.contains("2.png") && e.contains("dangling"))), "{bad:?}");
-    assert!(!good.is_empty() && good.iter().all(|r| r.error.is_none()), "{good:?}");
+    assert!(
+        !bad.is_empty()
+            && bad.iter().all(|r| r
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("2.png") && e.contains("dangling"))),
+        "{bad:?}"
+    );
+    assert!(
+        !good.is_empty() && good.iter().all(|r| r.error.is_none()),
+        "{good:?}"
+    );
 }

@@ -24,15 +24,33 @@ fn an_echoing_server_cannot_put_the_key_in_replies_or_the_cache() {
     let server = Server::start(Box::new(|seen| {
         let auth = seen.authorization.clone().unwrap_or_default();
         let bare = auth.trim_start_matches("Bearer ").to_string();
-        Action::Reply(format!("B. You sent Authorization: {auth}; key {bare}; box [1, 2, 3, 4]"))
+        Action::Reply(format!(
+            "B. You sent Authorization: {auth}; key {bare}; box [1, 2, 3, 4]"
+        ))
     }));
     let dir = tempfile::tempdir().unwrap();
-    let client = Client::new(config(&server.base_url), Some(Cache::open(dir.path()).unwrap())).unwrap();
-    let r = client.complete(&ChatRequest { prompt: "q", png: None }).unwrap();
+    let client = Client::new(
+        config(&server.base_url),
+        Some(Cache::open(dir.path()).unwrap()),
+    )
+    .unwrap();
+    let r = client
+        .complete(&ChatRequest {
+            prompt: "q",
+            png: None,
+        })
+        .unwrap();
     assert!(!r.text.contains(KEY), "{}", r.text);
-    assert!(r.text.contains("Bearer <redacted>") && r.text.starts_with("B. "), "{}", r.text);
+    assert!(
+        r.text.contains("Bearer <redacted>") && r.text.starts_with("B. "),
+        "{}",
+        r.text
+    );
     // The key was really sent.
-    assert_eq!(server.log.lock().unwrap()[0].authorization.as_deref(), Some(&format!("Bearer {KEY}")[..]));
+    assert_eq!(
+        server.log.lock().unwrap()[0].authorization.as_deref(),
+        Some(&format!("Bearer {KEY}")[..])
+    );
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         assert!(!text.contains(KEY), "cache holds the key: {text}");
@@ -40,7 +58,16 @@ fn an_echoing_server_cannot_put_the_key_in_replies_or_the_cache() {
     }
     drop(client);
     // Answered from the cache by a new client: still clean.
-    let client = Client::new(config(&server.base_url), Some(Cache::open(dir.path()).unwrap())).unwrap();
-    let r = client.complete(&ChatRequest { prompt: "q", png: None }).unwrap();
+    let client = Client::new(
+        config(&server.base_url),
+        Some(Cache::open(dir.path()).unwrap()),
+    )
+    .unwrap();
+    let r = client
+        .complete(&ChatRequest {
+            prompt: "q",
+            png: None,
+        })
+        .unwrap();
     assert!(r.cached && !r.text.contains(KEY), "{}", r.text);
 }

@@ -42,12 +42,13 @@ pub fn try_phantom(modality: Modality, width: usize, height: usize, channels: us
 /// US, OCT, X-ray) repeat their grey plane when 3 are asked for; colour modalities (pathology,
 /// endoscopy, dermoscopy) give their luminance when 1 is asked for.
 ///
-/// Panics on a side outside [`MIN_SIZE`]..=[`MAX_SIZE`] or a channel count other than 1 or 3; use
-/// [`try_phantom`] for sizes that come from a user.
+/// Panics on a side of 0 or above [`MAX_SIZE`] or a channel count other than 1 or 3 (sides below
+/// [`MIN_SIZE`] are allowed here for tests of small images); use [`try_phantom`] for sizes that
+/// come from a user.
 pub fn phantom(modality: Modality, width: usize, height: usize, channels: usize, seed: u64) -> Phantom {
     assert!(
-        (MIN_SIZE..=MAX_SIZE).contains(&width) && (MIN_SIZE..=MAX_SIZE).contains(&height) && (channels == 1 || channels == 3),
-        "phantom: {width}x{height}x{channels} is outside {MIN_SIZE}..={MAX_SIZE} per side, 1 or 3 channels; use try_phantom"
+        (1..=MAX_SIZE).contains(&width) && (1..=MAX_SIZE).contains(&height) && (channels == 1 || channels == 3),
+        "phantom: {width}x{height}x{channels} is outside 1..={MAX_SIZE} per side, 1 or 3 channels; use try_phantom"
     );
     let (image, mask) = match modality {
         Modality::Ct => ct::make(width, height, channels, seed),
