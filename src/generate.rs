@@ -387,6 +387,7 @@ fn run_unit(
                                 in_band: false,
                                 reason: Some("unreachable: no calibration image reached this band".into()),
                                 evaluations: 0,
+                                verdict: calibrate::Verdict::UnreachableAbove,
                             },
                             image: l.image.clone(),
                             mask: None,
@@ -427,7 +428,7 @@ fn run_unit(
             mask_output: None,
             order,
         };
-        let unreachable = rec.reason.as_deref().is_some_and(|r| r.starts_with("unreachable")) && rec.ssim.is_nan();
+        let unreachable = o.verdict.unreachable() && rec.ssim.is_nan();
         if (o.in_band || opts.write_out_of_band) && !unreachable {
             let rel_out = Path::new(info.id).join(format!("L{}", o.level)).join(rel);
             let out_path = opts.out.join(&rel_out);
@@ -456,40 +457,11 @@ fn run_unit(
     Ok((records, warning))
 }
 
-/// Parse a level list like `1-5`, `1,3,5` or `2`.
-pub fn parse_levels(s: &str) -> Result<Vec<u8>> {
-    let bad = || Error::invalid("--levels", format!("'{s}': expected levels 1-5 like `1-5` or `1,3,5`"));
-    let mut out = Vec::new();
-    for tok in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        if let Some((a, b)) = tok.split_once('-') {
-            let (a, b): (u8, u8) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
-            if a > b {
-                return Err(bad());
-            }
-            out.extend(a..=b);
-        } else {
-            out.push(tok.parse().map_err(|_| bad())?);
-        }
-    }
-    if out.is_empty() || out.iter().any(|&l| !(1..=5).contains(&l)) {
-        return Err(bad());
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn levels() {
-        assert_eq!(parse_levels("1-5").unwrap(), vec![1, 2, 3, 4, 5]);
-        assert_eq!(parse_levels("5,1,3").unwrap(), vec![1, 3, 5]);
-        assert!(parse_levels("0-2").is_err());
-        assert!(parse_levels("x").is_err());
-    }
 
     /// An on-GPU search result the CPU cannot reproduce (here: a fabricated outcome whose SSIM is
     /// 0.1 off) is replaced by the CPU's own calibration, with a warning naming the item; a

@@ -3,11 +3,12 @@
 //! Data flows top to bottom (spec/product.md): [`io`] reads images into [`image::Image`]s on a fixed
 //! [0, 1] scale; [`perturb`] holds the catalogue of 40 perturbations behind one trait and one
 //! registry; [`ssim`] measures similarity; [`calibrate`] finds the strength for each SSIM band;
-//! [`phantom`] makes the built-in synthetic images; [`cli`] wires it into the `medfm-robust` binary.
+//! [`phantom`] makes the built-in synthetic images; [`run`] is the one plan -> perturb -> evaluate ->
+//! record pipeline every front-end describes its work to; [`report`] aggregates records (Eq. 3).
+//! The `medfm-robust` binary (src/main.rs, src/cli/) parses arguments into a [`run::Config`].
 
 pub mod backend;
 pub mod calibrate;
-pub mod cli;
 pub mod dataset;
 pub mod error;
 pub mod eval;

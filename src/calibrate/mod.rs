@@ -8,6 +8,7 @@
 
 pub mod compat;
 pub mod dataset;
+pub mod policy;
 pub mod search;
 #[cfg(feature = "cuda")]
 pub mod gpu;
@@ -76,9 +77,46 @@ pub struct LevelOutcome {
     pub ssim: f64,
     pub target: [f64; 2],
     pub in_band: bool,
-    /// Why the level is not in band ("unreachable": SSIM at the maximal strength is above the band).
+    /// Why the level is not in band, in words (the kind is [`LevelOutcome::verdict`]).
     pub reason: Option<String>,
     pub evaluations: u32,
+    /// What the search concluded for this band.
+    #[serde(default)]
+    pub verdict: Verdict,
+}
+
+/// What the strength policy concluded for one level, as a type (the words are in `reason`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The measured SSIM is inside the band ([`Band::contains`]).
+    #[default]
+    InBand,
+    /// SSIM at the maximal strength is still above the band: the perturbation cannot degrade
+    /// the image that much.
+    UnreachableAbove,
+    /// SSIM at the minimal strength is already below the band.
+    UnreachableBelow,
+    /// The band was not hit: the curve jumps over it, the budget ran out, or a fixed / cached
+    /// strength lands outside it on this image.
+    Skipped,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::InBand => "in_band",
+            Verdict::UnreachableAbove => "unreachable_above",
+            Verdict::UnreachableBelow => "unreachable_below",
+            Verdict::Skipped => "skipped",
+        }
+    }
+    pub fn in_band(self) -> bool {
+        self == Verdict::InBand
+    }
+    pub fn unreachable(self) -> bool {
+        matches!(self, Verdict::UnreachableAbove | Verdict::UnreachableBelow)
+    }
 }
 
 /// One perturbed output at one level.
@@ -171,7 +209,16 @@ pub fn apply_fixed(
     strength: f32,
 ) -> Result<PerturbedLevel> {
     let b = band(level)?;
-    let outcome = LevelOutcome { level, strength, ssim: f64::NAN, target: [b.lo, b.hi], in_band: false, reason: None, evaluations: 1 };
+    let outcome = LevelOutcome {
+        level,
+        strength,
+        ssim: f64::NAN,
+        target: [b.lo, b.hi],
+        in_band: false,
+        reason: None,
+        evaluations: 1,
+        verdict: Verdict::Skipped,
+    };
     finish(prepared, reference, mask, depth, outcome)
 }
 
@@ -187,7 +234,9 @@ fn finish(
     if outcome.ssim.is_nan() {
         // Fixed strength: the band verdict comes from the measurement.
         outcome.ssim = ssim_written;
-        outcome.in_band = ssim_written >= outcome.target[0] && ssim_written <= outcome.target[1];
+        let band = Band { level: outcome.level, lo: outcome.target[0], hi: outcome.target[1] };
+        outcome.in_band = band.contains(ssim_written);
+        outcome.verdict = if outcome.in_band { Verdict::InBand } else { Verdict::Skipped };
         if !outcome.in_band {
             outcome.reason = Some(format!("fixed strength {} gives SSIM {ssim_written:.4}, outside the band", outcome.strength));
         }

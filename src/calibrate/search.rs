@@ -10,7 +10,7 @@
 //! Integer and warp strengths (small documented up-steps, plateaus) additionally get a local scan
 //! of the final bracket when bisection alone found nothing in band.
 
-use super::{Band, LevelOutcome};
+use super::{Band, LevelOutcome, Verdict};
 use crate::error::Result;
 use crate::perturb::StrengthKind;
 
@@ -114,20 +114,21 @@ pub fn search_bands(
     for band in bands {
         let target = band.target();
         let start = evals.count;
-        let outcome = |s: f32, v: f64, in_band: bool, reason: Option<String>, n: u32| LevelOutcome {
+        let outcome = |s: f32, v: f64, verdict: Verdict, reason: Option<String>, n: u32| LevelOutcome {
             level: band.level,
             strength: s,
             ssim: v,
             target: [band.lo, band.hi],
-            in_band,
+            in_band: verdict.in_band(),
             reason,
             evaluations: n,
+            verdict,
         };
         if f_max > band.hi {
             out.push(outcome(
                 s_max,
                 f_max,
-                false,
+                Verdict::UnreachableAbove,
                 Some(reason_above(s_max, f_max)),
                 0,
             ));
@@ -137,7 +138,7 @@ pub fn search_bands(
             out.push(outcome(
                 s_min,
                 f_min,
-                false,
+                Verdict::UnreachableBelow,
                 Some(reason_below(s_min, f_min)),
                 0,
             ));
@@ -169,14 +170,14 @@ pub fn search_bands(
         }
         let n = evals.count - start;
         match evals.best_in(band) {
-            Some((s, v)) => out.push(outcome(s, v, true, None, n)),
+            Some((s, v)) => out.push(outcome(s, v, Verdict::InBand, None, n)),
             None => {
                 let (s, v) = evals.closest(band);
                 let reason = match evals.bracket(target) {
                     Some(((a, fa), (b, fb))) if fa > band.hi && fb < band.lo => reason_skipped(a, fa, b, fb),
                     _ => reason_not_found(n, s, v),
                 };
-                out.push(outcome(s, v, false, Some(reason), n));
+                out.push(outcome(s, v, Verdict::Skipped, Some(reason), n));
             }
         }
     }

@@ -8,13 +8,13 @@
 //! resumes when `demo --out DIR` is rerun on the same folder.
 
 use super::{perturb::report, progress, Global};
-use crate::generate::{self, CalibrationMode, GenerateOptions, Record};
-use crate::io;
-use crate::perturb::{self, Modality};
-use crate::phantom;
-use crate::ssim::SsimVariant;
-use crate::viz::contact::{self, Sheet, Tile};
-use crate::viz::gallery::caption;
+use medfm_robust::generate::{self, CalibrationMode, GenerateOptions, Record};
+use medfm_robust::io;
+use medfm_robust::perturb::{self, Modality};
+use medfm_robust::phantom;
+use medfm_robust::ssim::SsimVariant;
+use medfm_robust::viz::contact::{self, Sheet, Tile};
+use medfm_robust::viz::gallery::caption;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,8 +32,8 @@ pub struct DemoArgs {
     pub seed: u64,
     /// Compute device for the strength search: cpu, cuda, or auto (cuda when compiled in and a GPU
     /// is present).
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: super::perturb::DeviceArg,
+    #[arg(long, default_value = "cpu", value_parser = super::args::DeviceArg::parse)]
+    pub device: super::args::DeviceArg,
 }
 
 /// `--size` range: below 64 some perturbations cannot reach their bands on a phantom; above 1024
@@ -50,8 +50,8 @@ fn fresh_dir() -> PathBuf {
 }
 
 pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
-    crate::Error::check_range("--size", a.size as u64, DEMO_MIN_SIZE, DEMO_MAX_SIZE)?;
-    let engine = super::perturb::select_engine(a.device, g.quiet)?;
+    medfm_robust::Error::check_range("--size", a.size as u64, DEMO_MIN_SIZE, DEMO_MAX_SIZE)?;
+    let engine = super::perturb::select_engine(&a.device, g.quiet)?;
     let out = a.out.clone().unwrap_or_else(fresh_dir);
     let input = out.join("input");
     let mut manifest = String::new();
@@ -59,7 +59,7 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
         let ph = phantom::try_phantom(m, a.size, a.size, phantom::natural_channels(m), a.seed)?;
         let img_rel = format!("{m}.png");
         let mask_rel = format!("masks/{m}.png");
-        io::write_image(&input.join(&img_rel), &ph.image, crate::BitDepth::U8, io::Format::Png)?;
+        io::write_image(&input.join(&img_rel), &ph.image, medfm_robust::BitDepth::U8, io::Format::Png)?;
         io::write_mask(&input.join(&mask_rel), &ph.mask)?;
         writeln!(manifest, "{}", serde_json::json!({"image": img_rel, "mask": mask_rel, "modality": m.as_str()}))?;
     }
@@ -97,17 +97,19 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
     }
     let code = report(&summary, &perturbed, g.quiet);
 
-    // Segmentation through ONNX Runtime: needs the ORT library (`make demo` installs it).
-    let levels = [1u8, 2, 3, 4, 5];
-    let strengths = crate::eval::seg::run::Strengths::Calibrated(crate::calibrate::SearchOptions::default());
-    match super::seg::run_demo_seg(&out.join("segmentation"), 128, 1, "all", &levels, strengths, g.quiet) {
-        Ok(_) => {}
-        Err(e) => eprintln!("warning: segmentation stage skipped: {e:#}"),
-    }
+    // Segmentation through ONNX Runtime (needs the ORT library: `make demo` installs it): the
+    // demo model on the phantoms written above, every perturbation of their modality.
+    let seg_code = match demo_segmentation(&out.join("segmentation"), &manifest_path, a.seed, g.quiet) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warning: ONNX segmentation stage skipped: {e:#}");
+            super::exit::OK
+        }
+    };
 
     // The full benchmark (run -> records -> Eq. 3 report) on the built-in config; resumable.
     let bench_code = super::run::run_demo_benchmark(&out.join("benchmark"), g.quiet)?;
-    let code = code.max(bench_code);
+    let code = code.max(bench_code).max(seg_code);
     println!(
         "demo: {} phantoms x their perturbations x 5 levels in {secs:.1} s; {} of {} levels in band",
         Modality::ALL.len(),
@@ -116,6 +118,41 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
     );
     println!("demo output: {}", out.display());
     Ok(code)
+}
+
+/// The demo ONNX model (a classical box-prompted segmenter in SAM's layout, not a trained
+/// network) on the demo's phantoms through the pipeline, into `out` (records.jsonl).
+fn demo_segmentation(out: &Path, manifest: &Path, seed: u64, quiet: bool) -> anyhow::Result<i32> {
+    use medfm_robust::run::config::{Calibration, Config, DatasetConfig, Profile};
+    let model = super::seg::demo_model(&out.join("model"))?;
+    let config = Config {
+        name: "demo-onnx-segmentation".into(),
+        seed,
+        profile: Profile::Default,
+        device: "cpu".into(),
+        levels: vec![1, 2, 3, 4, 5],
+        perturbations: vec!["all".into()],
+        max_evals_per_band: 20,
+        calibration: Calibration::PerImage,
+        calibration_images: 1,
+        ssim_variant: None,
+        datasets: vec![DatasetConfig {
+            name: "phantoms".into(),
+            path: manifest.to_path_buf(),
+            reader: "manifest".into(),
+            modality: None,
+            limit: None,
+            masks: None,
+            perturbations: None,
+            sample_seed: 42,
+            image_root: None,
+        }],
+        models: vec![model],
+    };
+    if !quiet {
+        println!("segmentation demo: demo-box-threshold (a classical box-prompted threshold segmenter in SAM's ONNX layout, not a trained network)");
+    }
+    super::run::run_config(&config, out, medfm_robust::run::Shard::ALL, false, false, false, quiet)
 }
 
 /// Markdown table: rows perturbations (registry order), columns L1..L5; each cell the mean written

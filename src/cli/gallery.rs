@@ -1,8 +1,8 @@
 use super::Global;
-use crate::calibrate::SearchOptions;
-use crate::image::BitDepth;
-use crate::perturb::Modality;
-use crate::{io, phantom, viz};
+use medfm_robust::calibrate::SearchOptions;
+use medfm_robust::image::BitDepth;
+use medfm_robust::perturb::Modality;
+use medfm_robust::{io, phantom, viz};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -27,16 +27,16 @@ pub struct GalleryArgs {
     pub ssim_variant: super::ssim::VariantArg,
     /// Compute device: cpu, cuda, or auto. Accepted for symmetry and validated; the gallery itself
     /// is always rendered on the CPU.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: super::perturb::DeviceArg,
+    #[arg(long, default_value = "cpu", value_parser = super::args::DeviceArg::parse)]
+    pub device: super::args::DeviceArg,
 }
 
 pub fn run(a: GalleryArgs, g: Global) -> anyhow::Result<i32> {
-    let _engine = super::perturb::select_engine(a.device, g.quiet)?;
+    let _engine = super::perturb::select_engine(&a.device, g.quiet)?;
     let m = Modality::parse(&a.modality)?;
     viz::contact::check_tile(a.tile)?;
     if a.image.is_none() {
-        crate::Error::check_range("--size", a.size as u64, phantom::MIN_SIZE as u64, phantom::MAX_SIZE as u64)?;
+        medfm_robust::Error::check_range("--size", a.size as u64, phantom::MIN_SIZE as u64, phantom::MAX_SIZE as u64)?;
     }
     let (image, depth) = match &a.image {
         Some(p) => {

@@ -1,4 +1,4 @@
-use crate::perturb::{self, Modality};
+use medfm_robust::perturb::{self, Modality};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -60,14 +60,14 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
 }
 
 /// The catalogue as Markdown, generated from the registry (docs/perturbations.md).
-pub fn markdown(ps: Vec<&dyn crate::perturb::Perturbation>) -> String {
+pub fn markdown(ps: Vec<&dyn medfm_robust::perturb::Perturbation>) -> String {
     use std::fmt::Write as _;
     let mut s = String::from(
         "# Perturbation catalogue\n\nGenerated from the registry by `medfm-robust list --markdown` (do not edit by hand;\n\
          `tools/gen_docs.sh` regenerates this file and the galleries). Strength 0 is the identity;\n\
          calibration searches the strength range for each SSIM band.\n\n",
     );
-    let mut groups: Vec<(String, Vec<&dyn crate::perturb::Perturbation>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<&dyn medfm_robust::perturb::Perturbation>)> = Vec::new();
     for p in ps {
         let g = match p.info().modality {
             None => format!("{} (all modalities)", p.info().category.as_str()),

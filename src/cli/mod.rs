@@ -1,20 +1,28 @@
-//! The `medfm-robust` command line (contract: spec/product.md). `anyhow` lives only here.
+//! The `medfm-robust` command line (contract: spec/product.md). `anyhow` lives only here; the
+//! library holds no CLI code. Exit codes: [`exit`].
 
+mod args;
 mod demo;
+pub mod exit;
 mod gallery;
 mod list;
 mod perturb;
 mod phantom;
 mod progress;
-pub mod run;
+mod run;
 mod ssim;
-pub mod seg;
-pub mod vlm;
+mod seg;
+mod vlm;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "medfm-robust", version, about = "Robustness benchmark for medical foundation models: SSIM-calibrated medical image perturbations and model evaluation")]
+#[command(
+    name = "medfm-robust",
+    version,
+    about = "Robustness benchmark for medical foundation models: SSIM-calibrated medical image perturbations and model evaluation",
+    after_help = exit::TABLE
+)]
 pub struct Cli {
     /// No progress bars or chatter on stderr (errors are still printed).
     #[arg(long, short, global = true)]
@@ -49,7 +57,7 @@ pub enum Command {
     /// Evaluate a segmentation model (ONNX, SAM layout or generic) on clean and perturbed images.
     EvalSeg(Box<seg::EvalSegArgs>),
     /// Evaluate a VLM over an OpenAI-compatible API, clean and perturbed (docs/vlm.md).
-    EvalVlm(vlm::EvalVlmArgs),
+    EvalVlm(Box<vlm::EvalVlmArgs>),
     /// BLEU-1..4, ROUGE-L, CIDEr-D of a JSON Lines file (id, prediction, references) as JSON.
     CaptionMetrics(vlm::CaptionMetricsArgs),
 }
@@ -62,11 +70,22 @@ pub struct Global {
 
 /// Entry point: returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
+                _ => exit::SETUP,
+            };
+            let _ = e.print();
+            return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { exit::SETUP } else { code };
+        }
+    };
     if let Some(j) = cli.jobs {
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global() {
             eprintln!("error: --jobs: {e}");
-            return 2;
+            return exit::SETUP;
         }
     }
     let g = Global { quiet: cli.quiet };
@@ -80,16 +99,16 @@ pub fn main() -> i32 {
         Command::Run(a) => run::run(a, g),
         Command::Merge(a) => run::merge(a, g),
         Command::Report(a) => run::report(a, g),
-        Command::EvalSeg(a) => seg::run_eval_seg(*a),
-        Command::EvalVlm(a) => vlm::run_eval_vlm(a, g.quiet),
+        Command::EvalSeg(a) => seg::run_eval_seg(*a, g),
+        Command::EvalVlm(a) => vlm::run_eval_vlm(*a, g),
         Command::CaptionMetrics(a) => vlm::run_caption_metrics(a),
     };
     match res {
         Ok(code) => code,
         Err(e) => {
             let e: &(dyn std::error::Error + 'static) = e.as_ref();
-            eprintln!("error: {}", crate::error::chain_message(e));
-            1
+            eprintln!("error: {}", medfm_robust::error::chain_message(e));
+            exit::SETUP
         }
     }
 }

@@ -1,7 +1,7 @@
 use super::{progress, Global};
-use crate::generate::{self, CalibrationMode, GenerateOptions, Summary};
-use crate::io;
-use crate::perturb::Modality;
+use medfm_robust::generate::{self, CalibrationMode, GenerateOptions, Summary};
+use medfm_robust::io;
+use medfm_robust::perturb::Modality;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -19,9 +19,9 @@ pub struct PerturbArgs {
     /// Comma-separated ids and groups: `all`, `base`, `medical`, `extra`, or ids.
     #[arg(long, default_value = "all")]
     pub perturbations: String,
-    /// Severity levels, e.g. `1-5` or `1,3,5`.
-    #[arg(long, default_value = "1-5")]
-    pub levels: String,
+    /// Severity levels: 1-5, 1,3,5 or 3.
+    #[arg(long, default_value = "1-5", value_parser = super::args::levels_arg)]
+    pub levels: super::args::Levels,
     #[arg(long, value_enum, default_value = "per-image")]
     pub calibration: CalibrationArg,
     /// Per-dataset mode: number of images (first N per modality) to calibrate on; median strength.
@@ -46,8 +46,8 @@ pub struct PerturbArgs {
     pub max_evals: u32,
     /// Compute device for the strength search: cpu, cuda, or auto (cuda when compiled in and a GPU
     /// is present). Writing and the SSIM of written files always run on the CPU.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: DeviceArg,
+    #[arg(long, default_value = "cpu", value_parser = super::args::DeviceArg::parse)]
+    pub device: super::args::DeviceArg,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -56,52 +56,33 @@ pub enum CalibrationArg {
     PerDataset,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DeviceArg {
-    Cpu,
-    Cuda,
-    Auto,
-}
-
-impl DeviceArg {
-    pub fn kind(self) -> crate::backend::EngineKind {
-        match self {
-            DeviceArg::Cpu => crate::backend::EngineKind::Cpu,
-            DeviceArg::Cuda => crate::backend::EngineKind::Cuda,
-            DeviceArg::Auto => crate::backend::EngineKind::Auto,
-        }
-    }
-}
-
 /// `--device` of perturb, gallery and demo, through the one selection point
 /// (`backend::Engine::select`): `cpu` (default) never touches CUDA; `cuda` without the feature or
 /// without a usable GPU is the typed `BackendError` (NotCompiled / NoDevice), reported as
 /// `--device cuda: ...`; `auto` is CUDA when available, else the CPU. The selected engine is
 /// named on stderr unless quiet. With CUDA, `perturb` and `demo` run the strength search of the
 /// ids with an on-GPU search on the GPU and write on the CPU (src/generate.rs, docs/gpu.md
-/// "--device"); `gallery` only validates the choice and renders on the CPU.
-pub fn select_engine(d: DeviceArg, quiet: bool) -> anyhow::Result<crate::backend::Engine> {
-    let e = crate::backend::Engine::select(d.kind()).map_err(|e| anyhow::anyhow!("--device {}: {e}", d.name()))?;
-    if !quiet && d != DeviceArg::Cpu {
+/// "--device"); `gallery` only validates the choice and renders on the CPU. `tensorrt` is an
+/// ONNX Runtime provider (eval-seg, run) and is refused here.
+pub fn select_engine(d: &super::args::DeviceArg, quiet: bool) -> anyhow::Result<medfm_robust::backend::Engine> {
+    use medfm_robust::backend::EngineKind;
+    let kind = match d.0.split(':').next().unwrap_or("cpu") {
+        "cpu" => EngineKind::Cpu,
+        "cuda" => EngineKind::Cuda,
+        "auto" => EngineKind::Auto,
+        _ => anyhow::bail!("--device {d}: this command perturbs on cpu, cuda or auto; tensorrt is an ONNX Runtime provider for eval-seg and run"),
+    };
+    let e = medfm_robust::backend::Engine::select(kind).map_err(|e| anyhow::anyhow!("--device {d}: {e}"))?;
+    if !quiet && kind != EngineKind::Cpu {
         eprintln!("device: {}", e.describe());
     }
     Ok(e)
 }
 
-impl DeviceArg {
-    fn name(self) -> &'static str {
-        match self {
-            DeviceArg::Cpu => "cpu",
-            DeviceArg::Cuda => "cuda",
-            DeviceArg::Auto => "auto",
-        }
-    }
-}
-
 pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
     // 0 evaluations would report every level "not in band" for a made-up reason.
-    crate::Error::check_range("--max-evals", a.max_evals as u64, 1, 1000)?;
-    let engine = select_engine(a.device, g.quiet)?;
+    medfm_robust::Error::check_range("--max-evals", a.max_evals as u64, 1, 1000)?;
+    let engine = select_engine(&a.device, g.quiet)?;
     // Bad folder entries (dangling links, loops) are items whose reading fails with a named error;
     // the output folder is never listed as input.
     let items = io::list_inputs(&a.input, a.masks.as_deref(), Some(&a.out))?.all();
@@ -112,7 +93,7 @@ pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
         out: a.out.clone(),
         perturbations: a.perturbations.clone(),
         modality: a.modality.as_deref().map(Modality::parse).transpose()?,
-        levels: generate::parse_levels(&a.levels)?,
+        levels: a.levels.0.clone(),
         seed: a.seed,
         variant: a.ssim_variant.into(),
         calibration: match a.calibration {
@@ -125,7 +106,7 @@ pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
         max_evals_per_band: a.max_evals,
     };
     // Validate the selection up front (before any work).
-    crate::perturb::select(&opts.perturbations, opts.modality)?;
+    medfm_robust::perturb::select(&opts.perturbations, opts.modality)?;
     let pb = progress::bar(g.quiet, "perturb");
     let cb = progress::callback(&pb);
     let summary = generate::generate_on(&items, &opts, &engine, &cb)?;

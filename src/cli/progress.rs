@@ -16,7 +16,7 @@ pub fn bar(quiet: bool, msg: &str) -> ProgressBar {
     pb
 }
 
-/// A callback for [`crate::generate::generate`] that drives `pb`.
+/// A callback for [`medfm_robust::generate::generate`] that drives `pb`.
 pub fn callback(pb: &ProgressBar) -> impl Fn(usize, usize) + Sync + '_ {
     move |done, total| {
         if pb.length() != Some(total as u64) {

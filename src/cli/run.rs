@@ -1,14 +1,12 @@
 //! `medfm-robust run CONFIG --out DIR [--dry-run] [--shard i/N] [--restart]`, `merge DIR... --out
-//! DIR`, `report DIR --out DIR`, and the built-in demo benchmark ([`run_demo_benchmark`]).
+//! DIR`, `report DIR --out DIR`, the built-in demo benchmark ([`run_demo_benchmark`]), and
+//! [`run_config`], the one place every front-end (run, eval-seg, eval-vlm, demo) runs units.
 
-use super::{progress, Global};
-use crate::io;
-use crate::perturb::{self, Category, Modality};
-use crate::phantom;
-use crate::run::config::{Config, DatasetConfig, ModelConfig, Profile};
-use crate::run::{exec, merge, Shard};
+use super::{exit, progress, Global};
 use anyhow::Context;
-use std::collections::BTreeMap;
+use medfm_robust::io;
+use medfm_robust::run::config::Config;
+use medfm_robust::run::{demo, exec, merge, records, Shard};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -50,6 +48,10 @@ pub struct ReportArgs {
     /// Where to write the tables, figures and report.html (default: DIR/report).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write the report of an incomplete run (units of the plan without records) and exit 0;
+    /// without it such a report is still written, marked incomplete, and the exit code is 2.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 fn shard(arg: Option<&str>) -> anyhow::Result<Shard> {
@@ -65,25 +67,32 @@ pub fn run(a: RunArgs, g: Global) -> anyhow::Result<i32> {
     run_config(&config, &a.out, shard, a.restart, a.dry_run, a.report, g.quiet)
 }
 
-fn run_config(config: &Config, out: &Path, shard: Shard, restart: bool, dry_run: bool, report: bool, quiet: bool) -> anyhow::Result<i32> {
-    let (plan, mut evaluators) = exec::validate(config)?;
+/// Run `config` into `out` (validation, resume, shard), print the summary; the exit code of the
+/// table in [`super::exit`]. Every front-end that runs units ends here.
+pub fn run_config(config: &Config, out: &Path, shard: Shard, restart: bool, dry_run: bool, report: bool, quiet: bool) -> anyhow::Result<i32> {
+    let (plan, mut evaluators) = exec::validate(config, out)?;
     if dry_run {
         print!("{}", exec::dry_run(&plan, &mut evaluators, out, shard, 1)?);
-        return Ok(0);
+        return Ok(exit::OK);
     }
-    let pb = progress::bar(quiet, "run");
+    let pb = progress::bar(quiet, &config.name);
     let cb = |done: u64, total: u64| {
         if pb.length() != Some(total) {
             pb.set_length(total);
         }
         pb.set_position(done);
     };
-    let opts = exec::RunOptions { out: out.to_path_buf(), shard, restart, batch: 2 * rayon::current_num_threads() };
+    let opts = exec::RunOptions { out: out.to_path_buf(), shard, restart, batch: 2 * rayon::current_num_threads().max(4) };
+    let t0 = std::time::Instant::now();
     let s = exec::execute(&plan, &mut evaluators, &opts, &cb)?;
     pb.finish_and_clear();
+    let secs = t0.elapsed().as_secs_f64();
     if !quiet {
+        if s.changed > 0 {
+            eprintln!("run: {} unit(s) rerun because their sample's files changed since their records", s.changed);
+        }
         eprintln!(
-            "run: shard {shard}: {} units in shard ({} of the run), {} already done, {} run now, {} failed -> {}",
+            "run: shard {shard}: {} units in shard ({} of the run), {} already done, {} run now in {secs:.1} s, {} failed -> {}",
             s.units_in_shard,
             s.units_total,
             s.already_done,
@@ -92,13 +101,18 @@ fn run_config(config: &Config, out: &Path, shard: Shard, restart: bool, dry_run:
             s.records_file.display()
         );
     }
+    let recs: Vec<medfm_robust::run::Record> = records::load_dir(out)?.into_values().collect();
+    if !quiet {
+        print!("{}", medfm_robust::report::tasks::summary_text(&recs));
+    }
+    let failed = recs.iter().filter(|r| !r.ok()).count();
     if report && shard.count == 1 {
-        let rs = crate::report::write_report(out, &out.join("report"))?;
+        let rs = medfm_robust::report::write_report(out, &out.join("report"))?;
         if !quiet {
             eprintln!("report: {} records -> {}", rs.records, out.join("report").display());
         }
     }
-    Ok(if s.failed > 0 { 3 } else { 0 })
+    Ok(if failed > 0 { exit::UNITS_FAILED } else { exit::OK })
 }
 
 pub fn merge(a: MergeArgs, _g: Global) -> anyhow::Result<i32> {
@@ -112,101 +126,50 @@ pub fn merge(a: MergeArgs, _g: Global) -> anyhow::Result<i32> {
         for u in s.missing.iter().take(10) {
             eprintln!("  {u}");
         }
-        return Ok(4);
+        return Ok(exit::MISSING);
     }
-    Ok(0)
+    Ok(if s.failed > 0 { exit::UNITS_FAILED } else { exit::OK })
 }
 
 pub fn report(a: ReportArgs, _g: Global) -> anyhow::Result<i32> {
     let out = a.out.unwrap_or_else(|| a.dir.join("report"));
-    let s = crate::report::write_report(&a.dir, &out)?;
+    let s = medfm_robust::report::write_report(&a.dir, &out)?;
     println!("report: {} records ({} with errors left out) -> {}", s.records, s.errors, out.display());
-    Ok(0)
-}
-
-/// Phantom size and count of the demo benchmark.
-const DEMO_SIZE: usize = 96;
-const DEMO_SAMPLES: u64 = 2;
-
-/// The built-in benchmark config over phantom datasets written under `data` (one dataset per
-/// modality, [`DEMO_SAMPLES`] phantoms each), with the two built-in stand-in models as two
-/// "strategies", two base perturbations and one medical perturbation per modality, levels 1-5.
-pub fn demo_config(data: &Path) -> anyhow::Result<Config> {
-    // Noise and blur when the catalogue has them (they move a threshold segmenter visibly), else
-    // the first two non-geometric base perturbations.
-    let mut base: Vec<&str> = ["gaussian_noise", "gaussian_blur"].into_iter().filter(|id| perturb::by_id(id).is_ok()).collect();
-    if base.len() < 2 {
-        base = perturb::all().iter().filter(|p| p.info().category == Category::Base && !p.info().geometric).map(|p| p.id()).take(2).collect();
+    if let Some(n) = &s.completeness_note {
+        eprintln!("warning: {n}");
     }
-    let mut datasets = Vec::new();
-    for m in Modality::ALL {
-        let mut sel: Vec<String> = base.iter().map(|s| s.to_string()).collect();
-        if let Some(p) = perturb::all().iter().find(|p| p.info().category == Category::Medical && p.info().modality == Some(m)) {
-            sel.push(p.id().to_string());
-        }
-        if sel.is_empty() {
-            continue;
-        }
-        datasets.push(DatasetConfig {
-            name: format!("phantom-{m}"),
-            path: data.join(m.as_str()),
-            reader: "generic".into(),
-            modality: m.as_str().into(),
-            limit: None,
-            masks: None,
-            perturbations: Some(sel),
-        });
-    }
-    anyhow::ensure!(!datasets.is_empty(), "the perturbation catalogue is empty: nothing to benchmark");
-    let model = |strategy: &str, preset: &str| ModelConfig {
-        name: "demo-threshold".into(),
-        strategy: strategy.into(),
-        preset: preset.into(),
-        graphs: BTreeMap::new(),
-        task: "segmentation".into(),
-    };
-    Ok(Config {
-        name: "demo".into(),
-        seed: 0,
-        profile: Profile::Default,
-        device: "cpu".into(),
-        levels: vec![1, 2, 3, 4, 5],
-        perturbations: vec!["all".into()],
-        max_evals_per_band: 20,
-        datasets,
-        models: vec![model("full", "builtin-threshold"), model("adapter", "builtin-threshold-smoothed")],
-    })
-}
-
-/// Write the demo phantoms (`data/<modality>/{images,masks}/<k>.png`); existing files are kept,
-/// so a rerun resumes on identical inputs.
-pub fn write_demo_data(data: &Path) -> anyhow::Result<()> {
-    for m in Modality::ALL {
-        for k in 0..DEMO_SAMPLES {
-            let img = data.join(m.as_str()).join("images").join(format!("{k}.png"));
-            let mask = data.join(m.as_str()).join("masks").join(format!("{k}.png"));
-            if img.is_file() && mask.is_file() {
-                continue;
-            }
-            let ph = phantom::phantom(m, DEMO_SIZE, DEMO_SIZE, phantom::natural_channels(m), k);
-            io::write_image(&img, &ph.image, crate::BitDepth::U8, io::Format::Png)?;
-            io::write_mask(&mask, &ph.mask)?;
+    if let Some(line) = s.incomplete() {
+        eprintln!("{line}");
+        if !a.allow_incomplete {
+            eprintln!("(exit 2: the run is incomplete; run the missing shards and merge, or pass --allow-incomplete to accept a partial report)");
+            return Ok(exit::UNITS_FAILED);
         }
     }
-    Ok(())
+    Ok(exit::OK)
 }
 
-/// The demo benchmark end to end into `out`: phantoms as datasets, the built-in config (also
-/// written as OUT/bench.toml), the run (resumes when `out` holds an earlier demo run), and the
-/// report in OUT/report. Returns the exit code.
+/// The demo benchmark end to end into `out`: phantoms as datasets for all four tasks, the
+/// built-in demo VLM served on 127.0.0.1 for VQA, captioning and grounding, the built-in config
+/// (also written as OUT/bench.toml), the run (resumes when `out` holds an earlier demo run), and
+/// the report in OUT/report. Returns the exit code.
 pub fn run_demo_benchmark(out: &Path, quiet: bool) -> anyhow::Result<i32> {
     std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
     let out = &out.canonicalize().with_context(|| out.display().to_string())?;
     let data = out.join("data");
-    write_demo_data(&data)?;
-    let config = demo_config(&data)?;
+    demo::write_data(&data)?;
+    let server = medfm_robust::eval::vlm::demo_server::DemoServer::start()?;
+    let toml_path = data.join("demo_vlm.toml");
+    io::write_atomic(&toml_path, server.model_toml().as_bytes())?;
+    let config = demo::config(&data, Some(&toml_path))?;
     let toml = toml::to_string_pretty(&config).context("demo config as TOML")?;
     io::write_atomic(&out.join("bench.toml"), toml.as_bytes())?;
+    if !quiet {
+        eprintln!(
+            "demo: segmentation by built-in threshold segmenters; VQA, captioning and grounding by the built-in rule-based demo VLM ({}) on {} (not trained models)",
+            medfm_robust::eval::vlm::demo_server::MODEL,
+            server.base_url
+        );
+    }
     let code = run_config(&config, out, Shard::ALL, false, false, true, quiet)?;
     println!("demo benchmark output: {}", out.display());
     Ok(code)

@@ -1,5 +1,5 @@
-use crate::io;
-use crate::ssim::{SsimReference, SsimVariant};
+use medfm_robust::io;
+use medfm_robust::ssim::{SsimReference, SsimVariant};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ pub struct SsimArgs {
     pub time: usize,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum VariantArg {
     Wang,
     Skimage,
@@ -36,12 +36,12 @@ pub fn run(a: SsimArgs) -> anyhow::Result<i32> {
     let x = io::read_image(&a.a)?.image;
     let y = io::read_image(&a.b)?.image;
     let v = SsimVariant::from(a.variant);
-    let s = crate::ssim::ssim(&x, &y, v).with_context(|| format!("SSIM of {} and {}", a.a.display(), a.b.display()))?;
+    let s = medfm_robust::ssim::ssim(&x, &y, v).with_context(|| format!("SSIM of {} and {}", a.a.display(), a.b.display()))?;
     println!("{s:.10}");
     if a.time > 0 {
         let t0 = std::time::Instant::now();
         for _ in 0..a.time {
-            std::hint::black_box(crate::ssim::ssim(&x, &y, v)?);
+            std::hint::black_box(medfm_robust::ssim::ssim(&x, &y, v)?);
         }
         let full = t0.elapsed().as_secs_f64() / a.time as f64;
         let r = SsimReference::new(&x, v)?;

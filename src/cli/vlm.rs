@@ -1,10 +1,12 @@
 //! `eval-vlm` and `caption-metrics` (docs/vlm.md).
 
-use crate::calibrate::SearchOptions;
-use crate::eval::vlm::{self, Compat, ModelConfig, RunOptions, Strengths, Task};
-use crate::metrics::caption::{self, Tokenisation};
-use crate::perturb::{self, Modality};
+use super::Global;
 use anyhow::Context;
+use medfm_robust::eval::vlm::{ModelConfig, Task};
+use medfm_robust::metrics::caption::{self, Tokenisation};
+use medfm_robust::perturb::Modality;
+use medfm_robust::run::config::{Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile};
+use medfm_robust::run::Shard;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -24,15 +26,15 @@ pub struct EvalVlmArgs {
     /// Dataset label in the records (default: the data file's stem).
     #[arg(long)]
     pub dataset: Option<String>,
-    /// Keep only samples of this modality and add its medical perturbations.
+    /// Keep only samples of this modality (each sample gets its own modality's medical perturbations).
     #[arg(long)]
     pub modality: Option<String>,
     /// Perturbations: ids and groups (base, medical, all, extra), comma separated; "none" for clean only.
     #[arg(long, default_value = "all")]
     pub perturbations: String,
-    /// Severity levels, comma separated (the authors' VLM runs: 1,3,5).
-    #[arg(long, default_value = "1,3,5", value_delimiter = ',')]
-    pub levels: Vec<u8>,
+    /// Severity levels: 1-5, 1,3,5 or 3 (the authors' VLM runs: 1,3,5).
+    #[arg(long, default_value = "1,3,5", value_parser = super::args::levels_arg)]
+    pub levels: super::args::Levels,
     /// Evaluate this many samples, drawn as Python's random.sample with --seed (paper 500, authors' code 100).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -42,12 +44,12 @@ pub struct EvalVlmArgs {
     /// Perturbation seed: the same as `perturb --seed`, so the images sent are the ones it writes.
     #[arg(long, default_value_t = 0)]
     pub perturb_seed: u64,
-    /// calibrated (SSIM bands, what `perturb` writes) | fixed (strength = level/5 of the range, no SSIM).
-    #[arg(long, default_value = "calibrated")]
+    /// per-image (SSIM bands, what `perturb` writes; alias calibrated) | per-dataset | fixed (strength = level/5 of the range).
+    #[arg(long, default_value = "per-image")]
     pub strengths: String,
-    /// SSIM variant for calibration: wang | skimage | compat.
-    #[arg(long, default_value = "wang")]
-    pub ssim_variant: String,
+    /// SSIM variant for calibration and the records' ssim.
+    #[arg(long, value_enum, default_value = "wang")]
+    pub ssim_variant: super::args::VariantArg,
     /// Reproduce the authors' VLM protocol: all quirks (`all`) or a list of
     /// vqa-no-options, box-first-four, raw-captions.
     #[arg(long, value_delimiter = ',')]
@@ -55,15 +57,16 @@ pub struct EvalVlmArgs {
     /// Optional LLM judge for VQA (a MODEL.toml): decides correctness, score >= 0.5.
     #[arg(long)]
     pub judge: Option<PathBuf>,
-    /// Response cache folder (default OUT/cache): a rerun sends no request it already made.
-    #[arg(long)]
-    pub cache: Option<PathBuf>,
     /// Requests in flight at once (default: the model's `concurrency`).
     #[arg(long)]
     pub concurrency: Option<usize>,
-    /// Output folder: records.jsonl, summary.json, cache/.
+    /// Output folder: records.jsonl, run.json, cache/ (responses: a rerun sends no request it
+    /// already made, and resumes units already done). `medfm-robust report OUT` works on it.
     #[arg(long)]
     pub out: PathBuf,
+    /// Discard an earlier run of different options in --out and start over.
+    #[arg(long)]
+    pub restart: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -75,71 +78,54 @@ pub struct CaptionMetricsArgs {
     pub tokenisation: String,
 }
 
-fn compat_flags(list: &[String]) -> anyhow::Result<Compat> {
-    let mut c = Compat::default();
-    for f in list.iter().map(|s| s.trim()) {
-        match f {
-            "all" | "medfm-robust" | "medfm-robust-compat" => c = Compat::all(),
-            "vqa-no-options" => c.vqa_without_options = true,
-            "box-first-four" => c.box_first_four = true,
-            "raw-captions" => c.raw_captions = true,
-            "" => {}
-            other => anyhow::bail!("--compat: unknown switch '{other}' (all, vqa-no-options, box-first-four, raw-captions)"),
-        }
-    }
-    Ok(c)
-}
-
-fn ssim_variant(s: &str) -> anyhow::Result<crate::ssim::SsimVariant> {
-    use crate::ssim::SsimVariant as V;
-    Ok(match s {
-        "wang" => V::Wang,
-        "skimage" => V::Skimage,
-        "compat" => V::Compat,
-        other => anyhow::bail!("--ssim-variant: '{other}': expected wang, skimage or compat"),
-    })
-}
-
-pub fn run_eval_vlm(a: EvalVlmArgs, quiet: bool) -> anyhow::Result<i32> {
+/// `eval-vlm` is a description of one dataset and one model for the pipeline: the same units,
+/// unit ids, records, resume and exit codes as `run` with that config.
+pub fn run_eval_vlm(a: EvalVlmArgs, g: Global) -> anyhow::Result<i32> {
     let task = Task::parse(&a.task)?;
     let model = ModelConfig::load(&a.model)?;
-    let judge = a.judge.as_deref().map(ModelConfig::load).transpose()?;
-    let modality = a.modality.as_deref().map(Modality::parse).transpose()?;
-    let perturbations = if a.perturbations.trim() == "none" {
-        Vec::new()
-    } else {
-        perturb::select(&a.perturbations, modality).with_context(|| format!("--perturbations {}", a.perturbations))?
+    if let Some(m) = &a.modality {
+        Modality::parse(m)?;
+    }
+    medfm_robust::run::vlm_eval::compat_flags(&a.compat)?;
+    let dataset = a.dataset.clone().unwrap_or_else(|| a.data.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "data".into()));
+    let config = Config {
+        name: format!("eval-vlm {} {} on {dataset}", model.name, task.as_str()),
+        seed: a.perturb_seed,
+        profile: Profile::Default,
+        device: "cpu".into(),
+        levels: a.levels.0.clone(),
+        perturbations: vec![a.perturbations.clone()],
+        max_evals_per_band: 20,
+        calibration: Calibration::parse(&a.strengths)?,
+        calibration_images: 1,
+        ssim_variant: Some(a.ssim_variant.into()),
+        datasets: vec![DatasetConfig {
+            name: dataset,
+            path: a.data.clone(),
+            reader: task.as_str().into(),
+            modality: a.modality.clone(),
+            limit: a.limit,
+            masks: None,
+            perturbations: None,
+            sample_seed: a.seed,
+            image_root: a.image_root.clone(),
+        }],
+        models: vec![RunModel {
+            name: model.name.clone(),
+            strategy: "full".into(),
+            preset: String::new(),
+            graphs: Default::default(),
+            task: task.as_str().into(),
+            model: Some(a.model.clone()),
+            judge: a.judge.clone(),
+            concurrency: a.concurrency,
+            jitter: 0,
+            replay: None,
+            threads: 0,
+            vlm_compat: a.compat.clone(),
+        }],
     };
-    let strengths = match a.strengths.as_str() {
-        "calibrated" => Strengths::Calibrated(SearchOptions {
-            variant: ssim_variant(&a.ssim_variant)?,
-            ..SearchOptions::default()
-        }),
-        "fixed" => Strengths::Fixed,
-        other => anyhow::bail!("--strengths: '{other}': expected calibrated or fixed"),
-    };
-    let opts = RunOptions {
-        task,
-        data: a.data,
-        image_root: a.image_root,
-        dataset: a.dataset,
-        modality,
-        perturbations,
-        levels: a.levels,
-        limit: a.limit,
-        seed: a.seed,
-        perturb_seed: a.perturb_seed,
-        strengths,
-        compat: compat_flags(&a.compat)?,
-        judge,
-        out: a.out,
-        cache_dir: a.cache,
-        concurrency: a.concurrency,
-        progress: !quiet,
-    };
-    let summary = vlm::run(&model, &opts)?;
-    print!("{}", vlm::run::render(&summary));
-    Ok(0)
+    super::run::run_config(&config, &a.out, Shard::ALL, a.restart, false, false, g.quiet)
 }
 
 pub fn run_caption_metrics(a: CaptionMetricsArgs) -> anyhow::Result<i32> {

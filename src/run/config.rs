@@ -89,6 +89,17 @@ pub struct Config {
     /// Maximum SSIM evaluations per band in the default profile's search.
     #[serde(default = "default_max_evals")]
     pub max_evals_per_band: u32,
+    /// How a level becomes a strength (default profile): per-image search, per-dataset table
+    /// (median in-band strength of the first `calibration_images` samples), or fixed (level / 5 of
+    /// the range, uncalibrated). The compat profile always uses the authors' first-image search.
+    #[serde(default)]
+    pub calibration: Calibration,
+    /// Per-dataset calibration: how many samples (the first ones, sorted by id) calibrate.
+    #[serde(default = "default_calibration_images")]
+    pub calibration_images: usize,
+    /// SSIM variant of calibration and of the records' `ssim` (default: the profile's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssim_variant: Option<SsimVariant>,
     pub datasets: Vec<DatasetConfig>,
     pub models: Vec<ModelConfig>,
 }
@@ -105,6 +116,42 @@ fn default_perturbations() -> Vec<String> {
 fn default_max_evals() -> u32 {
     20
 }
+fn default_calibration_images() -> usize {
+    1
+}
+
+/// The strength policy of a run (crate::calibrate::policy).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Calibration {
+    #[default]
+    PerImage,
+    PerDataset,
+    Fixed,
+}
+
+impl Calibration {
+    pub fn parse(s: &str) -> Result<Calibration> {
+        match s {
+            "per-image" | "calibrated" => Ok(Calibration::PerImage),
+            "per-dataset" => Ok(Calibration::PerDataset),
+            "fixed" => Ok(Calibration::Fixed),
+            other => Err(Error::invalid("calibration", format!("'{other}': expected per-image, per-dataset or fixed"))),
+        }
+    }
+}
+
+/// The devices a run accepts (validated before any work).
+pub fn check_device(device: &str) -> std::result::Result<(), String> {
+    let (kind, index) = device.split_once(':').unwrap_or((device, "0"));
+    let ok_kind = matches!(kind, "cpu" | "cuda" | "tensorrt" | "auto");
+    let ok_index = index.parse::<u32>().is_ok() && (kind != "cpu" && kind != "auto" || !device.contains(':'));
+    if ok_kind && ok_index {
+        Ok(())
+    } else {
+        Err(format!("device '{device}': expected cpu, cuda[:N], tensorrt[:N] or auto"))
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -113,9 +160,21 @@ pub struct DatasetConfig {
     pub path: PathBuf,
     #[serde(default = "default_reader")]
     pub reader: String,
-    pub modality: String,
-    /// Evaluate only the first `limit` samples (sorted by id).
+    /// Required for segmentation readers (selects the medical perturbations); for the VLM
+    /// readers (`vqa`, `caption`, `grounding`) optional: it keeps only samples of that modality,
+    /// and without it each sample gets the medical perturbations of its own modality.
+    #[serde(default)]
+    pub modality: Option<String>,
+    /// Segmentation readers: the first `limit` samples (sorted by id). VLM readers: `limit`
+    /// samples drawn as Python's random.sample with `sample_seed` (the authors' protocol).
     pub limit: Option<usize>,
+    /// Sampling seed of the VLM readers' `limit` (the authors' scripts: 42).
+    #[serde(default = "default_sample_seed")]
+    pub sample_seed: u64,
+    /// VLM readers: folder the data file's image paths are relative to (default: found from the
+    /// data file's folder upwards).
+    #[serde(default)]
+    pub image_root: Option<PathBuf>,
     /// Masks folder for the `generic` reader when `path` holds images only.
     pub masks: Option<PathBuf>,
     /// Overrides the run's perturbation selection for this dataset.
@@ -125,6 +184,22 @@ pub struct DatasetConfig {
 fn default_reader() -> String {
     "generic".into()
 }
+fn default_sample_seed() -> u64 {
+    42
+}
+
+/// The task a dataset reader feeds.
+pub fn reader_task(reader: &str) -> &'static str {
+    match reader {
+        "vqa" => "vqa",
+        "caption" => "caption",
+        "grounding" => "grounding",
+        _ => "segmentation",
+    }
+}
+
+/// The tasks `run` evaluates.
+pub const TASKS: [&str; 4] = ["segmentation", "vqa", "caption", "grounding"];
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -134,15 +209,43 @@ pub struct ModelConfig {
     /// decoder+prompt, lora, adapter, or any other label.
     #[serde(default = "default_strategy")]
     pub strategy: String,
-    /// How the graphs are driven (see [`super::eval::load_segmenter`]).
+    /// Segmentation: how the graphs are driven (see [`super::eval::load_segmenter`]).
+    #[serde(default)]
     pub preset: String,
     /// The model's graph files by role (`encoder`, `decoder` for SAM presets; `model` for a
     /// single graph). Relative to the config file.
     #[serde(default)]
     pub graphs: BTreeMap<String, PathBuf>,
-    /// Task the model is evaluated on.
+    /// Task the model is evaluated on: segmentation | vqa | caption | grounding. A model runs on
+    /// every dataset whose reader feeds its task.
     #[serde(default = "default_task")]
     pub task: String,
+    /// VLM tasks: the MODEL.toml of the OpenAI-compatible endpoint (docs/vlm.md).
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+    /// VQA: an LLM judge (a MODEL.toml) that decides correctness (score >= 0.5).
+    #[serde(default)]
+    pub judge: Option<PathBuf>,
+    /// VLM tasks: requests in flight at once (default: the MODEL.toml's `concurrency`).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Segmentation: widen each side of the box prompt by up to this many pixels (seeded).
+    #[serde(default)]
+    pub jitter: u32,
+    /// Segmentation: reuse the box prompts of an earlier records.jsonl (matched by unit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<PathBuf>,
+    /// Segmentation: ONNX Runtime intra-op threads (0 = its default).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub threads: usize,
+    /// VLM tasks: quirks of the authors' VLM protocol to reproduce (all, vqa-no-options,
+    /// box-first-four, raw-captions); the compat profile implies all.
+    #[serde(default)]
+    pub vlm_compat: Vec<String>,
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
 }
 
 fn default_strategy() -> String {
@@ -154,6 +257,17 @@ fn default_task() -> String {
 
 /// Dataset readers known to [`super::data::open`].
 pub const READERS: [&str; 7] = ["generic", "manifest", "isic2016", "kvasir", "brain-tumor", "smdg-disc", "smdg-cup"];
+
+impl DatasetConfig {
+    /// The dataset's modality, when it has one.
+    pub fn modality(&self) -> Result<Option<Modality>> {
+        self.modality.as_deref().map(Modality::parse).transpose()
+    }
+    /// The task its reader feeds.
+    pub fn task(&self) -> &'static str {
+        reader_task(&self.reader)
+    }
+}
 
 impl Config {
     /// Parse TOML text; relative paths are resolved against `base` (the config file's folder).
@@ -169,10 +283,16 @@ impl Config {
             if let Some(m) = &mut d.masks {
                 resolve(m);
             }
+            if let Some(r) = &mut d.image_root {
+                resolve(r);
+            }
         }
         for m in &mut c.models {
             for g in m.graphs.values_mut() {
                 resolve(g);
+            }
+            for p in [&mut m.model, &mut m.judge, &mut m.replay].into_iter().flatten() {
+                resolve(p);
             }
         }
         if c.levels.is_empty() {
@@ -181,6 +301,11 @@ impl Config {
         c.levels.sort_unstable();
         c.levels.dedup();
         Ok(c)
+    }
+
+    /// The SSIM variant of the run.
+    pub fn variant(&self) -> SsimVariant {
+        self.ssim_variant.unwrap_or(self.profile.ssim_variant())
     }
 
     pub fn load(path: &Path) -> Result<Config> {
@@ -212,13 +337,21 @@ impl Config {
             if !READERS.contains(&d.reader.as_str()) {
                 errs.push(format!("dataset '{}': unknown reader '{}'; expected one of {}", d.name, d.reader, READERS.join(", ")));
             }
-            match Modality::parse(&d.modality) {
+            match d.modality() {
                 Ok(m) => {
                     if let Err(e) = self.selection(d, m) {
                         errs.push(format!("dataset '{}': perturbations: {e}", d.name));
                     }
                 }
                 Err(e) => errs.push(format!("dataset '{}': {e}", d.name)),
+            }
+            if !self.models.iter().any(|m| m.task == reader_task(&d.reader)) {
+                errs.push(format!(
+                    "dataset '{}': no [[models]] entry has task '{}', the task its reader '{}' feeds",
+                    d.name,
+                    reader_task(&d.reader),
+                    d.reader
+                ));
             }
             if d.limit == Some(0) {
                 errs.push(format!("dataset '{}': limit = 0 selects no sample", d.name));
@@ -229,17 +362,50 @@ impl Config {
             if !models.insert((m.name.clone(), m.strategy.clone())) {
                 errs.push(format!("model '{}' strategy '{}': defined twice", m.name, m.strategy));
             }
-            if m.task != "segmentation" {
-                errs.push(format!("model '{}': task '{}' is not supported by `run` yet (segmentation only)", m.name, m.task));
+            if !TASKS.contains(&m.task.as_str()) {
+                errs.push(format!("model '{}': unknown task '{}'; expected one of {}", m.name, m.task, TASKS.join(", ")));
+            } else if m.task == "segmentation" {
+                if m.preset.is_empty() && m.model.is_none() {
+                    errs.push(format!("model '{}': a segmentation model needs `preset = \"...\"` (or `model = \"SPEC.toml\"`)", m.name));
+                }
+                if m.judge.is_some() {
+                    errs.push(format!("model '{}': `judge` is for VQA models", m.name));
+                }
+            } else {
+                if m.model.is_none() {
+                    errs.push(format!("model '{}': task '{}' needs `model = \"MODEL.toml\"` (the endpoint, docs/vlm.md)", m.name, m.task));
+                }
+                if !m.preset.is_empty() || !m.graphs.is_empty() {
+                    errs.push(format!("model '{}': `preset` and `graphs` are for segmentation models", m.name));
+                }
+                if m.replay.is_some() || m.jitter != 0 {
+                    errs.push(format!("model '{}': `replay` and `jitter` are for segmentation models", m.name));
+                }
+                if m.judge.is_some() && m.task != "vqa" {
+                    errs.push(format!("model '{}': `judge` applies to vqa only", m.name));
+                }
             }
+        }
+        if let Err(e) = check_device(&self.device) {
+            errs.push(e);
+        }
+        if self.calibration_images == 0 {
+            errs.push("calibration_images = 0: per-dataset calibration needs at least one sample".into());
+        }
+        if self.max_evals_per_band == 0 {
+            errs.push("max_evals_per_band = 0: the search needs at least one SSIM evaluation per band".into());
         }
         errs
     }
 
-    /// The perturbations of a dataset, in registry order.
-    pub fn selection(&self, d: &DatasetConfig, modality: Modality) -> Result<Vec<&'static dyn perturb::Perturbation>> {
+    /// The perturbations of a dataset, in registry order. Without a modality (VLM readers), the
+    /// medical perturbations of every modality are candidates; each sample gets those of its own.
+    pub fn selection(&self, d: &DatasetConfig, modality: Option<Modality>) -> Result<Vec<&'static dyn perturb::Perturbation>> {
         let spec = d.perturbations.as_ref().unwrap_or(&self.perturbations).join(",");
-        perturb::select(&spec, Some(modality))
+        if spec.trim() == "none" {
+            return Ok(Vec::new());
+        }
+        perturb::select(&spec, modality)
     }
 
     /// Stable hash of everything that decides the records (paths included): a changed config is

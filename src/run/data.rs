@@ -7,20 +7,34 @@
 //! - `isic2016`, `kvasir`, `brain-tumor`, `smdg-disc`, `smdg-cup`: the paper's on-disk layouts,
 //!   listed by crate::dataset (docs/segmentation.md).
 //!
-//! Samples are sorted by id (the '/'-separated path relative to the dataset root) and cut to the
-//! dataset's `limit`; only paths are listed here, pixels are read per group so one bad file is one
-//! failed unit.
+//! - `vqa`, `caption`, `grounding`: the VLM task files of crate::eval::vlm::tasks (OmniMedVQA
+//!   JSON, ROCOv2 CSV/JSON(L), grounding JSON(L) / MeCoVQA-G), `limit` drawn as Python's
+//!   random.sample with the dataset's `sample_seed` (the authors' protocol).
+//!
+//! Segmentation samples are sorted by id (the '/'-separated path relative to the dataset root)
+//! and cut to the dataset's `limit`; only paths are listed here, pixels are read per group so one
+//! bad file is one failed unit.
 
 use super::config::DatasetConfig;
 use crate::error::{Error, Result};
+use crate::eval::vlm::tasks::{self, Task};
 use crate::io;
+use crate::perturb::Modality;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     pub id: String,
     pub image: PathBuf,
-    pub mask: PathBuf,
+    /// Segmentation: the ground-truth mask.
+    pub mask: Option<PathBuf>,
+    /// The sample's own modality (VLM data and manifests carry one).
+    pub modality: Option<Modality>,
+    /// VLM tasks: the question, options and answer, references or truth box.
+    pub vlm: Option<Arc<tasks::Item>>,
+    /// The RNG image id source ('/'-separated path relative to the image root).
+    pub relative: PathBuf,
 }
 
 /// List the samples of `d`.
@@ -28,6 +42,9 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
     let what = format!("dataset '{}'", d.name);
     if !d.path.exists() {
         return Err(Error::other(what, format!("path {} does not exist", d.path.display())));
+    }
+    if let Ok(task) = Task::parse(&d.reader) {
+        return open_vlm(d, task);
     }
     let items = match d.reader.as_str() {
         "manifest" => {
@@ -56,7 +73,7 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
         }
         other => {
             let layout = crate::dataset::Layout::parse(other)?;
-            let modality = crate::perturb::Modality::parse(&d.modality).ok();
+            let modality = d.modality().ok().flatten();
             let ds = crate::dataset::open(layout, &d.path, modality).map_err(|e| Error::other(what, e.to_string()))?;
             let items = ds
                 .samples
@@ -76,12 +93,20 @@ fn finish(d: &DatasetConfig, listing: io::Listing) -> Result<Vec<Sample>> {
     // A folder entry that cannot be listed (dangling link, loop) is one sample whose reading fails
     // with the named error: one failed unit, the rest goes on.
     for b in listing.bad {
-        out.push(Sample { id: io::rel_string(&b.relative), image: b.path.clone(), mask: b.path });
+        let id = io::rel_string(&b.relative);
+        out.push(Sample { id, image: b.path.clone(), mask: Some(b.path), modality: None, vlm: None, relative: b.relative });
     }
     for it in listing.items {
         let id = io::rel_string(&it.relative);
         match it.mask {
-            Some(mask) => out.push(Sample { id, image: it.path, mask }),
+            Some(mask) => out.push(Sample {
+                id,
+                image: it.path,
+                mask: Some(mask),
+                modality: it.modality,
+                vlm: None,
+                relative: it.relative,
+            }),
             None => missing.push(id),
         }
     }
@@ -97,6 +122,33 @@ fn finish(d: &DatasetConfig, listing: io::Listing) -> Result<Vec<Sample>> {
     out.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(n) = d.limit {
         out.truncate(n);
+    }
+    Ok(out)
+}
+
+/// The samples of a VLM dataset: read, filtered to the dataset's modality, seeded `limit`.
+fn open_vlm(d: &DatasetConfig, task: Task) -> Result<Vec<Sample>> {
+    let what = format!("dataset '{}'", d.name);
+    let items = tasks::read(task, &d.path, d.image_root.as_deref()).map_err(|e| Error::other(what.clone(), e.to_string()))?;
+    let modality = d.modality()?;
+    let items = tasks::select(items, modality, d.limit, d.sample_seed);
+    if items.is_empty() {
+        return Err(Error::other(what, format!("no samples to evaluate in {}", d.path.display())));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        if !seen.insert(it.id.clone()) {
+            return Err(Error::other(what, format!("sample id '{}' appears twice in {}", it.id, d.path.display())));
+        }
+        out.push(Sample {
+            id: it.id.clone(),
+            image: it.image.clone(),
+            mask: None,
+            modality: it.modality.or(modality),
+            relative: it.relative.clone(),
+            vlm: Some(Arc::new(it)),
+        });
     }
     Ok(out)
 }

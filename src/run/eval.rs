@@ -13,6 +13,7 @@
 //! crate::eval::seg, loaded by [`load_segmenter`] and driven through [`OnnxSegmenter`].
 
 use super::config::ModelConfig;
+use super::data::Sample;
 use crate::eval::seg::ort::Device;
 use crate::eval::seg::sam::BoxPrompt;
 use crate::eval::seg::{Model, ModelSpec};
@@ -35,14 +36,24 @@ pub trait Segmenter: Send {
 pub struct Measured {
     pub metrics: BTreeMap<String, f64>,
     pub prompt: Option<[usize; 4]>,
+    /// Task-specific record fields (reply, parsed, parse_rule, truth, ...).
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// Set when the unit failed after producing some fields (e.g. the judge failed after the
+    /// model replied): the record keeps the fields, has no metrics, and carries this error.
+    pub error: Option<String>,
 }
 
 /// The input of one unit evaluation.
 pub struct UnitInput<'a> {
-    pub sample: &'a str,
+    pub sample: &'a Sample,
     pub image: &'a Image,
-    /// Ground truth for the evaluated image.
+    /// Ground truth for the evaluated image (segmentation mask; grounding box as a mask), moved
+    /// with the image by geometric perturbations.
     pub truth: Option<&'a Mask>,
+    /// RNG key of the sample (box jitter).
+    pub seed: u64,
+    /// The unit's id (box prompt replay).
+    pub unit: &'a str,
 }
 
 /// Produces the metric values of one unit. Implementations may keep state (sessions, caches).
@@ -50,12 +61,21 @@ pub trait UnitEvaluator: Send {
     fn task(&self) -> &'static str;
     fn preset(&self) -> String;
     fn evaluate(&mut self, input: &UnitInput<'_>) -> Result<Measured>;
+    /// Several units at once, results in input order. I/O-bound evaluators (VLM endpoints)
+    /// override this to run requests concurrently; the default evaluates one after another.
+    fn evaluate_batch(&mut self, inputs: &[UnitInput<'_>]) -> Vec<Result<Measured>> {
+        inputs.iter().map(|i| self.evaluate(i)).collect()
+    }
 }
 
 /// Segmentation: IoU and Dice of the predicted mask against the ground truth.
 pub struct SegEvaluator {
     pub name: String,
     pub model: Box<dyn Segmenter>,
+    /// Box prompt jitter in pixels (0: the tight box).
+    pub jitter: u32,
+    /// Box prompts to reuse, by unit id (from an earlier records.jsonl).
+    pub replay: BTreeMap<String, [usize; 4]>,
 }
 
 impl UnitEvaluator for SegEvaluator {
@@ -66,16 +86,28 @@ impl UnitEvaluator for SegEvaluator {
         self.model.preset()
     }
     fn evaluate(&mut self, input: &UnitInput<'_>) -> Result<Measured> {
-        let truth = input
-            .truth
-            .ok_or_else(|| Error::other(format!("sample {}", input.sample), "no ground-truth mask"))?;
-        let prompt = truth.bbox().map(|(a, b, c, d)| [a, b, c, d]);
+        let sample = &input.sample.id;
+        let truth = input.truth.ok_or_else(|| Error::other(format!("sample {sample}"), "no ground-truth mask"))?;
+        let replayed = self.replay.get(input.unit).copied();
+        let prompt = replayed.or_else(|| truth.bbox().map(|(a, b, c, d)| {
+            if self.jitter == 0 {
+                return [a, b, c, d];
+            }
+            let bx = crate::eval::seg::sam::BoxPrompt { x0: a, y0: b, x1: c, y1: d };
+            let id = crate::io::image_id(&input.sample.relative);
+            let j = bx.jittered(self.jitter, input.seed, id, "box", input.image.width, input.image.height);
+            [j.x0, j.y0, j.x1, j.y1]
+        }));
         if prompt.is_none() && self.model.needs_box() {
-            return Err(Error::other(format!("sample {}", input.sample), "empty ground-truth mask: no box prompt"));
+            return Err(Error::other(format!("sample {sample}"), "empty ground-truth mask: no box prompt (documented rule: not scored)"));
         }
         let pred = self.model.predict(input.image, prompt)?;
         let (iou, dice) = overlap(&pred, truth).map_err(|e| Error::other(format!("model {}", self.name), e.to_string()))?;
-        Ok(Measured { metrics: BTreeMap::from([("iou".to_string(), iou), ("dice".to_string(), dice)]), prompt })
+        Ok(Measured {
+            metrics: BTreeMap::from([("iou".to_string(), iou), ("dice".to_string(), dice)]),
+            prompt,
+            ..Default::default()
+        })
     }
 }
 
@@ -185,6 +217,18 @@ pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter
             Ok(Box::new(BoxThreshold { smooth: m.preset.ends_with("smoothed") }))
         }
         "builtin-fail" => Err(Error::other(what, "preset 'builtin-fail' always fails to load (for tests)")),
+        _ if m.model.is_some() => {
+            let path = m.model.as_ref().expect("checked");
+            let mut spec = ModelSpec::from_toml(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
+            spec.name = m.name.clone();
+            spec.strategy = m.strategy.clone();
+            if !m.preset.is_empty() {
+                spec.preset = m.preset.clone();
+            }
+            let dev = Device::parse(device).map_err(|e| Error::invalid("device", e))?;
+            let model = Model::load(&spec, dev, m.threads).map_err(|e| Error::other(what, e.to_string()))?;
+            Ok(Box::new(OnnxSegmenter(model)))
+        }
         preset => {
             if m.graphs.is_empty() {
                 return Err(Error::other(what, format!("preset '{preset}' needs graphs = {{ encoder = ..., decoder = ... }} or {{ model = ... }}")));
@@ -208,7 +252,7 @@ pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter
                 generic: None,
             };
             let dev = Device::parse(device).map_err(|e| Error::invalid("device", e))?;
-            let model = Model::load(&spec, dev, 0).map_err(|e| Error::other(what, e.to_string()))?;
+            let model = Model::load(&spec, dev, m.threads).map_err(|e| Error::other(what, e.to_string()))?;
             Ok(Box::new(OnnxSegmenter(model)))
         }
     }
@@ -236,9 +280,17 @@ impl Segmenter for OnnxSegmenter {
     }
 }
 
-/// The evaluator of a model config.
-pub fn load_evaluator(m: &ModelConfig, device: &str) -> Result<Box<dyn UnitEvaluator>> {
-    Ok(Box::new(SegEvaluator { name: m.name.clone(), model: load_segmenter(m, device)? }))
+/// The evaluator of a model config: a segmenter, or a VLM endpoint for vqa/caption/grounding.
+/// `out` holds the response cache (OUT/cache/<model>/).
+pub fn load_evaluator(m: &ModelConfig, device: &str, profile: super::Profile, out: &std::path::Path) -> Result<Box<dyn UnitEvaluator>> {
+    if m.task == "segmentation" {
+        let replay = match &m.replay {
+            Some(p) => super::records::read_records(p)?.into_iter().filter_map(|r| r.prompt.map(|b| (r.unit, b))).collect(),
+            None => BTreeMap::new(),
+        };
+        return Ok(Box::new(SegEvaluator { name: m.name.clone(), model: load_segmenter(m, device)?, jitter: m.jitter, replay }));
+    }
+    Ok(Box::new(super::vlm_eval::VlmEvaluator::load(m, profile, out)?))
 }
 
 #[cfg(test)]
@@ -269,13 +321,15 @@ mod tests {
                 truth.data[y * w + x] = inside as u8;
             }
         }
+        let sample = Sample { id: "s".into(), image: "s.png".into(), mask: None, modality: None, vlm: None, relative: "s.png".into() };
+        let input = UnitInput { sample: &sample, image: &img, truth: Some(&truth), seed: 0, unit: "u" };
         for smooth in [false, true] {
-            let mut ev = SegEvaluator { name: "t".into(), model: Box::new(BoxThreshold { smooth }) };
-            let m = ev.evaluate(&UnitInput { sample: "s", image: &img, truth: Some(&truth) }).unwrap();
+            let mut ev = SegEvaluator { name: "t".into(), model: Box::new(BoxThreshold { smooth }), jitter: 0, replay: BTreeMap::new() };
+            let m = ev.evaluate(&input).unwrap();
             assert!(m.metrics["iou"] > 0.6, "{smooth}: {:?}", m.metrics);
         }
-        let mut ev = SegEvaluator { name: "t".into(), model: Box::new(BoxThreshold { smooth: false }) };
-        let m = ev.evaluate(&UnitInput { sample: "s", image: &img, truth: Some(&truth) }).unwrap();
+        let mut ev = SegEvaluator { name: "t".into(), model: Box::new(BoxThreshold { smooth: false }), jitter: 0, replay: BTreeMap::new() };
+        let m = ev.evaluate(&input).unwrap();
         assert!((m.metrics["iou"] - 1.0).abs() < 1e-12, "{:?}", m.metrics);
     }
 }

@@ -12,7 +12,7 @@
 //! the run's full level list and the (seed, sample, perturbation) RNG), never on which units ran
 //! before, on sharding, on thread count or on interruptions.
 
-use super::config::{Config, DatasetConfig, ModelConfig, Profile};
+use super::config::{Calibration, Config, DatasetConfig, ModelConfig, Profile};
 use super::data::{self, Sample};
 use super::eval::{self, UnitEvaluator, UnitInput};
 use super::meta::RunMeta;
@@ -20,7 +20,8 @@ use super::records::{self, Record, RecordsFile};
 use super::units::{Shard, Unit, CLEAN};
 use crate::calibrate::compat::{self, CompatParam};
 use crate::calibrate::dataset::{CachedStrength, StrengthCache};
-use crate::calibrate::{self, SearchOptions};
+use crate::calibrate::policy::{self, Policy};
+use crate::calibrate::{self, SearchOptions, Verdict};
 use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image, Mask};
 use crate::perturb::{Ctx, Modality, Perturbation};
@@ -32,9 +33,25 @@ use std::path::{Path, PathBuf};
 /// A dataset ready to run.
 pub struct PlannedDataset {
     pub cfg: DatasetConfig,
-    pub modality: Modality,
+    /// None for VLM datasets without a `modality`: each sample gets its own modality's set.
+    pub modality: Option<Modality>,
     pub samples: Vec<Sample>,
     pub perturbations: Vec<&'static dyn Perturbation>,
+}
+
+impl PlannedDataset {
+    /// The task its reader feeds.
+    pub fn task(&self) -> &'static str {
+        self.cfg.task()
+    }
+    /// Whether perturbation `p` applies to sample `s`: base perturbations to all, medical ones
+    /// to samples of their modality.
+    pub fn applies(&self, p: &dyn Perturbation, s: &Sample) -> bool {
+        match p.info().modality {
+            None => true,
+            Some(pm) => s.modality.or(self.modality) == Some(pm),
+        }
+    }
 }
 
 /// The validated benchmark.
@@ -53,26 +70,34 @@ pub struct Group {
     pub perturbation: Option<usize>,
 }
 
-/// Validation pass: everything that can be checked before work starts, all problems at once.
-/// Returns the plan and one loaded evaluator per model.
-pub fn validate(config: &Config) -> Result<(Plan, Vec<Box<dyn UnitEvaluator>>)> {
-    let mut errs = config.check_static();
+/// List the datasets of `config` (problems collected into `errs`).
+pub fn plan_datasets(config: &Config, errs: &mut Vec<String>) -> Vec<PlannedDataset> {
     let mut datasets = Vec::new();
     for d in &config.datasets {
         // Listed even when its modality or selection is bad (already reported by
         // check_static), so a missing path is reported in the same pass.
         let samples = data::open(d).map_err(|e| errs.push(e.to_string()));
-        let Ok(modality) = Modality::parse(&d.modality) else { continue };
+        let Ok(modality) = d.modality() else { continue };
         let Ok(perturbations) = config.selection(d, modality) else { continue };
         if let Ok(samples) = samples {
             datasets.push(PlannedDataset { cfg: d.clone(), modality, samples, perturbations });
         }
     }
+    datasets
+}
+
+/// Validation pass: everything that can be checked before work starts, all problems at once.
+/// Returns the plan and one loaded evaluator per model (VLM response caches under `out`).
+pub fn validate(config: &Config, out: &Path) -> Result<(Plan, Vec<Box<dyn UnitEvaluator>>)> {
+    let mut errs = config.check_static();
+    let datasets = plan_datasets(config, &mut errs);
     let mut evaluators = Vec::new();
-    for m in &config.models {
-        match eval::load_evaluator(m, &config.device) {
-            Ok(e) => evaluators.push(e),
-            Err(e) => errs.push(e.to_string()),
+    if errs.is_empty() {
+        for m in &config.models {
+            match eval::load_evaluator(m, &config.device, config.profile, out) {
+                Ok(e) => evaluators.push(e),
+                Err(e) => errs.push(e.to_string()),
+            }
         }
     }
     if !errs.is_empty() {
@@ -85,14 +110,20 @@ pub fn validate(config: &Config) -> Result<(Plan, Vec<Box<dyn UnitEvaluator>>)> 
 }
 
 impl Plan {
-    /// Every group of the run (all shards), in a fixed order.
+    /// Every group of the run (all shards), in a fixed order: datasets, samples, clean then the
+    /// perturbations in registry order. Groups no model evaluates are left out.
     pub fn groups(&self) -> Vec<Group> {
         let mut v = Vec::new();
         for (di, d) in self.datasets.iter().enumerate() {
-            for si in 0..d.samples.len() {
+            if !self.models.iter().any(|m| m.task == d.task()) {
+                continue;
+            }
+            for (si, s) in d.samples.iter().enumerate() {
                 v.push(Group { dataset: di, sample: si, perturbation: None });
-                for pi in 0..d.perturbations.len() {
-                    v.push(Group { dataset: di, sample: si, perturbation: Some(pi) });
+                for (pi, p) in d.perturbations.iter().enumerate() {
+                    if d.applies(*p, s) {
+                        v.push(Group { dataset: di, sample: si, perturbation: Some(pi) });
+                    }
                 }
             }
         }
@@ -112,11 +143,11 @@ impl Plan {
         if g.perturbation.is_none() { vec![0] } else { self.config.levels.clone() }
     }
 
-    /// The units of a group: models in config order, levels ascending.
+    /// The units of a group: the models of the dataset's task in config order, levels ascending.
     pub fn units_of(&self, g: &Group) -> Vec<(usize, Unit)> {
         let d = &self.datasets[g.dataset];
         let mut v = Vec::new();
-        for (mi, m) in self.models.iter().enumerate() {
+        for (mi, m) in self.models.iter().enumerate().filter(|(_, m)| m.task == d.task()) {
             for &level in &self.levels_of(g) {
                 v.push((
                     mi,
@@ -159,6 +190,8 @@ pub struct RunSummary {
     pub already_done: usize,
     pub ran: usize,
     pub failed: usize,
+    /// Finished units rerun because their sample's files changed since their record.
+    pub changed: usize,
     pub records_file: PathBuf,
 }
 
@@ -185,7 +218,9 @@ pub fn prepare_dir(config: &Config, out: &Path, restart: bool) -> Result<RunMeta
             for f in records::records_files(out)? {
                 std::fs::remove_file(&f).map_err(|source| Error::Io { path: f.clone(), source })?;
             }
-            let _ = std::fs::remove_file(out.join(COMPAT_PARAMS));
+            for f in [COMPAT_PARAMS, DATASET_STRENGTHS] {
+                let _ = std::fs::remove_file(out.join(f));
+            }
         }
         None => {}
     }
@@ -194,18 +229,87 @@ pub fn prepare_dir(config: &Config, out: &Path, restart: bool) -> Result<RunMeta
 }
 
 const COMPAT_PARAMS: &str = "compat_params.json";
+const DATASET_STRENGTHS: &str = "strengths.json";
 
-/// Units finished in `out` (latest record without error), over every records file.
-pub fn finished_units(out: &Path) -> Result<BTreeSet<String>> {
-    Ok(records::load_dir(out)?.into_values().filter(|r| r.ok()).map(|r| r.unit).collect())
+/// Units finished in `out` (latest record without error), over every records file, with the
+/// content hash their record was made from.
+pub fn finished_units(out: &Path) -> Result<BTreeMap<String, Option<String>>> {
+    Ok(records::load_dir(out)?.into_values().filter(|r| r.ok()).map(|r| (r.unit, r.content)).collect())
+}
+
+/// An exclusive lock on an output folder, held while a process writes there (released when the
+/// process ends, however it ends).
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+impl DirLock {
+    /// Lock `out` (created if needed); a second process gets an error naming the holder's pid.
+    pub fn acquire(out: &Path) -> Result<DirLock> {
+        use std::io::{Read, Seek, Write};
+        std::fs::create_dir_all(out).map_err(|source| Error::Io { path: out.to_path_buf(), source })?;
+        let path = out.join(".lock");
+        let io = |source| Error::Io { path: path.clone(), source };
+        let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                return Err(Error::invalid(
+                    out.display().to_string(),
+                    format!(
+                        "is in use by another medfm-robust process (pid {}); wait for it to finish, or give this run another --out",
+                        holder.trim()
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        file.set_len(0).map_err(io)?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+        write!(file, "{}", std::process::id()).map_err(io)?;
+        file.flush().map_err(io)?;
+        Ok(DirLock { _file: file })
+    }
+}
+
+/// Content hash of a sample's files (image and mask bytes), 16 hex digits.
+pub fn content_hash(s: &Sample) -> Result<String> {
+    let mut bytes = Vec::new();
+    for p in std::iter::once(&s.image).chain(s.mask.as_ref()) {
+        let b = std::fs::read(p).map_err(|source| Error::Io { path: p.clone(), source })?;
+        bytes.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&b);
+    }
+    if let Some(crate::eval::vlm::tasks::ItemKind::Grounding { truth: crate::eval::vlm::tasks::GroundTruth::Mask(m), .. }) =
+        s.vlm.as_deref().map(|i| &i.kind)
+    {
+        bytes.extend_from_slice(&std::fs::read(m).map_err(|source| Error::Io { path: m.clone(), source })?);
+    }
+    Ok(format!("{:016x}", super::units::fnv1a64(&bytes)))
 }
 
 /// Run (or resume) the benchmark.
 pub fn execute(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], opts: &RunOptions, progress: Progress<'_>) -> Result<RunSummary> {
+    let _lock = DirLock::acquire(&opts.out)?;
     prepare_dir(&plan.config, &opts.out, opts.restart)?;
     let done = finished_units(&opts.out)?;
     let groups = plan.groups();
     let mut summary = RunSummary { records_file: opts.out.join(opts.shard.records_file()), ..Default::default() };
+    // Content hashes of the samples this shard touches (an unreadable file: None, its units
+    // fail when they run).
+    let mut wanted: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for g in &groups {
+        if plan.in_shard(g, opts.shard) {
+            wanted.insert((g.dataset, g.sample));
+        }
+    }
+    let wanted: Vec<(usize, usize)> = wanted.into_iter().collect();
+    let hashes: BTreeMap<(usize, usize), Option<String>> = wanted
+        .par_iter()
+        .map(|&(d, s)| ((d, s), content_hash(&plan.datasets[d].samples[s]).ok()))
+        .collect();
     let mut pending: Vec<(Group, Vec<(usize, Unit)>)> = Vec::new();
     for g in groups {
         let units = plan.units_of(&g);
@@ -214,8 +318,18 @@ pub fn execute(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], opts: &Ru
             continue;
         }
         summary.units_in_shard += units.len();
-        let todo: Vec<(usize, Unit)> = units.into_iter().filter(|(_, u)| !done.contains(&u.id())).collect();
-        summary.already_done += plan.units_of(&g).len() - todo.len();
+        let content = hashes.get(&(g.dataset, g.sample)).cloned().flatten();
+        let mut todo = Vec::new();
+        for (mi, u) in units {
+            match done.get(&u.id()) {
+                Some(had) if had.is_none() || *had == content => summary.already_done += 1,
+                Some(_) => {
+                    summary.changed += 1;
+                    todo.push((mi, u));
+                }
+                None => todo.push((mi, u)),
+            }
+        }
         if !todo.is_empty() {
             pending.push((g, todo));
         }
@@ -225,198 +339,116 @@ pub fn execute(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], opts: &Ru
     if pending.is_empty() {
         return Ok(summary);
     }
-    let compat_params = if plan.config.profile == Profile::Compat {
-        Some(compat_parameters(plan, &pending, &opts.out)?)
-    } else {
-        None
-    };
+    let policies = Policies::new(plan, &pending, &opts.out)?;
     let mut file = RecordsFile::open(&summary.records_file)?;
     let mut count = 0u64;
     for batch in pending.chunks(opts.batch.max(1)) {
-        let staged: Vec<Result<Vec<Item>>> =
-            batch.par_iter().map(|(g, _)| perturb_group(plan, g, compat_params.as_ref())).collect();
-        for ((g, units), items) in batch.iter().zip(staged) {
-            for (mi, unit) in units {
-                let rec = evaluate_unit(plan, g, unit, &mut evaluators[*mi], &items);
-                summary.ran += 1;
-                summary.failed += usize::from(!rec.ok());
-                file.append(&rec)?;
-                count += 1;
-                progress(count, total);
-            }
+        let staged: Vec<Result<Vec<Item>>> = batch.par_iter().map(|(g, _)| perturb_group(plan, g, &policies)).collect();
+        let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
+        for rec in records {
+            summary.ran += 1;
+            summary.failed += usize::from(!rec.ok());
+            file.append(&rec)?;
+            count += 1;
+            progress(count, total);
         }
     }
     Ok(summary)
 }
 
-/// One image ready for the models.
-pub struct Item {
-    pub level: u8,
-    pub image: Image,
-    pub truth: Mask,
-    pub strength: Option<f32>,
-    pub ssim: Option<f64>,
-    pub in_band: Option<bool>,
-    pub reason: Option<String>,
-}
-
-/// First-image parameters of every (dataset, perturbation, level) the pending work needs, from
-/// the cache file or searched now (deterministic, so every shard finds the same values).
-fn compat_parameters(plan: &Plan, pending: &[(Group, Vec<(usize, Unit)>)], out: &Path) -> Result<StrengthCache> {
-    let mut cache = StrengthCache::open(&out.join(COMPAT_PARAMS))?;
-    let needed: BTreeSet<(usize, usize)> = pending.iter().filter_map(|(g, _)| g.perturbation.map(|p| (g.dataset, p))).collect();
-    let variant = plan.config.profile.ssim_variant();
-    let missing: Vec<(usize, usize)> = needed
-        .into_iter()
-        .filter(|&(d, p)| {
-            let ds = &plan.datasets[d];
-            plan.config.levels.iter().any(|&l| cache.get(&compat_key(ds, ds.perturbations[p].id(), l, variant)).is_none())
-        })
-        .collect();
-    let found: Vec<Result<Vec<(String, CachedStrength)>>> = missing
-        .par_iter()
-        .map(|&(d, p)| {
-            let ds = &plan.datasets[d];
-            let pert = ds.perturbations[p];
-            let (img, _mask, depth) = load_sample(plan, &ds.samples[0])?;
-            let ctx = Ctx::new(plan.config.seed, crate::rng::fnv1a32(&ds.samples[0].id));
-            let prepared = pert.prepare(&img, &ctx)?;
-            let reference = SsimReference::new(&img, variant)?;
-            let cp: CompatParam = compat::compat_param(pert.info());
-            let mut v = Vec::new();
-            for &l in &plan.config.levels {
-                let band = calibrate::band(l)?;
-                let o = compat::find_adaptive_param(
-                    |param| reference.ssim(&prepared.apply((cp.to_strength)(param)).quantised(depth)),
-                    cp.range,
-                    cp.inverse,
-                    &band,
-                )?;
-                v.push((
-                    compat_key(ds, pert.id(), l, variant),
-                    CachedStrength { strength: Some((cp.to_strength)(o.param)), images: 1, in_band: usize::from(o.in_band) },
-                ));
+/// Evaluate every unit of a batch: per model, all its units of the batch in one
+/// [`UnitEvaluator::evaluate_batch`] call; records come back in group order, then unit order.
+fn evaluate_batch(
+    plan: &Plan,
+    batch: &[(Group, Vec<(usize, Unit)>)],
+    staged: &[Result<Vec<Item>>],
+    evaluators: &mut [Box<dyn UnitEvaluator>],
+    hashes: &BTreeMap<(usize, usize), Option<String>>,
+) -> Vec<Record> {
+    let mut records: Vec<Vec<Record>> = Vec::with_capacity(batch.len());
+    // (group index, unit index) of every unit that reaches its evaluator, per model.
+    let mut by_model: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
+    for (bi, ((g, units), items)) in batch.iter().zip(staged).enumerate() {
+        let content = hashes.get(&(g.dataset, g.sample)).cloned().flatten();
+        let mut recs = Vec::with_capacity(units.len());
+        for (ui, (mi, unit)) in units.iter().enumerate() {
+            let mut rec = base_record(plan, g, unit, evaluators[*mi].preset(), content.clone());
+            match items {
+                Err(e) => rec.error = Some(e.to_string()),
+                Ok(items) => match items.iter().find(|i| i.level == unit.level) {
+                    None => rec.error = Some(format!("level {} was not produced", unit.level)),
+                    Some(item) => {
+                        rec.strength = item.strength;
+                        rec.ssim = item.ssim;
+                        rec.in_band = item.verdict.map(|v| v.in_band());
+                        rec.verdict = item.verdict;
+                        rec.reason = item.reason.clone();
+                        by_model.entry(*mi).or_default().push((bi, ui));
+                    }
+                },
             }
-            Ok(v)
-        })
-        .collect();
-    for r in found {
-        for (k, v) in r? {
-            cache.insert(k, v);
+            recs.push(rec);
+        }
+        records.push(recs);
+    }
+    for (mi, slots) in by_model {
+        let unit_ids: Vec<String> = slots.iter().map(|&(bi, ui)| records[bi][ui].unit.clone()).collect();
+        let inputs: Vec<UnitInput<'_>> = slots
+            .iter()
+            .zip(&unit_ids)
+            .map(|(&(bi, ui), unit)| {
+                let g = &batch[bi].0;
+                let level = batch[bi].1[ui].1.level;
+                let item = staged[bi].as_ref().ok().and_then(|v| v.iter().find(|i| i.level == level)).expect("checked above");
+                UnitInput {
+                    sample: &plan.datasets[g.dataset].samples[g.sample],
+                    image: &item.image,
+                    truth: item.truth.as_ref(),
+                    seed: plan.config.seed,
+                    unit,
+                }
+            })
+            .collect();
+        let results = evaluators[mi].evaluate_batch(&inputs);
+        for (&(bi, ui), res) in slots.iter().zip(results) {
+            let rec = &mut records[bi][ui];
+            match res {
+                Ok(m) => {
+                    rec.fields = m.fields;
+                    rec.prompt = m.prompt;
+                    match m.error {
+                        Some(e) => rec.error = Some(e),
+                        None => {
+                            if let Some((k, _)) = m.metrics.iter().find(|(_, v)| !v.is_finite()) {
+                                rec.error = Some(format!("model {}: metric '{k}' is not finite", rec.model));
+                            } else {
+                                rec.metrics = m.metrics;
+                            }
+                        }
+                    }
+                }
+                Err(e) => rec.error = Some(e.to_string()),
+            }
         }
     }
-    cache.save()?;
-    Ok(cache)
+    records.into_iter().flatten().collect()
 }
 
-fn compat_key(ds: &PlannedDataset, pert: &str, level: u8, variant: crate::ssim::SsimVariant) -> String {
-    // The cache is per dataset: the dataset name stands in the modality slot of the key.
-    StrengthCache::key(pert, Some(&format!("{}:{}", ds.cfg.name, ds.modality)), level, variant)
-}
-
-/// Read a sample (image on the fixed [0,1] scale, mask of the same size), squashed to 256x256 in
-/// the compat profile (image bicubic, re-quantised to its bit depth as the reference's PIL resize
-/// does; mask nearest).
-fn load_sample(plan: &Plan, s: &Sample) -> Result<(Image, Mask, BitDepth)> {
-    // The segmentation module's readers: its mask rule (> half range, or > 0 for 0/1 label PNGs).
-    let (image, depth) = crate::dataset::read_image(&s.image)?;
-    let mask = crate::dataset::read_mask(&s.mask)?;
-    if (mask.width, mask.height) != (image.width, image.height) {
-        return Err(Error::Shape {
-            what: format!("mask {}", s.mask.display()),
-            expected: format!("{}x{} (the image's size)", image.width, image.height),
-            found: format!("{}x{}", mask.width, mask.height),
-        });
-    }
-    if plan.config.profile == Profile::Compat {
-        let img = compat::squash(&image, compat::SIDE, compat::SIDE).quantised(depth);
-        return Ok((img, compat::squash_mask(&mask, compat::SIDE, compat::SIDE), depth));
-    }
-    Ok((image, mask, depth))
-}
-
-/// The perturbation stage of a group: one item per level (clean: level 0).
-pub fn perturb_group(plan: &Plan, g: &Group, compat_params: Option<&StrengthCache>) -> Result<Vec<Item>> {
+fn base_record(plan: &Plan, g: &Group, unit: &Unit, preset: String, content: Option<String>) -> Record {
     let ds = &plan.datasets[g.dataset];
     let sample = &ds.samples[g.sample];
-    let (img, mask, depth) = load_sample(plan, sample)?;
-    let Some(pi) = g.perturbation else {
-        return Ok(vec![Item { level: 0, image: img, truth: mask, strength: None, ssim: Some(1.0), in_band: None, reason: None }]);
-    };
-    let p = ds.perturbations[pi];
-    let ctx = Ctx::new(plan.config.seed, crate::rng::fnv1a32(&sample.id));
-    let variant = plan.config.profile.ssim_variant();
-    let reference = SsimReference::new(&img, variant)?;
-    let levels = &plan.config.levels;
-    match compat_params {
-        None => {
-            let opts = SearchOptions { variant, max_evals_per_band: plan.config.max_evals_per_band };
-            let out = calibrate::perturb_image_with(p, &img, &reference, Some(&mask), depth, &ctx, levels, &opts)?;
-            Ok(out
-                .into_iter()
-                .map(|pl| {
-                    let band = [pl.outcome.target[0], pl.outcome.target[1]];
-                    let in_band = pl.ssim_written >= band[0] && pl.ssim_written <= band[1];
-                    let reason = match (&pl.outcome.reason, in_band) {
-                        (Some(r), _) => Some(r.clone()),
-                        (None, false) => Some(format!("written SSIM {:.4} is outside the band", pl.ssim_written)),
-                        (None, true) => None,
-                    };
-                    Item {
-                        level: pl.outcome.level,
-                        truth: pl.mask.unwrap_or_else(|| mask.clone()),
-                        image: pl.image,
-                        strength: Some(pl.outcome.strength),
-                        ssim: Some(pl.ssim_written),
-                        in_band: Some(in_band),
-                        reason,
-                    }
-                })
-                .collect())
-        }
-        Some(cache) => {
-            let prepared = p.prepare(&img, &ctx)?;
-            let mut items = Vec::new();
-            for &l in levels {
-                let band = calibrate::band(l)?;
-                let key = compat_key(ds, p.id(), l, variant);
-                let strength = cache
-                    .get(&key)
-                    .and_then(|c| c.strength)
-                    .ok_or_else(|| Error::other(format!("{} L{l}", p.id()), "no first-image parameter"))?;
-                let image = prepared.apply(strength).quantised(depth);
-                let ssim = reference.ssim(&image)?;
-                let in_band = band.contains(ssim);
-                items.push(Item {
-                    level: l,
-                    image,
-                    // Quirk kept: the mask is never warped.
-                    truth: mask.clone(),
-                    strength: Some(strength),
-                    ssim: Some(ssim),
-                    in_band: Some(in_band),
-                    reason: (!in_band).then(|| format!("first-image parameter gives SSIM {ssim:.4} on this image")),
-                });
-            }
-            Ok(items)
-        }
-    }
-}
-
-fn evaluate_unit(plan: &Plan, g: &Group, unit: &Unit, ev: &mut Box<dyn UnitEvaluator>, items: &Result<Vec<Item>>) -> Record {
-    let ds = &plan.datasets[g.dataset];
     let category = g.perturbation.map_or("clean", |pi| ds.perturbations[pi].info().category.as_str());
-    let mut rec = Record {
+    Record {
         unit: unit.id(),
         model: unit.model.clone(),
         strategy: unit.strategy.clone(),
-        preset: ev.preset(),
+        preset,
         dataset: unit.dataset.clone(),
         task: unit.task.clone(),
         sample: unit.sample.clone(),
         perturbation: unit.perturbation.clone(),
         category: category.to_string(),
-        modality: Some(ds.modality.as_str().to_string()),
+        modality: sample.modality.or(ds.modality).map(|m| m.as_str().to_string()),
         level: unit.level,
         strength: None,
         ssim: None,
@@ -425,37 +457,267 @@ fn evaluate_unit(plan: &Plan, g: &Group, unit: &Unit, ev: &mut Box<dyn UnitEvalu
         metrics: BTreeMap::new(),
         prompt: None,
         error: None,
-    };
-    let items = match items {
-        Ok(i) => i,
-        Err(e) => {
-            rec.error = Some(e.to_string());
-            return rec;
-        }
-    };
-    let Some(item) = items.iter().find(|i| i.level == unit.level) else {
-        rec.error = Some(format!("level {} was not produced", unit.level));
-        return rec;
-    };
-    rec.strength = item.strength;
-    rec.ssim = item.ssim;
-    rec.in_band = item.in_band;
-    rec.reason = item.reason.clone();
-    match ev.evaluate(&UnitInput { sample: &unit.sample, image: &item.image, truth: Some(&item.truth) }) {
-        Ok(m) => {
-            rec.metrics = m.metrics;
-            rec.prompt = m.prompt;
-        }
-        Err(e) => rec.error = Some(e.to_string()),
+        verdict: None,
+        content,
+        fields: BTreeMap::new(),
     }
-    rec
+}
+
+/// One image ready for the models.
+pub struct Item {
+    pub level: u8,
+    pub image: Image,
+    /// Segmentation mask, or the grounding box as a mask; moved with geometric perturbations.
+    pub truth: Option<Mask>,
+    pub strength: Option<f32>,
+    pub ssim: Option<f64>,
+    /// None for the clean image.
+    pub verdict: Option<Verdict>,
+    pub reason: Option<String>,
+}
+
+/// The strength policy of each (dataset, perturbation), decided before the groups run.
+pub struct Policies {
+    per_image: Policy,
+    /// (dataset, perturbation) -> table, for the compat profile and per-dataset calibration.
+    tables: BTreeMap<(usize, usize), Policy>,
+}
+
+impl Policies {
+    /// Tables are computed for the pairs the pending work needs, or read from their cache file
+    /// (deterministic, so every shard finds the same values).
+    fn new(plan: &Plan, pending: &[(Group, Vec<(usize, Unit)>)], out: &Path) -> Result<Policies> {
+        let c = &plan.config;
+        let variant = c.variant();
+        let per_image = match c.calibration {
+            Calibration::Fixed => Policy::Fixed,
+            _ => Policy::PerImage(SearchOptions { variant, max_evals_per_band: c.max_evals_per_band }),
+        };
+        let table_of = |d: usize| -> Option<&'static str> {
+            let seg = plan.datasets[d].task() == "segmentation";
+            match (c.profile, c.calibration) {
+                (Profile::Compat, _) if seg => Some("first-image"),
+                (_, Calibration::PerDataset) => Some("per-dataset"),
+                _ => None,
+            }
+        };
+        let needed: BTreeSet<(usize, usize)> =
+            pending.iter().filter_map(|(g, _)| g.perturbation.map(|p| (g.dataset, p))).filter(|&(d, _)| table_of(d).is_some()).collect();
+        let mut tables = BTreeMap::new();
+        if needed.is_empty() {
+            return Ok(Policies { per_image, tables });
+        }
+        let mut caches: BTreeMap<&'static str, StrengthCache> = BTreeMap::new();
+        for source in ["first-image", "per-dataset"] {
+            if needed.iter().any(|&(d, _)| table_of(d) == Some(source)) {
+                let file = if source == "first-image" { COMPAT_PARAMS } else { DATASET_STRENGTHS };
+                caches.insert(source, StrengthCache::open(&out.join(file))?);
+            }
+        }
+        let missing: Vec<(usize, usize)> = needed
+            .iter()
+            .copied()
+            .filter(|&(d, p)| {
+                let ds = &plan.datasets[d];
+                let cache = &caches[table_of(d).expect("needed")];
+                c.levels.iter().any(|&l| cache.get(&table_key(ds, ds.perturbations[p].id(), l, variant)).is_none())
+            })
+            .collect();
+        let found: Vec<Result<(usize, Vec<(String, CachedStrength)>)>> = missing
+            .par_iter()
+            .map(|&(d, p)| {
+                let ds = &plan.datasets[d];
+                let pert = ds.perturbations[p];
+                let rows = if table_of(d) == Some("first-image") {
+                    compat_table(plan, ds, pert)?
+                } else {
+                    dataset_table(plan, ds, pert)?
+                };
+                Ok((d, rows.into_iter().map(|(l, v)| (table_key(ds, pert.id(), l, variant), v)).collect()))
+            })
+            .collect();
+        for r in found {
+            let (d, rows) = r?;
+            let cache = caches.get_mut(table_of(d).expect("needed")).expect("opened");
+            for (k, v) in rows {
+                cache.insert(k, v);
+            }
+        }
+        for cache in caches.values() {
+            cache.save()?;
+        }
+        for &(d, p) in &needed {
+            let ds = &plan.datasets[d];
+            let source = table_of(d).expect("needed");
+            let cache = &caches[source];
+            let strengths =
+                c.levels.iter().map(|&l| (l, cache.get(&table_key(ds, ds.perturbations[p].id(), l, variant)).and_then(|v| v.strength))).collect();
+            tables.insert((d, p), Policy::Table { strengths, source, warp_masks: source != "first-image" });
+        }
+        Ok(Policies { per_image, tables })
+    }
+
+    fn of(&self, g: &Group) -> &Policy {
+        g.perturbation.and_then(|p| self.tables.get(&(g.dataset, p))).unwrap_or(&self.per_image)
+    }
+}
+
+/// The authors' first-image search (compat profile): one parameter per level on the dataset's
+/// first sample.
+fn compat_table(plan: &Plan, ds: &PlannedDataset, pert: &'static dyn Perturbation) -> Result<Vec<(u8, CachedStrength)>> {
+    let variant = plan.config.variant();
+    let first = &ds.samples[0];
+    let loaded = load_sample(plan, ds, first)?;
+    let ctx = Ctx::new(plan.config.seed, crate::io::image_id(&first.relative));
+    let prepared = pert.prepare(&loaded.image, &ctx)?;
+    let reference = SsimReference::new(&loaded.image, variant)?;
+    let cp: CompatParam = compat::compat_param(pert.info());
+    let mut v = Vec::new();
+    for &l in &plan.config.levels {
+        let band = calibrate::band(l)?;
+        let o = compat::find_adaptive_param(
+            |param| reference.ssim(&prepared.apply((cp.to_strength)(param)).quantised(loaded.depth)),
+            cp.range,
+            cp.inverse,
+            &band,
+        )?;
+        v.push((l, CachedStrength { strength: Some((cp.to_strength)(o.param)), images: 1, in_band: usize::from(o.in_band) }));
+    }
+    Ok(v)
+}
+
+/// Per-dataset calibration: the median in-band strength over the first `calibration_images`
+/// samples the perturbation applies to.
+fn dataset_table(plan: &Plan, ds: &PlannedDataset, pert: &'static dyn Perturbation) -> Result<Vec<(u8, CachedStrength)>> {
+    let variant = plan.config.variant();
+    let mut loaded = Vec::new();
+    for s in ds.samples.iter().filter(|s| ds.applies(pert, s)).take(plan.config.calibration_images) {
+        let l = load_sample(plan, ds, s)?;
+        let reference = SsimReference::new(&l.image, variant)?;
+        loaded.push((l, reference, Ctx::new(plan.config.seed, crate::io::image_id(&s.relative))));
+    }
+    let images: Vec<(&Image, &SsimReference, BitDepth, Ctx)> = loaded.iter().map(|(l, r, c)| (&l.image, r, l.depth, c.clone())).collect();
+    let opts = SearchOptions { variant, max_evals_per_band: plan.config.max_evals_per_band };
+    Ok(policy::calibrate_table(pert, &images, &plan.config.levels, &opts)?.into_iter().collect())
+}
+
+fn table_key(ds: &PlannedDataset, pert: &str, level: u8, variant: crate::ssim::SsimVariant) -> String {
+    // The cache is per dataset: the dataset name stands in the modality slot of the key.
+    let m = ds.modality.map_or("any", |m| m.as_str());
+    StrengthCache::key(pert, Some(&format!("{}:{m}", ds.cfg.name)), level, variant)
+}
+
+/// A sample read for the pipeline.
+pub struct Loaded {
+    pub image: Image,
+    pub depth: BitDepth,
+    /// Segmentation mask or grounding box as a mask.
+    pub truth: Option<Mask>,
+}
+
+/// Read a sample (image on the fixed [0,1] scale; the segmentation mask of the same size, or a
+/// grounding item's truth box validated, clipped to the image and turned into a mask), squashed
+/// to 256x256 in the compat profile for segmentation (image bicubic, re-quantised to its bit
+/// depth as the reference's PIL resize does; mask nearest).
+pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loaded> {
+    let (image, depth) = crate::dataset::read_image(&s.image)?;
+    let mut truth = None;
+    if let Some(mp) = &s.mask {
+        // The segmentation module's readers: its mask rule (> half range, or > 0 for 0/1 label PNGs).
+        let mask = crate::dataset::read_mask(mp)?;
+        if (mask.width, mask.height) != (image.width, image.height) {
+            return Err(Error::Shape {
+                what: format!("mask {}", mp.display()),
+                expected: format!("{}x{} (the image's size)", image.width, image.height),
+                found: format!("{}x{}", mask.width, mask.height),
+            });
+        }
+        truth = Some(mask);
+    }
+    if let Some(item) = s.vlm.as_deref() {
+        if let crate::eval::vlm::tasks::ItemKind::Grounding { truth: t, .. } = &item.kind {
+            truth = Some(grounding_mask(&item.id, t, &image)?);
+        }
+    }
+    if plan.config.profile == Profile::Compat && ds.task() == "segmentation" {
+        let img = compat::squash(&image, compat::SIDE, compat::SIDE).quantised(depth);
+        let truth = truth.map(|m| compat::squash_mask(&m, compat::SIDE, compat::SIDE));
+        return Ok(Loaded { image: img, depth, truth });
+    }
+    Ok(Loaded { image, depth, truth })
+}
+
+/// A grounding item's truth as a mask of the image's size: a box must be finite with
+/// x1 < x2 and y1 < y2, is clipped to the image, and must keep some area; a mask file must have
+/// the image's size and a set pixel. Clean and perturbed units use the same clipped truth.
+pub fn grounding_mask(id: &str, t: &crate::eval::vlm::tasks::GroundTruth, image: &Image) -> Result<Mask> {
+    use crate::eval::vlm::{images, tasks::GroundTruth};
+    let what = format!("grounding sample '{id}'");
+    match t {
+        GroundTruth::Box(b) => {
+            if b.iter().any(|v| !v.is_finite()) || b[0] >= b[2] || b[1] >= b[3] {
+                return Err(Error::invalid(
+                    what,
+                    format!("truth box {b:?} is not [x1, y1, x2, y2] with x1 < x2 and y1 < y2 (pixels); fix the data file"),
+                ));
+            }
+            let (w, h) = (image.width as f64, image.height as f64);
+            let c = [b[0].clamp(0.0, w), b[1].clamp(0.0, h), b[2].clamp(0.0, w), b[3].clamp(0.0, h)];
+            let m = images::box_mask(c, image.width, image.height);
+            if c[0] >= c[2] || c[1] >= c[3] || images::mask_box(&m).is_none() {
+                return Err(Error::invalid(what, format!("truth box {b:?} lies outside the {}x{} image; fix the data file", image.width, image.height)));
+            }
+            Ok(m)
+        }
+        GroundTruth::Mask(p) => {
+            let m = images::read_mask(p)?;
+            if m.width != image.width || m.height != image.height {
+                return Err(Error::Shape {
+                    what: p.display().to_string(),
+                    expected: format!("{}x{}", image.width, image.height),
+                    found: format!("{}x{}", m.width, m.height),
+                });
+            }
+            if images::mask_box(&m).is_none() {
+                return Err(Error::invalid(what, format!("truth mask {} is empty", p.display())));
+            }
+            Ok(m)
+        }
+    }
+}
+
+/// The perturbation stage of a group: one item per level (clean: level 0).
+pub fn perturb_group(plan: &Plan, g: &Group, policies: &Policies) -> Result<Vec<Item>> {
+    let ds = &plan.datasets[g.dataset];
+    let sample = &ds.samples[g.sample];
+    let loaded = load_sample(plan, ds, sample)?;
+    let Some(pi) = g.perturbation else {
+        return Ok(vec![Item { level: 0, image: loaded.image, truth: loaded.truth, strength: None, ssim: Some(1.0), verdict: None, reason: None }]);
+    };
+    let p = ds.perturbations[pi];
+    let ctx = Ctx::new(plan.config.seed, crate::io::image_id(&sample.relative));
+    let reference = SsimReference::new(&loaded.image, plan.config.variant())?;
+    let produced = policy::produce(policies.of(g), p, &loaded.image, &reference, loaded.truth.as_ref(), loaded.depth, &ctx, &plan.config.levels)
+        .map_err(|e| Error::other(format!("{} on {}", p.id(), sample.id), e.to_string()))?;
+    Ok(produced
+        .into_iter()
+        .map(|o| Item {
+            level: o.level,
+            image: o.image,
+            truth: o.mask,
+            strength: Some(o.strength),
+            ssim: Some(o.ssim),
+            verdict: Some(o.verdict),
+            reason: o.reason,
+        })
+        .collect())
 }
 
 /// Dry-run plan: units per (model, strategy) x dataset, what this shard has left, and a time
 /// estimate from timing `probe_groups` pending groups (perturbation stage + every model).
 pub fn dry_run(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], out: &Path, shard: Shard, probe_groups: usize) -> Result<String> {
     use std::fmt::Write as _;
-    let done = if out.exists() { finished_units(out)? } else { BTreeSet::new() };
+    let done = if out.exists() { finished_units(out)? } else { BTreeMap::new() };
     let mut table: BTreeMap<(String, String), (usize, usize, usize)> = BTreeMap::new();
     let mut pending_groups = Vec::new();
     for g in plan.groups() {
@@ -466,7 +728,7 @@ pub fn dry_run(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], out: &Pat
             e.0 += 1;
             if in_shard {
                 e.1 += 1;
-                if !done.contains(&u.id()) {
+                if !done.contains_key(&u.id()) {
                     e.2 += 1;
                     any = true;
                 }
@@ -479,7 +741,7 @@ pub fn dry_run(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], out: &Pat
     let mut s = String::new();
     let _ = writeln!(s, "plan for config '{}' (profile {}, seed {}, levels {:?}, shard {shard})", plan.config.name, plan.config.profile.as_str(), plan.config.seed, plan.config.levels);
     for d in &plan.datasets {
-        let _ = writeln!(s, "  dataset {}: {} samples, modality {}, {} perturbations", d.cfg.name, d.samples.len(), d.modality, d.perturbations.len());
+        let _ = writeln!(s, "  dataset {}: {} samples, modality {}, {} perturbations", d.cfg.name, d.samples.len(), d.modality.map_or("per sample", |m| m.as_str()), d.perturbations.len());
     }
     let _ = writeln!(s, "| model/strategy | dataset | units | in shard | pending |\n|---|---|---|---|---|");
     let (mut tot, mut pend) = (0, 0);
@@ -492,12 +754,10 @@ pub fn dry_run(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], out: &Pat
     let n = probe_groups.min(pending_groups.len());
     if n > 0 {
         let t0 = std::time::Instant::now();
-        for g in &pending_groups[..n] {
-            let items = perturb_group(plan, g, None);
-            for (mi, u) in plan.units_of(g) {
-                let _ = evaluate_unit(plan, g, &u, &mut evaluators[mi], &items);
-            }
-        }
+        let probe: Vec<(Group, Vec<(usize, Unit)>)> = pending_groups[..n].iter().map(|g| (g.clone(), plan.units_of(g))).collect();
+        let policies = Policies { per_image: Policy::PerImage(SearchOptions { variant: plan.config.variant(), max_evals_per_band: plan.config.max_evals_per_band }), tables: BTreeMap::new() };
+        let staged: Vec<Result<Vec<Item>>> = probe.iter().map(|(g, _)| perturb_group(plan, g, &policies)).collect();
+        let _ = evaluate_batch(plan, &probe, &staged, evaluators, &BTreeMap::new());
         let per_group = t0.elapsed().as_secs_f64() / n as f64;
         let threads = rayon::current_num_threads().max(1) as f64;
         let est = per_group * pending_groups.len() as f64;

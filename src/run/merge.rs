@@ -10,7 +10,7 @@ use super::config::Config;
 use super::meta::RunMeta;
 use super::records::{self, Record};
 use crate::error::{Error, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default)]
@@ -29,6 +29,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
     }
     let mut meta: Option<RunMeta> = None;
     let mut all: Vec<Record> = Vec::new();
+    let mut seen: BTreeMap<String, (PathBuf, Record)> = BTreeMap::new();
     for dir in inputs {
         let m = RunMeta::read(dir)?.ok_or_else(|| Error::invalid(dir.display().to_string(), "has no run.json: not a run output folder"))?;
         if let Some(first) = &meta {
@@ -42,7 +43,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
             meta = Some(m);
         }
         for f in records::records_files(dir)? {
-            all.extend(records::read_records(&f)?);
+            let recs = records::read_records(&f)?;
+            check_conflicts(&f, &recs, &mut seen)?;
+            all.extend(recs);
         }
     }
     let meta = meta.expect("inputs is not empty");
@@ -77,13 +80,57 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
     Ok(s)
 }
 
+/// Successful records of one unit in two files must agree: the same unit with different values
+/// means the inputs are not shards of one run (or a file was edited), and merging would silently
+/// pick one.
+fn check_conflicts(file: &Path, recs: &[Record], seen: &mut BTreeMap<String, (PathBuf, Record)>) -> Result<()> {
+    for (unit, r) in records::latest_by_unit(recs.iter().cloned()) {
+        if !r.ok() {
+            continue;
+        }
+        match seen.get(&unit) {
+            Some((other, old)) if other != file && !same_result(old, &r) => {
+                return Err(Error::invalid(
+                    "merge",
+                    format!(
+                        "unit {unit} ({} {} {} L{} of {}) has different results in {} and {}; these are not shards of one run: merge only folders of the same run, or rerun the unit",
+                        r.model,
+                        r.dataset,
+                        r.perturbation,
+                        r.level,
+                        r.sample,
+                        other.display(),
+                        file.display()
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(unit, (file.to_path_buf(), r));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Two records give the same result: equal apart from bookkeeping that may differ between
+/// runs of the same unit (whether a reply came from the cache, how many attempts it took).
+fn same_result(a: &Record, b: &Record) -> bool {
+    let strip = |r: &Record| {
+        let mut r = r.clone();
+        r.fields.remove("cached");
+        r.fields.remove("attempts");
+        r
+    };
+    strip(a) == strip(b)
+}
+
 /// Unit ids of the full plan of `config` (datasets listed again, models not loaded).
 pub fn expected_units(config: &Config) -> Result<BTreeSet<String>> {
-    let mut datasets = Vec::new();
-    for d in &config.datasets {
-        let modality = crate::perturb::Modality::parse(&d.modality)?;
-        let perturbations = config.selection(d, modality)?;
-        datasets.push(super::exec::PlannedDataset { cfg: d.clone(), modality, samples: super::data::open(d)?, perturbations });
+    let mut errs = Vec::new();
+    let datasets = super::exec::plan_datasets(config, &mut errs);
+    if !errs.is_empty() {
+        return Err(Error::other(format!("config '{}'", config.name), errs.join("; ")));
     }
     let plan = super::exec::Plan { config: config.clone(), datasets, models: config.models.clone() };
     Ok(plan.all_unit_ids())

@@ -13,12 +13,14 @@
 
 pub mod config;
 pub mod data;
+pub mod demo;
 pub mod eval;
 pub mod exec;
 pub mod merge;
 pub mod meta;
 pub mod records;
 pub mod units;
+pub mod vlm_eval;
 
 pub use config::{Config, Profile};
 pub use exec::{execute, validate, Plan, RunOptions, RunSummary};

@@ -54,6 +54,18 @@ pub struct Record {
     pub prompt: Option<[usize; 4]>,
     #[serde(default)]
     pub error: Option<String>,
+    /// What the strength policy concluded (in_band, unreachable_above, unreachable_below,
+    /// skipped); absent for clean units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::calibrate::Verdict>,
+    /// Content hash of the sample's files (image, mask): a resumed run reruns the units of a
+    /// sample whose files changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Task-specific fields (docs/records.md): VLM `reply`, `parsed`, `parse_rule`, `truth`,
+    /// `prediction`, `references`, ... Kept in key order, so the line is deterministic.
+    #[serde(flatten, default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
 }
 
 impl Record {
@@ -128,8 +140,8 @@ fn adapt_eval_seg(v: &mut serde_json::Value) {
     if !o.contains_key("metrics") {
         let mut m = serde_json::Map::new();
         for k in ["iou", "dice"] {
-            if let Some(x) = o.get(k).filter(|x| x.is_number()) {
-                m.insert(k.to_string(), x.clone());
+            if let Some(x) = o.remove(k).filter(|x| x.is_number()) {
+                m.insert(k.to_string(), x);
             }
         }
         o.insert("metrics".into(), serde_json::Value::Object(m));
@@ -199,6 +211,9 @@ mod tests {
             metrics: BTreeMap::from([("iou".to_string(), 0.5)]),
             prompt: None,
             error: err.map(String::from),
+            verdict: None,
+            content: None,
+            fields: BTreeMap::new(),
         }
     }
 

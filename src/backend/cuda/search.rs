@@ -35,7 +35,7 @@ use super::{err, CudaEngine, DeviceBatch};
 use crate::backend::params::{band_status, BandSpec, RngKey, SearchConfig, SearchState, SEARCH_MAX_BANDS};
 use crate::backend::BackendError;
 use crate::calibrate::search::{reason_above, reason_below, reason_not_found, reason_skipped};
-use crate::calibrate::{band, Band, LevelOutcome, SearchOptions};
+use crate::calibrate::{band, Band, LevelOutcome, SearchOptions, Verdict};
 use crate::image::{BitDepth, Image};
 use crate::perturb::{Ctx, Info, StrengthKind};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -309,14 +309,25 @@ fn outcomes(st: &SearchState, bands: &[Band], s_min: f32, s_max: f32) -> Result<
         .enumerate()
         .map(|(i, b)| {
             let (s, v, n) = (st.out_s[i], st.out_f[i], st.out_n[i]);
-            let reason = match st.out_status[i] {
-                band_status::IN => None,
-                band_status::UNREACHABLE_HIGH => Some(reason_above(s_max, st.f_max)),
-                band_status::UNREACHABLE_LOW => Some(reason_below(s_min, st.f_min)),
-                band_status::SKIPPED => Some(reason_skipped(st.skip_a[i], st.skip_fa[i], st.skip_b[i], st.skip_fb[i])),
-                _ => Some(reason_not_found(n, s, v)),
+            let (verdict, reason) = match st.out_status[i] {
+                band_status::IN => (Verdict::InBand, None),
+                band_status::UNREACHABLE_HIGH => (Verdict::UnreachableAbove, Some(reason_above(s_max, st.f_max))),
+                band_status::UNREACHABLE_LOW => (Verdict::UnreachableBelow, Some(reason_below(s_min, st.f_min))),
+                band_status::SKIPPED => {
+                    (Verdict::Skipped, Some(reason_skipped(st.skip_a[i], st.skip_fa[i], st.skip_b[i], st.skip_fb[i])))
+                }
+                _ => (Verdict::Skipped, Some(reason_not_found(n, s, v))),
             };
-            LevelOutcome { level: b.level, strength: s, ssim: v, target: [b.lo, b.hi], in_band: reason.is_none(), reason, evaluations: n }
+            LevelOutcome {
+                level: b.level,
+                strength: s,
+                ssim: v,
+                target: [b.lo, b.hi],
+                in_band: verdict.in_band(),
+                reason,
+                evaluations: n,
+                verdict,
+            }
         })
         .collect())
 }

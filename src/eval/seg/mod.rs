@@ -6,7 +6,8 @@
 //! - [`resize`]: the resamplers those presets use (Pillow, PyTorch semantics);
 //! - [`generic`]: a single-graph image -> logits model;
 //! - [`model`]: model description (flags or TOML) and loaded sessions;
-//! - [`run`]: the evaluation loop, records and summary.
+//! The evaluation loop is the pipeline's (crate::run); its segmentation evaluator is
+//! crate::run::eval::SegEvaluator.
 //!
 //! User documentation: docs/segmentation.md.
 
@@ -14,8 +15,6 @@ pub mod generic;
 pub mod model;
 pub mod ort;
 pub mod resize;
-pub mod run;
 pub mod sam;
 
 pub use model::{Model, ModelSpec, SamModel};
-pub use run::{evaluate, EvalOptions, Record, StageTimes, Strengths, Summary};

@@ -1,0 +1,218 @@
+//! The one strength policy: how a severity level becomes a strength, and what comes out of it.
+//!
+//! Every front-end (run, eval-seg, eval-vlm, demo) reaches perturbation through [`produce`]:
+//! - [`Policy::PerImage`]: the joint band search on this image ([`super::calibrate_prepared`]);
+//! - [`Policy::Table`]: one strength per level chosen ahead for the whole dataset (per-dataset
+//!   calibration: the median in-band strength of the calibration images, [`calibrate_table`]; the
+//!   compat profile: the authors' first-image search), applied to this image and measured;
+//! - [`Policy::Fixed`]: strength = lo + (hi - lo) * level / 5 of the perturbation's range, measured.
+//!
+//! Each level is quantised to the source bit depth (what is written or sent), its SSIM measured
+//! on exactly that image, and judged with [`super::Band::contains`], the only in-band test.
+
+use super::{band, Band, LevelOutcome, SearchOptions, Verdict};
+use crate::calibrate::dataset::{median_strength, CachedStrength};
+use crate::error::Result;
+use crate::image::{BitDepth, Image, Mask};
+use crate::perturb::{Ctx, Perturbation};
+use crate::ssim::SsimReference;
+use std::collections::BTreeMap;
+
+/// How strengths are chosen.
+#[derive(Clone, Debug)]
+pub enum Policy {
+    /// Per-image joint search over the five bands.
+    PerImage(SearchOptions),
+    /// A strength per level chosen ahead (None: no calibration image reached the band).
+    Table {
+        strengths: BTreeMap<u8, Option<f32>>,
+        /// Where the table comes from, for the reason of a miss ("per-dataset", "first-image").
+        source: &'static str,
+        /// Warp masks with geometric perturbations (the compat profile does not: a quirk kept).
+        warp_masks: bool,
+    },
+    /// Level / 5 of the strength range, uncalibrated.
+    Fixed,
+}
+
+impl Policy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Policy::PerImage(_) => "per-image",
+            Policy::Table { source, .. } => source,
+            Policy::Fixed => "fixed",
+        }
+    }
+}
+
+/// One perturbed level, ready for evaluators.
+#[derive(Clone, Debug)]
+pub struct Produced {
+    pub level: u8,
+    pub strength: f32,
+    /// SSIM of `image` (quantised, what is written) against the clean image.
+    pub ssim: f64,
+    pub verdict: Verdict,
+    /// Why the level is not in band, in words.
+    pub reason: Option<String>,
+    /// SSIM evaluations the search spent on this band (0 for table and fixed strengths).
+    pub evaluations: u32,
+    pub image: Image,
+    /// The mask moved with the image (geometric perturbations), else the input mask.
+    pub mask: Option<Mask>,
+}
+
+/// Produce `levels` of `p` on `img` under `policy` (levels ascending, deduplicated).
+#[allow(clippy::too_many_arguments)]
+pub fn produce(
+    policy: &Policy,
+    p: &dyn Perturbation,
+    img: &Image,
+    reference: &SsimReference,
+    mask: Option<&Mask>,
+    depth: BitDepth,
+    ctx: &Ctx,
+    levels: &[u8],
+) -> Result<Vec<Produced>> {
+    let mut levels = levels.to_vec();
+    levels.sort_unstable();
+    levels.dedup();
+    let prepared = p.prepare(img, ctx)?;
+    let (lo, hi) = p.info().strength_range;
+    let searched: Vec<LevelOutcome> = match policy {
+        Policy::PerImage(opts) => super::calibrate_prepared(prepared.as_ref(), p, reference, depth, &levels, opts)?,
+        _ => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(levels.len());
+    for &level in &levels {
+        let b = band(level)?;
+        let (strength, searched_verdict, reason, evaluations, warp) = match policy {
+            Policy::PerImage(_) => {
+                let o = searched.iter().find(|o| o.level == level).expect("one outcome per requested level");
+                (o.strength, Some(o.verdict), o.reason.clone(), o.evaluations, true)
+            }
+            Policy::Table { strengths, source, warp_masks } => match strengths.get(&level).copied().flatten() {
+                Some(s) => (s, None, None, 0, *warp_masks),
+                None => (
+                    hi,
+                    Some(Verdict::UnreachableAbove),
+                    Some(format!("unreachable: no {source} calibration image reached this band; shown at the maximal strength")),
+                    0,
+                    *warp_masks,
+                ),
+            },
+            Policy::Fixed => (lo + (hi - lo) * f32::from(level) / 5.0, None, None, 0, true),
+        };
+        let image = prepared.apply(strength).quantised(depth);
+        let ssim = reference.ssim(&image)?;
+        let (verdict, reason) = judge(&b, ssim, strength, searched_verdict, reason, policy);
+        let mask = mask.map(|m| if warp { prepared.warp_mask(m, strength) } else { m.clone() });
+        out.push(Produced { level, strength, ssim, verdict, reason, evaluations, image, mask });
+    }
+    Ok(out)
+}
+
+/// The verdict of a measured level: in band by [`Band::contains`] on the written SSIM; otherwise
+/// the search's own verdict when it had one, else skipped with the measurement as the reason.
+fn judge(
+    b: &Band,
+    ssim: f64,
+    strength: f32,
+    searched: Option<Verdict>,
+    reason: Option<String>,
+    policy: &Policy,
+) -> (Verdict, Option<String>) {
+    if b.contains(ssim) {
+        return (Verdict::InBand, None);
+    }
+    match (searched, reason) {
+        (Some(v), Some(r)) if v != Verdict::InBand => (v, Some(r)),
+        _ => (
+            Verdict::Skipped,
+            Some(format!(
+                "{} strength {strength} gives written SSIM {ssim:.4}, outside the band {:.2}-{:.2}",
+                policy.name(),
+                b.lo,
+                b.hi
+            )),
+        ),
+    }
+}
+
+/// Per-dataset calibration of one perturbation: the joint search on each calibration image, and
+/// per level the median of the in-band strengths (None when no image reached the band).
+pub fn calibrate_table(
+    p: &dyn Perturbation,
+    images: &[(&Image, &SsimReference, BitDepth, Ctx)],
+    levels: &[u8],
+    opts: &SearchOptions,
+) -> Result<BTreeMap<u8, CachedStrength>> {
+    let mut by_level: BTreeMap<u8, Vec<f32>> = levels.iter().map(|&l| (l, Vec::new())).collect();
+    for (img, reference, depth, ctx) in images {
+        let prepared = p.prepare(img, ctx)?;
+        for o in super::calibrate_prepared(prepared.as_ref(), p, reference, *depth, levels, opts)? {
+            if o.verdict.in_band() {
+                by_level.entry(o.level).or_default().push(o.strength);
+            }
+        }
+    }
+    Ok(by_level
+        .into_iter()
+        .map(|(l, mut v)| {
+            let in_band = v.len();
+            (l, CachedStrength { strength: median_strength(&mut v), images: images.len(), in_band })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perturb;
+
+    fn ramp(w: usize, h: usize) -> Image {
+        let mut img = Image::new(w, h, 1);
+        for y in 0..h {
+            for x in 0..w {
+                img.data[y * w + x] = ((x * 7 + y * 13) % 97) as f32 / 96.0;
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn every_policy_judges_with_the_band_on_the_written_image() {
+        let img = ramp(48, 40);
+        let reference = SsimReference::new(&img, crate::ssim::SsimVariant::Wang).unwrap();
+        let p = perturb::by_id("gaussian_noise").unwrap();
+        let ctx = Ctx::new(0, 7);
+        let levels = [1, 3, 5];
+        let table = Policy::Table { strengths: BTreeMap::from([(1, Some(0.05)), (3, None)]), source: "per-dataset", warp_masks: true };
+        for policy in [Policy::PerImage(SearchOptions::default()), table, Policy::Fixed] {
+            let out = produce(&policy, p, &img, &reference, None, BitDepth::U8, &ctx, &levels).unwrap();
+            assert_eq!(out.iter().map(|o| o.level).collect::<Vec<_>>(), levels);
+            for o in &out {
+                let written = reference.ssim(&o.image).unwrap();
+                assert_eq!(written, o.ssim, "{policy:?}");
+                assert_eq!(o.verdict.in_band(), band(o.level).unwrap().contains(o.ssim), "{policy:?} {o:?}");
+                assert_eq!(o.reason.is_none(), o.verdict.in_band(), "{policy:?}");
+            }
+        }
+        let fixed = produce(&Policy::Fixed, p, &img, &reference, None, BitDepth::U8, &ctx, &[5]).unwrap();
+        let (lo, hi) = p.info().strength_range;
+        assert_eq!(fixed[0].strength, lo + (hi - lo));
+    }
+
+    #[test]
+    fn a_table_miss_is_unreachable_with_its_reason() {
+        let img = ramp(48, 40);
+        let reference = SsimReference::new(&img, crate::ssim::SsimVariant::Wang).unwrap();
+        let p = perturb::by_id("gaussian_noise").unwrap();
+        let table = Policy::Table { strengths: BTreeMap::from([(5, None)]), source: "first-image", warp_masks: false };
+        let out = produce(&table, p, &img, &reference, None, BitDepth::U8, &Ctx::new(0, 1), &[5]).unwrap();
+        if !out[0].verdict.in_band() {
+            assert_eq!(out[0].verdict, Verdict::UnreachableAbove);
+            assert!(out[0].reason.as_deref().unwrap().contains("first-image"));
+        }
+    }
+}

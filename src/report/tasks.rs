@@ -1,0 +1,208 @@
+//! One aggregation for every task: which metric each task is reported on, Eq. 3 per task metric
+//! ([`Aggregate`]), captioning's corpus-level BLEU/ROUGE-L/CIDEr computed from the records'
+//! `prediction` and `references` (never averaged per item), and the printed summary every
+//! front-end shows.
+
+use super::aggregate::{Aggregate, PerturbationCell};
+use crate::metrics::caption::{self, Tokenisation};
+use crate::run::records::Record;
+use crate::run::units::CLEAN;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The tasks in report order.
+pub const TASKS: [&str; 4] = ["segmentation", "vqa", "caption", "grounding"];
+
+/// The metrics a task is reported on; the first is its headline.
+pub fn metrics_of(task: &str) -> &'static [&'static str] {
+    match task {
+        "segmentation" => &["iou", "dice"],
+        "vqa" => &["correct"],
+        "grounding" => &["correct", "iou"],
+        "caption" => &["cider", "bleu4", "bleu1", "rouge_l"],
+        _ => &[],
+    }
+}
+
+/// Corpus-level caption metrics (not per-item means).
+pub fn is_corpus(task: &str, metric: &str) -> bool {
+    task == "caption" && matches!(metric, "bleu1" | "bleu2" | "bleu3" | "bleu4" | "rouge_l" | "cider")
+}
+
+/// How a task's metric is named in tables and figures.
+pub fn label(task: &str, metric: &str) -> String {
+    match (task, metric) {
+        ("vqa", "correct") => "accuracy".into(),
+        ("grounding", "correct") => "Acc@IoU0.5".into(),
+        ("grounding", "iou") => "mean IoU".into(),
+        ("caption", "cider") => "CIDEr-D".into(),
+        ("caption", m) => m.to_uppercase().replace("ROUGE_L", "ROUGE-L"),
+        (_, m) => super::metric_label(m),
+    }
+}
+
+/// Eq. 3 of `metric` over the records of `task` (errors counted, never scored).
+pub fn aggregate<'a>(records: impl IntoIterator<Item = &'a Record>, task: &str, metric: &str) -> Aggregate {
+    let recs: Vec<&Record> = records.into_iter().filter(|r| r.task == task).collect();
+    if is_corpus(task, metric) {
+        corpus(&recs, metric)
+    } else {
+        Aggregate::from_records(recs, metric)
+    }
+}
+
+/// The tasks present in `records`, in report order.
+pub fn tasks_in<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<&'static str> {
+    let have: BTreeSet<String> = records.into_iter().map(|r| r.task.clone()).collect();
+    TASKS.iter().copied().filter(|t| have.contains(*t)).collect()
+}
+
+fn mds(r: &Record) -> (String, String, String) {
+    (r.model.clone(), r.strategy.clone(), r.dataset.clone())
+}
+
+/// Prediction and references of a caption record, normalised by its tokenisation.
+fn caption_of(r: &Record) -> Option<(String, Vec<String>)> {
+    let tok = match r.fields.get("tokenisation").and_then(|v| v.as_str()) {
+        Some("raw") => Tokenisation::Raw,
+        _ => Tokenisation::Words,
+    };
+    let pred = r.fields.get("prediction")?.as_str()?;
+    let refs = r.fields.get("references")?.as_array()?;
+    Some((caption::normalise(pred, tok), refs.iter().filter_map(|s| s.as_str()).map(|s| caption::normalise(s, tok)).collect()))
+}
+
+/// The corpus score of `metric` over the given (prediction, references); None when empty.
+pub fn corpus_score(items: &[(String, Vec<String>)], metric: &str) -> Option<f64> {
+    if items.is_empty() {
+        return None;
+    }
+    let preds: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
+    let refs: Vec<Vec<String>> = items.iter().map(|i| i.1.clone()).collect();
+    let (s, _) = caption::score(&preds, &refs).ok()?;
+    Some(match metric {
+        "bleu1" => s.bleu1,
+        "bleu2" => s.bleu2,
+        "bleu3" => s.bleu3,
+        "bleu4" => s.bleu4,
+        "rouge_l" => s.rouge_l,
+        _ => s.cider,
+    })
+}
+
+/// Eq. 3 for a corpus-level caption metric: per (perturbation, level), the clean corpus score
+/// and the perturbed corpus score over the SAME samples (those with both records ok); the drop is
+/// their difference. Category means and Table 1 follow as for per-item metrics.
+fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
+    let mut agg = Aggregate { metric: metric.to_string(), ..Default::default() };
+    type Key = (String, String, String);
+    let mut clean: BTreeMap<Key, BTreeMap<String, (String, Vec<String>)>> = BTreeMap::new();
+    let mut pert: BTreeMap<(Key, String, u8), (String, Vec<(String, (String, Vec<String>), bool)>)> = BTreeMap::new();
+    for r in recs {
+        let Some(c) = r.ok().then(|| caption_of(r)).flatten() else {
+            agg.errors += usize::from(!r.ok());
+            continue;
+        };
+        if r.perturbation == CLEAN {
+            clean.entry(mds(r)).or_default().insert(r.sample.clone(), c);
+        } else {
+            pert.entry((mds(r), r.perturbation.clone(), r.level))
+                .or_insert_with(|| (r.category.clone(), Vec::new()))
+                .1
+                .push((r.sample.clone(), c, r.in_band == Some(true)));
+        }
+    }
+    for (k, by_sample) in &clean {
+        let items: Vec<(String, Vec<String>)> = by_sample.values().cloned().collect();
+        if let Some(v) = corpus_score(&items, metric) {
+            agg.clean.insert(k.clone(), (v, items.len()));
+        }
+    }
+    for ((k, p, s), (category, items)) in pert {
+        let Some(cl) = clean.get(&k) else { continue };
+        let paired: Vec<&(String, (String, Vec<String>), bool)> = items.iter().filter(|i| cl.contains_key(&i.0)).collect();
+        let c_items: Vec<(String, Vec<String>)> = paired.iter().map(|i| cl[&i.0].clone()).collect();
+        let p_items: Vec<(String, Vec<String>)> = paired.iter().map(|i| i.1.clone()).collect();
+        let (Some(c), Some(pv)) = (corpus_score(&c_items, metric), corpus_score(&p_items, metric)) else { continue };
+        let n = paired.len();
+        let inb = paired.iter().filter(|i| i.2).count();
+        agg.per_perturbation.insert(
+            (k, p, s),
+            PerturbationCell { category, n, clean: c, perturbed: pv, drop: c - pv, in_band_fraction: inb as f64 / n as f64 },
+        );
+    }
+    let mut by_cat: BTreeMap<((String, String, String), String, u8), Vec<f64>> = BTreeMap::new();
+    for ((k, _, level), cell) in &agg.per_perturbation {
+        by_cat.entry((k.clone(), cell.category.clone(), *level)).or_default().push(cell.drop);
+    }
+    agg.delta = by_cat.into_iter().map(|(k, v)| (k, (v.iter().sum::<f64>() / v.len() as f64, v.len()))).collect();
+    agg
+}
+
+/// The printed summary of a run (every front-end prints this): per task and model, the clean
+/// score of the headline metric, its drop per category and level (Eq. 3), and how many units
+/// failed (excluded from every number).
+pub fn summary_text(records: &[Record]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let failed = records.iter().filter(|r| !r.ok()).count();
+    for task in tasks_in(records) {
+        for &metric in metrics_of(task) {
+            let agg = aggregate(records, task, metric);
+            for ((model, strategy, dataset), (clean, n)) in &agg.clean {
+                let mds = (model.clone(), strategy.clone(), dataset.clone());
+                let _ = write!(s, "{task} {model}/{strategy} on {dataset}: clean {} {clean:.4} (n = {n})", label(task, metric));
+                for cat in ["base", "medical", "extra"] {
+                    if let Some(d) = agg.category_drop(&mds, cat) {
+                        let _ = write!(s, "; {cat} drop {d:+.4}");
+                    }
+                }
+                s.push('\n');
+                for ((m, c, level), (d, k)) in &agg.delta {
+                    if *m == mds {
+                        let _ = writeln!(s, "  drop {c} L{level} ({k} perturbations): {d:+.4}");
+                    }
+                }
+            }
+        }
+    }
+    let _ = writeln!(s, "records: {}, failed: {failed}{}", records.len(), if failed > 0 { " (failed units are excluded from every metric above; their records say why)" } else { "" });
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(sample: &str, pert: &str, level: u8, pred: &str) -> Record {
+        let mut r: Record = serde_json::from_value(serde_json::json!({
+            "unit": format!("{sample}{pert}{level}"), "model": "m", "strategy": "full", "dataset": "d", "task": "caption",
+            "sample": sample, "perturbation": pert, "category": if pert == "clean" { "clean" } else { "base" }, "level": level,
+        }))
+        .unwrap();
+        r.fields.insert("prediction".into(), serde_json::json!(pred));
+        r.fields.insert("references".into(), serde_json::json!(["a chest x ray with a small nodule", "a small nodule in the lung"]));
+        r
+    }
+
+    #[test]
+    fn caption_drops_are_corpus_scores_over_the_same_samples() {
+        let recs = vec![
+            rec("a", "clean", 0, "a chest x ray with a small nodule"),
+            rec("b", "clean", 0, "a small nodule in the lung"),
+            rec("a", "blur", 3, "an image"),
+            rec("b", "blur", 3, "a small nodule in the lung"),
+        ];
+        let agg = aggregate(&recs, "caption", "bleu4");
+        let k = ("m".to_string(), "full".to_string(), "d".to_string());
+        let cell = &agg.per_perturbation[&(k.clone(), "blur".to_string(), 3)];
+        let norm = |p: &str| (p.to_string(), vec!["a chest x ray with a small nodule".to_string(), "a small nodule in the lung".to_string()]);
+        let clean = corpus_score(&[norm("a chest x ray with a small nodule"), norm("a small nodule in the lung")], "bleu4").unwrap();
+        let perturbed = corpus_score(&[norm("an image"), norm("a small nodule in the lung")], "bleu4").unwrap();
+        assert!((cell.clean - clean).abs() < 1e-12 && (cell.perturbed - perturbed).abs() < 1e-12);
+        assert!((cell.drop - (clean - perturbed)).abs() < 1e-12);
+        // Not the mean of per-item scores.
+        let per_item = (corpus_score(&[norm("an image")], "bleu4").unwrap() + corpus_score(&[norm("a small nodule in the lung")], "bleu4").unwrap()) / 2.0;
+        assert!((per_item - perturbed).abs() > 1e-6, "{per_item} vs {perturbed}");
+        assert_eq!(agg.clean[&k].1, 2);
+    }
+}

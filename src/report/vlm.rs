@@ -1,0 +1,159 @@
+//! The VLM side of the report (Fig. 3 (g)-(l) and the VLM tables): per task and model the clean
+//! score, the base and medical drops (Eq. 3, mean over levels), the clean vs perturbed figure and
+//! the perturbation impact per task. Captioning is scored corpus-level (report::tasks).
+
+use super::aggregate::Aggregate;
+use super::figures::Fig;
+use super::tasks::{self, label};
+use crate::run::records::Record;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One row of the VLM table: (task, metric, model/strategy, dataset) -> clean, base, medical.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VlmRow {
+    pub task: String,
+    pub metric: String,
+    pub model: String,
+    pub dataset: String,
+    pub n: usize,
+    pub clean: f64,
+    pub base_drop: Option<f64>,
+    pub medical_drop: Option<f64>,
+    /// Mean perturbed score over every (perturbation, level) cell.
+    pub perturbed: Option<f64>,
+}
+
+/// The headline aggregate of every VLM task present.
+pub fn aggregates(records: &[&Record]) -> Vec<(&'static str, Aggregate)> {
+    tasks::tasks_in(records.iter().copied())
+        .into_iter()
+        .filter(|t| *t != "segmentation")
+        .map(|t| (t, tasks::aggregate(records.iter().copied(), t, tasks::metrics_of(t)[0])))
+        .collect()
+}
+
+pub fn rows(aggs: &[(&'static str, Aggregate)]) -> Vec<VlmRow> {
+    let mut v = Vec::new();
+    for (task, agg) in aggs {
+        for (mds, (clean, n)) in &agg.clean {
+            let cells: Vec<f64> = agg.per_perturbation.iter().filter(|((m, _, _), _)| m == mds).map(|(_, c)| c.perturbed).collect();
+            v.push(VlmRow {
+                task: task.to_string(),
+                metric: agg.metric.clone(),
+                model: format!("{} / {}", mds.0, mds.1),
+                dataset: mds.2.clone(),
+                n: *n,
+                clean: *clean,
+                base_drop: agg.category_drop(mds, "base"),
+                medical_drop: agg.category_drop(mds, "medical"),
+                perturbed: (!cells.is_empty()).then(|| cells.iter().sum::<f64>() / cells.len() as f64),
+            });
+        }
+    }
+    v
+}
+
+fn f(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{x:.3}"))
+}
+
+pub fn table_markdown(rows: &[VlmRow], header: &[String]) -> String {
+    let mut s = String::new();
+    for h in header {
+        let _ = writeln!(s, "<!-- {h} -->");
+    }
+    s.push_str("\nVLM table: clean score and Eq. 3 drops (mean over levels) per task and model; captioning is corpus-level.\n\n");
+    s.push_str("| task | metric | model | dataset | n | clean | base drop | medical drop |\n|---|---|---|---|---:|---:|---:|---:|\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.3} | {} | {} |",
+            r.task,
+            label(&r.task, &r.metric),
+            r.model,
+            r.dataset,
+            r.n,
+            r.clean,
+            f(r.base_drop),
+            f(r.medical_drop)
+        );
+    }
+    s
+}
+
+pub fn table_csv(rows: &[VlmRow], header: &[String]) -> String {
+    let mut s = String::new();
+    for h in header {
+        let _ = writeln!(s, "# {h}");
+    }
+    s.push_str("task,metric,model,dataset,n,clean,base_drop,medical_drop\n");
+    for r in rows {
+        let q = |t: &str| if t.contains(',') || t.contains('"') { format!("\"{}\"", t.replace('"', "\"\"")) } else { t.to_string() };
+        let o = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.6}"));
+        let _ = writeln!(s, "{},{},{},{},{},{:.6},{},{}", r.task, r.metric, q(&r.model), q(&r.dataset), r.n, r.clean, o(r.base_drop), o(r.medical_drop));
+    }
+    s
+}
+
+pub fn table_html(rows: &[VlmRow]) -> String {
+    let esc = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut s = String::from("<h2>VLM tasks</h2><p>Clean score and Eq. 3 drops (mean over levels) per task and model; captioning is scored corpus-level over the same samples.</p>\n<table><tr><th>task</th><th>metric</th><th>model</th><th>dataset</th><th>n</th><th>clean</th><th>base drop</th><th>medical drop</th></tr>\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.task),
+            esc(&label(&r.task, &r.metric)),
+            esc(&r.model),
+            esc(&r.dataset),
+            r.n,
+            r.clean,
+            f(r.base_drop),
+            f(r.medical_drop)
+        );
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+/// Fig. 3 (g)-(l) style: clean vs mean perturbed per task and model, and per task the
+/// perturbations' impact (drop averaged over levels and models).
+pub fn figures(aggs: &[(&'static str, Aggregate)], rows: &[VlmRow]) -> Vec<(String, Fig)> {
+    let mut out = Vec::new();
+    let mut items = Vec::new();
+    for r in rows {
+        items.push((format!("{} {} clean", r.task, r.model), r.clean));
+        if let Some(p) = r.perturbed {
+            items.push((format!("{} {} perturbed", r.task, r.model), p));
+        }
+    }
+    if !items.is_empty() {
+        out.push((
+            "vlm_clean_vs_perturbed".to_string(),
+            Fig::Bars { title: "VLM tasks: clean vs perturbed (mean over perturbations and levels)".into(), x_desc: "score".into(), items },
+        ));
+    }
+    for (task, agg) in aggs {
+        let mut by: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        for ((_, p, _), c) in &agg.per_perturbation {
+            let e = by.entry(p.clone()).or_default();
+            e.0 += c.drop;
+            e.1 += 1;
+        }
+        let mut items: Vec<(String, f64)> = by.into_iter().map(|(k, (s, n))| (k, s / n as f64)).collect();
+        items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        items.truncate(15);
+        if !items.is_empty() {
+            out.push((
+                format!("vlm_impact_{task}"),
+                Fig::Bars {
+                    title: format!("{task}: perturbation impact ({} drop, mean over levels)", label(task, &agg.metric)),
+                    x_desc: format!("{} drop (clean - perturbed)", label(task, &agg.metric)),
+                    items,
+                },
+            ));
+        }
+    }
+    out
+}
