@@ -10,6 +10,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_ort_zero_copy_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature");
 }
@@ -28,6 +29,7 @@ mod gpu {
     use std::path::Path;
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn device_batch_feeds_the_cuda_provider_without_a_host_copy() {
         let Some(e) = engine("device_batch_feeds_the_cuda_provider_without_a_host_copy") else { return };
         let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo/encoder.onnx");
@@ -58,6 +60,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn mixed_size_batches_are_refused() {
         let Some(e) = engine("mixed_size_batches_are_refused") else { return };
         let a = test_image(32, 32, 3, 1);

@@ -10,6 +10,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity)");
 }
@@ -51,6 +52,7 @@ mod gpu {
     const SHAPES: [(usize, usize, usize); 6] = [(11, 11, 1), (17, 13, 1), (64, 48, 3), (97, 31, 1), (33, 65, 3), (160, 129, 3)];
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn ssim_matches_cpu_mixed_batch() {
         let Some(e) = engine("ssim_matches_cpu_mixed_batch") else { return };
         let clean: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();
@@ -80,6 +82,7 @@ mod gpu {
     /// device arithmetic).
     #[cfg(medfm_host_math)]
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn ssim_bits_equal_host_emulation() {
         let Some(e) = engine("ssim_bits_equal_host_emulation") else { return };
         let clean: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 40 + i as u64)).collect();
@@ -98,6 +101,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn ssim_rejects_too_small_images() {
         let Some(e) = engine("ssim_rejects_too_small_images") else { return };
         let img = test_image(10, 30, 1, 0);
@@ -107,6 +111,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn noise_kernels_match_cpu() {
         let Some(e) = engine("noise_kernels_match_cpu") else { return };
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 7 + i as u64)).collect();
@@ -130,6 +135,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn gaussian_blur_matches_cpu() {
         let Some(e) = engine("gaussian_blur_matches_cpu") else { return };
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 30 + i as u64)).collect();
@@ -147,6 +153,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn pixelate_matches_cpu() {
         let Some(e) = engine("pixelate_matches_cpu") else { return };
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, 50 + i as u64)).collect();
@@ -164,6 +171,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn probe_reports_device() {
         let Some(e) = engine("probe_reports_device") else { return };
         let info = cuda::probe().unwrap();

@@ -19,6 +19,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_calibration_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_calibration)");
 }
@@ -52,6 +53,7 @@ mod gpu {
     const SHAPES: [(usize, usize, usize); 5] = [(64, 48, 3), (37, 29, 1), (96, 80, 3), (50, 51, 1), (41, 67, 3)];
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn gpu_calibration_matches_cpu() {
         let Some(e) = engine("gpu_calibration_matches_cpu") else { return };
         let imgs: Vec<Image> =
@@ -108,6 +110,7 @@ mod gpu {
     /// Same batch, same seed: the same bytes (determinism), and an image's outcome does not depend
     /// on which other images share its batch.
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn gpu_calibration_is_deterministic_and_batch_independent() {
         let Some(e) = engine("gpu_calibration_is_deterministic_and_batch_independent") else { return };
         let imgs: Vec<Image> =
@@ -133,6 +136,7 @@ mod gpu {
     /// the CPU run (same keys, levels, in-band verdicts for >= 95%), every in-band record's SSIM
     /// (re-measured on the written file) inside its band, and no GPU fallback warnings.
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn generate_on_cuda_matches_cpu_run() {
         use medfm_robust::backend::Engine;
         use medfm_robust::generate::{generate, generate_on, CalibrationMode, GenerateOptions};
@@ -155,7 +159,7 @@ mod gpu {
             let img = phantom(m, w, h, c, 5 + i as u64);
             io::write_image(&dir.path().join(format!("in/{m}_{i}.png")), &img.image, BitDepth::U8, Format::Png).unwrap();
         }
-        let items = io::list_inputs(&dir.path().join("in"), None).unwrap();
+        let items = io::list_inputs(&dir.path().join("in"), None, None).unwrap().items;
         let opts = |out: &str| GenerateOptions {
             out: dir.path().join(out),
             perturbations: "all".into(),

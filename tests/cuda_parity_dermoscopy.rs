@@ -6,6 +6,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_dermoscopy_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_dermoscopy)");
 }
@@ -27,6 +28,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn derm_vignette_matches_cpu_mixed_batch() {
         let e = match CudaEngine::new(0) {
             Ok(e) => e,
@@ -53,6 +55,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn derm_prepared_kernels_match_cpu_mixed_batch() {
         use medfm_robust::backend::cuda::dermoscopy::DermPrepared;
         let e = match CudaEngine::new(0) {

@@ -8,6 +8,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_endoscopy_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_endoscopy)");
 }
@@ -35,6 +36,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn endoscopy_kernels_match_cpu_mixed_batch() {
         let Some(e) = engine("endoscopy_kernels_match_cpu_mixed_batch") else { return };
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();
@@ -62,6 +64,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn endoscopy_rejects_mismatched_inputs() {
         let Some(e) = engine("endoscopy_rejects_mismatched_inputs") else { return };
         let a = test_image(9, 7, 3, 1);

@@ -8,6 +8,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_jpeg_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_jpeg)");
 }
@@ -49,6 +50,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn jpeg_matches_cpu() {
         let Some(e) = engine("jpeg_matches_cpu") else { return };
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 70 + k as u64)).collect();
@@ -76,6 +78,7 @@ mod gpu {
 
     /// Channel counts JPEG cannot hold are a typed error, as the CPU `prepare` refuses them.
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn jpeg_rejects_two_channels() {
         let Some(e) = engine("jpeg_rejects_two_channels") else { return };
         let img = test_image(9, 9, 2, 1);

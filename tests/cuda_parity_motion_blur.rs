@@ -5,6 +5,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_motion_blur_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_motion_blur)");
 }
@@ -22,6 +23,7 @@ mod gpu {
 
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn motion_blur_matches_cpu() {
         let Some(e) = engine("motion_blur_matches_cpu") else { return };
         let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];

@@ -6,6 +6,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_mri_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_mri)");
 }
@@ -23,6 +24,7 @@ mod gpu {
 
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn mri_matches_cpu() {
         let Some(e) = engine("mri_matches_cpu") else { return };
         let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
@@ -59,6 +61,7 @@ mod gpu {
     /// device; no transcendental, so bit-identical is expected (<= 0.1% of samples may differ,
     /// within 1e-5, as spec/gpu.md allows).
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn mri_ghosting_matches_cpu() {
         use medfm_robust::perturb::mri::ghost_field;
         let Some(e) = engine("mri_ghosting_matches_cpu") else { return };
@@ -96,6 +99,7 @@ mod gpu {
     /// input, two launches give the same bytes, and an image's result does not depend on the
     /// other images of its batch.
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn mri_motion_matches_cpu() {
         use medfm_robust::backend::cuda::mri_motion::{self, MotionKernel};
         let Some(e) = engine("mri_motion_matches_cpu") else { return };

@@ -7,6 +7,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_oct_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_oct)");
 }
@@ -37,6 +38,7 @@ mod gpu {
     const SHAPES: [(usize, usize, usize); 5] = [(11, 11, 1), (17, 13, 3), (64, 48, 1), (97, 31, 3), (160, 129, 1)];
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn oct_kernels_match_cpu_mixed_batch() {
         let Some(e) = engine("oct_kernels_match_cpu_mixed_batch") else { return };
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();

@@ -7,6 +7,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_pathology_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_pathology)");
 }
@@ -33,6 +34,7 @@ mod gpu {
     }
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn pathology_kernels_match_cpu_mixed_batch() {
         let Some(e) = engine("pathology_kernels_match_cpu_mixed_batch") else { return };
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();

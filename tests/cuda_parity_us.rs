@@ -5,6 +5,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_us_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_us)");
 }
@@ -22,6 +23,7 @@ mod gpu {
 
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn us_acoustic_shadow_matches_cpu() {
         let Some(e) = engine("us_acoustic_shadow_matches_cpu") else { return };
         let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
@@ -56,6 +58,7 @@ mod gpu {
     /// us_reverberation: fields from the CPU's own `reverberation_fields`, uploaded once per batch
     /// and seed; device expf (<= 2 ulp), so only the 1e-5 bound is asserted.
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn us_reverberation_matches_cpu() {
         let Some(e) = engine("us_reverberation_matches_cpu") else { return };
         let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (128, 97, 1)];

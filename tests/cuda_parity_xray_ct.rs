@@ -5,6 +5,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn cuda_parity_xray_ct_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature (cargo test --features cuda --test cuda_parity_xray_ct)");
 }
@@ -37,6 +38,7 @@ mod gpu {
     const SHAPES: [(usize, usize, usize); 4] = [(13, 11, 1), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
 
     #[test]
+    #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn xray_and_ct_kernels_match_cpu() {
         let Some(e) = engine("xray_and_ct_kernels_match_cpu") else { return };
         let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, k as u64)).collect();

@@ -11,6 +11,7 @@
 
 #[cfg(not(feature = "cuda"))]
 #[test]
+#[ignore = "needs the `cuda` feature and a GPU: tools/gpu_check.sh"]
 fn gpu_bench_skipped() {
     eprintln!("SKIPPED: built without the `cuda` feature");
 }

@@ -53,7 +53,7 @@ fn perturb_writes_every_record_and_names_bad_inputs() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "bad inputs must give a non-zero exit; stderr:\n{stderr}");
+    assert_eq!(o.status.code(), Some(2), "bad inputs: the run finished with failed items (exit 2); stderr:\n{stderr}");
     for bad in ["e_truncated.png", "f_not_an_image.png", "g_tiny.png", "h_badmask.png"] {
         let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(bad)).collect();
         assert_eq!(lines.len(), 1, "one error line naming {bad}; stderr:\n{stderr}");

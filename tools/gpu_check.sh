@@ -12,6 +12,10 @@
 #                              # always ends within 8 min.
 #   tools/gpu_check.sh         # both, on a machine that has a GPU and the toolchain
 #
+# The GPU tests (tests/cuda_parity*.rs, cuda_ort_zero_copy.rs, gpu_bench.rs) are #[ignore]d, so a
+# plain `cargo test` reports them as ignored, never as passed; this script runs them with
+# --include-ignored.
+#
 # Exit status of `run`: 0 only if every step passed. A machine without a GPU makes the tests
 # print SKIPPED and `run` reports "no GPU" and exits 2 (a check that checked nothing must not pass).
 set -uo pipefail
@@ -105,23 +109,23 @@ run() {
     [ -d "$out/sanitizer/lib" ] && export LD_LIBRARY_PATH="$root/$out/sanitizer/lib:$root/$out/sanitizer/bin:${LD_LIBRARY_PATH:-}"
     local parity=()
     for b in "$out"/bin/cuda_parity* "$out"/bin/cuda_ort_zero_copy; do [ -x "$b" ] && parity+=("$b"); done
-    step lib_backend_tests 30 "$out/bin/lib" backend:: || ok=1
+    step lib_backend_tests 30 "$out/bin/lib" --include-ignored backend:: || ok=1
     for b in "${parity[@]}"; do
         # cuda_ort_zero_copy also needs an onnxruntime with the CUDA provider (ORT_DYLIB_PATH):
         # without one its run test prints SKIPPED, which is expected and does not fail the check.
         local skip_ok=0
         [ "$(basename "$b")" = cuda_ort_zero_copy ] && skip_ok=1
-        SKIP_OK=$skip_ok step "$(basename "$b")" 40 "$b" --nocapture --test-threads=1 || ok=1
+        SKIP_OK=$skip_ok step "$(basename "$b")" 40 "$b" --include-ignored --nocapture --test-threads=1 || ok=1
     done
     if [ -n "$san" ]; then
         echo "compute-sanitizer: $san"
-        step sanitizer_memcheck 150 bash -c 'for b in "$@"; do "$0" --tool memcheck --error-exitcode 9 "$b" --test-threads=1 || exit $?; done' "$san" "${parity[@]}" || ok=1
+        step sanitizer_memcheck 150 bash -c 'for b in "$@"; do "$0" --tool memcheck --error-exitcode 9 "$b" --include-ignored --test-threads=1 || exit $?; done' "$san" "${parity[@]}" || ok=1
         step sanitizer_racecheck 45 "$san" --tool racecheck --error-exitcode 9 \
-            "$out/bin/cuda_parity" --test-threads=1 ssim || ok=1
+            "$out/bin/cuda_parity" --include-ignored --test-threads=1 ssim || ok=1
     else
         rows+=("$(printf '%-28s %-14s %5ss' sanitizer "FAIL(not found)" 0)"); ok=1
     fi
-    step gpu_bench 90 "$out/bin/gpu_bench" --ignored --nocapture --test-threads=1 || ok=1
+    step gpu_bench 90 "$out/bin/gpu_bench" --include-ignored --nocapture --test-threads=1 || ok=1
     if python3 -c "import torch, torchmetrics" 2>/dev/null; then
         step compare_torch 90 python3 tools/compare_torch.py || ok=1
     else

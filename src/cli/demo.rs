@@ -36,6 +36,11 @@ pub struct DemoArgs {
     pub device: super::args::DeviceArg,
 }
 
+/// `--size` range: below 64 some perturbations cannot reach their bands on a phantom; above 1024
+/// the demo (8 modalities x every perturbation x 5 levels) runs for hours.
+const DEMO_MIN_SIZE: u64 = 64;
+const DEMO_MAX_SIZE: u64 = 1024;
+
 fn fresh_dir() -> PathBuf {
     let base = PathBuf::from("medfm-robust-demo");
     if !base.exists() {
@@ -45,12 +50,13 @@ fn fresh_dir() -> PathBuf {
 }
 
 pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
+    medfm_robust::Error::check_range("--size", a.size as u64, DEMO_MIN_SIZE, DEMO_MAX_SIZE)?;
     let engine = super::perturb::select_engine(&a.device, g.quiet)?;
     let out = a.out.clone().unwrap_or_else(fresh_dir);
     let input = out.join("input");
     let mut manifest = String::new();
     for m in Modality::ALL {
-        let ph = phantom::phantom(m, a.size, a.size, phantom::natural_channels(m), a.seed);
+        let ph = phantom::try_phantom(m, a.size, a.size, phantom::natural_channels(m), a.seed)?;
         let img_rel = format!("{m}.png");
         let mask_rel = format!("masks/{m}.png");
         io::write_image(&input.join(&img_rel), &ph.image, medfm_robust::BitDepth::U8, io::Format::Png)?;
@@ -60,7 +66,7 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
     let manifest_path = input.join("manifest.jsonl");
     io::write_atomic(&manifest_path, manifest.as_bytes())?;
 
-    let items = io::list_inputs(&manifest_path, None)?;
+    let items = io::list_inputs(&manifest_path, None, None)?.items;
     let perturbed = out.join("perturbed");
     let opts = GenerateOptions {
         out: perturbed.clone(),

@@ -106,7 +106,8 @@ pub fn main() -> i32 {
     match res {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let e: &(dyn std::error::Error + 'static) = e.as_ref();
+            eprintln!("error: {}", medfm_robust::error::chain_message(e));
             exit::SETUP
         }
     }

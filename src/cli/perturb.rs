@@ -80,8 +80,12 @@ pub fn select_engine(d: &super::args::DeviceArg, quiet: bool) -> anyhow::Result<
 }
 
 pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
+    // 0 evaluations would report every level "not in band" for a made-up reason.
+    medfm_robust::Error::check_range("--max-evals", a.max_evals as u64, 1, 1000)?;
     let engine = select_engine(&a.device, g.quiet)?;
-    let items = io::list_inputs(&a.input, a.masks.as_deref())?;
+    // Bad folder entries (dangling links, loops) are items whose reading fails with a named error;
+    // the output folder is never listed as input.
+    let items = io::list_inputs(&a.input, a.masks.as_deref(), Some(&a.out))?.all();
     if items.is_empty() {
         anyhow::bail!("{}: no PNG/JPEG/TIFF images found", a.input.display());
     }
@@ -116,9 +120,11 @@ pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
         eprintln!("warning: {w}");
     }
     for f in &s.failures {
+        // Most errors already start with the file they are about: name it once.
+        let error = f.error.strip_prefix(&format!("{}: ", f.source)).unwrap_or(&f.error);
         match f.perturbation {
-            Some(p) => eprintln!("error: {} [{p}]: {}", f.source, f.error),
-            None => eprintln!("error: {}: {}", f.source, f.error),
+            Some(p) => eprintln!("error: {} [{p}]: {error}", f.source),
+            None => eprintln!("error: {}: {error}", f.source),
         }
     }
     let not_in_band = s.records.len() - s.in_band();
@@ -133,5 +139,5 @@ pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
             s.failures.len()
         );
     }
-    if s.failures.is_empty() { 0 } else { 1 }
+    if s.failures.is_empty() { super::exit::OK } else { super::exit::UNITS_FAILED }
 }

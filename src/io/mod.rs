@@ -7,7 +7,7 @@
 
 mod manifest;
 
-pub use manifest::{list_inputs, InputItem};
+pub use manifest::{list_inputs, BadEntry, InputItem, Listing};
 
 use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image, Mask};
@@ -20,10 +20,73 @@ pub fn image_id(relative: &Path) -> u32 {
     fnv1a32(&rel_string(relative))
 }
 
-/// A relative path as a '/'-separated string (manifest fields, ids).
+/// A relative path as a '/'-separated string (manifest fields, ids), reversibly: file names are
+/// bytes on Unix, so a byte that is not part of valid UTF-8 is written `\xNN` (two hex digits)
+/// and a backslash `\\`; every other character is itself. Two different paths never give the
+/// same string, and [`rel_path`] gives the path back.
 pub fn rel_string(relative: &Path) -> String {
-    let s: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-    s.join("/")
+    use std::os::unix::ffi::OsStrExt;
+    let parts: Vec<String> = relative.components().map(|c| escape_bytes(c.as_os_str().as_bytes())).collect();
+    parts.join("/")
+}
+
+fn escape_bytes(mut b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                push_escaped(&mut out, s);
+                return out;
+            }
+            Err(e) => {
+                let (ok, rest) = b.split_at(e.valid_up_to());
+                push_escaped(&mut out, std::str::from_utf8(ok).unwrap_or_default());
+                let n = e.error_len().unwrap_or(rest.len()).max(1);
+                for byte in &rest[..n] {
+                    out.push_str(&format!("\\x{byte:02X}"));
+                }
+                b = &rest[n..];
+            }
+        }
+    }
+}
+
+fn push_escaped(out: &mut String, s: &str) {
+    for ch in s.chars() {
+        if ch == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(ch);
+        }
+    }
+}
+
+/// The path of a [`rel_string`] (its inverse); None when `s` has a malformed escape.
+pub fn rel_path(s: &str) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            match b.get(i + 1)? {
+                b'\\' => {
+                    out.push(b'\\');
+                    i += 2;
+                }
+                b'x' => {
+                    let hex = std::str::from_utf8(b.get(i + 2..i + 4)?).ok()?;
+                    out.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 4;
+                }
+                _ => return None,
+            }
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
 }
 
 /// Container format, decided by the file extension when writing and by content when reading.
@@ -60,15 +123,171 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// Default of the decompression-bomb guard: at most 2^26 = 67,108,864 pixels (8192 x 8192) per
+/// image, checked from the file header before any pixel is decoded. The largest single-frame
+/// medical images (mammograms, about 4000 x 5000; 4k X-ray detectors) are a third of it; an image
+/// at the limit takes about 0.8 GB as f32 RGB, which the pipeline holds a few copies of. Raise it
+/// with the environment variable `MEDFM_MAX_PIXELS` (docs/reliability.md).
+pub const DEFAULT_MAX_PIXELS: u64 = 1 << 26;
+
+/// The pixel limit in force: `MEDFM_MAX_PIXELS` when set (a positive whole number), else
+/// [`DEFAULT_MAX_PIXELS`].
+pub fn max_pixels() -> Result<u64> {
+    match std::env::var("MEDFM_MAX_PIXELS") {
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(Error::invalid("MEDFM_MAX_PIXELS", format!("'{v}' is not a positive whole number of pixels"))),
+        },
+        Err(_) => Ok(DEFAULT_MAX_PIXELS),
+    }
+}
+
+/// Read a whole input file, refusing what is not a regular file (a FIFO or device would block or
+/// never end) and naming dangling links and link loops.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            let is_link = std::fs::symlink_metadata(path).is_ok_and(|l| l.file_type().is_symlink());
+            if let (true, Ok(target)) = (is_link, std::fs::canonicalize(path)) {
+                let parent = path.parent().and_then(|p| std::fs::canonicalize(p).ok());
+                if parent.is_some_and(|p| p.starts_with(&target)) {
+                    return Err(Error::BadEntry {
+                        path: path.to_path_buf(),
+                        reason: format!("symbolic link loop (it leads back to {}); fix or remove the link", target.display()),
+                    });
+                }
+            }
+            return Err(Error::Unsupported { path: path.to_path_buf(), what: "input: it is a folder".into(), fix: "give an image file".into() });
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                what: format!("input: it is {}", kind_of(&m.file_type())),
+                fix: "give a regular image file".into(),
+            })
+        }
+        Ok(_) => {}
+        Err(e) => return Err(link_error(path).unwrap_or_else(|| Error::read(path, e))),
+    }
+    std::fs::read(path).map_err(|e| Error::read(path, e))
+}
+
+/// A dangling symlink or a link loop at `path`, named (None when `path` is no such link).
+pub(crate) fn link_error(path: &Path) -> Option<Error> {
+    let lm = std::fs::symlink_metadata(path).ok()?;
+    if !lm.file_type().is_symlink() {
+        return None;
+    }
+    let reason = match std::fs::metadata(path) {
+        Err(e) if e.raw_os_error() == Some(40) => "symbolic link loop; fix or remove the link".to_string(),
+        Err(_) => {
+            let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+            format!("dangling symbolic link (its target {target} does not exist); restore the target or remove the link")
+        }
+        Ok(_) => return None,
+    };
+    Some(Error::BadEntry { path: path.to_path_buf(), reason })
+}
+
+/// What a non-regular file is, in words.
+pub(crate) fn kind_of(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
 /// Read an image file. Errors name the file and say what to do.
 pub fn read_image(path: &Path) -> Result<Loaded> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = read_file(path)?;
     decode_image(&bytes, path)
+}
+
+/// A PNG must end with its IEND chunk and a JPEG with an EOI marker after its last scan; the
+/// decoders accept files cut short and fill the missing rows, which would silently be measured.
+fn check_complete(bytes: &[u8], format: Format) -> std::result::Result<(), String> {
+    match format {
+        Format::Png => {
+            if bytes.windows(4).rev().any(|w| w == b"IEND") {
+                Ok(())
+            } else {
+                Err("truncated PNG: no IEND chunk (the file was cut short)".into())
+            }
+        }
+        Format::Jpeg => {
+            let sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+            match sos {
+                None => Err("truncated JPEG: no scan (SOS marker)".into()),
+                Some(p) if !bytes[p..].windows(2).any(|w| w == [0xFF, 0xD9]) => {
+                    Err("truncated JPEG: no end-of-image marker after the last scan (the file was cut short)".into())
+                }
+                Some(_) => Ok(()),
+            }
+        }
+        Format::Tiff => Ok(()),
+    }
+}
+
+/// Pages (IFDs) of a classic TIFF and the sample format of the first (1 unsigned, 2 signed,
+/// 3 float); None when the structure cannot be followed (the decoder then reports it).
+fn tiff_layout(b: &[u8]) -> Option<(usize, u16)> {
+    let le = match b.get(..2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let u16_at = |o: usize| -> Option<u16> {
+        let s: [u8; 2] = b.get(o..o + 2)?.try_into().ok()?;
+        Some(if le { u16::from_le_bytes(s) } else { u16::from_be_bytes(s) })
+    };
+    let u32_at = |o: usize| -> Option<u32> {
+        let s: [u8; 4] = b.get(o..o + 4)?.try_into().ok()?;
+        Some(if le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
+    };
+    if u16_at(2)? != 42 {
+        return None;
+    }
+    let mut off = u32_at(4)? as usize;
+    let (mut pages, mut sample_format) = (0usize, 1u16);
+    let mut seen = std::collections::HashSet::new();
+    while off != 0 && pages < 100_000 && seen.insert(off) {
+        let n = u16_at(off)? as usize;
+        if pages == 0 {
+            for i in 0..n {
+                let e = off + 2 + 12 * i;
+                if u16_at(e)? == 339 {
+                    // SHORT values, one per sample: inline when they fit in 4 bytes, else at an offset.
+                    let count = u32_at(e + 4)?;
+                    sample_format = if count <= 2 { u16_at(e + 8)? } else { u16_at(u32_at(e + 8)? as usize)? };
+                }
+            }
+        }
+        pages += 1;
+        off = u32_at(off + 2 + 12 * n)? as usize;
+    }
+    Some((pages, sample_format))
 }
 
 /// Decode image bytes; `path` is only used for messages and the format hint.
 pub fn decode_image(bytes: &[u8], path: &Path) -> Result<Loaded> {
     let decode_err = |reason: String| Error::Decode { path: path.to_path_buf(), reason };
+    if bytes.is_empty() {
+        return Err(decode_err("empty file (0 bytes)".into()));
+    }
     let guessed = image::guess_format(bytes).map_err(|e| decode_err(format!("unknown format: {e}")))?;
     let format = match guessed {
         image::ImageFormat::Png => Format::Png,
@@ -76,13 +295,49 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<Loaded> {
         image::ImageFormat::Tiff => Format::Tiff,
         other => return Err(decode_err(format!("unsupported format {other:?}"))),
     };
-    let dynimg = image::load_from_memory_with_format(bytes, guessed).map_err(|e| decode_err(e.to_string()))?;
+    check_complete(bytes, format).map_err(decode_err)?;
+    let mut warnings = Vec::new();
+    let name = path.display();
+    if format == Format::Tiff {
+        if let Some((pages, sample_format)) = tiff_layout(bytes) {
+            match sample_format {
+                3 => {
+                    return Err(Error::Unsupported {
+                        path: path.to_path_buf(),
+                        what: "32-bit floating-point TIFF".into(),
+                        fix: "convert it to 8- or 16-bit unsigned integer (e.g. scale [0, 1] to 0..65535)".into(),
+                    })
+                }
+                2 => {
+                    return Err(Error::Unsupported {
+                        path: path.to_path_buf(),
+                        what: "signed-integer TIFF".into(),
+                        fix: "convert it to 8- or 16-bit unsigned integer".into(),
+                    })
+                }
+                _ => {}
+            }
+            if pages > 1 {
+                warnings.push(format!("{name}: multi-page TIFF ({pages} pages); page 1 is used, pages 2..{pages} are ignored"));
+            }
+        }
+    }
+    let limit = max_pixels()?;
+    let reader = || image::ImageReader::with_format(std::io::Cursor::new(bytes), guessed);
+    let (hw, hh) = reader().into_dimensions().map_err(|e| decode_err(e.to_string()))?;
+    let pixels = hw as u64 * hh as u64;
+    if pixels > limit {
+        return Err(Error::TooManyPixels { path: path.to_path_buf(), width: hw as u64, height: hh as u64, pixels, limit });
+    }
+    let mut r = reader();
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(limit.saturating_mul(8).max(512 << 20));
+    r.limits(limits);
+    let dynimg = r.decode().map_err(|e| decode_err(e.to_string()))?;
     let (w, h) = (dynimg.width() as usize, dynimg.height() as usize);
     if w == 0 || h == 0 {
         return Err(decode_err("empty image (0 pixels)".into()));
     }
-    let mut warnings = Vec::new();
-    let name = path.display();
     use image::DynamicImage as D;
     let (channels, depth, samples): (usize, BitDepth, Vec<f32>) = match dynimg {
         D::ImageLuma8(b) => (1, BitDepth::U8, b.into_raw().iter().map(|&v| v as f32 / 255.0).collect()),
@@ -105,11 +360,19 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<Loaded> {
             warnings.push(format!("{name}: alpha channel dropped"));
             (3, BitDepth::U16, dynimg.to_rgb16().into_raw().iter().map(|&v| v as f32 / 65535.0).collect())
         }
+        D::ImageRgb32F(_) | D::ImageRgba32F(_) => {
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                what: "32-bit floating-point image".into(),
+                fix: "convert it to 8- or 16-bit unsigned integer (e.g. scale [0, 1] to 0..65535)".into(),
+            })
+        }
         other => {
-            return Err(decode_err(format!(
-                "unsupported sample type {:?}; convert to 8- or 16-bit integer grey/RGB",
-                other.color()
-            )))
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                what: format!("sample type {:?}", other.color()),
+                fix: "convert it to 8- or 16-bit unsigned integer grey or RGB".into(),
+            })
         }
     };
     if depth == BitDepth::U16 && format == Format::Jpeg {
@@ -161,17 +424,37 @@ pub fn write_image(path: &Path, img: &Image, depth: BitDepth, format: Format) ->
     write_atomic(path, &bytes)
 }
 
-/// Atomic file write (temporary sibling + rename).
+/// Atomic file write (temporary sibling `path.tmp-<pid>` + rename), for regular files only: an
+/// existing `path` that is not a regular file (a device such as /dev/full, a FIFO, a symbolic
+/// link, a folder) is refused and left alone. The temporary file is removed on any error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io_err = |source| Error::Io { path: path.to_path_buf(), source };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err)?;
+    use std::io::Write as _;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => {}
+        Ok(m) => return Err(Error::NotRegularFile { path: path.to_path_buf(), kind: kind_of(&m.file_type()).into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::write(path, e)),
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(io_err)?;
-    std::fs::rename(&tmp, path).map_err(io_err)
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.flush()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::write(path, e));
+    }
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::write(path, e));
+    }
+    Ok(())
 }
 
 /// Read a mask (any image format and depth) and binarise it, the one mask rule of the crate:
@@ -242,6 +525,21 @@ mod tests {
         std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
         let e = read_image(&p).unwrap_err().to_string();
         assert!(e.contains("a.png"), "{e}");
+    }
+
+    #[test]
+    fn rel_string_is_reversible_and_injective() {
+        use std::os::unix::ffi::OsStrExt;
+        let names: [&[u8]; 6] = [b"a/b.png", b"a\xff.png", b"a\xfe.png", b"a\\xFF.png", b"a\\\\.png", "\u{e9}t\u{e9}.png".as_bytes()];
+        let mut seen = std::collections::HashSet::new();
+        for n in names {
+            let p = Path::new(std::ffi::OsStr::from_bytes(n));
+            let s = rel_string(p);
+            assert!(seen.insert(s.clone()), "collision on {s}");
+            assert_eq!(rel_path(&s).as_deref(), Some(p), "{s}");
+        }
+        assert_eq!(rel_string(Path::new("a/b.png")), "a/b.png");
+        assert_eq!(rel_string(Path::new(std::ffi::OsStr::from_bytes(b"x\xff.png"))), "x\\xFF.png");
     }
 
     #[test]

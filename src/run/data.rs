@@ -51,7 +51,7 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
             if !d.path.is_file() {
                 return Err(Error::other(what, format!("reader 'manifest' needs a JSONL or CSV file, {} is a folder", d.path.display())));
             }
-            io::list_inputs(&d.path, d.masks.as_deref())?
+            io::list_inputs(&d.path, d.masks.as_deref(), None)?
         }
         "generic" => {
             let (images, masks) = if let Some(m) = &d.masks {
@@ -59,7 +59,7 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
             } else if d.path.join("images").is_dir() && d.path.join("masks").is_dir() {
                 (d.path.join("images"), d.path.join("masks"))
             } else if d.path.is_file() {
-                return io::list_inputs(&d.path, None).and_then(|items| finish(d, items));
+                return io::list_inputs(&d.path, None, None).and_then(|l| finish(d, l));
             } else {
                 return Err(Error::other(
                     what,
@@ -69,27 +69,34 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
             if !masks.is_dir() {
                 return Err(Error::other(what, format!("masks folder {} does not exist", masks.display())));
             }
-            io::list_inputs(&images, Some(&masks))?
+            io::list_inputs(&images, Some(&masks), None)?
         }
         other => {
             let layout = crate::dataset::Layout::parse(other)?;
             let modality = d.modality().ok().flatten();
             let ds = crate::dataset::open(layout, &d.path, modality).map_err(|e| Error::other(what, e.to_string()))?;
-            ds.samples
+            let items = ds
+                .samples
                 .into_iter()
                 .map(|s| io::InputItem { path: s.image, relative: std::path::PathBuf::from(&s.id), mask: s.mask, modality: s.modality })
-                .collect()
+                .collect();
+            io::Listing { items, bad: vec![] }
         }
     };
     finish(d, items)
 }
 
-fn finish(d: &DatasetConfig, items: Vec<io::InputItem>) -> Result<Vec<Sample>> {
+fn finish(d: &DatasetConfig, listing: io::Listing) -> Result<Vec<Sample>> {
     let what = format!("dataset '{}'", d.name);
-    // An image without a mask is kept: its units fail with a named error when they run (one
-    // bad item never stops the run).
-    let mut out = Vec::with_capacity(items.len());
-    for it in items {
+    // An image without a mask is kept: its units fail with a named error when they run, and a
+    // folder entry that cannot be listed (dangling link, loop) is one sample whose reading fails
+    // with the named error: one bad item never stops the run.
+    let mut out = Vec::with_capacity(listing.items.len());
+    for b in listing.bad {
+        let id = io::rel_string(&b.relative);
+        out.push(Sample { id, image: b.path.clone(), mask: Some(b.path), modality: None, vlm: None, relative: b.relative });
+    }
+    for it in listing.items {
         let id = io::rel_string(&it.relative);
         out.push(Sample { id, image: it.path, mask: it.mask, modality: it.modality, vlm: None, relative: it.relative });
     }

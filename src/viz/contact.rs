@@ -10,6 +10,16 @@ pub struct Tile {
     pub caption: Vec<String>,
 }
 
+/// Allowed tile sizes (pixels per side): below 32 captions do not fit; above 512 a sheet of a
+/// modality's ~25 rows x 6 columns passes 100 million pixels.
+pub const MIN_TILE: usize = 32;
+pub const MAX_TILE: usize = 512;
+
+/// `tile` in [`MIN_TILE`]..=[`MAX_TILE`], else the named error.
+pub fn check_tile(tile: usize) -> crate::error::Result<()> {
+    crate::error::Error::check_range("--tile", tile as u64, MIN_TILE as u64, MAX_TILE as u64)
+}
+
 pub struct Sheet {
     pub title: String,
     pub columns: Vec<String>,
@@ -141,6 +151,7 @@ pub fn render(sheet: &Sheet) -> (usize, usize, Vec<u8>) {
 
 /// Render and write as PNG (atomically).
 pub fn write_png(sheet: &Sheet, path: &std::path::Path) -> crate::error::Result<()> {
+    check_tile(sheet.tile)?;
     let (w, h, px) = render(sheet);
     let img = Image::from_interleaved(w, h, 3, &px.iter().map(|&v| v as f32 / 255.0).collect::<Vec<_>>());
     crate::io::write_image(path, &img, crate::image::BitDepth::U8, crate::io::Format::Png)

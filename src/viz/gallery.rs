@@ -30,6 +30,7 @@ fn short(s: f32) -> String {
 
 /// Calibrate every perturbation of `modality` on `image` and lay out the sheet.
 pub fn gallery(modality: Modality, image: &Image, depth: BitDepth, seed: u64, opts: &SearchOptions, tile: usize) -> Result<Sheet> {
+    crate::viz::contact::check_tile(tile)?;
     let ps = perturb::select("all", Some(modality))?;
     let reference = SsimReference::new(image, opts.variant)?;
     let ctx = Ctx::new(seed, crate::rng::fnv1a32(&format!("gallery/{modality}")));

@@ -42,6 +42,34 @@ impl Default for GenericSpec {
     }
 }
 
+impl GenericSpec {
+    /// Preprocessing parameters that give finite tensors: 1 or 3 channels, sides 1..=8192, `scale`
+    /// finite and non-zero, `mean` finite, `std` finite and positive, `threshold` finite. A
+    /// config error naming the model and the key otherwise.
+    pub fn validate(&self, name: &str) -> Result<()> {
+        let bad = |key: &str, reason: String| Err(Error::invalid(format!("model {name}: generic.{key}"), reason));
+        if self.channels != 1 && self.channels != 3 {
+            return bad("channels", format!("must be 1 or 3, got {}", self.channels));
+        }
+        if self.size.iter().any(|&s| !(1..=8192).contains(&s)) {
+            return bad("size", format!("{:?}: each side must be in 1..=8192", self.size));
+        }
+        if !self.scale.is_finite() || self.scale == 0.0 {
+            return bad("scale", format!("{}: must be a finite, non-zero number", self.scale));
+        }
+        if let Some(m) = self.mean.iter().find(|m| !m.is_finite()) {
+            return bad("mean", format!("{m} in {:?}: every value must be finite", self.mean));
+        }
+        if self.std.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+            return bad("std", format!("{:?}: every value must be finite and > 0 (it divides the input)", self.std));
+        }
+        if !self.threshold.is_finite() {
+            return bad("threshold", format!("{}: must be finite", self.threshold));
+        }
+        Ok(())
+    }
+}
+
 pub struct GenericModel {
     pub name: String,
     pub spec: GenericSpec,
@@ -52,9 +80,7 @@ pub struct GenericModel {
 
 impl GenericModel {
     pub fn load(name: &str, graph: &Path, spec: GenericSpec, device: Device, intra_threads: usize) -> Result<GenericModel> {
-        if spec.channels != 1 && spec.channels != 3 {
-            return Err(Error::invalid(name, format!("generic.channels must be 1 or 3, got {}", spec.channels)));
-        }
+        spec.validate(name)?;
         let session = open_session(graph, device, intra_threads).map_err(ort_err)?;
         let label = graph.display().to_string();
         let ins = inputs(&session);
@@ -101,6 +127,10 @@ impl GenericModel {
             [1, 1, a, b] | [1, a, b] => (*a as usize, *b as usize),
             _ => return Err(Error::Shape { what: format!("{name}: output {}", self.output), expected: "[1, 1, h, w] or [1, h, w]".into(), found: format!("{dims:?}") }),
         };
+        if logits.len() != lh * lw {
+            return Err(Error::Shape { what: format!("{name}: output {}", self.output), expected: format!("{lh}x{lw} values"), found: format!("{}", logits.len()) });
+        }
+        super::model::check_finite(&format!("{name}: output {}", self.output), logits)?;
         let full = bilinear_logits(logits, lw, lh, img.width, img.height);
         Ok(threshold(&full, img.width, img.height, self.spec.threshold))
     }

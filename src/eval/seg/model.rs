@@ -53,6 +53,9 @@ impl ModelSpec {
     pub fn from_toml(path: &Path) -> Result<ModelSpec> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
         let mut spec: ModelSpec = toml::from_str(&text).map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
+        if let Some(g) = &spec.generic {
+            g.validate(&format!("{} ({})", spec.name, path.display()))?;
+        }
         let dir = path.parent().unwrap_or(Path::new("."));
         for p in [&mut spec.encoder, &mut spec.decoder, &mut spec.graph].into_iter().flatten() {
             if p.is_relative() {
@@ -193,6 +196,7 @@ impl SamModel {
             if emb.len() != emb_len * group.len() {
                 return Err(Error::Shape { what: format!("{}: image_embeddings", self.name), expected: format!("[{}, 256, {e}, {e}]", group.len(), e = self.embed_side), found: format!("{shape:?}") });
             }
+            check_finite(&format!("{}: encoder output image_embeddings", self.name), emb)?;
             out.extend(emb.chunks_exact(emb_len).map(<[f32]>::to_vec));
         }
         Ok(out)
@@ -223,6 +227,8 @@ impl SamModel {
             return Err(Error::Shape { what: format!("{}: decoder outputs", self.name), expected: "low_res_masks [1, n, h, w] with iou_predictions [1, n]".into(), found: format!("{lshape:?} and {ishape:?}") });
         }
         let (lh, lw) = (lshape[2] as usize, lshape[3] as usize);
+        check_finite(&format!("{}: decoder output low_res_masks", self.name), low)?;
+        check_finite(&format!("{}: decoder output iou_predictions", self.name), iou)?;
         let k = self.preset.choose(iou)?;
         let plane = &low[k * lh * lw..(k + 1) * lh * lw];
         let logits = self.preset.logits_to_original(plane, lw, lh, w, h);
@@ -244,4 +250,14 @@ impl SamModel {
 
 pub(crate) fn run_err(model: &str, e: &dyn std::fmt::Display) -> Error {
     ort_err(OrtError::Run { model: model.to_string(), reason: e.to_string() })
+}
+
+/// Model output must be finite: NaN logits would silently threshold to an empty mask (IoU 0).
+pub(crate) fn check_finite(what: &str, values: &[f32]) -> Result<()> {
+    let count = values.iter().filter(|v| !v.is_finite()).count();
+    if count == 0 {
+        Ok(())
+    } else {
+        Err(Error::NonFinite { what: what.to_string(), count, total: values.len() })
+    }
 }

@@ -32,7 +32,7 @@ pub struct Cache {
 impl Cache {
     /// Open (creating) the cache in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
         let path = dir.join("responses.jsonl");
         let mut map = HashMap::new();
         if path.exists() {
@@ -48,7 +48,7 @@ impl Cache {
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|e| Error::Io { path: path.clone(), source: e })?;
+            .map_err(|e| Error::write(&path, e))?;
         Ok(Cache { path, map: Mutex::new(map), file: Mutex::new(file) })
     }
 
@@ -61,7 +61,7 @@ impl Cache {
             .map_err(|e| Error::other("response cache", e.to_string()))?;
         {
             let mut f = self.file.lock().map_err(|_| Error::other("response cache", "lock poisoned"))?;
-            writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::Io { path: self.path.clone(), source: e })?;
+            writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::write(&self.path, e))?;
         }
         if let Ok(mut m) = self.map.lock() {
             m.insert(key.to_string(), reply.to_string());

@@ -9,7 +9,9 @@
 //!   (seconds) is honoured up to 60 s; other 4xx fail at once;
 //! - successful replies go to the [`Cache`]; a cached request is never sent again;
 //! - the API key is sent only in the `Authorization` header; it is never stored in a struct that
-//!   derives `Debug`, never formatted into an error, and never part of a cache key.
+//!   derives `Debug`, never formatted into an error, and never part of a cache key; every reply
+//!   and error text is redacted (the key, hence `Bearer <key>`, becomes `<redacted>`) before it
+//!   is cached or returned, so a server that echoes the header cannot put the key on disk.
 //!
 //! The jitter is deterministic (a hash of the request key and the attempt), so runs are
 //! reproducible and concurrent requests still spread out.
@@ -116,7 +118,7 @@ impl Client {
         if let Some(c) = &self.cache {
             if let Some(text) = c.get(&key) {
                 self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Reply { text, cached: true, attempts: 0 });
+                return Ok(Reply { text: self.redact(text), cached: true, attempts: 0 });
             }
         }
         let body = self.body(req).to_string();
@@ -129,6 +131,9 @@ impl Client {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             match self.send(&body) {
                 Attempt::Done(text) => {
+                    // A server that echoes the request headers must not put the key on disk: the
+                    // reply is redacted before the cache and any record sees it.
+                    let text = self.redact(text);
                     if let Some(c) = &self.cache {
                         c.put(&key, &self.cfg.model, &text)?;
                     }

@@ -390,7 +390,8 @@ fn numbers(text: &str) -> Vec<Num> {
         }
         let value: f64 = text[start..j].parse().unwrap_or(f64::NAN);
         let left = if start > 0 { b[start - 1] } else { b' ' };
-        let loc = start >= 3 && &text[start - 3..start] == "loc";
+        // Bytes, not a str slice: the three bytes before a digit may end inside a multi-byte char.
+        let loc = start >= 3 && &b[start - 3..start] == b"loc";
         let in_word = left.is_ascii_alphabetic() && !loc;
         if value.is_finite() {
             out.push(Num { value, start, in_word });

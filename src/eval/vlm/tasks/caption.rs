@@ -54,7 +54,7 @@ pub fn read(path: &Path) -> Result<Vec<Item>> {
 fn json_rows(path: &Path) -> Result<Rows> {
     let mut out = Vec::new();
     for (n, v) in json_records(path)?.iter().enumerate() {
-        let bad = |r: &str| Error::Decode { path: path.to_path_buf(), reason: format!("item {n}: {r}") };
+        let bad = |r: &str| Error::Data { path: path.to_path_buf(), reason: format!("item {n}: {r}") };
         let id = field_str(v, &["image_id", "id", "ID"]).ok_or_else(|| bad("no 'image_id' / 'id'"))?;
         let caps: Vec<String> = if let Some(c) = field_str(v, &["caption", "Caption"]) {
             vec![c]
@@ -75,7 +75,7 @@ fn csv_rows(path: &Path) -> Result<Rows> {
     let Some(header) = records.first() else { return Ok(Vec::new()) };
     let col = |names: &[&str]| header.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
     let (Some(ic), Some(cc)) = (col(&["ID", "image_id"]), col(&["Caption"])) else {
-        return Err(Error::Decode { path: path.to_path_buf(), reason: "CSV header needs ID and Caption columns".into() });
+        return Err(Error::Data { path: path.to_path_buf(), reason: "CSV header needs ID and Caption columns".into() });
     };
     Ok(records[1..]
         .iter()

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub fn read(path: &Path) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     for (n, v) in json_records(path)?.iter().enumerate() {
-        let it = item(v, n).map_err(|r| Error::Decode { path: path.to_path_buf(), reason: format!("item {n}: {r}") })?;
+        let it = item(v, n).map_err(|r| Error::Data { path: path.to_path_buf(), reason: format!("item {n}: {r}") })?;
         out.push(it);
     }
     Ok(out)

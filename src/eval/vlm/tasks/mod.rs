@@ -145,7 +145,7 @@ pub(crate) fn json_records(path: &Path) -> Result<Vec<serde_json::Value>> {
     let text = read_text(path)?;
     let t = text.trim_start();
     if t.starts_with('[') || (t.starts_with('{') && serde_json::from_str::<serde_json::Value>(t).is_ok()) {
-        let v: serde_json::Value = serde_json::from_str(t).map_err(|e| Error::Decode {
+        let v: serde_json::Value = serde_json::from_str(t).map_err(|e| Error::Data {
             path: path.to_path_buf(),
             reason: format!("JSON: {e}"),
         })?;
@@ -166,7 +166,7 @@ pub(crate) fn json_records(path: &Path) -> Result<Vec<serde_json::Value>> {
         if line.trim().is_empty() {
             continue;
         }
-        out.push(serde_json::from_str(line).map_err(|e| Error::Decode {
+        out.push(serde_json::from_str(line).map_err(|e| Error::Data {
             path: path.to_path_buf(),
             reason: format!("line {}: {e}", n + 1),
         })?);

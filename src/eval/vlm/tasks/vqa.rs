@@ -24,7 +24,7 @@ pub fn read(path: &Path) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     for f in &files {
         for (n, v) in json_records(f)?.iter().enumerate() {
-            out.push(item(v).map_err(|reason| Error::Decode { path: f.clone(), reason: format!("item {n}: {reason}") })?);
+            out.push(item(v).map_err(|reason| Error::Data { path: f.clone(), reason: format!("item {n}: {reason}") })?);
         }
     }
     Ok(out)
