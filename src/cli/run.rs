@@ -50,6 +50,16 @@ pub struct ReportArgs {
     /// Where to write the tables, figures and report.html (default: DIR/report).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also report the corruption error (CE, mCE, relative mCE) of every model relative to this
+    /// one (MODEL, or MODEL/STRATEGY when the model has several strategies).
+    #[arg(long, value_name = "MODEL[/STRATEGY]")]
+    pub baseline: Option<String>,
+    /// Bootstrap replicates per interval (0: no intervals).
+    #[arg(long, value_name = "B", default_value_t = crate::stats::bootstrap::DEFAULT_REPLICATES)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap resampling and the sign-flip tests (same records + seed = same report).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub stats_seed: u64,
 }
 
 fn shard(arg: Option<&str>) -> anyhow::Result<Shard> {
@@ -119,7 +129,9 @@ pub fn merge(a: MergeArgs, _g: Global) -> anyhow::Result<i32> {
 
 pub fn report(a: ReportArgs, _g: Global) -> anyhow::Result<i32> {
     let out = a.out.unwrap_or_else(|| a.dir.join("report"));
-    let s = crate::report::write_report(&a.dir, &out)?;
+    let baseline = a.baseline.as_deref().map(crate::report::inference::Baseline::parse).transpose()?;
+    let opts = crate::report::inference::StatsOptions { replicates: a.bootstrap, seed: a.stats_seed, baseline, ..Default::default() };
+    let s = crate::report::write_report_with(&a.dir, &out, &opts)?;
     println!("report: {} records ({} with errors left out) -> {}", s.records, s.errors, out.display());
     Ok(0)
 }

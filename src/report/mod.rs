@@ -3,11 +3,13 @@
 //!
 //! Outputs (all headed with config, seed, versions, device and git revision from DIR/run.json):
 //! `table1.md`, `table1.tex`, `table1.csv`, `summary.csv`, `figures/<name>.png|svg`,
-//! `report.html` (figures inline as SVG, no external resources).
+//! `report.html` (figures inline as SVG, no external resources). Every number carries its paired
+//! bootstrap interval and every comparison its sign-flip test ([`inference`], docs/statistics.md).
 
 pub mod aggregate;
 pub mod figures;
 pub mod html;
+pub mod inference;
 pub mod tables;
 
 use crate::error::{Error, Result};
@@ -47,8 +49,15 @@ pub fn choose_metric<'a>(records: impl IntoIterator<Item = &'a records::Record>)
     first
 }
 
-/// Read the run folder `dir` (records files + run.json) and write every report output to `out`.
+/// Read the run folder `dir` (records files + run.json) and write every report output to `out`,
+/// with the default statistics (B = 2000, seed 0, no baseline).
 pub fn write_report(dir: &Path, out: &Path) -> Result<ReportSummary> {
+    write_report_with(dir, out, &inference::StatsOptions::default())
+}
+
+/// [`write_report`] with explicit statistics options (`report --bootstrap`, `--stats-seed`,
+/// `--baseline`). The outputs are a pure function of the records and the options.
+pub fn write_report_with(dir: &Path, out: &Path, opts: &inference::StatsOptions) -> Result<ReportSummary> {
     let meta = RunMeta::read(dir)?;
     let recs = records::load_dir(dir)?;
     if recs.is_empty() {
@@ -56,6 +65,8 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<ReportSummary> {
     }
     let metric = choose_metric(recs.values()).ok_or_else(|| Error::invalid(dir.display().to_string(), "no record has a metric value"))?;
     let agg = Aggregate::from_records(recs.values(), &metric);
+    let st = inference::Statistics::compute(&agg, opts)?;
+    let st = Some(&st);
     let header = match &meta {
         Some(m) => m.header_lines(),
         None => vec!["config: unknown (no run.json)".into(), format!("git revision: {}", crate::run::meta::git_revision())],
@@ -67,21 +78,21 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<ReportSummary> {
         s.files.push(p);
         Ok(())
     };
-    write("table1.md", tables::table1_markdown(&agg, &header).as_bytes())?;
-    write("table1.tex", tables::table1_latex(&agg, &header).as_bytes())?;
-    write("table1.csv", tables::table1_csv(&agg, &header).as_bytes())?;
-    write("summary.csv", tables::summary_csv(&agg, &header).as_bytes())?;
+    write("table1.md", tables::table1_markdown_with(&agg, st, &header).as_bytes())?;
+    write("table1.tex", tables::table1_latex_with(&agg, st, &header).as_bytes())?;
+    write("table1.csv", tables::table1_csv_with(&agg, st, &header).as_bytes())?;
+    write("summary.csv", tables::summary_csv_with(&agg, st, &header).as_bytes())?;
     let footer = match &meta {
         Some(m) => format!("{} | config {} ({}) | seed {} | {} | device {} | git {}", m.tool, m.config.name, m.profile, m.seed, m.config_hash, m.device, m.git_revision),
         None => "medfm-robust | config unknown".into(),
     };
     let mut rendered = Vec::new();
-    for (name, fig) in figures::figures(&agg) {
+    for (name, fig) in figures::figures(&agg, st.unwrap()) {
         let r = figures::render(&name, &fig, &footer).map_err(|e| Error::other(format!("figure {name}"), e))?;
         write(&format!("figures/{name}.png"), &r.png)?;
         write(&format!("figures/{name}.svg"), r.svg.as_bytes())?;
         rendered.push(r);
     }
-    write("report.html", html::page(&agg, &header, &rendered).as_bytes())?;
+    write("report.html", html::page_with(&agg, st, &header, &rendered).as_bytes())?;
     Ok(s)
 }
