@@ -114,7 +114,9 @@ fn draw<DB: DrawingBackend>(fig: &Fig, root: DrawingArea<DB, Shift>, footer: &st
                 for (k, &d) in marks.iter().enumerate().filter(|(k, _)| k + 1 < items.len()) {
                     let edge = SegmentValue::Exact(m - 1 - k as i32);
                     let text = if d { "*" } else { "ns" };
-                    t!(chart.draw_series(std::iter::once(Text::new(text.to_string(), (hi - (hi - lo) * 0.045, edge), (FAMILY, 15).into_font().color(&RGBColor(150, 0, 0))))));
+                    // Centred on the boundary between the two bars.
+                    let mark = EmptyElement::at((hi - (hi - lo) * 0.045, edge)) + Text::new(text.to_string(), (0, -8), (FAMILY, 15).into_font().color(&RGBColor(150, 0, 0)));
+                    t!(chart.draw_series(std::iter::once(mark)));
                 }
             }
         }
@@ -232,7 +234,7 @@ pub fn figures(agg: &Aggregate, st: &Statistics) -> Vec<(String, Fig)> {
     let mut out = vec![
         (
             "tradeoff".into(),
-            Fig::Scatter { title: "Performance-robustness trade-off".into(), x_desc: format!("clean {m} (mean over datasets)"), y_desc: format!("{m} drop (clean - perturbed)"), points },
+            Fig::Scatter { title: "Performance-robustness trade-off".into(), x_desc: format!("clean {m} (mean over datasets){bars_note}"), y_desc: format!("{m} drop (clean - perturbed)"), points },
         ),
         ("strategy_ranking".into(), Fig::Bars { title: "Strategy ranking (larger = less robust)".into(), x_desc: mark_note.clone(), items: bars(&f.strategy), marks: Some(f.strategy_distinct.clone()) }),
         ("model_comparison".into(), Fig::Bars { title: "Model comparison by perturbation category".into(), x_desc: drop_desc.clone(), items: bars(&f.model), marks: None }),
@@ -240,7 +242,7 @@ pub fn figures(agg: &Aggregate, st: &Statistics) -> Vec<(String, Fig)> {
         ("top15_perturbations".into(), Fig::Bars { title: "Top 15 perturbations by mean drop".into(), x_desc: mark_note, items: bars(&f.top), marks: Some(f.top_distinct.clone()) }),
         (
             "drop_vs_severity".into(),
-            Fig::Lines { title: "Drop vs severity (Eq. 3, mean over categories)".into(), x_desc: "severity level".into(), y_desc: format!("{m} drop (clean - perturbed)"), series },
+            Fig::Lines { title: "Drop vs severity (Eq. 3, mean over categories)".into(), x_desc: format!("severity level{bars_note}"), y_desc: format!("{m} drop (clean - perturbed)"), series },
         ),
     ];
     if !f.ssim_area.is_empty() {
