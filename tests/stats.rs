@@ -80,6 +80,12 @@ fn isotonic_fit_and_area_match_scipy() {
         let want = case["area"].as_f64().unwrap();
         let got = isotonic::area_over_ssim(&pts).unwrap();
         assert!((got - want).abs() < 1e-10, "case {k}: area {got} vs {want}");
+        // The bootstrap's one-pass version agrees.
+        let mut sorted = pts.clone();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (xs, ys): (Vec<f64>, Vec<f64>) = sorted.iter().map(|p| (p.0, p.1)).unzip();
+        let fast = isotonic::area_sorted(&xs, &ys, |i| sorted[i].2, isotonic::SSIM_LO, 1.0, &mut Vec::new());
+        assert!((fast - want).abs() < 1e-10, "case {k}: one-pass area {fast} vs {want}");
     }
 }
 

@@ -14,6 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Default number of sign-flip resamples per test.
 pub const DEFAULT_PERMUTATIONS: usize = 9999;
+/// At most this many bootstrap replicates for the SSIM-curve areas (one isotonic fit each; the
+/// curves would otherwise dominate the cost, docs/statistics.md "Cost"). Percentile intervals
+/// from 500 replicates have a Monte-Carlo error of about 0.05 standard errors at the ends.
+pub const CURVE_REPLICATES_MAX: usize = 500;
 /// How many perturbations the top-perturbations figure shows.
 pub const TOP: usize = 15;
 
@@ -193,7 +197,10 @@ fn sorted_desc(items: Vec<(String, Lin)>, ctx: &Ctx) -> Vec<(Item, Lin)> {
 impl Statistics {
     /// Compute every interval, test and CE of `agg`.
     pub fn compute(agg: &Aggregate, opts: &StatsOptions) -> Result<Statistics> {
+        let t0 = std::time::Instant::now();
+        let tm = |what: &str| if std::env::var_os("MEDFM_STATS_TIMING").is_some() { eprintln!("{what}: {:.2} s", t0.elapsed().as_secs_f64()) };
         let reps = (opts.replicates > 0).then(|| agg.design.replicates(opts.seed, opts.replicates));
+        tm("replicates");
         let ctx = Ctx { agg, reps, level: opts.level };
         let mut st = Statistics { options: opts.clone(), ..Default::default() };
         st.clean = ctx.values(agg.clean_cell.iter().map(|(k, &c)| (k.clone(), Lin::cell(c))).collect());
@@ -203,8 +210,10 @@ impl Statistics {
         st.category = ctx.values(cats.iter().filter_map(|(m, c)| agg.category_lin(m, c).map(|l| ((m.clone(), c.clone()), l))).collect());
         st.average_base = ctx.values(agg.models().into_iter().filter_map(|(m, s)| agg.average_base_lin(&m, &s).map(|l| ((m, s), l))).collect());
 
+        tm("tables");
         // Figures.
         let fq = agg.figure_quantities();
+        tm("figure quantities");
         st.figures.tradeoff = fq.tradeoff.iter().map(|(k, c, d)| (k.clone(), ctx.value(c), ctx.value(d))).collect();
         let strategy = sorted_desc(fq.strategy, &ctx);
         let top: Vec<(Item, Lin)> = sorted_desc(fq.perturbation, &ctx).into_iter().take(TOP).collect();
@@ -247,6 +256,7 @@ impl Statistics {
         for w in top.windows(2) {
             defs.push(cmp("top_perturbations", ["*", "*", "*", "*", &w[0].0.label], w[1].0.label.clone(), w[0].1.minus(&w[1].1)));
         }
+        tm("figures");
         let tested: Vec<(Value, usize, f64)> = defs
             .par_iter()
             .map(|(c, lin)| {
@@ -282,7 +292,9 @@ impl Statistics {
             st.ce = corruption_errors(agg, &base);
             st.baseline = Some(base);
         }
+        tm("comparisons");
         let areas = ssim_areas(agg, opts);
+        tm("curves");
         // Mean area per perturbation over (model, strategy, dataset); its replicates are the means
         // of the per-(mds) replicates (same resampled samples per dataset).
         let mut by_p: BTreeMap<String, Vec<(f64, &Vec<f64>)>> = BTreeMap::new();
@@ -294,8 +306,8 @@ impl Statistics {
             .map(|(label, v)| {
                 let k = v.len() as f64;
                 let estimate = v.iter().map(|x| x.0).sum::<f64>() / k;
-                let reps: Vec<f64> = (0..opts.replicates).map(|r| v.iter().map(|x| x.1[r]).sum::<f64>() / k).collect();
-                let ci = if opts.replicates > 0 { bootstrap::summarise(estimate, reps, None, opts.level) } else { None };
+                let reps: Vec<f64> = (0..v[0].1.len()).map(|r| v.iter().map(|x| x.1[r]).sum::<f64>() / k).collect();
+                let ci = if !reps.is_empty() { bootstrap::summarise(estimate, reps, None, opts.level) } else { None };
                 Item { label, value: Value { estimate, ci } }
             })
             .collect();
@@ -355,28 +367,25 @@ fn curve_points(pts: &[(f64, f64, u32)]) -> Vec<(f64, f64, u32)> {
     v
 }
 
-fn area_weighted(pts: &[(f64, f64, u32)], w: impl Fn(u32) -> f64, buf: &mut Vec<(f64, f64, f64)>) -> f64 {
-    buf.clear();
-    buf.extend(pts.iter().map(|p| (p.0, p.1, w(p.2))).filter(|p| p.2 > 0.0));
-    isotonic::fit_sorted(buf).map_or(f64::NAN, |c| c.area(isotonic::SSIM_LO, 1.0))
-}
-
 /// Area over SSIM [0.5, 1] of each curve with a percentile interval (the same resampled samples
 /// as every other quantity of the dataset).
 fn ssim_areas(agg: &Aggregate, opts: &StatsOptions) -> BTreeMap<(Mds, String), (Value, usize, Vec<f64>)> {
     let curves: Vec<(&(Mds, String), usize, Vec<(f64, f64, u32)>)> = agg.curves.iter().map(|(k, pts)| (k, agg.groups[&k.0 .2], curve_points(pts))).collect();
-    let b = opts.replicates;
+    let b = opts.replicates.min(CURVE_REPLICATES_MAX);
     let areas: Vec<(Value, usize, Vec<f64>)> = curves
         .par_iter()
         .map(|(_, g, pts)| {
-            let mut buf = Vec::new();
-            let est = area_weighted(pts, |_| 1.0, &mut buf);
-            let n = pts.iter().map(|p| p.2).collect::<BTreeSet<u32>>().len();
+            let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+            let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
+            let us: Vec<usize> = pts.iter().map(|p| p.2 as usize).collect();
+            let mut stack = Vec::new();
+            let est = isotonic::area_sorted(&xs, &ys, |_| 1.0, isotonic::SSIM_LO, 1.0, &mut stack);
+            let n = us.iter().collect::<BTreeSet<_>>().len();
             let mut counts = vec![0.0; agg.design.group_sizes[*g]];
             let reps: Vec<f64> = (0..b as u32)
                 .map(|r| {
                     bootstrap::counts(opts.seed, agg.design.group_keys[*g], r, &mut counts);
-                    area_weighted(pts, |u| counts[u as usize], &mut buf)
+                    isotonic::area_sorted(&xs, &ys, |k| counts[us[k]], isotonic::SSIM_LO, 1.0, &mut stack)
                 })
                 .collect();
             let ci = if b > 0 { bootstrap::summarise(est, reps.clone(), None, opts.level) } else { None };

@@ -106,6 +106,79 @@ impl Curve {
     }
 }
 
+/// A PAVA block: weighted sum, weight, first and last x.
+#[derive(Clone, Copy, Debug)]
+pub struct Block {
+    s: f64,
+    w: f64,
+    x0: f64,
+    x1: f64,
+}
+
+/// The area over [lo, hi] of the non-increasing fit of points (x[k], y[k]) with weights
+/// `weight(k)`, x ascending (ties allowed, pooled); points with weight 0 are left out. One pass,
+/// no allocation beyond `stack` (reused between calls): the bootstrap's inner loop. Equal to
+/// `fit_sorted(..).area(lo, hi)` (tests below); NaN without positive weight.
+pub fn area_sorted(x: &[f64], y: &[f64], weight: impl Fn(usize) -> f64, lo: f64, hi: f64, stack: &mut Vec<Block>) -> f64 {
+    stack.clear();
+    let mut pending: Option<Block> = None;
+    let push = |stack: &mut Vec<Block>, mut b: Block| {
+        // Non-increasing: merge while the previous block's mean <= this one's.
+        while let Some(p) = stack.last() {
+            if p.s * b.w <= b.s * p.w {
+                b = Block { s: p.s + b.s, w: p.w + b.w, x0: p.x0, x1: b.x1 };
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        stack.push(b);
+    };
+    for k in 0..x.len() {
+        let w = weight(k);
+        if w <= 0.0 {
+            continue;
+        }
+        match &mut pending {
+            Some(p) if p.x1 == x[k] => {
+                p.s += w * y[k];
+                p.w += w;
+            }
+            _ => {
+                if let Some(p) = pending.take() {
+                    push(stack, p);
+                }
+                pending = Some(Block { s: w * y[k], w, x0: x[k], x1: x[k] });
+            }
+        }
+    }
+    match pending {
+        Some(p) => push(stack, p),
+        None => return f64::NAN,
+    }
+    // Integral of the piecewise-linear fit (constant on each block's x range, linear between
+    // blocks, constant beyond the data), clipped to [lo, hi].
+    let seg = |a: f64, va: f64, b: f64, vb: f64| -> f64 {
+        let (ca, cb) = (a.max(lo), b.min(hi));
+        if cb <= ca {
+            return 0.0;
+        }
+        let at = |t: f64| if b > a { va + (vb - va) * (t - a) / (b - a) } else { va };
+        0.5 * (cb - ca) * (at(ca) + at(cb))
+    };
+    let first = stack[0];
+    let last = stack[stack.len() - 1];
+    let v = |b: &Block| b.s / b.w;
+    let mut area = seg(f64::MIN.max(lo.min(first.x0)), v(&first), first.x0, v(&first)) + seg(last.x1, v(&last), hi.max(last.x1), v(&last));
+    for (k, b) in stack.iter().enumerate() {
+        area += seg(b.x0, v(b), b.x1, v(b));
+        if let Some(n) = stack.get(k + 1) {
+            area += seg(b.x1, v(b), n.x0, v(n));
+        }
+    }
+    area
+}
+
 /// Area of the fit over SSIM in [0.5, 1].
 pub fn area_over_ssim(points: &[(f64, f64, f64)]) -> Option<f64> {
     fit_non_increasing(points).map(|c| c.area(SSIM_LO, 1.0))
@@ -121,6 +194,31 @@ mod tests {
         assert_eq!(pava_non_decreasing(&[1.0, 3.0, 2.0, 4.0], &[1.0; 4]), vec![1.0, 2.5, 2.5, 4.0]);
         // Weights: [5 (w 1), 1 (w 3)] -> (5 + 3) / 4 = 2.
         assert_eq!(pava_non_decreasing(&[5.0, 1.0], &[1.0, 3.0]), vec![2.0, 2.0]);
+    }
+
+    #[test]
+    fn one_pass_area_equals_the_fitted_curve_area() {
+        let r = crate::rng::Rng::new(3, 4, 5);
+        let mut stack = Vec::new();
+        for case in 0..200u32 {
+            let n = 1 + (case as usize % 37);
+            let mut pts: Vec<(f64, f64, f64)> = (0..n as u32)
+                .map(|i| {
+                    // Coarse x (many ties), weights 0..3.
+                    let x = 0.3 + (r.uniform(case, 3 * i) as f64 * 20.0).floor() / 25.0;
+                    let y = 0.5 - 0.4 * x + 0.2 * r.uniform(case, 3 * i + 1) as f64;
+                    (x, y, (r.uniform(case, 3 * i + 2) * 4.0).floor() as f64)
+                })
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+            let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
+            let got = area_sorted(&xs, &ys, |k| pts[k].2, SSIM_LO, 1.0, &mut stack);
+            match fit_sorted(&pts) {
+                Some(c) => assert!((got - c.area(SSIM_LO, 1.0)).abs() < 1e-12, "case {case}: {got} vs {}", c.area(SSIM_LO, 1.0)),
+                None => assert!(got.is_nan()),
+            }
+        }
     }
 
     #[test]
