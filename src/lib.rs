@@ -22,6 +22,7 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod ssim;
+pub mod stats;
 pub mod viz;
 
 pub use error::{Error, Result};

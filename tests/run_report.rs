@@ -76,9 +76,12 @@ fn report_of_a_run_writes_every_output_with_provenance() {
     }
     let summary = std::fs::read_to_string(rep.join("summary.csv")).unwrap();
     let header = summary.lines().find(|l| !l.starts_with('#')).unwrap();
-    assert_eq!(header, "model,strategy,dataset,category,perturbation,level,metric,n,clean,perturbed,drop,in_band_fraction");
+    // The original columns stay first (scripts read them); the statistics columns follow.
+    assert!(header.starts_with("model,strategy,dataset,category,perturbation,level,metric,n,clean,perturbed,drop,in_band_fraction,"), "{header}");
+    assert_eq!(header, medfm_robust::report::tables::SUMMARY_HEADER);
     assert!(summary.lines().any(|l| l.starts_with("thr,adapter,ct,base,*,2,iou,2,")), "Eq. 3 rows average the 2 base perturbations");
-    for name in ["tradeoff", "strategy_ranking", "model_comparison", "dataset_sensitivity", "top15_perturbations", "drop_vs_severity"] {
+    // The run's records carry measured SSIMs, so the SSIM-curve figure is drawn too.
+    for name in ["tradeoff", "strategy_ranking", "model_comparison", "dataset_sensitivity", "top15_perturbations", "drop_vs_severity", "ssim_area"] {
         let png = medfm_robust::io::read_image(&rep.join(format!("figures/{name}.png"))).unwrap();
         assert_eq!((png.image.width, png.image.height), (900, 560));
         // Not blank: some dark (text, axes) and some white pixels.
@@ -88,6 +91,6 @@ fn report_of_a_run_writes_every_output_with_provenance() {
         assert!(svg.contains("<svg") && svg.contains("drop") && svg.contains(rev), "{name}.svg");
     }
     let html = std::fs::read_to_string(rep.join("report.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), 6);
+    assert_eq!(html.matches("<svg").count(), 7);
     assert!(!html.contains("src=\"http") && !html.contains("<script"), "self-contained");
 }

@@ -8,7 +8,8 @@ missing perturbed units) and recomputes, independently of the Rust code, with pl
   (IoU_clean - IoU_perturbed);
 - Eq. 3: Delta_tau^(s) = mean over p in P_tau of drop(p, s);
 - Table 1: clean IoU = mean clean IoU over samples; base/medical drop = mean over levels of
-  Delta_tau^(s); average base drop = mean over datasets of the base drop.
+  Delta_tau^(s); average base drop = mean over datasets of the base drop;
+- CE, relative CE and mCE against medsam/full (Hendrycks & Dietterich 2019).
 
 Pinned: Python 3 standard library only (random.Random(11) is stable across Python 3 versions).
 Run: python tools/gen_report_fixture.py -> tests/fixtures/report_records.jsonl, report_expected.json
@@ -88,7 +89,43 @@ def main():
             bases.append(b)
         row["average_base_drop"] = mean(bases)
         table.append(row)
+    # CE / relative CE against medsam/full (Hendrycks & Dietterich): per (mds, perturbation), error
+    # = 1 - mean perturbed IoU over the paired samples of each level, clean error = 1 - mean clean
+    # IoU over all samples; sums over the levels both have; plus mCE over "all" and per category.
+    pert_mean = {}
+    for r in ok:
+        if r["perturbation"] == "clean":
+            continue
+        key = (r["model"], r["strategy"], r["dataset"], r["sample"])
+        if key in clean:
+            pert_mean.setdefault((r["model"], r["strategy"], r["dataset"], r["perturbation"], r["level"]), []).append(r["metrics"]["iou"])
+    pert_mean = {k: mean(v) for k, v in pert_mean.items()}
+    clean_mean = {}
+    for (m, s, d, _), v in clean.items():
+        clean_mean.setdefault((m, s, d), []).append(v)
+    clean_mean = {k: mean(v) for k, v in clean_mean.items()}
+    ce = []
+    for m, s in sorted(MODELS):
+        for d in sorted(DATASETS):
+            per = []
+            for p, cat in sorted(PERTS):
+                num = den = rnum = rden = 0.0
+                for level in LEVELS:
+                    a = pert_mean.get((m, s, d, p, level))
+                    b = pert_mean.get(("medsam", "full", d, p, level))
+                    if a is None or b is None:
+                        continue
+                    num += 1 - a
+                    den += 1 - b
+                    rnum += (1 - a) - (1 - clean_mean[(m, s, d)])
+                    rden += (1 - b) - (1 - clean_mean[("medsam", "full", d)])
+                ce.append([m, s, d, p, cat, num / den, rnum / rden])
+                per.append((cat, num / den, rnum / rden))
+            for cat in ["all", "base", "medical"]:
+                sel = [x for x in per if cat == "all" or x[0] == cat]
+                ce.append([m, s, d, "*", cat, mean([x[1] for x in sel]), mean([x[2] for x in sel])])
     expected = {
+        "ce": ce,
         "errors": len(records) - len(ok),
         "delta": [[*k, v] for k, v in sorted(delta.items())],
         "drop": [[*k, v] for k, v in sorted(drop.items())],

@@ -52,6 +52,16 @@ pub struct ReportArgs {
     /// without it such a report is still written, marked incomplete, and the exit code is 2.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Also report the corruption error (CE, mCE, relative mCE) of every model relative to this
+    /// one (MODEL, or MODEL/STRATEGY when the model has several strategies).
+    #[arg(long, value_name = "MODEL[/STRATEGY]")]
+    pub baseline: Option<String>,
+    /// Bootstrap replicates per interval (0: no intervals).
+    #[arg(long, value_name = "B", default_value_t = medfm_robust::stats::bootstrap::DEFAULT_REPLICATES)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap resampling and the sign-flip tests (same records + seed = same report).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub stats_seed: u64,
 }
 
 fn shard(arg: Option<&str>) -> anyhow::Result<Shard> {
@@ -131,7 +141,9 @@ pub fn merge(a: MergeArgs, _g: Global) -> anyhow::Result<i32> {
 
 pub fn report(a: ReportArgs, _g: Global) -> anyhow::Result<i32> {
     let out = a.out.unwrap_or_else(|| a.dir.join("report"));
-    let s = medfm_robust::report::write_report(&a.dir, &out)?;
+    let baseline = a.baseline.as_deref().map(medfm_robust::report::inference::Baseline::parse).transpose()?;
+    let opts = medfm_robust::report::inference::StatsOptions { replicates: a.bootstrap, seed: a.stats_seed, baseline, ..Default::default() };
+    let s = medfm_robust::report::write_report_with(&a.dir, &out, &opts)?;
     println!("report: {} records ({} with errors left out) -> {}", s.records, s.errors, out.display());
     if let Some(n) = &s.completeness_note {
         eprintln!("warning: {n}");

@@ -12,6 +12,7 @@
 //! are kept (`in_band_fraction` reports how many were), as the reference keeps its closest probe.
 
 use crate::run::records::Record;
+use crate::stats::paired::{Cell, Design, Lin};
 use std::collections::BTreeMap;
 
 /// (model, strategy, dataset).
@@ -40,6 +41,34 @@ pub struct Aggregate {
     pub delta: BTreeMap<(Mds, String, u8), (f64, usize)>,
     /// Records with an error (not used).
     pub errors: usize,
+    /// The paired design behind every number: one cell per clean mean and per drop(p, s), over
+    /// the samples of each dataset (src/stats/paired.rs).
+    pub design: Design,
+    /// Dataset -> group of the design.
+    pub groups: BTreeMap<String, usize>,
+    /// The cell of each clean mean and each drop(p, s).
+    pub clean_cell: BTreeMap<Mds, usize>,
+    pub pert_cell: BTreeMap<(Mds, String, u8), usize>,
+    /// Degradation-curve points per (mds, perturbation): (SSIM, drop, unit), sorted by SSIM;
+    /// records without an SSIM are not in them.
+    pub curves: BTreeMap<(Mds, String), Vec<(f64, f64, u32)>>,
+}
+
+/// What the figures plot, as linear quantities (label, quantity), in label order.
+#[derive(Clone, Debug, Default)]
+pub struct FigureQuantities {
+    /// Per "model / strategy": (clean metric, overall drop), each a mean over datasets.
+    pub tradeoff: Vec<(String, Lin, Lin)>,
+    /// Per strategy: mean over (model, dataset) of the overall drop.
+    pub strategy: Vec<(String, Lin)>,
+    /// Per "model (category)": mean of Delta over datasets, strategies and levels.
+    pub model: Vec<(String, Lin)>,
+    /// Per "dataset (category)".
+    pub dataset: Vec<(String, Lin)>,
+    /// Per perturbation: mean of drop(p, s) over (model, strategy, dataset) and levels.
+    pub perturbation: Vec<(String, Lin)>,
+    /// Per "model / strategy": (level, mean of Delta over datasets and categories).
+    pub series: Vec<(String, Vec<(u8, Lin)>)>,
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -64,29 +93,64 @@ impl Aggregate {
                 perturbed.push(r);
             }
         }
-        let mut clean_by: BTreeMap<Mds, Vec<f64>> = BTreeMap::new();
-        for ((mds, _), v) in &clean {
-            clean_by.entry(mds.clone()).or_default().push(*v);
+        // The samples of each dataset (those with a clean result under some model) are the units
+        // the bootstrap resamples; every cell of the dataset indexes into them.
+        let mut universe: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+        for ((mds, sample), _) in &clean {
+            universe.entry(mds.2.clone()).or_default().insert(sample.clone(), 0);
         }
-        agg.clean = clean_by.into_iter().map(|(k, v)| (k, (mean(&v), v.len()))).collect();
+        for (g, (dataset, samples)) in universe.iter_mut().enumerate() {
+            for (i, v) in samples.values_mut().enumerate() {
+                *v = i as u32;
+            }
+            agg.design.group_sizes.push(samples.len());
+            agg.design.group_keys.push(crate::rng::fnv1a32(dataset));
+            agg.groups.insert(dataset.clone(), g);
+        }
+        let unit = |d: &str, s: &str| universe[d][s];
 
-        // (mds, p, s) -> (category, clean values, perturbed values, in band count)
-        type Acc = (String, Vec<f64>, Vec<f64>, usize);
+        let mut clean_by: BTreeMap<Mds, Vec<(u32, f64)>> = BTreeMap::new();
+        for ((mds, sample), v) in &clean {
+            clean_by.entry(mds.clone()).or_default().push((unit(&mds.2, sample), *v));
+        }
+        for (mds, mut uv) in clean_by {
+            uv.sort_by_key(|x| x.0);
+            let cell = Cell { group: agg.groups[&mds.2], units: uv.iter().map(|x| x.0).collect(), values: uv.iter().map(|x| x.1).collect() };
+            agg.clean.insert(mds.clone(), (cell.mean(), cell.values.len()));
+            agg.clean_cell.insert(mds, agg.design.cells.len());
+            agg.design.cells.push(cell);
+        }
+
+        // (mds, p, s) -> (category, (unit, clean, perturbed), in band count)
+        type Acc = (String, Vec<(u32, f64, f64)>, usize);
         let mut cells: BTreeMap<(Mds, String, u8), Acc> = BTreeMap::new();
         for r in perturbed {
             let mds = (r.model.clone(), r.strategy.clone(), r.dataset.clone());
             let Some(&c) = clean.get(&(mds.clone(), r.sample.clone())) else { continue };
-            let e = cells.entry((mds, r.perturbation.clone(), r.level)).or_insert_with(|| (r.category.clone(), vec![], vec![], 0));
-            e.1.push(c);
-            e.2.push(r.metrics[metric]);
-            e.3 += usize::from(r.in_band == Some(true));
+            let u = unit(&r.dataset, &r.sample);
+            let p = r.metrics[metric];
+            if let Some(s) = r.ssim.filter(|s| s.is_finite()) {
+                agg.curves.entry((mds.clone(), r.perturbation.clone())).or_default().push((s, c - p, u));
+            }
+            let e = cells.entry((mds, r.perturbation.clone(), r.level)).or_insert_with(|| (r.category.clone(), vec![], 0));
+            e.1.push((u, c, p));
+            e.2 += usize::from(r.in_band == Some(true));
         }
-        for (k, (category, c, p, inb)) in cells {
-            let drops: Vec<f64> = c.iter().zip(&p).map(|(a, b)| a - b).collect();
+        for (k, (category, mut ucp, inb)) in cells {
+            ucp.sort_by_key(|x| x.0);
+            let n = ucp.len();
+            let cell = Cell { group: agg.groups[&k.0 .2], units: ucp.iter().map(|x| x.0).collect(), values: ucp.iter().map(|x| x.1 - x.2).collect() };
+            let c: Vec<f64> = ucp.iter().map(|x| x.1).collect();
+            let p: Vec<f64> = ucp.iter().map(|x| x.2).collect();
             agg.per_perturbation.insert(
-                k,
-                PerturbationCell { category, n: c.len(), clean: mean(&c), perturbed: mean(&p), drop: mean(&drops), in_band_fraction: inb as f64 / c.len() as f64 },
+                k.clone(),
+                PerturbationCell { category, n, clean: mean(&c), perturbed: mean(&p), drop: cell.mean(), in_band_fraction: inb as f64 / n as f64 },
             );
+            agg.pert_cell.insert(k, agg.design.cells.len());
+            agg.design.cells.push(cell);
+        }
+        for pts in agg.curves.values_mut() {
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
         }
         let mut by_cat: BTreeMap<(Mds, String, u8), Vec<f64>> = BTreeMap::new();
         for ((mds, _, level), cell) in &agg.per_perturbation {
@@ -94,6 +158,78 @@ impl Aggregate {
         }
         agg.delta = by_cat.into_iter().map(|(k, v)| (k, (mean(&v), v.len()))).collect();
         agg
+    }
+
+    /// Eq. 3 drop(p, s) as a linear quantity.
+    pub fn drop_lin(&self, key: &(Mds, String, u8)) -> Option<Lin> {
+        self.pert_cell.get(key).map(|&c| Lin::cell(c))
+    }
+
+    /// Mean clean metric of (model, strategy, dataset).
+    pub fn clean_lin(&self, mds: &Mds) -> Option<Lin> {
+        self.clean_cell.get(mds).map(|&c| Lin::cell(c))
+    }
+
+    /// Eq. 3 Delta_tau^(s): the mean over the category's perturbations of drop(p, s).
+    pub fn delta_lin(&self, mds: &Mds, category: &str, level: u8) -> Option<Lin> {
+        let parts: Vec<Lin> = self
+            .per_perturbation
+            .iter()
+            .filter(|((m, _, l), c)| m == mds && *l == level && c.category == category)
+            .map(|(k, _)| Lin::cell(self.pert_cell[k]))
+            .collect();
+        (!parts.is_empty()).then(|| Lin::mean(&parts))
+    }
+
+    /// Table 1's category drop: the mean over levels of Delta_tau^(s).
+    pub fn category_lin(&self, mds: &Mds, category: &str) -> Option<Lin> {
+        let parts: Vec<Lin> = self.delta.keys().filter(|(m, c, _)| m == mds && c == category).filter_map(|(m, c, l)| self.delta_lin(m, c, *l)).collect();
+        (!parts.is_empty()).then(|| Lin::mean(&parts))
+    }
+
+    /// Table 1's "average base drop" of (model, strategy): the mean over datasets of the base drop.
+    pub fn average_base_lin(&self, model: &str, strategy: &str) -> Option<Lin> {
+        let parts: Vec<Lin> = self.datasets().into_iter().filter_map(|d| self.category_lin(&(model.into(), strategy.into(), d), "base")).collect();
+        (!parts.is_empty()).then(|| Lin::mean(&parts))
+    }
+
+    /// The overall drop of (model, strategy, dataset): the mean of Delta over categories and levels.
+    pub fn overall_lin(&self, mds: &Mds) -> Option<Lin> {
+        let parts: Vec<Lin> = self.delta.keys().filter(|(m, _, _)| m == mds).filter_map(|(m, c, l)| self.delta_lin(m, c, *l)).collect();
+        (!parts.is_empty()).then(|| Lin::mean(&parts))
+    }
+
+    /// The quantities the figures plot, each a linear quantity (so each gets an interval).
+    pub fn figure_quantities(&self) -> FigureQuantities {
+        let ms = |mds: &Mds| format!("{} / {}", mds.0, mds.1);
+        let group = |pairs: Vec<(String, Lin)>| -> Vec<(String, Lin)> {
+            let mut m: BTreeMap<String, Vec<Lin>> = BTreeMap::new();
+            for (k, l) in pairs {
+                m.entry(k).or_default().push(l);
+            }
+            m.into_iter().map(|(k, v)| (k, Lin::mean(&v))).collect()
+        };
+        let overall: Vec<(Mds, Lin)> = self.clean.keys().filter_map(|m| self.overall_lin(m).map(|l| (m.clone(), l))).collect();
+        let clean_ms = group(self.clean.keys().filter_map(|m| self.clean_lin(m).map(|l| (ms(m), l))).collect());
+        let drop_ms: BTreeMap<String, Lin> = group(overall.iter().map(|(m, l)| (ms(m), l.clone())).collect()).into_iter().collect();
+        let tradeoff = clean_ms.into_iter().filter_map(|(k, c)| drop_ms.get(&k).map(|d| (k, c, d.clone()))).collect();
+        let strategy = group(overall.iter().map(|(m, l)| (m.1.clone(), l.clone())).collect());
+        let deltas: Vec<(&(Mds, String, u8), Lin)> = self.delta.keys().filter_map(|k| self.delta_lin(&k.0, &k.1, k.2).map(|l| (k, l))).collect();
+        let model = group(deltas.iter().map(|((mds, cat, _), l)| (format!("{} ({cat})", mds.0), l.clone())).collect());
+        let dataset = group(deltas.iter().map(|((mds, cat, _), l)| (format!("{} ({cat})", mds.2), l.clone())).collect());
+        let perturbation = group(self.pert_cell.iter().map(|((_, p, _), c)| (p.clone(), Lin::cell(*c))).collect());
+        let mut series: BTreeMap<String, Vec<(u8, Lin)>> = BTreeMap::new();
+        let by = {
+            let mut m: BTreeMap<(String, u8), Vec<Lin>> = BTreeMap::new();
+            for ((mds, _, l), lin) in &deltas {
+                m.entry((ms(mds), *l)).or_default().push(lin.clone());
+            }
+            m
+        };
+        for ((k, l), v) in by {
+            series.entry(k).or_default().push((l, Lin::mean(&v)));
+        }
+        FigureQuantities { tradeoff, strategy, model, dataset, perturbation, series: series.into_iter().collect() }
     }
 
     /// Mean over levels of Delta_tau for one (mds, category); None when no level has data.

@@ -3,11 +3,13 @@
 //!
 //! Outputs (all headed with config, seed, versions, device and git revision from DIR/run.json):
 //! `table1.md`, `table1.tex`, `table1.csv`, `summary.csv`, `figures/<name>.png|svg`,
-//! `report.html` (figures inline as SVG, no external resources).
+//! `report.html` (figures inline as SVG, no external resources). Every number carries its paired
+//! bootstrap interval and every comparison its sign-flip test ([`inference`], docs/statistics.md).
 
 pub mod aggregate;
 pub mod figures;
 pub mod html;
+pub mod inference;
 pub mod tables;
 pub mod tasks;
 pub mod vlm;
@@ -64,8 +66,15 @@ pub fn choose_metric<'a>(records: impl IntoIterator<Item = &'a records::Record>)
     first
 }
 
-/// Read the run folder `dir` (records files + run.json) and write every report output to `out`.
+/// Read the run folder `dir` (records files + run.json) and write every report output to `out`,
+/// with the default statistics (B = 2000, seed 0, no baseline).
 pub fn write_report(dir: &Path, out: &Path) -> Result<ReportSummary> {
+    write_report_with(dir, out, &inference::StatsOptions::default())
+}
+
+/// [`write_report`] with explicit statistics options (`report --bootstrap`, `--stats-seed`,
+/// `--baseline`). The outputs are a pure function of the records and the options.
+pub fn write_report_with(dir: &Path, out: &Path, opts: &inference::StatsOptions) -> Result<ReportSummary> {
     let meta = RunMeta::read(dir)?;
     let recs = records::load_dir(dir)?;
     if recs.is_empty() {
@@ -81,6 +90,8 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<ReportSummary> {
         tasks::metrics_of(task)[0].to_string()
     };
     let agg = tasks::aggregate(task_recs.iter().copied(), task, &metric);
+    let st = inference::Statistics::compute(&agg, opts)?;
+    let st = Some(&st);
     let mut header = match &meta {
         Some(m) => m.header_lines(),
         None => vec!["config: unknown (no run.json)".into(), format!("git revision: {}", crate::run::meta::git_revision())],
@@ -108,30 +119,31 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<ReportSummary> {
         s.files.push(p);
         Ok(())
     };
-    write("table1.md", tables::table1_markdown(&agg, &header).as_bytes())?;
-    write("table1.tex", tables::table1_latex(&agg, &header).as_bytes())?;
-    write("table1.csv", tables::table1_csv(&agg, &header).as_bytes())?;
-    write("summary.csv", tables::summary_csv(&agg, &header).as_bytes())?;
+    write("table1.md", tables::table1_markdown_with(&agg, st, &header).as_bytes())?;
+    write("table1.tex", tables::table1_latex_with(&agg, st, &header).as_bytes())?;
+    write("table1.csv", tables::table1_csv_with(&agg, st, &header).as_bytes())?;
+    write("summary.csv", tables::summary_csv_with(&agg, st, &header).as_bytes())?;
     let footer = match &meta {
         Some(m) => format!("{} | config {} ({}) | seed {} | {} | device {} | git {}", m.tool, m.config.name, m.profile, m.seed, m.config_hash, m.device, m.git_revision),
         None => "medfm-robust | config unknown".into(),
     };
     let vlm_aggs = vlm::aggregates(&all);
-    let vlm_rows = vlm::rows(&vlm_aggs);
+    let vlm_stats = vlm::statistics(&vlm_aggs, opts);
+    let vlm_rows = vlm::rows(&vlm_aggs, &vlm_stats);
     if !vlm_rows.is_empty() {
         write("vlm_table.md", vlm::table_markdown(&vlm_rows, &header).as_bytes())?;
         write("vlm_table.csv", vlm::table_csv(&vlm_rows, &header).as_bytes())?;
     }
     let mut rendered = Vec::new();
-    let mut figs = figures::figures(&agg);
-    figs.extend(vlm::figures(&vlm_aggs, &vlm_rows));
+    let mut figs = figures::figures(&agg, st.expect("computed above"));
+    figs.extend(vlm::figures(&vlm_aggs, &vlm_stats, &vlm_rows));
     for (name, fig) in figs {
         let r = figures::render(&name, &fig, &footer).map_err(|e| Error::other(format!("figure {name}"), e))?;
         write(&format!("figures/{name}.png"), &r.png)?;
         write(&format!("figures/{name}.svg"), r.svg.as_bytes())?;
         rendered.push(r);
     }
-    let mut page = html::page(&agg, &header, &rendered);
+    let mut page = html::page_with(&agg, st, &header, &rendered);
     if !vlm_rows.is_empty() {
         let at = page.find("<h2>Figures</h2>").unwrap_or(page.len());
         page.insert_str(at, &vlm::table_html(&vlm_rows));

@@ -3,7 +3,8 @@
 //! the perturbation impact per task. Captioning is scored corpus-level (report::tasks).
 
 use super::aggregate::Aggregate;
-use super::figures::Fig;
+use super::figures::{Ci, Fig};
+use super::inference::{StatsOptions, Statistics};
 use super::tasks::{self, label};
 use crate::run::records::Record;
 use std::collections::BTreeMap;
@@ -22,6 +23,23 @@ pub struct VlmRow {
     pub medical_drop: Option<f64>,
     /// Mean perturbed score over every (perturbation, level) cell.
     pub perturbed: Option<f64>,
+    /// Paired bootstrap intervals of clean, base drop, medical drop (report::inference; None
+    /// for captioning's corpus metrics, whose per-resample recomputation is not wired yet).
+    pub clean_ci: Option<Ci>,
+    pub base_ci: Option<Ci>,
+    pub medical_ci: Option<Ci>,
+}
+
+/// The statistics of each VLM aggregate (None where the paired design is not available).
+pub fn statistics(aggs: &[(&'static str, Aggregate)], opts: &StatsOptions) -> Vec<Option<Statistics>> {
+    aggs.iter().map(|(task, agg)| if tasks::is_corpus(task, &agg.metric) { None } else { Statistics::compute(agg, opts).ok() }).collect()
+}
+
+fn ci_of(v: Option<&super::inference::Value>) -> Option<Ci> {
+    v.and_then(|v| v.ci.as_ref()).map(|e| {
+        let i = e.ci();
+        (i.lo, i.hi)
+    })
 }
 
 /// The headline aggregate of every VLM task present.
@@ -33,9 +51,9 @@ pub fn aggregates(records: &[&Record]) -> Vec<(&'static str, Aggregate)> {
         .collect()
 }
 
-pub fn rows(aggs: &[(&'static str, Aggregate)]) -> Vec<VlmRow> {
+pub fn rows(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>]) -> Vec<VlmRow> {
     let mut v = Vec::new();
-    for (task, agg) in aggs {
+    for ((task, agg), st) in aggs.iter().zip(stats) {
         for (mds, (clean, n)) in &agg.clean {
             let cells: Vec<f64> = agg.per_perturbation.iter().filter(|((m, _, _), _)| m == mds).map(|(_, c)| c.perturbed).collect();
             v.push(VlmRow {
@@ -48,6 +66,9 @@ pub fn rows(aggs: &[(&'static str, Aggregate)]) -> Vec<VlmRow> {
                 base_drop: agg.category_drop(mds, "base"),
                 medical_drop: agg.category_drop(mds, "medical"),
                 perturbed: (!cells.is_empty()).then(|| cells.iter().sum::<f64>() / cells.len() as f64),
+                clean_ci: st.as_ref().and_then(|s| ci_of(s.clean.get(mds))),
+                base_ci: st.as_ref().and_then(|s| ci_of(s.category.get(&(mds.clone(), "base".to_string())))),
+                medical_ci: st.as_ref().and_then(|s| ci_of(s.category.get(&(mds.clone(), "medical".to_string())))),
             });
         }
     }
@@ -58,25 +79,33 @@ fn f(v: Option<f64>) -> String {
     v.map_or("-".into(), |x| format!("{x:.3}"))
 }
 
+/// `x [lo, hi]`, or `x` without an interval.
+fn fc(v: Option<f64>, ci: Option<Ci>) -> String {
+    match (v, ci) {
+        (Some(x), Some((lo, hi))) => format!("{x:.3} [{lo:.3}, {hi:.3}]"),
+        (v, _) => f(v),
+    }
+}
+
 pub fn table_markdown(rows: &[VlmRow], header: &[String]) -> String {
     let mut s = String::new();
     for h in header {
         let _ = writeln!(s, "<!-- {h} -->");
     }
-    s.push_str("\nVLM table: clean score and Eq. 3 drops (mean over levels) per task and model; captioning is corpus-level.\n\n");
+    s.push_str("\nVLM table: clean score and Eq. 3 drops (mean over levels) per task and model, with paired bootstrap 95% intervals [lo, hi] (captioning is corpus-level, without intervals yet).\n\n");
     s.push_str("| task | metric | model | dataset | n | clean | base drop | medical drop |\n|---|---|---|---|---:|---:|---:|---:|\n");
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:.3} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.task,
             label(&r.task, &r.metric),
             r.model,
             r.dataset,
             r.n,
-            r.clean,
-            f(r.base_drop),
-            f(r.medical_drop)
+            fc(Some(r.clean), r.clean_ci),
+            fc(r.base_drop, r.base_ci),
+            fc(r.medical_drop, r.medical_ci)
         );
     }
     s
@@ -87,11 +116,30 @@ pub fn table_csv(rows: &[VlmRow], header: &[String]) -> String {
     for h in header {
         let _ = writeln!(s, "# {h}");
     }
-    s.push_str("task,metric,model,dataset,n,clean,base_drop,medical_drop\n");
+    s.push_str("task,metric,model,dataset,n,clean,clean_ci_low,clean_ci_high,base_drop,base_ci_low,base_ci_high,medical_drop,medical_ci_low,medical_ci_high\n");
     for r in rows {
         let q = |t: &str| if t.contains(',') || t.contains('"') { format!("\"{}\"", t.replace('"', "\"\"")) } else { t.to_string() };
         let o = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.6}"));
-        let _ = writeln!(s, "{},{},{},{},{},{:.6},{},{}", r.task, r.metric, q(&r.model), q(&r.dataset), r.n, r.clean, o(r.base_drop), o(r.medical_drop));
+        let lo = |c: Option<Ci>| o(c.map(|c| c.0));
+        let hi = |c: Option<Ci>| o(c.map(|c| c.1));
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{:.6},{},{},{},{},{},{},{},{}",
+            r.task,
+            r.metric,
+            q(&r.model),
+            q(&r.dataset),
+            r.n,
+            r.clean,
+            lo(r.clean_ci),
+            hi(r.clean_ci),
+            o(r.base_drop),
+            lo(r.base_ci),
+            hi(r.base_ci),
+            o(r.medical_drop),
+            lo(r.medical_ci),
+            hi(r.medical_ci)
+        );
     }
     s
 }
@@ -102,15 +150,15 @@ pub fn table_html(rows: &[VlmRow]) -> String {
     for r in rows {
         let _ = writeln!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.task),
             esc(&label(&r.task, &r.metric)),
             esc(&r.model),
             esc(&r.dataset),
             r.n,
-            r.clean,
-            f(r.base_drop),
-            f(r.medical_drop)
+            fc(Some(r.clean), r.clean_ci),
+            fc(r.base_drop, r.base_ci),
+            fc(r.medical_drop, r.medical_ci)
         );
     }
     s.push_str("</table>\n");
@@ -119,31 +167,47 @@ pub fn table_html(rows: &[VlmRow]) -> String {
 
 /// Fig. 3 (g)-(l) style: clean vs mean perturbed per task and model, and per task the
 /// perturbations' impact (drop averaged over levels and models).
-pub fn figures(aggs: &[(&'static str, Aggregate)], rows: &[VlmRow]) -> Vec<(String, Fig)> {
+pub fn figures(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>], rows: &[VlmRow]) -> Vec<(String, Fig)> {
     let mut out = Vec::new();
     let mut items = Vec::new();
     for r in rows {
-        items.push((format!("{} {} clean", r.task, r.model), r.clean));
+        items.push((format!("{} {} clean", r.task, r.model), r.clean, r.clean_ci));
         if let Some(p) = r.perturbed {
-            items.push((format!("{} {} perturbed", r.task, r.model), p));
+            items.push((format!("{} {} perturbed", r.task, r.model), p, None));
         }
     }
     if !items.is_empty() {
         out.push((
             "vlm_clean_vs_perturbed".to_string(),
-            Fig::Bars { title: "VLM tasks: clean vs perturbed (mean over perturbations and levels)".into(), x_desc: "score".into(), items },
+            Fig::Bars {
+                title: "VLM tasks: clean (95% CI) vs perturbed (mean over perturbations and levels)".into(),
+                x_desc: "score".into(),
+                items,
+                marks: None,
+            },
         ));
     }
-    for (task, agg) in aggs {
-        let mut by: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-        for ((_, p, _), c) in &agg.per_perturbation {
-            let e = by.entry(p.clone()).or_default();
-            e.0 += c.drop;
-            e.1 += 1;
-        }
-        let mut items: Vec<(String, f64)> = by.into_iter().map(|(k, (s, n))| (k, s / n as f64)).collect();
-        items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        items.truncate(15);
+    for ((task, agg), st) in aggs.iter().zip(stats) {
+        // With statistics: the paired top-15 with intervals and distinguishability marks;
+        // otherwise (corpus captioning) the plain means.
+        let (items, marks): (Vec<(String, f64, Option<Ci>)>, Option<Vec<bool>>) = match st {
+            Some(st) if !st.figures.top.is_empty() => (
+                st.figures.top.iter().map(|i| (i.label.clone(), i.value.estimate, ci_of(Some(&i.value)))).collect(),
+                Some(st.figures.top_distinct.clone()),
+            ),
+            _ => {
+                let mut by: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+                for ((_, p, _), c) in &agg.per_perturbation {
+                    let e = by.entry(p.clone()).or_default();
+                    e.0 += c.drop;
+                    e.1 += 1;
+                }
+                let mut items: Vec<(String, f64, Option<Ci>)> = by.into_iter().map(|(k, (s, n))| (k, s / n as f64, None)).collect();
+                items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                items.truncate(15);
+                (items, None)
+            }
+        };
         if !items.is_empty() {
             out.push((
                 format!("vlm_impact_{task}"),
@@ -151,6 +215,7 @@ pub fn figures(aggs: &[(&'static str, Aggregate)], rows: &[VlmRow]) -> Vec<(Stri
                     title: format!("{task}: perturbation impact ({} drop, mean over levels)", label(task, &agg.metric)),
                     x_desc: format!("{} drop (clean - perturbed)", label(task, &agg.metric)),
                     items,
+                    marks,
                 },
             ));
         }
