@@ -157,8 +157,11 @@ pub fn calibrate_prepared(
     bands.dedup_by_key(|b| b.level);
     let info = p.info();
     let (s_min, s_max) = info.strength_range;
-    let mut evals = search::Evaluations::new(|s| reference.ssim(&prepared.apply(s).quantised(depth)));
-    search::search_bands(&mut evals, &bands, s_min, s_max, info.kind, opts.max_evals_per_band)
+    let mut evals = search::Evaluations::new(|s| reference.ssim(&prepared.apply_quantised(s, depth)));
+    match p.integer_steps() {
+        Some(steps) => search::search_bands_steps(&mut evals, &bands, steps, opts.max_evals_per_band),
+        None => search::search_bands(&mut evals, &bands, s_min, s_max, info.kind, opts.max_evals_per_band),
+    }
 }
 
 /// Apply a fixed strength and measure (per-dataset mode, compat profile, fixed tables).
@@ -182,7 +185,7 @@ fn finish(
     depth: BitDepth,
     mut outcome: LevelOutcome,
 ) -> Result<PerturbedLevel> {
-    let image = prepared.apply(outcome.strength).quantised(depth);
+    let image = prepared.apply_quantised(outcome.strength, depth);
     let ssim_written = reference.ssim(&image)?;
     if outcome.ssim.is_nan() {
         // Fixed strength: the band verdict comes from the measurement.

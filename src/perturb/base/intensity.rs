@@ -7,9 +7,9 @@
 //!
 //! No randomness; SSIM is continuous and non-increasing in s.
 
-use super::map_samples;
+use super::{clip, map_chunks, quantise};
 use crate::error::Result;
-use crate::image::Image;
+use crate::image::{BitDepth, Image};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -40,23 +40,48 @@ enum BrightnessPrepared<'a> {
     },
 }
 
-impl Prepared for BrightnessPrepared<'_> {
-    fn apply(&self, s: f32) -> Image {
+impl BrightnessPrepared<'_> {
+    fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync + Send) -> Image {
         match self {
-            BrightnessPrepared::Grey(img) => {
-                if s <= 0.0 {
-                    return (*img).clone();
+            BrightnessPrepared::Grey(img) => map_chunks(img, |_, _, src, dst| {
+                for (o, &x) in dst.iter_mut().zip(src) {
+                    *o = post(x + s);
                 }
-                map_samples(img, |_, x| x + s)
-            }
+            }),
             BrightnessPrepared::Rgb { img, value, ratio } => {
-                if s <= 0.0 {
-                    return (*img).clone();
-                }
                 let n = img.plane_len();
-                map_samples(img, |i, _| (value[i % n] + s).min(1.0) * ratio[i])
+                map_chunks(img, |c, px, _, dst| {
+                    let v = &value[px.clone()];
+                    let r = &ratio[c * n + px.start..c * n + px.end];
+                    for ((o, &v), &r) in dst.iter_mut().zip(v).zip(r) {
+                        *o = post((v + s).min(1.0) * r);
+                    }
+                })
             }
         }
+    }
+
+    fn img(&self) -> &Image {
+        match self {
+            BrightnessPrepared::Grey(img) | BrightnessPrepared::Rgb { img, .. } => img,
+        }
+    }
+}
+
+impl Prepared for BrightnessPrepared<'_> {
+    fn apply(&self, s: f32) -> Image {
+        if s <= 0.0 {
+            return self.img().clone();
+        }
+        self.run(s, clip)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img().quantised(depth);
+        }
+        let m = depth.max_value();
+        self.run(s, move |v| quantise(v, m))
     }
 }
 
@@ -109,17 +134,32 @@ struct ContrastPrepared<'a> {
     means: Vec<f32>,
 }
 
+impl ContrastPrepared<'_> {
+    fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync + Send) -> Image {
+        let k = 1.0 - s;
+        map_chunks(self.img, |c, _, src, dst| {
+            let m = self.means[c];
+            for (o, &x) in dst.iter_mut().zip(src) {
+                *o = post((x - m) * k + m);
+            }
+        })
+    }
+}
+
 impl Prepared for ContrastPrepared<'_> {
     fn apply(&self, s: f32) -> Image {
         if s <= 0.0 {
             return self.img.clone();
         }
-        let n = self.img.plane_len().max(1);
-        let k = 1.0 - s;
-        map_samples(self.img, |i, x| {
-            let m = self.means[i / n];
-            (x - m) * k + m
-        })
+        self.run(s, clip)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img.quantised(depth);
+        }
+        let m = depth.max_value();
+        self.run(s, move |v| quantise(v, m))
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::image::Image;
-use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
+use crate::perturb::{Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
 pub struct Pixelate;
@@ -71,5 +71,9 @@ impl Perturbation for Pixelate {
     }
     fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         Ok(Box::new(PixelatePrepared { img }))
+    }
+    /// Block sizes 1..=64: step k is strength k (block k + 1).
+    fn integer_steps(&self) -> Option<IntegerSteps> {
+        Some(IntegerSteps { last: PIXELATE.strength_range.1 as u32, strength: |k| k as f32 })
     }
 }

@@ -8,6 +8,7 @@
 //! - [`strokes`]: anti-aliased cubic Bezier strokes (hairs).
 //! - [`kspace`]: 2-D FFT of a plane with numpy conventions, fftshift (MRI k-space artefacts).
 //! - [`body`]: body / scan-cone support, body centre and radius (CT cupping, ultrasound).
+//! - [`quant`]: quantisation of one sample to a bit depth (as `Image::quantised`), vectorisable.
 //! - [`grey`]: apply one grey-level model to every channel (CT, MRI, US, X-ray are grey by nature).
 pub mod body;
 pub mod field;
@@ -17,5 +18,6 @@ pub mod hsv;
 pub mod kspace;
 pub mod objects;
 pub mod psf;
+pub mod quant;
 pub mod strokes;
 pub mod warp;
