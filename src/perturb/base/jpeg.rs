@@ -20,7 +20,7 @@
 //! upgrade or feature change that alters the arithmetic).
 
 use crate::error::{Error, Result};
-use crate::image::Image;
+use crate::image::{BitDepth, Image};
 use crate::perturb::{Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
@@ -94,6 +94,16 @@ impl Prepared for JpegPrepared {
             return self.clean.clone();
         }
         self.round_trip(quality(s)).unwrap_or_else(|_| self.quantised.clone())
+    }
+
+    /// The round trip's samples are 8-bit codes / 255 already: quantising them to 8 bits
+    /// changes no bit (`round((b / 255) * 255) = b`), so only s = 0 (the clean image) and other
+    /// depths need the pass.
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 || depth != BitDepth::U8 {
+            return self.apply(s).quantised(depth);
+        }
+        self.apply(s)
     }
 }
 

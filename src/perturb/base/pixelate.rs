@@ -6,7 +6,8 @@
 //! `monotone_tolerance` 0.03 (kind Integer).
 
 use crate::error::Result;
-use crate::image::Image;
+use super::quantise;
+use crate::image::{BitDepth, Image};
 use crate::perturb::{Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -37,10 +38,24 @@ struct PixelatePrepared<'a> {
 
 impl Prepared for PixelatePrepared<'_> {
     fn apply(&self, s: f32) -> Image {
+        self.run(s, |v| v)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        let m = depth.max_value();
+        // each block's mean quantised once, then replicated: the same samples as quantising after
+        self.run(s, move |v| quantise(v, m))
+    }
+}
+
+impl PixelatePrepared<'_> {
+    fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync) -> Image {
         let b = block_size(s);
         let (w, h) = (self.img.width, self.img.height);
         if b <= 1 || w == 0 || h == 0 {
-            return self.img.clone();
+            let mut out = self.img.clone();
+            out.data.iter_mut().for_each(|v| *v = post(*v));
+            return out;
         }
         let mut out = Image::new(w, h, self.img.channels);
         for (src, dst) in self.img.planes().zip(out.planes_mut()) {
@@ -54,7 +69,7 @@ impl Prepared for PixelatePrepared<'_> {
                     for y in y0..y0 + rows {
                         sum += src[y * w + x0..y * w + x1].iter().map(|&v| v as f64).sum::<f64>();
                     }
-                    let mean = (sum / ((x1 - x0) * rows) as f64) as f32;
+                    let mean = post((sum / ((x1 - x0) * rows) as f64) as f32);
                     for r in 0..rows {
                         band[r * w + x0..r * w + x1].fill(mean);
                     }

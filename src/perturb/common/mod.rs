@@ -9,6 +9,7 @@
 //! - [`kspace`]: 2-D FFT of a plane with numpy conventions, fftshift (MRI k-space artefacts).
 //! - [`body`]: body / scan-cone support, body centre and radius (CT cupping, ultrasound).
 //! - [`quant`]: quantisation of one sample to a bit depth (as `Image::quantised`), vectorisable.
+//! - [`simd`]: runtime CPU dispatch of the f32 tap loops (AVX-512, AVX2, baseline; same bits).
 //! - [`grey`]: apply one grey-level model to every channel (CT, MRI, US, X-ray are grey by nature).
 pub mod body;
 pub mod field;
@@ -19,5 +20,6 @@ pub mod kspace;
 pub mod objects;
 pub mod psf;
 pub mod quant;
+pub mod simd;
 pub mod strokes;
 pub mod warp;
