@@ -95,20 +95,22 @@ impl Perturbation for Brightness {
         }
         let n = img.plane_len();
         let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
-        let value: Vec<f32> = (0..n).into_par_iter().map(|i| r[i].max(g[i]).max(b[i])).collect();
-        let ratio: Vec<f32> = img
-            .data
-            .par_iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                let v = value[i % n];
-                if v > 0.0 {
-                    x / v
-                } else {
-                    1.0
+        let mut value = vec![0.0f32; n];
+        value.par_chunks_mut(4096).enumerate().for_each(|(k, v)| {
+            let p = k * 4096..k * 4096 + v.len();
+            for (((o, &r), &g), &b) in v.iter_mut().zip(&r[p.clone()]).zip(&g[p.clone()]).zip(&b[p]) {
+                *o = r.max(g).max(b);
+            }
+        });
+        let mut ratio = vec![0.0f32; img.data.len()];
+        for (src, dst) in img.planes().zip(ratio.chunks_mut(n.max(1))) {
+            dst.par_chunks_mut(4096).enumerate().for_each(|(k, d)| {
+                let p = k * 4096..k * 4096 + d.len();
+                for ((o, &x), &v) in d.iter_mut().zip(&src[p.clone()]).zip(&value[p]) {
+                    *o = if v > 0.0 { x / v } else { 1.0 };
                 }
-            })
-            .collect();
+            });
+        }
         Ok(Box::new(BrightnessPrepared::Rgb { img, value, ratio }))
     }
 }

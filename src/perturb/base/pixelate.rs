@@ -60,15 +60,20 @@ impl PixelatePrepared<'_> {
         let mut out = Image::new(w, h, self.img.channels);
         for (src, dst) in self.img.planes().zip(out.planes_mut()) {
             // one band of b rows per task; each block's sum in f64 in row-major order
+            // (rows outer, blocks inner: every block still adds its row sums in row order, but
+            // the blocks' add chains are independent and overlap)
             dst.par_chunks_mut(b * w).enumerate().for_each(|(by, band)| {
                 let y0 = by * b;
                 let rows = band.len() / w;
-                for x0 in (0..w).step_by(b) {
-                    let x1 = (x0 + b).min(w);
-                    let mut sum = 0.0f64;
-                    for y in y0..y0 + rows {
-                        sum += src[y * w + x0..y * w + x1].iter().map(|&v| v as f64).sum::<f64>();
+                let mut sums = vec![0.0f64; w.div_ceil(b)];
+                for y in y0..y0 + rows {
+                    let row = &src[y * w..(y + 1) * w];
+                    for (sum, seg) in sums.iter_mut().zip(row.chunks(b)) {
+                        *sum += seg.iter().map(|&v| v as f64).sum::<f64>();
                     }
+                }
+                for (bx, sum) in sums.iter().enumerate() {
+                    let (x0, x1) = (bx * b, (bx * b + b).min(w));
                     let mean = post((sum / ((x1 - x0) * rows) as f64) as f32);
                     for r in 0..rows {
                         band[r * w + x0..r * w + x1].fill(mean);

@@ -14,7 +14,7 @@
 //!   parallel with no reduction across threads.
 
 use super::filter::reflect_index;
-use super::quant::{clip01, quantise};
+use super::quant::{clip01, quantise, round_code};
 use crate::image::{BitDepth, Image, Mask};
 use rayon::prelude::*;
 
@@ -118,6 +118,15 @@ pub fn warp_image(img: &Image, map: &Affine, border: Border) -> Image {
 /// `warp_image(img, map, border).quantised(depth)`.
 pub fn warp_image_quantised(img: &Image, map: &Affine, border: Border, depth: BitDepth) -> Image {
     let m = depth.max_value();
+    if depth == BitDepth::U8 {
+        // code / 255 from a table instead of a division per sample (the same quotients; the
+        // sign of a -0.0 code carried over as the division would)
+        let tab: Vec<f32> = (0..256).map(|k| k as f32 / 255.0).collect();
+        return warp_image_with(img, map, border, move |v| {
+            let c = round_code(clip01(v) * 255.0);
+            tab[c as usize].copysign(c)
+        });
+    }
     warp_image_with(img, map, border, move |v| quantise(v, m))
 }
 
@@ -294,8 +303,9 @@ impl Plan {
                 let (xf, yf) = (sx.floor(), sy.floor());
                 fxs[x] = (sx - xf) as f32;
                 fys[x] = (sy - yf) as f32;
-                let i = (xf as i64 - self.xlo) as usize;
-                let j = (yf as i64 - self.ylo) as usize;
+                // |coordinates| <= TABLE_REACH: the i32 conversion is exact (and vectorises)
+                let i = (xf as i32 as i64 - self.xlo) as usize;
+                let j = (yf as i32 as i64 - self.ylo) as usize;
                 let (xa, xb) = (self.xtab[i], self.xtab[i + 1]);
                 let (ya, yb) = (self.ytab[j], self.ytab[j + 1]);
                 taps[x] = [ya.wrapping_add(xa), ya.wrapping_add(xb), yb.wrapping_add(xa), yb.wrapping_add(xb)];
