@@ -112,9 +112,9 @@ pub fn search_bands(
 }
 
 /// [`search_bands`] over the integer steps of an integer strength: the same joint search, each
-/// probe the step the interpolation rounds to, strictly inside the bracket, and a band's search
-/// ends when its bracket is two neighbouring steps (nothing lies between them), so no
-/// evaluation lands on a plateau already measured.
+/// probe the step the interpolation rounds to, strictly inside the bracket; a band's search ends
+/// at its first in-band step or when its bracket is two neighbouring steps (nothing lies between
+/// them), so no evaluation lands on a plateau already measured.
 pub fn search_bands_steps(
     evals: &mut Evaluations<'_>,
     bands: &[Band],
@@ -180,7 +180,9 @@ fn search(
         // Bisection / regula falsi towards the target.
         while evals.count - start < max_evals_per_band {
             if let Some((_, v)) = evals.best_in(band) {
-                if (v - target).abs() <= TARGET_TOL {
+                // integer steps: the first in-band step ends the band (a closer step is often
+                // not there: neighbouring steps jump by more than TARGET_TOL)
+                if (v - target).abs() <= TARGET_TOL || steps.is_some() {
                     break;
                 }
             }
