@@ -44,7 +44,7 @@ fn bench(cr: &mut Criterion) {
 
     let mut g = cr.benchmark_group("ssim_ref");
     g.sample_size(20);
-    for (w, h, c) in [(256, 256, 1), (1024, 1024, 3)] {
+    for (w, h, c) in [(256, 256, 1), (512, 512, 3), (1024, 1024, 3)] {
         let (a, b) = pair(w, h, c);
         g.throughput(Throughput::Elements((w * h * c) as u64));
         for v in [SsimVariant::Wang, SsimVariant::Skimage] {

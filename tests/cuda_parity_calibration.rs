@@ -63,6 +63,8 @@ mod gpu {
         let levels = [1u8, 2, 3, 4, 5];
         // [exact kernels, approximate kernels]: (levels, same in-band verdict, identical strength)
         let mut stats = [(0usize, 0usize, 0usize); 2];
+        // levels of the integer-step ids, not counted in the strength identity (see below)
+        let mut step_levels = 0usize;
         for variant in [SsimVariant::Wang, SsimVariant::Skimage] {
             let opts = SearchOptions { variant, ..SearchOptions::default() };
             for id in search_ids() {
@@ -87,10 +89,19 @@ mod gpu {
                             if g.in_band {
                                 assert!(f_cpu >= g.target[0] - tol && f_cpu <= g.target[1] + tol, "{what}: in band on the GPU only ({f_cpu})");
                             }
+                            // integer strengths (pixelate, jpeg): the CPU searches the integer steps
+                            // directly (calibrate::search::search_bands_steps), the on-GPU search
+                            // still bisects s, so their strengths are the same step at most, not
+                            // the same f32: compared by verdict only
+                            let steps = p.integer_steps().is_some();
                             let st = &mut stats[approx];
                             st.0 += 1;
                             st.1 += (g.in_band == c.in_band) as usize;
-                            st.2 += (g.strength.to_bits() == c.strength.to_bits()) as usize;
+                            if steps {
+                                step_levels += 1;
+                            } else {
+                                st.2 += (g.strength.to_bits() == c.strength.to_bits()) as usize;
+                            }
                             if g.strength.to_bits() != c.strength.to_bits() {
                                 eprintln!("differs: {what}: gpu ({}, {:.7}, {:?}) cpu ({}, {:.7}, {:?})", g.strength, g.ssim, g.reason, c.strength, c.ssim, c.reason);
                             }
@@ -103,7 +114,9 @@ mod gpu {
         eprintln!("calibration parity, exact kernels: {n} levels, {status} same in-band verdict, {strength} identical strengths");
         eprintln!("calibration parity, expf kernels: {na} levels, {status_a} same in-band verdict, {strength_a} identical strengths");
         assert!(status * 100 >= n * 97, "{status} of {n} levels agree in verdict");
-        assert!(strength * 100 >= n * 95, "{strength} of {n} levels have the identical strength");
+        eprintln!("calibration parity: {step_levels} levels of integer-step ids compared by verdict only");
+        let n_strength = n - step_levels;
+        assert!(strength * 100 >= n_strength * 95, "{strength} of {n_strength} levels have the identical strength");
         assert!(status_a * 100 >= na * 80, "{status_a} of {na} levels agree in verdict (expf kernels)");
     }
 

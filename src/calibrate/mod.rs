@@ -161,8 +161,16 @@ pub fn perturb_image_with(
     opts: &SearchOptions,
 ) -> Result<Vec<PerturbedLevel>> {
     let prepared = p.prepare(img, ctx)?;
-    let outcomes = calibrate_prepared(prepared.as_ref(), p, reference, depth, levels, opts)?;
-    outcomes.into_iter().map(|o| finish(prepared.as_ref(), reference, mask, depth, o)).collect()
+    let (outcomes, kept) = search_keeping(prepared.as_ref(), p, reference, depth, levels, opts)?;
+    outcomes
+        .into_iter()
+        .zip(kept)
+        .map(|(o, image)| {
+            // the search measured the quantised output at this very strength: its SSIM is the
+            // written file's, and the in-band image it measured is kept, so neither is redone
+            finish(prepared.as_ref(), reference, mask, depth, o, Measured::BySearch(image))
+        })
+        .collect()
 }
 
 /// As [`perturb_image_with`] with the search already done elsewhere (the on-GPU search,
@@ -178,7 +186,7 @@ pub fn perturb_image_from_outcomes(
     outcomes: Vec<LevelOutcome>,
 ) -> Result<Vec<PerturbedLevel>> {
     let prepared = p.prepare(img, ctx)?;
-    outcomes.into_iter().map(|o| finish(prepared.as_ref(), reference, mask, depth, o)).collect()
+    outcomes.into_iter().map(|o| finish(prepared.as_ref(), reference, mask, depth, o, Measured::No)).collect()
 }
 
 /// The search alone: one outcome per requested level (ascending level order).
@@ -190,13 +198,68 @@ pub fn calibrate_prepared(
     levels: &[u8],
     opts: &SearchOptions,
 ) -> Result<Vec<LevelOutcome>> {
+    Ok(search_keeping(prepared, p, reference, depth, levels, opts)?.0)
+}
+
+/// The search, keeping for each band the quantised image of its best in-band evaluation (the one
+/// [`search`] reports: closest to the target, then the smaller strength), so the caller need not
+/// apply it again; at most one image per band is held at any time.
+fn search_keeping(
+    prepared: &dyn Prepared,
+    p: &dyn Perturbation,
+    reference: &SsimReference,
+    depth: BitDepth,
+    levels: &[u8],
+    opts: &SearchOptions,
+) -> Result<(Vec<LevelOutcome>, Vec<Option<Image>>)> {
     let mut bands: Vec<Band> = levels.iter().map(|&l| band(l)).collect::<Result<_>>()?;
     bands.sort_by_key(|b| b.level);
     bands.dedup_by_key(|b| b.level);
     let info = p.info();
     let (s_min, s_max) = info.strength_range;
-    let mut evals = search::Evaluations::new(|s| reference.ssim(&prepared.apply(s).quantised(depth)));
-    search::search_bands(&mut evals, &bands, s_min, s_max, info.kind, opts.max_evals_per_band)
+    let mut kept: Vec<Option<(f32, f64, Image)>> = vec![None; bands.len()];
+    let outcomes = {
+        let kept = &mut kept;
+        let bands_ref = &bands;
+        let mut evals = search::Evaluations::new(move |s| {
+            let image = prepared.apply_quantised(s, depth);
+            let v = reference.ssim(&image)?;
+            if let Some(i) = bands_ref.iter().position(|b| b.contains(v)) {
+                let t = bands_ref[i].target();
+                let better = match &kept[i] {
+                    None => true,
+                    Some((ks, kv, _)) => (v - t).abs().total_cmp(&(kv - t).abs()).then(s.total_cmp(ks)).is_lt(),
+                };
+                if better {
+                    kept[i] = Some((s, v, image));
+                }
+            }
+            Ok(v)
+        });
+        match p.integer_steps() {
+            Some(steps) => search::search_bands_steps(&mut evals, &bands, steps, opts.max_evals_per_band)?,
+            None => search::search_bands(&mut evals, &bands, s_min, s_max, info.kind, opts.max_evals_per_band)?,
+        }
+    };
+    let images = outcomes
+        .iter()
+        .map(|o| {
+            let i = bands.iter().position(|b| b.level == o.level)?;
+            match kept[i].take() {
+                Some((s, v, image)) if o.in_band && s == o.strength && v.to_bits() == o.ssim.to_bits() => Some(image),
+                _ => None,
+            }
+        })
+        .collect();
+    Ok((outcomes, images))
+}
+
+/// Whether a level's SSIM was measured on exactly the image `finish` writes.
+enum Measured {
+    /// By the CPU search (on `apply_quantised(strength, depth)`), with its image if kept.
+    BySearch(Option<Image>),
+    /// Not (a fixed strength, or the on-GPU search): apply and measure.
+    No,
 }
 
 /// Apply a fixed strength and measure (per-dataset mode, compat profile, fixed tables).
@@ -219,7 +282,7 @@ pub fn apply_fixed(
         evaluations: 1,
         verdict: Verdict::Skipped,
     };
-    finish(prepared, reference, mask, depth, outcome)
+    finish(prepared, reference, mask, depth, outcome, Measured::No)
 }
 
 fn finish(
@@ -228,9 +291,17 @@ fn finish(
     mask: Option<&Mask>,
     depth: BitDepth,
     mut outcome: LevelOutcome,
+    measured: Measured,
 ) -> Result<PerturbedLevel> {
-    let image = prepared.apply(outcome.strength).quantised(depth);
-    let ssim_written = reference.ssim(&image)?;
+    let (image, ssim_written) = match measured {
+        Measured::BySearch(Some(image)) => (image, outcome.ssim),
+        Measured::BySearch(None) => (prepared.apply_quantised(outcome.strength, depth), outcome.ssim),
+        Measured::No => {
+            let image = prepared.apply_quantised(outcome.strength, depth);
+            let v = reference.ssim(&image)?;
+            (image, v)
+        }
+    };
     if outcome.ssim.is_nan() {
         // Fixed strength: the band verdict comes from the measurement.
         outcome.ssim = ssim_written;

@@ -10,7 +10,7 @@
 //! Each level is quantised to the source bit depth (what is written or sent), its SSIM measured
 //! on exactly that image, and judged with [`super::Band::contains`], the only in-band test.
 
-use super::{band, Band, LevelOutcome, SearchOptions, Verdict};
+use super::{band, Band, SearchOptions, Verdict};
 use crate::calibrate::dataset::{median_strength, CachedStrength};
 use crate::error::Result;
 use crate::image::{BitDepth, Image, Mask};
@@ -77,37 +77,51 @@ pub fn produce(
     let mut levels = levels.to_vec();
     levels.sort_unstable();
     levels.dedup();
+    if let Policy::PerImage(opts) = policy {
+        // The search keeps the image it measured at each chosen strength, so nothing is applied
+        // or measured twice (crate::calibrate::perturb_image_with).
+        return super::perturb_image_with(p, img, reference, mask, depth, ctx, &levels, opts)?
+            .into_iter()
+            .map(|pl| {
+                let b = band(pl.outcome.level)?;
+                let o = pl.outcome;
+                let (verdict, reason) = judge(&b, pl.ssim_written, o.strength, Some(o.verdict), o.reason, policy);
+                Ok(Produced {
+                    level: o.level,
+                    strength: o.strength,
+                    ssim: pl.ssim_written,
+                    verdict,
+                    reason,
+                    evaluations: o.evaluations,
+                    image: pl.image,
+                    mask: pl.mask.or_else(|| mask.cloned()),
+                })
+            })
+            .collect();
+    }
     let prepared = p.prepare(img, ctx)?;
     let (lo, hi) = p.info().strength_range;
-    let searched: Vec<LevelOutcome> = match policy {
-        Policy::PerImage(opts) => super::calibrate_prepared(prepared.as_ref(), p, reference, depth, &levels, opts)?,
-        _ => Vec::new(),
-    };
     let mut out = Vec::with_capacity(levels.len());
     for &level in &levels {
         let b = band(level)?;
-        let (strength, searched_verdict, reason, evaluations, warp) = match policy {
-            Policy::PerImage(_) => {
-                let o = searched.iter().find(|o| o.level == level).expect("one outcome per requested level");
-                (o.strength, Some(o.verdict), o.reason.clone(), o.evaluations, true)
-            }
+        let (strength, searched_verdict, reason, warp) = match policy {
+            Policy::PerImage(_) => unreachable!("returned above"),
             Policy::Table { strengths, source, warp_masks } => match strengths.get(&level).copied().flatten() {
-                Some(s) => (s, None, None, 0, *warp_masks),
+                Some(s) => (s, None, None, *warp_masks),
                 None => (
                     hi,
                     Some(Verdict::UnreachableAbove),
                     Some(format!("unreachable: no {source} calibration image reached this band; shown at the maximal strength")),
-                    0,
                     *warp_masks,
                 ),
             },
-            Policy::Fixed => (lo + (hi - lo) * f32::from(level) / 5.0, None, None, 0, true),
+            Policy::Fixed => (lo + (hi - lo) * f32::from(level) / 5.0, None, None, true),
         };
-        let image = prepared.apply(strength).quantised(depth);
+        let image = prepared.apply_quantised(strength, depth);
         let ssim = reference.ssim(&image)?;
         let (verdict, reason) = judge(&b, ssim, strength, searched_verdict, reason, policy);
         let mask = mask.map(|m| if warp { prepared.warp_mask(m, strength) } else { m.clone() });
-        out.push(Produced { level, strength, ssim, verdict, reason, evaluations, image, mask });
+        out.push(Produced { level, strength, ssim, verdict, reason, evaluations: 0, image, mask });
     }
     Ok(out)
 }

@@ -12,7 +12,7 @@
 
 use super::{Band, LevelOutcome, Verdict};
 use crate::error::Result;
-use crate::perturb::StrengthKind;
+use crate::perturb::{IntegerSteps, StrengthKind};
 
 /// Stop a band early when an in-band evaluation is this close to the band's midpoint.
 pub const TARGET_TOL: f64 = 0.01;
@@ -108,6 +108,40 @@ pub fn search_bands(
     kind: StrengthKind,
     max_evals_per_band: u32,
 ) -> Result<Vec<LevelOutcome>> {
+    search(evals, bands, s_min, s_max, kind, None, max_evals_per_band)
+}
+
+/// [`search_bands`] over the integer steps of an integer strength: the same joint search, each
+/// probe the step the interpolation rounds to, strictly inside the bracket; a band's search ends
+/// at its first in-band step or when its bracket is two neighbouring steps (nothing lies between
+/// them), so no evaluation lands on a plateau already measured.
+pub fn search_bands_steps(
+    evals: &mut Evaluations<'_>,
+    bands: &[Band],
+    steps: IntegerSteps,
+    max_evals_per_band: u32,
+) -> Result<Vec<LevelOutcome>> {
+    let (s_min, s_max) = ((steps.strength)(0), (steps.strength)(steps.last));
+    search(evals, bands, s_min, s_max, StrengthKind::Integer, Some(steps), max_evals_per_band)
+}
+
+/// The step of strength `s` (a step's own strength: every probe of the step search is one).
+fn step_of(steps: &IntegerSteps, s: f32) -> u32 {
+    (0..=steps.last).find(|&k| (steps.strength)(k) == s).unwrap_or_else(|| {
+        // not a step's strength (cannot happen for points the step search made): the nearest
+        (0..=steps.last).min_by(|&a, &b| ((steps.strength)(a) - s).abs().total_cmp(&((steps.strength)(b) - s).abs())).unwrap_or(0)
+    })
+}
+
+fn search(
+    evals: &mut Evaluations<'_>,
+    bands: &[Band],
+    s_min: f32,
+    s_max: f32,
+    kind: StrengthKind,
+    steps: Option<IntegerSteps>,
+    max_evals_per_band: u32,
+) -> Result<Vec<LevelOutcome>> {
     let f_max = evals.eval(s_max)?;
     let f_min = evals.eval(s_min)?;
     let mut out = Vec::with_capacity(bands.len());
@@ -147,24 +181,57 @@ pub fn search_bands(
         // Bisection / regula falsi towards the target.
         while evals.count - start < max_evals_per_band {
             if let Some((_, v)) = evals.best_in(band) {
-                if (v - target).abs() <= TARGET_TOL {
+                // integer steps: the first in-band step ends the band (a closer step is often
+                // not there: neighbouring steps jump by more than TARGET_TOL)
+                if (v - target).abs() <= TARGET_TOL || steps.is_some() {
                     break;
                 }
             }
             let Some(((a, fa), (b, fb))) = evals.bracket(target) else { break };
-            if b - a <= (s_max - s_min) * 1e-6 {
-                break;
-            }
             // Linear interpolation, kept at least 10% away from the bracket ends.
             let t = if fa > fb { ((fa - target) / (fa - fb)).clamp(0.1, 0.9) } else { 0.5 };
-            let s = a + (b - a) * t as f32;
+            let s = match &steps {
+                None => {
+                    if b - a <= (s_max - s_min) * 1e-6 {
+                        break;
+                    }
+                    a + (b - a) * t as f32
+                }
+                Some(st) => {
+                    let (ka, kb) = (step_of(st, a), step_of(st, b));
+                    if kb <= ka + 1 {
+                        break;
+                    }
+                    let k = (ka as f64 + (kb - ka) as f64 * t).round() as u32;
+                    (st.strength)(k.clamp(ka + 1, kb - 1))
+                }
+            };
+            let before = evals.count;
             evals.eval(s)?;
+            if evals.count == before {
+                break; // measured already: the bracket cannot narrow further
+            }
         }
         if evals.best_in(band).is_none() && kind != StrengthKind::Continuous {
             if let Some(((a, _), (b, _))) = evals.bracket(target) {
-                for i in 1..=LOCAL_SCAN {
-                    let s = a + (b - a) * i as f32 / (LOCAL_SCAN + 1) as f32;
-                    evals.eval(s)?;
+                match &steps {
+                    None => {
+                        for i in 1..=LOCAL_SCAN {
+                            let s = a + (b - a) * i as f32 / (LOCAL_SCAN + 1) as f32;
+                            evals.eval(s)?;
+                        }
+                    }
+                    // the steps strictly inside the bracket, at most LOCAL_SCAN of them evenly
+                    // spaced (empty when the bracket is two neighbouring steps)
+                    Some(st) => {
+                        let (ka, kb) = (step_of(st, a), step_of(st, b));
+                        let inside = kb.saturating_sub(ka + 1);
+                        let n = inside.min(LOCAL_SCAN as u32);
+                        for i in 1..=n {
+                            let k = ka + ((i as u64 * (inside as u64 + 1)) / (n as u64 + 1)) as u32;
+                            evals.eval((st.strength)(k.clamp(ka + 1, kb - 1)))?;
+                        }
+                    }
                 }
             }
         }
@@ -219,6 +286,26 @@ mod tests {
         let r = search_bands(&mut e, &BANDS[2..3], 0.0, 1.0, StrengthKind::Integer, 20).unwrap();
         assert!(!r[0].in_band);
         assert!(r[0].reason.as_deref().unwrap().starts_with("band skipped"), "{:?}", r[0]);
+    }
+
+    #[test]
+    fn step_search_never_measures_a_step_twice_and_stays_cheap() {
+        // 64 steps of a decreasing curve with a plateau every other step: every band in reach is
+        // found, each step measured at most once, in far fewer evaluations than bisection on s
+        let steps = IntegerSteps { last: 63, strength: |k| k as f32 };
+        let mut seen = std::collections::HashSet::new();
+        let mut dup = false;
+        let mut e = Evaluations::new(|s: f32| {
+            dup |= !seen.insert(s.to_bits());
+            assert_eq!(s, s.round(), "a probe off the steps: {s}");
+            Ok(1.0 - 0.5 * (1.0 - (-(s / 2.0).floor() as f64 / 8.0).exp()) / (1.0 - (-4.0f64).exp()))
+        });
+        let r = search_bands_steps(&mut e, &BANDS, steps, 20).unwrap();
+        let n = e.count;
+        drop(e);
+        assert!(!dup);
+        assert!(r.iter().all(|o| o.in_band), "{r:?}");
+        assert!(n <= 15, "{n} evaluations");
     }
 
     #[test]

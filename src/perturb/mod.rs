@@ -30,7 +30,7 @@ pub mod us;
 pub mod xray;
 
 use crate::error::Result;
-use crate::image::{Image, Mask};
+use crate::image::{BitDepth, Image, Mask};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -193,10 +193,25 @@ pub trait Perturbation: Send + Sync {
         self.info().id
     }
 
+    /// For a strength that is an integer in disguise (kind Integer): its distinct steps, so
+    /// calibration searches the integer domain directly. None for every other perturbation.
+    fn integer_steps(&self) -> Option<IntegerSteps> {
+        None
+    }
+
     /// Convenience: prepare and apply once.
     fn apply(&self, img: &Image, strength: f32, ctx: &Ctx) -> Result<Image> {
         Ok(self.prepare(img, ctx)?.apply(strength))
     }
+}
+
+/// The distinct strengths of an integer-valued strength: step k = 0..=last has strength
+/// `strength(k)`, increasing in k, step 0 at the range's lower end and `last` at its upper end;
+/// every strength in the range gives the output of one step (the one it rounds to).
+#[derive(Clone, Copy, Debug)]
+pub struct IntegerSteps {
+    pub last: u32,
+    pub strength: fn(u32) -> f32,
 }
 
 /// A perturbation bound to one image with all its randomness drawn.
@@ -204,6 +219,13 @@ pub trait Prepared: Send + Sync {
     /// The perturbed image at strength `s` (clamped to the strength range by the caller).
     /// Output has the input's shape, values in [0, 1].
     fn apply(&self, s: f32) -> Image;
+
+    /// `apply(s).quantised(depth)`, bit for bit: the image as written at the source depth, the
+    /// path calibration and augmentation take. Perturbations override it to fuse the
+    /// quantisation into their own pass (no second full-image pass or allocation).
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        self.apply(s).quantised(depth)
+    }
 
     /// The mask moved the way `apply(s)` moves anatomy. Identity unless the perturbation is
     /// geometric.

@@ -594,7 +594,7 @@ fn compat_table(plan: &Plan, ds: &PlannedDataset, pert: &'static dyn Perturbatio
     for &l in &plan.config.levels {
         let band = calibrate::band(l)?;
         let o = compat::find_adaptive_param(
-            |param| reference.ssim(&prepared.apply((cp.to_strength)(param)).quantised(loaded.depth)),
+            |param| reference.ssim(&prepared.apply_quantised((cp.to_strength)(param), loaded.depth)),
             cp.range,
             cp.inverse,
             &band,

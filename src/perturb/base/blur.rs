@@ -7,16 +7,18 @@
 //! gives SSIM ~0.57 and a 40 px line ~0.61; sigma 25 and 100 px leave room for 512 px inputs.
 
 use crate::error::Result;
-use crate::image::Image;
+use super::{clip, quantise};
+use crate::image::{BitDepth, Image};
 use crate::perturb::common::filter::gaussian_blur_plane;
 use crate::perturb::common::psf::{convolve_sparse, line_psf, SparseKernel};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 
-/// Filter every plane with `f` (the filters parallelise over rows), then clip.
-fn filter_planes(img: &Image, f: impl Fn(&[f32]) -> Vec<f32>) -> Image {
+/// Filter every plane with `f` (the filters parallelise over rows), then clip (`post` = clip)
+/// or clip and quantise (`post` = quantise).
+fn filter_planes(img: &Image, f: impl Fn(&[f32]) -> Vec<f32>, post: impl Fn(f32) -> f32) -> Image {
     let mut data = Vec::with_capacity(img.data.len());
     for p in img.planes() {
-        data.extend(f(p).into_iter().map(|v| v.clamp(0.0, 1.0)));
+        data.extend(f(p).into_iter().map(&post));
     }
     Image { data, ..*img }
 }
@@ -50,7 +52,15 @@ impl Prepared for GaussianBlurPrepared<'_> {
             return self.img.clone();
         }
         let (w, h) = (self.img.width, self.img.height);
-        filter_planes(self.img, |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE))
+        filter_planes(self.img, |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE), clip)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img.quantised(depth);
+        }
+        let (w, h, m) = (self.img.width, self.img.height, depth.max_value());
+        filter_planes(self.img, |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE), |v| quantise(v, m))
     }
 }
 
@@ -114,7 +124,16 @@ impl Prepared for MotionBlurPrepared<'_> {
         }
         let (w, h) = (self.img.width, self.img.height);
         let k = self.kernel(s);
-        filter_planes(self.img, |p| convolve_sparse(p, w, h, &k))
+        filter_planes(self.img, |p| convolve_sparse(p, w, h, &k), clip)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img.quantised(depth);
+        }
+        let (w, h, m) = (self.img.width, self.img.height, depth.max_value());
+        let k = self.kernel(s);
+        filter_planes(self.img, |p| convolve_sparse(p, w, h, &k), |v| quantise(v, m))
     }
 }
 

@@ -13,7 +13,7 @@
 //! images reach L5 well inside 0.25 (skimage camera, 96 and 256 px: SSIM < 0.59 at s ~ 0.03-0.06).
 
 use crate::error::Result;
-use crate::image::{Image, Mask};
+use crate::image::{BitDepth, Image, Mask};
 use crate::perturb::common::warp::{self, Affine, Border};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 
@@ -30,6 +30,13 @@ impl<F: Fn(f32) -> Affine + Send + Sync> Prepared for WarpPrepared<'_, F> {
             return self.img.clone();
         }
         warp::warp_image(self.img, &(self.map)(s), self.border)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img.quantised(depth);
+        }
+        warp::warp_image_quantised(self.img, &(self.map)(s), self.border, depth)
     }
 
     fn warp_mask(&self, mask: &Mask, s: f32) -> Mask {

@@ -7,9 +7,9 @@
 //!
 //! No randomness; SSIM is continuous and non-increasing in s.
 
-use super::map_samples;
+use super::{clip, map_chunks, quantise};
 use crate::error::Result;
-use crate::image::Image;
+use crate::image::{BitDepth, Image};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -40,23 +40,48 @@ enum BrightnessPrepared<'a> {
     },
 }
 
-impl Prepared for BrightnessPrepared<'_> {
-    fn apply(&self, s: f32) -> Image {
+impl BrightnessPrepared<'_> {
+    fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync + Send) -> Image {
         match self {
-            BrightnessPrepared::Grey(img) => {
-                if s <= 0.0 {
-                    return (*img).clone();
+            BrightnessPrepared::Grey(img) => map_chunks(img, |_, _, src, dst| {
+                for (o, &x) in dst.iter_mut().zip(src) {
+                    *o = post(x + s);
                 }
-                map_samples(img, |_, x| x + s)
-            }
+            }),
             BrightnessPrepared::Rgb { img, value, ratio } => {
-                if s <= 0.0 {
-                    return (*img).clone();
-                }
                 let n = img.plane_len();
-                map_samples(img, |i, _| (value[i % n] + s).min(1.0) * ratio[i])
+                map_chunks(img, |c, px, _, dst| {
+                    let v = &value[px.clone()];
+                    let r = &ratio[c * n + px.start..c * n + px.end];
+                    for ((o, &v), &r) in dst.iter_mut().zip(v).zip(r) {
+                        *o = post((v + s).min(1.0) * r);
+                    }
+                })
             }
         }
+    }
+
+    fn img(&self) -> &Image {
+        match self {
+            BrightnessPrepared::Grey(img) | BrightnessPrepared::Rgb { img, .. } => img,
+        }
+    }
+}
+
+impl Prepared for BrightnessPrepared<'_> {
+    fn apply(&self, s: f32) -> Image {
+        if s <= 0.0 {
+            return self.img().clone();
+        }
+        self.run(s, clip)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img().quantised(depth);
+        }
+        let m = depth.max_value();
+        self.run(s, move |v| quantise(v, m))
     }
 }
 
@@ -70,20 +95,22 @@ impl Perturbation for Brightness {
         }
         let n = img.plane_len();
         let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
-        let value: Vec<f32> = (0..n).into_par_iter().map(|i| r[i].max(g[i]).max(b[i])).collect();
-        let ratio: Vec<f32> = img
-            .data
-            .par_iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                let v = value[i % n];
-                if v > 0.0 {
-                    x / v
-                } else {
-                    1.0
+        let mut value = vec![0.0f32; n];
+        value.par_chunks_mut(4096).enumerate().for_each(|(k, v)| {
+            let p = k * 4096..k * 4096 + v.len();
+            for (((o, &r), &g), &b) in v.iter_mut().zip(&r[p.clone()]).zip(&g[p.clone()]).zip(&b[p]) {
+                *o = r.max(g).max(b);
+            }
+        });
+        let mut ratio = vec![0.0f32; img.data.len()];
+        for (src, dst) in img.planes().zip(ratio.chunks_mut(n.max(1))) {
+            dst.par_chunks_mut(4096).enumerate().for_each(|(k, d)| {
+                let p = k * 4096..k * 4096 + d.len();
+                for ((o, &x), &v) in d.iter_mut().zip(&src[p.clone()]).zip(&value[p]) {
+                    *o = if v > 0.0 { x / v } else { 1.0 };
                 }
-            })
-            .collect();
+            });
+        }
         Ok(Box::new(BrightnessPrepared::Rgb { img, value, ratio }))
     }
 }
@@ -109,17 +136,32 @@ struct ContrastPrepared<'a> {
     means: Vec<f32>,
 }
 
+impl ContrastPrepared<'_> {
+    fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync + Send) -> Image {
+        let k = 1.0 - s;
+        map_chunks(self.img, |c, _, src, dst| {
+            let m = self.means[c];
+            for (o, &x) in dst.iter_mut().zip(src) {
+                *o = post((x - m) * k + m);
+            }
+        })
+    }
+}
+
 impl Prepared for ContrastPrepared<'_> {
     fn apply(&self, s: f32) -> Image {
         if s <= 0.0 {
             return self.img.clone();
         }
-        let n = self.img.plane_len().max(1);
-        let k = 1.0 - s;
-        map_samples(self.img, |i, x| {
-            let m = self.means[i / n];
-            (x - m) * k + m
-        })
+        self.run(s, clip)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img.quantised(depth);
+        }
+        let m = depth.max_value();
+        self.run(s, move |v| quantise(v, m))
     }
 }
 

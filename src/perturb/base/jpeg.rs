@@ -20,8 +20,8 @@
 //! upgrade or feature change that alters the arithmetic).
 
 use crate::error::{Error, Result};
-use crate::image::Image;
-use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
+use crate::image::{BitDepth, Image};
+use crate::perturb::{Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 pub struct Jpeg;
@@ -43,6 +43,15 @@ static JPEG: Info = Info {
 /// The quality used at strength s: round(100 - 99 s), clamped to 1..=100.
 pub fn quality(s: f32) -> u8 {
     (100.0 - 99.0 * s.clamp(0.0, 1.0)).round().clamp(1.0, 100.0) as u8
+}
+
+/// The strength of step k of [`Jpeg`]'s integer steps.
+fn jpeg_step(k: u32) -> f32 {
+    match k {
+        0 => 0.0,
+        1 => 0.25 / 99.0,
+        _ => (k - 1) as f32 / 99.0,
+    }
 }
 
 struct JpegPrepared {
@@ -86,6 +95,16 @@ impl Prepared for JpegPrepared {
         }
         self.round_trip(quality(s)).unwrap_or_else(|_| self.quantised.clone())
     }
+
+    /// The round trip's samples are 8-bit codes / 255 already: quantising them to 8 bits
+    /// changes no bit (`round((b / 255) * 255) = b`), so only s = 0 (the clean image) and other
+    /// depths need the pass.
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 || depth != BitDepth::U8 {
+            return self.apply(s).quantised(depth);
+        }
+        self.apply(s)
+    }
 }
 
 impl Perturbation for Jpeg {
@@ -106,6 +125,11 @@ impl Perturbation for Jpeg {
         p.round_trip(100).map_err(|e| Error::other(JPEG.id, format!("JPEG round trip failed: {e}")))?;
         Ok(Box::new(p))
     }
+    /// Step 0 is s = 0, the identity (no codec); step 1 quality 100 (s = 0.25 / 99, inside
+    /// (0, 0.005)); step k >= 2 quality 101 - k at s = (k - 1) / 99, so step 100 is quality 1 at s = 1.
+    fn integer_steps(&self) -> Option<IntegerSteps> {
+        Some(IntegerSteps { last: 100, strength: jpeg_step })
+    }
 }
 
 #[cfg(test)]
@@ -117,5 +141,16 @@ mod tests {
         assert_eq!(quality(0.0), 100);
         assert_eq!(quality(1.0), 1);
         assert_eq!(quality(0.5), 51); // 50.5 rounds away from zero
+    }
+
+    #[test]
+    fn integer_steps_are_the_qualities() {
+        let st = Jpeg.integer_steps().unwrap();
+        assert_eq!((st.strength)(0), 0.0);
+        assert_eq!((st.strength)(st.last), 1.0);
+        for k in 1..=st.last {
+            assert_eq!(quality((st.strength)(k)) as u32, 101 - k, "step {k}");
+            assert!((st.strength)(k) > (st.strength)(k - 1));
+        }
     }
 }

@@ -44,12 +44,34 @@ pub fn all() -> Vec<Box<dyn Perturbation>> {
     ]
 }
 
-/// Element-wise map `out[i] = clip(f(i, x[i]))` over all samples (planar index), in parallel;
-/// each output depends only on its own index, so the result is independent of thread count.
-pub(crate) fn map_samples(img: &Image, f: impl Fn(usize, f32) -> f32 + Sync + Send) -> Image {
-    let data: Vec<f32> = img.data.par_iter().enumerate().with_min_len(4096).map(|(i, &x)| f(i, x).clamp(0.0, 1.0)).collect();
-    Image { data, ..*img }
+/// Samples per parallel task of [`map_chunks`].
+const CHUNK: usize = 16384;
+
+/// A pointwise op over chunks of one plane: `f(c, pixels, src, dst)` writes `dst` (the output
+/// samples of plane c at the pixel indices `pixels`) from `src` (the input samples there). Each
+/// output depends only on its own index (thread-count independent); the op writes its inner
+/// loop over zipped slices, which the compiler vectorises (no per-sample index arithmetic).
+pub(crate) fn map_chunks(img: &Image, f: impl Fn(usize, std::ops::Range<usize>, &[f32], &mut [f32]) + Sync + Send) -> Image {
+    let mut out = Image::new(img.width, img.height, img.channels);
+    for (c, (src, dst)) in img.planes().zip(out.planes_mut()).enumerate() {
+        dst.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).enumerate().for_each(|(k, (d, s))| {
+            let p0 = k * CHUNK;
+            f(c, p0..p0 + d.len(), s, d)
+        });
+    }
+    out
 }
+
+/// The finish of `apply`: the catalogue's clip (`f32::clamp`, as every op of this family had it).
+#[inline(always)]
+pub(crate) fn clip(v: f32) -> f32 {
+    v.clamp(0.0, 1.0)
+}
+
+/// The finish of `apply_quantised`: clip, round to the nearest of `max` codes (halves away from
+/// zero), back to [0, 1]; bit-identical to `Image::quantised` of the clipped sample
+/// (`crate::perturb::common::quant`).
+pub(crate) use crate::perturb::common::quant::quantise;
 
 #[cfg(test)]
 mod tests {

@@ -2,9 +2,9 @@
 //! notes section 3). Fields: stream = channel, index = pixel index within the plane, drawn once
 //! in `prepare`; the strength only scales them, so SSIM(s) is continuous and non-increasing.
 
-use super::map_samples;
+use super::{clip, map_chunks, quantise};
 use crate::error::Result;
-use crate::image::Image;
+use crate::image::{BitDepth, Image};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 
 /// Standard-normal field of the image's size: plane c from stream c.
@@ -41,17 +41,38 @@ struct AdditiveNoise<'a> {
     multiplicative: bool,
 }
 
+impl AdditiveNoise<'_> {
+    fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync + Send) -> Image {
+        let n = self.img.plane_len();
+        map_chunks(self.img, |c, px, src, dst| {
+            let f = &self.field[c * n + px.start..c * n + px.end];
+            if self.multiplicative {
+                for ((o, &x), &z) in dst.iter_mut().zip(src).zip(f) {
+                    *o = post(x + x * s * z);
+                }
+            } else {
+                for ((o, &x), &z) in dst.iter_mut().zip(src).zip(f) {
+                    *o = post(x + s * z);
+                }
+            }
+        })
+    }
+}
+
 impl Prepared for AdditiveNoise<'_> {
     fn apply(&self, s: f32) -> Image {
         if s <= 0.0 {
             return self.img.clone();
         }
-        let f = &self.field;
-        if self.multiplicative {
-            map_samples(self.img, |i, x| x + x * s * f[i])
-        } else {
-            map_samples(self.img, |i, x| x + s * f[i])
+        self.run(s, clip)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img.quantised(depth);
         }
+        let m = depth.max_value();
+        self.run(s, move |v| quantise(v, m))
     }
 }
 
@@ -114,24 +135,40 @@ struct SaltPepperPrepared<'a> {
     salt: Vec<f32>,
 }
 
+impl SaltPepperPrepared<'_> {
+    fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync + Send) -> Image {
+        map_chunks(self.img, |_, px, src, dst| {
+            let (flip, salt) = (&self.flip[px.clone()], &self.salt[px]);
+            for (((o, &x), &u), &v) in dst.iter_mut().zip(src).zip(flip).zip(salt) {
+                let y = if u < s {
+                    if v < 0.5 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                } else {
+                    x
+                };
+                *o = post(y);
+            }
+        })
+    }
+}
+
 impl Prepared for SaltPepperPrepared<'_> {
     fn apply(&self, s: f32) -> Image {
         if s <= 0.0 {
             return self.img.clone();
         }
-        let n = self.img.plane_len();
-        map_samples(self.img, |i, x| {
-            let p = i % n;
-            if self.flip[p] < s {
-                if self.salt[p] < 0.5 {
-                    1.0
-                } else {
-                    0.0
-                }
-            } else {
-                x
-            }
-        })
+        self.run(s, clip)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        if s <= 0.0 {
+            return self.img.quantised(depth);
+        }
+        let m = depth.max_value();
+        self.run(s, move |v| quantise(v, m))
     }
 }
 

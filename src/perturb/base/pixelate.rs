@@ -6,8 +6,9 @@
 //! `monotone_tolerance` 0.03 (kind Integer).
 
 use crate::error::Result;
-use crate::image::Image;
-use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
+use super::quantise;
+use crate::image::{BitDepth, Image};
+use crate::perturb::{Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
 pub struct Pixelate;
@@ -37,24 +38,43 @@ struct PixelatePrepared<'a> {
 
 impl Prepared for PixelatePrepared<'_> {
     fn apply(&self, s: f32) -> Image {
+        self.run(s, |v| v)
+    }
+
+    fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
+        let m = depth.max_value();
+        // each block's mean quantised once, then replicated: the same samples as quantising after
+        self.run(s, move |v| quantise(v, m))
+    }
+}
+
+impl PixelatePrepared<'_> {
+    fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync) -> Image {
         let b = block_size(s);
         let (w, h) = (self.img.width, self.img.height);
         if b <= 1 || w == 0 || h == 0 {
-            return self.img.clone();
+            let mut out = self.img.clone();
+            out.data.iter_mut().for_each(|v| *v = post(*v));
+            return out;
         }
         let mut out = Image::new(w, h, self.img.channels);
         for (src, dst) in self.img.planes().zip(out.planes_mut()) {
             // one band of b rows per task; each block's sum in f64 in row-major order
+            // (rows outer, blocks inner: every block still adds its row sums in row order, but
+            // the blocks' add chains are independent and overlap)
             dst.par_chunks_mut(b * w).enumerate().for_each(|(by, band)| {
                 let y0 = by * b;
                 let rows = band.len() / w;
-                for x0 in (0..w).step_by(b) {
-                    let x1 = (x0 + b).min(w);
-                    let mut sum = 0.0f64;
-                    for y in y0..y0 + rows {
-                        sum += src[y * w + x0..y * w + x1].iter().map(|&v| v as f64).sum::<f64>();
+                let mut sums = vec![0.0f64; w.div_ceil(b)];
+                for y in y0..y0 + rows {
+                    let row = &src[y * w..(y + 1) * w];
+                    for (sum, seg) in sums.iter_mut().zip(row.chunks(b)) {
+                        *sum += seg.iter().map(|&v| v as f64).sum::<f64>();
                     }
-                    let mean = (sum / ((x1 - x0) * rows) as f64) as f32;
+                }
+                for (bx, sum) in sums.iter().enumerate() {
+                    let (x0, x1) = (bx * b, (bx * b + b).min(w));
+                    let mean = post((sum / ((x1 - x0) * rows) as f64) as f32);
                     for r in 0..rows {
                         band[r * w + x0..r * w + x1].fill(mean);
                     }
@@ -71,5 +91,9 @@ impl Perturbation for Pixelate {
     }
     fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         Ok(Box::new(PixelatePrepared { img }))
+    }
+    /// Block sizes 1..=64: step k is strength k (block k + 1).
+    fn integer_steps(&self) -> Option<IntegerSteps> {
+        Some(IntegerSteps { last: PIXELATE.strength_range.1 as u32, strength: |k| k as f32 })
     }
 }

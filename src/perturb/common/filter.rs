@@ -1,6 +1,7 @@
 //! Separable filtering with scipy.ndimage's `mode='reflect'` border (half-sample symmetric:
 //! `d c b a | a b c d | d c b a`), the border rule of the catalogue's blurs and of SSIM.
 
+use super::simd::tap_sums;
 use rayon::prelude::*;
 
 /// Map an out-of-range index into [0, n) by half-sample symmetric reflection (period 2n), as
@@ -38,31 +39,22 @@ pub fn convolve_separable(plane: &[f32], w: usize, h: usize, kx: &[f32], ky: &[f
     debug_assert_eq!(plane.len(), w * h);
     let rx = (kx.len() / 2) as isize;
     let ry = (ky.len() / 2) as isize;
+    // row taps: tap k of output x reads padded[x + k]
+    let xtaps: Vec<(usize, f32)> = kx.iter().enumerate().map(|(k, &wk)| (k, wk)).collect();
     let mut tmp = vec![0.0f32; w * h];
     tmp.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         let src = &plane[y * w..(y + 1) * w];
         // the row with its reflected margins, so the tap loop has no border branch; the
         // accumulation order (taps in kernel order) is unchanged
         let padded: Vec<f32> = (-rx..w as isize + rx).map(|i| src[reflect_index(i, w)]).collect();
-        // tap-outer, pixel-inner: every output still sums `0 + k0*v0 + k1*v1 + ...` in tap order
-        // (bit-identical to a per-pixel dot product and to kernels/blur.cuh), but the inner loop
-        // has no carried dependency, so it vectorises across x instead of waiting on one add
-        // chain per pixel.
-        for (k, &wk) in kx.iter().enumerate() {
-            for (o, &v) in row.iter_mut().zip(&padded[k..k + w]) {
-                *o += wk * v;
-            }
-        }
+        // every output sums `0 + k0*v0 + k1*v1 + ...` in tap order (bit-identical to a
+        // per-pixel dot product and to kernels/blur.cuh), in register-sized chunks of the row
+        tap_sums(row, &padded, &xtaps);
     });
     let mut out = vec![0.0f32; w * h];
     out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        for (k, &wk) in ky.iter().enumerate() {
-            let yi = reflect_index(y as isize + k as isize - ry, h);
-            let src = &tmp[yi * w..(yi + 1) * w];
-            for (o, &v) in row.iter_mut().zip(src) {
-                *o += wk * v;
-            }
-        }
+        let taps: Vec<(usize, f32)> = ky.iter().enumerate().map(|(k, &wk)| (reflect_index(y as isize + k as isize - ry, h) * w, wk)).collect();
+        tap_sums(row, &tmp, &taps);
     });
     out
 }
@@ -93,6 +85,37 @@ mod tests {
         assert_eq!(k.len(), 11);
         assert!((k.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert_eq!(gaussian_kernel(2.0, 4.0).len(), 17);
+    }
+
+    #[test]
+    fn separable_is_the_per_pixel_tap_loop_bit_for_bit() {
+        for (w, h) in [(13usize, 7usize), (200, 9), (5, 140)] {
+            let p: Vec<f32> = (0..w * h).map(|i| ((i * 53) % 29) as f32 / 28.0).collect();
+            for sigma in [0.7, 3.0, 12.5] {
+                let k = gaussian_kernel(sigma, 4.0);
+                let r = (k.len() / 2) as isize;
+                let got = convolve_separable(&p, w, h, &k, &k);
+                let mut tmp = vec![0.0f32; w * h];
+                for y in 0..h {
+                    for x in 0..w {
+                        let mut acc = 0.0f32;
+                        for (j, &wk) in k.iter().enumerate() {
+                            acc += wk * p[y * w + reflect_index(x as isize + j as isize - r, w)];
+                        }
+                        tmp[y * w + x] = acc;
+                    }
+                }
+                for y in 0..h {
+                    for x in 0..w {
+                        let mut acc = 0.0f32;
+                        for (j, &wk) in k.iter().enumerate() {
+                            acc += wk * tmp[reflect_index(y as isize + j as isize - r, h) * w + x];
+                        }
+                        assert_eq!(got[y * w + x].to_bits(), acc.to_bits(), "{w}x{h} sigma {sigma} ({x}, {y})");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

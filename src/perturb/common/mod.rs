@@ -8,6 +8,8 @@
 //! - [`strokes`]: anti-aliased cubic Bezier strokes (hairs).
 //! - [`kspace`]: 2-D FFT of a plane with numpy conventions, fftshift (MRI k-space artefacts).
 //! - [`body`]: body / scan-cone support, body centre and radius (CT cupping, ultrasound).
+//! - [`quant`]: quantisation of one sample to a bit depth (as `Image::quantised`), vectorisable.
+//! - [`simd`]: runtime CPU dispatch of the f32 tap loops (AVX-512, AVX2, baseline; same bits).
 //! - [`grey`]: apply one grey-level model to every channel (CT, MRI, US, X-ray are grey by nature).
 pub mod body;
 pub mod field;
@@ -17,5 +19,7 @@ pub mod hsv;
 pub mod kspace;
 pub mod objects;
 pub mod psf;
+pub mod quant;
+pub mod simd;
 pub mod strokes;
 pub mod warp;
