@@ -24,7 +24,18 @@ fn items() -> Vec<(Image, Mask)> {
         let reference = SsimReference::new(&p.image, SsimVariant::Wang).unwrap();
         v.push((p.image.clone(), p.mask.clone()));
         for q in &base {
-            for o in produce(&Policy::Fixed, *q, &p.image, &reference, Some(&p.mask), medfm_robust::BitDepth::U8, &Ctx::new(0, i as u32), &[1, 3, 5]).unwrap() {
+            for o in produce(
+                &Policy::Fixed,
+                *q,
+                &p.image,
+                &reference,
+                Some(&p.mask),
+                medfm_robust::BitDepth::U8,
+                &Ctx::new(0, i as u32),
+                &[1, 3, 5],
+            )
+            .unwrap()
+            {
                 v.push((o.image, o.mask.unwrap()));
             }
         }
@@ -38,7 +49,11 @@ fn bench(c: &mut Criterion) {
         name: "demo".into(),
         strategy: "none".into(),
         preset: "litemedsam".into(),
-        graphs: [("encoder".to_string(), dir.join("encoder.onnx")), ("decoder".to_string(), dir.join("decoder.onnx"))].into(),
+        graphs: [
+            ("encoder".to_string(), dir.join("encoder.onnx")),
+            ("decoder".to_string(), dir.join("decoder.onnx")),
+        ]
+        .into(),
         task: "segmentation".into(),
         model: None,
         judge: None,
@@ -49,11 +64,28 @@ fn bench(c: &mut Criterion) {
         vlm_compat: vec![],
     };
     let tmp = std::env::temp_dir();
-    let mut ev = load_evaluator(&m, "cpu", Profile::Default, &tmp).expect("demo model (run tools/setup_ort.sh first)");
+    let mut ev = load_evaluator(&m, "cpu", Profile::Default, &tmp)
+        .expect("demo model (run tools/setup_ort.sh first)");
     let items = items();
-    let sample = Sample { id: "p".into(), image: "p.png".into(), mask: None, modality: None, vlm: None, relative: "p.png".into() };
+    let sample = Sample {
+        id: "p".into(),
+        image: "p.png".into(),
+        mask: None,
+        modality: None,
+        vlm: None,
+        relative: "p.png".into(),
+    };
     let run_all = |ev: &mut Box<dyn UnitEvaluator>| {
-        let inputs: Vec<UnitInput<'_>> = items.iter().map(|(img, mask)| UnitInput { sample: &sample, image: img, truth: Some(mask), seed: 0, unit: "u" }).collect();
+        let inputs: Vec<UnitInput<'_>> = items
+            .iter()
+            .map(|(img, mask)| UnitInput {
+                sample: &sample,
+                image: img,
+                truth: Some(mask),
+                seed: 0,
+                unit: "u",
+            })
+            .collect();
         for r in ev.evaluate_batch(&inputs) {
             assert!(r.is_ok(), "{:?}", r.err());
         }

@@ -24,7 +24,9 @@ fn bench(cr: &mut Criterion) {
     g.throughput(Throughput::Elements((w * h * c) as u64));
     for p in all() {
         let info = p.info();
-        let img = phantom(info.modality.unwrap_or(Modality::Ct), w, h, c, 1).image.quantised(BitDepth::U8);
+        let img = phantom(info.modality.unwrap_or(Modality::Ct), w, h, c, 1)
+            .image
+            .quantised(BitDepth::U8);
         let prepared = match p.prepare(&img, &ctx) {
             Ok(pr) => pr,
             Err(e) => {
@@ -33,20 +35,37 @@ fn bench(cr: &mut Criterion) {
             }
         };
         let s = 0.5 * (info.strength_range.0 + info.strength_range.1);
-        g.bench_with_input(BenchmarkId::from_parameter(info.id), &s, |bn, &s| bn.iter(|| prepared.apply_quantised(s, BitDepth::U8)));
+        g.bench_with_input(BenchmarkId::from_parameter(info.id), &s, |bn, &s| {
+            bn.iter(|| prepared.apply_quantised(s, BitDepth::U8))
+        });
     }
     g.finish();
 
     let mut g = cr.benchmark_group("calibrate");
     g.sample_size(10);
-    let img = phantom(Modality::Pathology, w, h, c, 1).image.quantised(BitDepth::U8);
+    let img = phantom(Modality::Pathology, w, h, c, 1)
+        .image
+        .quantised(BitDepth::U8);
     let opts = SearchOptions::default();
-    let base: Vec<_> = all().iter().filter(|p| p.info().category == Category::Base).collect();
+    let base: Vec<_> = all()
+        .iter()
+        .filter(|p| p.info().category == Category::Base)
+        .collect();
     g.bench_function("base_512x512x3", |bn| {
         bn.iter(|| {
             let reference = SsimReference::new(&img, opts.variant).unwrap();
             for p in &base {
-                perturb_image_with(p.as_ref(), &img, &reference, None, BitDepth::U8, &ctx, &[1, 2, 3, 4, 5], &opts).unwrap();
+                perturb_image_with(
+                    p.as_ref(),
+                    &img,
+                    &reference,
+                    None,
+                    BitDepth::U8,
+                    &ctx,
+                    &[1, 2, 3, 4, 5],
+                    &opts,
+                )
+                .unwrap();
             }
         })
     });

@@ -50,7 +50,9 @@ fn bench(cr: &mut Criterion) {
         for v in [SsimVariant::Wang, SsimVariant::Skimage] {
             let r = SsimReference::new(&a, v).unwrap();
             let id = format!("{}/{w}x{h}x{c}", v.as_str());
-            g.bench_with_input(BenchmarkId::from_parameter(&id), &r, |bn, r| bn.iter(|| r.ssim(&b).unwrap()));
+            g.bench_with_input(BenchmarkId::from_parameter(&id), &r, |bn, r| {
+                bn.iter(|| r.ssim(&b).unwrap())
+            });
         }
     }
     g.finish();

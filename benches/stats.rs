@@ -18,7 +18,17 @@ use medfm_robust::stats::paired::{sign_flip_p, Lin};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-fn record(model: &str, strategy: &str, dataset: &str, sample: usize, p: &str, cat: &str, level: u8, iou: f64, ssim: Option<f64>) -> Record {
+fn record(
+    model: &str,
+    strategy: &str,
+    dataset: &str,
+    sample: usize,
+    p: &str,
+    cat: &str,
+    level: u8,
+    iou: f64,
+    ssim: Option<f64>,
+) -> Record {
     Record {
         unit: format!("{model}/{strategy}/{dataset}/{sample}/{p}/{level}"),
         model: model.into(),
@@ -35,7 +45,10 @@ fn record(model: &str, strategy: &str, dataset: &str, sample: usize, p: &str, ca
         ssim,
         in_band: Some(true),
         reason: None,
-        metrics: BTreeMap::from([("iou".to_string(), iou), ("dice".to_string(), 2.0 * iou / (1.0 + iou))]),
+        metrics: BTreeMap::from([
+            ("iou".to_string(), iou),
+            ("dice".to_string(), 2.0 * iou / (1.0 + iou)),
+        ]),
         prompt: None,
         error: None,
         verdict: None,
@@ -46,7 +59,21 @@ fn record(model: &str, strategy: &str, dataset: &str, sample: usize, p: &str, ca
 
 /// (model, strategy) pairs x datasets x perturbations x levels x samples, seeded.
 fn synthesise(samples: usize) -> Vec<Record> {
-    let ms: Vec<(String, String)> = ["medsam", "sam-med2d"].iter().flat_map(|m| ["full", "encoder", "decoder", "decoder-prompt", "lora", "adapter"].iter().map(move |s| (m.to_string(), s.to_string()))).collect();
+    let ms: Vec<(String, String)> = ["medsam", "sam-med2d"]
+        .iter()
+        .flat_map(|m| {
+            [
+                "full",
+                "encoder",
+                "decoder",
+                "decoder-prompt",
+                "lora",
+                "adapter",
+            ]
+            .iter()
+            .map(move |s| (m.to_string(), s.to_string()))
+        })
+        .collect();
     let datasets = ["isic", "kvasir", "brain-mri", "smdg"];
     let mut out = Vec::new();
     for (k, (m, s)) in ms.iter().enumerate() {
@@ -60,8 +87,19 @@ fn synthesise(samples: usize) -> Vec<Record> {
                     for level in 1..=5u8 {
                         let j = (p * 8 + level as u32) * 100_000 + i as u32;
                         let ssim = 1.0 - 0.1 * level as f64 + 0.09 * g.uniform(1, j) as f64 - 0.045;
-                        let drop = (0.01 + 0.002 * p as f64) * level as f64 + 0.05 * g.normal(2, j) as f64;
-                        out.push(record(m, s, d, i, &format!("p{p:02}"), cat, level, clean - drop, Some(ssim)));
+                        let drop =
+                            (0.01 + 0.002 * p as f64) * level as f64 + 0.05 * g.normal(2, j) as f64;
+                        out.push(record(
+                            m,
+                            s,
+                            d,
+                            i,
+                            &format!("p{p:02}"),
+                            cat,
+                            level,
+                            clean - drop,
+                            Some(ssim),
+                        ));
                     }
                 }
             }
@@ -71,7 +109,11 @@ fn synthesise(samples: usize) -> Vec<Record> {
 }
 
 fn paper_sized() {
-    let samples = if std::env::var_os("MEDFM_STATS_BENCH_QUICK").is_some() { 20 } else { 200 };
+    let samples = if std::env::var_os("MEDFM_STATS_BENCH_QUICK").is_some() {
+        20
+    } else {
+        200
+    };
     let t = Instant::now();
     let recs = synthesise(samples);
     let t_syn = t.elapsed();
@@ -98,17 +140,34 @@ fn paper_sized() {
 fn kernels(c: &mut Criterion) {
     paper_sized();
     // A 1/40 design: 12 x 4 x 1 perturbation x 5 levels x 200 samples.
-    let recs: Vec<Record> = synthesise(200).into_iter().filter(|r| r.perturbation == "clean" || r.perturbation == "p00").collect();
+    let recs: Vec<Record> = synthesise(200)
+        .into_iter()
+        .filter(|r| r.perturbation == "clean" || r.perturbation == "p00")
+        .collect();
     let agg = Aggregate::from_records(recs.iter(), "iou");
-    let n = agg.design.cells.iter().map(|c| c.values.len()).sum::<usize>() as u64;
+    let n = agg
+        .design
+        .cells
+        .iter()
+        .map(|c| c.values.len())
+        .sum::<usize>() as u64;
     let mut g = c.benchmark_group("stats");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n * 2000));
-    g.bench_function("cell_replicates_b2000", |b| b.iter(|| agg.design.replicates(0, 2000)));
+    g.bench_function("cell_replicates_b2000", |b| {
+        b.iter(|| agg.design.replicates(0, 2000))
+    });
     let lin = agg.design.cells.len() - 1;
-    let contrib: Vec<f64> = agg.design.contributions(&Lin::cell(lin).minus(&Lin::cell(lin - 1))).into_iter().map(|x| x.1).collect();
+    let contrib: Vec<f64> = agg
+        .design
+        .contributions(&Lin::cell(lin).minus(&Lin::cell(lin - 1)))
+        .into_iter()
+        .map(|x| x.1)
+        .collect();
     g.throughput(Throughput::Elements(contrib.len() as u64 * 9999));
-    g.bench_function("sign_flip_9999", |b| b.iter(|| sign_flip_p(&contrib, 9999, 0, 1)));
+    g.bench_function("sign_flip_9999", |b| {
+        b.iter(|| sign_flip_p(&contrib, 9999, 0, 1))
+    });
     g.finish();
 }
 

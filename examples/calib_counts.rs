@@ -23,7 +23,14 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--size" => size = args.next().and_then(|v| v.parse().ok()).expect("--size N"),
-            "--modalities" => mods = args.next().expect("list").split(',').map(|m| Modality::parse(m).expect("modality")).collect(),
+            "--modalities" => {
+                mods = args
+                    .next()
+                    .expect("list")
+                    .split(',')
+                    .map(|m| Modality::parse(m).expect("modality"))
+                    .collect()
+            }
             _ => panic!("unknown argument {a}"),
         }
     }
@@ -42,7 +49,15 @@ fn main() {
             t_prep += t0.elapsed().as_secs_f64();
             // now: the search calibration runs, with its evaluations timed
             let (ta, ts, ne) = (Cell::new(0.0), Cell::new(0.0), Cell::new(0u64));
-            let now = calibrate_prepared(prepared.as_ref(), p.as_ref(), &reference, BitDepth::U8, &levels, &opts).unwrap();
+            let now = calibrate_prepared(
+                prepared.as_ref(),
+                p.as_ref(),
+                &reference,
+                BitDepth::U8,
+                &levels,
+                &opts,
+            )
+            .unwrap();
             let mut timed = Evaluations::new(|s| {
                 let t0 = Instant::now();
                 let q = prepared.apply_quantised(s, BitDepth::U8);
@@ -54,8 +69,22 @@ fn main() {
                 v
             });
             match p.integer_steps() {
-                Some(st) => medfm_robust::calibrate::search::search_bands_steps(&mut timed, &BANDS, st, opts.max_evals_per_band).unwrap(),
-                None => search_bands(&mut timed, &BANDS, info.strength_range.0, info.strength_range.1, info.kind, opts.max_evals_per_band).unwrap(),
+                Some(st) => medfm_robust::calibrate::search::search_bands_steps(
+                    &mut timed,
+                    &BANDS,
+                    st,
+                    opts.max_evals_per_band,
+                )
+                .unwrap(),
+                None => search_bands(
+                    &mut timed,
+                    &BANDS,
+                    info.strength_range.0,
+                    info.strength_range.1,
+                    info.kind,
+                    opts.max_evals_per_band,
+                )
+                .unwrap(),
             };
             t_apply += ta.get();
             t_ssim += ts.get();
@@ -63,11 +92,28 @@ fn main() {
             let n_now = timed.count;
             drop(timed);
             // before: bisection of s for every kind
-            let mut old = Evaluations::new(|s| reference.ssim(&prepared.apply_quantised(s, BitDepth::U8)));
-            let before = search_bands(&mut old, &BANDS, info.strength_range.0, info.strength_range.1, info.kind, opts.max_evals_per_band).unwrap();
+            let mut old =
+                Evaluations::new(|s| reference.ssim(&prepared.apply_quantised(s, BitDepth::U8)));
+            let before = search_bands(
+                &mut old,
+                &BANDS,
+                info.strength_range.0,
+                info.strength_range.1,
+                info.kind,
+                opts.max_evals_per_band,
+            )
+            .unwrap();
             let in_now = now.iter().filter(|o| o.in_band).count() as u64;
             let in_before = before.iter().filter(|o| o.in_band).count() as u64;
-            println!("{:<11} {:<15} evals now {:>3} before {:>3}  in band now {} before {}", m.as_str(), info.id, n_now, old.count, in_now, in_before);
+            println!(
+                "{:<11} {:<15} evals now {:>3} before {:>3}  in band now {} before {}",
+                m.as_str(),
+                info.id,
+                n_now,
+                old.count,
+                in_now,
+                in_before
+            );
             let e = tot.entry(info.id).or_default();
             e[0] += n_now as u64;
             e[1] += old.count as u64;
@@ -76,14 +122,28 @@ fn main() {
         }
     }
     let k = mods.len() as f64;
-    println!("\nper image ({} images, {size}x{size} RGB): mean SSIM evaluations, in-band levels (of {})", mods.len(), 5 * mods.len());
+    println!(
+        "\nper image ({} images, {size}x{size} RGB): mean SSIM evaluations, in-band levels (of {})",
+        mods.len(),
+        5 * mods.len()
+    );
     let (mut a, mut b) = (0u64, 0u64);
     for (id, e) in &tot {
-        println!("{id:<15} evals now {:>5.1} before {:>5.1}  in band now {:>3} before {:>3}", e[0] as f64 / k, e[1] as f64 / k, e[2], e[3]);
+        println!(
+            "{id:<15} evals now {:>5.1} before {:>5.1}  in band now {:>3} before {:>3}",
+            e[0] as f64 / k,
+            e[1] as f64 / k,
+            e[2],
+            e[3]
+        );
         a += e[0];
         b += e[1];
     }
-    println!("all base       evals now {:>5.1} before {:>5.1} per image", a as f64 / k, b as f64 / k);
+    println!(
+        "all base       evals now {:>5.1} before {:>5.1} per image",
+        a as f64 / k,
+        b as f64 / k
+    );
     println!(
         "time per image (this process, rayon default threads): prepare {:.1} ms, apply+quantise {:.1} ms, SSIM {:.1} ms over {:.1} evaluations ({:.2} ms per SSIM)",
         t_prep * 1e3 / k,

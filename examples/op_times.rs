@@ -18,8 +18,21 @@ fn main() {
     let mut ids: Option<Vec<String>> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--repeat" => repeat = args.next().and_then(|v| v.parse().ok()).expect("--repeat N"),
-            "--ids" => ids = Some(args.next().expect("--ids a,b").split(',').map(str::to_string).collect()),
+            "--repeat" => {
+                repeat = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--repeat N")
+            }
+            "--ids" => {
+                ids = Some(
+                    args.next()
+                        .expect("--ids a,b")
+                        .split(',')
+                        .map(str::to_string)
+                        .collect(),
+                )
+            }
             _ => path = Some(a),
         }
     }

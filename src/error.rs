@@ -7,11 +7,19 @@ use std::path::PathBuf;
 pub enum Error {
     /// Reading a file failed (the OS error is the source; the message gives it once).
     #[error("{path}: cannot read: {}", io_cause(source))]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// Writing (creating, renaming) a file or folder failed.
     #[error("{path}: cannot write: {}", io_cause(source))]
-    Write { path: PathBuf, #[source] source: std::io::Error },
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// An output path exists and is not a regular file (a device, FIFO, symlink, folder): never
     /// replaced.
@@ -24,11 +32,21 @@ pub enum Error {
 
     /// The header announces more pixels than the decompression-bomb guard allows.
     #[error("{path}: image is {width}x{height} ({pixels} pixels), above the limit of {limit} pixels; if the file is trusted, raise the limit with the environment variable MEDFM_MAX_PIXELS")]
-    TooManyPixels { path: PathBuf, width: u64, height: u64, pixels: u64, limit: u64 },
+    TooManyPixels {
+        path: PathBuf,
+        width: u64,
+        height: u64,
+        pixels: u64,
+        limit: u64,
+    },
 
     /// A readable file whose content this tool does not handle (float TIFF, ...).
     #[error("{path}: unsupported {what}; {fix}")]
-    Unsupported { path: PathBuf, what: String, fix: String },
+    Unsupported {
+        path: PathBuf,
+        what: String,
+        fix: String,
+    },
 
     /// A data file (JSON, JSONL, CSV, TOML) that does not parse or has wrong content.
     #[error("{path}: cannot parse: {reason}")]
@@ -36,23 +54,43 @@ pub enum Error {
 
     /// A size argument outside its range (checked before any work).
     #[error("{what} = {value} is out of range; allowed {min}..={max}")]
-    OutOfRange { what: String, value: u64, min: u64, max: u64 },
+    OutOfRange {
+        what: String,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
 
     /// A model produced NaN or infinite values.
     #[error("{what}: model output has {count} non-finite value(s) (NaN or infinity) out of {total}; the model or its preprocessing is broken (check the ONNX graph and the scale/mean/std settings)")]
-    NonFinite { what: String, count: usize, total: usize },
+    NonFinite {
+        what: String,
+        count: usize,
+        total: usize,
+    },
 
-    #[error("{path}: not a readable image ({reason}); check the file is a complete PNG, JPEG or TIFF")]
+    #[error(
+        "{path}: not a readable image ({reason}); check the file is a complete PNG, JPEG or TIFF"
+    )]
     Decode { path: PathBuf, reason: String },
 
     #[error("{path}: cannot write: {reason}")]
     Encode { path: PathBuf, reason: String },
 
     #[error("{what}: image is {width}x{height}, smaller than the {win}x{win} SSIM window; use images of at least {win} pixels per side")]
-    TooSmall { what: String, width: usize, height: usize, win: usize },
+    TooSmall {
+        what: String,
+        width: usize,
+        height: usize,
+        win: usize,
+    },
 
     #[error("{what}: shape mismatch: expected {expected}, found {found}")]
-    Shape { what: String, expected: String, found: String },
+    Shape {
+        what: String,
+        expected: String,
+        found: String,
+    },
 
     #[error("unknown perturbation '{id}'; run `medfm-robust list` for the catalogue")]
     UnknownPerturbation { id: String },
@@ -105,25 +143,42 @@ pub fn chain_message(e: &(dyn std::error::Error + 'static)) -> String {
 
 impl Error {
     pub fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Invalid { what: what.into(), reason: reason.into() }
+        Error::Invalid {
+            what: what.into(),
+            reason: reason.into(),
+        }
     }
     pub fn other(what: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Other { what: what.into(), reason: reason.into() }
+        Error::Other {
+            what: what.into(),
+            reason: reason.into(),
+        }
     }
     /// A failed read of `path`.
     pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
     /// A failed write (create, rename) of `path`.
     pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Write { path: path.into(), source }
+        Error::Write {
+            path: path.into(),
+            source,
+        }
     }
     /// `value` of `what` must lie in `min..=max`.
     pub fn check_range(what: &str, value: u64, min: u64, max: u64) -> Result<()> {
         if (min..=max).contains(&value) {
             Ok(())
         } else {
-            Err(Error::OutOfRange { what: what.into(), value, min, max })
+            Err(Error::OutOfRange {
+                what: what.into(),
+                value,
+                min,
+                max,
+            })
         }
     }
 }

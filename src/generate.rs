@@ -140,34 +140,64 @@ fn load(item: &InputItem, opts: &GenerateOptions) -> LoadResult {
         None => None,
     };
     let reference = SsimReference::new(&image, opts.variant).map_err(|e| match e {
-        Error::TooSmall { width, height, win, .. } => {
-            Error::TooSmall { what: item.path.display().to_string(), width, height, win }
-        }
+        Error::TooSmall {
+            width, height, win, ..
+        } => Error::TooSmall {
+            what: item.path.display().to_string(),
+            width,
+            height,
+            win,
+        },
         other => other,
     })?;
     let modality = opts.modality.or(item.modality);
     let perturbations = perturb::select(&opts.perturbations, modality)?;
     let ctx = Ctx::new(opts.seed, io::image_id(&item.relative));
     Ok((
-        Loaded { item: item.clone(), image, depth: loaded.depth, format: loaded.format, mask, reference, ctx, modality, perturbations },
+        Loaded {
+            item: item.clone(),
+            image,
+            depth: loaded.depth,
+            format: loaded.format,
+            mask,
+            reference,
+            ctx,
+            modality,
+            perturbations,
+        },
         loaded.warnings,
     ))
 }
 
 /// Run the whole generation. Writes outputs and `OUT/manifest.jsonl`; returns the summary (the
 /// caller prints it and decides the exit code).
-pub fn generate(items: &[InputItem], opts: &GenerateOptions, progress: Progress<'_>) -> Result<Summary> {
+pub fn generate(
+    items: &[InputItem],
+    opts: &GenerateOptions,
+    progress: Progress<'_>,
+) -> Result<Summary> {
     generate_on(items, opts, &crate::backend::Engine::Cpu, progress)
 }
 
 /// [`generate`] on a selected engine (module docs: what runs on the GPU).
-pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::backend::Engine, progress: Progress<'_>) -> Result<Summary> {
-    std::fs::create_dir_all(&opts.out).map_err(|source| Error::Io { path: opts.out.clone(), source })?;
+pub fn generate_on(
+    items: &[InputItem],
+    opts: &GenerateOptions,
+    engine: &crate::backend::Engine,
+    progress: Progress<'_>,
+) -> Result<Summary> {
+    std::fs::create_dir_all(&opts.out).map_err(|source| Error::Io {
+        path: opts.out.clone(),
+        source,
+    })?;
     let mut summary = Summary::default();
 
     // Load every image (in parallel); bad inputs become failures, the rest goes on.
-    let loaded: Vec<(usize, LoadResult)> =
-        items.par_iter().enumerate().map(|(i, it)| (i, load(it, opts))).collect();
+    let loaded: Vec<(usize, LoadResult)> = items
+        .par_iter()
+        .enumerate()
+        .map(|(i, it)| (i, load(it, opts)))
+        .collect();
     let mut good: Vec<(usize, Loaded)> = Vec::new();
     for (i, r) in loaded {
         match r {
@@ -175,14 +205,21 @@ pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::
                 summary.warnings.extend(w);
                 good.push((i, l));
             }
-            Err(e) => summary.failures.push(Failure { source: items[i].path.display().to_string(), perturbation: None, error: e.to_string() }),
+            Err(e) => summary.failures.push(Failure {
+                source: items[i].path.display().to_string(),
+                perturbation: None,
+                error: e.to_string(),
+            }),
         }
     }
 
     // Per-dataset mode: strengths from the calibration subset of each modality group.
     let mut cache = match opts.calibration {
         CalibrationMode::PerDataset => {
-            let path = opts.strength_cache.clone().unwrap_or_else(|| opts.out.join("strengths.json"));
+            let path = opts
+                .strength_cache
+                .clone()
+                .unwrap_or_else(|| opts.out.join("strengths.json"));
             Some(StrengthCache::open(&path)?)
         }
         CalibrationMode::PerImage => None,
@@ -198,8 +235,11 @@ pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::
         _ => Precomputed::new(),
     };
 
-    let units: Vec<(usize, usize)> =
-        good.iter().enumerate().flat_map(|(gi, (_, l))| (0..l.perturbations.len()).map(move |pi| (gi, pi))).collect();
+    let units: Vec<(usize, usize)> = good
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, (_, l))| (0..l.perturbations.len()).map(move |pi| (gi, pi)))
+        .collect();
     let total = units.len();
     let done = AtomicUsize::new(0);
     progress(0, total);
@@ -208,12 +248,30 @@ pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::
         .map(|&(gi, pi)| {
             let (order, l) = (&good[gi].0, &good[gi].1);
             let p = l.perturbations[pi];
-            let registry_pos = perturb::all().iter().position(|q| q.id() == p.id()).unwrap_or(usize::MAX);
-            let r = run_unit(l, p, opts, cache.as_ref(), pre.get(&(gi, p.id())), (*order, registry_pos));
+            let registry_pos = perturb::all()
+                .iter()
+                .position(|q| q.id() == p.id())
+                .unwrap_or(usize::MAX);
+            let r = run_unit(
+                l,
+                p,
+                opts,
+                cache.as_ref(),
+                pre.get(&(gi, p.id())),
+                (*order, registry_pos),
+            );
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             match r {
                 Ok((recs, warning)) => (recs, vec![], warning),
-                Err(e) => (vec![], vec![Failure { source: l.item.path.display().to_string(), perturbation: Some(p.id()), error: e.to_string() }], None),
+                Err(e) => (
+                    vec![],
+                    vec![Failure {
+                        source: l.item.path.display().to_string(),
+                        perturbation: Some(p.id()),
+                        error: e.to_string(),
+                    }],
+                    None,
+                ),
             }
         })
         .collect();
@@ -222,17 +280,23 @@ pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::
         summary.failures.extend(f);
         summary.warnings.extend(w);
     }
-    summary.records.sort_by(|a, b| a.order.cmp(&b.order).then(a.level.cmp(&b.level)));
+    summary
+        .records
+        .sort_by(|a, b| a.order.cmp(&b.order).then(a.level.cmp(&b.level)));
     let mut text = String::new();
     for r in &summary.records {
-        text.push_str(&serde_json::to_string(r).map_err(|e| Error::other("manifest", e.to_string()))?);
+        text.push_str(
+            &serde_json::to_string(r).map_err(|e| Error::other("manifest", e.to_string()))?,
+        );
         text.push('\n');
     }
     io::write_atomic(&opts.out.join("manifest.jsonl"), text.as_bytes())?;
     if !summary.failures.is_empty() {
         let mut t = String::new();
         for f in &summary.failures {
-            t.push_str(&serde_json::to_string(f).map_err(|e| Error::other("errors", e.to_string()))?);
+            t.push_str(
+                &serde_json::to_string(f).map_err(|e| Error::other("errors", e.to_string()))?,
+            );
             t.push('\n');
         }
         io::write_atomic(&opts.out.join("errors.jsonl"), t.as_bytes())?;
@@ -240,7 +304,12 @@ pub fn generate_on(items: &[InputItem], opts: &GenerateOptions, engine: &crate::
     Ok(summary)
 }
 
-fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &mut StrengthCache, summary: &mut Summary) -> Result<()> {
+fn calibrate_dataset(
+    good: &[(usize, Loaded)],
+    opts: &GenerateOptions,
+    cache: &mut StrengthCache,
+    summary: &mut Summary,
+) -> Result<()> {
     // Group by modality; within a group, the first N images (input order) calibrate.
     let mut groups: Vec<(Option<Modality>, Vec<&Loaded>)> = Vec::new();
     for (_, l) in good {
@@ -249,9 +318,15 @@ fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &m
             None => groups.push((l.modality, vec![l])),
         }
     }
-    let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
+    let search = SearchOptions {
+        variant: opts.variant,
+        max_evals_per_band: opts.max_evals_per_band,
+    };
     for (modality, members) in groups {
-        let calib: Vec<&Loaded> = members.into_iter().take(opts.calibration_images.max(1)).collect();
+        let calib: Vec<&Loaded> = members
+            .into_iter()
+            .take(opts.calibration_images.max(1))
+            .collect();
         let mod_str = modality.map(|m| m.as_str());
         let ps = perturb::select(&opts.perturbations, modality)?;
         for p in ps {
@@ -259,7 +334,11 @@ fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &m
                 .levels
                 .iter()
                 .copied()
-                .filter(|&lv| cache.get(&StrengthCache::key(p.id(), mod_str, lv, opts.variant)).is_none())
+                .filter(|&lv| {
+                    cache
+                        .get(&StrengthCache::key(p.id(), mod_str, lv, opts.variant))
+                        .is_none()
+                })
                 .collect();
             if missing.is_empty() {
                 continue;
@@ -268,7 +347,14 @@ fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &m
                 .par_iter()
                 .map(|l| {
                     let prepared = p.prepare(&l.image, &l.ctx)?;
-                    calibrate::calibrate_prepared(prepared.as_ref(), p, &l.reference, l.depth, &missing, &search)
+                    calibrate::calibrate_prepared(
+                        prepared.as_ref(),
+                        p,
+                        &l.reference,
+                        l.depth,
+                        &missing,
+                        &search,
+                    )
                 })
                 .collect();
             let mut by_level: Vec<(u8, Vec<f32>)> = missing.iter().map(|&l| (l, vec![])).collect();
@@ -278,7 +364,8 @@ fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &m
                     Ok(outs) => {
                         n_ok += 1;
                         for o in outs.into_iter().filter(|o| o.in_band) {
-                            if let Some((_, v)) = by_level.iter_mut().find(|(lv, _)| *lv == o.level) {
+                            if let Some((_, v)) = by_level.iter_mut().find(|(lv, _)| *lv == o.level)
+                            {
                                 v.push(o.strength);
                             }
                         }
@@ -294,7 +381,11 @@ fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &m
                 let in_band = v.len();
                 cache.insert(
                     StrengthCache::key(p.id(), mod_str, lv, opts.variant),
-                    CachedStrength { strength: median_strength(&mut v), images: n_ok, in_band },
+                    CachedStrength {
+                        strength: median_strength(&mut v),
+                        images: n_ok,
+                        in_band,
+                    },
                 );
             }
         }
@@ -304,20 +395,36 @@ fn calibrate_dataset(good: &[(usize, Loaded)], opts: &GenerateOptions, cache: &m
 
 /// The GPU stage of per-image mode: every supported perturbation, all images that use it.
 #[cfg(feature = "cuda")]
-fn gpu_search(e: &crate::backend::cuda::CudaEngine, good: &[(usize, Loaded)], opts: &GenerateOptions, summary: &mut Summary) -> Precomputed {
+fn gpu_search(
+    e: &crate::backend::cuda::CudaEngine,
+    good: &[(usize, Loaded)],
+    opts: &GenerateOptions,
+    summary: &mut Summary,
+) -> Precomputed {
     use calibrate::gpu::{calibrate_items, supported, GpuItem};
-    let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
+    let search = SearchOptions {
+        variant: opts.variant,
+        max_evals_per_band: opts.max_evals_per_band,
+    };
     let mut pre = Precomputed::new();
     for p in perturb::all() {
         if !supported(p.id()) {
             continue;
         }
-        let users: Vec<usize> = (0..good.len()).filter(|&gi| good[gi].1.perturbations.iter().any(|q| q.id() == p.id())).collect();
+        let users: Vec<usize> = (0..good.len())
+            .filter(|&gi| good[gi].1.perturbations.iter().any(|q| q.id() == p.id()))
+            .collect();
         if users.is_empty() {
             continue;
         }
-        let items: Vec<GpuItem<'_>> =
-            users.iter().map(|&gi| GpuItem { image: &good[gi].1.image, image_id: good[gi].1.ctx.image_id, depth: good[gi].1.depth }).collect();
+        let items: Vec<GpuItem<'_>> = users
+            .iter()
+            .map(|&gi| GpuItem {
+                image: &good[gi].1.image,
+                image_id: good[gi].1.ctx.image_id,
+                depth: good[gi].1.depth,
+            })
+            .collect();
         match calibrate_items(e, p.as_ref(), &items, opts.seed, &opts.levels, &search) {
             Ok(Some(outcomes)) => {
                 for (gi, o) in users.into_iter().zip(outcomes) {
@@ -325,7 +432,10 @@ fn gpu_search(e: &crate::backend::cuda::CudaEngine, good: &[(usize, Loaded)], op
                 }
             }
             Ok(None) => {}
-            Err(err) => summary.warnings.push(format!("--device cuda: {}: {err}; searched on the CPU instead", p.id())),
+            Err(err) => summary.warnings.push(format!(
+                "--device cuda: {}: {err}; searched on the CPU instead",
+                p.id()
+            )),
         }
     }
     pre
@@ -344,11 +454,22 @@ fn run_unit(
     let levels: Vec<PerturbedLevel> = match cache {
         None if pre.is_some() => {
             let outcomes = pre.cloned().unwrap_or_default();
-            let levels = calibrate::perturb_image_from_outcomes(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, outcomes)?;
+            let levels = calibrate::perturb_image_from_outcomes(
+                p,
+                &l.image,
+                &l.reference,
+                l.mask.as_ref(),
+                l.depth,
+                &l.ctx,
+                outcomes,
+            )?;
             // The GPU's SSIM at its strength, re-measured here by the CPU oracle: a disagreement
             // beyond the parity tolerance means the device got this image wrong, so it is
             // calibrated again on the CPU and the run says so.
-            match levels.iter().find(|pl| (pl.ssim_written - pl.outcome.ssim).abs() > GPU_RECHECK_TOL) {
+            match levels
+                .iter()
+                .find(|pl| (pl.ssim_written - pl.outcome.ssim).abs() > GPU_RECHECK_TOL)
+            {
                 None => levels,
                 Some(bad) => {
                     warning = Some(format!(
@@ -360,22 +481,54 @@ fn run_unit(
                         bad.ssim_written,
                         bad.outcome.level
                     ));
-                    let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
-                    calibrate::perturb_image_with(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, &opts.levels, &search)?
+                    let search = SearchOptions {
+                        variant: opts.variant,
+                        max_evals_per_band: opts.max_evals_per_band,
+                    };
+                    calibrate::perturb_image_with(
+                        p,
+                        &l.image,
+                        &l.reference,
+                        l.mask.as_ref(),
+                        l.depth,
+                        &l.ctx,
+                        &opts.levels,
+                        &search,
+                    )?
                 }
             }
         }
         None => {
-            let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
-            calibrate::perturb_image_with(p, &l.image, &l.reference, l.mask.as_ref(), l.depth, &l.ctx, &opts.levels, &search)?
+            let search = SearchOptions {
+                variant: opts.variant,
+                max_evals_per_band: opts.max_evals_per_band,
+            };
+            calibrate::perturb_image_with(
+                p,
+                &l.image,
+                &l.reference,
+                l.mask.as_ref(),
+                l.depth,
+                &l.ctx,
+                &opts.levels,
+                &search,
+            )?
         }
         Some(cache) => {
             let prepared = p.prepare(&l.image, &l.ctx)?;
             let mut out = Vec::new();
             for &lv in &opts.levels {
-                let key = StrengthCache::key(p.id(), l.modality.map(|m| m.as_str()), lv, opts.variant);
+                let key =
+                    StrengthCache::key(p.id(), l.modality.map(|m| m.as_str()), lv, opts.variant);
                 match cache.get(&key).and_then(|c| c.strength) {
-                    Some(s) => out.push(calibrate::apply_fixed(prepared.as_ref(), &l.reference, l.mask.as_ref(), l.depth, lv, s)?),
+                    Some(s) => out.push(calibrate::apply_fixed(
+                        prepared.as_ref(),
+                        &l.reference,
+                        l.mask.as_ref(),
+                        l.depth,
+                        lv,
+                        s,
+                    )?),
                     None => {
                         let b = calibrate::band(lv)?;
                         out.push(PerturbedLevel {
@@ -385,7 +538,9 @@ fn run_unit(
                                 ssim: f64::NAN,
                                 target: [b.lo, b.hi],
                                 in_band: false,
-                                reason: Some("unreachable: no calibration image reached this band".into()),
+                                reason: Some(
+                                    "unreachable: no calibration image reached this band".into(),
+                                ),
                                 evaluations: 0,
                                 verdict: calibrate::Verdict::UnreachableAbove,
                             },
@@ -441,12 +596,19 @@ fn run_unit(
             let was_in_band = rec.in_band;
             rec.in_band = measured >= o.target[0] && measured <= o.target[1];
             if was_in_band && !rec.in_band {
-                rec.reason = Some(format!("writing ({:?}) moved SSIM to {measured:.4}, outside the band", l.format));
+                rec.reason = Some(format!(
+                    "writing ({:?}) moved SSIM to {measured:.4}, outside the band",
+                    l.format
+                ));
             }
             rec.output = Some(io::rel_string(&rel_out));
             if info.geometric {
                 if let Some(m) = &pl.mask {
-                    let rel_mask = Path::new(info.id).join(format!("L{}", o.level)).join("_masks").join(rel).with_extension("png");
+                    let rel_mask = Path::new(info.id)
+                        .join(format!("L{}", o.level))
+                        .join("_masks")
+                        .join(rel)
+                        .with_extension("png");
                     io::write_mask(&opts.out.join(&rel_mask), m)?;
                     rec.mask_output = Some(io::rel_string(&rel_mask));
                 }
@@ -457,11 +619,9 @@ fn run_unit(
     Ok((records, warning))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     /// An on-GPU search result the CPU cannot reproduce (here: a fabricated outcome whose SSIM is
     /// 0.1 off) is replaced by the CPU's own calibration, with a warning naming the item; a
@@ -472,7 +632,12 @@ mod tests {
         let img = crate::phantom::phantom(Modality::Ct, 64, 64, 1, 3).image;
         let path = dir.path().join("a.png");
         io::write_image(&path, &img, BitDepth::U8, io::Format::Png).unwrap();
-        let item = InputItem { path: path.clone(), relative: "a.png".into(), mask: None, modality: Some(Modality::Ct) };
+        let item = InputItem {
+            path: path.clone(),
+            relative: "a.png".into(),
+            mask: None,
+            modality: Some(Modality::Ct),
+        };
         let opts = GenerateOptions {
             out: dir.path().join("out"),
             perturbations: "gaussian_noise".into(),
@@ -488,20 +653,42 @@ mod tests {
         };
         let (l, _) = load(&item, &opts).unwrap();
         let p = l.perturbations[0];
-        let search = SearchOptions { variant: opts.variant, max_evals_per_band: opts.max_evals_per_band };
+        let search = SearchOptions {
+            variant: opts.variant,
+            max_evals_per_band: opts.max_evals_per_band,
+        };
         let prepared = p.prepare(&l.image, &l.ctx).unwrap();
-        let cpu = calibrate::calibrate_prepared(prepared.as_ref(), p, &l.reference, l.depth, &opts.levels, &search).unwrap();
+        let cpu = calibrate::calibrate_prepared(
+            prepared.as_ref(),
+            p,
+            &l.reference,
+            l.depth,
+            &opts.levels,
+            &search,
+        )
+        .unwrap();
         // faithful: kept, no warning
         let (recs, warning) = run_unit(&l, p, &opts, None, Some(&cpu), (0, 0)).unwrap();
         assert!(warning.is_none(), "{warning:?}");
-        assert_eq!(recs.iter().map(|r| r.strength).collect::<Vec<_>>(), cpu.iter().map(|o| o.strength).collect::<Vec<_>>());
+        assert_eq!(
+            recs.iter().map(|r| r.strength).collect::<Vec<_>>(),
+            cpu.iter().map(|o| o.strength).collect::<Vec<_>>()
+        );
         // wrong: a strength whose SSIM is not the one claimed
         let mut wrong = cpu.clone();
         wrong[1].strength = wrong[0].strength * 0.5;
         let (recs, warning) = run_unit(&l, p, &opts, None, Some(&wrong), (0, 0)).unwrap();
         let w = warning.expect("a warning");
-        assert!(w.contains("gaussian_noise") && w.contains("a.png") && w.contains("calibrated on the CPU"), "{w}");
-        assert_eq!(recs.iter().map(|r| r.strength).collect::<Vec<_>>(), cpu.iter().map(|o| o.strength).collect::<Vec<_>>());
+        assert!(
+            w.contains("gaussian_noise")
+                && w.contains("a.png")
+                && w.contains("calibrated on the CPU"),
+            "{w}"
+        );
+        assert_eq!(
+            recs.iter().map(|r| r.strength).collect::<Vec<_>>(),
+            cpu.iter().map(|o| o.strength).collect::<Vec<_>>()
+        );
         assert!(recs.iter().all(|r| r.in_band));
     }
 }

@@ -33,12 +33,22 @@ pub struct Image {
 
 impl Image {
     pub fn new(width: usize, height: usize, channels: usize) -> Self {
-        Image { width, height, channels, data: vec![0.0; width * height * channels] }
+        Image {
+            width,
+            height,
+            channels,
+            data: vec![0.0; width * height * channels],
+        }
     }
 
     pub fn from_planes(width: usize, height: usize, channels: usize, data: Vec<f32>) -> Self {
         assert_eq!(data.len(), width * height * channels, "plane data length");
-        Image { width, height, channels, data }
+        Image {
+            width,
+            height,
+            channels,
+            data,
+        }
     }
 
     /// Number of pixels in one plane.
@@ -94,16 +104,26 @@ impl Image {
             return self.data.clone();
         }
         let (r, g, b) = (self.plane(0), self.plane(1), self.plane(2));
-        r.iter().zip(g).zip(b).map(|((r, g), b)| 0.299 * r + 0.587 * g + 0.114 * b).collect()
+        r.iter()
+            .zip(g)
+            .zip(b)
+            .map(|((r, g), b)| 0.299 * r + 0.587 * g + 0.114 * b)
+            .collect()
     }
 
     /// Quantise to u8 by rounding to nearest (after clipping): the one quantisation rule of the crate.
     pub fn to_u8(&self) -> Vec<u8> {
-        self.data.iter().map(|&v| quantise(v, 255.0) as u8).collect()
+        self.data
+            .iter()
+            .map(|&v| quantise(v, 255.0) as u8)
+            .collect()
     }
 
     pub fn to_u16(&self) -> Vec<u16> {
-        self.data.iter().map(|&v| quantise(v, 65535.0) as u16).collect()
+        self.data
+            .iter()
+            .map(|&v| quantise(v, 65535.0) as u16)
+            .collect()
     }
 
     /// The image as it will be after writing at `depth` (round trip through the integer dtype).
@@ -134,7 +154,12 @@ impl Image {
                 data[c * n + i] = hwc[i * channels + c];
             }
         }
-        Image { width, height, channels, data }
+        Image {
+            width,
+            height,
+            channels,
+            data,
+        }
     }
 
     /// A grey image repeated into 3 channels (for colour-only perturbations and RGB models).
@@ -146,7 +171,11 @@ impl Image {
         for _ in 0..3 {
             data.extend_from_slice(self.plane(0));
         }
-        Image { data, channels: 3, ..*self }
+        Image {
+            data,
+            channels: 3,
+            ..*self
+        }
     }
 }
 
@@ -166,7 +195,11 @@ pub struct Mask {
 
 impl Mask {
     pub fn new(width: usize, height: usize) -> Self {
-        Mask { width, height, data: vec![0; width * height] }
+        Mask {
+            width,
+            height,
+            data: vec![0; width * height],
+        }
     }
 
     pub fn count(&self) -> usize {

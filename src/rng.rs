@@ -79,12 +79,19 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64, image_id: u32, perturbation_id: u32) -> Self {
-        Rng { key: [seed as u32, (seed >> 32) as u32], image_id, perturbation_id }
+        Rng {
+            key: [seed as u32, (seed >> 32) as u32],
+            image_id,
+            perturbation_id,
+        }
     }
 
     #[inline(always)]
     pub fn block(&self, stream: u32, index: u32) -> [u32; 4] {
-        philox4x32_10([index, stream, self.image_id, self.perturbation_id], self.key)
+        philox4x32_10(
+            [index, stream, self.image_id, self.perturbation_id],
+            self.key,
+        )
     }
 
     /// Uniform in (0, 1) from word 0 of block (stream, index).
@@ -115,7 +122,11 @@ impl Rng {
     /// A random sign (+1 or -1) for parameter k.
     #[inline]
     pub fn param_sign(&self, k: u32) -> f32 {
-        if self.block(PARAM_STREAM | k, 1)[0] & 1 == 0 { 1.0 } else { -1.0 }
+        if self.block(PARAM_STREAM | k, 1)[0] & 1 == 0 {
+            1.0
+        } else {
+            -1.0
+        }
     }
 
     /// Element `i` of the object list `list` (hairs, spots, bubbles ...): `n` uniforms in (0, 1).
@@ -133,23 +144,27 @@ impl Rng {
     /// Fill `out` with N(0,1) samples for stream `stream` (pixel index = position in `out`).
     pub fn fill_normal(&self, stream: u32, out: &mut [f32]) {
         use rayon::prelude::*;
-        out.par_chunks_mut(4096).enumerate().for_each(|(ci, chunk)| {
-            let base = (ci * 4096) as u32;
-            for (j, v) in chunk.iter_mut().enumerate() {
-                *v = self.normal(stream, base + j as u32);
-            }
-        });
+        out.par_chunks_mut(4096)
+            .enumerate()
+            .for_each(|(ci, chunk)| {
+                let base = (ci * 4096) as u32;
+                for (j, v) in chunk.iter_mut().enumerate() {
+                    *v = self.normal(stream, base + j as u32);
+                }
+            });
     }
 
     /// Fill `out` with U(0,1) samples for stream `stream`.
     pub fn fill_uniform(&self, stream: u32, out: &mut [f32]) {
         use rayon::prelude::*;
-        out.par_chunks_mut(4096).enumerate().for_each(|(ci, chunk)| {
-            let base = (ci * 4096) as u32;
-            for (j, v) in chunk.iter_mut().enumerate() {
-                *v = self.uniform(stream, base + j as u32);
-            }
-        });
+        out.par_chunks_mut(4096)
+            .enumerate()
+            .for_each(|(ci, chunk)| {
+                let base = (ci * 4096) as u32;
+                for (j, v) in chunk.iter_mut().enumerate() {
+                    *v = self.uniform(stream, base + j as u32);
+                }
+            });
     }
 }
 
@@ -160,10 +175,19 @@ mod tests {
     // Random123 known-answer vectors (kat_vectors), also in spec/gpu.md.
     #[test]
     fn philox_known_answers() {
-        assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
-        assert_eq!(philox4x32_10([u32::MAX; 4], [u32::MAX; 2]), [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]);
         assert_eq!(
-            philox4x32_10([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
+        assert_eq!(
+            philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
+        );
+        assert_eq!(
+            philox4x32_10(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
         );
     }

@@ -15,7 +15,9 @@ fn apply_quantised_is_apply_then_quantise_for_every_perturbation() {
             // 8-bit samples, as read from an 8-bit file
             let img = img.quantised(BitDepth::U8);
             let ctx = Ctx::new(5, 77);
-            let Ok(prepared) = p.prepare(&img, &ctx) else { continue };
+            let Ok(prepared) = p.prepare(&img, &ctx) else {
+                continue;
+            };
             let (lo, hi) = info.strength_range;
             for f in [0.0f32, 0.07, 0.31, 0.5, 0.77, 1.0] {
                 let s = lo + (hi - lo) * f;
@@ -24,7 +26,11 @@ fn apply_quantised_is_apply_then_quantise_for_every_perturbation() {
                     let want = full.quantised(d);
                     let got = prepared.apply_quantised(s, d);
                     assert!(got.same_shape(&want), "{} {w}x{h}x{c} s {s}", info.id);
-                    let same = want.data.iter().zip(&got.data).all(|(a, b)| a.to_bits() == b.to_bits());
+                    let same = want
+                        .data
+                        .iter()
+                        .zip(&got.data)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
                     assert!(same, "{} {w}x{h}x{c} s {s} {d:?}", info.id);
                 }
             }
@@ -34,10 +40,15 @@ fn apply_quantised_is_apply_then_quantise_for_every_perturbation() {
 
 #[test]
 fn base_ops_are_thread_count_independent() {
-    let img = phantom(Modality::Pathology, 67, 45, 3, 9).image.quantised(BitDepth::U8);
+    let img = phantom(Modality::Pathology, 67, 45, 3, 9)
+        .image
+        .quantised(BitDepth::U8);
     let ctx = Ctx::new(2, 3);
     let run = |threads: usize| -> Vec<Vec<u32>> {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             all()
                 .iter()
@@ -48,8 +59,14 @@ fn base_ops_are_thread_count_independent() {
                     [0.2f32, 0.6, 1.0]
                         .into_iter()
                         .map(|f| {
-                            let s = info.strength_range.0 + (info.strength_range.1 - info.strength_range.0) * f;
-                            prepared.apply_quantised(s, BitDepth::U8).data.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+                            let s = info.strength_range.0
+                                + (info.strength_range.1 - info.strength_range.0) * f;
+                            prepared
+                                .apply_quantised(s, BitDepth::U8)
+                                .data
+                                .iter()
+                                .map(|v| v.to_bits())
+                                .collect::<Vec<u32>>()
                         })
                         .collect::<Vec<_>>()
                 })

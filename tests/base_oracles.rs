@@ -16,7 +16,11 @@ fn fixture(name: &str) -> Value {
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number") as f32)
+        .collect()
 }
 
 fn usize_of(v: &Value, k: &str) -> usize {
@@ -25,7 +29,10 @@ fn usize_of(v: &Value, k: &str) -> usize {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// A structured test image in [0, 1] with values near 0 and 1 so clipping is exercised.
@@ -33,13 +40,17 @@ fn test_image(w: usize, h: usize, c: usize) -> Image {
     let data = (0..w * h * c)
         .map(|i| {
             let (x, y, ch) = ((i % w) as f32, ((i / w) % h) as f32, (i / (w * h)) as f32);
-            (0.5 + 0.5 * (0.37 * x + 0.23 * y + 1.1 * ch).sin() * (0.11 * x * y).cos()).clamp(0.0, 1.0)
+            (0.5 + 0.5 * (0.37 * x + 0.23 * y + 1.1 * ch).sin() * (0.11 * x * y).cos())
+                .clamp(0.0, 1.0)
         })
         .collect();
     Image::from_planes(w, h, c, data)
 }
 
-const CTX: Ctx = Ctx { seed: 42, image_id: 7 };
+const CTX: Ctx = Ctx {
+    seed: 42,
+    image_id: 7,
+};
 
 #[test]
 fn gaussian_blur_matches_scipy_gaussian_filter() {
@@ -49,7 +60,11 @@ fn gaussian_blur_matches_scipy_gaussian_filter() {
     let cases = f["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 6);
     for case in cases {
-        let (c, h, w) = (usize_of(case, "channels"), usize_of(case, "height"), usize_of(case, "width"));
+        let (c, h, w) = (
+            usize_of(case, "channels"),
+            usize_of(case, "height"),
+            usize_of(case, "width"),
+        );
         let img = Image::from_planes(w, h, c, floats(&case["input"]));
         let sigma = case["sigma"].as_f64().unwrap() as f32;
         let out = p.apply(&img, sigma, &CTX).unwrap();
@@ -100,12 +115,22 @@ fn rotation_matches_scipy_affine_transform_in_the_interior() {
         }
         let out = prepared.apply(deg.abs());
         let expected = floats(&case["expected"]);
-        let interior: Vec<bool> = case["interior"].as_array().unwrap().iter().map(|v| v.as_u64() == Some(1)).collect();
+        let interior: Vec<bool> = case["interior"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64() == Some(1))
+            .collect();
         assert!(interior.iter().filter(|&&b| b).count() > w * h / 3);
         for i in 0..w * h {
             if interior[i] {
                 let d = (out.data[i] - expected[i]).abs();
-                assert!(d < tol, "{deg} deg, pixel {i}: {} vs {}", out.data[i], expected[i]);
+                assert!(
+                    d < tol,
+                    "{deg} deg, pixel {i}: {} vs {}",
+                    out.data[i],
+                    expected[i]
+                );
             }
         }
         checked += 1;
@@ -120,7 +145,10 @@ fn gaussian_noise_is_x_plus_s_times_the_keyed_field() {
         let rng = CTX.rng("gaussian_noise");
         let n = img.plane_len();
         for s in [0.05f32, 0.3, 1.0] {
-            let out = by_id("gaussian_noise").unwrap().apply(&img, s, &CTX).unwrap();
+            let out = by_id("gaussian_noise")
+                .unwrap()
+                .apply(&img, s, &CTX)
+                .unwrap();
             for (i, (&o, &x)) in out.data.iter().zip(&img.data).enumerate() {
                 let z = rng.normal((i / n) as u32, (i % n) as u32);
                 assert!((o - (x + s * z).clamp(0.0, 1.0)).abs() < 1e-6);
@@ -136,7 +164,10 @@ fn speckle_noise_is_x_plus_x_s_times_the_keyed_field() {
         let rng = CTX.rng("speckle_noise");
         let n = img.plane_len();
         for s in [0.1f32, 0.9, 2.0] {
-            let out = by_id("speckle_noise").unwrap().apply(&img, s, &CTX).unwrap();
+            let out = by_id("speckle_noise")
+                .unwrap()
+                .apply(&img, s, &CTX)
+                .unwrap();
             for (i, (&o, &x)) in out.data.iter().zip(&img.data).enumerate() {
                 let z = rng.normal((i / n) as u32, (i % n) as u32);
                 assert!((o - (x + x * s * z).clamp(0.0, 1.0)).abs() < 1e-6);
@@ -149,7 +180,10 @@ fn speckle_noise_is_x_plus_x_s_times_the_keyed_field() {
 fn contrast_is_affine_about_the_channel_mean() {
     let img = test_image(15, 10, 3);
     let n = img.plane_len();
-    let means: Vec<f64> = img.planes().map(|p| p.iter().map(|&v| v as f64).sum::<f64>() / n as f64).collect();
+    let means: Vec<f64> = img
+        .planes()
+        .map(|p| p.iter().map(|&v| v as f64).sum::<f64>() / n as f64)
+        .collect();
     for s in [0.2f32, 0.75, 1.0] {
         let out = by_id("contrast").unwrap().apply(&img, s, &CTX).unwrap();
         for (i, (&o, &x)) in out.data.iter().zip(&img.data).enumerate() {
@@ -173,7 +207,11 @@ fn salt_pepper_flips_where_the_shared_uniform_is_below_s() {
         let salt = rng.uniform(1, p as u32) < 0.5;
         flipped += flip as usize;
         for c in 0..3 {
-            let e = if flip { salt as u8 as f32 } else { img.data[c * n + p] };
+            let e = if flip {
+                salt as u8 as f32
+            } else {
+                img.data[c * n + p]
+            };
             assert_eq!(out.data[c * n + p], e);
         }
     }
@@ -187,11 +225,23 @@ fn jpeg_is_lossy_and_monotone_in_error_on_average() {
     // behavioural oracle: mean absolute error grows from q=100 to q=1, and q=100 is close
     // (a smooth phantom; the high-frequency colour test pattern would be dominated by 4:2:0)
     for c in [1, 3] {
-        let img = medfm_robust::phantom::phantom(medfm_robust::perturb::Modality::Pathology, 64, 48, c, 1).image;
+        let img = medfm_robust::phantom::phantom(
+            medfm_robust::perturb::Modality::Pathology,
+            64,
+            48,
+            c,
+            1,
+        )
+        .image;
         let p = by_id("jpeg").unwrap().prepare(&img, &CTX).unwrap();
         let mae = |s: f32| {
             let o = p.apply(s);
-            o.data.iter().zip(&img.data).map(|(a, b)| (a - b).abs() as f64).sum::<f64>() / img.data.len() as f64
+            o.data
+                .iter()
+                .zip(&img.data)
+                .map(|(a, b)| (a - b).abs() as f64)
+                .sum::<f64>()
+                / img.data.len() as f64
         };
         assert_eq!(mae(0.0), 0.0, "strength 0 is the exact identity");
         let (e0, e5, e1) = (mae(0.001), mae(0.5), mae(1.0));
@@ -204,7 +254,7 @@ fn jpeg_is_lossy_and_monotone_in_error_on_average() {
 fn pixelate_blocks_are_means() {
     let img = test_image(10, 7, 1);
     let out = by_id("pixelate").unwrap().apply(&img, 3.0, &CTX).unwrap(); // b = 4
-    // block (0,0): rows 0..4, cols 0..4; partial block at the right edge: cols 8..10
+                                                                          // block (0,0): rows 0..4, cols 0..4; partial block at the right edge: cols 8..10
     let mean = |x0: usize, x1: usize, y0: usize, y1: usize| {
         let mut s = 0.0f64;
         for y in y0..y1 {

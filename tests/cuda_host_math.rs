@@ -63,9 +63,31 @@ mod host {
         fn mfr_host_brightness_rgb(x: f32, v: f32, s: f32) -> f32;
         fn mfr_host_contrast(x: f32, mean: f32, s: f32) -> f32;
         fn mfr_host_pixelate_block(s: f32) -> u32;
-        fn mfr_host_pixelate_block_mean(plane: *const f32, w: u32, h: u32, x0: u32, y0: u32, b: u32) -> f32;
-        fn mfr_host_pixelate_block_mean_by_warp(plane: *const f32, w: u32, h: u32, x0: u32, y0: u32, b: u32) -> f32;
-        fn mfr_host_blur_plane(input: *const f32, tmp: *mut f32, out: *mut f32, w: i32, h: i32, taps: *const f32, r: i32);
+        fn mfr_host_pixelate_block_mean(
+            plane: *const f32,
+            w: u32,
+            h: u32,
+            x0: u32,
+            y0: u32,
+            b: u32,
+        ) -> f32;
+        fn mfr_host_pixelate_block_mean_by_warp(
+            plane: *const f32,
+            w: u32,
+            h: u32,
+            x0: u32,
+            y0: u32,
+            b: u32,
+        ) -> f32;
+        fn mfr_host_blur_plane(
+            input: *const f32,
+            tmp: *mut f32,
+            out: *mut f32,
+            w: i32,
+            h: i32,
+            taps: *const f32,
+            r: i32,
+        );
         fn mfr_host_gaussian_taps(s: f32, max_r: i32, taps: *mut f32) -> i32;
     }
 
@@ -86,7 +108,10 @@ mod host {
     /// Deterministic test words: Philox itself over a counter (independent of the code under test
     /// only in its role; the KAT test pins the function first).
     fn words(n: usize, salt: u32) -> Vec<u32> {
-        (0..n as u32).flat_map(|i| philox4x32_10([i, salt, 0xC0DA, 0x5EED], [17, 42])).take(n).collect()
+        (0..n as u32)
+            .flat_map(|i| philox4x32_10([i, salt, 0xC0DA, 0x5EED], [17, 42]))
+            .take(n)
+            .collect()
     }
 
     /// The host's tile numbering (src/backend/cuda/ssim.rs) and the kernel's tile side agree.
@@ -95,7 +120,10 @@ mod host {
         extern "C" {
             fn mfr_host_ssim_tile() -> u32;
         }
-        assert_eq!(unsafe { mfr_host_ssim_tile() }, medfm_robust::backend::ssim_tiles::SSIM_TILE);
+        assert_eq!(
+            unsafe { mfr_host_ssim_tile() },
+            medfm_robust::backend::ssim_tiles::SSIM_TILE
+        );
     }
 
     #[test]
@@ -121,10 +149,19 @@ mod host {
     // Random123 known-answer vectors (spec/gpu.md), through the C++ Philox.
     #[test]
     fn philox_known_answers_in_cuh() {
-        assert_eq!(c_philox([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
-        assert_eq!(c_philox([u32::MAX; 4], [u32::MAX; 2]), [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]);
         assert_eq!(
-            c_philox([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            c_philox([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
+        assert_eq!(
+            c_philox([u32::MAX; 4], [u32::MAX; 2]),
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
+        );
+        assert_eq!(
+            c_philox(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
         );
     }
@@ -134,7 +171,11 @@ mod host {
         let w = words(6 * 4000, 1);
         for c in w.chunks_exact(6) {
             let (ctr, key) = ([c[0], c[1], c[2], c[3]], [c[4], c[5]]);
-            assert_eq!(c_philox(ctr, key), philox4x32_10(ctr, key), "ctr {ctr:08x?} key {key:08x?}");
+            assert_eq!(
+                c_philox(ctr, key),
+                philox4x32_10(ctr, key),
+                "ctr {ctr:08x?} key {key:08x?}"
+            );
         }
     }
 
@@ -157,13 +198,23 @@ mod host {
             let (mut z0, mut z1) = (0.0f32, 0.0f32);
             unsafe { mfr_host_box_muller(p[0], p[1], &mut z0, &mut z1) };
             let (r0, r1) = box_muller(p[0], p[1]);
-            assert_eq!((z0.to_bits(), z1.to_bits()), (r0.to_bits(), r1.to_bits()), "words {:#x} {:#x}", p[0], p[1]);
+            assert_eq!(
+                (z0.to_bits(), z1.to_bits()),
+                (r0.to_bits(), r1.to_bits()),
+                "words {:#x} {:#x}",
+                p[0],
+                p[1]
+            );
         }
     }
 
     #[test]
     fn keyed_normal_and_uniform_match_rng() {
-        for (seed, image, pert) in [(0u64, 0u32, 0u32), (42, 0xDEAD_BEEF, 7), (u64::MAX, 1, u32::MAX)] {
+        for (seed, image, pert) in [
+            (0u64, 0u32, 0u32),
+            (42, 0xDEAD_BEEF, 7),
+            (u64::MAX, 1, u32::MAX),
+        ] {
             let rng = Rng::new(seed, image, pert);
             let key = RngKey::new(seed, pert);
             for stream in [0u32, 1, 2, 0x8000_0003] {
@@ -189,11 +240,24 @@ mod host {
 
     #[test]
     fn clip_matches_image_clip() {
-        let vals = [f32::NAN, -0.0, -1e-30, 0.5, 1.0, 1.0 + f32::EPSILON, f32::INFINITY, f32::NEG_INFINITY];
+        let vals = [
+            f32::NAN,
+            -0.0,
+            -1e-30,
+            0.5,
+            1.0,
+            1.0 + f32::EPSILON,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
         let mut img = Image::from_planes(vals.len(), 1, 1, vals.to_vec());
         img.clip();
         for (v, r) in vals.iter().zip(&img.data) {
-            assert_eq!(unsafe { mfr_host_clip01(*v) }.to_bits(), r.to_bits(), "clip({v})");
+            assert_eq!(
+                unsafe { mfr_host_clip01(*v) }.to_bits(),
+                r.to_bits(),
+                "clip({v})"
+            );
         }
     }
 
@@ -222,10 +286,16 @@ mod host {
     // patterns are exact in f32 except b's twelfths, worth < 1e-8 of SSIM). Tolerance 1e-8.
     #[test]
     fn ssim_emulation_matches_skimage_known_values() {
-        for (h, w, skimage, wang) in [(16, 16, 0.660658563447, 0.640767970884), (20, 24, 0.657896501477, 0.650133426496)] {
+        for (h, w, skimage, wang) in [
+            (16, 16, 0.660658563447, 0.640767970884),
+            (20, 24, 0.657896501477, 0.650133426496),
+        ] {
             let (a, b) = pattern(h, w);
             let s = emulate(&a, &b, w, h, 1, SsimVariant::Skimage);
-            assert!((s - skimage).abs() < 1e-8, "{h}x{w} skimage: {s} vs {skimage}");
+            assert!(
+                (s - skimage).abs() < 1e-8,
+                "{h}x{w} skimage: {s} vs {skimage}"
+            );
             let g = emulate(&a, &b, w, h, 1, SsimVariant::Wang);
             assert!((g - wang).abs() < 1e-8, "{h}x{w} wang: {g} vs {wang}");
         }
@@ -265,9 +335,15 @@ mod host {
         // compat is invariant to an affine change of either image's range.
         let (a, b) = pattern(16, 16);
         let b2: Vec<f32> = b.iter().map(|v| 0.25 + 0.5 * v).collect();
-        let (c1, c2) = (emulate(&a, &b, 16, 16, 1, SsimVariant::Compat), emulate(&a, &b2, 16, 16, 1, SsimVariant::Compat));
+        let (c1, c2) = (
+            emulate(&a, &b, 16, 16, 1, SsimVariant::Compat),
+            emulate(&a, &b2, 16, 16, 1, SsimVariant::Compat),
+        );
         assert!((c1 - c2).abs() < 1e-6, "{c1} {c2}");
-        assert!(emulate(&a, &b, 10, 16, 1, SsimVariant::Wang).is_nan(), "10 px < 11-px window");
+        assert!(
+            emulate(&a, &b, 10, 16, 1, SsimVariant::Wang).is_nan(),
+            "10 px < 11-px window"
+        );
     }
 
     /// The emulated kernel (its own phase functions, thread by thread) against the Rust CPU SSIM
@@ -277,7 +353,16 @@ mod host {
     /// orders, so they agree to rounding; 1e-10 is 10^4 x below the parity tolerance (1e-6).
     #[test]
     fn ssim_emulation_matches_cpu_ssim() {
-        let sizes = [(11, 11), (7, 9), (32, 32), (42, 42), (43, 41), (75, 47), (100, 33), (129, 64)];
+        let sizes = [
+            (11, 11),
+            (7, 9),
+            (32, 32),
+            (42, 42),
+            (43, 41),
+            (75, 47),
+            (100, 33),
+            (129, 64),
+        ];
         let mut checked = 0;
         for (si, &(w, h)) in sizes.iter().enumerate() {
             for c in [1usize, 3] {
@@ -290,16 +375,23 @@ mod host {
                 }
                 if c == 3 {
                     let plane = w * h;
-                    b.data[plane..2 * plane].iter_mut().for_each(|v| *v = 0.25); // flat plane
+                    b.data[plane..2 * plane].iter_mut().for_each(|v| *v = 0.25);
+                    // flat plane
                 }
                 for variant in [SsimVariant::Wang, SsimVariant::Skimage, SsimVariant::Compat] {
                     if w < variant.window_size() || h < variant.window_size() {
-                        assert!(emulate(&a.data, &b.data, w, h, c, variant).is_nan(), "{w}x{h} {variant:?}");
+                        assert!(
+                            emulate(&a.data, &b.data, w, h, c, variant).is_nan(),
+                            "{w}x{h} {variant:?}"
+                        );
                         continue;
                     }
                     let cpu = medfm_robust::ssim::ssim(&a, &b, variant).unwrap();
                     let gpu = emulate(&a.data, &b.data, w, h, c, variant);
-                    assert!((gpu - cpu).abs() < 1e-10, "{w}x{h}x{c} {variant:?}: kernel {gpu} vs cpu {cpu}");
+                    assert!(
+                        (gpu - cpu).abs() < 1e-10,
+                        "{w}x{h}x{c} {variant:?}: kernel {gpu} vs cpu {cpu}"
+                    );
                     checked += 1;
                 }
             }
@@ -311,12 +403,23 @@ mod host {
     fn ssim_formula_clamps_negative_variance() {
         // E[x^2 + y^2] - mx^2 - my^2 negative (as rounding makes it, exaggerated here so that a
         // missing clamp would show): the variances count as 0 (spec).
-        let m = Moments { mx: 0.5, my: 0.5, exx_eyy: 0.5 - 1e-6, exy: 0.25 };
+        let m = Moments {
+            mx: 0.5,
+            my: 0.5,
+            exx_eyy: 0.5 - 1e-6,
+            exy: 0.25,
+        };
         let v = unsafe { mfr_host_ssim_from_moments(m, 1e-4, 9e-4, 1.0) };
         assert!((v - 1.0).abs() < 1e-12, "{v}");
-        let m = Moments { mx: 0.2, my: 0.6, exx_eyy: 0.05 + 0.4, exy: 0.1 };
+        let m = Moments {
+            mx: 0.2,
+            my: 0.6,
+            exx_eyy: 0.05 + 0.4,
+            exy: 0.1,
+        };
         let (vx, vy, vxy) = (0.05 - 0.04, 0.4 - 0.36, 0.1 - 0.12);
-        let expect = ((2.0 * 0.2 * 0.6 + 1e-4) * (2.0 * vxy + 9e-4)) / ((0.04 + 0.36 + 1e-4) * (vx + vy + 9e-4));
+        let expect = ((2.0 * 0.2 * 0.6 + 1e-4) * (2.0 * vxy + 9e-4))
+            / ((0.04 + 0.36 + 1e-4) * (vx + vy + 9e-4));
         let v = unsafe { mfr_host_ssim_from_moments(m, 1e-4, 9e-4, 1.0) };
         assert!((v - expect).abs() < 1e-12, "{v} vs {expect}");
     }
@@ -332,7 +435,8 @@ mod host {
         for ch in 0..c {
             for y in 0..h {
                 for x in 0..w {
-                    let smooth = 0.5 + 0.45 * ((x as f32 * 0.13 + ch as f32).sin() * (y as f32 * 0.09).cos());
+                    let smooth = 0.5
+                        + 0.45 * ((x as f32 * 0.13 + ch as f32).sin() * (y as f32 * 0.09).cos());
                     let tex = 0.2 * (rng.uniform(ch as u32, (y * w + x) as u32) - 0.5);
                     img.data[ch * w * h + y * w + x] = (smooth + tex).clamp(0.0, 1.0);
                 }
@@ -375,20 +479,24 @@ mod host {
                 "brightness" if img.channels == 3 => {
                     let v = img.data[p].max(img.data[n + p]).max(img.data[2 * n + p]);
                     for c in 0..3 {
-                        out.data[c * n + p] = unsafe { mfr_host_brightness_rgb(img.data[c * n + p], v, s) };
+                        out.data[c * n + p] =
+                            unsafe { mfr_host_brightness_rgb(img.data[c * n + p], v, s) };
                     }
                 }
                 "brightness" => {
                     for c in 0..img.channels {
-                        out.data[c * n + p] = unsafe { mfr_host_brightness_grey(img.data[c * n + p], s) };
+                        out.data[c * n + p] =
+                            unsafe { mfr_host_brightness_grey(img.data[c * n + p], s) };
                     }
                 }
                 "contrast" => {
                     for c in 0..img.channels {
                         // The kernel gets the f64 channel mean from reduce.cu (tree order; GPU
                         // parity tests cover that order) and rounds it to f32 as here.
-                        let m = (img.plane(c).iter().map(|&v| v as f64).sum::<f64>() / n as f64) as f32;
-                        out.data[c * n + p] = unsafe { mfr_host_contrast(img.data[c * n + p], m, s) };
+                        let m =
+                            (img.plane(c).iter().map(|&v| v as f64).sum::<f64>() / n as f64) as f32;
+                        out.data[c * n + p] =
+                            unsafe { mfr_host_contrast(img.data[c * n + p], m, s) };
                     }
                 }
                 _ => unreachable!("{id}"),
@@ -399,8 +507,19 @@ mod host {
 
     #[test]
     fn noise_family_matches_cpu_perturbations_bit_for_bit() {
-        let ids = ["gaussian_noise", "speckle_noise", "salt_pepper", "brightness", "contrast"];
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 40, 3)];
+        let ids = [
+            "gaussian_noise",
+            "speckle_noise",
+            "salt_pepper",
+            "brightness",
+            "contrast",
+        ];
+        let shapes = [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 40, 3),
+        ];
         for id in ids {
             let pert = by_id(id).unwrap();
             let (lo, hi) = pert.info().strength_range;
@@ -413,7 +532,11 @@ mod host {
                         let s = lo + (hi - lo) * f;
                         let cpu = prepared.apply(s);
                         let emu = kernel_emulation(id, &img, s, seed, image_id);
-                        let bad = cpu.data.iter().zip(&emu.data).position(|(a, b)| a.to_bits() != b.to_bits());
+                        let bad = cpu
+                            .data
+                            .iter()
+                            .zip(&emu.data)
+                            .position(|(a, b)| a.to_bits() != b.to_bits());
                         assert!(
                             bad.is_none(),
                             "{id} {}x{}x{} seed {seed} s {s}: first difference at sample {:?}: cpu {:?} kernel {:?}",
@@ -432,7 +555,10 @@ mod host {
             let mut prev = -1.0f32;
             for s in [0.0f32, 0.1, 0.3, 0.5] {
                 let r = unsafe { mfr_host_salt_pepper_value(u, v, s) };
-                assert!(prev < 0.0 || prev == r, "a flipped pixel stays flipped to the same value");
+                assert!(
+                    prev < 0.0 || prev == r,
+                    "a flipped pixel stays flipped to the same value"
+                );
                 prev = r;
             }
         }
@@ -443,7 +569,10 @@ mod host {
     #[test]
     fn gaussian_blur_matches_cpu_bit_for_bit() {
         let pert = by_id("gaussian_blur").unwrap();
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (5, 40, 1)].iter().enumerate() {
+        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (5, 40, 1)]
+            .iter()
+            .enumerate()
+        {
             let img = test_image(w, h, c, 20 + k as u64);
             let prepared = pert.prepare(&img, &Ctx::new(1, 2)).unwrap();
             for s in [0.0f32, 0.3, 1.0, 2.7, 9.0, 25.0] {
@@ -454,10 +583,27 @@ mod host {
                 let mut tmp = vec![0.0f32; w * h];
                 for (src, dst) in img.planes().zip(emu.chunks_mut(w * h)) {
                     // SAFETY: src, tmp and dst hold w * h floats; taps 2r + 1.
-                    unsafe { mfr_host_blur_plane(src.as_ptr(), tmp.as_mut_ptr(), dst.as_mut_ptr(), w as i32, h as i32, taps.as_ptr(), r) };
+                    unsafe {
+                        mfr_host_blur_plane(
+                            src.as_ptr(),
+                            tmp.as_mut_ptr(),
+                            dst.as_mut_ptr(),
+                            w as i32,
+                            h as i32,
+                            taps.as_ptr(),
+                            r,
+                        )
+                    };
                 }
-                let bad = cpu.data.iter().zip(&emu).position(|(a, b)| a.to_bits() != b.to_bits());
-                assert!(bad.is_none(), "{w}x{h}x{c} sigma {s}: first difference at {bad:?}");
+                let bad = cpu
+                    .data
+                    .iter()
+                    .zip(&emu)
+                    .position(|(a, b)| a.to_bits() != b.to_bits());
+                assert!(
+                    bad.is_none(),
+                    "{w}x{h}x{c} sigma {s}: first difference at {bad:?}"
+                );
             }
         }
     }
@@ -481,8 +627,16 @@ mod host {
             let want = medfm_robust::perturb::common::filter::gaussian_kernel(s as f64, 4.0);
             let (got, r) = device_taps(s, 100);
             assert_eq!(r as usize, want.len() / 2, "radius at sigma {s}");
-            let bad = got.iter().zip(&want).position(|(a, b)| a.to_bits() != b.to_bits());
-            assert!(bad.is_none(), "sigma {s}: tap {bad:?} differs: {:?} vs {:?}", bad.map(|k| got[k]), bad.map(|k| want[k]));
+            let bad = got
+                .iter()
+                .zip(&want)
+                .position(|(a, b)| a.to_bits() != b.to_bits());
+            assert!(
+                bad.is_none(),
+                "sigma {s}: tap {bad:?} differs: {:?} vs {:?}",
+                bad.map(|k| got[k]),
+                bad.map(|k| want[k])
+            );
             checked += got.len();
         }
         assert!(checked > 100_000);
@@ -498,23 +652,57 @@ mod host {
     #[test]
     fn pixelate_matches_cpu_bit_for_bit() {
         let pert = by_id("pixelate").unwrap();
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (150, 97, 1)].iter().enumerate() {
+        for (k, &(w, h, c)) in [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (150, 97, 1),
+        ]
+        .iter()
+        .enumerate()
+        {
             let img = test_image(w, h, c, 40 + k as u64);
             let prepared = pert.prepare(&img, &Ctx::new(1, 2)).unwrap();
             for s in [0.0f32, 0.49, 0.5, 1.5, 2.5, 3.2, 7.0, 9.6, 20.0, 37.0, 63.0] {
                 let b = unsafe { mfr_host_pixelate_block(s) };
-                assert_eq!(b as usize, 1 + s.max(0.0).round() as usize, "block size at s {s}");
+                assert_eq!(
+                    b as usize,
+                    1 + s.max(0.0).round() as usize,
+                    "block size at s {s}"
+                );
                 let cpu = prepared.apply(s);
                 let mut emu = img.clone();
                 for (src, dst) in img.planes().zip(emu.planes_mut()) {
                     for y0 in (0..h).step_by(b as usize) {
                         for x0 in (0..w).step_by(b as usize) {
                             // SAFETY: src holds w * h floats; (x0, y0) inside the plane.
-                            let m = unsafe { mfr_host_pixelate_block_mean(src.as_ptr(), w as u32, h as u32, x0 as u32, y0 as u32, b) };
+                            let m = unsafe {
+                                mfr_host_pixelate_block_mean(
+                                    src.as_ptr(),
+                                    w as u32,
+                                    h as u32,
+                                    x0 as u32,
+                                    y0 as u32,
+                                    b,
+                                )
+                            };
                             if (8..=64).contains(&b) {
                                 // SAFETY: as above; b <= 64 rows fit the emulation's row buffer.
-                                let by_warp = unsafe { mfr_host_pixelate_block_mean_by_warp(src.as_ptr(), w as u32, h as u32, x0 as u32, y0 as u32, b) };
-                                assert_eq!(by_warp.to_bits(), m.to_bits(), "{w}x{h} b {b} block ({x0}, {y0}): warp path");
+                                let by_warp = unsafe {
+                                    mfr_host_pixelate_block_mean_by_warp(
+                                        src.as_ptr(),
+                                        w as u32,
+                                        h as u32,
+                                        x0 as u32,
+                                        y0 as u32,
+                                        b,
+                                    )
+                                };
+                                assert_eq!(
+                                    by_warp.to_bits(),
+                                    m.to_bits(),
+                                    "{w}x{h} b {b} block ({x0}, {y0}): warp path"
+                                );
                             }
                             for y in y0..(y0 + b as usize).min(h) {
                                 for x in x0..(x0 + b as usize).min(w) {
@@ -524,8 +712,15 @@ mod host {
                         }
                     }
                 }
-                let bad = cpu.data.iter().zip(&emu.data).position(|(a, b)| a.to_bits() != b.to_bits());
-                assert!(bad.is_none(), "{w}x{h}x{c} s {s}: first difference at {bad:?}");
+                let bad = cpu
+                    .data
+                    .iter()
+                    .zip(&emu.data)
+                    .position(|(a, b)| a.to_bits() != b.to_bits());
+                assert!(
+                    bad.is_none(),
+                    "{w}x{h}x{c} s {s}: first difference at {bad:?}"
+                );
             }
         }
     }

@@ -28,7 +28,10 @@ mod host {
         let rng = Rng::new(seed, 4, 6);
         let mut img = Image::new(w, h, c);
         for (i, v) in img.data.iter_mut().enumerate() {
-            let (x, y) = ((i % w) as f32 / w as f32 - 0.5, ((i / w) % h) as f32 / h as f32 - 0.5);
+            let (x, y) = (
+                (i % w) as f32 / w as f32 - 0.5,
+                ((i / w) % h) as f32 / h as f32 - 0.5,
+            );
             let body = if x * x + y * y < 0.16 { 0.6 } else { 0.0 };
             *v = (body + 0.2 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0);
         }
@@ -37,8 +40,17 @@ mod host {
 
     #[test]
     fn ct_kernels_match_cpu_bit_for_bit() {
-        let ids = ["ct_window_level", "ct_photon_starvation", "ct_beam_hardening"];
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
+        let ids = [
+            "ct_window_level",
+            "ct_photon_starvation",
+            "ct_beam_hardening",
+        ];
+        let shapes = [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+        ];
         for (op, id) in ids.iter().enumerate() {
             let pert = by_id(id).unwrap();
             let (lo, hi) = pert.info().strength_range;
@@ -70,12 +82,18 @@ mod host {
                                 for p in 0..n {
                                     let v = img.data[ch * n + p];
                                     // SAFETY: pure function of plain values.
-                                    gpu.data[ch * n + p] = unsafe { mfr_host_ct_pixel(op as u32, v, u, q[p], noise[p], s) };
+                                    gpu.data[ch * n + p] = unsafe {
+                                        mfr_host_ct_pixel(op as u32, v, u, q[p], noise[p], s)
+                                    };
                                 }
                             }
                         }
                         for (i, (a, b)) in cpu.data.iter().zip(&gpu.data).enumerate() {
-                            assert_eq!(a.to_bits(), b.to_bits(), "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}");
+                            assert_eq!(
+                                a.to_bits(),
+                                b.to_bits(),
+                                "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}"
+                            );
                         }
                     }
                 }
@@ -90,7 +108,16 @@ mod host {
         let pert = by_id("ct_metal_streaks").unwrap();
         let (lo, hi) = pert.info().strength_range;
         let mut changed = 0;
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (120, 97, 1)].iter().enumerate() {
+        for (k, &(w, h, c)) in [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+            (120, 97, 1),
+        ]
+        .iter()
+        .enumerate()
+        {
             let img = test_image(w, h, c, k as u64);
             let n = w * h;
             for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001, 31337] {
@@ -105,7 +132,16 @@ mod host {
                         for ch in 0..c {
                             for (p, &fv) in field.iter().enumerate().take(n) {
                                 // SAFETY: pure function of plain values.
-                                gpu.data[ch * n + p] = unsafe { mfr_host_ct_pixel(OP_METAL_STREAKS, img.data[ch * n + p], 0.0, fv, 0.0, s) };
+                                gpu.data[ch * n + p] = unsafe {
+                                    mfr_host_ct_pixel(
+                                        OP_METAL_STREAKS,
+                                        img.data[ch * n + p],
+                                        0.0,
+                                        fv,
+                                        0.0,
+                                        s,
+                                    )
+                                };
                             }
                         }
                     }

@@ -20,10 +20,47 @@ mod host {
     use medfm_robust::Image;
 
     extern "C" {
-        fn mfr_host_endo_overexposure(input: *const f32, out: *mut f32, w: u32, h: u32, c: u32, field: *const f32, s: f32);
-        fn mfr_host_endo_specular(input: *const f32, out: *mut f32, w: u32, h: u32, c: u32, spots: *const f32, s: f32);
-        fn mfr_host_endo_blood(input: *const f32, out: *mut f32, w: u32, h: u32, c: u32, boxes: *const u32, offsets: *const u64, data: *const f32, log_t: *const f32, s: f32);
-        fn mfr_host_endo_bubbles(input: *const f32, out: *mut f32, w: u32, h: u32, c: u32, boxes: *const u32, offsets: *const u64, data: *const f32, s: f32);
+        fn mfr_host_endo_overexposure(
+            input: *const f32,
+            out: *mut f32,
+            w: u32,
+            h: u32,
+            c: u32,
+            field: *const f32,
+            s: f32,
+        );
+        fn mfr_host_endo_specular(
+            input: *const f32,
+            out: *mut f32,
+            w: u32,
+            h: u32,
+            c: u32,
+            spots: *const f32,
+            s: f32,
+        );
+        fn mfr_host_endo_blood(
+            input: *const f32,
+            out: *mut f32,
+            w: u32,
+            h: u32,
+            c: u32,
+            boxes: *const u32,
+            offsets: *const u64,
+            data: *const f32,
+            log_t: *const f32,
+            s: f32,
+        );
+        fn mfr_host_endo_bubbles(
+            input: *const f32,
+            out: *mut f32,
+            w: u32,
+            h: u32,
+            c: u32,
+            boxes: *const u32,
+            offsets: *const u64,
+            data: *const f32,
+            s: f32,
+        );
     }
 
     /// Deterministic textured image in [0, 1], with exact 0 and 1 samples.
@@ -34,12 +71,25 @@ mod host {
             let (x, y) = ((i % w) as f32, ((i / w) % h) as f32);
             let u = rng.uniform(0, i as u32);
             let smooth = 0.5 + 0.35 * (x * 0.23).sin() * (y * 0.19).cos() + 0.15 * (u - 0.5);
-            *v = if u < 0.03 { 0.0 } else if u > 0.97 { 1.0 } else { smooth.clamp(0.0, 1.0) };
+            *v = if u < 0.03 {
+                0.0
+            } else if u > 0.97 {
+                1.0
+            } else {
+                smooth.clamp(0.0, 1.0)
+            };
         }
         img
     }
 
-    const SHAPES: [(usize, usize, usize); 6] = [(11, 11, 1), (37, 23, 1), (37, 23, 3), (64, 48, 1), (64, 48, 3), (33, 65, 3)];
+    const SHAPES: [(usize, usize, usize); 6] = [
+        (11, 11, 1),
+        (37, 23, 1),
+        (37, 23, 3),
+        (64, 48, 1),
+        (64, 48, 3),
+        (33, 65, 3),
+    ];
 
     fn strengths(id: &str) -> &'static [f32] {
         match id {
@@ -70,12 +120,36 @@ mod host {
                     mfr_host_endo_specular(i, o, w, h, c, prep.floats.as_ptr(), s)
                 }
                 "endo_blood" => {
-                    assert_eq!((t.boxes.len(), t.offsets.len(), prep.floats.len()), (24 * 4, 24, 4));
-                    mfr_host_endo_blood(i, o, w, h, c, t.boxes.as_ptr(), t.offsets.as_ptr(), t.data.as_ptr(), prep.floats.as_ptr(), s)
+                    assert_eq!(
+                        (t.boxes.len(), t.offsets.len(), prep.floats.len()),
+                        (24 * 4, 24, 4)
+                    );
+                    mfr_host_endo_blood(
+                        i,
+                        o,
+                        w,
+                        h,
+                        c,
+                        t.boxes.as_ptr(),
+                        t.offsets.as_ptr(),
+                        t.data.as_ptr(),
+                        prep.floats.as_ptr(),
+                        s,
+                    )
                 }
                 _ => {
                     assert_eq!((t.boxes.len(), t.offsets.len()), (64 * 4, 64));
-                    mfr_host_endo_bubbles(i, o, w, h, c, t.boxes.as_ptr(), t.offsets.as_ptr(), t.data.as_ptr(), s)
+                    mfr_host_endo_bubbles(
+                        i,
+                        o,
+                        w,
+                        h,
+                        c,
+                        t.boxes.as_ptr(),
+                        t.offsets.as_ptr(),
+                        t.data.as_ptr(),
+                        s,
+                    )
                 }
             }
         }
@@ -97,7 +171,11 @@ mod host {
                     let want = prepared.apply(s);
                     let got = host_kernel(id, &img, &prep, s);
                     for (i, (g, e)) in got.iter().zip(&want.data).enumerate() {
-                        assert_eq!(g.to_bits(), e.to_bits(), "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: {g} vs {e}");
+                        assert_eq!(
+                            g.to_bits(),
+                            e.to_bits(),
+                            "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: {g} vs {e}"
+                        );
                     }
                     changed += (want.data != img.data) as usize;
                     cases += (s > 0.0) as usize;
@@ -105,7 +183,10 @@ mod host {
             }
         }
         // the comparison is not vacuous: most strengths > 0 change the image
-        assert!(changed * 4 >= cases * 3, "{id}: only {changed} of {cases} outputs perturbed");
+        assert!(
+            changed * 4 >= cases * 3,
+            "{id}: only {changed} of {cases} outputs perturbed"
+        );
     }
 
     #[test]

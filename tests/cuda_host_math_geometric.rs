@@ -14,14 +14,21 @@ fn host_math_shim_not_built() {
 
 #[cfg(medfm_host_math)]
 mod host {
-    use medfm_robust::perturb::common::warp::Affine;
     use medfm_robust::perturb::base::warp_draws;
+    use medfm_robust::perturb::common::warp::Affine;
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
 
     extern "C" {
-        fn mfr_host_warp_plane(input: *const f32, out: *mut f32, w: u32, h: u32, m: *const f64, border: u32);
+        fn mfr_host_warp_plane(
+            input: *const f32,
+            out: *mut f32,
+            w: u32,
+            h: u32,
+            m: *const f64,
+            border: u32,
+        );
         fn mfr_host_warp_map(kind: u32, w: u32, h: u32, s: f32, p0: f64, p1: f64, m: *mut f64);
     }
 
@@ -30,7 +37,10 @@ mod host {
         let mut img = Image::new(w, h, c);
         for (i, v) in img.data.iter_mut().enumerate() {
             let (x, y) = ((i % w) as f32, ((i / w) % h) as f32);
-            *v = (0.5 + 0.4 * (x * 0.21).sin() * (y * 0.17).cos() + 0.1 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0);
+            *v = (0.5
+                + 0.4 * (x * 0.21).sin() * (y * 0.17).cos()
+                + 0.1 * (rng.uniform(0, i as u32) - 0.5))
+                .clamp(0.0, 1.0);
         }
         img
     }
@@ -39,11 +49,24 @@ mod host {
     /// (geometric.cuh `mfr_warp_map` from the CPU's own `warp_draws`, as
     /// src/backend/cuda/geometric.rs uploads them).
     fn map_of(id: &str, img: &Image, ctx: &Ctx, s: f32) -> ([f64; 6], u32) {
-        let kind = ["rotation", "scaling", "translation"].iter().position(|&k| k == id).unwrap() as u32;
+        let kind = ["rotation", "scaling", "translation"]
+            .iter()
+            .position(|&k| k == id)
+            .unwrap() as u32;
         let [p0, p1] = warp_draws(id, ctx);
         let mut m = [f64::NAN; 6];
         // SAFETY: pure function of plain values writing 6 doubles.
-        unsafe { mfr_host_warp_map(kind, img.width as u32, img.height as u32, s, p0, p1, m.as_mut_ptr()) };
+        unsafe {
+            mfr_host_warp_map(
+                kind,
+                img.width as u32,
+                img.height as u32,
+                s,
+                p0,
+                p1,
+                m.as_mut_ptr(),
+            )
+        };
         (m, (id == "scaling") as u32)
     }
 
@@ -67,8 +90,15 @@ mod host {
                             }
                         };
                         let (got, _) = map_of(id, &img, &ctx, s);
-                        let same = got.iter().zip(&want.m).all(|(a, b)| a.to_bits() == b.to_bits());
-                        assert!(same, "{id} {w}x{h} seed {seed} s {s}: {got:?} vs {:?}", want.m);
+                        let same = got
+                            .iter()
+                            .zip(&want.m)
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(
+                            same,
+                            "{id} {w}x{h} seed {seed} s {s}: {got:?} vs {:?}",
+                            want.m
+                        );
                     }
                 }
             }
@@ -77,7 +107,12 @@ mod host {
 
     #[test]
     fn warps_match_cpu_bit_for_bit() {
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
+        let shapes = [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+        ];
         for id in ["rotation", "scaling", "translation"] {
             let pert = by_id(id).unwrap();
             let (lo, hi) = pert.info().strength_range;
@@ -96,12 +131,23 @@ mod host {
                                 let n = w * h;
                                 // SAFETY: input/output planes of w * h floats, 6 map entries.
                                 unsafe {
-                                    mfr_host_warp_plane(img.data[ch * n..].as_ptr(), gpu.data[ch * n..].as_mut_ptr(), w as u32, h as u32, m.as_ptr(), border)
+                                    mfr_host_warp_plane(
+                                        img.data[ch * n..].as_ptr(),
+                                        gpu.data[ch * n..].as_mut_ptr(),
+                                        w as u32,
+                                        h as u32,
+                                        m.as_ptr(),
+                                        border,
+                                    )
                                 };
                             }
                         }
                         for (i, (a, b)) in cpu.data.iter().zip(&gpu.data).enumerate() {
-                            assert_eq!(a.to_bits(), b.to_bits(), "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}");
+                            assert_eq!(
+                                a.to_bits(),
+                                b.to_bits(),
+                                "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}"
+                            );
                         }
                     }
                 }

@@ -26,7 +26,16 @@ mod host {
     fn kernel(img: &Image, s: f32) -> Image {
         let mut out = img.clone();
         // SAFETY: `input` and `out` hold w * h * c samples each (planar, as the kernel's image).
-        let rc = unsafe { mfr_host_jpeg(img.data.as_ptr(), out.data.as_mut_ptr(), img.width as u32, img.height as u32, img.channels as u32, s) };
+        let rc = unsafe {
+            mfr_host_jpeg(
+                img.data.as_ptr(),
+                out.data.as_mut_ptr(),
+                img.width as u32,
+                img.height as u32,
+                img.channels as u32,
+                s,
+            )
+        };
         assert_eq!(rc, 0, "host shim allocation failed");
         out
     }
@@ -54,9 +63,10 @@ mod host {
             let (x, y) = ((p % w) as f32, (p / w) as f32);
             *v = match kind {
                 // smooth texture + mild noise, not on the 8-bit grid (the kernel quantises)
-                Kind::Textured => {
-                    (0.5 + 0.35 * (x * 0.21 + ch as f32).sin() * (y * 0.17).cos() + 0.1 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0)
-                }
+                Kind::Textured => (0.5
+                    + 0.35 * (x * 0.21 + ch as f32).sin() * (y * 0.17).cos()
+                    + 0.1 * (rng.uniform(0, i as u32) - 0.5))
+                    .clamp(0.0, 1.0),
                 // white noise over [0, 1]: the largest DCT coefficients, clamping in the IDCT
                 Kind::Noise => rng.uniform(1, i as u32),
                 // saturated colour blocks and sharp edges (chroma clamping in YCbCr -> RGB),
@@ -81,18 +91,50 @@ mod host {
         img
     }
 
-    const SIZES: [(usize, usize); 12] =
-        [(1, 1), (1, 7), (7, 1), (13, 11), (31, 17), (40, 41), (64, 9), (17, 33), (100, 75), (16, 16), (8, 24), (33, 16)];
+    const SIZES: [(usize, usize); 12] = [
+        (1, 1),
+        (1, 7),
+        (7, 1),
+        (13, 11),
+        (31, 17),
+        (40, 41),
+        (64, 9),
+        (17, 33),
+        (100, 75),
+        (16, 16),
+        (8, 24),
+        (33, 16),
+    ];
     const QUALITIES: [u32; 11] = [100, 99, 95, 90, 89, 75, 50, 49, 20, 5, 1];
-    const KINDS: [Kind; 5] = [Kind::Textured, Kind::Noise, Kind::Colour, Kind::Flat, Kind::Black];
+    const KINDS: [Kind; 5] = [
+        Kind::Textured,
+        Kind::Noise,
+        Kind::Colour,
+        Kind::Flat,
+        Kind::Black,
+    ];
 
     #[test]
     fn quality_mapping_matches_cpu() {
         for q in 1..=100u32 {
             // SAFETY: pure function of a plain value.
-            assert_eq!(unsafe { mfr_host_jpeg_quality(strength_for(q)) }, q, "strength {}", strength_for(q));
+            assert_eq!(
+                unsafe { mfr_host_jpeg_quality(strength_for(q)) },
+                q,
+                "strength {}",
+                strength_for(q)
+            );
         }
-        for (s, q) in [(0.0f32, 100u32), (-1.0, 100), (1.0, 1), (7.5, 1), (0.5, 51), (0.004, 100), (0.006, 99), (f32::NAN, 0)] {
+        for (s, q) in [
+            (0.0f32, 100u32),
+            (-1.0, 100),
+            (1.0, 1),
+            (7.5, 1),
+            (0.5, 51),
+            (0.004, 100),
+            (0.006, 99),
+            (f32::NAN, 0),
+        ] {
             // SAFETY: pure function of a plain value.
             assert_eq!(unsafe { mfr_host_jpeg_quality(s) }, q, "strength {s}");
         }
@@ -114,11 +156,26 @@ mod host {
                     for &s in &strengths {
                         let cpu = prepared.apply(s);
                         let gpu = kernel(&img, s);
-                        let bad = cpu.data.iter().zip(&gpu.data).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+                        let bad = cpu
+                            .data
+                            .iter()
+                            .zip(&gpu.data)
+                            .filter(|(a, b)| a.to_bits() != b.to_bits())
+                            .count();
                         compared += cpu.data.len();
-                        changed += cpu.data.iter().zip(&img.data).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+                        changed += cpu
+                            .data
+                            .iter()
+                            .zip(&img.data)
+                            .filter(|(a, b)| a.to_bits() != b.to_bits())
+                            .count();
                         if bad > 0 {
-                            let first = cpu.data.iter().zip(&gpu.data).position(|(a, b)| a.to_bits() != b.to_bits()).unwrap();
+                            let first = cpu
+                                .data
+                                .iter()
+                                .zip(&gpu.data)
+                                .position(|(a, b)| a.to_bits() != b.to_bits())
+                                .unwrap();
                             mismatches.push(format!(
                                 "{w}x{h}x{c} {kind:?} s {s} (q {}): {bad} of {} samples differ, first at {first}: cpu {} kernel {}",
                                 quality_of(s),
@@ -131,10 +188,21 @@ mod host {
                 }
             }
         }
-        eprintln!("jpeg host math: {compared} samples compared, {} cases differ", mismatches.len());
+        eprintln!(
+            "jpeg host math: {compared} samples compared, {} cases differ",
+            mismatches.len()
+        );
         // the comparison is not vacuous: the round trips really changed the images
-        assert!(changed > compared / 4, "only {changed} of {compared} samples changed by the round trips");
-        assert!(mismatches.is_empty(), "kernel math differs from the CPU round trip in {} cases:\n{}", mismatches.len(), mismatches.join("\n"));
+        assert!(
+            changed > compared / 4,
+            "only {changed} of {compared} samples changed by the round trips"
+        );
+        assert!(
+            mismatches.is_empty(),
+            "kernel math differs from the CPU round trip in {} cases:\n{}",
+            mismatches.len(),
+            mismatches.join("\n")
+        );
     }
 
     /// The quality the CPU uses at strength s (for messages only).

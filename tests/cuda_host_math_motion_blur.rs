@@ -12,28 +12,61 @@ fn host_math_shim_not_built() {
 
 #[cfg(medfm_host_math)]
 mod host {
-    use medfm_robust::perturb::common::psf::line_psf;
     use medfm_robust::perturb::base::{motion_blur_angle, motion_blur_cap};
+    use medfm_robust::perturb::common::psf::line_psf;
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
 
     extern "C" {
-        fn mfr_host_motion_blur_plane(input: *const f32, out: *mut f32, w: i32, h: i32, dx: *const i32, dy: *const i32, wt: *const f32, n: u32);
+        fn mfr_host_motion_blur_plane(
+            input: *const f32,
+            out: *mut f32,
+            w: i32,
+            h: i32,
+            dx: *const i32,
+            dy: *const i32,
+            wt: *const f32,
+            n: u32,
+        );
         fn mfr_host_line_psf_side(length: f64) -> i32;
-        fn mfr_host_line_psf(length: f64, sn: f64, cs: f64, grid: *mut f64, dx: *mut i32, dy: *mut i32, wt: *mut f32) -> u32;
+        fn mfr_host_line_psf(
+            length: f64,
+            sn: f64,
+            cs: f64,
+            grid: *mut f64,
+            dx: *mut i32,
+            dy: *mut i32,
+            wt: *mut f32,
+        ) -> u32;
     }
 
     /// The taps kernels/motion_blur.cu `motion_taps` builds for `length` > 0 at `angle`.
     fn device_taps(length: f64, angle: f64) -> Vec<(isize, isize, f32)> {
         let (sn, cs) = angle.sin_cos(); // on the host, as src/backend/cuda/motion_blur.rs uploads them
-        // SAFETY: pure function of a plain value.
+                                        // SAFETY: pure function of a plain value.
         let side = unsafe { mfr_host_line_psf_side(length) } as usize;
         let mut grid = vec![0.0f64; side * side];
-        let (mut dx, mut dy, mut wt) = (vec![0i32; side * side], vec![0i32; side * side], vec![0f32; side * side]);
+        let (mut dx, mut dy, mut wt) = (
+            vec![0i32; side * side],
+            vec![0i32; side * side],
+            vec![0f32; side * side],
+        );
         // SAFETY: grid (zeroed), dx, dy and wt hold side^2 entries, the most the function touches.
-        let n = unsafe { mfr_host_line_psf(length, sn, cs, grid.as_mut_ptr(), dx.as_mut_ptr(), dy.as_mut_ptr(), wt.as_mut_ptr()) } as usize;
-        (0..n).map(|k| (dx[k] as isize, dy[k] as isize, wt[k])).collect()
+        let n = unsafe {
+            mfr_host_line_psf(
+                length,
+                sn,
+                cs,
+                grid.as_mut_ptr(),
+                dx.as_mut_ptr(),
+                dy.as_mut_ptr(),
+                wt.as_mut_ptr(),
+            )
+        } as usize;
+        (0..n)
+            .map(|k| (dx[k] as isize, dy[k] as isize, wt[k]))
+            .collect()
     }
 
     #[test]
@@ -45,9 +78,16 @@ mod host {
                 let angle = j as f64 * std::f64::consts::PI / 9.0 + 0.01 * i as f64;
                 let want = line_psf(length, angle).taps;
                 let got = device_taps(length, angle);
-                assert_eq!(got.len(), want.len(), "length {length} angle {angle}: tap count");
+                assert_eq!(
+                    got.len(),
+                    want.len(),
+                    "length {length} angle {angle}: tap count"
+                );
                 for (k, (g, w)) in got.iter().zip(&want).enumerate() {
-                    assert!(g.0 == w.0 && g.1 == w.1 && g.2.to_bits() == w.2.to_bits(), "length {length} angle {angle} tap {k}: {g:?} vs {w:?}");
+                    assert!(
+                        g.0 == w.0 && g.1 == w.1 && g.2.to_bits() == w.2.to_bits(),
+                        "length {length} angle {angle} tap {k}: {g:?} vs {w:?}"
+                    );
                 }
                 taps += got.len();
             }
@@ -60,7 +100,10 @@ mod host {
         let mut img = Image::new(w, h, c);
         for (i, v) in img.data.iter_mut().enumerate() {
             let (x, y) = ((i % w) as f32, ((i / w) % h) as f32);
-            *v = (0.5 + 0.4 * (x * 0.31).sin() * (y * 0.23).cos() + 0.2 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0);
+            *v = (0.5
+                + 0.4 * (x * 0.31).sin() * (y * 0.23).cos()
+                + 0.2 * (rng.uniform(0, i as u32) - 0.5))
+                .clamp(0.0, 1.0);
         }
         img
     }
@@ -68,7 +111,15 @@ mod host {
     #[test]
     fn motion_blur_matches_cpu_bit_for_bit() {
         let pert = by_id("motion_blur").unwrap();
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)].iter().enumerate() {
+        for (k, &(w, h, c)) in [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+        ]
+        .iter()
+        .enumerate()
+        {
             let img = test_image(w, h, c, k as u64);
             let n = w * h;
             for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
@@ -86,7 +137,16 @@ mod host {
                         for ch in 0..c {
                             // SAFETY: planes of w * h floats, tap arrays of taps.len() entries.
                             unsafe {
-                                mfr_host_motion_blur_plane(img.data[ch * n..].as_ptr(), gpu.data[ch * n..].as_mut_ptr(), w as i32, h as i32, dx.as_ptr(), dy.as_ptr(), wt.as_ptr(), taps.len() as u32)
+                                mfr_host_motion_blur_plane(
+                                    img.data[ch * n..].as_ptr(),
+                                    gpu.data[ch * n..].as_mut_ptr(),
+                                    w as i32,
+                                    h as i32,
+                                    dx.as_ptr(),
+                                    dy.as_ptr(),
+                                    wt.as_ptr(),
+                                    taps.len() as u32,
+                                )
                             };
                         }
                     }

@@ -37,7 +37,10 @@ mod host {
         let mut img = Image::new(w, h, c);
         for (i, v) in img.data.iter_mut().enumerate() {
             let (x, y) = ((i % w) as f32, ((i / w) % h) as f32);
-            *v = (0.5 + 0.4 * (x * 0.13).sin() * (y * 0.09).cos() + 0.1 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0);
+            *v = (0.5
+                + 0.4 * (x * 0.13).sin() * (y * 0.09).cos()
+                + 0.1 * (rng.uniform(0, i as u32) - 0.5))
+                .clamp(0.0, 1.0);
         }
         img
     }
@@ -46,7 +49,16 @@ mod host {
     fn bias_field_matches_cpu_bit_for_bit() {
         let pert = by_id("mri_bias_field").unwrap();
         let (lo, hi) = pert.info().strength_range;
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (1, 7, 1)].iter().enumerate() {
+        for (k, &(w, h, c)) in [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+            (1, 7, 1),
+        ]
+        .iter()
+        .enumerate()
+        {
             let img = test_image(w, h, c, k as u64);
             let n = w * h;
             for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
@@ -61,7 +73,8 @@ mod host {
                         for ch in 0..c {
                             for (p, &l) in lf.iter().enumerate().take(n) {
                                 // SAFETY: pure function of plain values.
-                                gpu.data[ch * n + p] = unsafe { mfr_host_mri_bias_field(img.data[ch * n + p], l, s) };
+                                gpu.data[ch * n + p] =
+                                    unsafe { mfr_host_mri_bias_field(img.data[ch * n + p], l, s) };
                             }
                         }
                     }
@@ -78,7 +91,16 @@ mod host {
         use medfm_robust::perturb::mri::ghost_field;
         let pert = by_id("mri_ghosting").unwrap();
         let (lo, hi) = pert.info().strength_range;
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (16, 16, 1)].iter().enumerate() {
+        for (k, &(w, h, c)) in [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+            (16, 16, 1),
+        ]
+        .iter()
+        .enumerate()
+        {
             let img = test_image(w, h, c, 20 + k as u64);
             for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
                 let ctx = Ctx::new(seed, 0x6000 + k as u32);
@@ -90,9 +112,21 @@ mod host {
                     let cpu = prepared.apply(s);
                     let mut gpu = vec![0.0f32; img.data.len()];
                     // SAFETY: in, g and out hold img.data.len() values each.
-                    unsafe { mfr_host_mri_ghosting(img.data.as_ptr(), g.as_ptr(), gpu.as_mut_ptr(), gpu.len() as u64, s) };
+                    unsafe {
+                        mfr_host_mri_ghosting(
+                            img.data.as_ptr(),
+                            g.as_ptr(),
+                            gpu.as_mut_ptr(),
+                            gpu.len() as u64,
+                            s,
+                        )
+                    };
                     for (i, (a, b)) in gpu.iter().zip(&cpu.data).enumerate() {
-                        assert_eq!(a.to_bits(), b.to_bits(), "{w}x{h}x{c} seed {seed} s {s} sample {i}: kernel {a} cpu {b}");
+                        assert_eq!(
+                            a.to_bits(),
+                            b.to_bits(),
+                            "{w}x{h}x{c} seed {seed} s {s} sample {i}: kernel {a} cpu {b}"
+                        );
                     }
                 }
             }
@@ -102,14 +136,23 @@ mod host {
     /// The packing's table width and size limits are the kernel's.
     #[test]
     fn motion_constants_match_the_kernel() {
-        use medfm_robust::backend::motion_pack::{MOTION_FFT_MAX, MOTION_MAX_SIDE, MOTION_META_WORDS};
+        use medfm_robust::backend::motion_pack::{
+            MOTION_FFT_MAX, MOTION_MAX_SIDE, MOTION_META_WORDS,
+        };
         extern "C" {
             fn mfr_host_motion_constants(out: *mut u64);
         }
         let mut c = [0u64; 3];
         // SAFETY: writes 3 values.
         unsafe { mfr_host_motion_constants(c.as_mut_ptr()) };
-        assert_eq!(c, [MOTION_META_WORDS as u64, MOTION_FFT_MAX as u64, MOTION_MAX_SIDE as u64]);
+        assert_eq!(
+            c,
+            [
+                MOTION_META_WORDS as u64,
+                MOTION_FFT_MAX as u64,
+                MOTION_MAX_SIDE as u64
+            ]
+        );
     }
 
     /// mri_motion: one mixed-size batch (odd sizes, grey and RGB, a 1-px-wide image, one image of
@@ -140,24 +183,52 @@ mod host {
             (64, 32, 3),
             (256, 128, 1),
         ];
-        assert_eq!(shapes.iter().filter(|&&(w, h, _)| uses_fft(w, h)).count(), 5, "both paths in one batch");
-        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 40 + k as u64)).collect();
+        assert_eq!(
+            shapes.iter().filter(|&&(w, h, _)| uses_fft(w, h)).count(),
+            5,
+            "both paths in one batch"
+        );
+        let imgs: Vec<Image> = shapes
+            .iter()
+            .enumerate()
+            .map(|(k, &(w, h, c))| test_image(w, h, c, 40 + k as u64))
+            .collect();
         let mut descs = Vec::new();
         let mut input = Vec::new();
         for (k, img) in imgs.iter().enumerate() {
-            descs.push(ImageDesc { offset: input.len() as u64, width: img.width as u32, height: img.height as u32, channels: img.channels as u32, image_id: 0x7000 + k as u32 });
+            descs.push(ImageDesc {
+                offset: input.len() as u64,
+                width: img.width as u32,
+                height: img.height as u32,
+                channels: img.channels as u32,
+                image_id: 0x7000 + k as u32,
+            });
             input.extend_from_slice(&img.data);
         }
-        let dims: Vec<_> = imgs.iter().map(|im| (im.width, im.height, im.channels)).collect();
+        let dims: Vec<_> = imgs
+            .iter()
+            .map(|im| (im.width, im.height, im.channels))
+            .collect();
         // per path (0 direct, 1 radix-2): worst |d|, samples not bit-identical, samples, largest change
-        let (mut worst, mut differ, mut total, mut moved) = ([0.0f32; 2], [0usize; 2], [0usize; 2], [0.0f32; 2]);
+        let (mut worst, mut differ, mut total, mut moved) =
+            ([0.0f32; 2], [0usize; 2], [0usize; 2], [0.0f32; 2]);
         for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
             let ctxs: Vec<Ctx> = descs.iter().map(|d| Ctx::new(seed, d.image_id)).collect();
-            let prepared_spectra: Vec<_> = imgs.iter().zip(&ctxs).map(|(im, c)| motion_spectra(im, c)).collect();
+            let prepared_spectra: Vec<_> = imgs
+                .iter()
+                .zip(&ctxs)
+                .map(|(im, c)| motion_spectra(im, c))
+                .collect();
             let p = PackedMotion::new(&dims, &prepared_spectra).unwrap();
-            let prepared: Vec<_> = imgs.iter().zip(&ctxs).map(|(im, c)| pert.prepare(im, c).unwrap()).collect();
+            let prepared: Vec<_> = imgs
+                .iter()
+                .zip(&ctxs)
+                .map(|(im, c)| pert.prepare(im, c).unwrap())
+                .collect();
             for f in [0.0f32, 0.013, 0.1, 0.25, 0.45, 0.6, 0.8, 1.0] {
-                let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.04 * k as f32)).collect();
+                let strengths: Vec<f32> = (0..imgs.len())
+                    .map(|k| lo + (hi - lo) * f * (1.0 - 0.04 * k as f32))
+                    .collect();
                 let out = mri_motion_ffi::run(&p, &input, &descs, &strengths);
                 for (k, img) in imgs.iter().enumerate() {
                     let path = uses_fft(img.width, img.height) as usize;
@@ -166,9 +237,18 @@ mod host {
                     let got = &out[o..o + img.data.len()];
                     for (i, (a, b)) in got.iter().zip(&cpu.data).enumerate() {
                         let d = (a - b).abs();
-                        assert!(d <= 1e-5, "mri_motion {} seed {seed} s {}: sample {i}: kernel {a} cpu {b}", img.shape_str(), strengths[k]);
+                        assert!(
+                            d <= 1e-5,
+                            "mri_motion {} seed {seed} s {}: sample {i}: kernel {a} cpu {b}",
+                            img.shape_str(),
+                            strengths[k]
+                        );
                         if strengths[k] <= 0.0 {
-                            assert_eq!(a.to_bits(), b.to_bits(), "mri_motion s = 0 must return the input");
+                            assert_eq!(
+                                a.to_bits(),
+                                b.to_bits(),
+                                "mri_motion s = 0 must return the input"
+                            );
                         }
                         worst[path] = worst[path].max(d);
                         differ[path] += (a.to_bits() != b.to_bits()) as usize;
@@ -184,8 +264,11 @@ mod host {
                 worst[path], differ[path], total[path]
             );
             // the comparison is not vacuous: the perturbation moved some sample a lot
-            assert!(moved[path] > 0.1, "mri_motion ({name}) barely changed the images (max change {})", moved[path]);
+            assert!(
+                moved[path] > 0.1,
+                "mri_motion ({name}) barely changed the images (max change {})",
+                moved[path]
+            );
         }
     }
 }
-

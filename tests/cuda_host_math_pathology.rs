@@ -23,8 +23,28 @@ mod host {
     extern "C" {
         fn mfr_host_rgb_to_hsv(r: f32, g: f32, b: f32, hsv: *mut f32);
         fn mfr_host_hsv_to_rgb(h: f32, s: f32, v: f32, rgb: *mut f32);
-        fn mfr_host_path_stain_hsv(input: *const f32, out: *mut f32, w: u32, h: u32, c: u32, g: *const f32, draws: *const f32, s: f32);
-        fn mfr_host_path_bubbles(input: *const f32, out: *mut f32, w: u32, h: u32, c: u32, boxes: *const u32, offsets: *const u64, data: *const f32, bg: *const f32, s: f32);
+        fn mfr_host_path_stain_hsv(
+            input: *const f32,
+            out: *mut f32,
+            w: u32,
+            h: u32,
+            c: u32,
+            g: *const f32,
+            draws: *const f32,
+            s: f32,
+        );
+        fn mfr_host_path_bubbles(
+            input: *const f32,
+            out: *mut f32,
+            w: u32,
+            h: u32,
+            c: u32,
+            boxes: *const u32,
+            offsets: *const u64,
+            data: *const f32,
+            bg: *const f32,
+            s: f32,
+        );
     }
 
     /// Deterministic textured image in [0, 1], with exact 0 and 1 samples and some grey pixels
@@ -36,14 +56,34 @@ mod host {
         for (i, v) in img.data.iter_mut().enumerate() {
             let p = i % n;
             let (x, y) = ((p % w) as f32, (p / w) as f32);
-            let u = rng.uniform(0, if p.is_multiple_of(11) { p as u32 } else { i as u32 });
+            let u = rng.uniform(
+                0,
+                if p.is_multiple_of(11) {
+                    p as u32
+                } else {
+                    i as u32
+                },
+            );
             let smooth = 0.55 + 0.35 * (x * 0.23).sin() * (y * 0.19).cos() + 0.15 * (u - 0.5);
-            *v = if u < 0.03 { 0.0 } else if u > 0.97 { 1.0 } else { smooth.clamp(0.0, 1.0) };
+            *v = if u < 0.03 {
+                0.0
+            } else if u > 0.97 {
+                1.0
+            } else {
+                smooth.clamp(0.0, 1.0)
+            };
         }
         img
     }
 
-    const SHAPES: [(usize, usize, usize); 6] = [(11, 11, 1), (37, 23, 1), (37, 23, 3), (64, 48, 1), (64, 48, 3), (33, 65, 3)];
+    const SHAPES: [(usize, usize, usize); 6] = [
+        (11, 11, 1),
+        (37, 23, 1),
+        (37, 23, 3),
+        (64, 48, 1),
+        (64, 48, 3),
+        (33, 65, 3),
+    ];
 
     fn strengths(id: &str) -> &'static [f32] {
         match id {
@@ -60,7 +100,15 @@ mod host {
             k += 1;
             let u = rng.uniform(0, k);
             // exact 0, 1 and repeated values exercise every branch
-            if u < 0.1 { 0.0 } else if u > 0.9 { 1.0 } else if u < 0.2 { 0.5 } else { u }
+            if u < 0.1 {
+                0.0
+            } else if u > 0.9 {
+                1.0
+            } else if u < 0.2 {
+                0.5
+            } else {
+                u
+            }
         };
         for _ in 0..20_000 {
             let (r, g, b) = (next(), next(), next());
@@ -68,13 +116,21 @@ mod host {
             // SAFETY: `hsv` holds the 3 floats written.
             unsafe { mfr_host_rgb_to_hsv(r, g, b, hsv.as_mut_ptr()) };
             let (h, s, v) = rgb_to_hsv(r, g, b);
-            assert_eq!(hsv.map(f32::to_bits), [h, s, v].map(f32::to_bits), "rgb {r} {g} {b}");
+            assert_eq!(
+                hsv.map(f32::to_bits),
+                [h, s, v].map(f32::to_bits),
+                "rgb {r} {g} {b}"
+            );
             let hh = h + (next() - 0.5) * 3.0; // hue turns outside [0, 1) as after a shift
             let mut rgb = [0.0f32; 3];
             // SAFETY: `rgb` holds the 3 floats written.
             unsafe { mfr_host_hsv_to_rgb(hh, s, v, rgb.as_mut_ptr()) };
             let (r2, g2, b2) = hsv_to_rgb(hh, s, v);
-            assert_eq!(rgb.map(f32::to_bits), [r2, g2, b2].map(f32::to_bits), "hsv {hh} {s} {v}");
+            assert_eq!(
+                rgb.map(f32::to_bits),
+                [r2, g2, b2].map(f32::to_bits),
+                "hsv {hh} {s} {v}"
+            );
         }
     }
 
@@ -92,10 +148,30 @@ mod host {
         unsafe {
             if id == "path_stain_hsv" {
                 assert_eq!(prep.fields[0].len(), img.plane_len());
-                mfr_host_path_stain_hsv(i, o, w, h, c, prep.fields[0].as_ptr(), prep.floats.as_ptr(), s)
+                mfr_host_path_stain_hsv(
+                    i,
+                    o,
+                    w,
+                    h,
+                    c,
+                    prep.fields[0].as_ptr(),
+                    prep.floats.as_ptr(),
+                    s,
+                )
             } else {
                 assert_eq!((t.boxes.len(), t.offsets.len()), (28 * 4, 28));
-                mfr_host_path_bubbles(i, o, w, h, c, t.boxes.as_ptr(), t.offsets.as_ptr(), t.data.as_ptr(), prep.floats.as_ptr(), s)
+                mfr_host_path_bubbles(
+                    i,
+                    o,
+                    w,
+                    h,
+                    c,
+                    t.boxes.as_ptr(),
+                    t.offsets.as_ptr(),
+                    t.data.as_ptr(),
+                    prep.floats.as_ptr(),
+                    s,
+                )
             }
         }
         out
@@ -116,7 +192,11 @@ mod host {
                     let want = prepared.apply(s);
                     let got = host_kernel(id, &img, &prep, s);
                     for (i, (g, e)) in got.iter().zip(&want.data).enumerate() {
-                        assert_eq!(g.to_bits(), e.to_bits(), "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: {g} vs {e}");
+                        assert_eq!(
+                            g.to_bits(),
+                            e.to_bits(),
+                            "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: {g} vs {e}"
+                        );
                     }
                     changed += (want.data != img.data) as usize;
                     cases += (s > 0.0) as usize;
@@ -124,7 +204,10 @@ mod host {
             }
         }
         // the comparison is not vacuous: most strengths > 0 change the image
-        assert!(changed * 4 >= cases * 3, "{id}: only {changed} of {cases} outputs perturbed");
+        assert!(
+            changed * 4 >= cases * 3,
+            "{id}: only {changed} of {cases} outputs perturbed"
+        );
     }
 
     #[test]

@@ -35,7 +35,16 @@ mod host {
             active: *mut i32,
         ) -> *mut c_void;
         fn mfr_host_search_feed(h: *mut c_void, v: f64, pending: *mut f32) -> i32;
-        fn mfr_host_search_result(h: *const c_void, i: u32, s: *mut f32, f: *mut f64, status: *mut u32, n: *mut u32, count: *mut u32, overflow: *mut u32);
+        fn mfr_host_search_result(
+            h: *const c_void,
+            i: u32,
+            s: *mut f32,
+            f: *mut f64,
+            status: *mut u32,
+            n: *mut u32,
+            count: *mut u32,
+            overflow: *mut u32,
+        );
         fn mfr_host_search_free(h: *mut c_void);
         fn mfr_host_search_layout(out: *mut u64);
         fn mfr_host_quantise(input: *const f32, out: *mut f32, n: u64, max: f32);
@@ -45,13 +54,30 @@ mod host {
     type Out = (f32, f64, u32, u32);
 
     /// Drive the C state machine with `f`; returns the per-band outcomes and the total count.
-    fn run_c(f: &mut dyn FnMut(f32) -> f64, bands: &[Band], s_min: f32, s_max: f32, kind: StrengthKind, max_evals: u32) -> (Vec<Out>, u32) {
+    fn run_c(
+        f: &mut dyn FnMut(f32) -> f64,
+        bands: &[Band],
+        s_min: f32,
+        s_max: f32,
+        kind: StrengthKind,
+        max_evals: u32,
+    ) -> (Vec<Out>, u32) {
         let lo: Vec<f64> = bands.iter().map(|b| b.lo).collect();
         let hi: Vec<f64> = bands.iter().map(|b| b.hi).collect();
         let (mut pending, mut active) = (0.0f32, 0i32);
         // SAFETY: lo/hi hold n_bands values; the handle is used only below and freed once.
         let h = unsafe {
-            mfr_host_search_new(lo.as_ptr(), hi.as_ptr(), bands.len() as u32, max_evals, (kind == StrengthKind::Continuous) as u32, s_min, s_max, &mut pending, &mut active)
+            mfr_host_search_new(
+                lo.as_ptr(),
+                hi.as_ptr(),
+                bands.len() as u32,
+                max_evals,
+                (kind == StrengthKind::Continuous) as u32,
+                s_min,
+                s_max,
+                &mut pending,
+                &mut active,
+            )
         };
         assert!(!h.is_null());
         let mut guard = 0;
@@ -67,7 +93,9 @@ mod host {
         for i in 0..bands.len() as u32 {
             let (mut s, mut v, mut st, mut n, mut ov) = (0.0f32, 0.0f64, 0u32, 0u32, 0u32);
             // SAFETY: valid handle, i < n_bands.
-            unsafe { mfr_host_search_result(h, i, &mut s, &mut v, &mut st, &mut n, &mut count, &mut ov) };
+            unsafe {
+                mfr_host_search_result(h, i, &mut s, &mut v, &mut st, &mut n, &mut count, &mut ov)
+            };
             assert_eq!(ov, 0, "point list overflow");
             out.push((s, v, st, n));
         }
@@ -88,16 +116,45 @@ mod host {
     }
 
     /// Compare on one curve; returns the CPU outcomes for extra checks.
-    fn compare(name: &str, f: &dyn Fn(f32) -> f64, bands: &[Band], s_min: f32, s_max: f32, kind: StrengthKind, max_evals: u32) -> Vec<LevelOutcome> {
+    fn compare(
+        name: &str,
+        f: &dyn Fn(f32) -> f64,
+        bands: &[Band],
+        s_min: f32,
+        s_max: f32,
+        kind: StrengthKind,
+        max_evals: u32,
+    ) -> Vec<LevelOutcome> {
         let mut e = Evaluations::new(|s: f32| Ok(f(s)));
         let cpu = search_bands(&mut e, bands, s_min, s_max, kind, max_evals).unwrap();
         let cpu_count = e.count;
         let (c, count) = run_c(&mut |s| f(s), bands, s_min, s_max, kind, max_evals);
         for (o, g) in cpu.iter().zip(&c) {
             let want: Out = (o.strength, o.ssim, status(o), o.evaluations);
-            assert_eq!(g.0.to_bits(), want.0.to_bits(), "{name} L{}: strength {:?} vs {:?}", o.level, g, want);
-            assert_eq!(g.1.to_bits(), want.1.to_bits(), "{name} L{}: ssim {:?} vs {:?}", o.level, g, want);
-            assert_eq!((g.2, g.3), (want.2, want.3), "{name} L{}: status/evaluations {:?} vs {:?}", o.level, g, want);
+            assert_eq!(
+                g.0.to_bits(),
+                want.0.to_bits(),
+                "{name} L{}: strength {:?} vs {:?}",
+                o.level,
+                g,
+                want
+            );
+            assert_eq!(
+                g.1.to_bits(),
+                want.1.to_bits(),
+                "{name} L{}: ssim {:?} vs {:?}",
+                o.level,
+                g,
+                want
+            );
+            assert_eq!(
+                (g.2, g.3),
+                (want.2, want.3),
+                "{name} L{}: status/evaluations {:?} vs {:?}",
+                o.level,
+                g,
+                want
+            );
         }
         assert_eq!(count, cpu_count, "{name}: total evaluations");
         cpu
@@ -117,8 +174,18 @@ mod host {
             c("steep-start", |s: f32| 0.85 - 0.5 * s as f64, 0.0, 1.0),
             c("exp", |s: f32| (-(s as f64) * 1.7).exp(), 0.0, 3.0),
             c("step", |s: f32| if s < 0.5 { 0.85 } else { 0.65 }, 0.0, 1.0),
-            c("plateaus", |s: f32| 1.0 - 0.05 * (s * 10.0).round() as f64, 0.0, 10.0),
-            c("noisy", |s: f32| 1.0 - 0.7 * s as f64 + 0.004 * ((s * 377.0).sin() as f64), 0.0, 1.0),
+            c(
+                "plateaus",
+                |s: f32| 1.0 - 0.05 * (s * 10.0).round() as f64,
+                0.0,
+                10.0,
+            ),
+            c(
+                "noisy",
+                |s: f32| 1.0 - 0.7 * s as f64 + 0.004 * ((s * 377.0).sin() as f64),
+                0.0,
+                1.0,
+            ),
             c("sqrt", |s: f32| 1.0 - 0.6 * (s as f64).sqrt(), 0.0, 0.6),
         ];
         let mut in_band = 0;
@@ -139,7 +206,10 @@ mod host {
             }
         }
         // every outcome class was exercised
-        assert!(in_band > 50 && skipped > 0 && unreachable > 0, "{in_band} {skipped} {unreachable}");
+        assert!(
+            in_band > 50 && skipped > 0 && unreachable > 0,
+            "{in_band} {skipped} {unreachable}"
+        );
     }
 
     fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
@@ -148,7 +218,8 @@ mod host {
         for ch in 0..c {
             for y in 0..h {
                 for x in 0..w {
-                    let smooth = 0.5 + 0.35 * ((x as f32 * 0.11 + ch as f32).sin() * (y as f32 * 0.07).cos());
+                    let smooth = 0.5
+                        + 0.35 * ((x as f32 * 0.11 + ch as f32).sin() * (y as f32 * 0.07).cos());
                     let tex = 0.1 * (rng.uniform(ch as u32, (y * w + x) as u32) - 0.5);
                     img.data[ch * w * h + y * w + x] = (smooth + tex).clamp(0.0, 1.0);
                 }
@@ -160,7 +231,20 @@ mod host {
     /// Real SSIM curves of the perturbations the on-GPU search covers.
     #[test]
     fn perturbation_curves_match_cpu_search() {
-        for (k, id) in ["gaussian_noise", "speckle_noise", "salt_pepper", "brightness", "contrast", "gaussian_blur", "pixelate", "oct_shadow", "derm_vignette"].iter().enumerate() {
+        for (k, id) in [
+            "gaussian_noise",
+            "speckle_noise",
+            "salt_pepper",
+            "brightness",
+            "contrast",
+            "gaussian_blur",
+            "pixelate",
+            "oct_shadow",
+            "derm_vignette",
+        ]
+        .iter()
+        .enumerate()
+        {
             let p = by_id(id).unwrap();
             let img = test_image(48 + k, 40, if k % 2 == 0 { 3 } else { 1 }, k as u64);
             let prepared = p.prepare(&img, &Ctx::new(7, k as u32)).unwrap();
@@ -206,7 +290,16 @@ mod host {
     #[test]
     fn quantise_matches_image_quantised() {
         use medfm_robust::image::BitDepth;
-        let mut v: Vec<f32> = vec![f32::NAN, -1.0, -0.0, 0.0, 1.0, 1.5, f32::INFINITY, f32::NEG_INFINITY];
+        let mut v: Vec<f32> = vec![
+            f32::NAN,
+            -1.0,
+            -0.0,
+            0.0,
+            1.0,
+            1.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
         for k in 0..=255u32 {
             v.push((k as f32 + 0.5) / 255.0);
             v.push(k as f32 / 255.0);
@@ -221,9 +314,21 @@ mod host {
             let want = img.quantised(depth).data;
             let mut got = vec![0.0f32; v.len()];
             // SAFETY: both buffers hold v.len() values.
-            unsafe { mfr_host_quantise(v.as_ptr(), got.as_mut_ptr(), v.len() as u64, depth.max_value()) };
+            unsafe {
+                mfr_host_quantise(
+                    v.as_ptr(),
+                    got.as_mut_ptr(),
+                    v.len() as u64,
+                    depth.max_value(),
+                )
+            };
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                assert_eq!(g.to_bits(), w.to_bits(), "{depth:?} value {} -> {g} vs {w}", v[i]);
+                assert_eq!(
+                    g.to_bits(),
+                    w.to_bits(),
+                    "{depth:?} value {} -> {g} vs {w}",
+                    v[i]
+                );
             }
         }
     }

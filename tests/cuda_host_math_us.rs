@@ -19,7 +19,15 @@ mod host {
 
     extern "C" {
         fn mfr_host_us_acoustic_shadow(v: f32, r: f32, t: f32, p: *const f32, s: f32) -> f32;
-        fn mfr_host_us_reverberation(v: f32, r: f32, t: f32, inside: f32, n: f32, p: *const f32, s: f32) -> f32;
+        fn mfr_host_us_reverberation(
+            v: f32,
+            r: f32,
+            t: f32,
+            inside: f32,
+            n: f32,
+            p: *const f32,
+            s: f32,
+        ) -> f32;
     }
 
     /// The packing the CUDA wrapper uploads (src/backend/cuda/us.rs `shadow_prepare` is this).
@@ -30,9 +38,16 @@ mod host {
         let rng = Rng::new(seed, 8, 3);
         let mut img = Image::new(w, h, c);
         for (i, v) in img.data.iter_mut().enumerate() {
-            let (x, y) = ((i % w) as f32 + 0.5 - w as f32 / 2.0, ((i / w) % h) as f32 + 0.5);
+            let (x, y) = (
+                (i % w) as f32 + 0.5 - w as f32 / 2.0,
+                ((i / w) % h) as f32 + 0.5,
+            );
             let inside = x.abs() < 0.7 * y;
-            *v = if inside { (0.3 + 0.5 * rng.uniform(0, i as u32)).clamp(0.0, 1.0) } else { 0.0 };
+            *v = if inside {
+                (0.3 + 0.5 * rng.uniform(0, i as u32)).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
         }
         img
     }
@@ -41,7 +56,16 @@ mod host {
     fn acoustic_shadow_matches_cpu_bit_for_bit() {
         let pert = by_id("us_acoustic_shadow").unwrap();
         let (lo, hi) = pert.info().strength_range;
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 33, 1), (40, 41, 3), (5, 3, 1)].iter().enumerate() {
+        for (k, &(w, h, c)) in [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 33, 1),
+            (40, 41, 3),
+            (5, 3, 1),
+        ]
+        .iter()
+        .enumerate()
+        {
             let img = test_image(w, h, c, k as u64);
             let n = w * h;
             for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
@@ -56,7 +80,15 @@ mod host {
                         for ch in 0..c {
                             for q in 0..n {
                                 // SAFETY: pure function; p has 20 floats.
-                                gpu.data[ch * n + q] = unsafe { mfr_host_us_acoustic_shadow(img.data[ch * n + q], field[q], field[n + q], p.as_ptr(), s) };
+                                gpu.data[ch * n + q] = unsafe {
+                                    mfr_host_us_acoustic_shadow(
+                                        img.data[ch * n + q],
+                                        field[q],
+                                        field[n + q],
+                                        p.as_ptr(),
+                                        s,
+                                    )
+                                };
                             }
                         }
                     }
@@ -76,7 +108,17 @@ mod host {
         use medfm_robust::perturb::us::reverberation_fields;
         let pert = by_id("us_reverberation").unwrap();
         let mut changed = 0;
-        for (k, &(w, h, c)) in [(13usize, 11usize, 1usize), (31, 17, 3), (64, 33, 1), (40, 41, 3), (5, 3, 1), (90, 70, 1)].iter().enumerate() {
+        for (k, &(w, h, c)) in [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 33, 1),
+            (40, 41, 3),
+            (5, 3, 1),
+            (90, 70, 1),
+        ]
+        .iter()
+        .enumerate()
+        {
             let img = test_image(w, h, c, k as u64);
             let n = w * h;
             for seed in [0u64, 9, 0xFFFF_FFFF_0000_0001] {
@@ -92,7 +134,15 @@ mod host {
                         for q in 0..n {
                             // SAFETY: pure function; p has US_REVERB_PARAMS floats.
                             gpu.data[ch * n + q] = unsafe {
-                                mfr_host_us_reverberation(img.data[ch * n + q], planes[q], planes[n + q], planes[2 * n + q], planes[3 * n + q], p.as_ptr(), s)
+                                mfr_host_us_reverberation(
+                                    img.data[ch * n + q],
+                                    planes[q],
+                                    planes[n + q],
+                                    planes[2 * n + q],
+                                    planes[3 * n + q],
+                                    p.as_ptr(),
+                                    s,
+                                )
                             };
                         }
                     }

@@ -28,14 +28,23 @@ mod host {
         let mut img = Image::new(w, h, c);
         for (i, v) in img.data.iter_mut().enumerate() {
             let (x, y) = ((i % w) as f32, ((i / w) % h) as f32);
-            *v = (0.5 + 0.4 * (x * 0.13).sin() * (y * 0.09).cos() + 0.1 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0);
+            *v = (0.5
+                + 0.4 * (x * 0.13).sin() * (y * 0.09).cos()
+                + 0.1 * (rng.uniform(0, i as u32) - 0.5))
+                .clamp(0.0, 1.0);
         }
         img
     }
 
     /// The kernel's output for one image: `field(c, p)` gives the prepared field value, `noise(p)`
     /// the normal draw of plane index p.
-    fn kernel_twin(img: &Image, op: u32, s: f32, field: &dyn Fn(usize, usize) -> f32, noise: &[f32]) -> Image {
+    fn kernel_twin(
+        img: &Image,
+        op: u32,
+        s: f32,
+        field: &dyn Fn(usize, usize) -> f32,
+        noise: &[f32],
+    ) -> Image {
         let mut out = img.clone();
         if s <= 0.0 {
             return out;
@@ -45,7 +54,8 @@ mod host {
             for p in 0..n {
                 let nz = if noise.is_empty() { 0.0 } else { noise[p] };
                 // SAFETY: pure function of plain values.
-                out.data[c * n + p] = unsafe { mfr_host_xray_pixel(op, img.data[c * n + p], field(c, p), nz, s) };
+                out.data[c * n + p] =
+                    unsafe { mfr_host_xray_pixel(op, img.data[c * n + p], field(c, p), nz, s) };
             }
         }
         out
@@ -53,8 +63,19 @@ mod host {
 
     #[test]
     fn xray_kernels_match_cpu_bit_for_bit() {
-        let ids = ["xray_overexposure", "xray_underexposure", "xray_haze", "xray_grid", "xray_scatter"];
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
+        let ids = [
+            "xray_overexposure",
+            "xray_underexposure",
+            "xray_haze",
+            "xray_grid",
+            "xray_scatter",
+        ];
+        let shapes = [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+        ];
         for (op, id) in ids.iter().enumerate() {
             let pert = by_id(id).unwrap();
             let (lo, hi) = pert.info().strength_range;
@@ -71,11 +92,21 @@ mod host {
                             noise = vec![0.0f32; w * h];
                             rng.fill_normal(0, &mut noise);
                         }
-                        "xray_haze" => plane_field = smooth_field(&rng, 0, w, h, 3).iter().map(|v| v.powf(0.7)).collect(),
+                        "xray_haze" => {
+                            plane_field = smooth_field(&rng, 0, w, h, 3)
+                                .iter()
+                                .map(|v| v.powf(0.7))
+                                .collect()
+                        }
                         "xray_grid" => {
                             let p = rng.param_range(0, 3.0, 8.0);
                             plane_field = (0..h)
-                                .map(|y| 1.0 - (1.0 - 1.0 * (1.0 + (std::f32::consts::TAU * y as f32 / p).cos()) / 2.0))
+                                .map(|y| {
+                                    1.0 - (1.0
+                                        - 1.0
+                                            * (1.0 + (std::f32::consts::TAU * y as f32 / p).cos())
+                                            / 2.0)
+                                })
                                 .collect();
                         }
                         "xray_scatter" => {
@@ -101,7 +132,11 @@ mod host {
                         let gpu = kernel_twin(&img, op as u32, s, &field, &noise);
                         assert_eq!(cpu.data.len(), gpu.data.len());
                         for (i, (a, b)) in cpu.data.iter().zip(&gpu.data).enumerate() {
-                            assert_eq!(a.to_bits(), b.to_bits(), "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}");
+                            assert_eq!(
+                                a.to_bits(),
+                                b.to_bits(),
+                                "{id} {w}x{h}x{c} seed {seed} s {s} sample {i}: cpu {a} kernel {b}"
+                            );
                         }
                     }
                 }

@@ -31,7 +31,9 @@ mod gpu {
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn device_batch_feeds_the_cuda_provider_without_a_host_copy() {
-        let Some(e) = engine("device_batch_feeds_the_cuda_provider_without_a_host_copy") else { return };
+        let Some(e) = engine("device_batch_feeds_the_cuda_provider_without_a_host_copy") else {
+            return;
+        };
         let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo/encoder.onnx");
         let mut session = match open_session(&model, Device::Cuda(0), 1) {
             Ok(s) => s,
@@ -46,27 +48,46 @@ mod gpu {
         let device_out: Vec<f32> = {
             let t = batch_tensor(&e, &batch, 0).unwrap();
             let outs = session.run(ort::inputs!["image" => t]).unwrap();
-            outs["image_embeddings"].try_extract_tensor::<f32>().unwrap().1.to_vec()
+            outs["image_embeddings"]
+                .try_extract_tensor::<f32>()
+                .unwrap()
+                .1
+                .to_vec()
         };
         let host: Vec<f32> = imgs.iter().flat_map(|im| im.data.iter().copied()).collect();
         let host_out: Vec<f32> = {
             let t = TensorRef::from_array_view(([3i64, 3, 256, 256], host.as_slice())).unwrap();
             let outs = session.run(ort::inputs!["image" => t]).unwrap();
-            outs["image_embeddings"].try_extract_tensor::<f32>().unwrap().1.to_vec()
+            outs["image_embeddings"]
+                .try_extract_tensor::<f32>()
+                .unwrap()
+                .1
+                .to_vec()
         };
         assert_eq!(device_out.len(), host_out.len());
-        let worst = device_out.iter().zip(&host_out).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(worst <= 1e-6, "device-tensor and host-tensor runs differ by {worst}");
+        let worst = device_out
+            .iter()
+            .zip(&host_out)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst <= 1e-6,
+            "device-tensor and host-tensor runs differ by {worst}"
+        );
     }
 
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn mixed_size_batches_are_refused() {
-        let Some(e) = engine("mixed_size_batches_are_refused") else { return };
+        let Some(e) = engine("mixed_size_batches_are_refused") else {
+            return;
+        };
         let a = test_image(32, 32, 3, 1);
         let b = test_image(40, 32, 3, 2);
         let batch = DeviceBatch::upload(&e, &[&a, &b], &[1, 2]).unwrap();
-        let err = batch_tensor(&e, &batch, 0).expect_err("mixed sizes have no NCHW view").to_string();
+        let err = batch_tensor(&e, &batch, 0)
+            .expect_err("mixed sizes have no NCHW view")
+            .to_string();
         assert!(err.contains("image 1 is 40x32x3"), "{err}");
     }
 }

@@ -24,8 +24,14 @@ mod gpu {
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::Image;
 
-
-    const SHAPES: [(usize, usize, usize); 6] = [(11, 11, 1), (37, 23, 3), (64, 48, 1), (97, 31, 3), (160, 129, 1), (129, 97, 3)];
+    const SHAPES: [(usize, usize, usize); 6] = [
+        (11, 11, 1),
+        (37, 23, 3),
+        (64, 48, 1),
+        (97, 31, 3),
+        (160, 129, 1),
+        (129, 97, 3),
+    ];
 
     fn strength_list(id: &str) -> [f32; 6] {
         match id {
@@ -38,8 +44,14 @@ mod gpu {
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn endoscopy_kernels_match_cpu_mixed_batch() {
-        let Some(e) = engine("endoscopy_kernels_match_cpu_mixed_batch") else { return };
-        let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();
+        let Some(e) = engine("endoscopy_kernels_match_cpu_mixed_batch") else {
+            return;
+        };
+        let imgs: Vec<Image> = SHAPES
+            .iter()
+            .enumerate()
+            .map(|(i, &(w, h, c))| test_image(w, h, c, i as u64))
+            .collect();
         let refs: Vec<&Image> = imgs.iter().collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|i| 500 + 13 * i).collect();
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
@@ -49,24 +61,43 @@ mod gpu {
             for (r, seed) in [0u64, 42, 90210].into_iter().enumerate() {
                 let prepared = EndoPrepared::new(&e, id, &batch, &refs, seed).unwrap();
                 let list = strength_list(id);
-                let strengths: Vec<f32> = (0..imgs.len()).map(|i| list[(i + r) % list.len()]).collect();
-                let got = prepared.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+                let strengths: Vec<f32> = (0..imgs.len())
+                    .map(|i| list[(i + r) % list.len()])
+                    .collect();
+                let got = prepared
+                    .apply(&e, &batch, &strengths)
+                    .unwrap()
+                    .download(&e)
+                    .unwrap();
                 for (i, img) in imgs.iter().enumerate() {
-                    let want = by_id(id).unwrap().prepare(img, &Ctx::new(seed, ids[i])).unwrap().apply(strengths[i]);
-                    let (w, d) = check_f32(&got[i].data, &want.data, bit_level, &format!("{id} seed {seed} image {i} s {}", strengths[i]));
+                    let want = by_id(id)
+                        .unwrap()
+                        .prepare(img, &Ctx::new(seed, ids[i]))
+                        .unwrap()
+                        .apply(strengths[i]);
+                    let (w, d) = check_f32(
+                        &got[i].data,
+                        &want.data,
+                        bit_level,
+                        &format!("{id} seed {seed} image {i} s {}", strengths[i]),
+                    );
                     worst = worst.max(w);
                     differ += d;
                     total += want.data.len();
                 }
             }
-            eprintln!("{id}: worst |gpu - cpu| {worst:e}, {differ} of {total} samples not bit-identical");
+            eprintln!(
+                "{id}: worst |gpu - cpu| {worst:e}, {differ} of {total} samples not bit-identical"
+            );
         }
     }
 
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn endoscopy_rejects_mismatched_inputs() {
-        let Some(e) = engine("endoscopy_rejects_mismatched_inputs") else { return };
+        let Some(e) = engine("endoscopy_rejects_mismatched_inputs") else {
+            return;
+        };
         let a = test_image(9, 7, 3, 1);
         let b = test_image(8, 7, 3, 2);
         let batch = DeviceBatch::upload(&e, &[&a], &[1]).unwrap();

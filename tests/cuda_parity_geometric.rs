@@ -20,14 +20,23 @@ mod gpu {
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::Image;
 
-
-
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn warps_match_cpu() {
-        let Some(e) = engine("warps_match_cpu") else { return };
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
-        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, k as u64)).collect();
+        let Some(e) = engine("warps_match_cpu") else {
+            return;
+        };
+        let shapes = [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+        ];
+        let imgs: Vec<Image> = shapes
+            .iter()
+            .enumerate()
+            .map(|(k, &(w, h, c))| test_image(w, h, c, k as u64))
+            .collect();
         let refs: Vec<&Image> = imgs.iter().collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|k| 0x4000 + k).collect();
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
@@ -37,16 +46,27 @@ mod gpu {
                 let pert = by_id(id).unwrap();
                 let (lo, hi) = pert.info().strength_range;
                 for f in [0.0f32, 0.25, 0.6, 1.0] {
-                    let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32)).collect();
-                    let got = geometric::apply(&e, id, &batch, &strengths, &ctxs).unwrap().download(&e).unwrap();
+                    let strengths: Vec<f32> = (0..imgs.len())
+                        .map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32))
+                        .collect();
+                    let got = geometric::apply(&e, id, &batch, &strengths, &ctxs)
+                        .unwrap()
+                        .download(&e)
+                        .unwrap();
                     for (k, img) in imgs.iter().enumerate() {
                         let cpu = pert.prepare(img, &ctxs[k]).unwrap().apply(strengths[k]);
                         let mut differ = 0usize;
                         for (x, y) in got[k].data.iter().zip(&cpu.data) {
-                            assert!((x - y).abs() <= 1e-5, "{id} image {k} seed {seed}: gpu {x} cpu {y}");
+                            assert!(
+                                (x - y).abs() <= 1e-5,
+                                "{id} image {k} seed {seed}: gpu {x} cpu {y}"
+                            );
                             differ += (x.to_bits() != y.to_bits()) as usize;
                         }
-                        assert!(differ * 1000 <= cpu.data.len(), "{id} image {k}: {differ} samples not bit-identical");
+                        assert!(
+                            differ * 1000 <= cpu.data.len(),
+                            "{id} image {k}: {differ} samples not bit-identical"
+                        );
                     }
                 }
             }

@@ -23,8 +23,17 @@ mod gpu {
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::Image;
 
-    const SHAPES: [(usize, usize, usize); 9] =
-        [(13, 11, 1), (31, 17, 3), (64, 9, 1), (40, 41, 3), (1, 7, 3), (17, 33, 1), (100, 75, 3), (1, 1, 1), (16, 16, 3)];
+    const SHAPES: [(usize, usize, usize); 9] = [
+        (13, 11, 1),
+        (31, 17, 3),
+        (64, 9, 1),
+        (40, 41, 3),
+        (1, 7, 3),
+        (17, 33, 1),
+        (100, 75, 3),
+        (1, 1, 1),
+        (16, 16, 3),
+    ];
 
     /// Strength at quality q (inverse of jpeg.rs `quality`).
     fn strength_for(q: u32) -> f32 {
@@ -45,27 +54,49 @@ mod gpu {
             assert!(d <= 1.0, "{what}: gpu {x} cpu {y} differ by {d} levels");
             off_by_one += 1;
         }
-        assert!(off_by_one * 1000 <= cpu.data.len(), "{what}: {off_by_one} of {} samples one level off", cpu.data.len());
+        assert!(
+            off_by_one * 1000 <= cpu.data.len(),
+            "{what}: {off_by_one} of {} samples one level off",
+            cpu.data.len()
+        );
         (differ, off_by_one)
     }
 
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn jpeg_matches_cpu() {
-        let Some(e) = engine("jpeg_matches_cpu") else { return };
-        let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, 70 + k as u64)).collect();
+        let Some(e) = engine("jpeg_matches_cpu") else {
+            return;
+        };
+        let imgs: Vec<Image> = SHAPES
+            .iter()
+            .enumerate()
+            .map(|(k, &(w, h, c))| test_image(w, h, c, 70 + k as u64))
+            .collect();
         let refs: Vec<&Image> = imgs.iter().collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|k| 0x7000 + k).collect();
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
         let pert = by_id("jpeg").unwrap();
-        let prepared: Vec<_> = imgs.iter().map(|im| pert.prepare(im, &Ctx::new(0, 0)).unwrap()).collect();
+        let prepared: Vec<_> = imgs
+            .iter()
+            .map(|im| pert.prepare(im, &Ctx::new(0, 0)).unwrap())
+            .collect();
         let (mut total, mut differ) = (0usize, 0usize);
         for q in [100u32, 99, 95, 90, 75, 50, 20, 5, 1] {
             // per-image strengths: image k at a quality a few steps from q (s = 0 for one image)
             let strengths: Vec<f32> = (0..imgs.len())
-                .map(|k| if k == 3 && q == 50 { 0.0 } else { strength_for(q.saturating_sub(k as u32 % 3).max(1)) })
+                .map(|k| {
+                    if k == 3 && q == 50 {
+                        0.0
+                    } else {
+                        strength_for(q.saturating_sub(k as u32 % 3).max(1))
+                    }
+                })
                 .collect();
-            let got = jpeg::apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+            let got = jpeg::apply(&e, &batch, &strengths)
+                .unwrap()
+                .download(&e)
+                .unwrap();
             for (k, p) in prepared.iter().enumerate() {
                 let cpu = p.apply(strengths[k]);
                 let what = format!("jpeg image {k} {} s {}", imgs[k].shape_str(), strengths[k]);
@@ -73,14 +104,18 @@ mod gpu {
                 total += cpu.data.len();
             }
         }
-        eprintln!("jpeg GPU parity: {differ} of {total} samples not bit-identical to the CPU round trip");
+        eprintln!(
+            "jpeg GPU parity: {differ} of {total} samples not bit-identical to the CPU round trip"
+        );
     }
 
     /// Channel counts JPEG cannot hold are a typed error, as the CPU `prepare` refuses them.
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn jpeg_rejects_two_channels() {
-        let Some(e) = engine("jpeg_rejects_two_channels") else { return };
+        let Some(e) = engine("jpeg_rejects_two_channels") else {
+            return;
+        };
         let img = test_image(9, 9, 2, 1);
         let batch = DeviceBatch::upload(&e, &[&img], &[1]).unwrap();
         assert!(jpeg::apply(&e, &batch, &[0.5]).is_err());

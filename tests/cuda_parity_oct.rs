@@ -24,7 +24,6 @@ mod gpu {
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
 
-
     fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
         let rng = Rng::new(seed, 3, 4);
         let mut img = Image::new(w, h, c);
@@ -34,14 +33,25 @@ mod gpu {
         img
     }
 
-
-    const SHAPES: [(usize, usize, usize); 5] = [(11, 11, 1), (17, 13, 3), (64, 48, 1), (97, 31, 3), (160, 129, 1)];
+    const SHAPES: [(usize, usize, usize); 5] = [
+        (11, 11, 1),
+        (17, 13, 3),
+        (64, 48, 1),
+        (97, 31, 3),
+        (160, 129, 1),
+    ];
 
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn oct_kernels_match_cpu_mixed_batch() {
-        let Some(e) = engine("oct_kernels_match_cpu_mixed_batch") else { return };
-        let imgs: Vec<Image> = SHAPES.iter().enumerate().map(|(i, &(w, h, c))| test_image(w, h, c, i as u64)).collect();
+        let Some(e) = engine("oct_kernels_match_cpu_mixed_batch") else {
+            return;
+        };
+        let imgs: Vec<Image> = SHAPES
+            .iter()
+            .enumerate()
+            .map(|(i, &(w, h, c))| test_image(w, h, c, i as u64))
+            .collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|i| 500 + 13 * i).collect();
         let batch = DeviceBatch::upload(&e, &imgs.iter().collect::<Vec<_>>(), &ids).unwrap();
         for id in IDS {
@@ -49,11 +59,26 @@ mod gpu {
                 let prepared = OctPrepared::new(&e, id, &batch, seed).unwrap();
                 // fractions of the catalogued range, rotated per seed so every image sees several
                 let hi = by_id(id).unwrap().info().strength_range.1;
-                let strengths: Vec<f32> = (0..imgs.len()).map(|i| hi * [0.0, 0.083, 0.33, 0.68, 1.0][(i + seed as usize) % 5]).collect();
-                let got = prepared.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+                let strengths: Vec<f32> = (0..imgs.len())
+                    .map(|i| hi * [0.0, 0.083, 0.33, 0.68, 1.0][(i + seed as usize) % 5])
+                    .collect();
+                let got = prepared
+                    .apply(&e, &batch, &strengths)
+                    .unwrap()
+                    .download(&e)
+                    .unwrap();
                 for (i, img) in imgs.iter().enumerate() {
-                    let want = by_id(id).unwrap().prepare(img, &Ctx::new(seed, ids[i])).unwrap().apply(strengths[i]);
-                    check_f32(&got[i].data, &want.data, id != "oct_speckle", &format!("{id} seed {seed} image {i} s {}", strengths[i]));
+                    let want = by_id(id)
+                        .unwrap()
+                        .prepare(img, &Ctx::new(seed, ids[i]))
+                        .unwrap()
+                        .apply(strengths[i]);
+                    check_f32(
+                        &got[i].data,
+                        &want.data,
+                        id != "oct_speckle",
+                        &format!("{id} seed {seed} image {i} s {}", strengths[i]),
+                    );
                 }
             }
         }

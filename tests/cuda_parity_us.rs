@@ -20,14 +20,23 @@ mod gpu {
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::Image;
 
-
-
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn us_acoustic_shadow_matches_cpu() {
-        let Some(e) = engine("us_acoustic_shadow_matches_cpu") else { return };
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3)];
-        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| test_image(w, h, c, k as u64)).collect();
+        let Some(e) = engine("us_acoustic_shadow_matches_cpu") else {
+            return;
+        };
+        let shapes = [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+        ];
+        let imgs: Vec<Image> = shapes
+            .iter()
+            .enumerate()
+            .map(|(k, &(w, h, c))| test_image(w, h, c, k as u64))
+            .collect();
         let refs: Vec<&Image> = imgs.iter().collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|k| 0x4000 + k).collect();
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
@@ -37,14 +46,26 @@ mod gpu {
                 let pert = by_id(id).unwrap();
                 let (lo, hi) = pert.info().strength_range;
                 for f in [0.0f32, 0.25, 0.6, 1.0] {
-                    let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32)).collect();
-                    let prep: Vec<_> = imgs.iter().zip(&ctxs).map(|(im, c)| us::shadow_prepare(im, c)).collect();
-                    let got = us::acoustic_shadow(&e, &batch, &strengths, &prep).unwrap().download(&e).unwrap();
+                    let strengths: Vec<f32> = (0..imgs.len())
+                        .map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32))
+                        .collect();
+                    let prep: Vec<_> = imgs
+                        .iter()
+                        .zip(&ctxs)
+                        .map(|(im, c)| us::shadow_prepare(im, c))
+                        .collect();
+                    let got = us::acoustic_shadow(&e, &batch, &strengths, &prep)
+                        .unwrap()
+                        .download(&e)
+                        .unwrap();
                     for (k, img) in imgs.iter().enumerate() {
                         let cpu = pert.prepare(img, &ctxs[k]).unwrap().apply(strengths[k]);
                         let mut differ = 0usize;
                         for (x, y) in got[k].data.iter().zip(&cpu.data) {
-                            assert!((x - y).abs() <= 1e-5, "{id} image {k} seed {seed}: gpu {x} cpu {y}");
+                            assert!(
+                                (x - y).abs() <= 1e-5,
+                                "{id} image {k} seed {seed}: gpu {x} cpu {y}"
+                            );
                             differ += (x.to_bits() != y.to_bits()) as usize;
                         }
                         // The device expf is not correctly rounded (<= 2 ulp): only the 1e-5 bound is asserted.
@@ -60,9 +81,21 @@ mod gpu {
     #[test]
     #[ignore = "needs a GPU: tools/gpu_check.sh"]
     fn us_reverberation_matches_cpu() {
-        let Some(e) = engine("us_reverberation_matches_cpu") else { return };
-        let shapes = [(13usize, 11usize, 1usize), (31, 17, 3), (64, 9, 1), (40, 41, 3), (128, 97, 1)];
-        let imgs: Vec<Image> = shapes.iter().enumerate().map(|(k, &(w, h, c))| sector_image(w, h, c, k as u64)).collect();
+        let Some(e) = engine("us_reverberation_matches_cpu") else {
+            return;
+        };
+        let shapes = [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (64, 9, 1),
+            (40, 41, 3),
+            (128, 97, 1),
+        ];
+        let imgs: Vec<Image> = shapes
+            .iter()
+            .enumerate()
+            .map(|(k, &(w, h, c))| sector_image(w, h, c, k as u64))
+            .collect();
         let refs: Vec<&Image> = imgs.iter().collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|k| 0x4100 + k).collect();
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
@@ -71,12 +104,25 @@ mod gpu {
         for seed in [0u64, 9, 31337] {
             let prepared = us::ReverberationPrepared::new(&e, &refs, &batch, seed).unwrap();
             for f in [0.0f32, 0.2, 0.45, 0.8, 1.0] {
-                let strengths: Vec<f32> = (0..imgs.len()).map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32)).collect();
-                let got = prepared.apply(&e, &batch, &strengths).unwrap().download(&e).unwrap();
+                let strengths: Vec<f32> = (0..imgs.len())
+                    .map(|k| lo + (hi - lo) * f * (1.0 - 0.1 * k as f32))
+                    .collect();
+                let got = prepared
+                    .apply(&e, &batch, &strengths)
+                    .unwrap()
+                    .download(&e)
+                    .unwrap();
                 for (k, img) in imgs.iter().enumerate() {
-                    let cpu = pert.prepare(img, &Ctx::new(seed, ids[k])).unwrap().apply(strengths[k]);
+                    let cpu = pert
+                        .prepare(img, &Ctx::new(seed, ids[k]))
+                        .unwrap()
+                        .apply(strengths[k]);
                     for (x, y) in got[k].data.iter().zip(&cpu.data) {
-                        assert!((x - y).abs() <= 1e-5 * y.abs().max(1.0), "us_reverberation image {k} seed {seed} s {}: gpu {x} cpu {y}", strengths[k]);
+                        assert!(
+                            (x - y).abs() <= 1e-5 * y.abs().max(1.0),
+                            "us_reverberation image {k} seed {seed} s {}: gpu {x} cpu {y}",
+                            strengths[k]
+                        );
                     }
                 }
             }
@@ -88,8 +134,15 @@ mod gpu {
         let rng = medfm_robust::rng::Rng::new(seed, 8, 3);
         let mut img = Image::new(w, h, c);
         for (i, v) in img.data.iter_mut().enumerate() {
-            let (x, y) = ((i % w) as f32 + 0.5 - w as f32 / 2.0, ((i / w) % h) as f32 + 0.5);
-            *v = if x.abs() < 0.7 * y { 0.3 + 0.5 * rng.uniform(0, i as u32) } else { 0.0 };
+            let (x, y) = (
+                (i % w) as f32 + 0.5 - w as f32 / 2.0,
+                ((i / w) % h) as f32 + 0.5,
+            );
+            *v = if x.abs() < 0.7 * y {
+                0.3 + 0.5 * rng.uniform(0, i as u32)
+            } else {
+                0.0
+            };
         }
         img
     }

@@ -20,7 +20,14 @@ fn perturb(dir: &std::path::Path, device: &str) -> std::process::Output {
         .arg(dir.join("in"))
         .arg("--out")
         .arg(dir.join(format!("out-{device}")))
-        .args(["--perturbations", "brightness", "--levels", "1", "--device", device])
+        .args([
+            "--perturbations",
+            "brightness",
+            "--levels",
+            "1",
+            "--device",
+            device,
+        ])
         .output()
         .unwrap()
 }
@@ -29,9 +36,19 @@ fn perturb(dir: &std::path::Path, device: &str) -> std::process::Output {
 fn device_option_selects_or_explains() {
     let dir = tempfile::tempdir().unwrap();
     let img = phantom(Modality::Ct, 48, 40, 1, 1);
-    io::write_image(&dir.path().join("in/a.png"), &img.image, BitDepth::U8, Format::Png).unwrap();
+    io::write_image(
+        &dir.path().join("in/a.png"),
+        &img.image,
+        BitDepth::U8,
+        Format::Png,
+    )
+    .unwrap();
     let auto = perturb(dir.path(), "auto");
-    assert!(auto.status.success(), "auto: {}", String::from_utf8_lossy(&auto.stderr));
+    assert!(
+        auto.status.success(),
+        "auto: {}",
+        String::from_utf8_lossy(&auto.stderr)
+    );
     assert!(dir.path().join("out-auto/manifest.jsonl").exists());
     let cuda = perturb(dir.path(), "cuda");
     let err = String::from_utf8_lossy(&cuda.stderr);
@@ -39,11 +56,20 @@ fn device_option_selects_or_explains() {
         Ok(()) => assert!(cuda.status.success(), "cuda with a GPU: {err}"),
         Err(_) => {
             assert!(!cuda.status.success());
-            assert!(err.contains("--device cuda") && (err.contains("--features cuda") || err.contains("no usable GPU")), "{err}");
+            assert!(
+                err.contains("--device cuda")
+                    && (err.contains("--features cuda") || err.contains("no usable GPU")),
+                "{err}"
+            );
             // nothing was generated
             assert!(!dir.path().join("out-cuda/manifest.jsonl").exists());
         }
     }
-    let bad = bin().args(["gallery", "--modality", "ct", "--out"]).arg(dir.path().join("g.png")).args(["--device", "tpu"]).output().unwrap();
+    let bad = bin()
+        .args(["gallery", "--modality", "ct", "--out"])
+        .arg(dir.path().join("g.png"))
+        .args(["--device", "tpu"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
 }

@@ -41,8 +41,16 @@ fn wang(a: &Image, b: &Image) -> f64 {
 #[test]
 fn registry_lists_the_fourteen_in_catalogue_order() {
     for m in [Modality::Ct, Modality::Mri, Modality::Us, Modality::Xray] {
-        let got: Vec<&str> = perturb::all().iter().filter(|p| p.info().modality == Some(m)).map(|p| p.id()).collect();
-        let want: Vec<&str> = IDS.iter().filter(|(_, pm)| *pm == m).map(|(id, _)| *id).collect();
+        let got: Vec<&str> = perturb::all()
+            .iter()
+            .filter(|p| p.info().modality == Some(m))
+            .map(|p| p.id())
+            .collect();
+        let want: Vec<&str> = IDS
+            .iter()
+            .filter(|(_, pm)| *pm == m)
+            .map(|(id, _)| *id)
+            .collect();
         assert_eq!(got, want, "{m}");
     }
 }
@@ -57,7 +65,10 @@ fn info_is_complete() {
         assert!(!i.geometric, "{id}");
         assert_eq!(i.strength_range.0, 0.0, "{id}");
         assert!(i.strength_range.1 > 0.0, "{id}");
-        assert!(!i.model.is_empty() && !i.strength_name.is_empty() && !i.source.is_empty(), "{id}");
+        assert!(
+            !i.model.is_empty() && !i.strength_name.is_empty() && !i.source.is_empty(),
+            "{id}"
+        );
         assert_eq!(i.monotone_tolerance, 0.0, "{id}");
     }
 }
@@ -71,15 +82,30 @@ fn identity_at_zero_range_and_shape_grey_and_rgb() {
             // odd, non-square size on purpose
             let ph = phantom(m, 45, 38, channels, 3);
             let prep = p.prepare(&ph.image, &ctx(3)).unwrap();
-            assert_eq!(prep.apply(0.0), ph.image, "{id} not the identity at s = 0 ({channels} ch)");
+            assert_eq!(
+                prep.apply(0.0),
+                ph.image,
+                "{id} not the identity at s = 0 ({channels} ch)"
+            );
             for s in [0.25 * hi, hi] {
                 let out = prep.apply(s);
                 assert!(out.same_shape(&ph.image), "{id}");
-                assert!(out.data.iter().all(|v| (0.0..=1.0).contains(v)), "{id}: value outside [0, 1]");
+                assert!(
+                    out.data.iter().all(|v| (0.0..=1.0).contains(v)),
+                    "{id}: value outside [0, 1]"
+                );
                 assert_ne!(out, ph.image, "{id}: strength {s} has no effect");
             }
-            assert_ne!(prep.apply(0.5 * hi), prep.apply(hi), "{id}: strength not effective");
-            assert_eq!(prep.warp_mask(&ph.mask, hi), ph.mask, "{id} must not move the mask");
+            assert_ne!(
+                prep.apply(0.5 * hi),
+                prep.apply(hi),
+                "{id}: strength not effective"
+            );
+            assert_eq!(
+                prep.warp_mask(&ph.mask, hi),
+                ph.mask,
+                "{id} must not move the mask"
+            );
         }
     }
 }
@@ -122,11 +148,22 @@ fn phantoms_are_deterministic_in_range_and_have_a_lesion() {
             assert_eq!(a.mask, b.mask, "{m}");
             assert!(a.image.data.iter().all(|v| (0.0..=1.0).contains(v)), "{m}");
             let lesion = a.mask.count();
-            assert!(lesion > 0 && lesion < w * h / 4, "{m} {w}x{h}: lesion of {lesion} px");
+            assert!(
+                lesion > 0 && lesion < w * h / 4,
+                "{m} {w}x{h}: lesion of {lesion} px"
+            );
             let rgb = phantom(m, w, h, 3, 4).image;
-            assert_eq!(rgb, a.image.to_rgb(), "{m}: RGB phantom is the grey one repeated");
+            assert_eq!(
+                rgb,
+                a.image.to_rgb(),
+                "{m}: RGB phantom is the grey one repeated"
+            );
         }
-        assert_ne!(phantom(m, 64, 64, 1, 1).image, phantom(m, 64, 64, 1, 2).image, "{m}: seed has no effect");
+        assert_ne!(
+            phantom(m, 64, 64, 1, 1).image,
+            phantom(m, 64, 64, 1, 2).image,
+            "{m}: seed has no effect"
+        );
     }
 }
 
@@ -149,7 +186,10 @@ fn phantoms_look_like_their_modality() {
     // CT: air black in the corners, bone (spine) saturates, lesion darker than the liver around it
     let ct = phantom(Modality::Ct, n, n, 1, 1);
     assert!(ct.image.get(0, 0, 0) < 0.02 && ct.image.get(0, n - 1, n - 1) < 0.02);
-    assert!(ct.image.data.iter().filter(|&&v| v > 0.95).count() > 20, "no bone");
+    assert!(
+        ct.image.data.iter().filter(|&&v| v > 0.95).count() > 20,
+        "no bone"
+    );
     let lesion = mean_where(&ct.image, |x, y| ct.mask.data[y * n + x] == 1);
     assert!(lesion < 0.48, "CT lesion {lesion}");
     // MRI: background black, white matter brighter than grey matter somewhere in the middle
@@ -159,14 +199,23 @@ fn phantoms_look_like_their_modality() {
     let us = phantom(Modality::Us, n, n, 1, 1);
     assert_eq!(us.image.get(0, 2, 2), 0.0);
     assert_eq!(us.image.get(0, 2, n - 3), 0.0);
-    let inside = mean_where(&us.image, |x, y| y > n / 2 && (x as i64 - n as i64 / 2).abs() < 10);
+    let inside = mean_where(&us.image, |x, y| {
+        y > n / 2 && (x as i64 - n as i64 / 2).abs() < 10
+    });
     assert!(inside > 0.1, "cone {inside}");
     let lesion = mean_where(&us.image, |x, y| us.mask.data[y * n + x] == 1);
-    assert!(lesion < inside, "US lesion should be hypoechoic: {lesion} vs {inside}");
+    assert!(
+        lesion < inside,
+        "US lesion should be hypoechoic: {lesion} vs {inside}"
+    );
     // X-ray: lungs (left/right thirds mid-height) darker than the spine / mediastinum
     let xr = phantom(Modality::Xray, n, n, 1, 1);
-    let lung = mean_where(&xr.image, |x, y| (n / 2 - 8..n / 2).contains(&y) && (n / 6..n / 4).contains(&x));
-    let spine = mean_where(&xr.image, |x, y| (n / 4..n / 2).contains(&y) && (n / 2 - 2..n / 2 + 2).contains(&x));
+    let lung = mean_where(&xr.image, |x, y| {
+        (n / 2 - 8..n / 2).contains(&y) && (n / 6..n / 4).contains(&x)
+    });
+    let spine = mean_where(&xr.image, |x, y| {
+        (n / 4..n / 2).contains(&y) && (n / 2 - 2..n / 2 + 2).contains(&x)
+    });
     assert!(lung + 0.3 < spine, "lung {lung} spine {spine}");
 }
 
@@ -184,11 +233,16 @@ fn beam_hardening_matches_closed_form() {
         }
     }
     // independent centre and radius: centroid of pixels > 0.05, max distance of those pixels
-    let body: Vec<(f64, f64)> =
-        (0..w * h).filter(|&i| img.data[i] > 0.05).map(|i| ((i % w) as f64, (i / w) as f64)).collect();
+    let body: Vec<(f64, f64)> = (0..w * h)
+        .filter(|&i| img.data[i] > 0.05)
+        .map(|i| ((i % w) as f64, (i / w) as f64))
+        .collect();
     let cx = body.iter().map(|p| p.0).sum::<f64>() / body.len() as f64;
     let cy = body.iter().map(|p| p.1).sum::<f64>() / body.len() as f64;
-    let r_max = body.iter().map(|p| ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt()).fold(0.0, f64::max);
+    let r_max = body
+        .iter()
+        .map(|p| ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt())
+        .fold(0.0, f64::max);
     let g = BodyGeometry::of(&img.data, w, h);
     assert!((g.cx - cx).abs() < 1e-9 && (g.cy - cy).abs() < 1e-9 && (g.r_max - r_max).abs() < 1e-9);
     let p = pert("ct_beam_hardening");
@@ -199,7 +253,10 @@ fn beam_hardening_matches_closed_form() {
                 let r2 = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)) / (r_max * r_max);
                 let want = (img.data[y * w + x] as f64 * (1.0 - s as f64 * r2)).clamp(0.0, 1.0);
                 let got = out.data[y * w + x] as f64;
-                assert!((got - want).abs() < 1e-6, "({x},{y}) s={s}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() < 1e-6,
+                    "({x},{y}) s={s}: {got} vs {want}"
+                );
             }
         }
     }
@@ -215,7 +272,9 @@ fn grid_matches_closed_form() {
         for s in [0.2f32, 0.9] {
             let out = pert("xray_grid").apply(&img, s, &ctx(seed)).unwrap();
             for y in 0..img.height {
-                let f = 1.0 - s as f64 * (1.0 + (2.0 * std::f64::consts::PI * y as f64 / p as f64).cos()) / 2.0;
+                let f = 1.0
+                    - s as f64 * (1.0 + (2.0 * std::f64::consts::PI * y as f64 / p as f64).cos())
+                        / 2.0;
                 for x in 0..img.width {
                     let want = (img.get(0, y, x) as f64 * f).clamp(0.0, 1.0);
                     assert!((out.get(0, y, x) as f64 - want).abs() < 1e-5, "y={y} s={s}");
@@ -230,24 +289,39 @@ fn underexposure_adds_quantum_noise_not_just_a_gain() {
     let img = phantom(Modality::Xray, 64, 64, 1, 1).image;
     let s = 0.6f32;
     let out = pert("xray_underexposure").apply(&img, s, &ctx(1)).unwrap();
-    let resid: Vec<f64> = out.data.iter().zip(&img.data).map(|(o, x)| *o as f64 - (1.0 - s as f64) * *x as f64).collect();
+    let resid: Vec<f64> = out
+        .data
+        .iter()
+        .zip(&img.data)
+        .map(|(o, x)| *o as f64 - (1.0 - s as f64) * *x as f64)
+        .collect();
     let mean = resid.iter().sum::<f64>() / resid.len() as f64;
     let var = resid.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / resid.len() as f64;
     // expected std sqrt(f (1 - f) x / N0) with x ~ 0.4: about 0.015
     assert!(mean.abs() < 0.005, "mean residual {mean}");
-    assert!(var.sqrt() > 0.005 && var.sqrt() < 0.03, "noise std {}", var.sqrt());
+    assert!(
+        var.sqrt() > 0.005 && var.sqrt() < 0.03,
+        "noise std {}",
+        var.sqrt()
+    );
 }
 
 // ---- torchio oracles -------------------------------------------------------------------------
 
 fn fixture(name: &str) -> serde_json::Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("fixture json")
 }
 
 fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 /// Tolerance: torchio computes in float32 (the field is cast to f32, the FFT is complex64).
@@ -259,13 +333,20 @@ fn bias_field_matches_torchio() {
     let cases = fx["cases"].as_array().expect("cases");
     assert!(cases.len() >= 4);
     for c in cases {
-        let (h, w) = (c["height"].as_u64().unwrap() as usize, c["width"].as_u64().unwrap() as usize);
+        let (h, w) = (
+            c["height"].as_u64().unwrap() as usize,
+            c["width"].as_u64().unwrap() as usize,
+        );
         let input: Vec<f32> = floats(&c["input"]).iter().map(|&v| v as f32).collect();
         let coefficients = floats(&c["coefficients"]);
         let order = c["order"].as_u64().unwrap() as usize;
-        let got = medfm_robust::perturb::mri::torchio_bias_field(&input, w, h, order, &coefficients);
+        let got =
+            medfm_robust::perturb::mri::torchio_bias_field(&input, w, h, order, &coefficients);
         for (i, (g, e)) in got.iter().zip(floats(&c["output"])).enumerate() {
-            assert!((*g as f64 - e).abs() < TORCHIO_TOL * e.abs().max(1.0), "{h}x{w} pixel {i}: {g} vs {e}");
+            assert!(
+                (*g as f64 - e).abs() < TORCHIO_TOL * e.abs().max(1.0),
+                "{h}x{w} pixel {i}: {g} vs {e}"
+            );
         }
     }
 }
@@ -276,7 +357,10 @@ fn ghosting_matches_torchio() {
     let cases = fx["cases"].as_array().expect("cases");
     assert!(cases.len() >= 4);
     for c in cases {
-        let (h, w) = (c["height"].as_u64().unwrap() as usize, c["width"].as_u64().unwrap() as usize);
+        let (h, w) = (
+            c["height"].as_u64().unwrap() as usize,
+            c["width"].as_u64().unwrap() as usize,
+        );
         let input: Vec<f32> = floats(&c["input"]).iter().map(|&v| v as f32).collect();
         let restore = c["restore"].as_f64();
         let got = medfm_robust::perturb::mri::torchio_ghosting(
@@ -289,7 +373,12 @@ fn ghosting_matches_torchio() {
             restore,
         );
         for (i, (g, e)) in got.iter().zip(floats(&c["output"])).enumerate() {
-            assert!((*g as f64 - e).abs() < TORCHIO_TOL, "{h}x{w} n={} axis={} pixel {i}: {g} vs {e}", c["num_ghosts"], c["axis"]);
+            assert!(
+                (*g as f64 - e).abs() < TORCHIO_TOL,
+                "{h}x{w} n={} axis={} pixel {i}: {g} vs {e}",
+                c["num_ghosts"],
+                c["axis"]
+            );
         }
     }
 }
@@ -297,7 +386,9 @@ fn ghosting_matches_torchio() {
 /// The perturbations are the torchio forms checked above, with their per-image settings.
 #[test]
 fn mri_perturbations_are_the_torchio_transforms() {
-    use medfm_robust::perturb::mri::{bias_coefficients, ghost_settings, torchio_bias_field, torchio_ghosting, BIAS_ORDER};
+    use medfm_robust::perturb::mri::{
+        bias_coefficients, ghost_settings, torchio_bias_field, torchio_ghosting, BIAS_ORDER,
+    };
     let img = phantom(Modality::Mri, 48, 40, 1, 2).image;
     for seed in [1u64, 2, 3] {
         let c = ctx(seed);
@@ -310,12 +401,18 @@ fn mri_perturbations_are_the_torchio_transforms() {
             let want = torchio_bias_field(&img.data, img.width, img.height, BIAS_ORDER, &coeffs);
             let got = pert("mri_bias_field").apply(&img, s, &c).unwrap();
             for (g, w) in got.data.iter().zip(&want) {
-                assert!((g - w.clamp(0.0, 1.0)).abs() < 1e-5, "bias s={s}: {g} vs {w}");
+                assert!(
+                    (g - w.clamp(0.0, 1.0)).abs() < 1e-5,
+                    "bias s={s}: {g} vs {w}"
+                );
             }
             let want = torchio_ghosting(&img.data, img.width, img.height, n, axis, s as f64, None);
             let got = pert("mri_ghosting").apply(&img, s, &c).unwrap();
             for (g, w) in got.data.iter().zip(&want) {
-                assert!((g - w.clamp(0.0, 1.0)).abs() < 1e-5, "ghosting s={s}: {g} vs {w}");
+                assert!(
+                    (g - w.clamp(0.0, 1.0)).abs() < 1e-5,
+                    "ghosting s={s}: {g} vs {w}"
+                );
             }
         }
     }
@@ -335,7 +432,10 @@ fn ssim_is_non_increasing_over_a_50_point_sweep() {
             for k in 0..=50 {
                 let s = hi * k as f32 / 50.0;
                 let v = wang(&img, &prep.apply(s));
-                assert!(v <= prev + 1e-9, "{id} seed {seed}: SSIM rises {prev} -> {v} at s = {s}");
+                assert!(
+                    v <= prev + 1e-9,
+                    "{id} seed {seed}: SSIM rises {prev} -> {v} at s = {s}"
+                );
                 prev = v;
             }
         }
@@ -355,10 +455,16 @@ fn level5_is_reachable_on_the_phantom() {
         let prep = p.prepare(&img, &ctx(1)).unwrap();
         let at_max = wang(&img, &prep.apply(hi));
         if L5_UNREACHABLE.contains(&id) {
-            assert!(at_max > 0.59, "{id} is listed unreachable but reaches {at_max}");
+            assert!(
+                at_max > 0.59,
+                "{id} is listed unreachable but reaches {at_max}"
+            );
             continue;
         }
-        assert!(at_max < 0.59, "{id}: SSIM at s_max = {at_max}, L5 unreachable");
+        assert!(
+            at_max < 0.59,
+            "{id}: SSIM at s_max = {at_max}, L5 unreachable"
+        );
         // bisection on the monotone SSIM(s) towards the band midpoint
         let (mut lo, mut up) = (0.0f32, hi);
         let mut found = None;
@@ -369,8 +475,15 @@ fn level5_is_reachable_on_the_phantom() {
                 found = Some((s, v));
                 break;
             }
-            if v > 0.545 { lo = s } else { up = s }
+            if v > 0.545 {
+                lo = s
+            } else {
+                up = s
+            }
         }
-        assert!(found.is_some(), "{id}: no strength with SSIM in [0.50, 0.59]");
+        assert!(
+            found.is_some(),
+            "{id}: no strength with SSIM in [0.50, 0.59]"
+        );
     }
 }

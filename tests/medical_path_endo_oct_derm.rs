@@ -4,9 +4,9 @@
 //! and the phantoms themselves.
 
 use medfm_robust::image::Image;
-use medfm_robust::ssim::SsimVariant;
 use medfm_robust::perturb::{self, Ctx, Modality, Perturbation};
 use medfm_robust::phantom::phantom;
+use medfm_robust::ssim::SsimVariant;
 
 /// wang SSIM (Gaussian window sigma 1.5, fixed data range 1), the calibration's default.
 fn ssim(a: &Image, b: &Image) -> f64 {
@@ -49,15 +49,30 @@ fn ctx() -> Ctx {
 fn registry_lists_the_fourteen_in_catalogue_order() {
     let got: Vec<&str> = perturb::all()
         .iter()
-        .filter(|p| matches!(p.info().modality, Some(Modality::Pathology | Modality::Endoscopy | Modality::Oct | Modality::Dermoscopy)))
+        .filter(|p| {
+            matches!(
+                p.info().modality,
+                Some(
+                    Modality::Pathology
+                        | Modality::Endoscopy
+                        | Modality::Oct
+                        | Modality::Dermoscopy
+                )
+            )
+        })
         .map(|p| p.id())
         .collect();
     assert_eq!(got, IDS);
     for id in IDS {
         let info = get(id).info();
         assert_eq!(info.geometric, id == "oct_motion", "{id}");
-        assert!(info.strength_range.0 == 0.0 && info.strength_range.1 > 0.0, "{id}");
-        assert!(!info.model.is_empty() && !info.source.is_empty() && !info.strength_name.is_empty());
+        assert!(
+            info.strength_range.0 == 0.0 && info.strength_range.1 > 0.0,
+            "{id}"
+        );
+        assert!(
+            !info.model.is_empty() && !info.source.is_empty() && !info.strength_name.is_empty()
+        );
     }
 }
 
@@ -70,12 +85,19 @@ fn identity_range_shape_and_determinism_grey_and_rgb() {
             // odd size on purpose
             let img = phantom(m, 45, 37, ch, 3).image;
             let prep = p.prepare(&img, &ctx()).unwrap();
-            assert_eq!(prep.apply(0.0), img, "{id} ch{ch}: s = 0 must be the identity");
+            assert_eq!(
+                prep.apply(0.0),
+                img,
+                "{id} ch{ch}: s = 0 must be the identity"
+            );
             let smax = p.info().strength_range.1;
             for s in [0.3 * smax, smax] {
                 let out = prep.apply(s);
                 assert!(out.same_shape(&img), "{id}");
-                assert!(out.data.iter().all(|v| (0.0..=1.0).contains(v)), "{id} ch{ch}: out of [0,1]");
+                assert!(
+                    out.data.iter().all(|v| (0.0..=1.0).contains(v)),
+                    "{id} ch{ch}: out of [0,1]"
+                );
                 let again = p.prepare(&img, &ctx()).unwrap().apply(s);
                 assert_eq!(out, again, "{id}: not deterministic");
             }
@@ -83,7 +105,10 @@ fn identity_range_shape_and_determinism_grey_and_rgb() {
             let full = prep.apply(smax);
             let half = prep.apply(0.5 * smax);
             assert_ne!(full, img, "{id} ch{ch}: s_max has no effect");
-            assert_ne!(full, half, "{id} ch{ch}: strength above s_max/2 has no effect");
+            assert_ne!(
+                full, half,
+                "{id} ch{ch}: strength above s_max/2 has no effect"
+            );
         }
     }
 }
@@ -98,7 +123,11 @@ fn monotone_ssim_over_50_point_sweep() {
         let smax = p.info().strength_range.1;
         let tol = p.info().monotone_tolerance as f64 + 1e-6;
         let mut worst_up = 0.0f64;
-        for (ch, phantom_seed, key) in [(3usize, 7u64, (42u64, 1234u32)), (1, 8, (7, 99)), (3, 9, (7, 99))] {
+        for (ch, phantom_seed, key) in [
+            (3usize, 7u64, (42u64, 1234u32)),
+            (1, 8, (7, 99)),
+            (3, 9, (7, 99)),
+        ] {
             let ch = if m == Modality::Oct { 1 } else { ch };
             let img = phantom(m, 96, 96, ch, phantom_seed).image;
             let prep = p.prepare(&img, &Ctx::new(key.0, key.1)).unwrap();
@@ -107,7 +136,10 @@ fn monotone_ssim_over_50_point_sweep() {
                 let s = smax * k as f32 / 50.0;
                 let v = ssim(&img, &prep.apply(s));
                 worst_up = worst_up.max(v - prev);
-                assert!(v <= prev + tol, "{id} ch{ch}: SSIM rises from {prev} to {v} at s = {s}");
+                assert!(
+                    v <= prev + tol,
+                    "{id} ch{ch}: SSIM rises from {prev} to {v} at s = {s}"
+                );
                 prev = prev.min(v);
             }
         }
@@ -142,7 +174,10 @@ fn l5_reachable_on_the_modality_phantom() {
         let p = get(id);
         let img = phantom_for(p, 128);
         for key in [ctx(), Ctx::new(7, 99), Ctx::new(3, 4)] {
-            let at_max = ssim(&img, &p.apply(&img, p.info().strength_range.1, &key).unwrap());
+            let at_max = ssim(
+                &img,
+                &p.apply(&img, p.info().strength_range.1, &key).unwrap(),
+            );
             let found = find_l5(p, &img, &key);
             report.push((id, at_max, found));
         }
@@ -151,7 +186,10 @@ fn l5_reachable_on_the_modality_phantom() {
         eprintln!("{id}: ssim(s_max) = {at_max:.3}, L5 at {found:?}");
     }
     for (id, at_max, found) in &report {
-        assert!(found.is_some(), "{id}: L5 unreachable, SSIM at s_max = {at_max}");
+        assert!(
+            found.is_some(),
+            "{id}: L5 unreachable, SSIM at s_max = {at_max}"
+        );
     }
 }
 
@@ -169,10 +207,15 @@ fn derm_vignette_matches_closed_form() {
             for c in 0..ch {
                 for y in 0..h {
                     for x in 0..w {
-                        let r = ((x as f64 - (w as f64 - 1.0) / 2.0).powi(2) + (y as f64 - (h as f64 - 1.0) / 2.0).powi(2)).sqrt();
+                        let r = ((x as f64 - (w as f64 - 1.0) / 2.0).powi(2)
+                            + (y as f64 - (h as f64 - 1.0) / 2.0).powi(2))
+                        .sqrt();
                         let g = (1.0 - s as f64 * (r / big_r).powi(2)).clamp(0.0, 1.0);
                         let want = img.get(c, y, x) as f64 * g;
-                        assert!((out.get(c, y, x) as f64 - want).abs() < 1e-6, "({x},{y}) s={s}");
+                        assert!(
+                            (out.get(c, y, x) as f64 - want).abs() < 1e-6,
+                            "({x},{y}) s={s}"
+                        );
                     }
                 }
             }
@@ -203,7 +246,11 @@ fn oct_motion_shifts_mask_rows_like_the_image() {
             for x in 0..64 {
                 let v = img_out.data[y * 64 + x];
                 if (v - 0.5).abs() > 1e-4 {
-                    assert_eq!(mask_out.data[y * 64 + x], (v > 0.5) as u8, "s={s} ({x},{y})");
+                    assert_eq!(
+                        mask_out.data[y * 64 + x],
+                        (v > 0.5) as u8,
+                        "s={s} ({x},{y})"
+                    );
                 }
             }
             if mask_out.data[y * 64..(y + 1) * 64] != mask.data[y * 64..(y + 1) * 64] {
@@ -222,7 +269,11 @@ fn oct_motion_shifts_mask_rows_like_the_image() {
     let mut shifts: Vec<isize> = (0..48)
         .map(|y| {
             (-14isize..=14)
-                .find(|&d| (0..64).all(|x| out.data[y * 64 + x] == mask.data[y * 64 + reflect(x as isize - d, 64)]))
+                .find(|&d| {
+                    (0..64).all(|x| {
+                        out.data[y * 64 + x] == mask.data[y * 64 + reflect(x as isize - d, 64)]
+                    })
+                })
                 .expect("row is not a shifted copy")
         })
         .collect();
@@ -239,7 +290,11 @@ fn non_geometric_ones_leave_the_mask_alone() {
         let p = get(id);
         let ph = phantom(p.info().modality.unwrap(), 40, 40, 3, 1);
         let prep = p.prepare(&ph.image, &ctx()).unwrap();
-        assert_eq!(prep.warp_mask(&ph.mask, p.info().strength_range.1), ph.mask, "{id}");
+        assert_eq!(
+            prep.warp_mask(&ph.mask, p.info().strength_range.1),
+            ph.mask,
+            "{id}"
+        );
     }
 }
 
@@ -252,7 +307,10 @@ fn endo_blood_follows_beer_lambert_in_rgb_and_luminance() {
     let p = get("endo_blood");
     let rgb = phantom(Modality::Endoscopy, 64, 64, 3, 4).image;
     let grey = phantom(Modality::Endoscopy, 64, 64, 1, 4).image;
-    let (out_rgb, out_grey) = (p.apply(&rgb, 0.8, &ctx()).unwrap(), p.apply(&grey, 0.8, &ctx()).unwrap());
+    let (out_rgb, out_grey) = (
+        p.apply(&rgb, 0.8, &ctx()).unwrap(),
+        p.apply(&grey, 0.8, &ctx()).unwrap(),
+    );
     let mut covered = 0;
     for i in 0..64 * 64 {
         let r_in = rgb.data[i] as f64;
@@ -269,13 +327,20 @@ fn endo_blood_follows_beer_lambert_in_rgb_and_luminance() {
             }
             let want = tc.powf(m);
             let got = out_rgb.data[c * 4096 + i] as f64 / cin;
-            assert!((got - want).abs() < 2e-3, "channel {c} pixel {i}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 2e-3,
+                "channel {c} pixel {i}: {got} vs {want}"
+            );
             assert!(got < ratio_r, "G, B must be attenuated more than R");
         }
         let gin = grey.data[i] as f64;
         if gin > 0.05 {
             let got = out_grey.data[i] as f64 / gin;
-            assert!((got - ty.powf(m)).abs() < 2e-3, "grey pixel {i}: {got} vs {}", ty.powf(m));
+            assert!(
+                (got - ty.powf(m)).abs() < 2e-3,
+                "grey pixel {i}: {got} vs {}",
+                ty.powf(m)
+            );
         }
     }
     assert!(covered > 100, "too few blood pixels: {covered}");
@@ -315,10 +380,15 @@ fn artefacts_look_like_what_they_claim() {
     // specular spots saturate to white
     let endo = phantom(Modality::Endoscopy, 96, 96, 3, 1).image;
     let spec = get("endo_specular").apply(&endo, 1.0, &ctx()).unwrap();
-    let white = (0..96 * 96).filter(|&i| (0..3).all(|c| spec.data[c * 9216 + i] == 1.0)).count();
+    let white = (0..96 * 96)
+        .filter(|&i| (0..3).all(|c| spec.data[c * 9216 + i] == 1.0))
+        .count();
     assert!(white > 5, "no saturated specular pixel");
     // overexposure and glare only brighten
-    for (id, m) in [("endo_overexposure", Modality::Endoscopy), ("derm_light_reflection", Modality::Dermoscopy)] {
+    for (id, m) in [
+        ("endo_overexposure", Modality::Endoscopy),
+        ("derm_light_reflection", Modality::Dermoscopy),
+    ] {
         let img = phantom(m, 64, 64, 3, 1).image;
         let out = get(id).apply(&img, 1.0, &ctx()).unwrap();
         assert!(out.data.iter().zip(&img.data).all(|(o, i)| o >= i), "{id}");
@@ -328,8 +398,13 @@ fn artefacts_look_like_what_they_claim() {
     let sh = get("oct_shadow").apply(&oct, 0.3, &ctx()).unwrap();
     let mut shadowed = 0;
     for x in 0..80 {
-        let gains: Vec<f32> = (0..64).filter(|&y| oct.get(0, y, x) > 0.02).map(|y| sh.get(0, y, x) / oct.get(0, y, x)).collect();
-        let (lo, hi) = gains.iter().fold((f32::MAX, f32::MIN), |(l, h), &g| (l.min(g), h.max(g)));
+        let gains: Vec<f32> = (0..64)
+            .filter(|&y| oct.get(0, y, x) > 0.02)
+            .map(|y| sh.get(0, y, x) / oct.get(0, y, x))
+            .collect();
+        let (lo, hi) = gains
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), &g| (l.min(g), h.max(g)));
         assert!(hi - lo < 1e-4, "column {x} not uniform");
         if hi < 0.06 {
             shadowed += 1;
@@ -338,7 +413,9 @@ fn artefacts_look_like_what_they_claim() {
     assert!(shadowed >= 15, "shadowed columns {shadowed}");
     // OCT blink: full-width black rows
     let bl = get("oct_blink").apply(&oct, 0.3, &ctx()).unwrap();
-    let black_rows = (0..64).filter(|&y| (0..80).all(|x| bl.get(0, y, x) == 0.0)).count();
+    let black_rows = (0..64)
+        .filter(|&y| (0..80).all(|x| bl.get(0, y, x) == 0.0))
+        .count();
     assert!(black_rows >= 15, "black rows {black_rows}");
     // hairs darken: the mean falls
     let derm = phantom(Modality::Dermoscopy, 64, 64, 3, 1).image;
@@ -349,7 +426,12 @@ fn artefacts_look_like_what_they_claim() {
 
 #[test]
 fn phantoms_are_deterministic_sized_and_masked() {
-    for m in [Modality::Pathology, Modality::Endoscopy, Modality::Oct, Modality::Dermoscopy] {
+    for m in [
+        Modality::Pathology,
+        Modality::Endoscopy,
+        Modality::Oct,
+        Modality::Dermoscopy,
+    ] {
         for (w, h) in [(32usize, 32usize), (47, 33), (96, 64)] {
             let a = phantom(m, w, h, 3, 11);
             let b = phantom(m, w, h, 3, 11);
@@ -372,35 +454,64 @@ fn phantoms_are_deterministic_sized_and_masked() {
     // colour modalities are coloured, OCT is grey
     let colourful = |m| {
         let p = phantom(m, 64, 64, 3, 1).image;
-        (0..4096).map(|i| (p.data[i] - p.data[4096 + i]).abs()).sum::<f32>() / 4096.0
+        (0..4096)
+            .map(|i| (p.data[i] - p.data[4096 + i]).abs())
+            .sum::<f32>()
+            / 4096.0
     };
-    assert!(colourful(Modality::Pathology) > 0.1 && colourful(Modality::Endoscopy) > 0.1 && colourful(Modality::Dermoscopy) > 0.1);
+    assert!(
+        colourful(Modality::Pathology) > 0.1
+            && colourful(Modality::Endoscopy) > 0.1
+            && colourful(Modality::Dermoscopy) > 0.1
+    );
     assert_eq!(colourful(Modality::Oct), 0.0);
 }
-
 
 #[test]
 fn disk_psf_matches_scipy_convolve() {
     // fixture: tools/gen_disk_psf_fixtures.py (scipy 1.17.1 ndimage.convolve, mode='reflect');
     // tolerance 2e-6: f32 output of an f64 prefix-sum accumulation vs scipy's f64
     use medfm_robust::perturb::common::psf::convolve_disk;
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/disk_psf_cases.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/disk_psf_cases.json"
+    ))
+    .unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let cases = json["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 4);
     for case in cases {
-        let (w, h) = (case["w"].as_u64().unwrap() as usize, case["h"].as_u64().unwrap() as usize);
+        let (w, h) = (
+            case["w"].as_u64().unwrap() as usize,
+            case["h"].as_u64().unwrap() as usize,
+        );
         let r = case["radius"].as_f64().unwrap() as f32;
-        let plane: Vec<f32> = case["q"].as_array().unwrap().iter().map(|q| q.as_u64().unwrap() as f32 / 255.0).collect();
-        let want: Vec<f64> = case["expected"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let plane: Vec<f32> = case["q"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q.as_u64().unwrap() as f32 / 255.0)
+            .collect();
+        let want: Vec<f64> = case["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         let got = convolve_disk(&plane, w, h, r);
         for (i, (g, e)) in got.iter().zip(&want).enumerate() {
-            assert!((*g as f64 - e).abs() < 2e-6, "r={r} {w}x{h} pixel {i}: {g} vs {e}");
+            assert!(
+                (*g as f64 - e).abs() < 2e-6,
+                "r={r} {w}x{h} pixel {i}: {g} vs {e}"
+            );
         }
         // and oct_defocus applies exactly this to every channel
         let img = Image::from_planes(w, h, 1, plane);
         let out = get("oct_defocus").apply(&img, r, &ctx()).unwrap();
-        assert_eq!(out.data, got.iter().map(|v| v.clamp(0.0, 1.0)).collect::<Vec<_>>());
+        assert_eq!(
+            out.data,
+            got.iter().map(|v| v.clamp(0.0, 1.0)).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -424,7 +535,10 @@ fn oct_speckle_is_mean_one_log_normal_of_one_fixed_field() {
     }
     let mean = n_sum / 4096.0;
     let var = n2_sum / 4096.0 - mean * mean;
-    assert!(mean.abs() < 0.06 && (var - 1.0).abs() < 0.08, "mean {mean} var {var}");
+    assert!(
+        mean.abs() < 0.06 && (var - 1.0).abs() < 0.08,
+        "mean {mean} var {var}"
+    );
 }
 
 #[test]
@@ -433,11 +547,19 @@ fn oct_shadow_and_blink_cover_the_nominal_width_and_height() {
     // the module docs), so the summed coverage is exactly s * W (shadow, depth 0.95) / s * H (blink)
     let img = Image::from_planes(120, 90, 1, vec![0.5; 120 * 90]);
     let sh = get("oct_shadow").apply(&img, 0.2, &ctx()).unwrap();
-    let covered: f64 = (0..120).map(|x| (1.0 - sh.get(0, 0, x) as f64 / 0.5) / 0.95).sum();
-    assert!((covered - 0.2 * 120.0).abs() < 1e-3, "shadow width {covered}");
+    let covered: f64 = (0..120)
+        .map(|x| (1.0 - sh.get(0, 0, x) as f64 / 0.5) / 0.95)
+        .sum();
+    assert!(
+        (covered - 0.2 * 120.0).abs() < 1e-3,
+        "shadow width {covered}"
+    );
     let bl = get("oct_blink").apply(&img, 0.1, &ctx()).unwrap();
     let covered: f64 = (0..90).map(|y| 1.0 - bl.get(0, y, 0) as f64 / 0.5).sum();
-    assert!((covered - 0.1 * 90.0).abs() < 1e-3, "blink height {covered}");
+    assert!(
+        (covered - 0.1 * 90.0).abs() < 1e-3,
+        "blink height {covered}"
+    );
 }
 
 #[test]
@@ -445,10 +567,18 @@ fn tiny_images_do_not_panic() {
     for id in IDS {
         let p = get(id);
         for (w, h, ch) in [(1usize, 1usize, 1usize), (3, 2, 3), (2, 5, 1)] {
-            let img = Image::from_planes(w, h, ch, (0..w * h * ch).map(|i| (i % 7) as f32 / 7.0).collect());
+            let img = Image::from_planes(
+                w,
+                h,
+                ch,
+                (0..w * h * ch).map(|i| (i % 7) as f32 / 7.0).collect(),
+            );
             let prep = p.prepare(&img, &ctx()).unwrap();
             let out = prep.apply(p.info().strength_range.1);
-            assert!(out.same_shape(&img) && out.data.iter().all(|v| (0.0..=1.0).contains(v)), "{id} {w}x{h}x{ch}");
+            assert!(
+                out.same_shape(&img) && out.data.iter().all(|v| (0.0..=1.0).contains(v)),
+                "{id} {w}x{h}x{ch}"
+            );
             assert_eq!(prep.apply(0.0), img, "{id}");
         }
     }

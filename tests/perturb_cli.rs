@@ -21,18 +21,54 @@ const PERTS: &str = "gaussian_noise,gaussian_blur,contrast,rotation";
 fn make_inputs(dir: &Path) {
     let grey = phantom(Modality::Ct, 72, 64, 1, 1);
     let rgb = phantom(Modality::Dermoscopy, 64, 72, 3, 2);
-    io::write_image(&dir.join("in/a_grey8.png"), &grey.image, BitDepth::U8, Format::Png).unwrap();
-    io::write_image(&dir.join("in/sub/b_rgb16.png"), &rgb.image, BitDepth::U16, Format::Png).unwrap();
-    io::write_image(&dir.join("in/c_grey16.tif"), &grey.image, BitDepth::U16, Format::Tiff).unwrap();
-    io::write_image(&dir.join("in/d_rgb8.jpg"), &rgb.image, BitDepth::U8, Format::Jpeg).unwrap();
+    io::write_image(
+        &dir.join("in/a_grey8.png"),
+        &grey.image,
+        BitDepth::U8,
+        Format::Png,
+    )
+    .unwrap();
+    io::write_image(
+        &dir.join("in/sub/b_rgb16.png"),
+        &rgb.image,
+        BitDepth::U16,
+        Format::Png,
+    )
+    .unwrap();
+    io::write_image(
+        &dir.join("in/c_grey16.tif"),
+        &grey.image,
+        BitDepth::U16,
+        Format::Tiff,
+    )
+    .unwrap();
+    io::write_image(
+        &dir.join("in/d_rgb8.jpg"),
+        &rgb.image,
+        BitDepth::U8,
+        Format::Jpeg,
+    )
+    .unwrap();
     io::write_mask(&dir.join("masks/a_grey8.png"), &grey.mask).unwrap();
     io::write_mask(&dir.join("masks/sub/b_rgb16.png"), &rgb.mask).unwrap();
     // Bad inputs: truncated PNG, a text file with an image extension, too small, wrong-size mask.
     let good = std::fs::read(dir.join("in/a_grey8.png")).unwrap();
     std::fs::write(dir.join("in/e_truncated.png"), &good[..good.len() / 3]).unwrap();
     std::fs::write(dir.join("in/f_not_an_image.png"), b"hello").unwrap();
-    io::write_image(&dir.join("in/g_tiny.png"), &Image::new(5, 5, 1), BitDepth::U8, Format::Png).unwrap();
-    io::write_image(&dir.join("in/h_badmask.png"), &grey.image, BitDepth::U8, Format::Png).unwrap();
+    io::write_image(
+        &dir.join("in/g_tiny.png"),
+        &Image::new(5, 5, 1),
+        BitDepth::U8,
+        Format::Png,
+    )
+    .unwrap();
+    io::write_image(
+        &dir.join("in/h_badmask.png"),
+        &grey.image,
+        BitDepth::U8,
+        Format::Png,
+    )
+    .unwrap();
     io::write_mask(&dir.join("masks/h_badmask.png"), &Mask::new(10, 10)).unwrap();
 }
 
@@ -53,21 +89,58 @@ fn perturb_writes_every_record_and_names_bad_inputs() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "bad inputs: the run finished with failed items (exit 2); stderr:\n{stderr}");
-    for bad in ["e_truncated.png", "f_not_an_image.png", "g_tiny.png", "h_badmask.png"] {
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "bad inputs: the run finished with failed items (exit 2); stderr:\n{stderr}"
+    );
+    for bad in [
+        "e_truncated.png",
+        "f_not_an_image.png",
+        "g_tiny.png",
+        "h_badmask.png",
+    ] {
         let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(bad)).collect();
-        assert_eq!(lines.len(), 1, "one error line naming {bad}; stderr:\n{stderr}");
+        assert_eq!(
+            lines.len(),
+            1,
+            "one error line naming {bad}; stderr:\n{stderr}"
+        );
         assert!(lines[0].starts_with("error:"), "{}", lines[0]);
     }
 
     let manifest = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
-    let recs: Vec<serde_json::Value> = manifest.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let good = ["a_grey8.png", "sub/b_rgb16.png", "c_grey16.tif", "d_rgb8.jpg"];
-    assert_eq!(recs.len(), good.len() * 4 * 5, "every (image, perturbation, level) has a record");
+    let recs: Vec<serde_json::Value> = manifest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let good = [
+        "a_grey8.png",
+        "sub/b_rgb16.png",
+        "c_grey16.tif",
+        "d_rgb8.jpg",
+    ];
+    assert_eq!(
+        recs.len(),
+        good.len() * 4 * 5,
+        "every (image, perturbation, level) has a record"
+    );
     for r in &recs {
         let src = r["source"].as_str().unwrap();
         assert!(good.iter().any(|g| src.ends_with(g)), "{src}");
-        for key in ["output", "perturbation", "category", "modality", "level", "strength", "ssim", "target", "in_band", "seed", "ssim_variant"] {
+        for key in [
+            "output",
+            "perturbation",
+            "category",
+            "modality",
+            "level",
+            "strength",
+            "ssim",
+            "target",
+            "in_band",
+            "seed",
+            "ssim_variant",
+        ] {
             assert!(r.get(key).is_some(), "record lacks {key}: {r}");
         }
         let lo = r["target"][0].as_f64().unwrap();
@@ -80,18 +153,36 @@ fn perturb_writes_every_record_and_names_bad_inputs() {
             assert_eq!(written.depth, source.depth, "bit depth kept");
             assert_eq!(written.format, source.format, "format kept");
             let again = ssim(&source.image, &written.image, SsimVariant::Wang).unwrap();
-            assert!((again - s).abs() < 1e-12, "manifest ssim {s} != recomputed {again}");
+            assert!(
+                (again - s).abs() < 1e-12,
+                "manifest ssim {s} != recomputed {again}"
+            );
         } else {
-            assert!(r["reason"].as_str().is_some_and(|x| !x.is_empty()), "out-of-band record without reason: {r}");
+            assert!(
+                r["reason"].as_str().is_some_and(|x| !x.is_empty()),
+                "out-of-band record without reason: {r}"
+            );
         }
-        if r["perturbation"] == "rotation" && r["output"].is_string() && (src.ends_with("a_grey8.png") || src.ends_with("b_rgb16.png")) {
-            let m = r["mask_output"].as_str().expect("geometric perturbation with a mask writes the warped mask");
+        if r["perturbation"] == "rotation"
+            && r["output"].is_string()
+            && (src.ends_with("a_grey8.png") || src.ends_with("b_rgb16.png"))
+        {
+            let m = r["mask_output"]
+                .as_str()
+                .expect("geometric perturbation with a mask writes the warped mask");
             assert!(out.join(m).is_file());
         }
     }
     // Most levels of these perturbations are reachable on the phantoms.
-    let in_band = recs.iter().filter(|r| r["in_band"].as_bool().unwrap()).count();
-    assert!(in_band >= recs.len() * 3 / 4, "only {in_band} of {} in band", recs.len());
+    let in_band = recs
+        .iter()
+        .filter(|r| r["in_band"].as_bool().unwrap())
+        .count();
+    assert!(
+        in_band >= recs.len() * 3 / 4,
+        "only {in_band} of {} in band",
+        recs.len()
+    );
     assert!(out.join("errors.jsonl").is_file());
 }
 
@@ -101,7 +192,13 @@ fn per_dataset_calibration_reuses_cached_strengths() {
     let d = dir.path();
     for (i, seed) in [5u64, 6, 7].iter().enumerate() {
         let p = phantom(Modality::Mri, 64, 64, 1, *seed);
-        io::write_image(&d.join(format!("in/{i}.png")), &p.image, BitDepth::U8, Format::Png).unwrap();
+        io::write_image(
+            &d.join(format!("in/{i}.png")),
+            &p.image,
+            BitDepth::U8,
+            Format::Png,
+        )
+        .unwrap();
     }
     let run = |out: &Path| {
         let o = bin()
@@ -109,18 +206,35 @@ fn per_dataset_calibration_reuses_cached_strengths() {
             .arg(d.join("in"))
             .arg("--out")
             .arg(out)
-            .args(["--perturbations", "gaussian_blur", "--levels", "2,4", "--calibration", "per-dataset"])
+            .args([
+                "--perturbations",
+                "gaussian_blur",
+                "--levels",
+                "2,4",
+                "--calibration",
+                "per-dataset",
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         std::fs::read_to_string(out.join("manifest.jsonl")).unwrap()
     };
     let m1 = run(&d.join("o1"));
-    let recs: Vec<serde_json::Value> = m1.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<serde_json::Value> = m1
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(recs.len(), 6);
     for lv in [2, 4] {
-        let s: Vec<f64> = recs.iter().filter(|r| r["level"] == lv).map(|r| r["strength"].as_f64().unwrap()).collect();
-        assert!(s.windows(2).all(|w| w[0] == w[1]), "one strength per level in per-dataset mode: {s:?}");
+        let s: Vec<f64> = recs
+            .iter()
+            .filter(|r| r["level"] == lv)
+            .map(|r| r["strength"].as_f64().unwrap())
+            .collect();
+        assert!(
+            s.windows(2).all(|w| w[0] == w[1]),
+            "one strength per level in per-dataset mode: {s:?}"
+        );
     }
     let cache = std::fs::read_to_string(d.join("o1/strengths.json")).unwrap();
     assert!(cache.contains("gaussian_blur|any|L2|wang|v"), "{cache}");
@@ -130,10 +244,25 @@ fn per_dataset_calibration_reuses_cached_strengths() {
         .arg(d.join("in"))
         .arg("--out")
         .arg(d.join("o2"))
-        .args(["--perturbations", "gaussian_blur", "--levels", "2,4", "--calibration", "per-dataset"])
+        .args([
+            "--perturbations",
+            "gaussian_blur",
+            "--levels",
+            "2,4",
+            "--calibration",
+            "per-dataset",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success());
-    assert_eq!(std::fs::read_to_string(d.join("o2/manifest.jsonl")).unwrap().replace("o2", "o1"), m1);
-    assert_eq!(std::fs::read(d.join("o1/gaussian_blur/L2/0.png")).unwrap(), std::fs::read(d.join("o2/gaussian_blur/L2/0.png")).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(d.join("o2/manifest.jsonl"))
+            .unwrap()
+            .replace("o2", "o1"),
+        m1
+    );
+    assert_eq!(
+        std::fs::read(d.join("o1/gaussian_blur/L2/0.png")).unwrap(),
+        std::fs::read(d.join("o2/gaussian_blur/L2/0.png")).unwrap()
+    );
 }

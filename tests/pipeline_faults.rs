@@ -12,32 +12,64 @@ use vlm_support::{prompt_of, Action, Server};
 
 fn code(args: &[&str]) -> (Option<i32>, String) {
     let o = run(args);
-    (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    (
+        o.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
 }
 
 #[test]
 fn report_of_an_incomplete_run_says_so_and_exits_2() {
     let (dir, cfg) = setup("[1]", r#"["gaussian_noise"]"#);
     let shard = dir.path().join("s0");
-    run_ok(&["run", cfg.to_str().unwrap(), "--out", shard.to_str().unwrap(), "--shard", "0/3"]);
+    run_ok(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        shard.to_str().unwrap(),
+        "--shard",
+        "0/3",
+    ]);
     let merged = dir.path().join("m");
-    let (c, _) = code(&["merge", shard.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    let (c, _) = code(&[
+        "merge",
+        shard.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
     assert_eq!(c, Some(4), "merge of one shard of three: units missing");
     let (c, text) = code(&["report", merged.to_str().unwrap()]);
     assert_eq!(c, Some(2), "{text}");
-    assert!(text.contains("incomplete:") && text.contains("units have records"), "{text}");
+    assert!(
+        text.contains("incomplete:") && text.contains("units have records"),
+        "{text}"
+    );
     let md = std::fs::read_to_string(merged.join("report/table1.md")).unwrap();
-    assert!(md.contains("incomplete:"), "every table header says so: {md}");
+    assert!(
+        md.contains("incomplete:"),
+        "every table header says so: {md}"
+    );
     let html = std::fs::read_to_string(merged.join("report/report.html")).unwrap();
     assert!(html.contains("incomplete:"));
     let (c, _) = code(&["report", merged.to_str().unwrap(), "--allow-incomplete"]);
     assert_eq!(c, Some(0));
     // The complete run's report is not marked.
     let full = dir.path().join("full");
-    run_ok(&["run", cfg.to_str().unwrap(), "--out", full.to_str().unwrap()]);
+    run_ok(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        full.to_str().unwrap(),
+    ]);
     let (c, text) = code(&["report", full.to_str().unwrap()]);
     assert_eq!(c, Some(0), "{text}");
-    assert!(!std::fs::read_to_string(full.join("report/table1.md")).unwrap().contains("incomplete"));
+    assert!(!std::fs::read_to_string(full.join("report/table1.md"))
+        .unwrap()
+        .contains("incomplete"));
 }
 
 #[test]
@@ -47,7 +79,13 @@ fn merge_refuses_the_same_unit_with_different_values() {
     run_ok(&["run", cfg.to_str().unwrap(), "--out", a.to_str().unwrap()]);
     run_ok(&["run", cfg.to_str().unwrap(), "--out", b.to_str().unwrap()]);
     // Same values in both: merging them is fine.
-    run_ok(&["merge", a.to_str().unwrap(), b.to_str().unwrap(), "--out", dir.path().join("ok").to_str().unwrap()]);
+    run_ok(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        dir.path().join("ok").to_str().unwrap(),
+    ]);
     // Edit one unit's metric in b.
     let p = b.join("records.jsonl");
     let text = std::fs::read_to_string(&p).unwrap();
@@ -56,9 +94,20 @@ fn merge_refuses_the_same_unit_with_different_values() {
     let unit = v["unit"].as_str().unwrap().to_string();
     v["metrics"]["iou"] = serde_json::json!(0.123456);
     std::fs::write(&p, text.replacen(first, &v.to_string(), 1)).unwrap();
-    let (c, text) = code(&["merge", a.to_str().unwrap(), b.to_str().unwrap(), "--out", dir.path().join("bad").to_str().unwrap()]);
+    let (c, text) = code(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
     assert_eq!(c, Some(1), "{text}");
-    assert!(text.contains(&unit) && text.contains("a/records.jsonl") && text.contains("b/records.jsonl"), "{text}");
+    assert!(
+        text.contains(&unit)
+            && text.contains("a/records.jsonl")
+            && text.contains("b/records.jsonl"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -70,14 +119,30 @@ fn resume_reruns_the_units_of_a_changed_sample() {
     // Same config, one image replaced by another phantom.
     let img = dir.path().join("data/ct/images/0.png");
     std::fs::copy(dir.path().join("data/ct/images/1.png"), &img).unwrap();
-    let o = std::process::Command::new(BIN).args(["-j", "1", "run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+    let o = std::process::Command::new(BIN)
+        .args([
+            "-j",
+            "1",
+            "run",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     // ct/0.png: clean + 1 level, for both strategies = 4 units.
-    assert!(err.contains("4 unit(s) rerun because their sample's files changed"), "{err}");
+    assert!(
+        err.contains("4 unit(s) rerun because their sample's files changed"),
+        "{err}"
+    );
     assert_eq!(raw_lines(&out).len(), n + 4);
     let recs = records_of(&out);
-    let changed: Vec<_> = recs.values().filter(|r| r.dataset == "ct" && r.sample == "0.png").collect();
+    let changed: Vec<_> = recs
+        .values()
+        .filter(|r| r.dataset == "ct" && r.sample == "0.png")
+        .collect();
     assert!(changed.iter().all(|r| r.content == changed[0].content) && changed.len() == 4);
 }
 
@@ -85,18 +150,36 @@ fn resume_reruns_the_units_of_a_changed_sample() {
 fn a_second_run_on_the_same_folder_is_refused_naming_the_holder() {
     let (dir, cfg) = setup("[1, 2, 3, 4, 5]", r#"["all"]"#);
     let out = dir.path().join("out");
-    let mut first = std::process::Command::new(BIN).args(["-q", "-j", "1", "run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]).spawn().unwrap();
+    let mut first = std::process::Command::new(BIN)
+        .args([
+            "-q",
+            "-j",
+            "1",
+            "run",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
     // Wait until the first holds the lock (it writes its pid into OUT/.lock).
     let lock = out.join(".lock");
     let t0 = std::time::Instant::now();
-    while std::fs::read_to_string(&lock).map(|s| s.trim().is_empty()).unwrap_or(true) && t0.elapsed().as_secs() < 20 {
+    while std::fs::read_to_string(&lock)
+        .map(|s| s.trim().is_empty())
+        .unwrap_or(true)
+        && t0.elapsed().as_secs() < 20
+    {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let (c, text) = code(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let still_running = first.try_wait().unwrap().is_none();
     let _ = first.kill();
     let _ = first.wait();
-    assert!(still_running, "the first run ended before the second started; enlarge the config");
+    assert!(
+        still_running,
+        "the first run ended before the second started; enlarge the config"
+    );
     assert_eq!(c, Some(1), "{text}");
     assert!(text.contains(&format!("pid {}", first.id())), "{text}");
     // No interleaved duplicates: every line of the records file is a distinct unit.
@@ -108,17 +191,26 @@ fn a_second_run_on_the_same_folder_is_refused_naming_the_holder() {
 #[test]
 fn an_unknown_device_is_a_config_error() {
     let (dir, cfg) = setup("[1]", r#"["gaussian_noise"]"#);
-    let text = std::fs::read_to_string(&cfg).unwrap().replace("seed = 3", "seed = 3\ndevice = \"tpu\"");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("seed = 3", "seed = 3\ndevice = \"tpu\"");
     std::fs::write(&cfg, text).unwrap();
     let out = dir.path().join("out");
     let (c, text) = code(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(c, Some(1));
-    assert!(text.contains("device 'tpu'") && text.contains("cpu, cuda[:N], tensorrt[:N] or auto"), "{text}");
+    assert!(
+        text.contains("device 'tpu'") && text.contains("cpu, cuda[:N], tensorrt[:N] or auto"),
+        "{text}"
+    );
     assert!(!out.exists());
 }
 
 fn png(path: &Path, w: u32, h: u32) {
-    image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 5 % 255) as u8, (y * 7 % 255) as u8, 90])).save(path).unwrap();
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 5 % 255) as u8, (y * 7 % 255) as u8, 90])
+    })
+    .save(path)
+    .unwrap();
 }
 
 /// The paper's three VLM tasks from one `run` config against the loopback server, with a judge
@@ -200,36 +292,78 @@ model = "vlm.toml"
     )
     .unwrap();
     let full = root.join("full");
-    let (c, text) = code(&["run", cfg.to_str().unwrap(), "--out", full.to_str().unwrap()]);
+    let (c, text) = code(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        full.to_str().unwrap(),
+    ]);
     assert_eq!(c, Some(2), "units failed (judge, bad boxes): {text}");
     let recs = records_of(&full);
     // VQA: the judge failed, so the unit failed, but the model's reply is kept.
     let vqa: Vec<_> = recs.values().filter(|r| r.task == "vqa").collect();
     assert_eq!(vqa.len(), 4 * 5);
-    assert!(vqa.iter().all(|r| r.error.as_deref().is_some_and(|e| e.contains("judge")) && r.fields["reply"] == "A" && r.metrics.is_empty()));
+    assert!(vqa
+        .iter()
+        .all(|r| r.error.as_deref().is_some_and(|e| e.contains("judge"))
+            && r.fields["reply"] == "A"
+            && r.metrics.is_empty()));
     // Captioning scored.
-    assert!(recs.values().filter(|r| r.task == "caption").all(|r| r.ok() && r.fields["prediction"] == "a ct image"));
+    assert!(recs
+        .values()
+        .filter(|r| r.task == "caption")
+        .all(|r| r.ok() && r.fields["prediction"] == "a ct image"));
     // Grounding: g0's box is clipped to the 40x32 image for every unit; g1 (inverted) and g2
     // (outside) are rejected with a message naming the item.
-    let g = |id: &str| recs.values().filter(|r| r.task == "grounding" && r.sample == id).collect::<Vec<_>>();
+    let g = |id: &str| {
+        recs.values()
+            .filter(|r| r.task == "grounding" && r.sample == id)
+            .collect::<Vec<_>>()
+    };
     for r in g("g0").iter().filter(|r| r.perturbation != "translation") {
         assert!(r.ok(), "{r:?}");
-        assert_eq!(r.fields["truth"], serde_json::json!([30.0, 20.0, 40.0, 32.0]), "{r:?}");
+        assert_eq!(
+            r.fields["truth"],
+            serde_json::json!([30.0, 20.0, 40.0, 32.0]),
+            "{r:?}"
+        );
         assert_eq!(r.metrics["correct"], 1.0);
     }
-    assert!(g("g1").iter().all(|r| r.error.as_deref().is_some_and(|e| e.contains("g1") && e.contains("x1 < x2"))));
-    assert!(g("g2").iter().all(|r| r.error.as_deref().is_some_and(|e| e.contains("g2") && e.contains("outside"))));
+    assert!(g("g1").iter().all(|r| r
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("g1") && e.contains("x1 < x2"))));
+    assert!(g("g2").iter().all(|r| r
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("g2") && e.contains("outside"))));
     // Resume: nothing new is asked except the failed units.
     let before = server.requests();
-    let _ = code(&["run", cfg.to_str().unwrap(), "--out", full.to_str().unwrap()]);
+    let _ = code(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        full.to_str().unwrap(),
+    ]);
     // The failed VQA units are retried: the model's reply comes from the response cache, only the
     // judge is asked again; nothing that succeeded is asked again.
-    assert_eq!(server.requests() - before, vqa.len(), "only the judge requests of the failed units");
+    assert_eq!(
+        server.requests() - before,
+        vqa.len(),
+        "only the judge requests of the failed units"
+    );
     // Three shards merged equal the unsharded run (unit by unit, results).
     let mut dirs = Vec::new();
     for i in 0..3 {
         let d = root.join(format!("shard{i}"));
-        let _ = code(&["run", cfg.to_str().unwrap(), "--out", d.to_str().unwrap(), "--shard", &format!("{i}/3")]);
+        let _ = code(&[
+            "run",
+            cfg.to_str().unwrap(),
+            "--out",
+            d.to_str().unwrap(),
+            "--shard",
+            &format!("{i}/3"),
+        ]);
         dirs.push(d);
     }
     let merged = root.join("merged");

@@ -18,17 +18,28 @@ use medfm_robust::perturb::{all, Ctx, Modality, Perturbation, StrengthKind};
 use medfm_robust::phantom::phantom;
 use medfm_robust::ssim::{SsimReference, SsimVariant};
 
-const CTX: Ctx = Ctx { seed: 20_261_128, image_id: 3 };
+const CTX: Ctx = Ctx {
+    seed: 20_261_128,
+    image_id: 3,
+};
 
 fn colour_modality(m: Modality) -> bool {
-    matches!(m, Modality::Pathology | Modality::Endoscopy | Modality::Dermoscopy)
+    matches!(
+        m,
+        Modality::Pathology | Modality::Endoscopy | Modality::Dermoscopy
+    )
 }
 
 /// Test images for a perturbation: base ones see grey and colour phantoms of several modalities,
 /// medical ones three phantoms (seeds) of their own modality in its natural channel count.
 fn images(p: &dyn Perturbation, w: usize, h: usize) -> Vec<(String, Image)> {
     let specs: Vec<(Modality, usize, u64)> = match p.info().modality {
-        None => vec![(Modality::Ct, 1, 1), (Modality::Xray, 1, 2), (Modality::Pathology, 3, 3), (Modality::Dermoscopy, 3, 4)],
+        None => vec![
+            (Modality::Ct, 1, 1),
+            (Modality::Xray, 1, 2),
+            (Modality::Pathology, 3, 3),
+            (Modality::Dermoscopy, 3, 4),
+        ],
         Some(m) => {
             let c = if colour_modality(m) { 3 } else { 1 };
             vec![(m, c, 1), (m, c, 2), (m, c, 3)]
@@ -36,7 +47,12 @@ fn images(p: &dyn Perturbation, w: usize, h: usize) -> Vec<(String, Image)> {
     };
     specs
         .into_iter()
-        .map(|(m, c, seed)| (format!("{m}/c{c}/seed{seed}"), phantom(m, w, h, c, seed).image))
+        .map(|(m, c, seed)| {
+            (
+                format!("{m}/c{c}/seed{seed}"),
+                phantom(m, w, h, c, seed).image,
+            )
+        })
         .collect()
 }
 
@@ -53,7 +69,15 @@ fn prepare_any<'a>(p: &dyn Perturbation, img: &'a Image, rgb: &'a mut Option<Ima
 
 fn strengths(p: &dyn Perturbation, n: usize) -> Vec<f32> {
     let (lo, hi) = p.info().strength_range;
-    (0..n).map(|k| if k + 1 == n { hi } else { lo + (hi - lo) * k as f32 / (n - 1) as f32 }).collect()
+    (0..n)
+        .map(|k| {
+            if k + 1 == n {
+                hi
+            } else {
+                lo + (hi - lo) * k as f32 / (n - 1) as f32
+            }
+        })
+        .collect()
 }
 
 fn bits(img: &Image) -> Vec<u32> {
@@ -61,7 +85,12 @@ fn bits(img: &Image) -> Vec<u32> {
 }
 
 fn finish(failures: Vec<String>) {
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -74,7 +103,11 @@ fn registry_ids_are_unique_and_ranges_valid() {
     for p in all() {
         let i = p.info();
         let (lo, hi) = i.strength_range;
-        assert!(lo.is_finite() && hi.is_finite() && lo < hi, "{}: range {lo}..{hi}", i.id);
+        assert!(
+            lo.is_finite() && hi.is_finite() && lo < hi,
+            "{}: range {lo}..{hi}",
+            i.id
+        );
         // Up-steps are allowed only for integer and warp strengths (catalogue rule 2), small except
         // jpeg's documented codec non-monotonicity on flat black backgrounds (src/perturb/base/jpeg.rs).
         let cap = match (i.kind, i.id) {
@@ -82,8 +115,20 @@ fn registry_ids_are_unique_and_ranges_valid() {
             (_, "jpeg") => 0.2,
             _ => 0.03,
         };
-        assert!((0.0..=cap).contains(&i.monotone_tolerance), "{}: tolerance {} above {cap}", i.id, i.monotone_tolerance);
-        assert!(!i.id.is_empty() && i.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{}", i.id);
+        assert!(
+            (0.0..=cap).contains(&i.monotone_tolerance),
+            "{}: tolerance {} above {cap}",
+            i.id,
+            i.monotone_tolerance
+        );
+        assert!(
+            !i.id.is_empty()
+                && i.id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{}",
+            i.id
+        );
     }
 }
 
@@ -105,12 +150,21 @@ fn identity_at_strength_zero() {
             };
             if p.id() == "jpeg" {
                 // quality 100 round trip (4:2:0 chroma on RGB): small but non-zero error
-                let mae = out.data.iter().zip(&img.data).map(|(a, b)| (a - b).abs() as f64).sum::<f64>() / img.data.len() as f64;
+                let mae = out
+                    .data
+                    .iter()
+                    .zip(&img.data)
+                    .map(|(a, b)| (a - b).abs() as f64)
+                    .sum::<f64>()
+                    / img.data.len() as f64;
                 if mae > 0.01 {
                     failures.push(format!("jpeg: {name}: mean abs error {mae} at quality 100"));
                 }
             } else if bits(&out) != bits(img) {
-                failures.push(format!("{}: {name}: apply({lo}) is not the identity", p.id()));
+                failures.push(format!(
+                    "{}: {name}: apply({lo}) is not the identity",
+                    p.id()
+                ));
             }
         }
     }
@@ -119,7 +173,12 @@ fn identity_at_strength_zero() {
 
 #[test]
 fn deterministic_across_prepares_and_thread_counts() {
-    let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("thread pool");
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .expect("thread pool")
+    };
     let (one, two) = (pool(1), pool(2));
     let mut failures = Vec::new();
     for p in all() {
@@ -136,7 +195,10 @@ fn deterministic_across_prepares_and_thread_counts() {
         let b = two.install(run);
         let c = run();
         if a != b || a != c {
-            failures.push(format!("{}: {name}: output differs between runs / thread counts", p.id()));
+            failures.push(format!(
+                "{}: {name}: output differs between runs / thread counts",
+                p.id()
+            ));
         }
     }
     finish(failures);
@@ -163,7 +225,12 @@ fn shapes_and_range_on_grey_and_rgb() {
             for s in strengths(p, 4) {
                 let out = prepared.apply(s);
                 if !out.same_shape(&img) {
-                    failures.push(format!("{}: c{c} s {s}: shape {} vs {}", p.id(), out.shape_str(), img.shape_str()));
+                    failures.push(format!(
+                        "{}: c{c} s {s}: shape {} vs {}",
+                        p.id(),
+                        out.shape_str(),
+                        img.shape_str()
+                    ));
                 } else if let Some(v) = out.data.iter().find(|v| !(0.0..=1.0).contains(*v)) {
                     failures.push(format!("{}: c{c} s {s}: value {v} outside [0,1]", p.id()));
                 }
@@ -188,13 +255,20 @@ fn ssim_non_increasing_over_the_strength_range() {
         // integer strengths (block px, quality) have discretisation up-steps that grow with
         // block size relative to the image: swept at 192 px, where the catalogue's absolute
         // pixel ranges are meaningful; all others at 96 px
-        let side = if p.info().kind == StrengthKind::Integer { 192 } else { 96 };
+        let side = if p.info().kind == StrengthKind::Integer {
+            192
+        } else {
+            96
+        };
         for (name, img) in images(p, side, side) {
             let mut rgb = None;
             let img = prepare_any(p, &img, &mut rgb);
             let prepared = p.prepare(img, &CTX).expect("prepare");
             let reference = SsimReference::new(img, SsimVariant::Wang).expect("ssim reference");
-            let curve: Vec<f64> = ss.iter().map(|&s| reference.ssim(&prepared.apply(s)).expect("ssim")).collect();
+            let curve: Vec<f64> = ss
+                .iter()
+                .map(|&s| reference.ssim(&prepared.apply(s)).expect("ssim"))
+                .collect();
             let (mut worst, mut at) = (0.0f64, 0.0f32);
             for k in 1..curve.len() {
                 if curve[k] - curve[k - 1] > worst {
@@ -203,7 +277,10 @@ fn ssim_non_increasing_over_the_strength_range() {
                 }
             }
             if worst > tol {
-                failures.push(format!("{}: {name}: SSIM rises by {worst:.5} at s = {at} (allowed {tol:.5})", p.id()));
+                failures.push(format!(
+                    "{}: {name}: SSIM rises by {worst:.5} at s = {at} (allowed {tol:.5})",
+                    p.id()
+                ));
             }
             let last = *curve.last().unwrap();
             min_at_max = min_at_max.min(last);
@@ -211,7 +288,10 @@ fn ssim_non_increasing_over_the_strength_range() {
         }
         eprintln!("ssim at s_max  {:<24} {}", p.id(), report.join(", "));
         if min_at_max > 0.98 {
-            failures.push(format!("{}: SSIM at s_max is {min_at_max:.4} on every image: no visible effect", p.id()));
+            failures.push(format!(
+                "{}: SSIM at s_max is {min_at_max:.4} on every image: no visible effect",
+                p.id()
+            ));
         }
     }
     finish(failures);
@@ -254,17 +334,28 @@ fn masks_follow_geometric_warps_and_nothing_else() {
             }
             if !p.info().geometric {
                 if warped != mask {
-                    failures.push(format!("{}: s {s}: non-geometric perturbation changed the mask", p.id()));
+                    failures.push(format!(
+                        "{}: s {s}: non-geometric perturbation changed the mask",
+                        p.id()
+                    ));
                 }
                 continue;
             }
             moved |= warped != mask;
             let out = prepared.apply(s);
             let lum = out.luminance();
-            let disagree = lum.iter().zip(&warped.data).filter(|(&v, &m)| (v > 0.5) != (m != 0)).count();
+            let disagree = lum
+                .iter()
+                .zip(&warped.data)
+                .filter(|(&v, &m)| (v > 0.5) != (m != 0))
+                .count();
             let frac = disagree as f64 / (w * h) as f64;
             if frac > 0.03 {
-                failures.push(format!("{}: s {s}: warped mask disagrees with the warped image on {:.1}% of pixels", p.id(), 100.0 * frac));
+                failures.push(format!(
+                    "{}: s {s}: warped mask disagrees with the warped image on {:.1}% of pixels",
+                    p.id(),
+                    100.0 * frac
+                ));
             }
         }
         if p.info().geometric && !moved {

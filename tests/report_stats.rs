@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn rec(sample: usize, perturbation: &str, level: u8, iou: f64, ssim: Option<f64>) -> Record {
@@ -25,7 +27,11 @@ fn rec(sample: usize, perturbation: &str, level: u8, iou: f64, ssim: Option<f64>
         task: "segmentation".into(),
         sample: format!("s{sample:04}"),
         perturbation: perturbation.into(),
-        category: if perturbation == "clean" { "clean".into() } else { "base".into() },
+        category: if perturbation == "clean" {
+            "clean".into()
+        } else {
+            "base".into()
+        },
         modality: None,
         level,
         strength: None,
@@ -58,7 +64,11 @@ fn drop_intervals_cover_the_true_mean() {
             recs.push(rec(i, "gaussian_noise", 3, clean - d, None));
         }
         let agg = Aggregate::from_records(recs.iter(), "iou");
-        let opts = StatsOptions { seed: rep as u64, permutations: 99, ..Default::default() };
+        let opts = StatsOptions {
+            seed: rep as u64,
+            permutations: 99,
+            ..Default::default()
+        };
         let st = Statistics::compute(&agg, &opts).unwrap();
         let v = st.drop.values().next().unwrap();
         let e = v.ci.unwrap();
@@ -67,7 +77,10 @@ fn drop_intervals_cover_the_true_mean() {
         width += e.percentile.hi - e.percentile.lo;
     }
     let (p, b) = (cov_pct as f64 / reps as f64, cov_bca as f64 / reps as f64);
-    eprintln!("coverage over {reps} repetitions: percentile {p:.4}, BCa {b:.4}; mean width {:.5}", width / reps as f64);
+    eprintln!(
+        "coverage over {reps} repetitions: percentile {p:.4}, BCa {b:.4}; mean width {:.5}",
+        width / reps as f64
+    );
     assert!((0.92..=0.98).contains(&p), "percentile coverage {p}");
     assert!((0.92..=0.98).contains(&b), "BCa coverage {b}");
     // The normal-theory width 2 * 1.96 * sd / sqrt(n) = 0.0392; the bootstrap's is close.
@@ -78,11 +91,27 @@ fn drop_intervals_cover_the_true_mean() {
 #[test]
 fn estimates_equal_eq3_and_ce_matches_the_independent_recomputation() {
     let recs = records::read_records(&fixture("report_records.jsonl")).unwrap();
-    let want: Value = serde_json::from_str(&std::fs::read_to_string(fixture("report_expected.json")).unwrap()).unwrap();
+    let want: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("report_expected.json")).unwrap())
+            .unwrap();
     let agg = Aggregate::from_records(recs.iter(), "iou");
-    let opts = StatsOptions { replicates: 200, baseline: Some(Baseline::parse("medsam/full").unwrap()), ..Default::default() };
+    let opts = StatsOptions {
+        replicates: 200,
+        baseline: Some(Baseline::parse("medsam/full").unwrap()),
+        ..Default::default()
+    };
     let st = Statistics::compute(&agg, &opts).unwrap();
-    let key = |k: &[Value]| ((k[0].as_str().unwrap().to_string(), k[1].as_str().unwrap().to_string(), k[2].as_str().unwrap().to_string()), k[3].as_str().unwrap().to_string(), k[4].as_u64().unwrap() as u8);
+    let key = |k: &[Value]| {
+        (
+            (
+                k[0].as_str().unwrap().to_string(),
+                k[1].as_str().unwrap().to_string(),
+                k[2].as_str().unwrap().to_string(),
+            ),
+            k[3].as_str().unwrap().to_string(),
+            k[4].as_u64().unwrap() as u8,
+        )
+    };
     for d in want["drop"].as_array().unwrap() {
         let k = d.as_array().unwrap();
         let v = &st.drop[&key(k)];
@@ -95,12 +124,30 @@ fn estimates_equal_eq3_and_ce_matches_the_independent_recomputation() {
         assert!((st.delta[&key(k)].estimate - k[5].as_f64().unwrap()).abs() < 1e-12);
     }
     for r in want["table1"].as_array().unwrap() {
-        let (m, s) = (r["model"].as_str().unwrap().to_string(), r["strategy"].as_str().unwrap().to_string());
-        assert!((st.average_base[&(m.clone(), s.clone())].estimate - r["average_base_drop"].as_f64().unwrap()).abs() < 1e-12);
-        for (d, c) in ["isic", "kvasir"].iter().zip(r["cells"].as_array().unwrap()) {
+        let (m, s) = (
+            r["model"].as_str().unwrap().to_string(),
+            r["strategy"].as_str().unwrap().to_string(),
+        );
+        assert!(
+            (st.average_base[&(m.clone(), s.clone())].estimate
+                - r["average_base_drop"].as_f64().unwrap())
+            .abs()
+                < 1e-12
+        );
+        for (d, c) in ["isic", "kvasir"]
+            .iter()
+            .zip(r["cells"].as_array().unwrap())
+        {
             let mds = (m.clone(), s.clone(), d.to_string());
-            assert!((st.category[&(mds.clone(), "base".into())].estimate - c[1].as_f64().unwrap()).abs() < 1e-12);
-            assert!((st.category[&(mds, "medical".into())].estimate - c[2].as_f64().unwrap()).abs() < 1e-12);
+            assert!(
+                (st.category[&(mds.clone(), "base".into())].estimate - c[1].as_f64().unwrap())
+                    .abs()
+                    < 1e-12
+            );
+            assert!(
+                (st.category[&(mds, "medical".into())].estimate - c[2].as_f64().unwrap()).abs()
+                    < 1e-12
+            );
         }
     }
     // CE per (mds, perturbation) and mCE against medsam/full, recomputed in Python.
@@ -111,14 +158,31 @@ fn estimates_equal_eq3_and_ce_matches_the_independent_recomputation() {
         let row = st
             .ce
             .iter()
-            .find(|r| r.mds.0 == k[0].as_str().unwrap() && r.mds.1 == k[1].as_str().unwrap() && r.mds.2 == k[2].as_str().unwrap() && r.perturbation == k[3].as_str().unwrap() && r.category == k[4].as_str().unwrap())
+            .find(|r| {
+                r.mds.0 == k[0].as_str().unwrap()
+                    && r.mds.1 == k[1].as_str().unwrap()
+                    && r.mds.2 == k[2].as_str().unwrap()
+                    && r.perturbation == k[3].as_str().unwrap()
+                    && r.category == k[4].as_str().unwrap()
+            })
             .unwrap_or_else(|| panic!("no CE row {k:?}"));
-        assert!((row.ce.unwrap() - k[5].as_f64().unwrap()).abs() < 1e-12, "CE {k:?}: {:?}", row.ce);
-        assert!((row.rel_ce.unwrap() - k[6].as_f64().unwrap()).abs() < 1e-12, "relative CE {k:?}: {:?}", row.rel_ce);
+        assert!(
+            (row.ce.unwrap() - k[5].as_f64().unwrap()).abs() < 1e-12,
+            "CE {k:?}: {:?}",
+            row.ce
+        );
+        assert!(
+            (row.rel_ce.unwrap() - k[6].as_f64().unwrap()).abs() < 1e-12,
+            "relative CE {k:?}: {:?}",
+            row.rel_ce
+        );
     }
     // Table 1 prints every cell with its interval.
     let md = medfm_robust::report::tables::table1_markdown_with(&agg, Some(&st), &[]);
-    let row = md.lines().find(|l| l.starts_with("| medsam | lora |")).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| medsam | lora |"))
+        .unwrap();
     assert_eq!(row.matches(" [").count(), 2 * 3 + 1, "{row}");
 }
 
@@ -138,10 +202,28 @@ fn write_run(dir: &Path) {
 }
 
 fn report_bytes(dir: &Path, out: &Path, threads: usize, seed: u64) -> BTreeMap<String, Vec<u8>> {
-    let opts = StatsOptions { seed, replicates: 500, baseline: Some(Baseline::parse("medsam/full").unwrap()), ..Default::default() };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    let s = pool.install(|| medfm_robust::report::write_report_with(dir, out, &opts)).unwrap();
-    s.files.iter().map(|f| (f.strip_prefix(out).unwrap().display().to_string(), std::fs::read(f).unwrap())).collect()
+    let opts = StatsOptions {
+        seed,
+        replicates: 500,
+        baseline: Some(Baseline::parse("medsam/full").unwrap()),
+        ..Default::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let s = pool
+        .install(|| medfm_robust::report::write_report_with(dir, out, &opts))
+        .unwrap();
+    s.files
+        .iter()
+        .map(|f| {
+            (
+                f.strip_prefix(out).unwrap().display().to_string(),
+                std::fs::read(f).unwrap(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -151,19 +233,36 @@ fn same_records_and_seed_give_byte_identical_reports_for_any_thread_count() {
     let one = report_bytes(dir.path(), &dir.path().join("r1"), 1, 5);
     let two = report_bytes(dir.path(), &dir.path().join("r2"), 2, 5);
     let three = report_bytes(dir.path(), &dir.path().join("r3"), 3, 5);
-    assert_eq!(one.keys().collect::<Vec<_>>(), two.keys().collect::<Vec<_>>());
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        two.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &one {
-        assert!(v == &two[k] && v == &three[k], "{k} differs between thread counts");
+        assert!(
+            v == &two[k] && v == &three[k],
+            "{k} differs between thread counts"
+        );
     }
     // The seed matters (so the comparison above is not vacuous).
     let other = report_bytes(dir.path(), &dir.path().join("r4"), 2, 6);
     assert_ne!(one["summary.csv"], other["summary.csv"]);
     let summary = String::from_utf8(one["summary.csv"].clone()).unwrap();
-    for kind in [",drop,", ",eq3,", ",table1,", ",table1_average,", ",ce,", ",ssim_area,", ",comparison,"] {
+    for kind in [
+        ",drop,",
+        ",eq3,",
+        ",table1,",
+        ",table1_average,",
+        ",ce,",
+        ",ssim_area,",
+        ",comparison,",
+    ] {
         assert!(summary.contains(kind), "summary.csv has no {kind} rows");
     }
     let html = String::from_utf8(one["report.html"].clone()).unwrap();
-    assert!(html.contains("holds at 95%"), "one verdict line per comparison");
+    assert!(
+        html.contains("holds at 95%"),
+        "one verdict line per comparison"
+    );
     assert!(html.matches("<li>").count() >= summary.matches(",comparison,").count());
 }
 
@@ -174,13 +273,39 @@ fn corpus_bleu_drop_is_bootstrapped_through_the_index_hook() {
     use medfm_robust::metrics::caption::{normalise, score, Tokenisation};
     let mut refs: Vec<Vec<String>> = Vec::new();
     let mut clean: Vec<String> = Vec::new();
-    for line in std::fs::read_to_string(fixture("caption_corpus.jsonl")).unwrap().lines() {
+    for line in std::fs::read_to_string(fixture("caption_corpus.jsonl"))
+        .unwrap()
+        .lines()
+    {
         let v: Value = serde_json::from_str(line).unwrap();
-        clean.push(normalise(v["prediction"].as_str().unwrap(), Tokenisation::Words));
-        refs.push(v["references"].as_array().unwrap().iter().map(|r| normalise(r.as_str().unwrap(), Tokenisation::Words)).collect());
+        clean.push(normalise(
+            v["prediction"].as_str().unwrap(),
+            Tokenisation::Words,
+        ));
+        refs.push(
+            v["references"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| normalise(r.as_str().unwrap(), Tokenisation::Words))
+                .collect(),
+        );
     }
     // "Perturbed" predictions: every other caption loses its second half.
-    let pert: Vec<String> = clean.iter().enumerate().map(|(i, c)| if i % 2 == 0 { c.split(' ').take(c.split(' ').count().div_ceil(2)).collect::<Vec<_>>().join(" ") } else { c.clone() }).collect();
+    let pert: Vec<String> = clean
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.split(' ')
+                    .take(c.split(' ').count().div_ceil(2))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
     let n = clean.len();
     let bleu4 = |preds: &[String], idx: &[usize]| {
         let p: Vec<String> = idx.iter().map(|&i| preds[i].clone()).collect();
@@ -194,7 +319,10 @@ fn corpus_bleu_drop_is_bootstrapped_through_the_index_hook() {
     // Replicate r is the statistic on exactly resample(seed, group, r, n).
     assert_eq!(reps[7], stat(&bootstrap::resample(3, 99, 7, n)));
     let e = bootstrap::summarise(theta, reps, None, 0.95).unwrap();
-    assert!(theta > 0.0 && e.percentile.lo < theta && theta < e.percentile.hi, "{theta} {e:?}");
+    assert!(
+        theta > 0.0 && e.percentile.lo < theta && theta < e.percentile.hi,
+        "{theta} {e:?}"
+    );
     assert!(e.se > 0.0);
 }
 
@@ -212,22 +340,53 @@ fn ranking_marks_follow_the_paired_test() {
                 c.strategy = s.into();
                 c.unit = format!("{s}/{}", c.unit);
                 recs.push(c);
-                let mut p = rec(i, "gaussian_noise", 2, clean - base - 0.05 * g.normal(u32::from(s == "lora"), i as u32) as f64, None);
+                let mut p = rec(
+                    i,
+                    "gaussian_noise",
+                    2,
+                    clean - base - 0.05 * g.normal(u32::from(s == "lora"), i as u32) as f64,
+                    None,
+                );
                 p.strategy = s.into();
                 p.unit = format!("{s}/{}", p.unit);
                 recs.push(p);
             }
         }
         let agg = Aggregate::from_records(recs.iter(), "iou");
-        Statistics::compute(&agg, &StatsOptions { replicates: 300, ..Default::default() }).unwrap()
+        Statistics::compute(
+            &agg,
+            &StatsOptions {
+                replicates: 300,
+                ..Default::default()
+            },
+        )
+        .unwrap()
     };
     let st = build(0.08);
-    assert_eq!(st.figures.strategy.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(), ["lora", "full"]);
-    let c = st.comparisons.iter().find(|c| c.family == "strategy_ranking").unwrap();
-    assert!(c.p_holm < 0.001 && c.diff.ci.unwrap().ci().excludes_zero(), "{c:?}");
+    assert_eq!(
+        st.figures
+            .strategy
+            .iter()
+            .map(|i| i.label.as_str())
+            .collect::<Vec<_>>(),
+        ["lora", "full"]
+    );
+    let c = st
+        .comparisons
+        .iter()
+        .find(|c| c.family == "strategy_ranking")
+        .unwrap();
+    assert!(
+        c.p_holm < 0.001 && c.diff.ci.unwrap().ci().excludes_zero(),
+        "{c:?}"
+    );
     assert_eq!(st.figures.strategy_distinct, [true]);
     let st = build(0.0);
-    let c = st.comparisons.iter().find(|c| c.family == "strategy_ranking").unwrap();
+    let c = st
+        .comparisons
+        .iter()
+        .find(|c| c.family == "strategy_ranking")
+        .unwrap();
     assert!(c.p_holm > 0.05, "{c:?}");
     assert_eq!(st.figures.strategy_distinct, [false]);
 }

@@ -16,12 +16,16 @@ fn fails_before_work(cfg_text: &str, needles: &[&str]) {
     for n in needles {
         assert!(e.contains(n), "error should mention {n:?}:\n{e}");
     }
-    assert!(!out.exists(), "the output folder must not be created when validation fails");
+    assert!(
+        !out.exists(),
+        "the output folder must not be created when validation fails"
+    );
 }
 
 #[test]
 fn unknown_key_is_an_error() {
-    let text = config_text("[1]", r#"["gaussian_noise"]"#).replace("limit = 2", "limit = 2\nlimt = 3");
+    let text =
+        config_text("[1]", r#"["gaussian_noise"]"#).replace("limit = 2", "limit = 2\nlimt = 3");
     fails_before_work(&text, &["unknown field", "limt"]);
 }
 
@@ -34,22 +38,43 @@ fn missing_dataset_path_is_an_error() {
 #[test]
 fn model_that_fails_to_load_is_an_error() {
     let text = config_text("[1]", r#"["gaussian_noise"]"#).replace("preset = \"builtin-threshold-smoothed\"", "preset = \"medsam\"\ngraphs = { encoder = \"models/enc.onnx\", decoder = \"models/dec.onnx\" }");
-    fails_before_work(&text, &["model 'thr'", "adapter", "enc.onnx", "does not exist"]);
+    fails_before_work(
+        &text,
+        &["model 'thr'", "adapter", "enc.onnx", "does not exist"],
+    );
 }
 
 #[test]
 fn all_problems_are_reported_together() {
     let text = config_text("[1, 7]", r#"["gaussian_noise", "no_such_perturbation"]"#)
         .replace("data/ct", "data/nowhere")
-        .replace("preset = \"builtin-threshold\"", "preset = \"builtin-fail\"");
-    fails_before_work(&text, &["levels: 7", "no_such_perturbation", "nowhere", "builtin-fail", "nothing was run"]);
+        .replace(
+            "preset = \"builtin-threshold\"",
+            "preset = \"builtin-fail\"",
+        );
+    fails_before_work(
+        &text,
+        &[
+            "levels: 7",
+            "no_such_perturbation",
+            "nowhere",
+            "builtin-fail",
+            "nothing was run",
+        ],
+    );
 }
 
 #[test]
 fn dry_run_prints_the_plan_and_writes_nothing() {
     let (dir, cfg) = setup("[1, 2]", r#"["gaussian_noise"]"#);
     let out = dir.path().join("out");
-    let o = run(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap(), "--dry-run"]);
+    let o = run(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--dry-run",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s = String::from_utf8_lossy(&o.stdout);
     // 2 models x 2 datasets x 2 samples x (clean + 1 perturbation x 2 levels) = 24 units.
@@ -67,8 +92,18 @@ fn example_bench_config_parses_and_passes_static_checks() {
     assert_eq!(c.models.len(), 10);
     assert_eq!(c.check_static(), Vec::<String>::new());
     // Its datasets are not shipped: the validation pass names each missing one.
-    let e = medfm_robust::run::validate(&c, &std::env::temp_dir().join("medfm-robust-example-check")).err().unwrap().to_string();
-    for d in ["isic2016", "kvasir-seg", "brain-tumor-mri", "smdg19-disc", "smdg19-cup"] {
+    let e =
+        medfm_robust::run::validate(&c, &std::env::temp_dir().join("medfm-robust-example-check"))
+            .err()
+            .unwrap()
+            .to_string();
+    for d in [
+        "isic2016",
+        "kvasir-seg",
+        "brain-tumor-mri",
+        "smdg19-disc",
+        "smdg19-cup",
+    ] {
         assert!(e.contains(&format!("dataset '{d}'")), "{e}");
     }
 }

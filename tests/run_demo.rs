@@ -30,13 +30,31 @@ fn demo_benchmark_has_all_four_tasks_and_resumes() {
     let server = DemoServer::start().unwrap();
     let cfg = demo_config(dir.path(), &server);
     let out = dir.path().join("out");
-    run_ok(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap(), "--report", "-q"]);
+    run_ok(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--report",
+        "-q",
+    ]);
     let recs = records_of(&out);
-    assert!(recs.values().all(|r| r.ok()), "{:?}", recs.values().find(|r| !r.ok()));
+    assert!(
+        recs.values().all(|r| r.ok()),
+        "{:?}",
+        recs.values().find(|r| !r.ok())
+    );
     for task in ["segmentation", "vqa", "caption", "grounding"] {
-        assert!(recs.values().any(|r| r.task == task && r.category == "medical" && r.level == 5), "{task}");
+        assert!(
+            recs.values()
+                .any(|r| r.task == task && r.category == "medical" && r.level == 5),
+            "{task}"
+        );
     }
-    assert!(recs.values().any(|r| r.strategy == "adapter") && recs.values().any(|r| r.strategy == "full"));
+    assert!(
+        recs.values().any(|r| r.strategy == "adapter")
+            && recs.values().any(|r| r.strategy == "full")
+    );
     for f in [
         "records.jsonl",
         "run.json",
@@ -54,16 +72,30 @@ fn demo_benchmark_has_all_four_tasks_and_resumes() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let vlm = std::fs::read_to_string(out.join("report/vlm_table.md")).unwrap();
-    for t in ["| vqa | accuracy |", "| caption | CIDEr-D |", "| grounding | Acc@IoU0.5 |"] {
+    for t in [
+        "| vqa | accuracy |",
+        "| caption | CIDEr-D |",
+        "| grounding | Acc@IoU0.5 |",
+    ] {
         assert!(vlm.contains(t), "{t} in {vlm}");
     }
     let html = std::fs::read_to_string(out.join("report/report.html")).unwrap();
     assert!(html.contains("<h2>VLM tasks</h2>") && html.contains("vlm_impact_caption"));
     let n = raw_lines(&out).len();
     let before = server.requests.load(std::sync::atomic::Ordering::Relaxed);
-    run_ok(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    run_ok(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
     assert_eq!(raw_lines(&out).len(), n, "rerun must resume, not redo");
-    assert_eq!(server.requests.load(std::sync::atomic::Ordering::Relaxed), before, "nothing is asked again");
+    assert_eq!(
+        server.requests.load(std::sync::atomic::Ordering::Relaxed),
+        before,
+        "nothing is asked again"
+    );
 }
 
 #[test]
@@ -73,7 +105,13 @@ fn kill_nine_at_five_moments_then_resume_equals_an_uninterrupted_run() {
     let cfg = demo_config(dir.path(), &server);
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let t0 = std::time::Instant::now();
-    run_ok(&["run", cfg.to_str().unwrap(), "--out", a.to_str().unwrap(), "-q"]);
+    run_ok(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+        "-q",
+    ]);
     let full_ms = t0.elapsed().as_millis() as u64;
     // Kill at spread-out moments: 2-12% of an uninterrupted run's time each (a fixed
     // pseudo-random sequence), so six runs together cannot finish the work.
@@ -84,7 +122,16 @@ fn kill_nine_at_five_moments_then_resume_equals_an_uninterrupted_run() {
         x ^= x >> 7;
         x ^= x << 17;
         let ms = full_ms / 50 + x % (full_ms / 10).max(1);
-        let mut child = Command::new(BIN).args(["run", cfg.to_str().unwrap(), "--out", b.to_str().unwrap(), "-q"]).spawn().unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                "run",
+                cfg.to_str().unwrap(),
+                "--out",
+                b.to_str().unwrap(),
+                "-q",
+            ])
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(ms));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -92,10 +139,23 @@ fn kill_nine_at_five_moments_then_resume_equals_an_uninterrupted_run() {
         }
         let _ = child.wait();
     }
-    assert!(killed >= 5, "the runs finished before they could be killed ({killed} kills in {full_ms} ms runs)");
-    run_ok(&["run", cfg.to_str().unwrap(), "--out", b.to_str().unwrap(), "-q"]);
+    assert!(
+        killed >= 5,
+        "the runs finished before they could be killed ({killed} kills in {full_ms} ms runs)"
+    );
+    run_ok(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+        "-q",
+    ]);
     let (ra, rb) = (records_of(&a), records_of(&b));
-    assert_eq!(ra.keys().collect::<Vec<_>>(), rb.keys().collect::<Vec<_>>(), "the same units");
+    assert_eq!(
+        ra.keys().collect::<Vec<_>>(),
+        rb.keys().collect::<Vec<_>>(),
+        "the same units"
+    );
     for (u, r) in &ra {
         // Whether a reply came from the response cache differs after a kill; nothing else may.
         let mut s = rb[u].clone();

@@ -21,7 +21,10 @@ fn run_evaluates_an_onnx_model() {
         demo.join("decoder.onnx").to_str().unwrap()
     );
     let (dir, cfg) = setup("[1, 3]", r#"["gaussian_noise"]"#);
-    let text = std::fs::read_to_string(&cfg).unwrap().replace("preset = \"builtin-threshold-smoothed\"", &format!("preset = \"litemedsam\"\n{graphs}"));
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "preset = \"builtin-threshold-smoothed\"",
+        &format!("preset = \"litemedsam\"\n{graphs}"),
+    );
     std::fs::write(&cfg, &text).unwrap();
     let out = dir.path().join("out");
     run_ok(&["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
@@ -32,14 +35,29 @@ fn run_evaluates_an_onnx_model() {
     for r in &onnx {
         assert!(r.ok(), "{r:?}");
         assert_eq!(r.preset, "litemedsam");
-        assert!((0.0..=1.0).contains(&r.metrics["iou"]) && (0.0..=1.0).contains(&r.metrics["dice"]), "{r:?}");
+        assert!(
+            (0.0..=1.0).contains(&r.metrics["iou"]) && (0.0..=1.0).contains(&r.metrics["dice"]),
+            "{r:?}"
+        );
     }
     // The same graphs under a preset with another interface: refused before any work.
-    std::fs::write(&cfg, text.replace("preset = \"litemedsam\"", "preset = \"medsam\"")).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("preset = \"litemedsam\"", "preset = \"medsam\""),
+    )
+    .unwrap();
     let out2 = dir.path().join("out2");
-    let o = run(&["run", cfg.to_str().unwrap(), "--out", out2.to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("model 'thr' (strategy 'adapter')") && e.contains("nothing was run"), "{e}");
+    assert!(
+        e.contains("model 'thr' (strategy 'adapter')") && e.contains("nothing was run"),
+        "{e}"
+    );
     assert!(!out2.exists());
 }

@@ -19,14 +19,20 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
     run_ok(&["run", cfg, "--out", clean.to_str().unwrap()]);
     let want = records_of(&clean);
     assert!(!want.is_empty());
-    assert!(want.values().all(|r| r.ok()), "{:?}", want.values().find(|r| !r.ok()));
+    assert!(
+        want.values().all(|r| r.ok()),
+        "{:?}",
+        want.values().find(|r| !r.ok())
+    );
 
     let out = dir.path().join("killed");
     let outs = out.to_str().unwrap();
     // Fixed LCG: the kill moments are "random" but the same on every test run.
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     for round in 0..6 {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         // A complete run takes a few hundred ms here; short waits interrupt it at many points.
         let wait_ms = 5 + (state >> 33) % 60;
         let mut child = Command::new(BIN)
@@ -41,15 +47,23 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
         child.wait().unwrap();
         if round == 2 && out.join("records.jsonl").exists() {
             // A kill in the middle of a write: half a line at the end.
-            let mut f = std::fs::OpenOptions::new().append(true).open(out.join("records.jsonl")).unwrap();
-            f.write_all(b"{\"unit\":\"deadbeef\",\"model\":\"th").unwrap();
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(out.join("records.jsonl"))
+                .unwrap();
+            f.write_all(b"{\"unit\":\"deadbeef\",\"model\":\"th")
+                .unwrap();
         }
     }
     run_ok(&["run", cfg, "--out", outs]);
     let lines = raw_lines(&out);
     let got = records_of(&out);
     assert_eq!(lines.len(), got.len(), "duplicate lines after resume");
-    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "unit sets differ");
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "unit sets differ"
+    );
     for (k, r) in &want {
         assert_eq!(&got[k], r, "record of unit {k} differs after resume");
     }
@@ -69,7 +83,10 @@ fn changed_config_is_refused_unless_restart() {
     let o = run(&["run", cfgs, "--out", outs]);
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("different config") && e.contains("--restart"), "{e}");
+    assert!(
+        e.contains("different config") && e.contains("--restart"),
+        "{e}"
+    );
     assert_eq!(raw_lines(&out).len(), n, "nothing written on refusal");
     run_ok(&["run", cfgs, "--out", outs, "--restart"]);
     let rs = records_of(&out);

@@ -31,7 +31,10 @@ fn image_from_codes(q: &[Value], h: usize, w: usize, c: usize, denom: f32) -> Im
 }
 
 fn load_cases() -> Vec<Case> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ssim_cases.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ssim_cases.json"
+    );
     let text = std::fs::read_to_string(path).expect("read ssim_cases.json");
     let doc: Value = serde_json::from_str(&text).expect("parse ssim_cases.json");
     assert_eq!(doc["versions"]["scikit-image"], "0.26.0");
@@ -40,12 +43,22 @@ fn load_cases() -> Vec<Case> {
     cases
         .into_iter()
         .map(|c| {
-            let shape: Vec<usize> = c["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+            let shape: Vec<usize> = c["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
             let (h, w, ch) = (shape[0], shape[1], shape[2]);
             let denom = c["denom"].as_f64().unwrap() as f32;
             let a = image_from_codes(c["qa"].as_array().unwrap(), h, w, ch, denom);
             let b = image_from_codes(c["qb"].as_array().unwrap(), h, w, ch, denom);
-            Case { name: c["name"].as_str().unwrap().to_string(), a, b, doc: c }
+            Case {
+                name: c["name"].as_str().unwrap().to_string(),
+                a,
+                b,
+                doc: c,
+            }
         })
         .collect()
 }
@@ -61,19 +74,31 @@ fn fixtures_match_skimage_within_1e6() {
                 None => {
                     // skimage raises: the image is smaller than this variant's window.
                     let got = ssim(&case.a, &case.b, v);
-                    assert!(matches!(got, Err(Error::TooSmall { .. })), "{} {key}: expected TooSmall, got {got:?}", case.name);
+                    assert!(
+                        matches!(got, Err(Error::TooSmall { .. })),
+                        "{} {key}: expected TooSmall, got {got:?}",
+                        case.name
+                    );
                 }
                 Some(want) => {
                     let got = ssim(&case.a, &case.b, v).unwrap();
                     let d = (got - want).abs();
-                    assert!(d <= TOL, "{} {key}: ours {got} skimage {want} diff {d:e}", case.name);
+                    assert!(
+                        d <= TOL,
+                        "{} {key}: ours {got} skimage {want} diff {d:e}",
+                        case.name
+                    );
                     max_diff = max_diff.max(d);
                     let per = ssim_per_channel(&case.a, &case.b, v).unwrap();
                     let want_per = case.doc[format!("{key}_per_channel")].as_array().unwrap();
                     assert_eq!(per.len(), want_per.len());
                     for (c, (g, w)) in per.iter().zip(want_per).enumerate() {
                         let d = (g - w.as_f64().unwrap()).abs();
-                        assert!(d <= TOL, "{} {key} channel {c}: ours {g} skimage {w} diff {d:e}", case.name);
+                        assert!(
+                            d <= TOL,
+                            "{} {key} channel {c}: ours {g} skimage {w} diff {d:e}",
+                            case.name
+                        );
                         max_diff = max_diff.max(d);
                     }
                     checked += 1;
@@ -81,13 +106,19 @@ fn fixtures_match_skimage_within_1e6() {
             }
         }
     }
-    assert!(checked >= 50, "only {checked} (case, variant) pairs checked");
+    assert!(
+        checked >= 50,
+        "only {checked} (case, variant) pairs checked"
+    );
     eprintln!("max |ours - skimage| over {checked} (case, variant) pairs: {max_diff:e}");
 }
 
 #[test]
 fn identical_images_give_exactly_one() {
-    let case = load_cases().into_iter().find(|c| c.name == "identical_u8_20x24x3").unwrap();
+    let case = load_cases()
+        .into_iter()
+        .find(|c| c.name == "identical_u8_20x24x3")
+        .unwrap();
     for v in VARIANTS {
         assert_eq!(ssim(&case.a, &case.b, v).unwrap(), 1.0, "{}", v.as_str());
     }
@@ -114,21 +145,36 @@ fn to_image(w: usize, h: usize, planes: &[Vec<f64>]) -> Image {
 #[test]
 fn known_values_from_spec() {
     // Values are skimage's on float64 inputs; ours runs on the f32 rounding of b (|db| < 3e-8).
-    let table = [(16, 16, 0.660658563447, 0.640767970884), (20, 24, 0.657896501477, 0.650133426496)];
+    let table = [
+        (16, 16, 0.660658563447, 0.640767970884),
+        (20, 24, 0.657896501477, 0.650133426496),
+    ];
     for (h, w, want_sk, want_wang) in table {
         let (a, b) = spec_vectors(h, w);
         let (a, b) = (to_image(w, h, &[a]), to_image(w, h, &[b]));
         let sk = ssim(&a, &b, SsimVariant::Skimage).unwrap();
         let wang = ssim(&a, &b, SsimVariant::Wang).unwrap();
-        assert!((sk - want_sk).abs() <= TOL, "{h}x{w} skimage {sk} vs {want_sk}");
-        assert!((wang - want_wang).abs() <= TOL, "{h}x{w} wang {wang} vs {want_wang}");
+        assert!(
+            (sk - want_sk).abs() <= TOL,
+            "{h}x{w} skimage {sk} vs {want_sk}"
+        );
+        assert!(
+            (wang - want_wang).abs() <= TOL,
+            "{h}x{w} wang {wang} vs {want_wang}"
+        );
     }
 
     // RGB: A = (a, a[::-1, :], a[:, ::-1]), B = (b, 1 - b, b^2), 20x24, skimage variant.
     let (h, w) = (20, 24);
     let (a, b) = spec_vectors(h, w);
-    let flip_v: Vec<f64> = (0..h).flat_map(|i| (0..w).map(move |j| (h - 1 - i, j))).map(|(i, j)| a[i * w + j]).collect();
-    let flip_h: Vec<f64> = (0..h).flat_map(|i| (0..w).map(move |j| (i, w - 1 - j))).map(|(i, j)| a[i * w + j]).collect();
+    let flip_v: Vec<f64> = (0..h)
+        .flat_map(|i| (0..w).map(move |j| (h - 1 - i, j)))
+        .map(|(i, j)| a[i * w + j])
+        .collect();
+    let flip_h: Vec<f64> = (0..h)
+        .flat_map(|i| (0..w).map(move |j| (i, w - 1 - j)))
+        .map(|(i, j)| a[i * w + j])
+        .collect();
     let inv: Vec<f64> = b.iter().map(|v| 1.0 - v).collect();
     let sq: Vec<f64> = b.iter().map(|v| v * v).collect();
     let big_a = to_image(w, h, &[a.clone(), flip_v, flip_h]);
@@ -136,17 +182,27 @@ fn known_values_from_spec() {
     let got = ssim(&big_a, &big_b, SsimVariant::Skimage).unwrap();
     assert!((got - 0.338617739503).abs() <= TOL, "RGB skimage {got}");
     let per = ssim_per_channel(&big_a, &big_b, SsimVariant::Skimage).unwrap();
-    for (g, want) in per.iter().zip([0.657896501477, 0.178760510197, 0.179196206835]) {
+    for (g, want) in per
+        .iter()
+        .zip([0.657896501477, 0.178760510197, 0.179196206835])
+    {
         assert!((g - want).abs() <= TOL, "RGB channel {g} vs {want}");
     }
 }
 
 #[test]
 fn too_small_is_an_error_not_nan() {
-    for (w, h, v) in [(10, 30, SsimVariant::Wang), (30, 10, SsimVariant::Wang), (6, 7, SsimVariant::Skimage), (7, 6, SsimVariant::Compat)] {
+    for (w, h, v) in [
+        (10, 30, SsimVariant::Wang),
+        (30, 10, SsimVariant::Wang),
+        (6, 7, SsimVariant::Skimage),
+        (7, 6, SsimVariant::Compat),
+    ] {
         let img = Image::new(w, h, 3);
         match ssim(&img, &img, v) {
-            Err(Error::TooSmall { width, height, win, .. }) => {
+            Err(Error::TooSmall {
+                width, height, win, ..
+            }) => {
                 assert_eq!((width, height, win), (w, h, v.window_size()));
             }
             other => panic!("{w}x{h} {}: expected TooSmall, got {other:?}", v.as_str()),
@@ -161,11 +217,18 @@ fn too_small_is_an_error_not_nan() {
 #[test]
 fn shape_mismatch_names_both_shapes() {
     let a = Image::new(32, 24, 3);
-    for b in [Image::new(24, 32, 3), Image::new(32, 24, 1), Image::new(33, 24, 3)] {
+    for b in [
+        Image::new(24, 32, 3),
+        Image::new(32, 24, 1),
+        Image::new(33, 24, 3),
+    ] {
         let e = ssim(&a, &b, SsimVariant::Wang).unwrap_err();
         assert!(matches!(e, Error::Shape { .. }), "{e:?}");
         let msg = e.to_string();
-        assert!(msg.contains(&a.shape_str()) && msg.contains(&b.shape_str()), "{msg}");
+        assert!(
+            msg.contains(&a.shape_str()) && msg.contains(&b.shape_str()),
+            "{msg}"
+        );
     }
 }
 
@@ -178,25 +241,49 @@ fn reference_gives_identical_results_to_ssim() {
             assert_eq!(r.variant(), v);
             let direct = ssim(&case.a, &case.b, v).unwrap();
             // Reused reference: same bits, also after comparing against other images.
-            assert_eq!(r.ssim(&case.b).unwrap().to_bits(), direct.to_bits(), "{}", case.name);
+            assert_eq!(
+                r.ssim(&case.b).unwrap().to_bits(),
+                direct.to_bits(),
+                "{}",
+                case.name
+            );
             assert_eq!(r.ssim(&case.a).unwrap(), 1.0);
-            assert_eq!(r.ssim(&case.b).unwrap().to_bits(), direct.to_bits(), "{}", case.name);
+            assert_eq!(
+                r.ssim(&case.b).unwrap().to_bits(),
+                direct.to_bits(),
+                "{}",
+                case.name
+            );
         }
     }
 }
 
 #[test]
 fn result_does_not_depend_on_thread_count() {
-    let case = load_cases().into_iter().find(|c| c.name == "camera_like_u8_256x256x1").unwrap();
-    let rgb = load_cases().into_iter().find(|c| c.name == "rgb_u16_96x112x3").unwrap();
+    let case = load_cases()
+        .into_iter()
+        .find(|c| c.name == "camera_like_u8_256x256x1")
+        .unwrap();
+    let rgb = load_cases()
+        .into_iter()
+        .find(|c| c.name == "rgb_u16_96x112x3")
+        .unwrap();
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let mut bits = Vec::new();
             for c in [&case, &rgb] {
                 for v in VARIANTS {
                     bits.push(ssim(&c.a, &c.b, v).unwrap().to_bits());
-                    bits.extend(ssim_per_channel(&c.a, &c.b, v).unwrap().iter().map(|x| x.to_bits()));
+                    bits.extend(
+                        ssim_per_channel(&c.a, &c.b, v)
+                            .unwrap()
+                            .iter()
+                            .map(|x| x.to_bits()),
+                    );
                 }
             }
             bits

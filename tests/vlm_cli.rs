@@ -9,7 +9,9 @@ use vlm_support::{Action, Server};
 fn eval_vlm_command_runs_and_keeps_the_key_secret() {
     const KEY: &str = "sk-cli-0b9d-secret";
     let dir = tempfile::tempdir().unwrap();
-    let img = image::RgbImage::from_fn(20, 20, |x, y| image::Rgb([(x * 10) as u8, (y * 10) as u8, 80]));
+    let img = image::RgbImage::from_fn(20, 20, |x, y| {
+        image::Rgb([(x * 10) as u8, (y * 10) as u8, 80])
+    });
     img.save(dir.path().join("x.png")).unwrap();
     let qa = serde_json::json!([
         {"question_id": 1, "question": "Which organ?", "option_A": "Liver", "option_B": "Brain",
@@ -34,7 +36,16 @@ fn eval_vlm_command_runs_and_keeps_the_key_secret() {
     let out = dir.path().join("out");
     let res = std::process::Command::new(env!("CARGO_BIN_EXE_medfm-robust"))
         .env("MEDFM_CLI_TEST_KEY", KEY)
-        .args(["--quiet", "eval-vlm", "--task", "vqa", "--perturbations", "none", "--limit", "2"])
+        .args([
+            "--quiet",
+            "eval-vlm",
+            "--task",
+            "vqa",
+            "--perturbations",
+            "none",
+            "--limit",
+            "2",
+        ])
         .arg("--data")
         .arg(dir.path().join("qa.json"))
         .arg("--model")
@@ -46,12 +57,31 @@ fn eval_vlm_command_runs_and_keeps_the_key_secret() {
     let stdout = String::from_utf8_lossy(&res.stdout);
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "{stderr}");
-    assert!(stdout.contains("vqa cli-model/full on qa: clean accuracy 0.5000 (n = 2)"), "{stdout}");
+    assert!(
+        stdout.contains("vqa cli-model/full on qa: clean accuracy 0.5000 (n = 2)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("failed: 0"), "{stdout}");
     assert!(!stdout.contains(KEY) && !stderr.contains(KEY));
-    assert_eq!(std::fs::read_to_string(out.join("records.jsonl")).unwrap().lines().count(), 2);
-    for e in walkdir::WalkDir::new(&out).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()) {
-        assert!(!std::fs::read_to_string(e.path()).unwrap_or_default().contains(KEY), "{}", e.path().display());
+    assert_eq!(
+        std::fs::read_to_string(out.join("records.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+    for e in walkdir::WalkDir::new(&out)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+    {
+        assert!(
+            !std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .contains(KEY),
+            "{}",
+            e.path().display()
+        );
     }
     // Unset key: a clear error naming the variable.
     let res = std::process::Command::new(env!("CARGO_BIN_EXE_medfm-robust"))
@@ -75,7 +105,9 @@ fn eval_vlm_command_runs_and_keeps_the_key_secret() {
 #[test]
 fn eval_vlm_failures_exit_2_and_are_not_scored() {
     let dir = tempfile::tempdir().unwrap();
-    let img = image::RgbImage::from_fn(20, 20, |x, y| image::Rgb([(x * 10) as u8, (y * 10) as u8, 80]));
+    let img = image::RgbImage::from_fn(20, 20, |x, y| {
+        image::Rgb([(x * 10) as u8, (y * 10) as u8, 80])
+    });
     img.save(dir.path().join("x.png")).unwrap();
     let qa = serde_json::json!([
         {"question_id": 1, "question": "Which organ?", "option_A": "Liver", "option_B": "Brain", "gt_answer": "Brain", "image_path": "x.png"},
@@ -89,20 +121,38 @@ fn eval_vlm_failures_exit_2_and_are_not_scored() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}/v1", l.local_addr().unwrap())
     };
-    let cases = [(dead, None), (always_500.base_url.clone(), None), (garbage.base_url.clone(), None), (always_500.base_url.clone(), Some("nowhere"))];
+    let cases = [
+        (dead, None),
+        (always_500.base_url.clone(), None),
+        (garbage.base_url.clone(), None),
+        (always_500.base_url.clone(), Some("nowhere")),
+    ];
     for (k, (url, root)) in cases.iter().enumerate() {
         let toml = dir.path().join(format!("m{k}.toml"));
         std::fs::write(&toml, format!("name = \"m\"\nbase_url = \"{url}\"\nmodel = \"m\"\nmax_retries = 1\nretry_base_ms = 1\ntimeout_s = 5\n")).unwrap();
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_medfm-robust"));
-        c.args(["eval-vlm", "--task", "vqa", "--perturbations", "none"]).arg("--data").arg(dir.path().join("qa.json"));
-        c.arg("--model").arg(&toml).arg("--out").arg(dir.path().join(format!("out{k}")));
+        c.args(["eval-vlm", "--task", "vqa", "--perturbations", "none"])
+            .arg("--data")
+            .arg(dir.path().join("qa.json"));
+        c.arg("--model")
+            .arg(&toml)
+            .arg("--out")
+            .arg(dir.path().join(format!("out{k}")));
         if let Some(r) = root {
             c.arg("--image-root").arg(dir.path().join(r));
         }
         let res = c.output().unwrap();
         let stdout = String::from_utf8_lossy(&res.stdout);
-        assert_eq!(res.status.code(), Some(2), "case {k}: {stdout}\n{}", String::from_utf8_lossy(&res.stderr));
+        assert_eq!(
+            res.status.code(),
+            Some(2),
+            "case {k}: {stdout}\n{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
         assert!(stdout.contains("failed: 2"), "case {k}: {stdout}");
-        assert!(!stdout.contains("accuracy"), "case {k}: no accuracy over failed items: {stdout}");
+        assert!(
+            !stdout.contains("accuracy"),
+            "case {k}: no accuracy over failed items: {stdout}"
+        );
     }
 }

@@ -29,7 +29,10 @@ fn letters_in_the_shapes_models_write() {
         ("C) Cardiomegaly", 2),
         ("The answer is C.", 2),
         ("Answer: (D)", 3),
-        ("The correct option is B, because the costophrenic angle is blunted.", 1),
+        (
+            "The correct option is B, because the costophrenic angle is blunted.",
+            1,
+        ),
         ("Based on the image, I would choose D", 3),
     ] {
         check(reply, &o, Some(want), ChoiceRule::Letter);
@@ -40,14 +43,24 @@ fn letters_in_the_shapes_models_write() {
 fn the_article_a_is_not_an_answer() {
     let o = opts(&["Pneumonia", "Pleural effusion", "Cardiomegaly", "Normal"]);
     // "A" is the article here; the option text decides.
-    check("A large pleural effusion is visible on the right.", &o, Some(1), ChoiceRule::Text);
+    check(
+        "A large pleural effusion is visible on the right.",
+        &o,
+        Some(1),
+        ChoiceRule::Text,
+    );
 }
 
 #[test]
 fn option_text_and_verbose_answers() {
     let o = opts(&["Glioma", "Meningioma", "Pituitary tumor", "No tumor"]);
     check("meningioma", &o, Some(1), ChoiceRule::Text);
-    check("The MRI shows a pituitary tumor in the sella turcica.", &o, Some(2), ChoiceRule::Text);
+    check(
+        "The MRI shows a pituitary tumor in the sella turcica.",
+        &o,
+        Some(2),
+        ChoiceRule::Text,
+    );
     // "no tumor" contains "tumor"-free text; "No pneumonia" style covering:
     let o2 = opts(&["Pneumonia", "No pneumonia"]);
     check("There is no pneumonia.", &o2, Some(1), ChoiceRule::Text);
@@ -90,17 +103,27 @@ fn boxes_in_each_convention() {
         ("xyxy-pixel", "The lesion is at (20,10),(100,50)."),
         ("xyxy-0-1", "[0.1, 0.1, 0.5, 0.5]"),
         ("xyxy-0-1000", "<|box_start|>(100,100),(500,500)<|box_end|>"),
-        ("gemini", "```json\n[{\"box_2d\": [100, 100, 500, 500], \"label\": \"tumor\"}]\n```"),
+        (
+            "gemini",
+            "```json\n[{\"box_2d\": [100, 100, 500, 500], \"label\": \"tumor\"}]\n```",
+        ),
         ("yxyx-0-1000", "[100, 100, 500, 500]"),
         ("paligemma", "<loc0102><loc0102><loc0512><loc0512> tumor"),
-        ("xyxy-pixel", "In this T2 image the box is [20, 10, 100, 50]"),
+        (
+            "xyxy-pixel",
+            "In this T2 image the box is [20, 10, 100, 50]",
+        ),
         ("xyxy-pixel", "x1=20 y1=10 x2=100 y2=50"),
         ("xyxy-pixel", "[100, 50, 20, 10]"), // corners swapped
     ];
     for (fmt, reply) in cases {
         let f = BoxFormat::parse(fmt).unwrap();
         let b = parse::parse_box(reply, f, w, h).unwrap_or_else(|| panic!("no box in {reply:?}"));
-        let want = if fmt == "paligemma" { [102.0 * 200.0 / 1024.0, 102.0 * 100.0 / 1024.0, 100.0, 50.0] } else { want };
+        let want = if fmt == "paligemma" {
+            [102.0 * 200.0 / 1024.0, 102.0 * 100.0 / 1024.0, 100.0, 50.0]
+        } else {
+            want
+        };
         assert!(close(b, want), "{fmt} {reply:?}: {b:?}");
     }
     assert!(parse::parse_box("I cannot locate it.", BoxFormat::default(), w, h).is_none());
@@ -120,13 +143,20 @@ fn gemini_boxes_read_as_xyxy_score_badly_as_the_authors_found() {
 
 #[test]
 fn iou_closed_form() {
-    assert_eq!(parse::iou([0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 3.0]), 1.0 / 7.0);
+    assert_eq!(
+        parse::iou([0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 3.0]),
+        1.0 / 7.0
+    );
     assert_eq!(parse::iou([0.0, 0.0, 1.0, 1.0], [2.0, 2.0, 3.0, 3.0]), 0.0);
     assert_eq!(parse::iou([0.0; 4], [0.0; 4]), 0.0);
 }
 
 fn fixture() -> serde_json::Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vlm_parse.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vlm_parse.json"
+    ))
+    .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -136,9 +166,16 @@ fn difflib_ratio_equals_cpython() {
     let triples = f["difflib"].as_array().unwrap();
     assert!(triples.len() > 200);
     for t in triples {
-        let (a, b, want) = (t[0].as_str().unwrap(), t[1].as_str().unwrap(), t[2].as_f64().unwrap());
+        let (a, b, want) = (
+            t[0].as_str().unwrap(),
+            t[1].as_str().unwrap(),
+            t[2].as_f64().unwrap(),
+        );
         let got = parse::difflib_ratio(a, b);
-        assert!((got - want).abs() < 1e-12, "ratio({a:?}, {b:?}) = {got}, CPython {want}");
+        assert!(
+            (got - want).abs() < 1e-12,
+            "ratio({a:?}, {b:?}) = {got}, CPython {want}"
+        );
     }
 }
 
@@ -146,8 +183,17 @@ fn difflib_ratio_equals_cpython() {
 fn sampling_equals_python_random_sample() {
     let f = fixture();
     for s in f["sample"].as_array().unwrap() {
-        let (n, k, seed) = (s[0].as_u64().unwrap() as usize, s[1].as_u64().unwrap() as usize, s[2].as_u64().unwrap());
-        let want: Vec<usize> = s[3].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+        let (n, k, seed) = (
+            s[0].as_u64().unwrap() as usize,
+            s[1].as_u64().unwrap() as usize,
+            s[2].as_u64().unwrap(),
+        );
+        let want: Vec<usize> = s[3]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect();
         assert_eq!(python_sample(n, k, seed), want, "n={n} k={k} seed={seed}");
     }
 }

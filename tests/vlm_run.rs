@@ -10,7 +10,9 @@ use medfm_robust::eval::vlm::{images, ModelConfig};
 use medfm_robust::image::{Image, Mask};
 use medfm_robust::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use medfm_robust::report::tasks;
-use medfm_robust::run::config::{Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile};
+use medfm_robust::run::config::{
+    Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile,
+};
 use medfm_robust::run::{exec, records, Record, Shard};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,7 +45,11 @@ impl Perturbation for Brighten {
     fn info(&self) -> &Info {
         &BRIGHTEN
     }
-    fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
+    fn prepare<'a>(
+        &self,
+        img: &'a Image,
+        _ctx: &Ctx,
+    ) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
         Ok(Box::new(BrightenP(img)))
     }
 }
@@ -96,7 +102,11 @@ impl Perturbation for Shift {
     fn info(&self) -> &Info {
         &SHIFT
     }
-    fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
+    fn prepare<'a>(
+        &self,
+        img: &'a Image,
+        _ctx: &Ctx,
+    ) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
         Ok(Box::new(ShiftP(img)))
     }
 }
@@ -114,7 +124,13 @@ fn model_toml(dir: &Path, base_url: &str, key_env: &str, box_format: &str) -> Pa
 }
 
 /// `timeout_s` below a stall injected by the server turns the stall into a timeout.
-fn model_toml_t(dir: &Path, base_url: &str, key_env: &str, box_format: &str, timeout_s: f64) -> PathBuf {
+fn model_toml_t(
+    dir: &Path,
+    base_url: &str,
+    key_env: &str,
+    box_format: &str,
+    timeout_s: f64,
+) -> PathBuf {
     let text = format!(
         "name = \"mock-vlm\"\nbase_url = \"{base_url}\"\nmodel = \"mock/vlm\"\napi_key_env = \"{key_env}\"\n\
          max_tokens = 32\nbox_format = \"{box_format}\"\nconcurrency = 3\ntimeout_s = {timeout_s}\nmax_retries = 3\nretry_base_ms = 1\n"
@@ -146,8 +162,24 @@ struct Job {
     concurrency: Option<usize>,
 }
 
-fn job(task: &'static str, data: &Path, model: &Path, out: &Path, perts: Vec<&'static dyn Perturbation>) -> Job {
-    Job { task, data: data.into(), model: model.into(), out: out.into(), perts, levels: vec![1, 3], compat: vec![], judge: None, concurrency: None }
+fn job(
+    task: &'static str,
+    data: &Path,
+    model: &Path,
+    out: &Path,
+    perts: Vec<&'static dyn Perturbation>,
+) -> Job {
+    Job {
+        task,
+        data: data.into(),
+        model: model.into(),
+        out: out.into(),
+        perts,
+        levels: vec![1, 3],
+        compat: vec![],
+        judge: None,
+        concurrency: None,
+    }
 }
 
 /// Run a job through the pipeline; returns its latest record per unit, in file order of the
@@ -192,7 +224,12 @@ fn run(j: &Job) -> Vec<Record> {
     };
     let (mut plan, mut evaluators) = exec::validate(&config, &j.out).unwrap();
     plan.datasets[0].perturbations = j.perts.clone();
-    let opts = exec::RunOptions { out: j.out.clone(), shard: Shard::ALL, restart: false, batch: 4 };
+    let opts = exec::RunOptions {
+        out: j.out.clone(),
+        shard: Shard::ALL,
+        restart: false,
+        batch: 4,
+    };
     exec::execute(&plan, &mut evaluators, &opts, &|_, _| {}).unwrap();
     let latest = records::load_dir(&j.out).unwrap();
     let mut order: Vec<String> = Vec::new();
@@ -209,10 +246,18 @@ fn correct(r: &serde_json::Value) -> Option<bool> {
 }
 
 fn no_key_anywhere(dir: &Path, key: &str) {
-    for e in walkdir::WalkDir::new(dir).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()) {
+    for e in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+    {
         let bytes = std::fs::read(e.path()).unwrap();
         let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains(key), "API key found in {}", e.path().display());
+        assert!(
+            !text.contains(key),
+            "API key found in {}",
+            e.path().display()
+        );
     }
 }
 
@@ -267,33 +312,70 @@ fn vqa_every_item_gets_a_record_and_reruns_cost_nothing() {
     assert_eq!(recs.len(), 6 * 3, "clean + 2 levels per item");
     for r in &recs {
         assert_eq!(r["reply"].is_null(), !r["error"].is_null(), "{r}");
-        assert_eq!(correct(r).is_some(), r["error"].is_null(), "a failed unit is not scored: {r}");
+        assert_eq!(
+            correct(r).is_some(),
+            r["error"].is_null(),
+            "a failed unit is not scored: {r}"
+        );
         assert_eq!(r["prompt_hash"].as_str().map(str::len), Some(16));
     }
     let failed: Vec<_> = recs.iter().filter(|r| !r["error"].is_null()).collect();
     assert_eq!(failed.len(), 3);
-    assert!(failed.iter().all(|r| r["sample"] == "q5" && r["metrics"].as_object().unwrap().is_empty()));
-    assert!(server.requests() > 18, "429, stall and garbage were retried");
+    assert!(failed
+        .iter()
+        .all(|r| r["sample"] == "q5" && r["metrics"].as_object().unwrap().is_empty()));
+    assert!(
+        server.requests() > 18,
+        "429, stall and garbage were retried"
+    );
     // Items 0, 2 and 4 are right (B); 1 is right (Mass = D); 3 says pneumonia but is D; 5 failed
     // and is left out of the accuracy (not counted as wrong).
     let agg = tasks::aggregate(&latest, "vqa", "correct");
     let clean = agg.clean.values().next().unwrap();
     assert_eq!(clean.1, 5);
     assert!((clean.0 - 4.0 / 5.0).abs() < 1e-12, "{clean:?}");
-    let r0 = recs.iter().find(|r| r["sample"] == "q0" && r["perturbation"] == "clean").unwrap();
-    assert_eq!((r0["parsed"].as_str(), r0["parse_rule"].as_str()), (Some("B"), Some("letter")));
-    let r2 = recs.iter().find(|r| r["sample"] == "q2" && r["perturbation"] == "clean").unwrap();
-    assert_eq!((r2["parsed"].as_str(), r2["parse_rule"].as_str()), (Some("B"), Some("text")));
-    assert!(recs.iter().filter(|r| r["sample"] == "q3").all(|r| r["modality"] == "ct"));
+    let r0 = recs
+        .iter()
+        .find(|r| r["sample"] == "q0" && r["perturbation"] == "clean")
+        .unwrap();
+    assert_eq!(
+        (r0["parsed"].as_str(), r0["parse_rule"].as_str()),
+        (Some("B"), Some("letter"))
+    );
+    let r2 = recs
+        .iter()
+        .find(|r| r["sample"] == "q2" && r["perturbation"] == "clean")
+        .unwrap();
+    assert_eq!(
+        (r2["parsed"].as_str(), r2["parse_rule"].as_str()),
+        (Some("B"), Some("text"))
+    );
+    assert!(recs
+        .iter()
+        .filter(|r| r["sample"] == "q3")
+        .all(|r| r["modality"] == "ct"));
     // Options were shown (default profile).
-    assert!(server.log.lock().unwrap().iter().all(|s| prompt_of(s).contains("B. Pneumonia")));
+    assert!(server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|s| prompt_of(s).contains("B. Pneumonia")));
 
     // Rerun: it resumes; only the always-failing item goes to the server again.
     let before = server.requests();
     let latest2 = run(&j);
     let after = server.requests();
-    assert_eq!(after - before, 3 * 4, "only q5's three variants, 4 attempts each");
-    assert_eq!(records(&out).len(), recs.len() + 3, "the retried units are appended");
+    assert_eq!(
+        after - before,
+        3 * 4,
+        "only q5's three variants, 4 attempts each"
+    );
+    assert_eq!(
+        records(&out).len(),
+        recs.len() + 3,
+        "the retried units are appended"
+    );
     assert_eq!(latest2.len(), latest.len());
     for (a, b) in latest.iter().zip(&latest2) {
         assert_eq!(a.unit, b.unit);
@@ -318,20 +400,49 @@ fn the_perturbed_image_sent_is_the_perturbed_output() {
     run(&j);
     let (img, depth) = images::read_image(&dir.path().join("a.png")).unwrap();
     let ctx = Ctx::new(7, medfm_robust::io::image_id(Path::new("a.png")));
-    let reference = medfm_robust::ssim::SsimReference::new(&img, medfm_robust::ssim::SsimVariant::Wang).unwrap();
-    let want = policy::produce(&Policy::Fixed, &Brighten, &img, &reference, None, depth, &ctx, &[5]).unwrap();
+    let reference =
+        medfm_robust::ssim::SsimReference::new(&img, medfm_robust::ssim::SsimVariant::Wang)
+            .unwrap();
+    let want = policy::produce(
+        &Policy::Fixed,
+        &Brighten,
+        &img,
+        &reference,
+        None,
+        depth,
+        &ctx,
+        &[5],
+    )
+    .unwrap();
     let want_png = images::encode_png(&want[0].image).unwrap();
-    let sent: Vec<Vec<u8>> = server.log.lock().unwrap().iter().filter_map(image_of).collect();
+    let sent: Vec<Vec<u8>> = server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(image_of)
+        .collect();
     assert_eq!(sent.len(), 3);
     let decode = |b: &[u8]| image::load_from_memory(b).unwrap().to_rgb8().into_raw();
     assert!(sent.iter().any(|s| decode(s) == decode(&want_png)));
     let clean = decode(&images::encode_png(&img).unwrap());
-    assert_eq!(clean, image::open(dir.path().join("a.png")).unwrap().to_rgb8().into_raw());
+    assert_eq!(
+        clean,
+        image::open(dir.path().join("a.png"))
+            .unwrap()
+            .to_rgb8()
+            .into_raw()
+    );
     assert!(sent.iter().any(|s| decode(s) == clean));
 
     // Grounding: the box is right on clean and brighten; under the shift (10 px) the truth moved.
     let recs = records(&out);
-    let by = |p: &str| recs.iter().find(|r| r["perturbation"] == p).unwrap().clone();
+    let by = |p: &str| {
+        recs.iter()
+            .find(|r| r["perturbation"] == p)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(correct(&by("clean")), Some(true));
     assert_eq!(correct(&by("test_brighten")), Some(true));
     let sh = by("test_shift");
@@ -363,17 +474,28 @@ fn grounding_conventions_and_the_authors_first_four_numbers() {
     )
     .unwrap();
     // A Gemini-style answer: yxyx on 0-1000.
-    let server = Server::start(Box::new(|_| Action::Reply("{\"box_2d\": [100, 100, 500, 500]}".into())));
+    let server = Server::start(Box::new(|_| {
+        Action::Reply("{\"box_2d\": [100, 100, 500, 500]}".into())
+    }));
     let model = model_toml(dir.path(), &server.base_url, VAR, "gemini");
     let out = dir.path().join("out");
     let recs = run(&job("grounding", &data, &model, &out, vec![]));
     assert_eq!(recs[0].metrics["correct"], 1.0);
     assert!(prompt_of(&server.log.lock().unwrap()[0]).starts_with("Please locate the liver."));
-    let mut j = job("grounding", &data, &model, &dir.path().join("out_compat"), vec![]);
+    let mut j = job(
+        "grounding",
+        &data,
+        &model,
+        &dir.path().join("out_compat"),
+        vec![],
+    );
     j.compat = vec!["all".into()];
     let recs = run(&j);
     assert_eq!(recs[0].metrics["correct"], 0.0);
-    assert_eq!(prompt_of(server.log.lock().unwrap().last().unwrap()), "Please locate the liver.");
+    assert_eq!(
+        prompt_of(server.log.lock().unwrap().last().unwrap()),
+        "Please locate the liver."
+    );
 }
 
 #[test]
@@ -383,8 +505,15 @@ fn captions_are_scored_per_group_over_the_same_samples() {
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("ID,Caption\n");
     for i in 0..4 {
-        write_png(&dir.path().join(format!("ROCOv2_2023_test_{i:06}.jpg")), 16, 16, i);
-        csv.push_str(&format!("ROCOv2_2023_test_{i:06},\"Axial CT, item {i}, showing a mass.\"\n"));
+        write_png(
+            &dir.path().join(format!("ROCOv2_2023_test_{i:06}.jpg")),
+            16,
+            16,
+            i,
+        );
+        csv.push_str(&format!(
+            "ROCOv2_2023_test_{i:06},\"Axial CT, item {i}, showing a mass.\"\n"
+        ));
     }
     let data = dir.path().join("test_captions.csv");
     std::fs::write(&data, csv).unwrap();
@@ -400,11 +529,17 @@ fn captions_are_scored_per_group_over_the_same_samples() {
     let latest = run(&job("caption", &data, &model, &out, vec![&Brighten]));
     assert_eq!(latest.len(), 12);
     let recs = records(&out);
-    assert!(recs.iter().all(|r| r["references"].as_array().map(Vec::len) == Some(1) && r["prediction"].is_string()));
+    assert!(recs.iter().all(
+        |r| r["references"].as_array().map(Vec::len) == Some(1) && r["prediction"].is_string()
+    ));
     for metric in ["cider", "bleu4"] {
         let agg = tasks::aggregate(&latest, "caption", metric);
         assert_eq!(agg.clean.values().next().unwrap().1, 4, "{metric}");
-        assert_eq!(agg.per_perturbation.len(), 2, "{metric}: one cell per level");
+        assert_eq!(
+            agg.per_perturbation.len(),
+            2,
+            "{metric}: one cell per level"
+        );
         assert!(agg.delta.keys().all(|(_, c, _)| c == "base"));
     }
 }
@@ -437,7 +572,11 @@ fn records_are_identical_whatever_the_concurrency() {
         if p.starts_with("item1") || p.starts_with("item4") {
             std::thread::sleep(Duration::from_millis(30));
         }
-        Action::Reply(if p.len().is_multiple_of(2) { "A".into() } else { "Beta".into() })
+        Action::Reply(if p.len().is_multiple_of(2) {
+            "A".into()
+        } else {
+            "Beta".into()
+        })
     }));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
     let mut texts = Vec::new();
@@ -463,10 +602,30 @@ fn compat_prompt_and_llm_judge() {
         let p = prompt_of(seen);
         if p.starts_with("You grade answers") {
             // The judge: full marks when the model answer names the correct option's text.
-            let truth = p.split("Correct answer: ").nth(1).unwrap().lines().next().unwrap().to_string();
-            let answer = p.split("Model answer: ").nth(1).unwrap().lines().next().unwrap().to_string();
+            let truth = p
+                .split("Correct answer: ")
+                .nth(1)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_string();
+            let answer = p
+                .split("Model answer: ")
+                .nth(1)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_string();
             let t = truth.split(". ").nth(1).unwrap().to_string();
-            Action::Reply(if answer.contains(&t) { "1".into() } else if answer.contains("maybe") { "0.5".into() } else { "0".into() })
+            Action::Reply(if answer.contains(&t) {
+                "1".into()
+            } else if answer.contains("maybe") {
+                "0.5".into()
+            } else {
+                "0".into()
+            })
         } else if p.starts_with("item0") {
             Action::Reply("It is Alpha".into())
         } else if p.starts_with("item1") {
@@ -487,24 +646,42 @@ fn compat_prompt_and_llm_judge() {
     let recs = records(&out);
     let score = |i: usize| recs[i]["judge_score"].as_f64().unwrap();
     assert_eq!((score(0), score(1), score(2)), (1.0, 0.5, 0.0));
-    assert_eq!(recs.iter().map(|r| correct(r) == Some(true)).collect::<Vec<_>>(), vec![true, true, false]);
+    assert_eq!(
+        recs.iter()
+            .map(|r| correct(r) == Some(true))
+            .collect::<Vec<_>>(),
+        vec![true, true, false]
+    );
     assert!(recs.iter().all(|r| r["parse_rule"] == "judge"));
     let agg = tasks::aggregate(&latest, "vqa", "correct");
     assert!((agg.clean.values().next().unwrap().0 - 2.0 / 3.0).abs() < 1e-12);
     let log = server.log.lock().unwrap();
-    let model_prompts: Vec<String> = log.iter().map(prompt_of).filter(|p| p.starts_with("item")).collect();
+    let model_prompts: Vec<String> = log
+        .iter()
+        .map(prompt_of)
+        .filter(|p| p.starts_with("item"))
+        .collect();
     assert_eq!(model_prompts.len(), 3);
-    assert!(model_prompts.iter().all(|p| !p.contains("Alpha") && p.ends_with("Please select the correct answer.")));
+    assert!(model_prompts
+        .iter()
+        .all(|p| !p.contains("Alpha") && p.ends_with("Please select the correct answer.")));
 }
 
 /// A perturbation that panics: its variants still get records (with the error), the rest runs.
 struct Panics;
-static PANICS: Info = Info { id: "test_panics", ..BRIGHTEN };
+static PANICS: Info = Info {
+    id: "test_panics",
+    ..BRIGHTEN
+};
 impl Perturbation for Panics {
     fn info(&self) -> &Info {
         &PANICS
     }
-    fn prepare<'a>(&self, _img: &'a Image, _ctx: &Ctx) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
+    fn prepare<'a>(
+        &self,
+        _img: &'a Image,
+        _ctx: &Ctx,
+    ) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
         panic!("boom in prepare")
     }
 }
@@ -521,8 +698,13 @@ fn a_panicking_perturbation_still_leaves_records() {
     run(&job("vqa", &data, &model, &out, vec![&Panics, &Brighten]));
     let recs = records(&out);
     assert_eq!(recs.len(), 2 * 5);
-    let bad: Vec<_> = recs.iter().filter(|r| r["perturbation"] == "test_panics").collect();
+    let bad: Vec<_> = recs
+        .iter()
+        .filter(|r| r["perturbation"] == "test_panics")
+        .collect();
     assert_eq!(bad.len(), 4);
-    assert!(bad.iter().all(|r| r["error"].as_str().unwrap().contains("boom in prepare") && correct(r).is_none()));
+    assert!(bad
+        .iter()
+        .all(|r| r["error"].as_str().unwrap().contains("boom in prepare") && correct(r).is_none()));
     assert_eq!(recs.iter().filter(|r| !r["error"].is_null()).count(), 4);
 }

@@ -37,7 +37,10 @@ impl EngineKind {
             "cpu" => Ok(EngineKind::Cpu),
             "cuda" | "gpu" => Ok(EngineKind::Cuda),
             "auto" => Ok(EngineKind::Auto),
-            _ => Err(crate::Error::invalid("engine", format!("'{name}': expected cpu, cuda or auto"))),
+            _ => Err(crate::Error::invalid(
+                "engine",
+                format!("'{name}': expected cpu, cuda or auto"),
+            )),
         }
     }
 }
@@ -55,7 +58,10 @@ pub enum BackendError {
 
 impl BackendError {
     pub fn cuda(what: impl Into<String>, reason: impl fmt::Display) -> Self {
-        BackendError::Cuda { what: what.into(), reason: reason.to_string() }
+        BackendError::Cuda {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
     }
 }
 
@@ -142,7 +148,10 @@ mod tests {
 
     #[test]
     fn cpu_always_selectable_and_auto_never_fails() {
-        assert_eq!(Engine::select(EngineKind::Cpu).unwrap().kind(), EngineKind::Cpu);
+        assert_eq!(
+            Engine::select(EngineKind::Cpu).unwrap().kind(),
+            EngineKind::Cpu
+        );
         // Auto is CUDA where available, else CPU, but never an error.
         let auto = Engine::select(EngineKind::Auto).unwrap();
         assert_eq!(auto.kind() == EngineKind::Cuda, cuda_available().is_ok());
@@ -163,7 +172,11 @@ mod tests {
         match (Engine::select(EngineKind::Cuda), cuda_available()) {
             (Ok(e), Ok(())) => assert_eq!(e.kind(), EngineKind::Cuda),
             (Err(BackendError::NoDevice { reason }), Err(_)) => eprintln!("no GPU here: {reason}"),
-            (a, b) => panic!("select {:?} disagrees with probe {:?}", a.map(|e| e.describe()), b),
+            (a, b) => panic!(
+                "select {:?} disagrees with probe {:?}",
+                a.map(|e| e.describe()),
+                b
+            ),
         }
     }
 }

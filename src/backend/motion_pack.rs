@@ -83,9 +83,15 @@ fn twiddle_table(n: usize) -> Vec<f64> {
 
 impl PackedMotion {
     /// Pack image i of shape `dims[i] = (w, h, c)` with its prepared `spectra[i]` (see [`push`](Self::push)).
-    pub fn new(dims: &[(usize, usize, usize)], spectra: &[MotionSpectra]) -> Result<Self, BackendError> {
+    pub fn new(
+        dims: &[(usize, usize, usize)],
+        spectra: &[MotionSpectra],
+    ) -> Result<Self, BackendError> {
         if dims.len() != spectra.len() {
-            return Err(BackendError::cuda("mri_motion", "one prepared spectrum per image is required"));
+            return Err(BackendError::cuda(
+                "mri_motion",
+                "one prepared spectrum per image is required",
+            ));
         }
         let mut p = PackedMotion::default();
         for (&dim, ms) in dims.iter().zip(spectra) {
@@ -97,12 +103,21 @@ impl PackedMotion {
     /// Append the next image of the batch, of shape `(w, h, c)`, with its prepared spectra (so a
     /// caller can drop each image's spectra once packed). A spectrum or shift list of the wrong
     /// length, or a side beyond [`MOTION_MAX_SIDE`], is a typed error naming mri_motion.
-    pub fn push(&mut self, (w, h, c): (usize, usize, usize), ms: &MotionSpectra) -> Result<(), BackendError> {
+    pub fn push(
+        &mut self,
+        (w, h, c): (usize, usize, usize),
+        ms: &MotionSpectra,
+    ) -> Result<(), BackendError> {
         let id = "mri_motion";
         if ms.spectra.len() != w * h * c || ms.row_shift.len() != h {
             return Err(BackendError::cuda(
                 id,
-                format!("prepared spectra have {} values and {} row shifts, {} and {h} needed", ms.spectra.len(), ms.row_shift.len(), w * h * c),
+                format!(
+                    "prepared spectra have {} values and {} row shifts, {} and {h} needed",
+                    ms.spectra.len(),
+                    ms.row_shift.len(),
+                    w * h * c
+                ),
             ));
         }
         if w > MOTION_MAX_SIDE || h > MOTION_MAX_SIDE {
@@ -120,16 +135,28 @@ impl PackedMotion {
         let tw_w = self.table(w);
         let tw_h = self.table(h);
         let fft = uses_fft(w, h);
-        self.meta.extend([rows_off, m as u64, self.scratch_len as u64, tw_w, tw_h, fft as u64]);
+        self.meta.extend([
+            rows_off,
+            m as u64,
+            self.scratch_len as u64,
+            tw_w,
+            tw_h,
+            fft as u64,
+        ]);
         self.scratch_len += c * m * w;
         if fft {
             self.fft_rows_blocks = self.fft_rows_blocks.max(c * m);
             self.fft_cols_blocks = self.fft_cols_blocks.max(c * w);
         } else {
-            self.rows_blocks = self.rows_blocks.max(c * m.div_ceil(P1_J) * w.div_ceil(P1_X));
-            self.cols_blocks = self.cols_blocks.max(c * h.div_ceil(P2_Y) * w.div_ceil(P2_X));
+            self.rows_blocks = self
+                .rows_blocks
+                .max(c * m.div_ceil(P1_J) * w.div_ceil(P1_X));
+            self.cols_blocks = self
+                .cols_blocks
+                .max(c * h.div_ceil(P2_Y) * w.div_ceil(P2_X));
         }
-        self.spectra.extend(ms.spectra.iter().flat_map(|z| [z.re, z.im]));
+        self.spectra
+            .extend(ms.spectra.iter().flat_map(|z| [z.re, z.im]));
         Ok(())
     }
 
@@ -146,7 +173,12 @@ impl PackedMotion {
 
     /// Bytes of device memory the packed data and the G scratch take.
     pub fn device_bytes(&self) -> usize {
-        8 * (self.spectra.len() + self.meta.len() + self.row_u.len() + self.twiddles.len() + 2 * self.scratch_len) + 4 * self.row_ky.len()
+        8 * (self.spectra.len()
+            + self.meta.len()
+            + self.row_u.len()
+            + self.twiddles.len()
+            + 2 * self.scratch_len)
+            + 4 * self.row_ky.len()
     }
 }
 
@@ -161,9 +193,17 @@ mod tests {
     fn packs_rows_offsets_and_shared_tables() {
         let a = Image::new(5, 12, 1);
         let b = Image::new(12, 7, 3);
-        let ms = [motion_spectra(&a, &Ctx::new(1, 2)), motion_spectra(&b, &Ctx::new(1, 3))];
+        let ms = [
+            motion_spectra(&a, &Ctx::new(1, 2)),
+            motion_spectra(&b, &Ctx::new(1, 3)),
+        ];
         let p = PackedMotion::new(&[(5, 12, 1), (12, 7, 3)], &ms).unwrap();
-        let nonzero = |m: &MotionSpectra| m.row_shift.iter().filter(|&&(x, y)| x != 0.0 || y != 0.0).count() as u64;
+        let nonzero = |m: &MotionSpectra| {
+            m.row_shift
+                .iter()
+                .filter(|&&(x, y)| x != 0.0 || y != 0.0)
+                .count() as u64
+        };
         let (ma, mb) = (nonzero(&ms[0]), nonzero(&ms[1]));
         assert!(ma > 0 && ma < 12 && mb > 0 && mb < 7);
         // tables: 5, 12 (shared by a's h and b's w), 7; both on the direct path
@@ -180,10 +220,19 @@ mod tests {
     #[test]
     fn powers_of_two_take_the_radix2_path() {
         assert!(uses_fft(512, 512) && uses_fft(2, 2048) && uses_fft(64, 8));
-        assert!(!uses_fft(1, 8) && !uses_fft(8, 1) && !uses_fft(4096, 512) && !uses_fft(96, 64) && !uses_fft(64, 9));
+        assert!(
+            !uses_fft(1, 8)
+                && !uses_fft(8, 1)
+                && !uses_fft(4096, 512)
+                && !uses_fft(96, 64)
+                && !uses_fft(64, 9)
+        );
         let a = Image::new(16, 8, 3);
         let b = Image::new(12, 7, 1);
-        let ms = [motion_spectra(&a, &Ctx::new(1, 2)), motion_spectra(&b, &Ctx::new(1, 3))];
+        let ms = [
+            motion_spectra(&a, &Ctx::new(1, 2)),
+            motion_spectra(&b, &Ctx::new(1, 3)),
+        ];
         let p = PackedMotion::new(&[(16, 8, 3), (12, 7, 1)], &ms).unwrap();
         let m = |k: usize| p.meta[k * MOTION_META_WORDS + 1] as usize;
         assert_eq!((p.meta[5], p.meta[11]), (1, 0));

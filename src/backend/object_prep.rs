@@ -20,7 +20,14 @@ pub const SPECULAR_N: usize = 48;
 pub const SPOT_FLOATS: usize = 6;
 
 /// Ids whose kernels read host-prepared inputs packed here.
-pub const IDS: [&str; 6] = ["endo_overexposure", "endo_specular", "endo_blood", "endo_bubbles", "path_stain_hsv", "path_bubbles"];
+pub const IDS: [&str; 6] = [
+    "endo_overexposure",
+    "endo_specular",
+    "endo_blood",
+    "endo_bubbles",
+    "path_stain_hsv",
+    "path_bubbles",
+];
 
 /// Object list length of a sprite-table id (kernels/*.cuh `MFR_*_N`), None for the others.
 pub fn sprites_per_image(id: &str) -> Option<usize> {
@@ -59,7 +66,14 @@ pub struct SpriteTable {
 impl SpriteTable {
     /// Append one object: `layers` is the concatenation of exactly `n_layers` row-major layers of
     /// the sprite's box (checked), the box must lie inside the `img_w x img_h` image.
-    fn push(&mut self, what: &str, img_w: usize, img_h: usize, obj: Option<(&Sprite, &[&[f32]])>, n_layers: usize) -> Result<(), BackendError> {
+    fn push(
+        &mut self,
+        what: &str,
+        img_w: usize,
+        img_h: usize,
+        obj: Option<(&Sprite, &[&[f32]])>,
+        n_layers: usize,
+    ) -> Result<(), BackendError> {
         let Some((sp, layers)) = obj else {
             self.boxes.extend([0, 0, 0, 0]);
             self.offsets.push(0);
@@ -67,11 +81,22 @@ impl SpriteTable {
         };
         let n = sp.w * sp.h;
         let total: usize = layers.iter().map(|l| l.len()).sum();
-        if sp.x0 + sp.w > img_w || sp.y0 + sp.h > img_h || total != n_layers * n || sp.alpha.len() != n {
-            return Err(BackendError::cuda(what.to_string(), "sprite box or layers inconsistent with the image"));
+        if sp.x0 + sp.w > img_w
+            || sp.y0 + sp.h > img_h
+            || total != n_layers * n
+            || sp.alpha.len() != n
+        {
+            return Err(BackendError::cuda(
+                what.to_string(),
+                "sprite box or layers inconsistent with the image",
+            ));
         }
-        let u = |v: usize| u32::try_from(v).map_err(|_| BackendError::cuda(what.to_string(), "sprite box too large"));
-        self.boxes.extend([u(sp.x0)?, u(sp.y0)?, u(sp.w)?, u(sp.h)?]);
+        let u = |v: usize| {
+            u32::try_from(v)
+                .map_err(|_| BackendError::cuda(what.to_string(), "sprite box too large"))
+        };
+        self.boxes
+            .extend([u(sp.x0)?, u(sp.y0)?, u(sp.w)?, u(sp.h)?]);
         self.offsets.push(self.data.len() as u64);
         for l in layers {
             self.data.extend_from_slice(l);
@@ -94,8 +119,16 @@ pub struct ObjectPrep {
 impl ObjectPrep {
     /// An empty preparation for `id` (one of [`IDS`]).
     pub fn new(id: &str) -> Result<Self, BackendError> {
-        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation"))?;
-        Ok(ObjectPrep { id, floats: Vec::new(), fields: Vec::new(), table: SpriteTable::default(), images: 0 })
+        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| {
+            BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation")
+        })?;
+        Ok(ObjectPrep {
+            id,
+            floats: Vec::new(),
+            fields: Vec::new(),
+            table: SpriteTable::default(),
+            images: 0,
+        })
     }
 
     /// Number of images pushed so far.
@@ -111,24 +144,41 @@ impl ObjectPrep {
     pub fn push(&mut self, img: &Image, ctx: &Ctx) -> Result<(), BackendError> {
         let (w, h, c) = (img.width, img.height, img.channels);
         if c == 0 || c > CHAN_STRIDE {
-            return Err(BackendError::cuda(self.id, format!("{c} channels: 1 to {CHAN_STRIDE} supported")));
+            return Err(BackendError::cuda(
+                self.id,
+                format!("{c} channels: 1 to {CHAN_STRIDE} supported"),
+            ));
         }
-        let pad = |v: &[f32]| -> [f32; CHAN_STRIDE] { std::array::from_fn(|k| v.get(k.min(v.len().saturating_sub(1))).copied().unwrap_or(0.0)) };
+        let pad = |v: &[f32]| -> [f32; CHAN_STRIDE] {
+            std::array::from_fn(|k| {
+                v.get(k.min(v.len().saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(0.0)
+            })
+        };
         match self.id {
             "endo_overexposure" => self.fields.push(endoscopy::overexposure_field(w, h, ctx)),
             "endo_specular" => {
                 let spots = endoscopy::specular_spots(w, h, ctx);
                 if spots.len() != SPECULAR_N {
-                    return Err(BackendError::cuda(self.id, "spot count differs from the kernel's constant"));
+                    return Err(BackendError::cuda(
+                        self.id,
+                        "spot count differs from the kernel's constant",
+                    ));
                 }
-                self.floats.extend(spots.iter().flat_map(|s| [s.cx, s.cy, s.cos, s.sin, s.sigma_major, s.sigma_minor]));
+                self.floats.extend(
+                    spots
+                        .iter()
+                        .flat_map(|s| [s.cx, s.cy, s.cos, s.sin, s.sigma_major, s.sigma_minor]),
+                );
             }
             "endo_blood" => {
                 let blobs = endoscopy::blood_blobs(w, h, ctx);
                 self.check_count(blobs.len())?;
                 for b in &blobs {
                     let obj = b.as_ref().map(|s| (s, [s.alpha.as_slice()]));
-                    self.table.push(self.id, w, h, obj.as_ref().map(|(s, l)| (*s, &l[..])), 1)?;
+                    self.table
+                        .push(self.id, w, h, obj.as_ref().map(|(s, l)| (*s, &l[..])), 1)?;
                 }
                 // ln T of channel min(c, 2): the CPU's log_t[min(c, len - 1)] (3 colours, or one
                 // value repeated on every channel)
@@ -139,8 +189,19 @@ impl ObjectPrep {
                 let bubbles = endoscopy::bubble_list(img, ctx);
                 self.check_count(bubbles.len())?;
                 for b in &bubbles {
-                    let obj = b.as_ref().map(|b| (&b.sprite, [b.sprite.alpha.as_slice(), &b.white, &b.interior]));
-                    self.table.push(self.id, w, h, obj.as_ref().map(|(s, l)| (*s, &l[..])), 2 + c)?;
+                    let obj = b.as_ref().map(|b| {
+                        (
+                            &b.sprite,
+                            [b.sprite.alpha.as_slice(), &b.white, &b.interior],
+                        )
+                    });
+                    self.table.push(
+                        self.id,
+                        w,
+                        h,
+                        obj.as_ref().map(|(s, l)| (*s, &l[..])),
+                        2 + c,
+                    )?;
                 }
             }
             "path_stain_hsv" => {
@@ -153,8 +214,11 @@ impl ObjectPrep {
                 let bubbles = pathology::bubble_list(w, h, ctx);
                 self.check_count(bubbles.len())?;
                 for b in &bubbles {
-                    let obj = b.as_ref().map(|b| (&b.interior, [b.interior.alpha.as_slice(), &b.rim, &b.line]));
-                    self.table.push(self.id, w, h, obj.as_ref().map(|(s, l)| (*s, &l[..])), 3)?;
+                    let obj = b
+                        .as_ref()
+                        .map(|b| (&b.interior, [b.interior.alpha.as_slice(), &b.rim, &b.line]));
+                    self.table
+                        .push(self.id, w, h, obj.as_ref().map(|(s, l)| (*s, &l[..])), 3)?;
                 }
                 let mut bg = [0.0f32; CHAN_STRIDE];
                 bg[..c].copy_from_slice(&pathology::background(img));
@@ -167,7 +231,10 @@ impl ObjectPrep {
 
     fn check_count(&self, n: usize) -> Result<(), BackendError> {
         if Some(n) != sprites_per_image(self.id) {
-            return Err(BackendError::cuda(self.id, "object count differs from the kernel's constant"));
+            return Err(BackendError::cuda(
+                self.id,
+                "object count differs from the kernel's constant",
+            ));
         }
         Ok(())
     }

@@ -9,9 +9,9 @@
 
 use super::BackendError;
 use crate::image::Image;
-use crate::perturb::Ctx;
 use crate::perturb::dermoscopy::Hair;
 use crate::perturb::us::ReverberationFields;
+use crate::perturb::Ctx;
 
 /// Echoes a us_reverberation record holds (kernels/us.cuh `MFR_US_MAX_ECHOES`).
 pub const US_MAX_ECHOES: usize = 12;
@@ -23,10 +23,24 @@ pub const US_REVERB_PARAMS: usize = 8 + 2 * US_MAX_ECHOES;
 /// (the CPU draws fewer than 10).
 pub fn us_reverb_record(f: &ReverberationFields) -> Result<[f32; US_REVERB_PARAMS], BackendError> {
     if f.echoes.len() > US_MAX_ECHOES {
-        return Err(BackendError::cuda("us_reverberation", format!("{} echoes, the kernel holds {US_MAX_ECHOES}", f.echoes.len())));
+        return Err(BackendError::cuda(
+            "us_reverberation",
+            format!(
+                "{} echoes, the kernel holds {US_MAX_ECHOES}",
+                f.echoes.len()
+            ),
+        ));
     }
     let mut p = [0.0f32; US_REVERB_PARAMS];
-    p[..7].copy_from_slice(&[f.sigma, f.centre, f.half_width, f.edge, f.theta.0, f.theta.1, f.echoes.len() as f32]);
+    p[..7].copy_from_slice(&[
+        f.sigma,
+        f.centre,
+        f.half_width,
+        f.edge,
+        f.theta.0,
+        f.theta.1,
+        f.echoes.len() as f32,
+    ]);
     for (j, &(d, a)) in f.echoes.iter().enumerate() {
         p[8 + 2 * j] = d;
         p[9 + 2 * j] = a;
@@ -37,7 +51,10 @@ pub fn us_reverb_record(f: &ReverberationFields) -> Result<[f32; US_REVERB_PARAM
 /// The four planes of one image's us_reverberation fields back to back (4 w h values): cone
 /// depth, cone angle, soft support, Rayleigh speckle (kernels/us.cu's field layout).
 pub fn us_reverb_planes(f: &ReverberationFields) -> Vec<f32> {
-    [&f.depth, &f.angle, &f.inside, &f.speckle].into_iter().flat_map(|v| v.iter().copied()).collect()
+    [&f.depth, &f.angle, &f.inside, &f.speckle]
+        .into_iter()
+        .flat_map(|v| v.iter().copied())
+        .collect()
 }
 
 /// u32 words per hair record (kernels/dermoscopy.cuh `MFR_HAIR_WORDS`).
@@ -58,18 +75,29 @@ pub struct PackedHairs {
 impl PackedHairs {
     /// Append one image's [`hair_list`](crate::perturb::dermoscopy::hair_list) result.
     pub fn push(&mut self, hairs: &[Hair], colour: &[f32]) -> Result<(), BackendError> {
-        let too_big = || BackendError::cuda("derm_hair", "hair data exceeds the kernel's 32-bit offsets");
+        let too_big =
+            || BackendError::cuda("derm_hair", "hair data exceeds the kernel's 32-bit offsets");
         let first = u32::try_from(self.records.len() / HAIR_WORDS).map_err(|_| too_big())?;
         self.ranges.extend([first, hairs.len() as u32]);
         for (index, sprite, shade) in hairs {
             let off = u32::try_from(self.alpha.len()).map_err(|_| too_big())?;
             let word = |v: usize| u32::try_from(v).map_err(|_| too_big());
-            self.records.extend([word(sprite.x0)?, word(sprite.y0)?, word(sprite.w)?, word(sprite.h)?, off, word(*index)?, shade.to_bits(), 0]);
+            self.records.extend([
+                word(sprite.x0)?,
+                word(sprite.y0)?,
+                word(sprite.w)?,
+                word(sprite.h)?,
+                off,
+                word(*index)?,
+                shade.to_bits(),
+                0,
+            ]);
             self.alpha.extend_from_slice(&sprite.alpha);
         }
         // the CPU picks colour[min(c, len - 1)]: RGB for 3 channels, one luminance otherwise
         let last = colour.len().saturating_sub(1);
-        self.colour.extend((0..3).map(|c| colour.get(c.min(last)).copied().unwrap_or(0.0)));
+        self.colour
+            .extend((0..3).map(|c| colour.get(c.min(last)).copied().unwrap_or(0.0)));
         Ok(())
     }
 }

@@ -31,7 +31,12 @@ pub struct RngKey {
 
 impl RngKey {
     pub fn new(seed: u64, perturbation_id: u32) -> Self {
-        RngKey { key_lo: seed as u32, key_hi: (seed >> 32) as u32, perturbation_id, pad0: 0 }
+        RngKey {
+            key_lo: seed as u32,
+            key_hi: (seed >> 32) as u32,
+            perturbation_id,
+            pad0: 0,
+        }
     }
 }
 
@@ -81,7 +86,14 @@ impl SsimParams {
                 (r as u32, 49.0 / 48.0)
             }
         };
-        SsimParams { taps, c1: (K1 * 1.0) * (K1 * 1.0), c2: (K2 * 1.0) * (K2 * 1.0), cov_norm, radius, n_images }
+        SsimParams {
+            taps,
+            c1: (K1 * 1.0) * (K1 * 1.0),
+            c2: (K2 * 1.0) * (K2 * 1.0),
+            cov_norm,
+            radius,
+            n_images,
+        }
     }
 
     /// Window side (2 * radius + 1): images smaller than this on either side have no SSIM.
@@ -225,7 +237,11 @@ mod tests {
         assert_eq!(w.window(), 11);
         assert!((w.taps.iter().sum::<f64>() - 1.0).abs() < 1e-15);
         // Closed form: exp(-x^2/4.5) / sum; centre tap of the sigma-1.5 11-tap Gaussian.
-        assert!((w.taps[5] - 0.266_011_724_861_794_36).abs() < 1e-15, "{}", w.taps[5]);
+        assert!(
+            (w.taps[5] - 0.266_011_724_861_794_36).abs() < 1e-15,
+            "{}",
+            w.taps[5]
+        );
         assert_eq!(w.taps[0], w.taps[10]);
         let s = SsimParams::for_variant(SsimVariant::Skimage, 1);
         assert_eq!(s.window(), 7);
@@ -233,7 +249,11 @@ mod tests {
         assert_eq!(s.cov_norm, 49.0 / 48.0);
         assert_eq!(s.c1, 0.01 * 0.01);
         for v in [SsimVariant::Wang, SsimVariant::Skimage, SsimVariant::Compat] {
-            assert_eq!(SsimParams::for_variant(v, 1).window(), v.window_size(), "{v:?}");
+            assert_eq!(
+                SsimParams::for_variant(v, 1).window(),
+                v.window_size(),
+                "{v:?}"
+            );
         }
     }
 }

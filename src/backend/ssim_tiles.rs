@@ -15,7 +15,10 @@ const SSIM_RADII: [u32; 2] = [3, 5];
 /// tile count overflows u32.
 pub fn tile_starts(descs: &[ImageDesc], p: &SsimParams) -> Result<Vec<u32>, BackendError> {
     if !SSIM_RADII.contains(&p.radius) {
-        return Err(BackendError::cuda("ssim", format!("window radius {} has no kernel (3 or 5)", p.radius)));
+        return Err(BackendError::cuda(
+            "ssim",
+            format!("window radius {} has no kernel (3 or 5)", p.radius),
+        ));
     }
     let win = p.window() as u32;
     let mut starts = Vec::with_capacity(descs.len() + 1);
@@ -24,15 +27,24 @@ pub fn tile_starts(descs: &[ImageDesc], p: &SsimParams) -> Result<Vec<u32>, Back
         if d.width < win || d.height < win {
             return Err(BackendError::cuda(
                 "ssim",
-                format!("image {}x{} is smaller than the {win}x{win} SSIM window", d.width, d.height),
+                format!(
+                    "image {}x{} is smaller than the {win}x{win} SSIM window",
+                    d.width, d.height
+                ),
             ));
         }
-        starts.push(u32::try_from(acc).map_err(|_| BackendError::cuda("ssim", "too many tiles in one batch"))?);
+        starts.push(
+            u32::try_from(acc)
+                .map_err(|_| BackendError::cuda("ssim", "too many tiles in one batch"))?,
+        );
         let vw = (d.width - 2 * p.radius) as u64;
         let vh = (d.height - 2 * p.radius) as u64;
         acc += vw.div_ceil(SSIM_TILE as u64) * vh.div_ceil(SSIM_TILE as u64);
     }
-    starts.push(u32::try_from(acc).map_err(|_| BackendError::cuda("ssim", "too many tiles in one batch"))?);
+    starts.push(
+        u32::try_from(acc)
+            .map_err(|_| BackendError::cuda("ssim", "too many tiles in one batch"))?,
+    );
     Ok(starts)
 }
 
@@ -42,13 +54,18 @@ mod tests {
     use crate::ssim::SsimVariant;
 
     fn desc(width: u32, height: u32) -> ImageDesc {
-        ImageDesc { width, height, channels: 3, ..Default::default() }
+        ImageDesc {
+            width,
+            height,
+            channels: 3,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn tile_starts_count_32px_tiles_of_the_valid_map() {
         let p = SsimParams::for_variant(SsimVariant::Wang, 3); // radius 5
-        // valid maps 1x1, 32x32 and 33x502: 1, 1 and 2 * 16 tiles
+                                                               // valid maps 1x1, 32x32 and 33x502: 1, 1 and 2 * 16 tiles
         let starts = tile_starts(&[desc(11, 11), desc(42, 42), desc(43, 512)], &p).unwrap();
         assert_eq!(starts, vec![0, 1, 2, 34]);
         let p = SsimParams::for_variant(SsimVariant::Skimage, 1); // radius 3: 506x506 valid

@@ -60,10 +60,26 @@ fn scale_factor(f: f64) -> f32 {
 /// reference's ranges are in its own units, see docs/compat.md).
 pub fn compat_param(info: &Info) -> CompatParam {
     match info.id {
-        "jpeg" | "compression_artifacts" => CompatParam { range: (5.0, 95.0), inverse: true, to_strength: jpeg_quality },
-        "pixelate" => CompatParam { range: (0.1, 0.95), inverse: true, to_strength: pixelate_factor },
-        "scaling" | "scale" => CompatParam { range: (0.5, 0.98), inverse: true, to_strength: scale_factor },
-        _ => CompatParam { range: (info.strength_range.0 as f64, info.strength_range.1 as f64), inverse: false, to_strength: identity },
+        "jpeg" | "compression_artifacts" => CompatParam {
+            range: (5.0, 95.0),
+            inverse: true,
+            to_strength: jpeg_quality,
+        },
+        "pixelate" => CompatParam {
+            range: (0.1, 0.95),
+            inverse: true,
+            to_strength: pixelate_factor,
+        },
+        "scaling" | "scale" => CompatParam {
+            range: (0.5, 0.98),
+            inverse: true,
+            to_strength: scale_factor,
+        },
+        _ => CompatParam {
+            range: (info.strength_range.0 as f64, info.strength_range.1 as f64),
+            inverse: false,
+            to_strength: identity,
+        },
     }
 }
 
@@ -115,7 +131,13 @@ pub fn find_adaptive_param(
             best = Some((mid, s));
         }
         if s >= band.lo - TOLERANCE && s <= band.hi + TOLERANCE {
-            return Ok(CompatOutcome { param: mid, ssim: s, accepted: true, in_band: band.contains(s), probes });
+            return Ok(CompatOutcome {
+                param: mid,
+                ssim: s,
+                accepted: true,
+                in_band: band.contains(s),
+                probes,
+            });
         }
         let too_weak = s > target;
         if too_weak != inverse {
@@ -124,8 +146,15 @@ pub fn find_adaptive_param(
             hi = mid;
         }
     }
-    let (param, ssim) = best.ok_or_else(|| crate::error::Error::other("compat search", "every probe failed"))?;
-    Ok(CompatOutcome { param, ssim, accepted: false, in_band: band.contains(ssim), probes })
+    let (param, ssim) =
+        best.ok_or_else(|| crate::error::Error::other("compat search", "every probe failed"))?;
+    Ok(CompatOutcome {
+        param,
+        ssim,
+        accepted: false,
+        in_band: band.contains(ssim),
+        probes,
+    })
 }
 
 /// Squash to `w x h` ignoring aspect ratio: separable bicubic (a = -0.5, Pillow's BICUBIC), the
@@ -142,13 +171,21 @@ pub fn squash(img: &Image, w: usize, h: usize) -> Image {
         for y in 0..img.height {
             for (x, (start, ws)) in wx.iter().enumerate() {
                 let row = &src[y * img.width..];
-                tmp[y * w + x] = ws.iter().enumerate().map(|(k, &kw)| kw * row[start + k] as f64).sum::<f64>() as f32;
+                tmp[y * w + x] = ws
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &kw)| kw * row[start + k] as f64)
+                    .sum::<f64>() as f32;
             }
         }
         let dst = out.plane_mut(c);
         for (y, (start, ws)) in wy.iter().enumerate() {
             for x in 0..w {
-                let v: f64 = ws.iter().enumerate().map(|(k, &kw)| kw * tmp[(start + k) * w + x] as f64).sum();
+                let v: f64 = ws
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &kw)| kw * tmp[(start + k) * w + x] as f64)
+                    .sum();
                 dst[y * w + x] = (v as f32).clamp(0.0, 1.0);
             }
         }
@@ -178,7 +215,9 @@ fn weights(n_in: usize, n_out: usize) -> Vec<(usize, Vec<f64>)> {
             let center = (i as f64 + 0.5) * scale;
             let xmin = ((center - support + 0.5).floor().max(0.0)) as usize;
             let xmax = ((center + support + 0.5).floor() as usize).min(n_in);
-            let mut ws: Vec<f64> = (xmin..xmax).map(|x| cubic((x as f64 - center + 0.5) / fscale)).collect();
+            let mut ws: Vec<f64> = (xmin..xmax)
+                .map(|x| cubic((x as f64 - center + 0.5) / fscale))
+                .collect();
             let total: f64 = ws.iter().sum();
             if total != 0.0 {
                 ws.iter_mut().for_each(|w| *w /= total);
@@ -223,7 +262,8 @@ mod tests {
         let r = find_adaptive_param(|p| Ok(0.6 - p / 4.0), (0.0, 1.0), false, &BANDS[4]).unwrap();
         // L5 [0.50, 0.59] accept [0.48, 0.61]: 0.5 -> 0.475 (too strong), 0.25 -> 0.5375.
         assert_eq!((r.param, r.probes), (0.25, 2));
-        let r = find_adaptive_param(|p| Ok(0.995 - p / 100.0), (0.0, 1.0), false, &BANDS[0]).unwrap();
+        let r =
+            find_adaptive_param(|p| Ok(0.995 - p / 100.0), (0.0, 1.0), false, &BANDS[0]).unwrap();
         // Every probe is within [0.88, 1.00]: the first (SSIM 0.99) is accepted above the band.
         assert!(r.accepted && !r.in_band && r.probes == 1);
     }
@@ -233,7 +273,10 @@ mod tests {
         let r = find_adaptive_param(|_| Ok(1.0), (0.0, 1.0), false, &BANDS[4]).unwrap();
         assert_eq!(r.probes, MAX_ITER);
         assert!(!r.accepted && !r.in_band);
-        assert_eq!(r.param, 0.5, "first probe is the closest (ties keep the earlier)");
+        assert_eq!(
+            r.param, 0.5,
+            "first probe is the closest (ties keep the earlier)"
+        );
     }
 
     #[test]

@@ -30,16 +30,32 @@ pub struct StrengthCache {
 }
 
 impl StrengthCache {
-    pub fn key(perturbation: &str, modality: Option<&str>, level: u8, variant: SsimVariant) -> String {
-        format!("{perturbation}|{}|L{level}|{}|v{CATALOGUE_VERSION}", modality.unwrap_or("any"), variant.as_str())
+    pub fn key(
+        perturbation: &str,
+        modality: Option<&str>,
+        level: u8,
+        variant: SsimVariant,
+    ) -> String {
+        format!(
+            "{perturbation}|{}|L{level}|{}|v{CATALOGUE_VERSION}",
+            modality.unwrap_or("any"),
+            variant.as_str()
+        )
     }
 
     /// Load from `path` if it exists, else an empty cache that will be saved there.
     pub fn open(path: &Path) -> Result<Self> {
         let mut c = if path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-            serde_json::from_str::<StrengthCache>(&text)
-                .map_err(|e| Error::invalid(path.display().to_string(), format!("not a strength cache ({e}); delete it to recalibrate")))?
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            serde_json::from_str::<StrengthCache>(&text).map_err(|e| {
+                Error::invalid(
+                    path.display().to_string(),
+                    format!("not a strength cache ({e}); delete it to recalibrate"),
+                )
+            })?
         } else {
             StrengthCache::default()
         };
@@ -57,7 +73,8 @@ impl StrengthCache {
 
     pub fn save(&self) -> Result<()> {
         if let Some(p) = &self.path {
-            let text = serde_json::to_string_pretty(self).map_err(|e| Error::other("strength cache", e.to_string()))?;
+            let text = serde_json::to_string_pretty(self)
+                .map_err(|e| Error::other("strength cache", e.to_string()))?;
             crate::io::write_atomic(p, text.as_bytes())?;
         }
         Ok(())
@@ -84,7 +101,14 @@ mod tests {
         let p = dir.path().join("c.json");
         let mut c = StrengthCache::open(&p).unwrap();
         let k = StrengthCache::key("gaussian_noise", Some("ct"), 3, SsimVariant::Wang);
-        c.insert(k.clone(), CachedStrength { strength: Some(0.25), images: 1, in_band: 1 });
+        c.insert(
+            k.clone(),
+            CachedStrength {
+                strength: Some(0.25),
+                images: 1,
+                in_band: 1,
+            },
+        );
         c.save().unwrap();
         let c2 = StrengthCache::open(&p).unwrap();
         assert_eq!(c2.get(&k), c.get(&k));

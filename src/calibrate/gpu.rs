@@ -47,13 +47,17 @@ pub fn calibrate_items(
     }
     let mut out: Vec<Option<Vec<LevelOutcome>>> = vec![None; items.len()];
     for depth in [BitDepth::U8, BitDepth::U16] {
-        let group: Vec<usize> = (0..items.len()).filter(|&i| items[i].depth == depth).collect();
+        let group: Vec<usize> = (0..items.len())
+            .filter(|&i| items[i].depth == depth)
+            .collect();
         let mut start = 0;
         while start < group.len() {
             // a chunk: as many images as fit CHUNK_SAMPLES (at least one)
             let mut end = start;
             let mut samples = 0usize;
-            while end < group.len() && (end == start || samples + items[group[end]].image.data.len() <= CHUNK_SAMPLES) {
+            while end < group.len()
+                && (end == start || samples + items[group[end]].image.data.len() <= CHUNK_SAMPLES)
+            {
                 samples += items[group[end]].image.data.len();
                 end += 1;
             }
@@ -64,12 +68,15 @@ pub fn calibrate_items(
             let Some(kernel) = strength_kernel(engine, info.id, &batch, &images, seed)? else {
                 return Ok(None);
             };
-            let outcomes = calibrate_batch(engine, kernel.as_ref(), info, &batch, levels, opts, depth)?;
+            let outcomes =
+                calibrate_batch(engine, kernel.as_ref(), info, &batch, levels, opts, depth)?;
             for (&i, o) in chunk.iter().zip(outcomes) {
                 out[i] = Some(o);
             }
             start = end;
         }
     }
-    Ok(Some(out.into_iter().map(|o| o.unwrap_or_default()).collect()))
+    Ok(Some(
+        out.into_iter().map(|o| o.unwrap_or_default()).collect(),
+    ))
 }

@@ -8,10 +8,10 @@
 
 pub mod compat;
 pub mod dataset;
-pub mod policy;
-pub mod search;
 #[cfg(feature = "cuda")]
 pub mod gpu;
+pub mod policy;
+pub mod search;
 
 use crate::error::Result;
 use crate::image::{BitDepth, Image, Mask};
@@ -42,16 +42,38 @@ pub fn band(level: u8) -> Result<Band> {
         .iter()
         .find(|b| b.level == level)
         .copied()
-        .ok_or_else(|| crate::error::Error::invalid("level", format!("{level} is not a severity level (1-5)")))
+        .ok_or_else(|| {
+            crate::error::Error::invalid("level", format!("{level} is not a severity level (1-5)"))
+        })
 }
 
 /// L1..L5 of the paper.
 pub const BANDS: [Band; 5] = [
-    Band { level: 1, lo: 0.90, hi: 0.98 },
-    Band { level: 2, lo: 0.80, hi: 0.89 },
-    Band { level: 3, lo: 0.70, hi: 0.79 },
-    Band { level: 4, lo: 0.60, hi: 0.69 },
-    Band { level: 5, lo: 0.50, hi: 0.59 },
+    Band {
+        level: 1,
+        lo: 0.90,
+        hi: 0.98,
+    },
+    Band {
+        level: 2,
+        lo: 0.80,
+        hi: 0.89,
+    },
+    Band {
+        level: 3,
+        lo: 0.70,
+        hi: 0.79,
+    },
+    Band {
+        level: 4,
+        lo: 0.60,
+        hi: 0.69,
+    },
+    Band {
+        level: 5,
+        lo: 0.50,
+        hi: 0.59,
+    },
 ];
 
 /// How strengths are chosen.
@@ -64,7 +86,10 @@ pub struct SearchOptions {
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { variant: SsimVariant::Wang, max_evals_per_band: 20 }
+        SearchOptions {
+            variant: SsimVariant::Wang,
+            max_evals_per_band: 20,
+        }
     }
 }
 
@@ -168,7 +193,14 @@ pub fn perturb_image_with(
         .map(|(o, image)| {
             // the search measured the quantised output at this very strength: its SSIM is the
             // written file's, and the in-band image it measured is kept, so neither is redone
-            finish(prepared.as_ref(), reference, mask, depth, o, Measured::BySearch(image))
+            finish(
+                prepared.as_ref(),
+                reference,
+                mask,
+                depth,
+                o,
+                Measured::BySearch(image),
+            )
         })
         .collect()
 }
@@ -186,7 +218,10 @@ pub fn perturb_image_from_outcomes(
     outcomes: Vec<LevelOutcome>,
 ) -> Result<Vec<PerturbedLevel>> {
     let prepared = p.prepare(img, ctx)?;
-    outcomes.into_iter().map(|o| finish(prepared.as_ref(), reference, mask, depth, o, Measured::No)).collect()
+    outcomes
+        .into_iter()
+        .map(|o| finish(prepared.as_ref(), reference, mask, depth, o, Measured::No))
+        .collect()
 }
 
 /// The search alone: one outcome per requested level (ascending level order).
@@ -228,7 +263,11 @@ fn search_keeping(
                 let t = bands_ref[i].target();
                 let better = match &kept[i] {
                     None => true,
-                    Some((ks, kv, _)) => (v - t).abs().total_cmp(&(kv - t).abs()).then(s.total_cmp(ks)).is_lt(),
+                    Some((ks, kv, _)) => (v - t)
+                        .abs()
+                        .total_cmp(&(kv - t).abs())
+                        .then(s.total_cmp(ks))
+                        .is_lt(),
                 };
                 if better {
                     kept[i] = Some((s, v, image));
@@ -237,8 +276,17 @@ fn search_keeping(
             Ok(v)
         });
         match p.integer_steps() {
-            Some(steps) => search::search_bands_steps(&mut evals, &bands, steps, opts.max_evals_per_band)?,
-            None => search::search_bands(&mut evals, &bands, s_min, s_max, info.kind, opts.max_evals_per_band)?,
+            Some(steps) => {
+                search::search_bands_steps(&mut evals, &bands, steps, opts.max_evals_per_band)?
+            }
+            None => search::search_bands(
+                &mut evals,
+                &bands,
+                s_min,
+                s_max,
+                info.kind,
+                opts.max_evals_per_band,
+            )?,
         }
     };
     let images = outcomes
@@ -246,7 +294,11 @@ fn search_keeping(
         .map(|o| {
             let i = bands.iter().position(|b| b.level == o.level)?;
             match kept[i].take() {
-                Some((s, v, image)) if o.in_band && s == o.strength && v.to_bits() == o.ssim.to_bits() => Some(image),
+                Some((s, v, image))
+                    if o.in_band && s == o.strength && v.to_bits() == o.ssim.to_bits() =>
+                {
+                    Some(image)
+                }
                 _ => None,
             }
         })
@@ -295,7 +347,10 @@ fn finish(
 ) -> Result<PerturbedLevel> {
     let (image, ssim_written) = match measured {
         Measured::BySearch(Some(image)) => (image, outcome.ssim),
-        Measured::BySearch(None) => (prepared.apply_quantised(outcome.strength, depth), outcome.ssim),
+        Measured::BySearch(None) => (
+            prepared.apply_quantised(outcome.strength, depth),
+            outcome.ssim,
+        ),
         Measured::No => {
             let image = prepared.apply_quantised(outcome.strength, depth);
             let v = reference.ssim(&image)?;
@@ -305,13 +360,29 @@ fn finish(
     if outcome.ssim.is_nan() {
         // Fixed strength: the band verdict comes from the measurement.
         outcome.ssim = ssim_written;
-        let band = Band { level: outcome.level, lo: outcome.target[0], hi: outcome.target[1] };
+        let band = Band {
+            level: outcome.level,
+            lo: outcome.target[0],
+            hi: outcome.target[1],
+        };
         outcome.in_band = band.contains(ssim_written);
-        outcome.verdict = if outcome.in_band { Verdict::InBand } else { Verdict::Skipped };
+        outcome.verdict = if outcome.in_band {
+            Verdict::InBand
+        } else {
+            Verdict::Skipped
+        };
         if !outcome.in_band {
-            outcome.reason = Some(format!("fixed strength {} gives SSIM {ssim_written:.4}, outside the band", outcome.strength));
+            outcome.reason = Some(format!(
+                "fixed strength {} gives SSIM {ssim_written:.4}, outside the band",
+                outcome.strength
+            ));
         }
     }
     let mask = mask.map(|m| prepared.warp_mask(m, outcome.strength));
-    Ok(PerturbedLevel { outcome, image, mask, ssim_written })
+    Ok(PerturbedLevel {
+        outcome,
+        image,
+        mask,
+        ssim_written,
+    })
 }

@@ -85,7 +85,14 @@ pub fn produce(
             .map(|pl| {
                 let b = band(pl.outcome.level)?;
                 let o = pl.outcome;
-                let (verdict, reason) = judge(&b, pl.ssim_written, o.strength, Some(o.verdict), o.reason, policy);
+                let (verdict, reason) = judge(
+                    &b,
+                    pl.ssim_written,
+                    o.strength,
+                    Some(o.verdict),
+                    o.reason,
+                    policy,
+                );
                 Ok(Produced {
                     level: o.level,
                     strength: o.strength,
@@ -120,8 +127,23 @@ pub fn produce(
         let image = prepared.apply_quantised(strength, depth);
         let ssim = reference.ssim(&image)?;
         let (verdict, reason) = judge(&b, ssim, strength, searched_verdict, reason, policy);
-        let mask = mask.map(|m| if warp { prepared.warp_mask(m, strength) } else { m.clone() });
-        out.push(Produced { level, strength, ssim, verdict, reason, evaluations: 0, image, mask });
+        let mask = mask.map(|m| {
+            if warp {
+                prepared.warp_mask(m, strength)
+            } else {
+                m.clone()
+            }
+        });
+        out.push(Produced {
+            level,
+            strength,
+            ssim,
+            verdict,
+            reason,
+            evaluations: 0,
+            image,
+            mask,
+        });
     }
     Ok(out)
 }
@@ -174,7 +196,14 @@ pub fn calibrate_table(
         .into_iter()
         .map(|(l, mut v)| {
             let in_band = v.len();
-            (l, CachedStrength { strength: median_strength(&mut v), images: images.len(), in_band })
+            (
+                l,
+                CachedStrength {
+                    strength: median_strength(&mut v),
+                    images: images.len(),
+                    in_band,
+                },
+            )
         })
         .collect())
 }
@@ -201,18 +230,50 @@ mod tests {
         let p = perturb::by_id("gaussian_noise").unwrap();
         let ctx = Ctx::new(0, 7);
         let levels = [1, 3, 5];
-        let table = Policy::Table { strengths: BTreeMap::from([(1, Some(0.05)), (3, None)]), source: "per-dataset", warp_masks: true };
-        for policy in [Policy::PerImage(SearchOptions::default()), table, Policy::Fixed] {
-            let out = produce(&policy, p, &img, &reference, None, BitDepth::U8, &ctx, &levels).unwrap();
+        let table = Policy::Table {
+            strengths: BTreeMap::from([(1, Some(0.05)), (3, None)]),
+            source: "per-dataset",
+            warp_masks: true,
+        };
+        for policy in [
+            Policy::PerImage(SearchOptions::default()),
+            table,
+            Policy::Fixed,
+        ] {
+            let out = produce(
+                &policy,
+                p,
+                &img,
+                &reference,
+                None,
+                BitDepth::U8,
+                &ctx,
+                &levels,
+            )
+            .unwrap();
             assert_eq!(out.iter().map(|o| o.level).collect::<Vec<_>>(), levels);
             for o in &out {
                 let written = reference.ssim(&o.image).unwrap();
                 assert_eq!(written, o.ssim, "{policy:?}");
-                assert_eq!(o.verdict.in_band(), band(o.level).unwrap().contains(o.ssim), "{policy:?} {o:?}");
+                assert_eq!(
+                    o.verdict.in_band(),
+                    band(o.level).unwrap().contains(o.ssim),
+                    "{policy:?} {o:?}"
+                );
                 assert_eq!(o.reason.is_none(), o.verdict.in_band(), "{policy:?}");
             }
         }
-        let fixed = produce(&Policy::Fixed, p, &img, &reference, None, BitDepth::U8, &ctx, &[5]).unwrap();
+        let fixed = produce(
+            &Policy::Fixed,
+            p,
+            &img,
+            &reference,
+            None,
+            BitDepth::U8,
+            &ctx,
+            &[5],
+        )
+        .unwrap();
         let (lo, hi) = p.info().strength_range;
         assert_eq!(fixed[0].strength, lo + (hi - lo));
     }
@@ -222,8 +283,22 @@ mod tests {
         let img = ramp(48, 40);
         let reference = SsimReference::new(&img, crate::ssim::SsimVariant::Wang).unwrap();
         let p = perturb::by_id("gaussian_noise").unwrap();
-        let table = Policy::Table { strengths: BTreeMap::from([(5, None)]), source: "first-image", warp_masks: false };
-        let out = produce(&table, p, &img, &reference, None, BitDepth::U8, &Ctx::new(0, 1), &[5]).unwrap();
+        let table = Policy::Table {
+            strengths: BTreeMap::from([(5, None)]),
+            source: "first-image",
+            warp_masks: false,
+        };
+        let out = produce(
+            &table,
+            p,
+            &img,
+            &reference,
+            None,
+            BitDepth::U8,
+            &Ctx::new(0, 1),
+            &[5],
+        )
+        .unwrap();
         if !out[0].verdict.in_band() {
             assert_eq!(out[0].verdict, Verdict::UnreachableAbove);
             assert!(out[0].reason.as_deref().unwrap().contains("first-image"));

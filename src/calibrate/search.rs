@@ -29,7 +29,11 @@ pub struct Evaluations<'f> {
 
 impl<'f> Evaluations<'f> {
     pub fn new(f: impl FnMut(f32) -> Result<f64> + 'f) -> Self {
-        Evaluations { f: Box::new(f), points: Vec::new(), count: 0 }
+        Evaluations {
+            f: Box::new(f),
+            points: Vec::new(),
+            count: 0,
+        }
     }
 
     pub fn eval(&mut self, s: f32) -> Result<f64> {
@@ -51,9 +55,14 @@ impl<'f> Evaluations<'f> {
     /// f < target). Non-monotone noise is tolerated by taking the first crossing after `lo`.
     fn bracket(&self, target: f64) -> Option<((f32, f64), (f32, f64))> {
         let lo_idx = self.points.iter().rposition(|&(_, v)| v >= target)?;
-        let hi = self.points[lo_idx + 1..].iter().find(|&&(_, v)| v < target)?;
+        let hi = self.points[lo_idx + 1..]
+            .iter()
+            .find(|&&(_, v)| v < target)?;
         // Tighten lo: the last point >= target before hi.
-        let lo = self.points[..=lo_idx].iter().rev().find(|&&(s, v)| v >= target && s < hi.0)?;
+        let lo = self.points[..=lo_idx]
+            .iter()
+            .rev()
+            .find(|&&(s, v)| v >= target && s < hi.0)?;
         Some((*lo, *hi))
     }
 
@@ -62,7 +71,12 @@ impl<'f> Evaluations<'f> {
         self.points
             .iter()
             .filter(|(_, v)| band.contains(*v))
-            .min_by(|a, b| (a.1 - band.target()).abs().total_cmp(&(b.1 - band.target()).abs()).then(a.0.total_cmp(&b.0)))
+            .min_by(|a, b| {
+                (a.1 - band.target())
+                    .abs()
+                    .total_cmp(&(b.1 - band.target()).abs())
+                    .then(a.0.total_cmp(&b.0))
+            })
             .copied()
     }
 
@@ -71,7 +85,11 @@ impl<'f> Evaluations<'f> {
         *self
             .points
             .iter()
-            .min_by(|a, b| (a.1 - band.target()).abs().total_cmp(&(b.1 - band.target()).abs()))
+            .min_by(|a, b| {
+                (a.1 - band.target())
+                    .abs()
+                    .total_cmp(&(b.1 - band.target()).abs())
+            })
             .expect("at least s_min and s_max were evaluated")
     }
 }
@@ -86,7 +104,9 @@ pub fn reason_above(s_max: f32, f_max: f64) -> String {
 
 /// Band below f(s_min).
 pub fn reason_below(s_min: f32, f_min: f64) -> String {
-    format!("unreachable: SSIM at the minimal strength {s_min} is already {f_min:.4}, below the band")
+    format!(
+        "unreachable: SSIM at the minimal strength {s_min} is already {f_min:.4}, below the band"
+    )
 }
 
 /// The curve jumps over the band between two neighbouring evaluations.
@@ -122,15 +142,31 @@ pub fn search_bands_steps(
     max_evals_per_band: u32,
 ) -> Result<Vec<LevelOutcome>> {
     let (s_min, s_max) = ((steps.strength)(0), (steps.strength)(steps.last));
-    search(evals, bands, s_min, s_max, StrengthKind::Integer, Some(steps), max_evals_per_band)
+    search(
+        evals,
+        bands,
+        s_min,
+        s_max,
+        StrengthKind::Integer,
+        Some(steps),
+        max_evals_per_band,
+    )
 }
 
 /// The step of strength `s` (a step's own strength: every probe of the step search is one).
 fn step_of(steps: &IntegerSteps, s: f32) -> u32 {
-    (0..=steps.last).find(|&k| (steps.strength)(k) == s).unwrap_or_else(|| {
-        // not a step's strength (cannot happen for points the step search made): the nearest
-        (0..=steps.last).min_by(|&a, &b| ((steps.strength)(a) - s).abs().total_cmp(&((steps.strength)(b) - s).abs())).unwrap_or(0)
-    })
+    (0..=steps.last)
+        .find(|&k| (steps.strength)(k) == s)
+        .unwrap_or_else(|| {
+            // not a step's strength (cannot happen for points the step search made): the nearest
+            (0..=steps.last)
+                .min_by(|&a, &b| {
+                    ((steps.strength)(a) - s)
+                        .abs()
+                        .total_cmp(&((steps.strength)(b) - s).abs())
+                })
+                .unwrap_or(0)
+        })
 }
 
 fn search(
@@ -148,16 +184,17 @@ fn search(
     for band in bands {
         let target = band.target();
         let start = evals.count;
-        let outcome = |s: f32, v: f64, verdict: Verdict, reason: Option<String>, n: u32| LevelOutcome {
-            level: band.level,
-            strength: s,
-            ssim: v,
-            target: [band.lo, band.hi],
-            in_band: verdict.in_band(),
-            reason,
-            evaluations: n,
-            verdict,
-        };
+        let outcome =
+            |s: f32, v: f64, verdict: Verdict, reason: Option<String>, n: u32| LevelOutcome {
+                level: band.level,
+                strength: s,
+                ssim: v,
+                target: [band.lo, band.hi],
+                in_band: verdict.in_band(),
+                reason,
+                evaluations: n,
+                verdict,
+            };
         if f_max > band.hi {
             out.push(outcome(
                 s_max,
@@ -187,9 +224,15 @@ fn search(
                     break;
                 }
             }
-            let Some(((a, fa), (b, fb))) = evals.bracket(target) else { break };
+            let Some(((a, fa), (b, fb))) = evals.bracket(target) else {
+                break;
+            };
             // Linear interpolation, kept at least 10% away from the bracket ends.
-            let t = if fa > fb { ((fa - target) / (fa - fb)).clamp(0.1, 0.9) } else { 0.5 };
+            let t = if fa > fb {
+                ((fa - target) / (fa - fb)).clamp(0.1, 0.9)
+            } else {
+                0.5
+            };
             let s = match &steps {
                 None => {
                     if b - a <= (s_max - s_min) * 1e-6 {
@@ -241,7 +284,9 @@ fn search(
             None => {
                 let (s, v) = evals.closest(band);
                 let reason = match evals.bracket(target) {
-                    Some(((a, fa), (b, fb))) if fa > band.hi && fb < band.lo => reason_skipped(a, fa, b, fb),
+                    Some(((a, fa), (b, fb))) if fa > band.hi && fb < band.lo => {
+                        reason_skipped(a, fa, b, fb)
+                    }
                     _ => reason_not_found(n, s, v),
                 };
                 out.push(outcome(s, v, Verdict::Skipped, Some(reason), n));
@@ -264,7 +309,11 @@ mod tests {
             assert!(o.in_band, "{o:?}");
             assert!((o.ssim - b.target()).abs() <= TARGET_TOL + 1e-12, "{o:?}");
         }
-        assert!(e.count < 5 * 10, "joint search should be cheap, used {}", e.count);
+        assert!(
+            e.count < 5 * 10,
+            "joint search should be cheap, used {}",
+            e.count
+        );
     }
 
     #[test]
@@ -274,7 +323,10 @@ mod tests {
         assert!(r[0].in_band && r[1].in_band && r[2].in_band, "{r:?}");
         for o in &r[3..] {
             assert!(!o.in_band);
-            assert!(o.reason.as_deref().unwrap().starts_with("unreachable"), "{o:?}");
+            assert!(
+                o.reason.as_deref().unwrap().starts_with("unreachable"),
+                "{o:?}"
+            );
             assert!((o.ssim - 0.75).abs() < 1e-9);
         }
     }
@@ -285,20 +337,28 @@ mod tests {
         let mut e = Evaluations::new(|s: f32| Ok(if s < 0.5 { 0.85 } else { 0.65 }));
         let r = search_bands(&mut e, &BANDS[2..3], 0.0, 1.0, StrengthKind::Integer, 20).unwrap();
         assert!(!r[0].in_band);
-        assert!(r[0].reason.as_deref().unwrap().starts_with("band skipped"), "{:?}", r[0]);
+        assert!(
+            r[0].reason.as_deref().unwrap().starts_with("band skipped"),
+            "{:?}",
+            r[0]
+        );
     }
 
     #[test]
     fn step_search_never_measures_a_step_twice_and_stays_cheap() {
         // 64 steps of a decreasing curve with a plateau every other step: every band in reach is
         // found, each step measured at most once, in far fewer evaluations than bisection on s
-        let steps = IntegerSteps { last: 63, strength: |k| k as f32 };
+        let steps = IntegerSteps {
+            last: 63,
+            strength: |k| k as f32,
+        };
         let mut seen = std::collections::HashSet::new();
         let mut dup = false;
         let mut e = Evaluations::new(|s: f32| {
             dup |= !seen.insert(s.to_bits());
             assert_eq!(s, s.round(), "a probe off the steps: {s}");
-            Ok(1.0 - 0.5 * (1.0 - (-(s / 2.0).floor() as f64 / 8.0).exp()) / (1.0 - (-4.0f64).exp()))
+            Ok(1.0
+                - 0.5 * (1.0 - (-(s / 2.0).floor() as f64 / 8.0).exp()) / (1.0 - (-4.0f64).exp()))
         });
         let r = search_bands_steps(&mut e, &BANDS, steps, 20).unwrap();
         let n = e.count;

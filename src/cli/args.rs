@@ -14,7 +14,11 @@ pub fn levels_arg(s: &str) -> Result<Levels, String> {
 
 /// `--levels`: `1-5`, `1,3,5`, `3` (or a mix: `1,3-5`); each level 1..=5; sorted, deduplicated.
 pub fn parse_levels(s: &str) -> Result<Vec<u8>, String> {
-    let bad = |why: &str| format!("'{s}': {why}; expected levels 1-5 as a range (1-5), a list (1,3,5) or one level (3)");
+    let bad = |why: &str| {
+        format!(
+            "'{s}': {why}; expected levels 1-5 as a range (1-5), a list (1,3,5) or one level (3)"
+        )
+    };
     let mut v = Vec::new();
     for part in s.split(',').map(str::trim) {
         if part.is_empty() {

@@ -8,6 +8,7 @@
 //! resumes when `demo --out DIR` is rerun on the same folder.
 
 use super::{perturb::report, progress, Global};
+use anyhow::Context;
 use medfm_robust::generate::{self, CalibrationMode, GenerateOptions, Record};
 use medfm_robust::io;
 use medfm_robust::perturb::{self, Modality};
@@ -15,7 +16,6 @@ use medfm_robust::phantom;
 use medfm_robust::ssim::SsimVariant;
 use medfm_robust::viz::contact::{self, Sheet, Tile};
 use medfm_robust::viz::gallery::caption;
-use anyhow::Context;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -46,7 +46,10 @@ fn fresh_dir() -> PathBuf {
     if !base.exists() {
         return base;
     }
-    (2..).map(|i| PathBuf::from(format!("medfm-robust-demo-{i}"))).find(|p| !p.exists()).unwrap_or(base)
+    (2..)
+        .map(|i| PathBuf::from(format!("medfm-robust-demo-{i}")))
+        .find(|p| !p.exists())
+        .unwrap_or(base)
 }
 
 pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
@@ -59,9 +62,18 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
         let ph = phantom::try_phantom(m, a.size, a.size, phantom::natural_channels(m), a.seed)?;
         let img_rel = format!("{m}.png");
         let mask_rel = format!("masks/{m}.png");
-        io::write_image(&input.join(&img_rel), &ph.image, medfm_robust::BitDepth::U8, io::Format::Png)?;
+        io::write_image(
+            &input.join(&img_rel),
+            &ph.image,
+            medfm_robust::BitDepth::U8,
+            io::Format::Png,
+        )?;
         io::write_mask(&input.join(&mask_rel), &ph.mask)?;
-        writeln!(manifest, "{}", serde_json::json!({"image": img_rel, "mask": mask_rel, "modality": m.as_str()}))?;
+        writeln!(
+            manifest,
+            "{}",
+            serde_json::json!({"image": img_rel, "mask": mask_rel, "modality": m.as_str()})
+        )?;
     }
     let manifest_path = input.join("manifest.jsonl");
     io::write_atomic(&manifest_path, manifest.as_bytes())?;
@@ -99,13 +111,14 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
 
     // Segmentation through ONNX Runtime (needs the ORT library: `make demo` installs it): the
     // demo model on the phantoms written above, every perturbation of their modality.
-    let seg_code = match demo_segmentation(&out.join("segmentation"), &manifest_path, a.seed, g.quiet) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("warning: ONNX segmentation stage skipped: {e:#}");
-            super::exit::OK
-        }
-    };
+    let seg_code =
+        match demo_segmentation(&out.join("segmentation"), &manifest_path, a.seed, g.quiet) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("warning: ONNX segmentation stage skipped: {e:#}");
+                super::exit::OK
+            }
+        };
 
     // The full benchmark (run -> records -> Eq. 3 report) on the built-in config; resumable.
     let bench_code = super::run::run_demo_benchmark(&out.join("benchmark"), g.quiet)?;
@@ -152,7 +165,15 @@ fn demo_segmentation(out: &Path, manifest: &Path, seed: u64, quiet: bool) -> any
     if !quiet {
         println!("segmentation demo: demo-box-threshold (a classical box-prompted threshold segmenter in SAM's ONNX layout, not a trained network)");
     }
-    super::run::run_config(&config, out, medfm_robust::run::Shard::ALL, false, false, false, quiet)
+    super::run::run_config(
+        &config,
+        out,
+        medfm_robust::run::Shard::ALL,
+        false,
+        false,
+        false,
+        quiet,
+    )
 }
 
 /// Markdown table: rows perturbations (registry order), columns L1..L5; each cell the mean written
@@ -160,13 +181,18 @@ fn demo_segmentation(out: &Path, manifest: &Path, seed: u64, quiet: bool) -> any
 fn ssim_table(records: &[Record]) -> String {
     let mut cells: BTreeMap<(usize, u8), (f64, usize, usize)> = BTreeMap::new();
     for r in records {
-        let pos = perturb::all().iter().position(|p| p.id() == r.perturbation).unwrap_or(usize::MAX);
+        let pos = perturb::all()
+            .iter()
+            .position(|p| p.id() == r.perturbation)
+            .unwrap_or(usize::MAX);
         let e = cells.entry((pos, r.level)).or_default();
         e.0 += r.ssim;
         e.1 += 1;
         e.2 += usize::from(r.in_band);
     }
-    let mut s = String::from("| perturbation | category | L1 | L2 | L3 | L4 | L5 |\n|---|---|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "| perturbation | category | L1 | L2 | L3 | L4 | L5 |\n|---|---|---|---|---|---|---|\n",
+    );
     for (pos, p) in perturb::all().iter().enumerate() {
         if !cells.keys().any(|(q, _)| *q == pos) {
             continue;
@@ -182,34 +208,62 @@ fn ssim_table(records: &[Record]) -> String {
         }
         s.push('\n');
     }
-    s.push_str("\nCells: mean SSIM (wang) of the written images over the phantoms; (in band / total).\n");
+    s.push_str(
+        "\nCells: mean SSIM (wang) of the written images over the phantoms; (in band / total).\n",
+    );
     s
 }
 
-fn sheet_for(m: Modality, input: &Path, perturbed: &Path, records: &[Record]) -> anyhow::Result<Sheet> {
+fn sheet_for(
+    m: Modality,
+    input: &Path,
+    perturbed: &Path,
+    records: &[Record],
+) -> anyhow::Result<Sheet> {
     let clean = io::read_image(&input.join(format!("{m}.png")))?.image;
     let source = input.join(format!("{m}.png")).display().to_string();
     let mut rows = Vec::new();
     for p in perturb::select("all", Some(m))? {
-        let mut tiles = vec![Tile { image: Some(clean.clone()), caption: vec!["clean".into()] }];
+        let mut tiles = vec![Tile {
+            image: Some(clean.clone()),
+            caption: vec!["clean".into()],
+        }];
         for l in 1..=5u8 {
-            let r = records.iter().find(|r| r.source == source && r.perturbation == p.id() && r.level == l);
+            let r = records
+                .iter()
+                .find(|r| r.source == source && r.perturbation == p.id() && r.level == l);
             tiles.push(match r {
                 Some(r) => Tile {
                     image: match &r.output {
-                        Some(o) => Some(io::read_image(&perturbed.join(o)).with_context(|| o.clone())?.image),
+                        Some(o) => Some(
+                            io::read_image(&perturbed.join(o))
+                                .with_context(|| o.clone())?
+                                .image,
+                        ),
                         None => None,
                     },
                     caption: caption(r.ssim, r.strength, r.in_band, r.reason.as_deref()),
                 },
-                None => Tile { image: None, caption: vec!["failed".into()] },
+                None => Tile {
+                    image: None,
+                    caption: vec!["failed".into()],
+                },
             });
         }
         rows.push((p.id().to_string(), tiles));
     }
     Ok(Sheet {
         title: format!("{m} phantom: SSIM-calibrated perturbations"),
-        columns: ["clean", "L1 .90-.98", "L2 .80-.89", "L3 .70-.79", "L4 .60-.69", "L5 .50-.59"].map(String::from).to_vec(),
+        columns: [
+            "clean",
+            "L1 .90-.98",
+            "L2 .80-.89",
+            "L3 .70-.79",
+            "L4 .60-.69",
+            "L5 .50-.59",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
         tile: 128,
     })

@@ -36,16 +36,27 @@ pub fn run(a: GalleryArgs, g: Global) -> anyhow::Result<i32> {
     let m = Modality::parse(&a.modality)?;
     viz::contact::check_tile(a.tile)?;
     if a.image.is_none() {
-        medfm_robust::Error::check_range("--size", a.size as u64, phantom::MIN_SIZE as u64, phantom::MAX_SIZE as u64)?;
+        medfm_robust::Error::check_range(
+            "--size",
+            a.size as u64,
+            phantom::MIN_SIZE as u64,
+            phantom::MAX_SIZE as u64,
+        )?;
     }
     let (image, depth) = match &a.image {
         Some(p) => {
             let l = io::read_image(p)?;
             (l.image, l.depth)
         }
-        None => (phantom::try_phantom(m, a.size, a.size, phantom::natural_channels(m), a.seed)?.image, BitDepth::U8),
+        None => (
+            phantom::try_phantom(m, a.size, a.size, phantom::natural_channels(m), a.seed)?.image,
+            BitDepth::U8,
+        ),
     };
-    let opts = SearchOptions { variant: a.ssim_variant.into(), ..Default::default() };
+    let opts = SearchOptions {
+        variant: a.ssim_variant.into(),
+        ..Default::default()
+    };
     let sheet = viz::gallery::gallery(m, &image, depth, a.seed, &opts, a.tile)?;
     viz::contact::write_png(&sheet, &a.out)?;
     if !g.quiet {

@@ -16,10 +16,12 @@ pub struct ListArgs {
 
 pub fn run(a: ListArgs) -> anyhow::Result<i32> {
     let modality = a.modality.as_deref().map(Modality::parse).transpose()?;
-    let ps = perturb::all().iter().filter(|p| match (modality, p.info().modality) {
-        (None, _) | (Some(_), None) => true,
-        (Some(m), Some(pm)) => m == pm,
-    });
+    let ps = perturb::all()
+        .iter()
+        .filter(|p| match (modality, p.info().modality) {
+            (None, _) | (Some(_), None) => true,
+            (Some(m), Some(pm)) => m == pm,
+        });
     if a.markdown {
         print!("{}", markdown(ps.map(|p| p.as_ref()).collect()));
     } else if a.json {
@@ -42,7 +44,10 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
             .collect();
         println!("{}", serde_json::to_string_pretty(&arr)?);
     } else {
-        println!("{:<24} {:<8} {:<11} {:<9} {:<18} strength", "id", "category", "modality", "geometric", "range");
+        println!(
+            "{:<24} {:<8} {:<11} {:<9} {:<18} strength",
+            "id", "category", "modality", "geometric", "range"
+        );
         for p in ps {
             let i = p.info();
             println!(

@@ -10,8 +10,8 @@ mod perturb;
 mod phantom;
 mod progress;
 mod run;
-mod ssim;
 mod seg;
+mod ssim;
 mod vlm;
 
 use clap::{Parser, Subcommand};
@@ -75,15 +75,24 @@ pub fn main() -> i32 {
         Err(e) => {
             use clap::error::ErrorKind;
             let code = match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
                 _ => exit::SETUP,
             };
             let _ = e.print();
-            return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { exit::SETUP } else { code };
+            return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                exit::SETUP
+            } else {
+                code
+            };
         }
     };
     if let Some(j) = cli.jobs {
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global() {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(j.max(1))
+            .build_global()
+        {
             eprintln!("error: --jobs: {e}");
             return exit::SETUP;
         }

@@ -64,7 +64,10 @@ pub enum CalibrationArg {
 /// ids with an on-GPU search on the GPU and write on the CPU (src/generate.rs, docs/gpu.md
 /// "--device"); `gallery` only validates the choice and renders on the CPU. `tensorrt` is an
 /// ONNX Runtime provider (eval-seg, run) and is refused here.
-pub fn select_engine(d: &super::args::DeviceArg, quiet: bool) -> anyhow::Result<medfm_robust::backend::Engine> {
+pub fn select_engine(
+    d: &super::args::DeviceArg,
+    quiet: bool,
+) -> anyhow::Result<medfm_robust::backend::Engine> {
     use medfm_robust::backend::EngineKind;
     let kind = match d.0.split(':').next().unwrap_or("cpu") {
         "cpu" => EngineKind::Cpu,
@@ -72,7 +75,8 @@ pub fn select_engine(d: &super::args::DeviceArg, quiet: bool) -> anyhow::Result<
         "auto" => EngineKind::Auto,
         _ => anyhow::bail!("--device {d}: this command perturbs on cpu, cuda or auto; tensorrt is an ONNX Runtime provider for eval-seg and run"),
     };
-    let e = medfm_robust::backend::Engine::select(kind).map_err(|e| anyhow::anyhow!("--device {d}: {e}"))?;
+    let e = medfm_robust::backend::Engine::select(kind)
+        .map_err(|e| anyhow::anyhow!("--device {d}: {e}"))?;
     if !quiet && kind != EngineKind::Cpu {
         eprintln!("device: {}", e.describe());
     }
@@ -121,7 +125,10 @@ pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
     }
     for f in &s.failures {
         // Most errors already start with the file they are about: name it once.
-        let error = f.error.strip_prefix(&format!("{}: ", f.source)).unwrap_or(&f.error);
+        let error = f
+            .error
+            .strip_prefix(&format!("{}: ", f.source))
+            .unwrap_or(&f.error);
         match f.perturbation {
             Some(p) => eprintln!("error: {} [{p}]: {error}", f.source),
             None => eprintln!("error: {}: {error}", f.source),
@@ -139,5 +146,9 @@ pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
             s.failures.len()
         );
     }
-    if s.failures.is_empty() { super::exit::OK } else { super::exit::UNITS_FAILED }
+    if s.failures.is_empty() {
+        super::exit::OK
+    } else {
+        super::exit::UNITS_FAILED
+    }
 }

@@ -74,12 +74,22 @@ fn shard(arg: Option<&str>) -> anyhow::Result<Shard> {
 pub fn run(a: RunArgs, g: Global) -> anyhow::Result<i32> {
     let config = Config::load(&a.config)?;
     let shard = shard(a.shard.as_deref())?;
-    run_config(&config, &a.out, shard, a.restart, a.dry_run, a.report, g.quiet)
+    run_config(
+        &config, &a.out, shard, a.restart, a.dry_run, a.report, g.quiet,
+    )
 }
 
 /// Run `config` into `out` (validation, resume, shard), print the summary; the exit code of the
 /// table in [`super::exit`]. Every front-end that runs units ends here.
-pub fn run_config(config: &Config, out: &Path, shard: Shard, restart: bool, dry_run: bool, report: bool, quiet: bool) -> anyhow::Result<i32> {
+pub fn run_config(
+    config: &Config,
+    out: &Path,
+    shard: Shard,
+    restart: bool,
+    dry_run: bool,
+    report: bool,
+    quiet: bool,
+) -> anyhow::Result<i32> {
     let (plan, mut evaluators) = exec::validate(config, out)?;
     if dry_run {
         print!("{}", exec::dry_run(&plan, &mut evaluators, out, shard, 1)?);
@@ -92,14 +102,22 @@ pub fn run_config(config: &Config, out: &Path, shard: Shard, restart: bool, dry_
         }
         pb.set_position(done);
     };
-    let opts = exec::RunOptions { out: out.to_path_buf(), shard, restart, batch: 2 * rayon::current_num_threads().max(4) };
+    let opts = exec::RunOptions {
+        out: out.to_path_buf(),
+        shard,
+        restart,
+        batch: 2 * rayon::current_num_threads().max(4),
+    };
     let t0 = std::time::Instant::now();
     let s = exec::execute(&plan, &mut evaluators, &opts, &cb)?;
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
     if !quiet {
         if s.changed > 0 {
-            eprintln!("run: {} unit(s) rerun because their sample's files changed since their records", s.changed);
+            eprintln!(
+                "run: {} unit(s) rerun because their sample's files changed since their records",
+                s.changed
+            );
         }
         eprintln!(
             "run: shard {shard}: {} units in shard ({} of the run), {} already done, {} run now in {secs:.1} s, {} failed -> {}",
@@ -117,34 +135,69 @@ pub fn run_config(config: &Config, out: &Path, shard: Shard, restart: bool, dry_
     if report && shard.count == 1 {
         let rs = medfm_robust::report::write_report(out, &out.join("report"))?;
         if !quiet {
-            eprintln!("report: {} records -> {}", rs.records, out.join("report").display());
+            eprintln!(
+                "report: {} records -> {}",
+                rs.records,
+                out.join("report").display()
+            );
         }
     }
-    Ok(if failed > 0 { exit::UNITS_FAILED } else { exit::OK })
+    Ok(if failed > 0 {
+        exit::UNITS_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 pub fn merge(a: MergeArgs, _g: Global) -> anyhow::Result<i32> {
     let s = merge::merge(&a.dirs, &a.out)?;
-    println!("merged {} records ({} failed) into {}", s.records, s.failed, a.out.join("records.jsonl").display());
+    println!(
+        "merged {} records ({} failed) into {}",
+        s.records,
+        s.failed,
+        a.out.join("records.jsonl").display()
+    );
     if let Some(n) = &s.plan_note {
         eprintln!("warning: {n}");
     }
     if !s.missing.is_empty() {
-        eprintln!("{} unit(s) missing (listed in {}), e.g.:", s.missing.len(), a.out.join("missing_units.txt").display());
+        eprintln!(
+            "{} unit(s) missing (listed in {}), e.g.:",
+            s.missing.len(),
+            a.out.join("missing_units.txt").display()
+        );
         for u in s.missing.iter().take(10) {
             eprintln!("  {u}");
         }
         return Ok(exit::MISSING);
     }
-    Ok(if s.failed > 0 { exit::UNITS_FAILED } else { exit::OK })
+    Ok(if s.failed > 0 {
+        exit::UNITS_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 pub fn report(a: ReportArgs, _g: Global) -> anyhow::Result<i32> {
     let out = a.out.unwrap_or_else(|| a.dir.join("report"));
-    let baseline = a.baseline.as_deref().map(medfm_robust::report::inference::Baseline::parse).transpose()?;
-    let opts = medfm_robust::report::inference::StatsOptions { replicates: a.bootstrap, seed: a.stats_seed, baseline, ..Default::default() };
+    let baseline = a
+        .baseline
+        .as_deref()
+        .map(medfm_robust::report::inference::Baseline::parse)
+        .transpose()?;
+    let opts = medfm_robust::report::inference::StatsOptions {
+        replicates: a.bootstrap,
+        seed: a.stats_seed,
+        baseline,
+        ..Default::default()
+    };
     let s = medfm_robust::report::write_report_with(&a.dir, &out, &opts)?;
-    println!("report: {} records ({} with errors left out) -> {}", s.records, s.errors, out.display());
+    println!(
+        "report: {} records ({} with errors left out) -> {}",
+        s.records,
+        s.errors,
+        out.display()
+    );
     if let Some(n) = &s.completeness_note {
         eprintln!("warning: {n}");
     }
@@ -164,7 +217,9 @@ pub fn report(a: ReportArgs, _g: Global) -> anyhow::Result<i32> {
 /// the report in OUT/report. Returns the exit code.
 pub fn run_demo_benchmark(out: &Path, quiet: bool) -> anyhow::Result<i32> {
     std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
-    let out = &out.canonicalize().with_context(|| out.display().to_string())?;
+    let out = &out
+        .canonicalize()
+        .with_context(|| out.display().to_string())?;
     let data = out.join("data");
     demo::write_data(&data)?;
     let server = medfm_robust::eval::vlm::demo_server::DemoServer::start()?;

@@ -9,7 +9,9 @@ use anyhow::{bail, Context};
 use super::Global;
 use medfm_robust::eval::seg::ModelSpec;
 use medfm_robust::perturb::Modality;
-use medfm_robust::run::config::{Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile};
+use medfm_robust::run::config::{
+    Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile,
+};
 use medfm_robust::run::Shard;
 
 #[derive(clap::Args)]
@@ -94,17 +96,36 @@ pub struct EvalSegArgs {
 fn model_config(a: &EvalSegArgs) -> anyhow::Result<RunModel> {
     let (name, strategy, preset, graphs, model) = if let Some(t) = &a.model {
         let spec = ModelSpec::from_toml(t)?;
-        (spec.name, spec.strategy, a.preset.clone().unwrap_or(spec.preset), BTreeMap::new(), Some(t.clone()))
+        (
+            spec.name,
+            spec.strategy,
+            a.preset.clone().unwrap_or(spec.preset),
+            BTreeMap::new(),
+            Some(t.clone()),
+        )
     } else {
         let (Some(enc), Some(dec)) = (&a.encoder, &a.decoder) else {
             bail!("give a model: --encoder E.onnx --decoder D.onnx --preset P, or --model M.toml");
         };
         let preset = a.preset.clone().context("--preset is required with --encoder/--decoder (medsam, sam-med2d, sam-med2d:best-iou, litemedsam)")?;
         // "models/medsam/encoder.onnx" is named "medsam"; "medsam_encoder.onnx" keeps its stem.
-        let stem = enc.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        let parent = enc.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned());
-        let name = if stem == "encoder" { parent.unwrap_or(stem) } else { stem };
-        let graphs = BTreeMap::from([("encoder".to_string(), abs(enc)), ("decoder".to_string(), abs(dec))]);
+        let stem = enc
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        let parent = enc
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|s| s.to_string_lossy().into_owned());
+        let name = if stem == "encoder" {
+            parent.unwrap_or(stem)
+        } else {
+            stem
+        };
+        let graphs = BTreeMap::from([
+            ("encoder".to_string(), abs(enc)),
+            ("decoder".to_string(), abs(dec)),
+        ]);
         (name, "full".to_string(), preset, graphs, None)
     };
     Ok(RunModel {
@@ -134,7 +155,10 @@ fn dataset_config(a: &EvalSegArgs) -> anyhow::Result<DatasetConfig> {
     } else if let (Some(root), Some(layout)) = (&a.data, &a.layout) {
         (root.clone(), layout.clone(), None, layout.clone())
     } else if let (Some(i), Some(m)) = (&a.images, &a.masks) {
-        let name = abs(i).parent().map(name_of).unwrap_or_else(|| "dataset".into());
+        let name = abs(i)
+            .parent()
+            .map(name_of)
+            .unwrap_or_else(|| "dataset".into());
         (i.clone(), "generic".to_string(), Some(abs(m)), name)
     } else {
         bail!("give data: --images DIR --masks DIR, --manifest FILE, or --data ROOT --layout NAME");
@@ -153,7 +177,9 @@ fn dataset_config(a: &EvalSegArgs) -> anyhow::Result<DatasetConfig> {
 }
 
 fn name_of(p: &Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into())
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dataset".into())
 }
 
 /// `eval-seg` is a description of one dataset and one model for the pipeline: the same units,
@@ -170,13 +196,25 @@ pub fn run_eval_seg(a: EvalSegArgs, g: Global) -> anyhow::Result<i32> {
         levels: a.levels.0.clone(),
         perturbations: vec![a.perturbations.clone()],
         max_evals_per_band: 20,
-        calibration: if a.fixed_strengths { Calibration::Fixed } else { Calibration::PerImage },
+        calibration: if a.fixed_strengths {
+            Calibration::Fixed
+        } else {
+            Calibration::PerImage
+        },
         calibration_images: 1,
         ssim_variant: None,
         datasets: vec![dataset_config(&a)?],
         models: vec![model_config(&a)?],
     };
-    super::run::run_config(&config, &a.out, Shard::ALL, a.restart, false, false, g.quiet)
+    super::run::run_config(
+        &config,
+        &a.out,
+        Shard::ALL,
+        a.restart,
+        false,
+        false,
+        g.quiet,
+    )
 }
 
 /// The built-in demo model's graphs (models/demo, reproducible with tools/make_demo_model.py),

@@ -1,6 +1,6 @@
+use anyhow::Context;
 use medfm_robust::io;
 use medfm_robust::ssim::{SsimReference, SsimVariant};
-use anyhow::Context;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -36,7 +36,8 @@ pub fn run(a: SsimArgs) -> anyhow::Result<i32> {
     let x = io::read_image(&a.a)?.image;
     let y = io::read_image(&a.b)?.image;
     let v = SsimVariant::from(a.variant);
-    let s = medfm_robust::ssim::ssim(&x, &y, v).with_context(|| format!("SSIM of {} and {}", a.a.display(), a.b.display()))?;
+    let s = medfm_robust::ssim::ssim(&x, &y, v)
+        .with_context(|| format!("SSIM of {} and {}", a.a.display(), a.b.display()))?;
     println!("{s:.10}");
     if a.time > 0 {
         let t0 = std::time::Instant::now();

@@ -5,7 +5,9 @@ use anyhow::Context;
 use medfm_robust::eval::vlm::{ModelConfig, Task};
 use medfm_robust::metrics::caption::{self, Tokenisation};
 use medfm_robust::perturb::Modality;
-use medfm_robust::run::config::{Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile};
+use medfm_robust::run::config::{
+    Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile,
+};
 use medfm_robust::run::Shard;
 use std::path::PathBuf;
 
@@ -87,7 +89,12 @@ pub fn run_eval_vlm(a: EvalVlmArgs, g: Global) -> anyhow::Result<i32> {
         Modality::parse(m)?;
     }
     medfm_robust::run::vlm_eval::compat_flags(&a.compat)?;
-    let dataset = a.dataset.clone().unwrap_or_else(|| a.data.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "data".into()));
+    let dataset = a.dataset.clone().unwrap_or_else(|| {
+        a.data
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "data".into())
+    });
     let config = Config {
         name: format!("eval-vlm {} {} on {dataset}", model.name, task.as_str()),
         seed: a.perturb_seed,
@@ -125,19 +132,28 @@ pub fn run_eval_vlm(a: EvalVlmArgs, g: Global) -> anyhow::Result<i32> {
             vlm_compat: a.compat.clone(),
         }],
     };
-    super::run::run_config(&config, &a.out, Shard::ALL, a.restart, false, false, g.quiet)
+    super::run::run_config(
+        &config,
+        &a.out,
+        Shard::ALL,
+        a.restart,
+        false,
+        false,
+        g.quiet,
+    )
 }
 
 pub fn run_caption_metrics(a: CaptionMetricsArgs) -> anyhow::Result<i32> {
     let tok = Tokenisation::parse(&a.tokenisation)?;
-    let text = std::fs::read_to_string(&a.file).with_context(|| format!("{}: cannot read", a.file.display()))?;
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("{}: cannot read", a.file.display()))?;
     let (mut preds, mut refs) = (Vec::new(), Vec::new());
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value =
-            serde_json::from_str(line).with_context(|| format!("{}: line {}", a.file.display(), n + 1))?;
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}: line {}", a.file.display(), n + 1))?;
         let pred = v.get("prediction").and_then(|p| p.as_str()).unwrap_or("");
         let rs: Vec<String> = v
             .get("references")

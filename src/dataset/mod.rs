@@ -70,32 +70,54 @@ impl Layout {
 }
 
 fn is_image(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
-    let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && is_image(p)).collect();
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && is_image(p))
+        .collect();
     v.sort();
     Ok(v)
 }
 
 fn stem(p: &Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn rel_id(root: &Path, p: &Path) -> String {
     let r = p.strip_prefix(root).unwrap_or(p);
-    r.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    r.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// `images/` + `masks/` matched by stem; masks may carry a `_mask`/`_segmentation` suffix.
-pub fn from_dirs(name: &str, images: &Path, masks: &Path, modality: Option<Modality>) -> Result<SegDataset> {
+pub fn from_dirs(
+    name: &str,
+    images: &Path,
+    masks: &Path,
+    modality: Option<Modality>,
+) -> Result<SegDataset> {
     let root = images.parent().unwrap_or(Path::new(""));
     let mut by_stem: HashMap<String, PathBuf> = HashMap::new();
     for m in list_images(masks)? {
         let s = stem(&m);
-        let key = ["_mask", "_Mask", "_segmentation", "_Segmentation"].iter().find_map(|suf| s.strip_suffix(suf)).unwrap_or(&s).to_string();
+        let key = ["_mask", "_Mask", "_segmentation", "_Segmentation"]
+            .iter()
+            .find_map(|suf| s.strip_suffix(suf))
+            .unwrap_or(&s)
+            .to_string();
         // An exact stem match wins over a suffixed one.
         if key == s || !by_stem.contains_key(&key) {
             by_stem.insert(key, m);
@@ -103,14 +125,25 @@ pub fn from_dirs(name: &str, images: &Path, masks: &Path, modality: Option<Modal
     }
     let samples = list_images(images)?
         .into_iter()
-        .map(|img| SegSample { id: rel_id(root, &img), mask: by_stem.get(&stem(&img)).cloned(), image: img, modality })
+        .map(|img| SegSample {
+            id: rel_id(root, &img),
+            mask: by_stem.get(&stem(&img)).cloned(),
+            image: img,
+            modality,
+        })
         .collect();
-    Ok(SegDataset { name: name.to_string(), samples })
+    Ok(SegDataset {
+        name: name.to_string(),
+        samples,
+    })
 }
 
 /// A CSV (`image,mask[,modality]` header) or JSONL manifest; paths relative to the manifest.
 pub fn from_manifest(name: &str, path: &Path) -> Result<SegDataset> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     let dir = path.parent().unwrap_or(Path::new(""));
     let resolve = |s: &str| {
         let p = PathBuf::from(s.trim());
@@ -122,7 +155,10 @@ pub fn from_manifest(name: &str, path: &Path) -> Result<SegDataset> {
     };
     let bad = |line: usize, why: String| Error::invalid(format!("{}:{line}", path.display()), why);
     let mut samples = Vec::new();
-    let jsonl = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
+    let jsonl = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
     if jsonl {
         #[derive(serde::Deserialize)]
         struct Row {
@@ -130,59 +166,136 @@ pub fn from_manifest(name: &str, path: &Path) -> Result<SegDataset> {
             mask: Option<String>,
             modality: Option<String>,
         }
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let r: Row = serde_json::from_str(line).map_err(|e| bad(i + 1, e.to_string()))?;
             let modality = r.modality.as_deref().map(Modality::parse).transpose()?;
-            samples.push(SegSample { id: r.image.clone(), image: resolve(&r.image), mask: r.mask.as_deref().map(resolve), modality });
+            samples.push(SegSample {
+                id: r.image.clone(),
+                image: resolve(&r.image),
+                mask: r.mask.as_deref().map(resolve),
+                modality,
+            });
         }
     } else {
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-        let header: Vec<String> = lines.next().map(|(_, h)| h.split(',').map(|s| s.trim().to_ascii_lowercase()).collect()).unwrap_or_default();
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let header: Vec<String> = lines
+            .next()
+            .map(|(_, h)| {
+                h.split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default();
         let col = |n: &str| header.iter().position(|h| h == n);
-        let (ci, cm, cmod) = (col("image").ok_or_else(|| bad(1, "CSV header needs an `image` column".into()))?, col("mask"), col("modality"));
+        let (ci, cm, cmod) = (
+            col("image").ok_or_else(|| bad(1, "CSV header needs an `image` column".into()))?,
+            col("mask"),
+            col("modality"),
+        );
         for (i, line) in lines {
             let f: Vec<&str> = line.split(',').collect();
-            let get = |c: Option<usize>| c.and_then(|c| f.get(c)).map(|s| s.trim()).filter(|s| !s.is_empty());
+            let get = |c: Option<usize>| {
+                c.and_then(|c| f.get(c))
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty())
+            };
             let image = get(Some(ci)).ok_or_else(|| bad(i + 1, "missing image".into()))?;
             let modality = get(cmod).map(Modality::parse).transpose()?;
-            samples.push(SegSample { id: image.to_string(), image: resolve(image), mask: get(cm).map(resolve), modality });
+            samples.push(SegSample {
+                id: image.to_string(),
+                image: resolve(image),
+                mask: get(cm).map(resolve),
+                modality,
+            });
         }
     }
-    Ok(SegDataset { name: name.to_string(), samples })
+    Ok(SegDataset {
+        name: name.to_string(),
+        samples,
+    })
 }
 
 /// A named layout under `root`.
 pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<SegDataset> {
     let first_dir = |cands: &[&str]| cands.iter().map(|c| root.join(c)).find(|p| p.is_dir());
-    let missing = |what: &str| Error::invalid(root.display().to_string(), format!("not a {what} folder (see docs/segmentation.md for the expected layout)"));
+    let missing = |what: &str| {
+        Error::invalid(
+            root.display().to_string(),
+            format!("not a {what} folder (see docs/segmentation.md for the expected layout)"),
+        )
+    };
     match layout {
-        Layout::Generic => from_dirs("generic", &root.join("images"), &root.join("masks"), modality),
+        Layout::Generic => from_dirs(
+            "generic",
+            &root.join("images"),
+            &root.join("masks"),
+            modality,
+        ),
         Layout::Isic2016 => {
-            let imgs = first_dir(&["ISBI2016_ISIC_Part1_Training_Data", "ISBI2016_ISIC_Part1_Test_Data"]).ok_or_else(|| missing("ISIC 2016"))?;
+            let imgs = first_dir(&[
+                "ISBI2016_ISIC_Part1_Training_Data",
+                "ISBI2016_ISIC_Part1_Test_Data",
+            ])
+            .ok_or_else(|| missing("ISIC 2016"))?;
             let gt = PathBuf::from(imgs.to_string_lossy().replace("_Data", "_GroundTruth"));
-            let mut ds = from_dirs("isic2016", &imgs, &gt, Some(modality.unwrap_or(Modality::Dermoscopy)))?;
-            ds.samples.retain(|s| !stem(&s.image).ends_with("_Segmentation"));
+            let mut ds = from_dirs(
+                "isic2016",
+                &imgs,
+                &gt,
+                Some(modality.unwrap_or(Modality::Dermoscopy)),
+            )?;
+            ds.samples
+                .retain(|s| !stem(&s.image).ends_with("_Segmentation"));
             Ok(ds)
         }
         Layout::Kvasir => {
-            let base = if root.join("Kvasir-SEG").is_dir() { root.join("Kvasir-SEG") } else { root.to_path_buf() };
+            let base = if root.join("Kvasir-SEG").is_dir() {
+                root.join("Kvasir-SEG")
+            } else {
+                root.to_path_buf()
+            };
             if !base.join("images").is_dir() {
                 return Err(missing("Kvasir-SEG"));
             }
-            from_dirs("kvasir", &base.join("images"), &base.join("masks"), Some(modality.unwrap_or(Modality::Endoscopy)))
+            from_dirs(
+                "kvasir",
+                &base.join("images"),
+                &base.join("masks"),
+                Some(modality.unwrap_or(Modality::Endoscopy)),
+            )
         }
         Layout::BrainTumor => {
             if !root.join("images").is_dir() {
                 return Err(missing("brain tumor (PNG conversion)"));
             }
-            from_dirs("brain-tumor", &root.join("images"), &root.join("masks"), Some(modality.unwrap_or(Modality::Mri)))
+            from_dirs(
+                "brain-tumor",
+                &root.join("images"),
+                &root.join("masks"),
+                Some(modality.unwrap_or(Modality::Mri)),
+            )
         }
         Layout::SmdgDisc | Layout::SmdgCup => {
-            let (structure, smdg_dir, name) =
-                if layout == Layout::SmdgDisc { ("disc", "optic-disc", "smdg-disc") } else { ("cup", "optic-cup", "smdg-cup") };
+            let (structure, smdg_dir, name) = if layout == Layout::SmdgDisc {
+                ("disc", "optic-disc", "smdg-disc")
+            } else {
+                ("cup", "optic-cup", "smdg-cup")
+            };
             let m = Some(modality.unwrap_or(Modality::Oct));
             if root.join(structure).join("images").is_dir() {
-                from_dirs(name, &root.join(structure).join("images"), &root.join(structure).join("masks"), m)
+                from_dirs(
+                    name,
+                    &root.join(structure).join("images"),
+                    &root.join(structure).join("masks"),
+                    m,
+                )
             } else if root.join("full-fundus").is_dir() {
                 let mut ds = from_dirs(name, &root.join("full-fundus"), &root.join(smdg_dir), m)?;
                 // Not every fundus has this structure annotated: only pairs are items.
@@ -210,11 +323,17 @@ pub fn read_image(path: &Path) -> Result<(Image, BitDepth)> {
 mod tests {
     #[test]
     fn binarise_rule() {
-        assert_eq!(crate::io::binarise(&[0, 127, 128, 255], 255), vec![0, 0, 1, 1]);
+        assert_eq!(
+            crate::io::binarise(&[0, 127, 128, 255], 255),
+            vec![0, 0, 1, 1]
+        );
         // 0/1 label masks.
         assert_eq!(crate::io::binarise(&[0, 1, 1, 0], 255), vec![0, 1, 1, 0]);
         // JPEG ringing around 0 stays background.
-        assert_eq!(crate::io::binarise(&[3, 250, 120, 131], 255), vec![0, 1, 0, 1]);
+        assert_eq!(
+            crate::io::binarise(&[3, 250, 120, 131], 255),
+            vec![0, 1, 0, 1]
+        );
         assert_eq!(crate::io::binarise(&[0, 40000], 65535), vec![0, 1]);
     }
 }

@@ -56,14 +56,21 @@ impl Listing {
     /// error (crate::io::read_file names dangling links and loops).
     pub fn all(self) -> Vec<InputItem> {
         let mut v = self.items;
-        v.extend(self.bad.into_iter().map(|b| InputItem { path: b.path, relative: b.relative, mask: None, modality: None }));
+        v.extend(self.bad.into_iter().map(|b| InputItem {
+            path: b.path,
+            relative: b.relative,
+            mask: None,
+            modality: None,
+        }));
         v.sort_by(|a, b| a.relative.cmp(&b.relative));
         v
     }
 }
 
 fn is_image(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// List inputs from a folder (recursive, sorted by relative path) or a manifest file. With
@@ -72,10 +79,20 @@ fn is_image(p: &Path) -> bool {
 /// not scanned.
 pub fn list_inputs(input: &Path, masks: Option<&Path>, exclude: Option<&Path>) -> Result<Listing> {
     let meta = std::fs::metadata(input).map_err(|source| Error::read(input, source))?;
-    let mut listing = if meta.is_dir() { scan_dir(input, exclude) } else { Listing { items: read_manifest(input)?, bad: vec![] } };
+    let mut listing = if meta.is_dir() {
+        scan_dir(input, exclude)
+    } else {
+        Listing {
+            items: read_manifest(input)?,
+            bad: vec![],
+        }
+    };
     if let Some(mdir) = masks {
         if !mdir.is_dir() {
-            return Err(Error::invalid("--masks", format!("{} is not a folder", mdir.display())));
+            return Err(Error::invalid(
+                "--masks",
+                format!("{} is not a folder", mdir.display()),
+            ));
         }
         for it in &mut listing.items {
             if it.mask.is_none() {
@@ -89,24 +106,43 @@ pub fn list_inputs(input: &Path, masks: Option<&Path>, exclude: Option<&Path>) -
 fn scan_dir(root: &Path, exclude: Option<&Path>) -> Listing {
     let excluded = exclude.and_then(|e| std::fs::canonicalize(e).ok());
     let mut listing = Listing::default();
-    let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| {
-        match &excluded {
-            Some(x) if e.depth() > 0 && e.file_type().is_dir() => std::fs::canonicalize(e.path()).map_or(true, |c| &c != x),
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| match &excluded {
+            Some(x) if e.depth() > 0 && e.file_type().is_dir() => {
+                std::fs::canonicalize(e.path()).map_or(true, |c| &c != x)
+            }
             _ => true,
-        }
-    });
+        });
     for entry in walker {
         match entry {
             Ok(entry) => {
                 if entry.file_type().is_file() && is_image(entry.path()) {
-                    let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
-                    listing.items.push(InputItem { path: entry.path().to_path_buf(), relative, mask: None, modality: None });
+                    let relative = entry
+                        .path()
+                        .strip_prefix(root)
+                        .unwrap_or(entry.path())
+                        .to_path_buf();
+                    listing.items.push(InputItem {
+                        path: entry.path().to_path_buf(),
+                        relative,
+                        mask: None,
+                        modality: None,
+                    });
                 }
             }
             Err(e) => {
-                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
                 let reason = if let Some(anc) = e.loop_ancestor() {
-                    format!("symbolic link loop (it leads back to {}); fix or remove the link", anc.display())
+                    format!(
+                        "symbolic link loop (it leads back to {}); fix or remove the link",
+                        anc.display()
+                    )
                 } else if let Some(Error::BadEntry { reason, .. }) = super::link_error(&path) {
                     reason
                 } else {
@@ -116,7 +152,14 @@ fn scan_dir(root: &Path, exclude: Option<&Path>) -> Listing {
                     }
                 };
                 let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-                listing.bad.push(BadEntry { error: Error::BadEntry { path: path.clone(), reason }, path, relative });
+                listing.bad.push(BadEntry {
+                    error: Error::BadEntry {
+                        path: path.clone(),
+                        reason,
+                    },
+                    path,
+                    relative,
+                });
             }
         }
     }
@@ -150,20 +193,39 @@ fn read_manifest(path: &Path) -> Result<Vec<InputItem>> {
     let bytes = std::fs::read(path).map_err(|source| Error::read(path, source))?;
     let text = String::from_utf8(bytes).map_err(|e| Error::Data {
         path: path.to_path_buf(),
-        reason: format!("not UTF-8 text (invalid byte at offset {}); save the manifest as UTF-8", e.utf8_error().valid_up_to()),
+        reason: format!(
+            "not UTF-8 text (invalid byte at offset {}); save the manifest as UTF-8",
+            e.utf8_error().valid_up_to()
+        ),
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let bad = |line: usize, reason: String| Error::Data { path: path.to_path_buf(), reason: format!("line {line}: {reason}") };
+    let bad = |line: usize, reason: String| Error::Data {
+        path: path.to_path_buf(),
+        reason: format!("line {line}: {reason}"),
+    };
     let resolve = |s: &str| -> PathBuf {
         let p = Path::new(s.trim());
-        if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
     };
     let rel_of = |s: &str| -> PathBuf {
         let p = Path::new(s.trim());
-        if p.is_absolute() { PathBuf::from(p.file_name().unwrap_or_default()) } else { p.to_path_buf() }
+        if p.is_absolute() {
+            PathBuf::from(p.file_name().unwrap_or_default())
+        } else {
+            p.to_path_buf()
+        }
     };
-    let modality_of = |line: usize, s: &str| -> Result<Modality> { Modality::parse(s).map_err(|e| bad(line, e.to_string())) };
-    let is_jsonl = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
+    let modality_of = |line: usize, s: &str| -> Result<Modality> {
+        Modality::parse(s).map_err(|e| bad(line, e.to_string()))
+    };
+    let is_jsonl = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"));
     // (line, image, mask, modality)
     let mut rows: Vec<(usize, String, Option<String>, Option<Modality>)> = Vec::new();
     if is_jsonl {
@@ -172,8 +234,11 @@ fn read_manifest(path: &Path) -> Result<Vec<InputItem>> {
             if line.trim().is_empty() {
                 continue;
             }
-            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(n, format!("not a JSON object: {e}")))?;
-            let obj = v.as_object().ok_or_else(|| bad(n, "not a JSON object".into()))?;
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| bad(n, format!("not a JSON object: {e}")))?;
+            let obj = v
+                .as_object()
+                .ok_or_else(|| bad(n, "not a JSON object".into()))?;
             let field = |k: &str| -> Result<Option<String>> {
                 match obj.get(k) {
                     None | Some(serde_json::Value::Null) => Ok(None),
@@ -188,19 +253,37 @@ fn read_manifest(path: &Path) -> Result<Vec<InputItem>> {
             rows.push((n, image, mask, modality));
         }
     } else {
-        let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
-        let header: Vec<String> =
-            rdr.headers().map_err(|e| bad(1, format!("not CSV: {e}")))?.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| bad(1, format!("not CSV: {e}")))?
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
         let col = |name: &str| header.iter().position(|h| h == name);
-        let ci = col("image").ok_or_else(|| bad(1, "the CSV header must name an `image` column".into()))?;
+        let ci = col("image")
+            .ok_or_else(|| bad(1, "the CSV header must name an `image` column".into()))?;
         let (cm, cmod) = (col("mask"), col("modality"));
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| bad(e.position().map_or(0, |p| p.line() as usize), format!("not CSV: {e}")))?;
+            let rec = rec.map_err(|e| {
+                bad(
+                    e.position().map_or(0, |p| p.line() as usize),
+                    format!("not CSV: {e}"),
+                )
+            })?;
             let n = rec.position().map_or(0, |p| p.line() as usize);
             if rec.iter().all(|f| f.is_empty()) {
                 continue;
             }
-            let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).filter(|s| !s.is_empty()).map(str::to_string);
+            let get = |c: Option<usize>| {
+                c.and_then(|c| rec.get(c))
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
             let image = get(Some(ci)).ok_or_else(|| bad(n, "empty `image` field".into()))?;
             let modality = get(cmod).map(|m| modality_of(n, &m)).transpose()?;
             rows.push((n, image, get(cm), modality));
@@ -216,7 +299,12 @@ fn read_manifest(path: &Path) -> Result<Vec<InputItem>> {
                 format!("image {} repeats line {first} (same output path {}); remove one of the two lines", image.trim(), relative.display()),
             ));
         }
-        items.push(InputItem { path: resolve(&image), relative, mask: mask.as_deref().map(resolve), modality });
+        items.push(InputItem {
+            path: resolve(&image),
+            relative,
+            mask: mask.as_deref().map(resolve),
+            modality,
+        });
     }
     Ok(items)
 }
@@ -234,11 +322,17 @@ mod tests {
 
     #[test]
     fn csv_fields_are_unquoted() {
-        let (_d, p) = manifest("m.csv", "image,mask,modality\n\"b, c.png\",\"m.png\",\"ct\"\na.png,,\n");
+        let (_d, p) = manifest(
+            "m.csv",
+            "image,mask,modality\n\"b, c.png\",\"m.png\",\"ct\"\na.png,,\n",
+        );
         let items = read_manifest(&p).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].relative, PathBuf::from("b, c.png"));
-        assert_eq!(items[0].mask.as_ref().unwrap().file_name().unwrap(), "m.png");
+        assert_eq!(
+            items[0].mask.as_ref().unwrap().file_name().unwrap(),
+            "m.png"
+        );
         assert_eq!(items[0].modality, Some(Modality::Ct));
         assert!(items[1].mask.is_none());
     }
@@ -247,8 +341,14 @@ mod tests {
     fn duplicate_rows_are_an_error_naming_both_lines() {
         let (_d, p) = manifest("m.csv", "image\na.png\nb.png\n\"a.png\"\n");
         let e = read_manifest(&p).unwrap_err().to_string();
-        assert!(e.contains("m.csv") && e.contains("line 4") && e.contains("line 2"), "{e}");
-        let (_d, p) = manifest("m.jsonl", "{\"image\": \"a.png\"}\n{\"image\": \"a.png\"}\n");
+        assert!(
+            e.contains("m.csv") && e.contains("line 4") && e.contains("line 2"),
+            "{e}"
+        );
+        let (_d, p) = manifest(
+            "m.jsonl",
+            "{\"image\": \"a.png\"}\n{\"image\": \"a.png\"}\n",
+        );
         let e = read_manifest(&p).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("line 1"), "{e}");
     }
@@ -257,7 +357,10 @@ mod tests {
     fn modality_errors_name_the_line() {
         let (_d, p) = manifest("m.csv", "image,modality\na.png,ct\nb.png,xyz\n");
         let e = read_manifest(&p).unwrap_err().to_string();
-        assert!(e.contains("m.csv") && e.contains("line 3") && e.contains("xyz"), "{e}");
+        assert!(
+            e.contains("m.csv") && e.contains("line 3") && e.contains("xyz"),
+            "{e}"
+        );
         let (_d, p) = manifest("m.jsonl", "{\"image\": \"a.png\", \"modality\": \"ct\"}\n\n{\"image\": \"b.png\", \"modality\": \"nope\"}\n");
         let e = read_manifest(&p).unwrap_err().to_string();
         assert!(e.contains("line 3") && e.contains("nope"), "{e}");
@@ -275,13 +378,33 @@ mod tests {
         std::fs::create_dir_all(r.join("out/x")).unwrap();
         std::fs::write(r.join("out/x/o.png"), b"x").unwrap();
         let l = list_inputs(r, None, Some(&r.join("out"))).unwrap();
-        let rel: Vec<String> = l.items.iter().map(|i| i.relative.display().to_string()).collect();
+        let rel: Vec<String> = l
+            .items
+            .iter()
+            .map(|i| i.relative.display().to_string())
+            .collect();
         assert_eq!(rel, ["a.png"], "{l:?}");
-        let bad: Vec<String> = l.bad.iter().map(|b| b.relative.display().to_string()).collect();
+        let bad: Vec<String> = l
+            .bad
+            .iter()
+            .map(|b| b.relative.display().to_string())
+            .collect();
         assert_eq!(bad, ["b_dangling.png", "sub/loop.png", "sub/up"], "{l:?}");
-        assert!(l.bad[0].error.to_string().contains("dangling"), "{}", l.bad[0].error);
-        assert!(l.bad[1].error.to_string().contains("loop"), "{}", l.bad[1].error);
-        assert!(l.bad[2].error.to_string().contains("loop"), "{}", l.bad[2].error);
+        assert!(
+            l.bad[0].error.to_string().contains("dangling"),
+            "{}",
+            l.bad[0].error
+        );
+        assert!(
+            l.bad[1].error.to_string().contains("loop"),
+            "{}",
+            l.bad[1].error
+        );
+        assert!(
+            l.bad[2].error.to_string().contains("loop"),
+            "{}",
+            l.bad[2].error
+        );
         // Without exclude the output folder is listed.
         assert_eq!(list_inputs(r, None, None).unwrap().items.len(), 2);
     }

@@ -26,7 +26,10 @@ pub fn image_id(relative: &Path) -> u32 {
 /// same string, and [`rel_path`] gives the path back.
 pub fn rel_string(relative: &Path) -> String {
     use std::os::unix::ffi::OsStrExt;
-    let parts: Vec<String> = relative.components().map(|c| escape_bytes(c.as_os_str().as_bytes())).collect();
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| escape_bytes(c.as_os_str().as_bytes()))
+        .collect();
     parts.join("/")
 }
 
@@ -136,7 +139,10 @@ pub fn max_pixels() -> Result<u64> {
     match std::env::var("MEDFM_MAX_PIXELS") {
         Ok(v) => match v.trim().parse::<u64>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(Error::invalid("MEDFM_MAX_PIXELS", format!("'{v}' is not a positive whole number of pixels"))),
+            _ => Err(Error::invalid(
+                "MEDFM_MAX_PIXELS",
+                format!("'{v}' is not a positive whole number of pixels"),
+            )),
         },
         Err(_) => Ok(DEFAULT_MAX_PIXELS),
     }
@@ -153,11 +159,18 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
                 if parent.is_some_and(|p| p.starts_with(&target)) {
                     return Err(Error::BadEntry {
                         path: path.to_path_buf(),
-                        reason: format!("symbolic link loop (it leads back to {}); fix or remove the link", target.display()),
+                        reason: format!(
+                            "symbolic link loop (it leads back to {}); fix or remove the link",
+                            target.display()
+                        ),
                     });
                 }
             }
-            return Err(Error::Unsupported { path: path.to_path_buf(), what: "input: it is a folder".into(), fix: "give an image file".into() });
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                what: "input: it is a folder".into(),
+                fix: "give an image file".into(),
+            });
         }
         Ok(m) if !m.is_file() => {
             return Err(Error::Unsupported {
@@ -179,14 +192,21 @@ pub(crate) fn link_error(path: &Path) -> Option<Error> {
         return None;
     }
     let reason = match std::fs::metadata(path) {
-        Err(e) if e.raw_os_error() == Some(40) => "symbolic link loop; fix or remove the link".to_string(),
+        Err(e) if e.raw_os_error() == Some(40) => {
+            "symbolic link loop; fix or remove the link".to_string()
+        }
         Err(_) => {
-            let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+            let target = std::fs::read_link(path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_else(|_| "?".into());
             format!("dangling symbolic link (its target {target} does not exist); restore the target or remove the link")
         }
         Ok(_) => return None,
     };
-    Some(Error::BadEntry { path: path.to_path_buf(), reason })
+    Some(Error::BadEntry {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 /// What a non-regular file is, in words.
@@ -252,11 +272,19 @@ fn tiff_layout(b: &[u8]) -> Option<(usize, u16)> {
     };
     let u16_at = |o: usize| -> Option<u16> {
         let s: [u8; 2] = b.get(o..o + 2)?.try_into().ok()?;
-        Some(if le { u16::from_le_bytes(s) } else { u16::from_be_bytes(s) })
+        Some(if le {
+            u16::from_le_bytes(s)
+        } else {
+            u16::from_be_bytes(s)
+        })
     };
     let u32_at = |o: usize| -> Option<u32> {
         let s: [u8; 4] = b.get(o..o + 4)?.try_into().ok()?;
-        Some(if le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
+        Some(if le {
+            u32::from_le_bytes(s)
+        } else {
+            u32::from_be_bytes(s)
+        })
     };
     if u16_at(2)? != 42 {
         return None;
@@ -272,7 +300,11 @@ fn tiff_layout(b: &[u8]) -> Option<(usize, u16)> {
                 if u16_at(e)? == 339 {
                     // SHORT values, one per sample: inline when they fit in 4 bytes, else at an offset.
                     let count = u32_at(e + 4)?;
-                    sample_format = if count <= 2 { u16_at(e + 8)? } else { u16_at(u32_at(e + 8)? as usize)? };
+                    sample_format = if count <= 2 {
+                        u16_at(e + 8)?
+                    } else {
+                        u16_at(u32_at(e + 8)? as usize)?
+                    };
                 }
             }
         }
@@ -284,11 +316,15 @@ fn tiff_layout(b: &[u8]) -> Option<(usize, u16)> {
 
 /// Decode image bytes; `path` is only used for messages and the format hint.
 pub fn decode_image(bytes: &[u8], path: &Path) -> Result<Loaded> {
-    let decode_err = |reason: String| Error::Decode { path: path.to_path_buf(), reason };
+    let decode_err = |reason: String| Error::Decode {
+        path: path.to_path_buf(),
+        reason,
+    };
     if bytes.is_empty() {
         return Err(decode_err("empty file (0 bytes)".into()));
     }
-    let guessed = image::guess_format(bytes).map_err(|e| decode_err(format!("unknown format: {e}")))?;
+    let guessed =
+        image::guess_format(bytes).map_err(|e| decode_err(format!("unknown format: {e}")))?;
     let format = match guessed {
         image::ImageFormat::Png => Format::Png,
         image::ImageFormat::Jpeg => Format::Jpeg,
@@ -324,10 +360,18 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<Loaded> {
     }
     let limit = max_pixels()?;
     let reader = || image::ImageReader::with_format(std::io::Cursor::new(bytes), guessed);
-    let (hw, hh) = reader().into_dimensions().map_err(|e| decode_err(e.to_string()))?;
+    let (hw, hh) = reader()
+        .into_dimensions()
+        .map_err(|e| decode_err(e.to_string()))?;
     let pixels = hw as u64 * hh as u64;
     if pixels > limit {
-        return Err(Error::TooManyPixels { path: path.to_path_buf(), width: hw as u64, height: hh as u64, pixels, limit });
+        return Err(Error::TooManyPixels {
+            path: path.to_path_buf(),
+            width: hw as u64,
+            height: hh as u64,
+            pixels,
+            limit,
+        });
     }
     let mut r = reader();
     let mut limits = image::Limits::default();
@@ -339,63 +383,146 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<Loaded> {
         return Err(decode_err("empty image (0 pixels)".into()));
     }
     use image::DynamicImage as D;
-    let (channels, depth, samples): (usize, BitDepth, Vec<f32>) = match dynimg {
-        D::ImageLuma8(b) => (1, BitDepth::U8, b.into_raw().iter().map(|&v| v as f32 / 255.0).collect()),
-        D::ImageLumaA8(_) => {
-            warnings.push(format!("{name}: alpha channel dropped"));
-            (1, BitDepth::U8, dynimg.to_luma8().into_raw().iter().map(|&v| v as f32 / 255.0).collect())
-        }
-        D::ImageRgb8(b) => (3, BitDepth::U8, b.into_raw().iter().map(|&v| v as f32 / 255.0).collect()),
-        D::ImageRgba8(_) => {
-            warnings.push(format!("{name}: alpha channel dropped"));
-            (3, BitDepth::U8, dynimg.to_rgb8().into_raw().iter().map(|&v| v as f32 / 255.0).collect())
-        }
-        D::ImageLuma16(b) => (1, BitDepth::U16, b.into_raw().iter().map(|&v| v as f32 / 65535.0).collect()),
-        D::ImageLumaA16(_) => {
-            warnings.push(format!("{name}: alpha channel dropped"));
-            (1, BitDepth::U16, dynimg.to_luma16().into_raw().iter().map(|&v| v as f32 / 65535.0).collect())
-        }
-        D::ImageRgb16(b) => (3, BitDepth::U16, b.into_raw().iter().map(|&v| v as f32 / 65535.0).collect()),
-        D::ImageRgba16(_) => {
-            warnings.push(format!("{name}: alpha channel dropped"));
-            (3, BitDepth::U16, dynimg.to_rgb16().into_raw().iter().map(|&v| v as f32 / 65535.0).collect())
-        }
-        D::ImageRgb32F(_) | D::ImageRgba32F(_) => {
-            return Err(Error::Unsupported {
+    let (channels, depth, samples): (usize, BitDepth, Vec<f32>) =
+        match dynimg {
+            D::ImageLuma8(b) => (
+                1,
+                BitDepth::U8,
+                b.into_raw().iter().map(|&v| v as f32 / 255.0).collect(),
+            ),
+            D::ImageLumaA8(_) => {
+                warnings.push(format!("{name}: alpha channel dropped"));
+                (
+                    1,
+                    BitDepth::U8,
+                    dynimg
+                        .to_luma8()
+                        .into_raw()
+                        .iter()
+                        .map(|&v| v as f32 / 255.0)
+                        .collect(),
+                )
+            }
+            D::ImageRgb8(b) => (
+                3,
+                BitDepth::U8,
+                b.into_raw().iter().map(|&v| v as f32 / 255.0).collect(),
+            ),
+            D::ImageRgba8(_) => {
+                warnings.push(format!("{name}: alpha channel dropped"));
+                (
+                    3,
+                    BitDepth::U8,
+                    dynimg
+                        .to_rgb8()
+                        .into_raw()
+                        .iter()
+                        .map(|&v| v as f32 / 255.0)
+                        .collect(),
+                )
+            }
+            D::ImageLuma16(b) => (
+                1,
+                BitDepth::U16,
+                b.into_raw().iter().map(|&v| v as f32 / 65535.0).collect(),
+            ),
+            D::ImageLumaA16(_) => {
+                warnings.push(format!("{name}: alpha channel dropped"));
+                (
+                    1,
+                    BitDepth::U16,
+                    dynimg
+                        .to_luma16()
+                        .into_raw()
+                        .iter()
+                        .map(|&v| v as f32 / 65535.0)
+                        .collect(),
+                )
+            }
+            D::ImageRgb16(b) => (
+                3,
+                BitDepth::U16,
+                b.into_raw().iter().map(|&v| v as f32 / 65535.0).collect(),
+            ),
+            D::ImageRgba16(_) => {
+                warnings.push(format!("{name}: alpha channel dropped"));
+                (
+                    3,
+                    BitDepth::U16,
+                    dynimg
+                        .to_rgb16()
+                        .into_raw()
+                        .iter()
+                        .map(|&v| v as f32 / 65535.0)
+                        .collect(),
+                )
+            }
+            D::ImageRgb32F(_) | D::ImageRgba32F(_) => return Err(Error::Unsupported {
                 path: path.to_path_buf(),
                 what: "32-bit floating-point image".into(),
-                fix: "convert it to 8- or 16-bit unsigned integer (e.g. scale [0, 1] to 0..65535)".into(),
-            })
-        }
-        other => {
-            return Err(Error::Unsupported {
-                path: path.to_path_buf(),
-                what: format!("sample type {:?}", other.color()),
-                fix: "convert it to 8- or 16-bit unsigned integer grey or RGB".into(),
-            })
-        }
-    };
+                fix: "convert it to 8- or 16-bit unsigned integer (e.g. scale [0, 1] to 0..65535)"
+                    .into(),
+            }),
+            other => {
+                return Err(Error::Unsupported {
+                    path: path.to_path_buf(),
+                    what: format!("sample type {:?}", other.color()),
+                    fix: "convert it to 8- or 16-bit unsigned integer grey or RGB".into(),
+                })
+            }
+        };
     if depth == BitDepth::U16 && format == Format::Jpeg {
         return Err(decode_err("16-bit JPEG is not supported".into()));
     }
     let image = Image::from_interleaved(w, h, channels, &samples);
-    Ok(Loaded { image, depth, format, warnings })
+    Ok(Loaded {
+        image,
+        depth,
+        format,
+        warnings,
+    })
 }
 
 /// Encode `img` at `depth` in `format` (JPEG: 8-bit only, quality 95, 4:4:4).
-pub fn encode_image(img: &Image, depth: BitDepth, format: Format, path_for_messages: &Path) -> Result<Vec<u8>> {
-    let enc_err = |reason: String| Error::Encode { path: path_for_messages.to_path_buf(), reason };
+pub fn encode_image(
+    img: &Image,
+    depth: BitDepth,
+    format: Format,
+    path_for_messages: &Path,
+) -> Result<Vec<u8>> {
+    let enc_err = |reason: String| Error::Encode {
+        path: path_for_messages.to_path_buf(),
+        reason,
+    };
     let (w, h) = (img.width as u32, img.height as u32);
     let mut out = Vec::new();
     let interleaved = img.to_interleaved();
-    let q8 = || -> Vec<u8> { interleaved.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect() };
-    let q16 = || -> Vec<u16> { interleaved.iter().map(|&v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16).collect() };
+    let q8 = || -> Vec<u8> {
+        interleaved
+            .iter()
+            .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect()
+    };
+    let q16 = || -> Vec<u16> {
+        interleaved
+            .iter()
+            .map(|&v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16)
+            .collect()
+    };
     use image::{DynamicImage as D, ImageBuffer};
     let dynimg = match (depth, img.channels) {
-        (BitDepth::U8, 1) => D::ImageLuma8(ImageBuffer::from_raw(w, h, q8()).ok_or_else(|| enc_err("buffer size".into()))?),
-        (BitDepth::U8, 3) => D::ImageRgb8(ImageBuffer::from_raw(w, h, q8()).ok_or_else(|| enc_err("buffer size".into()))?),
-        (BitDepth::U16, 1) => D::ImageLuma16(ImageBuffer::from_raw(w, h, q16()).ok_or_else(|| enc_err("buffer size".into()))?),
-        (BitDepth::U16, 3) => D::ImageRgb16(ImageBuffer::from_raw(w, h, q16()).ok_or_else(|| enc_err("buffer size".into()))?),
+        (BitDepth::U8, 1) => D::ImageLuma8(
+            ImageBuffer::from_raw(w, h, q8()).ok_or_else(|| enc_err("buffer size".into()))?,
+        ),
+        (BitDepth::U8, 3) => D::ImageRgb8(
+            ImageBuffer::from_raw(w, h, q8()).ok_or_else(|| enc_err("buffer size".into()))?,
+        ),
+        (BitDepth::U16, 1) => D::ImageLuma16(
+            ImageBuffer::from_raw(w, h, q16()).ok_or_else(|| enc_err("buffer size".into()))?,
+        ),
+        (BitDepth::U16, 3) => D::ImageRgb16(
+            ImageBuffer::from_raw(w, h, q16()).ok_or_else(|| enc_err("buffer size".into()))?,
+        ),
         (_, c) => return Err(enc_err(format!("cannot write {c} channels"))),
     };
     match format {
@@ -403,16 +530,24 @@ pub fn encode_image(img: &Image, depth: BitDepth, format: Format, path_for_messa
             .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
             .map_err(|e| enc_err(e.to_string()))?,
         Format::Tiff => dynimg
-            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Tiff)
+            .write_to(
+                &mut std::io::Cursor::new(&mut out),
+                image::ImageFormat::Tiff,
+            )
             .map_err(|e| enc_err(e.to_string()))?,
         Format::Jpeg => {
             if depth != BitDepth::U8 {
                 return Err(enc_err("JPEG output must be 8-bit".into()));
             }
-            let ct = if img.channels == 1 { jpeg_encoder::ColorType::Luma } else { jpeg_encoder::ColorType::Rgb };
+            let ct = if img.channels == 1 {
+                jpeg_encoder::ColorType::Luma
+            } else {
+                jpeg_encoder::ColorType::Rgb
+            };
             let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
             enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
-            enc.encode(&q8(), w as u16, h as u16, ct).map_err(|e| enc_err(e.to_string()))?;
+            enc.encode(&q8(), w as u16, h as u16, ct)
+                .map_err(|e| enc_err(e.to_string()))?;
         }
     }
     Ok(out)
@@ -431,7 +566,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_file() => {}
-        Ok(m) => return Err(Error::NotRegularFile { path: path.to_path_buf(), kind: kind_of(&m.file_type()).into() }),
+        Ok(m) => {
+            return Err(Error::NotRegularFile {
+                path: path.to_path_buf(),
+                kind: kind_of(&m.file_type()).into(),
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::write(path, e)),
     }
@@ -442,7 +582,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.push(format!(".tmp-{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let written = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.flush()
     })();
@@ -477,9 +621,18 @@ pub fn read_mask(path: &Path, expected: Option<(usize, usize)>) -> Result<Mask> 
     }
     let max = loaded.depth.max_value();
     let codes: Vec<u16> = (0..img.plane_len())
-        .map(|i| (0..img.channels).map(|c| (img.data[c * img.plane_len() + i] * max).round() as u16).max().unwrap_or(0))
+        .map(|i| {
+            (0..img.channels)
+                .map(|c| (img.data[c * img.plane_len() + i] * max).round() as u16)
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
-    Ok(Mask { width: img.width, height: img.height, data: binarise(&codes, max as u16) })
+    Ok(Mask {
+        width: img.width,
+        height: img.height,
+        data: binarise(&codes, max as u16),
+    })
 }
 
 /// The binarisation rule of [`read_mask`] on integer codes of a dtype whose maximum is `max`.
@@ -491,7 +644,15 @@ pub fn binarise(values: &[u16], max: u16) -> Vec<u8> {
 
 /// Write a mask as an 8-bit PNG (0 / 255).
 pub fn write_mask(path: &Path, mask: &Mask) -> Result<()> {
-    let img = Image::from_planes(mask.width, mask.height, 1, mask.data.iter().map(|&v| if v != 0 { 1.0 } else { 0.0 }).collect());
+    let img = Image::from_planes(
+        mask.width,
+        mask.height,
+        1,
+        mask.data
+            .iter()
+            .map(|&v| if v != 0 { 1.0 } else { 0.0 })
+            .collect(),
+    );
     write_image(path, &img, BitDepth::U8, Format::Png)
 }
 
@@ -502,7 +663,12 @@ mod tests {
     #[test]
     fn png_round_trip_8_and_16_bit() {
         let dir = tempfile::tempdir().unwrap();
-        for (depth, ch) in [(BitDepth::U8, 1), (BitDepth::U8, 3), (BitDepth::U16, 1), (BitDepth::U16, 3)] {
+        for (depth, ch) in [
+            (BitDepth::U8, 1),
+            (BitDepth::U8, 3),
+            (BitDepth::U16, 1),
+            (BitDepth::U16, 3),
+        ] {
             let mut img = Image::new(5, 3, ch);
             for (i, v) in img.data.iter_mut().enumerate() {
                 *v = (i as f32 * 0.37).fract();
@@ -530,7 +696,14 @@ mod tests {
     #[test]
     fn rel_string_is_reversible_and_injective() {
         use std::os::unix::ffi::OsStrExt;
-        let names: [&[u8]; 6] = [b"a/b.png", b"a\xff.png", b"a\xfe.png", b"a\\xFF.png", b"a\\\\.png", "\u{e9}t\u{e9}.png".as_bytes()];
+        let names: [&[u8]; 6] = [
+            b"a/b.png",
+            b"a\xff.png",
+            b"a\xfe.png",
+            b"a\\xFF.png",
+            b"a\\\\.png",
+            "\u{e9}t\u{e9}.png".as_bytes(),
+        ];
         let mut seen = std::collections::HashSet::new();
         for n in names {
             let p = Path::new(std::ffi::OsStr::from_bytes(n));
@@ -539,7 +712,10 @@ mod tests {
             assert_eq!(rel_path(&s).as_deref(), Some(p), "{s}");
         }
         assert_eq!(rel_string(Path::new("a/b.png")), "a/b.png");
-        assert_eq!(rel_string(Path::new(std::ffi::OsStr::from_bytes(b"x\xff.png"))), "x\\xFF.png");
+        assert_eq!(
+            rel_string(Path::new(std::ffi::OsStr::from_bytes(b"x\xff.png"))),
+            "x\\xFF.png"
+        );
     }
 
     #[test]

@@ -39,7 +39,10 @@ impl Tokenisation {
         match s {
             "words" | "default" => Ok(Tokenisation::Words),
             "raw" => Ok(Tokenisation::Raw),
-            _ => Err(crate::Error::invalid("--tokenisation", format!("'{s}': expected words or raw"))),
+            _ => Err(crate::Error::invalid(
+                "--tokenisation",
+                format!("'{s}': expected words or raw"),
+            )),
         }
     }
 }
@@ -50,8 +53,16 @@ pub fn normalise(s: &str, t: Tokenisation) -> String {
         Tokenisation::Raw => s.to_string(),
         Tokenisation::Words => {
             let lower = s.to_lowercase();
-            let cleaned: String =
-                lower.chars().map(|c| if c.is_alphanumeric() || is_py_space(c) { c } else { ' ' }).collect();
+            let cleaned: String = lower
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || is_py_space(c) {
+                        c
+                    } else {
+                        ' '
+                    }
+                })
+                .collect();
             py_split(&cleaned).collect::<Vec<_>>().join(" ")
         }
     }
@@ -94,14 +105,21 @@ pub fn score(preds: &[String], refs: &[Vec<String>]) -> crate::Result<(CaptionSc
     if preds.len() != refs.len() {
         return Err(crate::Error::invalid(
             "captions",
-            format!("{} predictions for {} reference lists", preds.len(), refs.len()),
+            format!(
+                "{} predictions for {} reference lists",
+                preds.len(),
+                refs.len()
+            ),
         ));
     }
     if preds.is_empty() {
         return Err(crate::Error::invalid("captions", "no items to score"));
     }
     if let Some(i) = refs.iter().position(|r| r.is_empty()) {
-        return Err(crate::Error::invalid("captions", format!("item {i} has no reference")));
+        return Err(crate::Error::invalid(
+            "captions",
+            format!("item {i} has no reference"),
+        ));
     }
     let (bleu, bleu_items) = bleu(preds, refs);
     let rouge_items: Vec<f64> = preds.iter().zip(refs).map(|(p, r)| rouge_l(p, r)).collect();
@@ -114,7 +132,14 @@ pub fn score(preds: &[String], refs: &[Vec<String>]) -> crate::Result<(CaptionSc
         rouge_l: mean(&rouge_items),
         cider: mean(&cider_items),
     };
-    Ok((scores, ItemScores { bleu: bleu_items, rouge_l: rouge_items, cider: cider_items }))
+    Ok((
+        scores,
+        ItemScores {
+            bleu: bleu_items,
+            rouge_l: rouge_items,
+            cider: cider_items,
+        },
+    ))
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -160,7 +185,11 @@ fn bleu(preds: &[String], refs: &[Vec<String>]) -> ([f64; 4], Vec<[f64; 4]>) {
         let words: Vec<&str> = py_split(pred).collect();
         let testlen = words.len();
         // closest reference length; ties to the shorter one (Python's tuple min).
-        let reflen = reflens.iter().map(|&l| (l.abs_diff(testlen), l)).min().map_or(0, |t| t.1);
+        let reflen = reflens
+            .iter()
+            .map(|&l| (l.abs_diff(testlen), l))
+            .min()
+            .map_or(0, |t| t.1);
         let mut guess = [0usize; 4];
         let mut correct = [0usize; 4];
         for (k, g) in guess.iter_mut().enumerate() {
@@ -177,7 +206,15 @@ fn bleu(preds: &[String], refs: &[Vec<String>]) -> ([f64; 4], Vec<[f64; 4]>) {
         }
         items.push(bleu_from(&guess, &correct, testlen as f64, reflen as f64));
     }
-    (bleu_from(&total_guess, &total_correct, total_test as f64, total_ref as f64), items)
+    (
+        bleu_from(
+            &total_guess,
+            &total_correct,
+            total_test as f64,
+            total_ref as f64,
+        ),
+        items,
+    )
 }
 
 fn bleu_from(guess: &[usize; 4], correct: &[usize; 4], testlen: f64, reflen: f64) -> [f64; 4] {
@@ -221,7 +258,11 @@ fn lcs(a: &[&str], b: &[&str]) -> usize {
     let mut cur = vec![0usize; b.len() + 1];
     for x in a {
         for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = if x == y { prev[j] + 1 } else { prev[j + 1].max(cur[j]) };
+            cur[j + 1] = if x == y {
+                prev[j] + 1
+            } else {
+                prev[j + 1].max(cur[j])
+            };
         }
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -250,15 +291,24 @@ fn tfidf<'a>(counts: &Counts<'a>, df: &HashMap<Vec<&'a str>, usize>, ref_len: f6
             length += tf as f64;
         }
     }
-    TfIdf { vec, norm: norm.map(f64::sqrt), length }
+    TfIdf {
+        vec,
+        norm: norm.map(f64::sqrt),
+        length,
+    }
 }
 
 /// pycocoevalcap `CiderScorer.compute_score` (CIDEr-D, sigma 6): per-item scores.
 fn cider_d(preds: &[String], refs: &[Vec<String>]) -> crate::Result<Vec<f64>> {
     const SIGMA: f64 = 6.0;
-    let ref_words: Vec<Vec<Vec<&str>>> =
-        refs.iter().map(|rs| rs.iter().map(|r| py_split(r).collect()).collect()).collect();
-    let ref_counts: Vec<Vec<Counts>> = ref_words.iter().map(|rs| rs.iter().map(|w| ngrams(w)).collect()).collect();
+    let ref_words: Vec<Vec<Vec<&str>>> = refs
+        .iter()
+        .map(|rs| rs.iter().map(|r| py_split(r).collect()).collect())
+        .collect();
+    let ref_counts: Vec<Vec<Counts>> = ref_words
+        .iter()
+        .map(|rs| rs.iter().map(|w| ngrams(w)).collect())
+        .collect();
     let mut df: HashMap<Vec<&str>, usize> = HashMap::new();
     for rs in &ref_counts {
         let uniq: HashSet<&Vec<&str>> = rs.iter().flat_map(|c| c.keys()).collect();
@@ -268,7 +318,10 @@ fn cider_d(preds: &[String], refs: &[Vec<String>]) -> crate::Result<Vec<f64>> {
     }
     if df.is_empty() {
         // pycocoevalcap fails its assertion here (max() of nothing).
-        return Err(crate::Error::invalid("captions", "every reference is empty: CIDEr-D is undefined"));
+        return Err(crate::Error::invalid(
+            "captions",
+            "every reference is empty: CIDEr-D is undefined",
+        ));
     }
     let ref_len = (refs.len() as f64).ln();
     let mut out = Vec::with_capacity(preds.len());
@@ -308,7 +361,10 @@ mod tests {
 
     #[test]
     fn normalise_lowercases_and_strips_punctuation() {
-        assert_eq!(normalise("  Chest X-ray, PA view.  ", Tokenisation::Words), "chest x ray pa view");
+        assert_eq!(
+            normalise("  Chest X-ray, PA view.  ", Tokenisation::Words),
+            "chest x ray pa view"
+        );
         assert_eq!(normalise("A  b", Tokenisation::Raw), "A  b");
         assert_eq!(normalise("...", Tokenisation::Words), "");
     }
@@ -316,7 +372,10 @@ mod tests {
     #[test]
     fn identical_captions_score_one_for_bleu_and_rouge() {
         let p = s(&["a small nodule in the left lung", "axial ct of the abdomen"]);
-        let r = vec![s(&["a small nodule in the left lung"]), s(&["axial ct of the abdomen"])];
+        let r = vec![
+            s(&["a small nodule in the left lung"]),
+            s(&["axial ct of the abdomen"]),
+        ];
         let (sc, _) = score(&p, &r).unwrap();
         for b in [sc.bleu1, sc.bleu2, sc.bleu3, sc.bleu4, sc.rouge_l] {
             assert!((b - 1.0).abs() < 1e-6, "{b}");

@@ -82,7 +82,11 @@ mod tests {
     use super::*;
 
     fn mask(w: usize, h: usize, bits: &[u8]) -> Mask {
-        Mask { width: w, height: h, data: bits.to_vec() }
+        Mask {
+            width: w,
+            height: h,
+            data: bits.to_vec(),
+        }
     }
 
     #[test]

@@ -106,7 +106,11 @@ impl Modality {
             "oct" | "fundus" => Modality::Oct,
             "xray" | "x-ray" | "cxr" => Modality::Xray,
             "dermoscopy" | "derm" => Modality::Dermoscopy,
-            _ => return Err(crate::error::Error::UnknownModality { name: name.to_string() }),
+            _ => {
+                return Err(crate::error::Error::UnknownModality {
+                    name: name.to_string(),
+                })
+            }
         })
     }
 }
@@ -176,7 +180,11 @@ impl Ctx {
 
     /// The RNG for this (seed, image, perturbation).
     pub fn rng(&self, perturbation_id: &str) -> Rng {
-        Rng::new(self.seed, self.image_id, crate::rng::fnv1a32(perturbation_id))
+        Rng::new(
+            self.seed,
+            self.image_id,
+            crate::rng::fnv1a32(perturbation_id),
+        )
     }
 }
 

@@ -28,7 +28,11 @@ pub fn all() -> &'static [Box<dyn Perturbation>] {
 }
 
 pub fn by_id(id: &str) -> Result<&'static dyn Perturbation> {
-    all().iter().find(|p| p.id() == id).map(|p| p.as_ref()).ok_or_else(|| Error::UnknownPerturbation { id: id.to_string() })
+    all()
+        .iter()
+        .find(|p| p.id() == id)
+        .map(|p| p.as_ref())
+        .ok_or_else(|| Error::UnknownPerturbation { id: id.to_string() })
 }
 
 /// Resolve a selection like `base`, `medical`, `all`, `extra` or a comma-separated list of ids and
@@ -44,15 +48,23 @@ pub fn select(spec: &str, modality: Option<Modality>) -> Result<Vec<&'static dyn
                 .filter(|p| in_modality(p.as_ref(), modality))
                 .map(|p| p.id())
                 .collect(),
-            "base" => all().iter().filter(|p| p.info().category == Category::Base).map(|p| p.id()).collect(),
+            "base" => all()
+                .iter()
+                .filter(|p| p.info().category == Category::Base)
+                .map(|p| p.id())
+                .collect(),
             "medical" => all()
                 .iter()
-                .filter(|p| p.info().category == Category::Medical && in_modality(p.as_ref(), modality))
+                .filter(|p| {
+                    p.info().category == Category::Medical && in_modality(p.as_ref(), modality)
+                })
                 .map(|p| p.id())
                 .collect(),
             "extra" => all()
                 .iter()
-                .filter(|p| p.info().category == Category::Extra && in_modality(p.as_ref(), modality))
+                .filter(|p| {
+                    p.info().category == Category::Extra && in_modality(p.as_ref(), modality)
+                })
                 .map(|p| p.id())
                 .collect(),
             id => vec![by_id(id)?.id()],
@@ -64,9 +76,16 @@ pub fn select(spec: &str, modality: Option<Modality>) -> Result<Vec<&'static dyn
         }
     }
     if chosen.is_empty() {
-        return Err(Error::invalid("--perturbations", format!("'{spec}' selects nothing")));
+        return Err(Error::invalid(
+            "--perturbations",
+            format!("'{spec}' selects nothing"),
+        ));
     }
-    Ok(all().iter().filter(|p| chosen.contains(&p.id())).map(|p| p.as_ref()).collect())
+    Ok(all()
+        .iter()
+        .filter(|p| chosen.contains(&p.id()))
+        .map(|p| p.as_ref())
+        .collect())
 }
 
 fn in_modality(p: &dyn Perturbation, modality: Option<Modality>) -> bool {

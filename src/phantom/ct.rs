@@ -28,9 +28,16 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
     let rng = Rng::new(seed, 0, fnv1a32("phantom/ct"));
     let jit = |k: u32, amp: f32| (rng.param(k) - 0.5) * 2.0 * amp;
     // body ellipse in pixels
-    let (cx, cy) = (0.5 * w as f32 + jit(0, 0.02) * w as f32, 0.52 * h as f32 + jit(1, 0.02) * h as f32);
+    let (cx, cy) = (
+        0.5 * w as f32 + jit(0, 0.02) * w as f32,
+        0.52 * h as f32 + jit(1, 0.02) * h as f32,
+    );
     let (ax, by) = (0.44 * w as f32, 0.34 * h as f32);
-    let lesion = (-0.42 + jit(2, 0.06), -0.12 + jit(3, 0.08), 0.11 + jit(4, 0.02));
+    let lesion = (
+        -0.42 + jit(2, 0.06),
+        -0.12 + jit(3, 0.08),
+        0.11 + jit(4, 0.02),
+    );
     let gas_loop = rng.param(5) < 0.5;
 
     let mut hu = vec![-1000.0f32; w * h];
@@ -63,13 +70,22 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
                 if in_ellipse(u, v, 0.06, 0.3, 0.06, 0.08) {
                     val = 200.0; // aorta with contrast
                 }
-                for (k, (bu, bv)) in [(0.15f32, -0.3f32), (0.32, 0.05), (0.05, -0.02), (0.2, -0.55)].iter().enumerate() {
+                for (k, (bu, bv)) in [
+                    (0.15f32, -0.3f32),
+                    (0.32, 0.05),
+                    (0.05, -0.02),
+                    (0.2, -0.55),
+                ]
+                .iter()
+                .enumerate()
+                {
                     if in_ellipse(u, v, *bu, *bv, 0.1, 0.13) {
                         val = if gas_loop && k == 1 { -1000.0 } else { 10.0 }; // bowel
                     }
                 }
                 // vertebra: cortical shell, cancellous core, spinous process
-                if in_ellipse(u, v, 0.0, 0.62, 0.13, 0.17) || in_ellipse(u, v, 0.0, 0.86, 0.03, 0.1) {
+                if in_ellipse(u, v, 0.0, 0.62, 0.13, 0.17) || in_ellipse(u, v, 0.0, 0.86, 0.03, 0.1)
+                {
                     val = 900.0;
                 }
                 if in_ellipse(u, v, 0.0, 0.62, 0.1, 0.13) {
@@ -95,7 +111,10 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
         }
     }
     let lo = WINDOW_LEVEL - WINDOW_WIDTH / 2.0;
-    let plane: Vec<f32> = hu.iter().map(|&v| ((v - lo) / WINDOW_WIDTH).clamp(0.0, 1.0)).collect();
+    let plane: Vec<f32> = hu
+        .iter()
+        .map(|&v| ((v - lo) / WINDOW_WIDTH).clamp(0.0, 1.0))
+        .collect();
     let img = Image::from_planes(w, h, 1, plane);
     (if channels == 3 { img.to_rgb() } else { img }, mask)
 }

@@ -21,9 +21,19 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
     let lines = smooth_field(&rng, 1, w, h, (w / 8).max(4));
     let pores = smooth_field(&rng, 3, w, h, (w / 3).max(4));
     let blotch = smooth_field(&rng, 2, w, h, 5);
-    let (cx, cy) = (wf * (0.45 + 0.1 * rng.param(0)), hf * (0.45 + 0.1 * rng.param(1)));
+    let (cx, cy) = (
+        wf * (0.45 + 0.1 * rng.param(0)),
+        hf * (0.45 + 0.1 * rng.param(1)),
+    );
     let r0 = size * (0.26 + 0.04 * rng.param(2));
-    let harm: Vec<(f32, f32)> = (2..6).map(|k| (0.1 / (k as f32 - 1.0) * (0.5 + rng.param(10 + k)), rng.param(20 + k) * std::f32::consts::TAU)).collect();
+    let harm: Vec<(f32, f32)> = (2..6)
+        .map(|k| {
+            (
+                0.1 / (k as f32 - 1.0) * (0.5 + rng.param(10 + k)),
+                rng.param(20 + k) * std::f32::consts::TAU,
+            )
+        })
+        .collect();
     let period = size / 16.0;
     let (n1, n2) = (rng.param(3) * 6.0, rng.param(4) * 6.0);
     let mut rgb = Image::new(w, h, 3);
@@ -42,13 +52,22 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             let (dx, dy) = (xf - cx, yf - cy);
             let d = (dx * dx + dy * dy).sqrt();
             let th = dy.atan2(dx);
-            let rho = r0 * (1.0 + harm.iter().enumerate().map(|(j, (a, ph))| a * ((j as f32 + 2.0) * th + ph).sin()).sum::<f32>());
+            let rho = r0
+                * (1.0
+                    + harm
+                        .iter()
+                        .enumerate()
+                        .map(|(j, (a, ph))| a * ((j as f32 + 2.0) * th + ph).sin())
+                        .sum::<f32>());
             let a = ((rho - d) / (0.04 * size) + 0.5).clamp(0.0, 1.0);
             if a > 0.0 {
                 // darker towards the centre, with blotches
-                let depth = ((1.0 - d / rho).max(0.0).sqrt() * 0.7 + 0.45 * blotch[i]).clamp(0.0, 1.0);
+                let depth =
+                    ((1.0 - d / rho).max(0.0).sqrt() * 0.7 + 0.45 * blotch[i]).clamp(0.0, 1.0);
                 // pigment network: dark lines where a product of sines is near zero
-                let net = ((xf / period * std::f32::consts::TAU + n1 + 5.0 * lines[i]).sin() * (yf / period * std::f32::consts::TAU + n2 + 5.0 * blotch[i]).sin()).abs();
+                let net = ((xf / period * std::f32::consts::TAU + n1 + 5.0 * lines[i]).sin()
+                    * (yf / period * std::f32::consts::TAU + n2 + 5.0 * blotch[i]).sin())
+                .abs();
                 let net_dark = if net < 0.25 { 0.75 + net } else { 1.0 };
                 for k in 0..3 {
                     let lc = (LESION_EDGE[k] * (1.0 - depth) + LESION_CORE[k] * depth) * net_dark;
@@ -82,5 +101,12 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
         }
     }
     rgb.clip();
-    (if channels == 3 { rgb } else { Image::from_planes(w, h, 1, rgb.luminance()) }, mask)
+    (
+        if channels == 3 {
+            rgb
+        } else {
+            Image::from_planes(w, h, 1, rgb.luminance())
+        },
+        mask,
+    )
 }

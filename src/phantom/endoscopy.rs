@@ -19,12 +19,21 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
     let tone = smooth_field(&rng, 0, w, h, 3);
     let warp = smooth_field(&rng, 1, w, h, 4);
     let fine = smooth_field(&rng, 2, w, h, (w / 6).max(4));
-    let (lx, ly) = (wf * (0.25 + 0.15 * rng.param(0)), hf * (0.25 + 0.15 * rng.param(1)));
+    let (lx, ly) = (
+        wf * (0.25 + 0.15 * rng.param(0)),
+        hf * (0.25 + 0.15 * rng.param(1)),
+    );
     let lumen_sigma = size * 0.09;
     let fold_period = size * (0.11 + 0.03 * rng.param(2));
-    let (px, py) = (wf * (0.6 + 0.1 * rng.param(3)), hf * (0.6 + 0.1 * rng.param(4)));
+    let (px, py) = (
+        wf * (0.6 + 0.1 * rng.param(3)),
+        hf * (0.6 + 0.1 * rng.param(4)),
+    );
     let pr = size * (0.13 + 0.03 * rng.param(5));
-    let (p1, p2) = (rng.param(6) * std::f32::consts::TAU, rng.param(7) * std::f32::consts::TAU);
+    let (p1, p2) = (
+        rng.param(6) * std::f32::consts::TAU,
+        rng.param(7) * std::f32::consts::TAU,
+    );
     let half_diag2 = (wf * wf + hf * hf) * 0.25;
     let mut rgb = Image::new(w, h, 3);
     let mut mask = Mask::new(w, h);
@@ -40,7 +49,9 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             }
             // folds: rings around the lumen, warped
             let dl = ((xf - lx).powi(2) + (yf - ly).powi(2)).sqrt();
-            let f = ((dl + 0.6 * fold_period * (warp[i] - 0.5) * 2.0) / fold_period * std::f32::consts::TAU).sin();
+            let f = ((dl + 0.6 * fold_period * (warp[i] - 0.5) * 2.0) / fold_period
+                * std::f32::consts::TAU)
+                .sin();
             let mut shade = 1.0 - 0.35 * (-f).max(0.0).powi(3) + 0.12 * f.max(0.0).powi(4);
             shade *= 0.92 + 0.16 * fine[i];
             // the lumen: a dark opening
@@ -52,7 +63,8 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             let rho = pr * (1.0 + 0.1 * (2.0 * th + p1).sin() + 0.06 * (3.0 * th + p2).sin());
             let q = dp / rho;
             if q < 1.0 {
-                let dome = 0.85 + 0.3 * (1.0 - q * q).sqrt() + 0.08 * (-(dx + dy) / rho).clamp(-1.0, 1.0);
+                let dome =
+                    0.85 + 0.3 * (1.0 - q * q).sqrt() + 0.08 * (-(dx + dy) / rho).clamp(-1.0, 1.0);
                 let a = ((1.0 - q) * rho / 1.5).clamp(0.0, 1.0);
                 for k in 0..3 {
                     c[k] = c[k] * (1.0 - a) + POLYP[k] * (0.9 + 0.1 * fine[i]) * a;
@@ -71,5 +83,12 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             }
         }
     }
-    (if channels == 3 { rgb } else { Image::from_planes(w, h, 1, rgb.luminance()) }, mask)
+    (
+        if channels == 3 {
+            rgb
+        } else {
+            Image::from_planes(w, h, 1, rgb.luminance())
+        },
+        mask,
+    )
 }

@@ -29,11 +29,30 @@ pub const MAX_SIZE: usize = 8192;
 
 /// [`phantom`] with its arguments checked: each side in [`MIN_SIZE`]..=[`MAX_SIZE`], 1 or 3
 /// channels; a named error otherwise, never a panic.
-pub fn try_phantom(modality: Modality, width: usize, height: usize, channels: usize, seed: u64) -> crate::error::Result<Phantom> {
-    crate::error::Error::check_range("phantom width", width as u64, MIN_SIZE as u64, MAX_SIZE as u64)?;
-    crate::error::Error::check_range("phantom height", height as u64, MIN_SIZE as u64, MAX_SIZE as u64)?;
+pub fn try_phantom(
+    modality: Modality,
+    width: usize,
+    height: usize,
+    channels: usize,
+    seed: u64,
+) -> crate::error::Result<Phantom> {
+    crate::error::Error::check_range(
+        "phantom width",
+        width as u64,
+        MIN_SIZE as u64,
+        MAX_SIZE as u64,
+    )?;
+    crate::error::Error::check_range(
+        "phantom height",
+        height as u64,
+        MIN_SIZE as u64,
+        MAX_SIZE as u64,
+    )?;
     if channels != 1 && channels != 3 {
-        return Err(crate::error::Error::invalid("phantom channels", format!("{channels}; use 1 or 3")));
+        return Err(crate::error::Error::invalid(
+            "phantom channels",
+            format!("{channels}; use 1 or 3"),
+        ));
     }
     Ok(phantom(modality, width, height, channels, seed))
 }
@@ -45,7 +64,13 @@ pub fn try_phantom(modality: Modality, width: usize, height: usize, channels: us
 /// Panics on a side of 0 or above [`MAX_SIZE`] or a channel count other than 1 or 3 (sides below
 /// [`MIN_SIZE`] are allowed here for tests of small images); use [`try_phantom`] for sizes that
 /// come from a user.
-pub fn phantom(modality: Modality, width: usize, height: usize, channels: usize, seed: u64) -> Phantom {
+pub fn phantom(
+    modality: Modality,
+    width: usize,
+    height: usize,
+    channels: usize,
+    seed: u64,
+) -> Phantom {
     assert!(
         (1..=MAX_SIZE).contains(&width) && (1..=MAX_SIZE).contains(&height) && (channels == 1 || channels == 3),
         "phantom: {width}x{height}x{channels} is outside 1..={MAX_SIZE} per side, 1 or 3 channels; use try_phantom"
@@ -60,8 +85,15 @@ pub fn phantom(modality: Modality, width: usize, height: usize, channels: usize,
         Modality::Xray => xray::make(width, height, channels, seed),
         Modality::Dermoscopy => dermoscopy::make(width, height, channels, seed),
     };
-    debug_assert_eq!((image.width, image.height, image.channels), (width, height, channels));
-    Phantom { modality, image, mask }
+    debug_assert_eq!(
+        (image.width, image.height, image.channels),
+        (width, height, channels)
+    );
+    Phantom {
+        modality,
+        image,
+        mask,
+    }
 }
 
 /// The channel count a modality's images usually have: RGB for pathology, endoscopy and

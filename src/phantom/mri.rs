@@ -26,7 +26,11 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
     let (cx, cy) = (0.5 * w as f32, 0.5 * h as f32 + jit(0, 0.02) * h as f32);
     let (ax, by) = (0.4 * w as f32, 0.46 * h as f32);
     let side = rng.param_sign(1);
-    let tumour = (0.38 * side + jit(2, 0.08), -0.25 + jit(3, 0.12), 0.16 + jit(4, 0.03));
+    let tumour = (
+        0.38 * side + jit(2, 0.08),
+        -0.25 + jit(3, 0.12),
+        0.16 + jit(4, 0.03),
+    );
     let gyri = smooth_field(&rng, 1, w, h, 12);
 
     let mut plane = vec![0.0f32; w * h];
@@ -54,7 +58,9 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
                 if ell(u, v, -0.2, 0.05, 0.1, 0.14) < 1.0 || ell(u, v, 0.2, 0.05, 0.1, 0.14) < 1.0 {
                     t = 0.52;
                 }
-                if ell(u, v, -0.1, -0.12, 0.06, 0.25) < 1.0 || ell(u, v, 0.1, -0.12, 0.06, 0.25) < 1.0 {
+                if ell(u, v, -0.1, -0.12, 0.06, 0.25) < 1.0
+                    || ell(u, v, 0.1, -0.12, 0.06, 0.25) < 1.0
+                {
                     t = 0.12;
                 }
                 let d = ell(u, v, tumour.0, tumour.1, tumour.2, tumour.2 * 0.9);
@@ -80,7 +86,11 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
     let plane: Vec<f32> = plane
         .iter()
         .zip(n1.iter().zip(&n2))
-        .map(|(&v, (&a, &b))| ((v + sigma * a).powi(2) + (sigma * b).powi(2)).sqrt().clamp(0.0, 1.0))
+        .map(|(&v, (&a, &b))| {
+            ((v + sigma * a).powi(2) + (sigma * b).powi(2))
+                .sqrt()
+                .clamp(0.0, 1.0)
+        })
         .collect();
     let img = Image::from_planes(w, h, 1, plane);
     (if channels == 3 { img.to_rgb() } else { img }, mask)

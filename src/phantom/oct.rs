@@ -67,9 +67,17 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
                 let depth = (yf - rpe_bottom) / (0.15 * hf);
                 (0.55 * (-depth * 1.2).exp() * (0.6 + 0.8 * choroid[yy * w + x])).max(0.06)
             } else {
-                let k = bounds.iter().rposition(|&b| b <= yf).unwrap_or(0).min(LAYERS.len() - 1);
+                let k = bounds
+                    .iter()
+                    .rposition(|&b| b <= yf)
+                    .unwrap_or(0)
+                    .min(LAYERS.len() - 1);
                 // 1-px soft boundary with the next layer
-                let next = if k + 1 < LAYERS.len() { LAYERS[k + 1].0 } else { 0.5 };
+                let next = if k + 1 < LAYERS.len() {
+                    LAYERS[k + 1].0
+                } else {
+                    0.5
+                };
                 let t = (yf - bounds[k + 1] + 1.0).clamp(0.0, 1.0);
                 LAYERS[k].0 * (1.0 - t) + next * t
             };
@@ -87,7 +95,11 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
     let grain = gaussian_blur_plane(&noise, w, h, 0.7, 4.0);
     let var = grain.iter().map(|v| v * v).sum::<f32>() / grain.len().max(1) as f32;
     let norm = 1.0 / var.sqrt().max(1e-6);
-    let data: Vec<f32> = clean.iter().zip(&grain).map(|(v, g)| (v * (0.3 * g * norm - 0.045).exp()).clamp(0.0, 1.0)).collect();
+    let data: Vec<f32> = clean
+        .iter()
+        .zip(&grain)
+        .map(|(v, g)| (v * (0.3 * g * norm - 0.045).exp()).clamp(0.0, 1.0))
+        .collect();
     let grey = Image::from_planes(w, h, 1, data);
     (if channels == 3 { grey.to_rgb() } else { grey }, mask)
 }

@@ -42,12 +42,20 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
         .collect();
 
     // tumour region: irregular blob, the mask
-    let (tx, ty) = (wf * (0.55 + 0.1 * rng.param(0)), hf * (0.5 + 0.1 * rng.param(1)));
+    let (tx, ty) = (
+        wf * (0.55 + 0.1 * rng.param(0)),
+        hf * (0.5 + 0.1 * rng.param(1)),
+    );
     let tr = size * 0.24;
-    let ph: Vec<f32> = (0..4).map(|k| rng.param(2 + k) * std::f32::consts::TAU).collect();
+    let ph: Vec<f32> = (0..4)
+        .map(|k| rng.param(2 + k) * std::f32::consts::TAU)
+        .collect();
     let tumour_rho = |x: f32, y: f32| {
         let th = (y - ty).atan2(x - tx);
-        tr * (1.0 + 0.15 * (2.0 * th + ph[0]).sin() + 0.1 * (3.0 * th + ph[1]).sin() + 0.05 * (5.0 * th + ph[2]).sin())
+        tr * (1.0
+            + 0.15 * (2.0 * th + ph[0]).sin()
+            + 0.1 * (3.0 * th + ph[1]).sin()
+            + 0.05 * (5.0 * th + ph[2]).sin())
     };
     let mut mask = Mask::new(w, h);
     for y in 0..h {
@@ -83,7 +91,17 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
         for j in 0..nn {
             let th = (j as f32 + 0.3 * rng.uniform(10 + g, j)) / nn as f32 * std::f32::consts::TAU;
             let rr = 0.5 * (lr + er);
-            draw_nucleus(&mut px, w, h, gx + rr * th.cos(), gy + rr * th.sin(), size * 0.014, 1.6, th, NUCLEUS);
+            draw_nucleus(
+                &mut px,
+                w,
+                h,
+                gx + rr * th.cos(),
+                gy + rr * th.sin(),
+                size * 0.014,
+                1.6,
+                th,
+                NUCLEUS,
+            );
         }
     }
 
@@ -103,7 +121,17 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             continue;
         }
         let r = size * (0.014 + 0.01 * rng.uniform(25, j));
-        draw_nucleus(&mut px, w, h, x, y, r, 1.0 + 0.4 * rng.uniform(26, j), ang, NUCLEUS_DARK);
+        draw_nucleus(
+            &mut px,
+            w,
+            h,
+            x,
+            y,
+            r,
+            1.0 + 0.4 * rng.uniform(26, j),
+            ang,
+            NUCLEUS_DARK,
+        );
     }
 
     let mut rgb = Image::new(w, h, 3);
@@ -112,13 +140,30 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             rgb.data[k * w * h + i] = v.clamp(0.0, 1.0);
         }
     }
-    (if channels == 3 { rgb } else { Image::from_planes(w, h, 1, rgb.luminance()) }, mask)
+    (
+        if channels == 3 {
+            rgb
+        } else {
+            Image::from_planes(w, h, 1, rgb.luminance())
+        },
+        mask,
+    )
 }
 
 /// An anti-aliased elliptical nucleus (minor radius `r`, aspect `ar`, orientation `th`) with a
 /// slightly lighter chromatin centre.
 #[allow(clippy::too_many_arguments)]
-fn draw_nucleus(px: &mut [[f32; 3]], w: usize, h: usize, cx: f32, cy: f32, r: f32, ar: f32, th: f32, colour: [f32; 3]) {
+fn draw_nucleus(
+    px: &mut [[f32; 3]],
+    w: usize,
+    h: usize,
+    cx: f32,
+    cy: f32,
+    r: f32,
+    ar: f32,
+    th: f32,
+    colour: [f32; 3],
+) {
     let r = r.max(0.8);
     let ext = r * ar + 2.0;
     let (c, s) = (th.cos(), th.sin());
@@ -131,7 +176,11 @@ fn draw_nucleus(px: &mut [[f32; 3]], w: usize, h: usize, cx: f32, cy: f32, r: f3
             let a = disc_coverage(d, r, 1.0);
             if a > 0.0 {
                 let lighter = 0.12 * (1.0 - d / r).max(0.0);
-                let col = [colour[0] + lighter, colour[1] + lighter, colour[2] + lighter];
+                let col = [
+                    colour[0] + lighter,
+                    colour[1] + lighter,
+                    colour[2] + lighter,
+                ];
                 blend(&mut px[y * w + x], col, 0.92 * a);
             }
         }

@@ -41,7 +41,11 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
     rng.fill_normal(3, &mut g2);
     let g1 = convolve_separable(&g1, w, h, &kx, &ky);
     let g2 = convolve_separable(&g2, w, h, &kx, &ky);
-    let mut speckle: Vec<f32> = g1.iter().zip(&g2).map(|(a, b)| (a * a + b * b).sqrt()).collect();
+    let mut speckle: Vec<f32> = g1
+        .iter()
+        .zip(&g2)
+        .map(|(a, b)| (a * a + b * b).sqrt())
+        .collect();
     let mean = speckle.iter().map(|&v| v as f64).sum::<f64>() / speckle.len().max(1) as f64;
     speckle.iter_mut().for_each(|v| *v /= mean as f32);
 

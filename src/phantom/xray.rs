@@ -23,7 +23,11 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
     let rng = Rng::new(seed, 0, fnv1a32("phantom/xray"));
     let jit = |k: u32, amp: f32| (rng.param(k) - 0.5) * 2.0 * amp;
     let side = rng.param_sign(0);
-    let nodule = (0.25 * side + jit(1, 0.05), -0.05 + jit(2, 0.15), 0.05 + jit(3, 0.01));
+    let nodule = (
+        0.25 * side + jit(1, 0.05),
+        -0.05 + jit(2, 0.15),
+        0.05 + jit(3, 0.01),
+    );
     let texture = smooth_field(&rng, 1, w, h, 16);
 
     let mut plane = vec![0.0f32; w * h];
@@ -40,7 +44,9 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             // lungs with diaphragm domes below
             // diaphragm domes: highest mid-hemithorax, lower at the costophrenic angles
             let dome = 0.3 + 0.15 * ((u.abs() - 0.36) / 0.28).powi(2);
-            let lung = (ell(u, v, -0.36, -0.02, 0.28, 0.62) < 1.0 || ell(u, v, 0.36, -0.02, 0.28, 0.62) < 1.0) && v < dome;
+            let lung = (ell(u, v, -0.36, -0.02, 0.28, 0.62) < 1.0
+                || ell(u, v, 0.36, -0.02, 0.28, 0.62) < 1.0)
+                && v < dome;
             if lung {
                 val = 0.16 + 0.08 * texture[i];
             }
@@ -48,7 +54,8 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
                 val = 0.62; // abdomen below the diaphragm
             }
             // mediastinum and heart (heart bulges to the image right = patient's left)
-            let mediastinum = (u.abs() < 0.12 && v < 0.45) || ell(u, v, 0.1, 0.22, 0.26, 0.22) < 1.0;
+            let mediastinum =
+                (u.abs() < 0.12 && v < 0.45) || ell(u, v, 0.1, 0.22, 0.26, 0.22) < 1.0;
             if mediastinum {
                 val = 0.72;
             }
@@ -64,7 +71,10 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             }
             // clavicles
             for s in [-1.0f32, 1.0] {
-                if u * s > 0.05 && u * s < 0.55 && (v - (-0.68 + 0.12 * (u * s - 0.3).powi(2))).abs() < 0.03 {
+                if u * s > 0.05
+                    && u * s < 0.55
+                    && (v - (-0.68 + 0.12 * (u * s - 0.3).powi(2))).abs() < 0.03
+                {
                     val = val.max(0.7);
                 }
             }
@@ -72,7 +82,14 @@ pub fn make(width: usize, height: usize, channels: usize, seed: u64) -> (Image, 
             if u.abs() < 0.055 {
                 val = 0.8;
             }
-            let dn = ell(u, v, nodule.0, nodule.1, nodule.2, nodule.2 * w as f32 / h as f32);
+            let dn = ell(
+                u,
+                v,
+                nodule.0,
+                nodule.1,
+                nodule.2,
+                nodule.2 * w as f32 / h as f32,
+            );
             if dn < 1.0 {
                 val += 0.25 * (1.0 - dn * dn).sqrt().max(0.4);
                 mask.data[i] = 1;

@@ -76,8 +76,14 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 impl Aggregate {
-    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>, metric: &str) -> Aggregate {
-        let mut agg = Aggregate { metric: metric.to_string(), ..Default::default() };
+    pub fn from_records<'a>(
+        records: impl IntoIterator<Item = &'a Record>,
+        metric: &str,
+    ) -> Aggregate {
+        let mut agg = Aggregate {
+            metric: metric.to_string(),
+            ..Default::default()
+        };
         let mut clean: BTreeMap<(Mds, String), f64> = BTreeMap::new();
         let mut perturbed: Vec<&Record> = Vec::new();
         for r in records {
@@ -85,7 +91,9 @@ impl Aggregate {
                 agg.errors += 1;
                 continue;
             }
-            let Some(&v) = r.metrics.get(metric) else { continue };
+            let Some(&v) = r.metrics.get(metric) else {
+                continue;
+            };
             let mds = (r.model.clone(), r.strategy.clone(), r.dataset.clone());
             if r.perturbation == crate::run::units::CLEAN {
                 clean.insert((mds, r.sample.clone()), v);
@@ -97,7 +105,10 @@ impl Aggregate {
         // the bootstrap resamples; every cell of the dataset indexes into them.
         let mut universe: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
         for ((mds, sample), _) in &clean {
-            universe.entry(mds.2.clone()).or_default().insert(sample.clone(), 0);
+            universe
+                .entry(mds.2.clone())
+                .or_default()
+                .insert(sample.clone(), 0);
         }
         for (g, (dataset, samples)) in universe.iter_mut().enumerate() {
             for (i, v) in samples.values_mut().enumerate() {
@@ -111,12 +122,20 @@ impl Aggregate {
 
         let mut clean_by: BTreeMap<Mds, Vec<(u32, f64)>> = BTreeMap::new();
         for ((mds, sample), v) in &clean {
-            clean_by.entry(mds.clone()).or_default().push((unit(&mds.2, sample), *v));
+            clean_by
+                .entry(mds.clone())
+                .or_default()
+                .push((unit(&mds.2, sample), *v));
         }
         for (mds, mut uv) in clean_by {
             uv.sort_by_key(|x| x.0);
-            let cell = Cell { group: agg.groups[&mds.2], units: uv.iter().map(|x| x.0).collect(), values: uv.iter().map(|x| x.1).collect() };
-            agg.clean.insert(mds.clone(), (cell.mean(), cell.values.len()));
+            let cell = Cell {
+                group: agg.groups[&mds.2],
+                units: uv.iter().map(|x| x.0).collect(),
+                values: uv.iter().map(|x| x.1).collect(),
+            };
+            agg.clean
+                .insert(mds.clone(), (cell.mean(), cell.values.len()));
             agg.clean_cell.insert(mds, agg.design.cells.len());
             agg.design.cells.push(cell);
         }
@@ -126,25 +145,43 @@ impl Aggregate {
         let mut cells: BTreeMap<(Mds, String, u8), Acc> = BTreeMap::new();
         for r in perturbed {
             let mds = (r.model.clone(), r.strategy.clone(), r.dataset.clone());
-            let Some(&c) = clean.get(&(mds.clone(), r.sample.clone())) else { continue };
+            let Some(&c) = clean.get(&(mds.clone(), r.sample.clone())) else {
+                continue;
+            };
             let u = unit(&r.dataset, &r.sample);
             let p = r.metrics[metric];
             if let Some(s) = r.ssim.filter(|s| s.is_finite()) {
-                agg.curves.entry((mds.clone(), r.perturbation.clone())).or_default().push((s, c - p, u));
+                agg.curves
+                    .entry((mds.clone(), r.perturbation.clone()))
+                    .or_default()
+                    .push((s, c - p, u));
             }
-            let e = cells.entry((mds, r.perturbation.clone(), r.level)).or_insert_with(|| (r.category.clone(), vec![], 0));
+            let e = cells
+                .entry((mds, r.perturbation.clone(), r.level))
+                .or_insert_with(|| (r.category.clone(), vec![], 0));
             e.1.push((u, c, p));
             e.2 += usize::from(r.in_band == Some(true));
         }
         for (k, (category, mut ucp, inb)) in cells {
             ucp.sort_by_key(|x| x.0);
             let n = ucp.len();
-            let cell = Cell { group: agg.groups[&k.0 .2], units: ucp.iter().map(|x| x.0).collect(), values: ucp.iter().map(|x| x.1 - x.2).collect() };
+            let cell = Cell {
+                group: agg.groups[&k.0 .2],
+                units: ucp.iter().map(|x| x.0).collect(),
+                values: ucp.iter().map(|x| x.1 - x.2).collect(),
+            };
             let c: Vec<f64> = ucp.iter().map(|x| x.1).collect();
             let p: Vec<f64> = ucp.iter().map(|x| x.2).collect();
             agg.per_perturbation.insert(
                 k.clone(),
-                PerturbationCell { category, n, clean: mean(&c), perturbed: mean(&p), drop: cell.mean(), in_band_fraction: inb as f64 / n as f64 },
+                PerturbationCell {
+                    category,
+                    n,
+                    clean: mean(&c),
+                    perturbed: mean(&p),
+                    drop: cell.mean(),
+                    in_band_fraction: inb as f64 / n as f64,
+                },
             );
             agg.pert_cell.insert(k, agg.design.cells.len());
             agg.design.cells.push(cell);
@@ -154,9 +191,15 @@ impl Aggregate {
         }
         let mut by_cat: BTreeMap<(Mds, String, u8), Vec<f64>> = BTreeMap::new();
         for ((mds, _, level), cell) in &agg.per_perturbation {
-            by_cat.entry((mds.clone(), cell.category.clone(), *level)).or_default().push(cell.drop);
+            by_cat
+                .entry((mds.clone(), cell.category.clone(), *level))
+                .or_default()
+                .push(cell.drop);
         }
-        agg.delta = by_cat.into_iter().map(|(k, v)| (k, (mean(&v), v.len()))).collect();
+        agg.delta = by_cat
+            .into_iter()
+            .map(|(k, v)| (k, (mean(&v), v.len())))
+            .collect();
         agg
     }
 
@@ -183,19 +226,33 @@ impl Aggregate {
 
     /// Table 1's category drop: the mean over levels of Delta_tau^(s).
     pub fn category_lin(&self, mds: &Mds, category: &str) -> Option<Lin> {
-        let parts: Vec<Lin> = self.delta.keys().filter(|(m, c, _)| m == mds && c == category).filter_map(|(m, c, l)| self.delta_lin(m, c, *l)).collect();
+        let parts: Vec<Lin> = self
+            .delta
+            .keys()
+            .filter(|(m, c, _)| m == mds && c == category)
+            .filter_map(|(m, c, l)| self.delta_lin(m, c, *l))
+            .collect();
         (!parts.is_empty()).then(|| Lin::mean(&parts))
     }
 
     /// Table 1's "average base drop" of (model, strategy): the mean over datasets of the base drop.
     pub fn average_base_lin(&self, model: &str, strategy: &str) -> Option<Lin> {
-        let parts: Vec<Lin> = self.datasets().into_iter().filter_map(|d| self.category_lin(&(model.into(), strategy.into(), d), "base")).collect();
+        let parts: Vec<Lin> = self
+            .datasets()
+            .into_iter()
+            .filter_map(|d| self.category_lin(&(model.into(), strategy.into(), d), "base"))
+            .collect();
         (!parts.is_empty()).then(|| Lin::mean(&parts))
     }
 
     /// The overall drop of (model, strategy, dataset): the mean of Delta over categories and levels.
     pub fn overall_lin(&self, mds: &Mds) -> Option<Lin> {
-        let parts: Vec<Lin> = self.delta.keys().filter(|(m, _, _)| m == mds).filter_map(|(m, c, l)| self.delta_lin(m, c, *l)).collect();
+        let parts: Vec<Lin> = self
+            .delta
+            .keys()
+            .filter(|(m, _, _)| m == mds)
+            .filter_map(|(m, c, l)| self.delta_lin(m, c, *l))
+            .collect();
         (!parts.is_empty()).then(|| Lin::mean(&parts))
     }
 
@@ -209,15 +266,54 @@ impl Aggregate {
             }
             m.into_iter().map(|(k, v)| (k, Lin::mean(&v))).collect()
         };
-        let overall: Vec<(Mds, Lin)> = self.clean.keys().filter_map(|m| self.overall_lin(m).map(|l| (m.clone(), l))).collect();
-        let clean_ms = group(self.clean.keys().filter_map(|m| self.clean_lin(m).map(|l| (ms(m), l))).collect());
-        let drop_ms: BTreeMap<String, Lin> = group(overall.iter().map(|(m, l)| (ms(m), l.clone())).collect()).into_iter().collect();
-        let tradeoff = clean_ms.into_iter().filter_map(|(k, c)| drop_ms.get(&k).map(|d| (k, c, d.clone()))).collect();
-        let strategy = group(overall.iter().map(|(m, l)| (m.1.clone(), l.clone())).collect());
-        let deltas: Vec<(&(Mds, String, u8), Lin)> = self.delta.keys().filter_map(|k| self.delta_lin(&k.0, &k.1, k.2).map(|l| (k, l))).collect();
-        let model = group(deltas.iter().map(|((mds, cat, _), l)| (format!("{} ({cat})", mds.0), l.clone())).collect());
-        let dataset = group(deltas.iter().map(|((mds, cat, _), l)| (format!("{} ({cat})", mds.2), l.clone())).collect());
-        let perturbation = group(self.pert_cell.iter().map(|((_, p, _), c)| (p.clone(), Lin::cell(*c))).collect());
+        let overall: Vec<(Mds, Lin)> = self
+            .clean
+            .keys()
+            .filter_map(|m| self.overall_lin(m).map(|l| (m.clone(), l)))
+            .collect();
+        let clean_ms = group(
+            self.clean
+                .keys()
+                .filter_map(|m| self.clean_lin(m).map(|l| (ms(m), l)))
+                .collect(),
+        );
+        let drop_ms: BTreeMap<String, Lin> =
+            group(overall.iter().map(|(m, l)| (ms(m), l.clone())).collect())
+                .into_iter()
+                .collect();
+        let tradeoff = clean_ms
+            .into_iter()
+            .filter_map(|(k, c)| drop_ms.get(&k).map(|d| (k, c, d.clone())))
+            .collect();
+        let strategy = group(
+            overall
+                .iter()
+                .map(|(m, l)| (m.1.clone(), l.clone()))
+                .collect(),
+        );
+        let deltas: Vec<(&(Mds, String, u8), Lin)> = self
+            .delta
+            .keys()
+            .filter_map(|k| self.delta_lin(&k.0, &k.1, k.2).map(|l| (k, l)))
+            .collect();
+        let model = group(
+            deltas
+                .iter()
+                .map(|((mds, cat, _), l)| (format!("{} ({cat})", mds.0), l.clone()))
+                .collect(),
+        );
+        let dataset = group(
+            deltas
+                .iter()
+                .map(|((mds, cat, _), l)| (format!("{} ({cat})", mds.2), l.clone()))
+                .collect(),
+        );
+        let perturbation = group(
+            self.pert_cell
+                .iter()
+                .map(|((_, p, _), c)| (p.clone(), Lin::cell(*c)))
+                .collect(),
+        );
         let mut series: BTreeMap<String, Vec<(u8, Lin)>> = BTreeMap::new();
         let by = {
             let mut m: BTreeMap<(String, u8), Vec<Lin>> = BTreeMap::new();
@@ -229,17 +325,33 @@ impl Aggregate {
         for ((k, l), v) in by {
             series.entry(k).or_default().push((l, Lin::mean(&v)));
         }
-        FigureQuantities { tradeoff, strategy, model, dataset, perturbation, series: series.into_iter().collect() }
+        FigureQuantities {
+            tradeoff,
+            strategy,
+            model,
+            dataset,
+            perturbation,
+            series: series.into_iter().collect(),
+        }
     }
 
     /// Mean over levels of Delta_tau for one (mds, category); None when no level has data.
     pub fn category_drop(&self, mds: &Mds, category: &str) -> Option<f64> {
-        let v: Vec<f64> = self.delta.iter().filter(|((m, c, _), _)| m == mds && c == category).map(|(_, (d, _))| *d).collect();
+        let v: Vec<f64> = self
+            .delta
+            .iter()
+            .filter(|((m, c, _), _)| m == mds && c == category)
+            .map(|(_, (d, _))| *d)
+            .collect();
         (!v.is_empty()).then(|| mean(&v))
     }
 
     pub fn models(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = self.clean.keys().map(|(m, s, _)| (m.clone(), s.clone())).collect();
+        let mut v: Vec<(String, String)> = self
+            .clean
+            .keys()
+            .map(|(m, s, _)| (m.clone(), s.clone()))
+            .collect();
         v.dedup();
         v
     }
@@ -269,11 +381,22 @@ impl Aggregate {
                     .iter()
                     .map(|d| {
                         let mds = (model.clone(), strategy.clone(), d.clone());
-                        self.clean.get(&mds).map(|(c, _)| (*c, self.category_drop(&mds, "base"), self.category_drop(&mds, "medical")))
+                        self.clean.get(&mds).map(|(c, _)| {
+                            (
+                                *c,
+                                self.category_drop(&mds, "base"),
+                                self.category_drop(&mds, "medical"),
+                            )
+                        })
                     })
                     .collect();
                 let bases: Vec<f64> = cells.iter().filter_map(|c| c.and_then(|c| c.1)).collect();
-                Table1Row { model, strategy, cells, average_base_drop: (!bases.is_empty()).then(|| mean(&bases)) }
+                Table1Row {
+                    model,
+                    strategy,
+                    cells,
+                    average_base_drop: (!bases.is_empty()).then(|| mean(&bases)),
+                }
             })
             .collect()
     }

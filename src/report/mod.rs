@@ -39,7 +39,13 @@ impl ReportSummary {
     /// "incomplete: N of M units" when units of the plan have no record.
     pub fn incomplete(&self) -> Option<String> {
         let m = self.expected?;
-        (self.missing > 0).then(|| format!("incomplete: {} of {m} units have records ({} missing); numbers cover only those", m - self.missing, self.missing))
+        (self.missing > 0).then(|| {
+            format!(
+                "incomplete: {} of {m} units have records ({} missing); numbers cover only those",
+                m - self.missing,
+                self.missing
+            )
+        })
     }
 }
 
@@ -74,18 +80,30 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<ReportSummary> {
 
 /// [`write_report`] with explicit statistics options (`report --bootstrap`, `--stats-seed`,
 /// `--baseline`). The outputs are a pure function of the records and the options.
-pub fn write_report_with(dir: &Path, out: &Path, opts: &inference::StatsOptions) -> Result<ReportSummary> {
+pub fn write_report_with(
+    dir: &Path,
+    out: &Path,
+    opts: &inference::StatsOptions,
+) -> Result<ReportSummary> {
     let meta = RunMeta::read(dir)?;
     let recs = records::load_dir(dir)?;
     if recs.is_empty() {
-        return Err(Error::invalid(dir.display().to_string(), "has no records (records.jsonl); run the benchmark first"));
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            "has no records (records.jsonl); run the benchmark first",
+        ));
     }
     let all: Vec<&records::Record> = recs.values().collect();
     // Table 1 and the Fig. 3 (a)-(f) figures: segmentation when present, else the first task.
-    let task = tasks::tasks_in(all.iter().copied()).first().copied().unwrap_or("segmentation");
+    let task = tasks::tasks_in(all.iter().copied())
+        .first()
+        .copied()
+        .unwrap_or("segmentation");
     let task_recs: Vec<&records::Record> = all.iter().copied().filter(|r| r.task == task).collect();
     let metric = if task == "segmentation" {
-        choose_metric(task_recs.iter().copied()).ok_or_else(|| Error::invalid(dir.display().to_string(), "no record has a metric value"))?
+        choose_metric(task_recs.iter().copied()).ok_or_else(|| {
+            Error::invalid(dir.display().to_string(), "no record has a metric value")
+        })?
     } else {
         tasks::metrics_of(task)[0].to_string()
     };
@@ -94,16 +112,27 @@ pub fn write_report_with(dir: &Path, out: &Path, opts: &inference::StatsOptions)
     let st = Some(&st);
     let mut header = match &meta {
         Some(m) => m.header_lines(),
-        None => vec!["config: unknown (no run.json)".into(), format!("git revision: {}", crate::run::meta::git_revision())],
+        None => vec![
+            "config: unknown (no run.json)".into(),
+            format!("git revision: {}", crate::run::meta::git_revision()),
+        ],
     };
-    let mut s = ReportSummary { records: recs.len(), errors: all.iter().filter(|r| !r.ok()).count(), ..Default::default() };
+    let mut s = ReportSummary {
+        records: recs.len(),
+        errors: all.iter().filter(|r| !r.ok()).count(),
+        ..Default::default()
+    };
     match &meta {
         Some(m) => match crate::run::merge::expected_units(&m.config) {
             Ok(expected) => {
                 s.expected = Some(expected.len());
                 s.missing = expected.iter().filter(|u| !recs.contains_key(*u)).count();
             }
-            Err(e) => s.completeness_note = Some(format!("cannot rebuild the run's plan to check completeness: {e}")),
+            Err(e) => {
+                s.completeness_note = Some(format!(
+                    "cannot rebuild the run's plan to check completeness: {e}"
+                ))
+            }
         },
         None => s.completeness_note = Some("no run.json: completeness not checked".into()),
     }
@@ -111,7 +140,10 @@ pub fn write_report_with(dir: &Path, out: &Path, opts: &inference::StatsOptions)
         header.push(line);
     }
     if s.errors > 0 {
-        header.push(format!("{} unit(s) failed and are left out of every number (their records say why)", s.errors));
+        header.push(format!(
+            "{} unit(s) failed and are left out of every number (their records say why)",
+            s.errors
+        ));
     }
     let mut write = |name: &str, bytes: &[u8]| -> Result<()> {
         let p = out.join(name);
@@ -119,26 +151,48 @@ pub fn write_report_with(dir: &Path, out: &Path, opts: &inference::StatsOptions)
         s.files.push(p);
         Ok(())
     };
-    write("table1.md", tables::table1_markdown_with(&agg, st, &header).as_bytes())?;
-    write("table1.tex", tables::table1_latex_with(&agg, st, &header).as_bytes())?;
-    write("table1.csv", tables::table1_csv_with(&agg, st, &header).as_bytes())?;
-    write("summary.csv", tables::summary_csv_with(&agg, st, &header).as_bytes())?;
+    write(
+        "table1.md",
+        tables::table1_markdown_with(&agg, st, &header).as_bytes(),
+    )?;
+    write(
+        "table1.tex",
+        tables::table1_latex_with(&agg, st, &header).as_bytes(),
+    )?;
+    write(
+        "table1.csv",
+        tables::table1_csv_with(&agg, st, &header).as_bytes(),
+    )?;
+    write(
+        "summary.csv",
+        tables::summary_csv_with(&agg, st, &header).as_bytes(),
+    )?;
     let footer = match &meta {
-        Some(m) => format!("{} | config {} ({}) | seed {} | {} | device {} | git {}", m.tool, m.config.name, m.profile, m.seed, m.config_hash, m.device, m.git_revision),
+        Some(m) => format!(
+            "{} | config {} ({}) | seed {} | {} | device {} | git {}",
+            m.tool, m.config.name, m.profile, m.seed, m.config_hash, m.device, m.git_revision
+        ),
         None => "medfm-robust | config unknown".into(),
     };
     let vlm_aggs = vlm::aggregates(&all);
     let vlm_stats = vlm::statistics(&vlm_aggs, opts);
     let vlm_rows = vlm::rows(&vlm_aggs, &vlm_stats);
     if !vlm_rows.is_empty() {
-        write("vlm_table.md", vlm::table_markdown(&vlm_rows, &header).as_bytes())?;
-        write("vlm_table.csv", vlm::table_csv(&vlm_rows, &header).as_bytes())?;
+        write(
+            "vlm_table.md",
+            vlm::table_markdown(&vlm_rows, &header).as_bytes(),
+        )?;
+        write(
+            "vlm_table.csv",
+            vlm::table_csv(&vlm_rows, &header).as_bytes(),
+        )?;
     }
     let mut rendered = Vec::new();
     let mut figs = figures::figures(&agg, st.expect("computed above"));
     figs.extend(vlm::figures(&vlm_aggs, &vlm_stats, &vlm_rows));
     for (name, fig) in figs {
-        let r = figures::render(&name, &fig, &footer).map_err(|e| Error::other(format!("figure {name}"), e))?;
+        let r = figures::render(&name, &fig, &footer)
+            .map_err(|e| Error::other(format!("figure {name}"), e))?;
         write(&format!("figures/{name}.png"), &r.png)?;
         write(&format!("figures/{name}.svg"), r.svg.as_bytes())?;
         rendered.push(r);

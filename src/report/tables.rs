@@ -34,7 +34,11 @@ struct Cells<'a> {
 
 fn cells<'a>(st: Option<&'a Statistics>, mds: &Mds) -> Cells<'a> {
     let get = |c: &str| st.and_then(|s| s.category.get(&(mds.clone(), c.to_string())));
-    Cells { clean: st.and_then(|s| s.clean.get(mds)), base: get("base"), medical: get("medical") }
+    Cells {
+        clean: st.and_then(|s| s.clean.get(mds)),
+        base: get("base"),
+        medical: get("medical"),
+    }
 }
 
 fn ci_note(st: Option<&Statistics>) -> String {
@@ -69,7 +73,13 @@ pub fn table1_markdown_with(agg: &Aggregate, st: Option<&Statistics>, header: &[
         for (c, d) in r.cells.iter().zip(&ds) {
             let (a, b, md) = c.map_or((None, None, None), |(a, b, m)| (Some(a), b, m));
             let k = cells(st, &(r.model.clone(), r.strategy.clone(), d.clone()));
-            let _ = write!(s, " {} | {} | {} |", with_ci(a, k.clean, 3), with_ci(b, k.base, 3), with_ci(md, k.medical, 3));
+            let _ = write!(
+                s,
+                " {} | {} | {} |",
+                with_ci(a, k.clean, 3),
+                with_ci(b, k.base, 3),
+                with_ci(md, k.medical, 3)
+            );
         }
         let avg = st.and_then(|x| x.average_base.get(&(r.model.clone(), r.strategy.clone())));
         let _ = writeln!(s, " {} |", with_ci(r.average_base_drop, avg, 3));
@@ -78,7 +88,11 @@ pub fn table1_markdown_with(agg: &Aggregate, st: Option<&Statistics>, header: &[
 }
 
 fn tex_escape(t: &str) -> String {
-    t.replace('\\', "\\textbackslash{}").replace('_', "\\_").replace('&', "\\&").replace('%', "\\%").replace('#', "\\#")
+    t.replace('\\', "\\textbackslash{}")
+        .replace('_', "\\_")
+        .replace('&', "\\&")
+        .replace('%', "\\%")
+        .replace('#', "\\#")
 }
 
 fn tex_ci(v: Option<f64>, ci: Option<&Value>) -> String {
@@ -103,8 +117,16 @@ pub fn table1_latex_with(agg: &Aggregate, st: Option<&Statistics>, header: &[Str
     let ds = agg.datasets();
     let m = super::metric_label(&agg.metric);
     let _ = writeln!(s, "\\begin{{table}}[t]\n\\centering\n\\small");
-    let _ = writeln!(s, "\\caption{{Clean {m} and Eq.~3 drops (mean over severity levels) per dataset.{}}}", tex_escape(&ci_note(st)));
-    let _ = writeln!(s, "\\begin{{tabular}}{{ll{}r}}\n\\toprule", "rrr".repeat(ds.len()));
+    let _ = writeln!(
+        s,
+        "\\caption{{Clean {m} and Eq.~3 drops (mean over severity levels) per dataset.{}}}",
+        tex_escape(&ci_note(st))
+    );
+    let _ = writeln!(
+        s,
+        "\\begin{{tabular}}{{ll{}r}}\n\\toprule",
+        "rrr".repeat(ds.len())
+    );
     s.push_str(" & ");
     for d in &ds {
         let _ = write!(s, " & \\multicolumn{{3}}{{c}}{{{}}}", tex_escape(d));
@@ -120,7 +142,13 @@ pub fn table1_latex_with(agg: &Aggregate, st: Option<&Statistics>, header: &[Str
         for (c, d) in r.cells.iter().zip(&ds) {
             let (a, b, md) = c.map_or((None, None, None), |(a, b, m)| (Some(a), b, m));
             let k = cells(st, &(r.model.clone(), r.strategy.clone(), d.clone()));
-            let _ = write!(s, " & {} & {} & {}", tex_ci(a, k.clean), tex_ci(b, k.base), tex_ci(md, k.medical));
+            let _ = write!(
+                s,
+                " & {} & {} & {}",
+                tex_ci(a, k.clean),
+                tex_ci(b, k.base),
+                tex_ci(md, k.medical)
+            );
         }
         let avg = st.and_then(|x| x.average_base.get(&(r.model.clone(), r.strategy.clone())));
         let _ = writeln!(s, " & {} \\\\", tex_ci(r.average_base_drop, avg));
@@ -158,7 +186,12 @@ pub fn table1_csv_with(agg: &Aggregate, st: Option<&Statistics>, header: &[Strin
         let _ = write!(s, ",{}", v.map_or(String::new(), |x| format!("{x:.6}")));
         if with {
             let i = ci.and_then(|c| c.ci).map(|e| e.ci());
-            let _ = write!(s, ",{},{}", i.map_or(String::new(), |i| format!("{:.6}", i.lo)), i.map_or(String::new(), |i| format!("{:.6}", i.hi)));
+            let _ = write!(
+                s,
+                ",{},{}",
+                i.map_or(String::new(), |i| format!("{:.6}", i.lo)),
+                i.map_or(String::new(), |i| format!("{:.6}", i.hi))
+            );
         }
     };
     for r in agg.table1() {
@@ -188,7 +221,10 @@ fn ci_cols(v: Option<&Value>) -> String {
     match v.and_then(|v| v.ci) {
         Some(e) => {
             let i = e.ci();
-            format!("{:.6},{:.6},{:.6},{:.6}", i.lo, i.hi, e.percentile.lo, e.percentile.hi)
+            format!(
+                "{:.6},{:.6},{:.6},{:.6}",
+                i.lo, i.hi, e.percentile.lo, e.percentile.hi
+            )
         }
         None => ",,,".into(),
     }
@@ -233,24 +269,61 @@ pub fn summary_csv_with(agg: &Aggregate, st: Option<&Statistics>, header: &[Stri
     }
     for (key @ ((model, strategy, dataset), cat, level), (d, n)) in &agg.delta {
         let ci = ci_cols(st.and_then(|x| x.delta.get(key)));
-        let _ = writeln!(s, "{model},{strategy},{dataset},{cat},*,{level},{m},{n},,,{d:.6},,{ci},,,,,eq3,,");
+        let _ = writeln!(
+            s,
+            "{model},{strategy},{dataset},{cat},*,{level},{m},{n},,,{d:.6},,{ci},,,,,eq3,,"
+        );
     }
     let Some(st) = st else { return s };
     for (((model, strategy, dataset), cat), v) in &st.category {
-        let n = agg.delta.keys().filter(|(mm, c, _)| mm.0 == *model && mm.1 == *strategy && mm.2 == *dataset && c == cat).count();
-        let _ = writeln!(s, "{model},{strategy},{dataset},{cat},*,*,{m},{n},,,{:.6},,{},,,,,table1,,", v.estimate, ci_cols(Some(v)));
+        let n = agg
+            .delta
+            .keys()
+            .filter(|(mm, c, _)| {
+                mm.0 == *model && mm.1 == *strategy && mm.2 == *dataset && c == cat
+            })
+            .count();
+        let _ = writeln!(
+            s,
+            "{model},{strategy},{dataset},{cat},*,*,{m},{n},,,{:.6},,{},,,,,table1,,",
+            v.estimate,
+            ci_cols(Some(v))
+        );
     }
     for ((model, strategy), v) in &st.average_base {
         let n = agg.datasets().len();
-        let _ = writeln!(s, "{model},{strategy},*,base,*,*,{m},{n},,,{:.6},,{},,,,,table1_average,,", v.estimate, ci_cols(Some(v)));
+        let _ = writeln!(
+            s,
+            "{model},{strategy},*,base,*,*,{m},{n},,,{:.6},,{},,,,,table1_average,,",
+            v.estimate,
+            ci_cols(Some(v))
+        );
     }
     for r in &st.ce {
         let (model, strategy, dataset) = &r.mds;
-        let _ = writeln!(s, "{model},{strategy},{dataset},{},{},*,{m},,,,,,,,,,,,{},{},ce,,", r.category, r.perturbation, opt(r.ce), opt(r.rel_ce));
+        let _ = writeln!(
+            s,
+            "{model},{strategy},{dataset},{},{},*,{m},,,,,,,,,,,,{},{},ce,,",
+            r.category,
+            r.perturbation,
+            opt(r.ce),
+            opt(r.rel_ce)
+        );
     }
     for (((model, strategy, dataset), p), (v, n)) in &st.ssim_area {
-        let cat = agg.per_perturbation.iter().find(|((mm, q, _), _)| mm.0 == *model && mm.1 == *strategy && mm.2 == *dataset && q == p).map_or("", |(_, c)| c.category.as_str());
-        let _ = writeln!(s, "{model},{strategy},{dataset},{cat},{p},*,{m},{n},,,{:.6},,{},,,,,ssim_area,,", v.estimate, ci_cols(Some(v)));
+        let cat = agg
+            .per_perturbation
+            .iter()
+            .find(|((mm, q, _), _)| {
+                mm.0 == *model && mm.1 == *strategy && mm.2 == *dataset && q == p
+            })
+            .map_or("", |(_, c)| c.category.as_str());
+        let _ = writeln!(
+            s,
+            "{model},{strategy},{dataset},{cat},{p},*,{m},{n},,,{:.6},,{},,,,,ssim_area,,",
+            v.estimate,
+            ci_cols(Some(v))
+        );
     }
     for c in &st.comparisons {
         let _ = writeln!(

@@ -25,7 +25,11 @@ pub fn metrics_of(task: &str) -> &'static [&'static str] {
 
 /// Corpus-level caption metrics (not per-item means).
 pub fn is_corpus(task: &str, metric: &str) -> bool {
-    task == "caption" && matches!(metric, "bleu1" | "bleu2" | "bleu3" | "bleu4" | "rouge_l" | "cider")
+    task == "caption"
+        && matches!(
+            metric,
+            "bleu1" | "bleu2" | "bleu3" | "bleu4" | "rouge_l" | "cider"
+        )
 }
 
 /// How a task's metric is named in tables and figures.
@@ -41,7 +45,11 @@ pub fn label(task: &str, metric: &str) -> String {
 }
 
 /// Eq. 3 of `metric` over the records of `task` (errors counted, never scored).
-pub fn aggregate<'a>(records: impl IntoIterator<Item = &'a Record>, task: &str, metric: &str) -> Aggregate {
+pub fn aggregate<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    task: &str,
+    metric: &str,
+) -> Aggregate {
     let recs: Vec<&Record> = records.into_iter().filter(|r| r.task == task).collect();
     if is_corpus(task, metric) {
         corpus(&recs, metric)
@@ -53,7 +61,11 @@ pub fn aggregate<'a>(records: impl IntoIterator<Item = &'a Record>, task: &str, 
 /// The tasks present in `records`, in report order.
 pub fn tasks_in<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<&'static str> {
     let have: BTreeSet<String> = records.into_iter().map(|r| r.task.clone()).collect();
-    TASKS.iter().copied().filter(|t| have.contains(*t)).collect()
+    TASKS
+        .iter()
+        .copied()
+        .filter(|t| have.contains(*t))
+        .collect()
 }
 
 fn mds(r: &Record) -> (String, String, String) {
@@ -68,7 +80,13 @@ fn caption_of(r: &Record) -> Option<(String, Vec<String>)> {
     };
     let pred = r.fields.get("prediction")?.as_str()?;
     let refs = r.fields.get("references")?.as_array()?;
-    Some((caption::normalise(pred, tok), refs.iter().filter_map(|s| s.as_str()).map(|s| caption::normalise(s, tok)).collect()))
+    Some((
+        caption::normalise(pred, tok),
+        refs.iter()
+            .filter_map(|s| s.as_str())
+            .map(|s| caption::normalise(s, tok))
+            .collect(),
+    ))
 }
 
 /// The corpus score of `metric` over the given (prediction, references); None when empty.
@@ -93,10 +111,16 @@ pub fn corpus_score(items: &[(String, Vec<String>)], metric: &str) -> Option<f64
 /// and the perturbed corpus score over the SAME samples (those with both records ok); the drop is
 /// their difference. Category means and Table 1 follow as for per-item metrics.
 fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
-    let mut agg = Aggregate { metric: metric.to_string(), ..Default::default() };
+    let mut agg = Aggregate {
+        metric: metric.to_string(),
+        ..Default::default()
+    };
     type Key = (String, String, String);
     let mut clean: BTreeMap<Key, BTreeMap<String, (String, Vec<String>)>> = BTreeMap::new();
-    let mut pert: BTreeMap<(Key, String, u8), (String, Vec<(String, (String, Vec<String>), bool)>)> = BTreeMap::new();
+    let mut pert: BTreeMap<
+        (Key, String, u8),
+        (String, Vec<(String, (String, Vec<String>), bool)>),
+    > = BTreeMap::new();
     for r in recs {
         let Some(c) = r.ok().then(|| caption_of(r)).flatten() else {
             agg.errors += usize::from(!r.ok());
@@ -119,22 +143,41 @@ fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
     }
     for ((k, p, s), (category, items)) in pert {
         let Some(cl) = clean.get(&k) else { continue };
-        let paired: Vec<&(String, (String, Vec<String>), bool)> = items.iter().filter(|i| cl.contains_key(&i.0)).collect();
+        let paired: Vec<&(String, (String, Vec<String>), bool)> =
+            items.iter().filter(|i| cl.contains_key(&i.0)).collect();
         let c_items: Vec<(String, Vec<String>)> = paired.iter().map(|i| cl[&i.0].clone()).collect();
         let p_items: Vec<(String, Vec<String>)> = paired.iter().map(|i| i.1.clone()).collect();
-        let (Some(c), Some(pv)) = (corpus_score(&c_items, metric), corpus_score(&p_items, metric)) else { continue };
+        let (Some(c), Some(pv)) = (
+            corpus_score(&c_items, metric),
+            corpus_score(&p_items, metric),
+        ) else {
+            continue;
+        };
         let n = paired.len();
         let inb = paired.iter().filter(|i| i.2).count();
         agg.per_perturbation.insert(
             (k, p, s),
-            PerturbationCell { category, n, clean: c, perturbed: pv, drop: c - pv, in_band_fraction: inb as f64 / n as f64 },
+            PerturbationCell {
+                category,
+                n,
+                clean: c,
+                perturbed: pv,
+                drop: c - pv,
+                in_band_fraction: inb as f64 / n as f64,
+            },
         );
     }
     let mut by_cat: BTreeMap<((String, String, String), String, u8), Vec<f64>> = BTreeMap::new();
     for ((k, _, level), cell) in &agg.per_perturbation {
-        by_cat.entry((k.clone(), cell.category.clone(), *level)).or_default().push(cell.drop);
+        by_cat
+            .entry((k.clone(), cell.category.clone(), *level))
+            .or_default()
+            .push(cell.drop);
     }
-    agg.delta = by_cat.into_iter().map(|(k, v)| (k, (v.iter().sum::<f64>() / v.len() as f64, v.len()))).collect();
+    agg.delta = by_cat
+        .into_iter()
+        .map(|(k, v)| (k, (v.iter().sum::<f64>() / v.len() as f64, v.len())))
+        .collect();
     agg
 }
 
@@ -150,7 +193,11 @@ pub fn summary_text(records: &[Record]) -> String {
             let agg = aggregate(records, task, metric);
             for ((model, strategy, dataset), (clean, n)) in &agg.clean {
                 let mds = (model.clone(), strategy.clone(), dataset.clone());
-                let _ = write!(s, "{task} {model}/{strategy} on {dataset}: clean {} {clean:.4} (n = {n})", label(task, metric));
+                let _ = write!(
+                    s,
+                    "{task} {model}/{strategy} on {dataset}: clean {} {clean:.4} (n = {n})",
+                    label(task, metric)
+                );
                 for cat in ["base", "medical", "extra"] {
                     if let Some(d) = agg.category_drop(&mds, cat) {
                         let _ = write!(s, "; {cat} drop {d:+.4}");
@@ -165,7 +212,16 @@ pub fn summary_text(records: &[Record]) -> String {
             }
         }
     }
-    let _ = writeln!(s, "records: {}, failed: {failed}{}", records.len(), if failed > 0 { " (failed units are excluded from every metric above; their records say why)" } else { "" });
+    let _ = writeln!(
+        s,
+        "records: {}, failed: {failed}{}",
+        records.len(),
+        if failed > 0 {
+            " (failed units are excluded from every metric above; their records say why)"
+        } else {
+            ""
+        }
+    );
     s
 }
 
@@ -179,8 +235,15 @@ mod tests {
             "sample": sample, "perturbation": pert, "category": if pert == "clean" { "clean" } else { "base" }, "level": level,
         }))
         .unwrap();
-        r.fields.insert("prediction".into(), serde_json::json!(pred));
-        r.fields.insert("references".into(), serde_json::json!(["a chest x ray with a small nodule", "a small nodule in the lung"]));
+        r.fields
+            .insert("prediction".into(), serde_json::json!(pred));
+        r.fields.insert(
+            "references".into(),
+            serde_json::json!([
+                "a chest x ray with a small nodule",
+                "a small nodule in the lung"
+            ]),
+        );
         r
     }
 
@@ -195,14 +258,38 @@ mod tests {
         let agg = aggregate(&recs, "caption", "bleu4");
         let k = ("m".to_string(), "full".to_string(), "d".to_string());
         let cell = &agg.per_perturbation[&(k.clone(), "blur".to_string(), 3)];
-        let norm = |p: &str| (p.to_string(), vec!["a chest x ray with a small nodule".to_string(), "a small nodule in the lung".to_string()]);
-        let clean = corpus_score(&[norm("a chest x ray with a small nodule"), norm("a small nodule in the lung")], "bleu4").unwrap();
-        let perturbed = corpus_score(&[norm("an image"), norm("a small nodule in the lung")], "bleu4").unwrap();
+        let norm = |p: &str| {
+            (
+                p.to_string(),
+                vec![
+                    "a chest x ray with a small nodule".to_string(),
+                    "a small nodule in the lung".to_string(),
+                ],
+            )
+        };
+        let clean = corpus_score(
+            &[
+                norm("a chest x ray with a small nodule"),
+                norm("a small nodule in the lung"),
+            ],
+            "bleu4",
+        )
+        .unwrap();
+        let perturbed = corpus_score(
+            &[norm("an image"), norm("a small nodule in the lung")],
+            "bleu4",
+        )
+        .unwrap();
         assert!((cell.clean - clean).abs() < 1e-12 && (cell.perturbed - perturbed).abs() < 1e-12);
         assert!((cell.drop - (clean - perturbed)).abs() < 1e-12);
         // Not the mean of per-item scores.
-        let per_item = (corpus_score(&[norm("an image")], "bleu4").unwrap() + corpus_score(&[norm("a small nodule in the lung")], "bleu4").unwrap()) / 2.0;
-        assert!((per_item - perturbed).abs() > 1e-6, "{per_item} vs {perturbed}");
+        let per_item = (corpus_score(&[norm("an image")], "bleu4").unwrap()
+            + corpus_score(&[norm("a small nodule in the lung")], "bleu4").unwrap())
+            / 2.0;
+        assert!(
+            (per_item - perturbed).abs() > 1e-6,
+            "{per_item} vs {perturbed}"
+        );
         assert_eq!(agg.clean[&k].1, 2);
     }
 }

@@ -4,7 +4,7 @@
 
 use super::aggregate::Aggregate;
 use super::figures::{Ci, Fig};
-use super::inference::{StatsOptions, Statistics};
+use super::inference::{Statistics, StatsOptions};
 use super::tasks::{self, label};
 use crate::run::records::Record;
 use std::collections::BTreeMap;
@@ -31,8 +31,19 @@ pub struct VlmRow {
 }
 
 /// The statistics of each VLM aggregate (None where the paired design is not available).
-pub fn statistics(aggs: &[(&'static str, Aggregate)], opts: &StatsOptions) -> Vec<Option<Statistics>> {
-    aggs.iter().map(|(task, agg)| if tasks::is_corpus(task, &agg.metric) { None } else { Statistics::compute(agg, opts).ok() }).collect()
+pub fn statistics(
+    aggs: &[(&'static str, Aggregate)],
+    opts: &StatsOptions,
+) -> Vec<Option<Statistics>> {
+    aggs.iter()
+        .map(|(task, agg)| {
+            if tasks::is_corpus(task, &agg.metric) {
+                None
+            } else {
+                Statistics::compute(agg, opts).ok()
+            }
+        })
+        .collect()
 }
 
 fn ci_of(v: Option<&super::inference::Value>) -> Option<Ci> {
@@ -47,7 +58,12 @@ pub fn aggregates(records: &[&Record]) -> Vec<(&'static str, Aggregate)> {
     tasks::tasks_in(records.iter().copied())
         .into_iter()
         .filter(|t| *t != "segmentation")
-        .map(|t| (t, tasks::aggregate(records.iter().copied(), t, tasks::metrics_of(t)[0])))
+        .map(|t| {
+            (
+                t,
+                tasks::aggregate(records.iter().copied(), t, tasks::metrics_of(t)[0]),
+            )
+        })
         .collect()
 }
 
@@ -55,7 +71,12 @@ pub fn rows(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>]) ->
     let mut v = Vec::new();
     for ((task, agg), st) in aggs.iter().zip(stats) {
         for (mds, (clean, n)) in &agg.clean {
-            let cells: Vec<f64> = agg.per_perturbation.iter().filter(|((m, _, _), _)| m == mds).map(|(_, c)| c.perturbed).collect();
+            let cells: Vec<f64> = agg
+                .per_perturbation
+                .iter()
+                .filter(|((m, _, _), _)| m == mds)
+                .map(|(_, c)| c.perturbed)
+                .collect();
             v.push(VlmRow {
                 task: task.to_string(),
                 metric: agg.metric.clone(),
@@ -65,10 +86,15 @@ pub fn rows(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>]) ->
                 clean: *clean,
                 base_drop: agg.category_drop(mds, "base"),
                 medical_drop: agg.category_drop(mds, "medical"),
-                perturbed: (!cells.is_empty()).then(|| cells.iter().sum::<f64>() / cells.len() as f64),
+                perturbed: (!cells.is_empty())
+                    .then(|| cells.iter().sum::<f64>() / cells.len() as f64),
                 clean_ci: st.as_ref().and_then(|s| ci_of(s.clean.get(mds))),
-                base_ci: st.as_ref().and_then(|s| ci_of(s.category.get(&(mds.clone(), "base".to_string())))),
-                medical_ci: st.as_ref().and_then(|s| ci_of(s.category.get(&(mds.clone(), "medical".to_string())))),
+                base_ci: st
+                    .as_ref()
+                    .and_then(|s| ci_of(s.category.get(&(mds.clone(), "base".to_string())))),
+                medical_ci: st
+                    .as_ref()
+                    .and_then(|s| ci_of(s.category.get(&(mds.clone(), "medical".to_string())))),
             });
         }
     }
@@ -118,7 +144,13 @@ pub fn table_csv(rows: &[VlmRow], header: &[String]) -> String {
     }
     s.push_str("task,metric,model,dataset,n,clean,clean_ci_low,clean_ci_high,base_drop,base_ci_low,base_ci_high,medical_drop,medical_ci_low,medical_ci_high\n");
     for r in rows {
-        let q = |t: &str| if t.contains(',') || t.contains('"') { format!("\"{}\"", t.replace('"', "\"\"")) } else { t.to_string() };
+        let q = |t: &str| {
+            if t.contains(',') || t.contains('"') {
+                format!("\"{}\"", t.replace('"', "\"\""))
+            } else {
+                t.to_string()
+            }
+        };
         let o = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.6}"));
         let lo = |c: Option<Ci>| o(c.map(|c| c.0));
         let hi = |c: Option<Ci>| o(c.map(|c| c.1));
@@ -145,7 +177,11 @@ pub fn table_csv(rows: &[VlmRow], header: &[String]) -> String {
 }
 
 pub fn table_html(rows: &[VlmRow]) -> String {
-    let esc = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut s = String::from("<h2>VLM tasks</h2><p>Clean score and Eq. 3 drops (mean over levels) per task and model; captioning is scored corpus-level over the same samples.</p>\n<table><tr><th>task</th><th>metric</th><th>model</th><th>dataset</th><th>n</th><th>clean</th><th>base drop</th><th>medical drop</th></tr>\n");
     for r in rows {
         let _ = writeln!(
@@ -167,7 +203,11 @@ pub fn table_html(rows: &[VlmRow]) -> String {
 
 /// Fig. 3 (g)-(l) style: clean vs mean perturbed per task and model, and per task the
 /// perturbations' impact (drop averaged over levels and models).
-pub fn figures(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>], rows: &[VlmRow]) -> Vec<(String, Fig)> {
+pub fn figures(
+    aggs: &[(&'static str, Aggregate)],
+    stats: &[Option<Statistics>],
+    rows: &[VlmRow],
+) -> Vec<(String, Fig)> {
     let mut out = Vec::new();
     let mut items = Vec::new();
     for r in rows {
@@ -180,7 +220,9 @@ pub fn figures(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>],
         out.push((
             "vlm_clean_vs_perturbed".to_string(),
             Fig::Bars {
-                title: "VLM tasks: clean (95% CI) vs perturbed (mean over perturbations and levels)".into(),
+                title:
+                    "VLM tasks: clean (95% CI) vs perturbed (mean over perturbations and levels)"
+                        .into(),
                 x_desc: "score".into(),
                 items,
                 marks: None,
@@ -192,7 +234,11 @@ pub fn figures(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>],
         // otherwise (corpus captioning) the plain means.
         let (items, marks): (Vec<(String, f64, Option<Ci>)>, Option<Vec<bool>>) = match st {
             Some(st) if !st.figures.top.is_empty() => (
-                st.figures.top.iter().map(|i| (i.label.clone(), i.value.estimate, ci_of(Some(&i.value)))).collect(),
+                st.figures
+                    .top
+                    .iter()
+                    .map(|i| (i.label.clone(), i.value.estimate, ci_of(Some(&i.value))))
+                    .collect(),
                 Some(st.figures.top_distinct.clone()),
             ),
             _ => {
@@ -202,7 +248,10 @@ pub fn figures(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>],
                     e.0 += c.drop;
                     e.1 += 1;
                 }
-                let mut items: Vec<(String, f64, Option<Ci>)> = by.into_iter().map(|(k, (s, n))| (k, s / n as f64, None)).collect();
+                let mut items: Vec<(String, f64, Option<Ci>)> = by
+                    .into_iter()
+                    .map(|(k, (s, n))| (k, s / n as f64, None))
+                    .collect();
                 items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 items.truncate(15);
                 (items, None)
@@ -212,7 +261,10 @@ pub fn figures(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>],
             out.push((
                 format!("vlm_impact_{task}"),
                 Fig::Bars {
-                    title: format!("{task}: perturbation impact ({} drop, mean over levels)", label(task, &agg.metric)),
+                    title: format!(
+                        "{task}: perturbation impact ({} drop, mean over levels)",
+                        label(task, &agg.metric)
+                    ),
                     x_desc: format!("{} drop (clean - perturbed)", label(task, &agg.metric)),
                     items,
                     marks,

@@ -136,7 +136,10 @@ impl Calibration {
             "per-image" | "calibrated" => Ok(Calibration::PerImage),
             "per-dataset" => Ok(Calibration::PerDataset),
             "fixed" => Ok(Calibration::Fixed),
-            other => Err(Error::invalid("calibration", format!("'{other}': expected per-image, per-dataset or fixed"))),
+            other => Err(Error::invalid(
+                "calibration",
+                format!("'{other}': expected per-image, per-dataset or fixed"),
+            )),
         }
     }
 }
@@ -145,11 +148,14 @@ impl Calibration {
 pub fn check_device(device: &str) -> std::result::Result<(), String> {
     let (kind, index) = device.split_once(':').unwrap_or((device, "0"));
     let ok_kind = matches!(kind, "cpu" | "cuda" | "tensorrt" | "auto");
-    let ok_index = index.parse::<u32>().is_ok() && (kind != "cpu" && kind != "auto" || !device.contains(':'));
+    let ok_index =
+        index.parse::<u32>().is_ok() && (kind != "cpu" && kind != "auto" || !device.contains(':'));
     if ok_kind && ok_index {
         Ok(())
     } else {
-        Err(format!("device '{device}': expected cpu, cuda[:N], tensorrt[:N] or auto"))
+        Err(format!(
+            "device '{device}': expected cpu, cuda[:N], tensorrt[:N] or auto"
+        ))
     }
 }
 
@@ -256,8 +262,18 @@ fn default_task() -> String {
 }
 
 /// Dataset readers known to [`super::data::open`].
-pub const READERS: [&str; 10] =
-    ["generic", "manifest", "isic2016", "kvasir", "brain-tumor", "smdg-disc", "smdg-cup", "vqa", "caption", "grounding"];
+pub const READERS: [&str; 10] = [
+    "generic",
+    "manifest",
+    "isic2016",
+    "kvasir",
+    "brain-tumor",
+    "smdg-disc",
+    "smdg-cup",
+    "vqa",
+    "caption",
+    "grounding",
+];
 
 impl DatasetConfig {
     /// The dataset's modality, when it has one.
@@ -273,7 +289,8 @@ impl DatasetConfig {
 impl Config {
     /// Parse TOML text; relative paths are resolved against `base` (the config file's folder).
     pub fn from_toml(text: &str, base: &Path, what: &str) -> Result<Config> {
-        let mut c: Config = toml::from_str(text).map_err(|e| Error::invalid(what.to_string(), format!("{e}")))?;
+        let mut c: Config =
+            toml::from_str(text).map_err(|e| Error::invalid(what.to_string(), format!("{e}")))?;
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -292,7 +309,10 @@ impl Config {
             for g in m.graphs.values_mut() {
                 resolve(g);
             }
-            for p in [&mut m.model, &mut m.judge, &mut m.replay].into_iter().flatten() {
+            for p in [&mut m.model, &mut m.judge, &mut m.replay]
+                .into_iter()
+                .flatten()
+            {
                 resolve(p);
             }
         }
@@ -310,7 +330,10 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::from_toml(&text, base, &path.display().to_string())
     }
@@ -336,7 +359,12 @@ impl Config {
                 errs.push(format!("dataset '{}': defined twice", d.name));
             }
             if !READERS.contains(&d.reader.as_str()) {
-                errs.push(format!("dataset '{}': unknown reader '{}'; expected one of {}", d.name, d.reader, READERS.join(", ")));
+                errs.push(format!(
+                    "dataset '{}': unknown reader '{}'; expected one of {}",
+                    d.name,
+                    d.reader,
+                    READERS.join(", ")
+                ));
             }
             match d.modality() {
                 Ok(m) => {
@@ -361,10 +389,18 @@ impl Config {
         let mut models = std::collections::BTreeSet::new();
         for m in &self.models {
             if !models.insert((m.name.clone(), m.strategy.clone(), m.task.clone())) {
-                errs.push(format!("model '{}' strategy '{}' task '{}': defined twice", m.name, m.strategy, m.task));
+                errs.push(format!(
+                    "model '{}' strategy '{}' task '{}': defined twice",
+                    m.name, m.strategy, m.task
+                ));
             }
             if !TASKS.contains(&m.task.as_str()) {
-                errs.push(format!("model '{}': unknown task '{}'; expected one of {}", m.name, m.task, TASKS.join(", ")));
+                errs.push(format!(
+                    "model '{}': unknown task '{}'; expected one of {}",
+                    m.name,
+                    m.task,
+                    TASKS.join(", ")
+                ));
             } else if m.task == "segmentation" {
                 if m.preset.is_empty() && m.model.is_none() {
                     errs.push(format!("model '{}': a segmentation model needs `preset = \"...\"` (or `model = \"SPEC.toml\"`)", m.name));
@@ -377,10 +413,16 @@ impl Config {
                     errs.push(format!("model '{}': task '{}' needs `model = \"MODEL.toml\"` (the endpoint, docs/vlm.md)", m.name, m.task));
                 }
                 if !m.preset.is_empty() || !m.graphs.is_empty() {
-                    errs.push(format!("model '{}': `preset` and `graphs` are for segmentation models", m.name));
+                    errs.push(format!(
+                        "model '{}': `preset` and `graphs` are for segmentation models",
+                        m.name
+                    ));
                 }
                 if m.replay.is_some() || m.jitter != 0 {
-                    errs.push(format!("model '{}': `replay` and `jitter` are for segmentation models", m.name));
+                    errs.push(format!(
+                        "model '{}': `replay` and `jitter` are for segmentation models",
+                        m.name
+                    ));
                 }
                 if m.judge.is_some() && m.task != "vqa" {
                     errs.push(format!("model '{}': `judge` applies to vqa only", m.name));
@@ -391,18 +433,31 @@ impl Config {
             errs.push(e);
         }
         if self.calibration_images == 0 {
-            errs.push("calibration_images = 0: per-dataset calibration needs at least one sample".into());
+            errs.push(
+                "calibration_images = 0: per-dataset calibration needs at least one sample".into(),
+            );
         }
         if self.max_evals_per_band == 0 {
-            errs.push("max_evals_per_band = 0: the search needs at least one SSIM evaluation per band".into());
+            errs.push(
+                "max_evals_per_band = 0: the search needs at least one SSIM evaluation per band"
+                    .into(),
+            );
         }
         errs
     }
 
     /// The perturbations of a dataset, in registry order. Without a modality (VLM readers), the
     /// medical perturbations of every modality are candidates; each sample gets those of its own.
-    pub fn selection(&self, d: &DatasetConfig, modality: Option<Modality>) -> Result<Vec<&'static dyn perturb::Perturbation>> {
-        let spec = d.perturbations.as_ref().unwrap_or(&self.perturbations).join(",");
+    pub fn selection(
+        &self,
+        d: &DatasetConfig,
+        modality: Option<Modality>,
+    ) -> Result<Vec<&'static dyn perturb::Perturbation>> {
+        let spec = d
+            .perturbations
+            .as_ref()
+            .unwrap_or(&self.perturbations)
+            .join(",");
         if spec.trim() == "none" {
             return Ok(Vec::new());
         }

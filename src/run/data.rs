@@ -41,7 +41,10 @@ pub struct Sample {
 pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
     let what = format!("dataset '{}'", d.name);
     if !d.path.exists() {
-        return Err(Error::other(what, format!("path {} does not exist", d.path.display())));
+        return Err(Error::other(
+            what,
+            format!("path {} does not exist", d.path.display()),
+        ));
     }
     if let Ok(task) = Task::parse(&d.reader) {
         return open_vlm(d, task);
@@ -49,7 +52,13 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
     let items = match d.reader.as_str() {
         "manifest" => {
             if !d.path.is_file() {
-                return Err(Error::other(what, format!("reader 'manifest' needs a JSONL or CSV file, {} is a folder", d.path.display())));
+                return Err(Error::other(
+                    what,
+                    format!(
+                        "reader 'manifest' needs a JSONL or CSV file, {} is a folder",
+                        d.path.display()
+                    ),
+                ));
             }
             io::list_inputs(&d.path, d.masks.as_deref(), None)?
         }
@@ -67,18 +76,27 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
                 ));
             };
             if !masks.is_dir() {
-                return Err(Error::other(what, format!("masks folder {} does not exist", masks.display())));
+                return Err(Error::other(
+                    what,
+                    format!("masks folder {} does not exist", masks.display()),
+                ));
             }
             io::list_inputs(&images, Some(&masks), None)?
         }
         other => {
             let layout = crate::dataset::Layout::parse(other)?;
             let modality = d.modality().ok().flatten();
-            let ds = crate::dataset::open(layout, &d.path, modality).map_err(|e| Error::other(what, e.to_string()))?;
+            let ds = crate::dataset::open(layout, &d.path, modality)
+                .map_err(|e| Error::other(what, e.to_string()))?;
             let items = ds
                 .samples
                 .into_iter()
-                .map(|s| io::InputItem { path: s.image, relative: std::path::PathBuf::from(&s.id), mask: s.mask, modality: s.modality })
+                .map(|s| io::InputItem {
+                    path: s.image,
+                    relative: std::path::PathBuf::from(&s.id),
+                    mask: s.mask,
+                    modality: s.modality,
+                })
                 .collect();
             io::Listing { items, bad: vec![] }
         }
@@ -94,14 +112,31 @@ fn finish(d: &DatasetConfig, listing: io::Listing) -> Result<Vec<Sample>> {
     let mut out = Vec::with_capacity(listing.items.len());
     for b in listing.bad {
         let id = io::rel_string(&b.relative);
-        out.push(Sample { id, image: b.path.clone(), mask: Some(b.path), modality: None, vlm: None, relative: b.relative });
+        out.push(Sample {
+            id,
+            image: b.path.clone(),
+            mask: Some(b.path),
+            modality: None,
+            vlm: None,
+            relative: b.relative,
+        });
     }
     for it in listing.items {
         let id = io::rel_string(&it.relative);
-        out.push(Sample { id, image: it.path, mask: it.mask, modality: it.modality, vlm: None, relative: it.relative });
+        out.push(Sample {
+            id,
+            image: it.path,
+            mask: it.mask,
+            modality: it.modality,
+            vlm: None,
+            relative: it.relative,
+        });
     }
     if out.is_empty() {
-        return Err(Error::other(what, format!("no images found under {}", d.path.display())));
+        return Err(Error::other(
+            what,
+            format!("no images found under {}", d.path.display()),
+        ));
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(n) = d.limit {
@@ -113,17 +148,28 @@ fn finish(d: &DatasetConfig, listing: io::Listing) -> Result<Vec<Sample>> {
 /// The samples of a VLM dataset: read, filtered to the dataset's modality, seeded `limit`.
 fn open_vlm(d: &DatasetConfig, task: Task) -> Result<Vec<Sample>> {
     let what = format!("dataset '{}'", d.name);
-    let items = tasks::read(task, &d.path, d.image_root.as_deref()).map_err(|e| Error::other(what.clone(), e.to_string()))?;
+    let items = tasks::read(task, &d.path, d.image_root.as_deref())
+        .map_err(|e| Error::other(what.clone(), e.to_string()))?;
     let modality = d.modality()?;
     let items = tasks::select(items, modality, d.limit, d.sample_seed);
     if items.is_empty() {
-        return Err(Error::other(what, format!("no samples to evaluate in {}", d.path.display())));
+        return Err(Error::other(
+            what,
+            format!("no samples to evaluate in {}", d.path.display()),
+        ));
     }
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::with_capacity(items.len());
     for it in items {
         if !seen.insert(it.id.clone()) {
-            return Err(Error::other(what, format!("sample id '{}' appears twice in {}", it.id, d.path.display())));
+            return Err(Error::other(
+                what,
+                format!(
+                    "sample id '{}' appears twice in {}",
+                    it.id,
+                    d.path.display()
+                ),
+            ));
         }
         out.push(Sample {
             id: it.id.clone(),

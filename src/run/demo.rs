@@ -38,10 +38,14 @@ pub fn write_data(data: &Path) -> Result<()> {
                 io::write_image(&img, &ph.image, crate::BitDepth::U8, io::Format::Png)?;
                 io::write_mask(&mask, &ph.mask)?;
             }
-            let (x0, y0, x1, y1) = ph.mask.bbox().ok_or_else(|| Error::other(format!("demo phantom {m}/{k}"), "empty mask"))?;
+            let (x0, y0, x1, y1) = ph
+                .mask
+                .bbox()
+                .ok_or_else(|| Error::other(format!("demo phantom {m}/{k}"), "empty mask"))?;
             let bx = [x0, y0, x1 + 1, y1 + 1];
             let q = quadrant(bx, SIZE, SIZE);
-            let area = ph.mask.data.iter().filter(|&&v| v != 0).count() as f64 / (SIZE * SIZE) as f64;
+            let area =
+                ph.mask.data.iter().filter(|&&v| v != 0).count() as f64 / (SIZE * SIZE) as f64;
             let size = if area > 0.1 { "large" } else { "small" };
             let id = format!("{m}-{k}");
             let mut item = json!({"question_id": id, "question": "Where is the lesion in this image?", "gt_answer": q,
@@ -50,15 +54,26 @@ pub fn write_data(data: &Path) -> Result<()> {
                 item[format!("option_{}", (b'A' + i as u8) as char)] = json!(o);
             }
             vqa.push(item);
-            let refs = [format!("a {m} image with a {size} lesion in the {q}"), format!("{q} {size} lesion on a {m} image")];
-            captions.push_str(&format!("{}\n", json!({"id": id, "image": rel, "references": refs, "modality": m.as_str()})));
+            let refs = [
+                format!("a {m} image with a {size} lesion in the {q}"),
+                format!("{q} {size} lesion on a {m} image"),
+            ];
+            captions.push_str(&format!(
+                "{}\n",
+                json!({"id": id, "image": rel, "references": refs, "modality": m.as_str()})
+            ));
             grounding.push_str(&format!(
                 "{}\n",
                 json!({"id": id, "image": rel, "question": "Locate the lesion.", "box": bx, "modality": m.as_str()})
             ));
         }
     }
-    io::write_atomic(&data.join("vqa.json"), serde_json::to_string_pretty(&vqa).map_err(|e| Error::other("demo", e.to_string()))?.as_bytes())?;
+    io::write_atomic(
+        &data.join("vqa.json"),
+        serde_json::to_string_pretty(&vqa)
+            .map_err(|e| Error::other("demo", e.to_string()))?
+            .as_bytes(),
+    )?;
     io::write_atomic(&data.join("captions.jsonl"), captions.as_bytes())?;
     io::write_atomic(&data.join("grounding.jsonl"), grounding.as_bytes())?;
     Ok(())
@@ -69,15 +84,30 @@ pub fn write_data(data: &Path) -> Result<()> {
 /// base perturbations and each image's modality's medical one), levels 1-5. `vlm_model` is the
 /// demo VLM's MODEL.toml; without it the config is segmentation only.
 pub fn config(data: &Path, vlm_model: Option<&Path>) -> Result<Config> {
-    let mut base: Vec<&str> = ["gaussian_noise", "gaussian_blur"].into_iter().filter(|id| perturb::by_id(id).is_ok()).collect();
+    let mut base: Vec<&str> = ["gaussian_noise", "gaussian_blur"]
+        .into_iter()
+        .filter(|id| perturb::by_id(id).is_ok())
+        .collect();
     if base.len() < 2 {
-        base = perturb::all().iter().filter(|p| p.info().category == Category::Base && !p.info().geometric).map(|p| p.id()).take(2).collect();
+        base = perturb::all()
+            .iter()
+            .filter(|p| p.info().category == Category::Base && !p.info().geometric)
+            .map(|p| p.id())
+            .take(2)
+            .collect();
     }
     let first_medical = |m: Modality| {
-        perturb::all().iter().find(|p| p.info().category == Category::Medical && p.info().modality == Some(m)).map(|p| p.id().to_string())
+        perturb::all()
+            .iter()
+            .find(|p| p.info().category == Category::Medical && p.info().modality == Some(m))
+            .map(|p| p.id().to_string())
     };
     let mut datasets = Vec::new();
-    let dataset = |name: String, path: std::path::PathBuf, reader: &str, modality: Option<&str>, sel: Vec<String>| DatasetConfig {
+    let dataset = |name: String,
+                   path: std::path::PathBuf,
+                   reader: &str,
+                   modality: Option<&str>,
+                   sel: Vec<String>| DatasetConfig {
         name,
         path,
         reader: reader.into(),
@@ -91,14 +121,33 @@ pub fn config(data: &Path, vlm_model: Option<&Path>) -> Result<Config> {
     for m in Modality::ALL {
         let mut sel: Vec<String> = base.iter().map(|s| s.to_string()).collect();
         sel.extend(first_medical(m));
-        datasets.push(dataset(format!("phantom-{m}"), data.join(m.as_str()), "generic", Some(m.as_str()), sel));
+        datasets.push(dataset(
+            format!("phantom-{m}"),
+            data.join(m.as_str()),
+            "generic",
+            Some(m.as_str()),
+            sel,
+        ));
     }
-    let mut models = vec![seg_model("full", "builtin-threshold"), seg_model("adapter", "builtin-threshold-smoothed")];
+    let mut models = vec![
+        seg_model("full", "builtin-threshold"),
+        seg_model("adapter", "builtin-threshold-smoothed"),
+    ];
     if let Some(toml) = vlm_model {
         let mut sel: Vec<String> = base.iter().map(|s| s.to_string()).collect();
         sel.extend(Modality::ALL.iter().filter_map(|&m| first_medical(m)));
-        for (task, file) in [("vqa", "vqa.json"), ("caption", "captions.jsonl"), ("grounding", "grounding.jsonl")] {
-            datasets.push(dataset(format!("phantom-{task}"), data.join(file), task, None, sel.clone()));
+        for (task, file) in [
+            ("vqa", "vqa.json"),
+            ("caption", "captions.jsonl"),
+            ("grounding", "grounding.jsonl"),
+        ] {
+            datasets.push(dataset(
+                format!("phantom-{task}"),
+                data.join(file),
+                task,
+                None,
+                sel.clone(),
+            ));
             models.push(ModelConfig {
                 name: MODEL.into(),
                 strategy: "full".into(),

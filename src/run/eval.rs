@@ -14,10 +14,10 @@
 
 use super::config::ModelConfig;
 use super::data::Sample;
+use crate::error::{Error, Result};
 use crate::eval::seg::ort::Device;
 use crate::eval::seg::sam::BoxPrompt;
 use crate::eval::seg::{Model, ModelSpec};
-use crate::error::{Error, Result};
 use crate::image::{Image, Mask};
 use std::collections::BTreeMap;
 
@@ -87,22 +87,42 @@ impl UnitEvaluator for SegEvaluator {
     }
     fn evaluate(&mut self, input: &UnitInput<'_>) -> Result<Measured> {
         let sample = &input.sample.id;
-        let truth = input.truth.ok_or_else(|| Error::other(format!("sample {sample}"), "no ground-truth mask"))?;
+        let truth = input
+            .truth
+            .ok_or_else(|| Error::other(format!("sample {sample}"), "no ground-truth mask"))?;
         let replayed = self.replay.get(input.unit).copied();
-        let prompt = replayed.or_else(|| truth.bbox().map(|(a, b, c, d)| {
-            if self.jitter == 0 {
-                return [a, b, c, d];
-            }
-            let bx = crate::eval::seg::sam::BoxPrompt { x0: a, y0: b, x1: c, y1: d };
-            let id = crate::io::image_id(&input.sample.relative);
-            let j = bx.jittered(self.jitter, input.seed, id, "box", input.image.width, input.image.height);
-            [j.x0, j.y0, j.x1, j.y1]
-        }));
+        let prompt = replayed.or_else(|| {
+            truth.bbox().map(|(a, b, c, d)| {
+                if self.jitter == 0 {
+                    return [a, b, c, d];
+                }
+                let bx = crate::eval::seg::sam::BoxPrompt {
+                    x0: a,
+                    y0: b,
+                    x1: c,
+                    y1: d,
+                };
+                let id = crate::io::image_id(&input.sample.relative);
+                let j = bx.jittered(
+                    self.jitter,
+                    input.seed,
+                    id,
+                    "box",
+                    input.image.width,
+                    input.image.height,
+                );
+                [j.x0, j.y0, j.x1, j.y1]
+            })
+        });
         if prompt.is_none() && self.model.needs_box() {
-            return Err(Error::other(format!("sample {sample}"), "empty ground-truth mask: no box prompt (documented rule: not scored)"));
+            return Err(Error::other(
+                format!("sample {sample}"),
+                "empty ground-truth mask: no box prompt (documented rule: not scored)",
+            ));
         }
         let pred = self.model.predict(input.image, prompt)?;
-        let (iou, dice) = overlap(&pred, truth).map_err(|e| Error::other(format!("model {}", self.name), e.to_string()))?;
+        let (iou, dice) = overlap(&pred, truth)
+            .map_err(|e| Error::other(format!("model {}", self.name), e.to_string()))?;
         Ok(Measured {
             metrics: BTreeMap::from([("iou".to_string(), iou), ("dice".to_string(), dice)]),
             prompt,
@@ -141,14 +161,20 @@ pub struct BoxThreshold {
 
 impl Segmenter for BoxThreshold {
     fn preset(&self) -> String {
-        if self.smooth { "builtin-threshold-smoothed" } else { "builtin-threshold" }.into()
+        if self.smooth {
+            "builtin-threshold-smoothed"
+        } else {
+            "builtin-threshold"
+        }
+        .into()
     }
     fn needs_box(&self) -> bool {
         true
     }
     fn predict(&mut self, img: &Image, prompt: Option<[usize; 4]>) -> Result<Mask> {
         let (w, h) = (img.width, img.height);
-        let [x0, y0, x1, y1] = prompt.ok_or_else(|| Error::other("builtin-threshold", "needs a box prompt"))?;
+        let [x0, y0, x1, y1] =
+            prompt.ok_or_else(|| Error::other("builtin-threshold", "needs a box prompt"))?;
         let (x1, y1) = (x1.min(w - 1), y1.min(h - 1));
         let mut lum = img.luminance();
         if self.smooth {
@@ -164,7 +190,11 @@ impl Segmenter for BoxThreshold {
                     bs += v;
                     bn += 1;
                 }
-                if (x - x0) * 4 >= bw && (x - x0) * 4 < 3 * bw && (y - y0) * 4 >= bh && (y - y0) * 4 < 3 * bh {
+                if (x - x0) * 4 >= bw
+                    && (x - x0) * 4 < 3 * bw
+                    && (y - y0) * 4 >= bh
+                    && (y - y0) * 4 < 3 * bh
+                {
                     cs += v;
                     cn += 1;
                 }
@@ -212,33 +242,51 @@ pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter
     match m.preset.as_str() {
         "builtin-threshold" | "builtin-threshold-smoothed" => {
             if !m.graphs.is_empty() {
-                return Err(Error::other(what, format!("preset '{}' takes no graphs", m.preset)));
+                return Err(Error::other(
+                    what,
+                    format!("preset '{}' takes no graphs", m.preset),
+                ));
             }
-            Ok(Box::new(BoxThreshold { smooth: m.preset.ends_with("smoothed") }))
+            Ok(Box::new(BoxThreshold {
+                smooth: m.preset.ends_with("smoothed"),
+            }))
         }
-        "builtin-fail" => Err(Error::other(what, "preset 'builtin-fail' always fails to load (for tests)")),
+        "builtin-fail" => Err(Error::other(
+            what,
+            "preset 'builtin-fail' always fails to load (for tests)",
+        )),
         _ if m.model.is_some() => {
             let path = m.model.as_ref().expect("checked");
-            let mut spec = ModelSpec::from_toml(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
+            let mut spec = ModelSpec::from_toml(path)
+                .map_err(|e| Error::other(what.clone(), e.to_string()))?;
             spec.name = m.name.clone();
             spec.strategy = m.strategy.clone();
             if !m.preset.is_empty() {
                 spec.preset = m.preset.clone();
             }
             let dev = Device::parse(device).map_err(|e| Error::invalid("device", e))?;
-            let model = Model::load(&spec, dev, m.threads).map_err(|e| Error::other(what, e.to_string()))?;
+            let model = Model::load(&spec, dev, m.threads)
+                .map_err(|e| Error::other(what, e.to_string()))?;
             Ok(Box::new(OnnxSegmenter(model)))
         }
         preset => {
             if m.graphs.is_empty() {
                 return Err(Error::other(what, format!("preset '{preset}' needs graphs = {{ encoder = ..., decoder = ... }} or {{ model = ... }}")));
             }
-            let missing: Vec<String> =
-                m.graphs.iter().filter(|(_, p)| !p.is_file()).map(|(role, p)| format!("graph '{role}': {} does not exist", p.display())).collect();
+            let missing: Vec<String> = m
+                .graphs
+                .iter()
+                .filter(|(_, p)| !p.is_file())
+                .map(|(role, p)| format!("graph '{role}': {} does not exist", p.display()))
+                .collect();
             if !missing.is_empty() {
                 return Err(Error::other(what, missing.join("; ")));
             }
-            let unknown: Vec<&String> = m.graphs.keys().filter(|k| !["encoder", "decoder", "model"].contains(&k.as_str())).collect();
+            let unknown: Vec<&String> = m
+                .graphs
+                .keys()
+                .filter(|k| !["encoder", "decoder", "model"].contains(&k.as_str()))
+                .collect();
             if !unknown.is_empty() {
                 return Err(Error::other(what, format!("unknown graph role(s) {unknown:?}; expected encoder + decoder (SAM presets) or model (generic)")));
             }
@@ -252,7 +300,8 @@ pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter
                 generic: None,
             };
             let dev = Device::parse(device).map_err(|e| Error::invalid("device", e))?;
-            let model = Model::load(&spec, dev, m.threads).map_err(|e| Error::other(what, e.to_string()))?;
+            let model = Model::load(&spec, dev, m.threads)
+                .map_err(|e| Error::other(what, e.to_string()))?;
             Ok(Box::new(OnnxSegmenter(model)))
         }
     }
@@ -272,7 +321,9 @@ impl Segmenter for OnnxSegmenter {
     fn predict(&mut self, img: &Image, prompt: Option<[usize; 4]>) -> Result<Mask> {
         match &mut self.0 {
             Model::Sam(m) => {
-                let [x0, y0, x1, y1] = prompt.ok_or_else(|| Error::other(m.name.clone(), "a SAM preset needs a box prompt"))?;
+                let [x0, y0, x1, y1] = prompt.ok_or_else(|| {
+                    Error::other(m.name.clone(), "a SAM preset needs a box prompt")
+                })?;
                 Ok(m.predict(img, BoxPrompt { x0, y0, x1, y1 })?.mask)
             }
             Model::Generic(g) => g.predict(img),
@@ -282,15 +333,30 @@ impl Segmenter for OnnxSegmenter {
 
 /// The evaluator of a model config: a segmenter, or a VLM endpoint for vqa/caption/grounding.
 /// `out` holds the response cache (OUT/cache/<model>/).
-pub fn load_evaluator(m: &ModelConfig, device: &str, profile: super::Profile, out: &std::path::Path) -> Result<Box<dyn UnitEvaluator>> {
+pub fn load_evaluator(
+    m: &ModelConfig,
+    device: &str,
+    profile: super::Profile,
+    out: &std::path::Path,
+) -> Result<Box<dyn UnitEvaluator>> {
     if m.task == "segmentation" {
         let replay = match &m.replay {
-            Some(p) => super::records::read_records(p)?.into_iter().filter_map(|r| r.prompt.map(|b| (r.unit, b))).collect(),
+            Some(p) => super::records::read_records(p)?
+                .into_iter()
+                .filter_map(|r| r.prompt.map(|b| (r.unit, b)))
+                .collect(),
             None => BTreeMap::new(),
         };
-        return Ok(Box::new(SegEvaluator { name: m.name.clone(), model: load_segmenter(m, device)?, jitter: m.jitter, replay }));
+        return Ok(Box::new(SegEvaluator {
+            name: m.name.clone(),
+            model: load_segmenter(m, device)?,
+            jitter: m.jitter,
+            replay,
+        }));
     }
-    Ok(Box::new(super::vlm_eval::VlmEvaluator::load(m, profile, out)?))
+    Ok(Box::new(super::vlm_eval::VlmEvaluator::load(
+        m, profile, out,
+    )?))
 }
 
 #[cfg(test)]
@@ -306,7 +372,10 @@ mod tests {
         let (iou, dice) = overlap(&a, &b).unwrap();
         assert!((iou - 1.0 / 3.0).abs() < 1e-12);
         assert!((dice - 0.5).abs() < 1e-12);
-        assert_eq!(overlap(&Mask::new(2, 2), &Mask::new(2, 2)).unwrap(), (1.0, 1.0));
+        assert_eq!(
+            overlap(&Mask::new(2, 2), &Mask::new(2, 2)).unwrap(),
+            (1.0, 1.0)
+        );
     }
 
     #[test]
@@ -321,14 +390,37 @@ mod tests {
                 truth.data[y * w + x] = inside as u8;
             }
         }
-        let sample = Sample { id: "s".into(), image: "s.png".into(), mask: None, modality: None, vlm: None, relative: "s.png".into() };
-        let input = UnitInput { sample: &sample, image: &img, truth: Some(&truth), seed: 0, unit: "u" };
+        let sample = Sample {
+            id: "s".into(),
+            image: "s.png".into(),
+            mask: None,
+            modality: None,
+            vlm: None,
+            relative: "s.png".into(),
+        };
+        let input = UnitInput {
+            sample: &sample,
+            image: &img,
+            truth: Some(&truth),
+            seed: 0,
+            unit: "u",
+        };
         for smooth in [false, true] {
-            let mut ev = SegEvaluator { name: "t".into(), model: Box::new(BoxThreshold { smooth }), jitter: 0, replay: BTreeMap::new() };
+            let mut ev = SegEvaluator {
+                name: "t".into(),
+                model: Box::new(BoxThreshold { smooth }),
+                jitter: 0,
+                replay: BTreeMap::new(),
+            };
             let m = ev.evaluate(&input).unwrap();
             assert!(m.metrics["iou"] > 0.6, "{smooth}: {:?}", m.metrics);
         }
-        let mut ev = SegEvaluator { name: "t".into(), model: Box::new(BoxThreshold { smooth: false }), jitter: 0, replay: BTreeMap::new() };
+        let mut ev = SegEvaluator {
+            name: "t".into(),
+            model: Box::new(BoxThreshold { smooth: false }),
+            jitter: 0,
+            replay: BTreeMap::new(),
+        };
         let m = ev.evaluate(&input).unwrap();
         assert!((m.metrics["iou"] - 1.0).abs() < 1e-12, "{:?}", m.metrics);
     }

@@ -78,9 +78,16 @@ pub fn plan_datasets(config: &Config, errs: &mut Vec<String>) -> Vec<PlannedData
         // check_static), so a missing path is reported in the same pass.
         let samples = data::open(d).map_err(|e| errs.push(e.to_string()));
         let Ok(modality) = d.modality() else { continue };
-        let Ok(perturbations) = config.selection(d, modality) else { continue };
+        let Ok(perturbations) = config.selection(d, modality) else {
+            continue;
+        };
         if let Ok(samples) = samples {
-            datasets.push(PlannedDataset { cfg: d.clone(), modality, samples, perturbations });
+            datasets.push(PlannedDataset {
+                cfg: d.clone(),
+                modality,
+                samples,
+                perturbations,
+            });
         }
     }
     datasets
@@ -121,10 +128,21 @@ pub fn validate(config: &Config, out: &Path) -> Result<(Plan, Vec<Box<dyn UnitEv
     if !errs.is_empty() {
         return Err(Error::other(
             format!("config '{}'", config.name),
-            format!("{} problem(s), nothing was run:\n  - {}", errs.len(), errs.join("\n  - ")),
+            format!(
+                "{} problem(s), nothing was run:\n  - {}",
+                errs.len(),
+                errs.join("\n  - ")
+            ),
         ));
     }
-    Ok((Plan { config: config.clone(), datasets, models: config.models.clone() }, evaluators))
+    Ok((
+        Plan {
+            config: config.clone(),
+            datasets,
+            models: config.models.clone(),
+        },
+        evaluators,
+    ))
 }
 
 impl Plan {
@@ -137,10 +155,18 @@ impl Plan {
                 continue;
             }
             for (si, s) in d.samples.iter().enumerate() {
-                v.push(Group { dataset: di, sample: si, perturbation: None });
+                v.push(Group {
+                    dataset: di,
+                    sample: si,
+                    perturbation: None,
+                });
                 for (pi, p) in d.perturbations.iter().enumerate() {
                     if d.applies(*p, s) {
-                        v.push(Group { dataset: di, sample: si, perturbation: Some(pi) });
+                        v.push(Group {
+                            dataset: di,
+                            sample: si,
+                            perturbation: Some(pi),
+                        });
                     }
                 }
             }
@@ -149,23 +175,37 @@ impl Plan {
     }
 
     pub fn perturbation_name(&self, g: &Group) -> &'static str {
-        g.perturbation.map_or(CLEAN, |pi| self.datasets[g.dataset].perturbations[pi].id())
+        g.perturbation
+            .map_or(CLEAN, |pi| self.datasets[g.dataset].perturbations[pi].id())
     }
 
     pub fn in_shard(&self, g: &Group, shard: Shard) -> bool {
         let d = &self.datasets[g.dataset];
-        shard.contains(&d.cfg.name, &d.samples[g.sample].id, self.perturbation_name(g))
+        shard.contains(
+            &d.cfg.name,
+            &d.samples[g.sample].id,
+            self.perturbation_name(g),
+        )
     }
 
     fn levels_of(&self, g: &Group) -> Vec<u8> {
-        if g.perturbation.is_none() { vec![0] } else { self.config.levels.clone() }
+        if g.perturbation.is_none() {
+            vec![0]
+        } else {
+            self.config.levels.clone()
+        }
     }
 
     /// The units of a group: the models of the dataset's task in config order, levels ascending.
     pub fn units_of(&self, g: &Group) -> Vec<(usize, Unit)> {
         let d = &self.datasets[g.dataset];
         let mut v = Vec::new();
-        for (mi, m) in self.models.iter().enumerate().filter(|(_, m)| m.task == d.task()) {
+        for (mi, m) in self
+            .models
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.task == d.task())
+        {
             for &level in &self.levels_of(g) {
                 v.push((
                     mi,
@@ -186,7 +226,11 @@ impl Plan {
 
     /// Every unit id of the run (all shards).
     pub fn all_unit_ids(&self) -> BTreeSet<String> {
-        self.groups().iter().flat_map(|g| self.units_of(g)).map(|(_, u)| u.id()).collect()
+        self.groups()
+            .iter()
+            .flat_map(|g| self.units_of(g))
+            .map(|(_, u)| u.id())
+            .collect()
     }
 }
 
@@ -219,7 +263,10 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 /// Check `run.json` against the config: write it when absent, refuse a different config unless
 /// `restart` (which removes the records, run.json and cached compat parameters).
 pub fn prepare_dir(config: &Config, out: &Path, restart: bool) -> Result<RunMeta> {
-    std::fs::create_dir_all(out).map_err(|source| Error::Io { path: out.to_path_buf(), source })?;
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
     let meta = RunMeta::new(config);
     match RunMeta::read(out)? {
         Some(old) if old.config_hash == meta.config_hash && !restart => return Ok(old),
@@ -252,7 +299,11 @@ const DATASET_STRENGTHS: &str = "strengths.json";
 /// Units finished in `out` (latest record without error), over every records file, with the
 /// content hash their record was made from.
 pub fn finished_units(out: &Path) -> Result<BTreeMap<String, Option<String>>> {
-    Ok(records::load_dir(out)?.into_values().filter(|r| r.ok()).map(|r| (r.unit, r.content)).collect())
+    Ok(records::load_dir(out)?
+        .into_values()
+        .filter(|r| r.ok())
+        .map(|r| (r.unit, r.content))
+        .collect())
 }
 
 /// An exclusive lock on an output folder, held while a process writes there (released when the
@@ -265,10 +316,22 @@ impl DirLock {
     /// Lock `out` (created if needed); a second process gets an error naming the holder's pid.
     pub fn acquire(out: &Path) -> Result<DirLock> {
         use std::io::{Read, Seek, Write};
-        std::fs::create_dir_all(out).map_err(|source| Error::Io { path: out.to_path_buf(), source })?;
+        std::fs::create_dir_all(out).map_err(|source| Error::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
         let path = out.join(".lock");
-        let io = |source| Error::Io { path: path.clone(), source };
-        let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -296,25 +359,41 @@ impl DirLock {
 pub fn content_hash(s: &Sample) -> Result<String> {
     let mut bytes = Vec::new();
     for p in std::iter::once(&s.image).chain(s.mask.as_ref()) {
-        let b = std::fs::read(p).map_err(|source| Error::Io { path: p.clone(), source })?;
+        let b = std::fs::read(p).map_err(|source| Error::Io {
+            path: p.clone(),
+            source,
+        })?;
         bytes.extend_from_slice(&(b.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&b);
     }
-    if let Some(crate::eval::vlm::tasks::ItemKind::Grounding { truth: crate::eval::vlm::tasks::GroundTruth::Mask(m), .. }) =
-        s.vlm.as_deref().map(|i| &i.kind)
+    if let Some(crate::eval::vlm::tasks::ItemKind::Grounding {
+        truth: crate::eval::vlm::tasks::GroundTruth::Mask(m),
+        ..
+    }) = s.vlm.as_deref().map(|i| &i.kind)
     {
-        bytes.extend_from_slice(&std::fs::read(m).map_err(|source| Error::Io { path: m.clone(), source })?);
+        bytes.extend_from_slice(&std::fs::read(m).map_err(|source| Error::Io {
+            path: m.clone(),
+            source,
+        })?);
     }
     Ok(format!("{:016x}", super::units::fnv1a64(&bytes)))
 }
 
 /// Run (or resume) the benchmark.
-pub fn execute(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], opts: &RunOptions, progress: Progress<'_>) -> Result<RunSummary> {
+pub fn execute(
+    plan: &Plan,
+    evaluators: &mut [Box<dyn UnitEvaluator>],
+    opts: &RunOptions,
+    progress: Progress<'_>,
+) -> Result<RunSummary> {
     let _lock = DirLock::acquire(&opts.out)?;
     prepare_dir(&plan.config, &opts.out, opts.restart)?;
     let done = finished_units(&opts.out)?;
     let groups = plan.groups();
-    let mut summary = RunSummary { records_file: opts.out.join(opts.shard.records_file()), ..Default::default() };
+    let mut summary = RunSummary {
+        records_file: opts.out.join(opts.shard.records_file()),
+        ..Default::default()
+    };
     // Content hashes of the samples this shard touches (an unreadable file: None, its units
     // fail when they run).
     let mut wanted: BTreeSet<(usize, usize)> = BTreeSet::new();
@@ -361,7 +440,10 @@ pub fn execute(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], opts: &Ru
     let mut file = RecordsFile::open(&summary.records_file)?;
     let mut count = 0u64;
     for batch in pending.chunks(opts.batch.max(1)) {
-        let staged: Vec<Result<Vec<Item>>> = batch.par_iter().map(|(g, _)| perturb_group_guarded(plan, g, &policies)).collect();
+        let staged: Vec<Result<Vec<Item>>> = batch
+            .par_iter()
+            .map(|(g, _)| perturb_group_guarded(plan, g, &policies))
+            .collect();
         let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
         for rec in records {
             summary.ran += 1;
@@ -410,14 +492,21 @@ fn evaluate_batch(
         records.push(recs);
     }
     for (mi, slots) in by_model {
-        let unit_ids: Vec<String> = slots.iter().map(|&(bi, ui)| records[bi][ui].unit.clone()).collect();
+        let unit_ids: Vec<String> = slots
+            .iter()
+            .map(|&(bi, ui)| records[bi][ui].unit.clone())
+            .collect();
         let inputs: Vec<UnitInput<'_>> = slots
             .iter()
             .zip(&unit_ids)
             .map(|(&(bi, ui), unit)| {
                 let g = &batch[bi].0;
                 let level = batch[bi].1[ui].1.level;
-                let item = staged[bi].as_ref().ok().and_then(|v| v.iter().find(|i| i.level == level)).expect("checked above");
+                let item = staged[bi]
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v.iter().find(|i| i.level == level))
+                    .expect("checked above");
                 UnitInput {
                     sample: &plan.datasets[g.dataset].samples[g.sample],
                     image: &item.image,
@@ -438,7 +527,10 @@ fn evaluate_batch(
                         Some(e) => rec.error = Some(e),
                         None => {
                             if let Some((k, _)) = m.metrics.iter().find(|(_, v)| !v.is_finite()) {
-                                rec.error = Some(format!("model {}: metric '{k}' is not finite", rec.model));
+                                rec.error = Some(format!(
+                                    "model {}: metric '{k}' is not finite",
+                                    rec.model
+                                ));
                             } else {
                                 rec.metrics = m.metrics;
                             }
@@ -452,10 +544,18 @@ fn evaluate_batch(
     records.into_iter().flatten().collect()
 }
 
-fn base_record(plan: &Plan, g: &Group, unit: &Unit, preset: String, content: Option<String>) -> Record {
+fn base_record(
+    plan: &Plan,
+    g: &Group,
+    unit: &Unit,
+    preset: String,
+    content: Option<String>,
+) -> Record {
     let ds = &plan.datasets[g.dataset];
     let sample = &ds.samples[g.sample];
-    let category = g.perturbation.map_or("clean", |pi| ds.perturbations[pi].info().category.as_str());
+    let category = g
+        .perturbation
+        .map_or("clean", |pi| ds.perturbations[pi].info().category.as_str());
     Record {
         unit: unit.id(),
         model: unit.model.clone(),
@@ -466,7 +566,10 @@ fn base_record(plan: &Plan, g: &Group, unit: &Unit, preset: String, content: Opt
         sample: unit.sample.clone(),
         perturbation: unit.perturbation.clone(),
         category: category.to_string(),
-        modality: sample.modality.or(ds.modality).map(|m| m.as_str().to_string()),
+        modality: sample
+            .modality
+            .or(ds.modality)
+            .map(|m| m.as_str().to_string()),
         level: unit.level,
         strength: None,
         ssim: None,
@@ -509,7 +612,10 @@ impl Policies {
         let variant = c.variant();
         let per_image = match c.calibration {
             Calibration::Fixed => Policy::Fixed,
-            _ => Policy::PerImage(SearchOptions { variant, max_evals_per_band: c.max_evals_per_band }),
+            _ => Policy::PerImage(SearchOptions {
+                variant,
+                max_evals_per_band: c.max_evals_per_band,
+            }),
         };
         let table_of = |d: usize| -> Option<&'static str> {
             let seg = plan.datasets[d].task() == "segmentation";
@@ -519,8 +625,11 @@ impl Policies {
                 _ => None,
             }
         };
-        let needed: BTreeSet<(usize, usize)> =
-            pending.iter().filter_map(|(g, _)| g.perturbation.map(|p| (g.dataset, p))).filter(|&(d, _)| table_of(d).is_some()).collect();
+        let needed: BTreeSet<(usize, usize)> = pending
+            .iter()
+            .filter_map(|(g, _)| g.perturbation.map(|p| (g.dataset, p)))
+            .filter(|&(d, _)| table_of(d).is_some())
+            .collect();
         let mut tables = BTreeMap::new();
         if needed.is_empty() {
             return Ok(Policies { per_image, tables });
@@ -528,7 +637,11 @@ impl Policies {
         let mut caches: BTreeMap<&'static str, StrengthCache> = BTreeMap::new();
         for source in ["first-image", "per-dataset"] {
             if needed.iter().any(|&(d, _)| table_of(d) == Some(source)) {
-                let file = if source == "first-image" { COMPAT_PARAMS } else { DATASET_STRENGTHS };
+                let file = if source == "first-image" {
+                    COMPAT_PARAMS
+                } else {
+                    DATASET_STRENGTHS
+                };
                 caches.insert(source, StrengthCache::open(&out.join(file))?);
             }
         }
@@ -538,7 +651,11 @@ impl Policies {
             .filter(|&(d, p)| {
                 let ds = &plan.datasets[d];
                 let cache = &caches[table_of(d).expect("needed")];
-                c.levels.iter().any(|&l| cache.get(&table_key(ds, ds.perturbations[p].id(), l, variant)).is_none())
+                c.levels.iter().any(|&l| {
+                    cache
+                        .get(&table_key(ds, ds.perturbations[p].id(), l, variant))
+                        .is_none()
+                })
             })
             .collect();
         let found: Vec<Result<(usize, Vec<(String, CachedStrength)>)>> = missing
@@ -551,12 +668,19 @@ impl Policies {
                 } else {
                     dataset_table(plan, ds, pert)?
                 };
-                Ok((d, rows.into_iter().map(|(l, v)| (table_key(ds, pert.id(), l, variant), v)).collect()))
+                Ok((
+                    d,
+                    rows.into_iter()
+                        .map(|(l, v)| (table_key(ds, pert.id(), l, variant), v))
+                        .collect(),
+                ))
             })
             .collect();
         for r in found {
             let (d, rows) = r?;
-            let cache = caches.get_mut(table_of(d).expect("needed")).expect("opened");
+            let cache = caches
+                .get_mut(table_of(d).expect("needed"))
+                .expect("opened");
             for (k, v) in rows {
                 cache.insert(k, v);
             }
@@ -568,21 +692,44 @@ impl Policies {
             let ds = &plan.datasets[d];
             let source = table_of(d).expect("needed");
             let cache = &caches[source];
-            let strengths =
-                c.levels.iter().map(|&l| (l, cache.get(&table_key(ds, ds.perturbations[p].id(), l, variant)).and_then(|v| v.strength))).collect();
-            tables.insert((d, p), Policy::Table { strengths, source, warp_masks: source != "first-image" });
+            let strengths = c
+                .levels
+                .iter()
+                .map(|&l| {
+                    (
+                        l,
+                        cache
+                            .get(&table_key(ds, ds.perturbations[p].id(), l, variant))
+                            .and_then(|v| v.strength),
+                    )
+                })
+                .collect();
+            tables.insert(
+                (d, p),
+                Policy::Table {
+                    strengths,
+                    source,
+                    warp_masks: source != "first-image",
+                },
+            );
         }
         Ok(Policies { per_image, tables })
     }
 
     fn of(&self, g: &Group) -> &Policy {
-        g.perturbation.and_then(|p| self.tables.get(&(g.dataset, p))).unwrap_or(&self.per_image)
+        g.perturbation
+            .and_then(|p| self.tables.get(&(g.dataset, p)))
+            .unwrap_or(&self.per_image)
     }
 }
 
 /// The authors' first-image search (compat profile): one parameter per level on the dataset's
 /// first sample.
-fn compat_table(plan: &Plan, ds: &PlannedDataset, pert: &'static dyn Perturbation) -> Result<Vec<(u8, CachedStrength)>> {
+fn compat_table(
+    plan: &Plan,
+    ds: &PlannedDataset,
+    pert: &'static dyn Perturbation,
+) -> Result<Vec<(u8, CachedStrength)>> {
     let variant = plan.config.variant();
     let first = &ds.samples[0];
     let loaded = load_sample(plan, ds, first)?;
@@ -594,32 +741,69 @@ fn compat_table(plan: &Plan, ds: &PlannedDataset, pert: &'static dyn Perturbatio
     for &l in &plan.config.levels {
         let band = calibrate::band(l)?;
         let o = compat::find_adaptive_param(
-            |param| reference.ssim(&prepared.apply_quantised((cp.to_strength)(param), loaded.depth)),
+            |param| {
+                reference.ssim(&prepared.apply_quantised((cp.to_strength)(param), loaded.depth))
+            },
             cp.range,
             cp.inverse,
             &band,
         )?;
-        v.push((l, CachedStrength { strength: Some((cp.to_strength)(o.param)), images: 1, in_band: usize::from(o.in_band) }));
+        v.push((
+            l,
+            CachedStrength {
+                strength: Some((cp.to_strength)(o.param)),
+                images: 1,
+                in_band: usize::from(o.in_band),
+            },
+        ));
     }
     Ok(v)
 }
 
 /// Per-dataset calibration: the median in-band strength over the first `calibration_images`
 /// samples the perturbation applies to.
-fn dataset_table(plan: &Plan, ds: &PlannedDataset, pert: &'static dyn Perturbation) -> Result<Vec<(u8, CachedStrength)>> {
+fn dataset_table(
+    plan: &Plan,
+    ds: &PlannedDataset,
+    pert: &'static dyn Perturbation,
+) -> Result<Vec<(u8, CachedStrength)>> {
     let variant = plan.config.variant();
     let mut loaded = Vec::new();
-    for s in ds.samples.iter().filter(|s| ds.applies(pert, s)).take(plan.config.calibration_images) {
+    for s in ds
+        .samples
+        .iter()
+        .filter(|s| ds.applies(pert, s))
+        .take(plan.config.calibration_images)
+    {
         let l = load_sample(plan, ds, s)?;
         let reference = SsimReference::new(&l.image, variant)?;
-        loaded.push((l, reference, Ctx::new(plan.config.seed, crate::io::image_id(&s.relative))));
+        loaded.push((
+            l,
+            reference,
+            Ctx::new(plan.config.seed, crate::io::image_id(&s.relative)),
+        ));
     }
-    let images: Vec<(&Image, &SsimReference, BitDepth, Ctx)> = loaded.iter().map(|(l, r, c)| (&l.image, r, l.depth, c.clone())).collect();
-    let opts = SearchOptions { variant, max_evals_per_band: plan.config.max_evals_per_band };
-    Ok(policy::calibrate_table(pert, &images, &plan.config.levels, &opts)?.into_iter().collect())
+    let images: Vec<(&Image, &SsimReference, BitDepth, Ctx)> = loaded
+        .iter()
+        .map(|(l, r, c)| (&l.image, r, l.depth, c.clone()))
+        .collect();
+    let opts = SearchOptions {
+        variant,
+        max_evals_per_band: plan.config.max_evals_per_band,
+    };
+    Ok(
+        policy::calibrate_table(pert, &images, &plan.config.levels, &opts)?
+            .into_iter()
+            .collect(),
+    )
 }
 
-fn table_key(ds: &PlannedDataset, pert: &str, level: u8, variant: crate::ssim::SsimVariant) -> String {
+fn table_key(
+    ds: &PlannedDataset,
+    pert: &str,
+    level: u8,
+    variant: crate::ssim::SsimVariant,
+) -> String {
     // The cache is per dataset: the dataset name stands in the modality slot of the key.
     let m = ds.modality.map_or("any", |m| m.as_str());
     StrengthCache::key(pert, Some(&format!("{}:{m}", ds.cfg.name)), level, variant)
@@ -666,15 +850,27 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
     if plan.config.profile == Profile::Compat && ds.task() == "segmentation" {
         let img = compat::squash(&image, compat::SIDE, compat::SIDE).quantised(depth);
         let truth = truth.map(|m| compat::squash_mask(&m, compat::SIDE, compat::SIDE));
-        return Ok(Loaded { image: img, depth, truth });
+        return Ok(Loaded {
+            image: img,
+            depth,
+            truth,
+        });
     }
-    Ok(Loaded { image, depth, truth })
+    Ok(Loaded {
+        image,
+        depth,
+        truth,
+    })
 }
 
 /// A grounding item's truth as a mask of the image's size: a box must be finite with
 /// x1 < x2 and y1 < y2, is clipped to the image, and must keep some area; a mask file must have
 /// the image's size and a set pixel. Clean and perturbed units use the same clipped truth.
-pub fn grounding_mask(id: &str, t: &crate::eval::vlm::tasks::GroundTruth, image: &Image) -> Result<Mask> {
+pub fn grounding_mask(
+    id: &str,
+    t: &crate::eval::vlm::tasks::GroundTruth,
+    image: &Image,
+) -> Result<Mask> {
     use crate::eval::vlm::{images, tasks::GroundTruth};
     let what = format!("grounding sample '{id}'");
     match t {
@@ -686,10 +882,21 @@ pub fn grounding_mask(id: &str, t: &crate::eval::vlm::tasks::GroundTruth, image:
                 ));
             }
             let (w, h) = (image.width as f64, image.height as f64);
-            let c = [b[0].clamp(0.0, w), b[1].clamp(0.0, h), b[2].clamp(0.0, w), b[3].clamp(0.0, h)];
+            let c = [
+                b[0].clamp(0.0, w),
+                b[1].clamp(0.0, h),
+                b[2].clamp(0.0, w),
+                b[3].clamp(0.0, h),
+            ];
             let m = images::box_mask(c, image.width, image.height);
             if c[0] >= c[2] || c[1] >= c[3] || images::mask_box(&m).is_none() {
-                return Err(Error::invalid(what, format!("truth box {b:?} lies outside the {}x{} image; fix the data file", image.width, image.height)));
+                return Err(Error::invalid(
+                    what,
+                    format!(
+                        "truth box {b:?} lies outside the {}x{} image; fix the data file",
+                        image.width, image.height
+                    ),
+                ));
             }
             Ok(m)
         }
@@ -703,7 +910,10 @@ pub fn grounding_mask(id: &str, t: &crate::eval::vlm::tasks::GroundTruth, image:
                 });
             }
             if images::mask_box(&m).is_none() {
-                return Err(Error::invalid(what, format!("truth mask {} is empty", p.display())));
+                return Err(Error::invalid(
+                    what,
+                    format!("truth mask {} is empty", p.display()),
+                ));
             }
             Ok(m)
         }
@@ -713,9 +923,23 @@ pub fn grounding_mask(id: &str, t: &crate::eval::vlm::tasks::GroundTruth, image:
 /// [`perturb_group`] with a panic inside a perturbation turned into the group's error, so the
 /// run records it and goes on.
 fn perturb_group_guarded(plan: &Plan, g: &Group, policies: &Policies) -> Result<Vec<Item>> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| perturb_group(plan, g, policies))).unwrap_or_else(|p| {
-        let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
-        Err(Error::other(format!("{} on {}", plan.perturbation_name(g), plan.datasets[g.dataset].samples[g.sample].id), format!("panicked: {msg}")))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        perturb_group(plan, g, policies)
+    }))
+    .unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::other(
+            format!(
+                "{} on {}",
+                plan.perturbation_name(g),
+                plan.datasets[g.dataset].samples[g.sample].id
+            ),
+            format!("panicked: {msg}"),
+        ))
     })
 }
 
@@ -725,13 +949,30 @@ pub fn perturb_group(plan: &Plan, g: &Group, policies: &Policies) -> Result<Vec<
     let sample = &ds.samples[g.sample];
     let loaded = load_sample(plan, ds, sample)?;
     let Some(pi) = g.perturbation else {
-        return Ok(vec![Item { level: 0, image: loaded.image, truth: loaded.truth, strength: None, ssim: Some(1.0), verdict: None, reason: None }]);
+        return Ok(vec![Item {
+            level: 0,
+            image: loaded.image,
+            truth: loaded.truth,
+            strength: None,
+            ssim: Some(1.0),
+            verdict: None,
+            reason: None,
+        }]);
     };
     let p = ds.perturbations[pi];
     let ctx = Ctx::new(plan.config.seed, crate::io::image_id(&sample.relative));
     let reference = SsimReference::new(&loaded.image, plan.config.variant())?;
-    let produced = policy::produce(policies.of(g), p, &loaded.image, &reference, loaded.truth.as_ref(), loaded.depth, &ctx, &plan.config.levels)
-        .map_err(|e| Error::other(format!("{} on {}", p.id(), sample.id), e.to_string()))?;
+    let produced = policy::produce(
+        policies.of(g),
+        p,
+        &loaded.image,
+        &reference,
+        loaded.truth.as_ref(),
+        loaded.depth,
+        &ctx,
+        &plan.config.levels,
+    )
+    .map_err(|e| Error::other(format!("{} on {}", p.id(), sample.id), e.to_string()))?;
     Ok(produced
         .into_iter()
         .map(|o| Item {
@@ -748,16 +989,28 @@ pub fn perturb_group(plan: &Plan, g: &Group, policies: &Policies) -> Result<Vec<
 
 /// Dry-run plan: units per (model, strategy) x dataset, what this shard has left, and a time
 /// estimate from timing `probe_groups` pending groups (perturbation stage + every model).
-pub fn dry_run(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], out: &Path, shard: Shard, probe_groups: usize) -> Result<String> {
+pub fn dry_run(
+    plan: &Plan,
+    evaluators: &mut [Box<dyn UnitEvaluator>],
+    out: &Path,
+    shard: Shard,
+    probe_groups: usize,
+) -> Result<String> {
     use std::fmt::Write as _;
-    let done = if out.exists() { finished_units(out)? } else { BTreeMap::new() };
+    let done = if out.exists() {
+        finished_units(out)?
+    } else {
+        BTreeMap::new()
+    };
     let mut table: BTreeMap<(String, String), (usize, usize, usize)> = BTreeMap::new();
     let mut pending_groups = Vec::new();
     for g in plan.groups() {
         let in_shard = plan.in_shard(&g, shard);
         let mut any = false;
         for (_, u) in plan.units_of(&g) {
-            let e = table.entry((format!("{}/{}", u.model, u.strategy), u.dataset.clone())).or_default();
+            let e = table
+                .entry((format!("{}/{}", u.model, u.strategy), u.dataset.clone()))
+                .or_default();
             e.0 += 1;
             if in_shard {
                 e.1 += 1;
@@ -772,24 +1025,57 @@ pub fn dry_run(plan: &Plan, evaluators: &mut [Box<dyn UnitEvaluator>], out: &Pat
         }
     }
     let mut s = String::new();
-    let _ = writeln!(s, "plan for config '{}' (profile {}, seed {}, levels {:?}, shard {shard})", plan.config.name, plan.config.profile.as_str(), plan.config.seed, plan.config.levels);
+    let _ = writeln!(
+        s,
+        "plan for config '{}' (profile {}, seed {}, levels {:?}, shard {shard})",
+        plan.config.name,
+        plan.config.profile.as_str(),
+        plan.config.seed,
+        plan.config.levels
+    );
     for d in &plan.datasets {
-        let _ = writeln!(s, "  dataset {}: {} samples, modality {}, {} perturbations", d.cfg.name, d.samples.len(), d.modality.map_or("per sample", |m| m.as_str()), d.perturbations.len());
+        let _ = writeln!(
+            s,
+            "  dataset {}: {} samples, modality {}, {} perturbations",
+            d.cfg.name,
+            d.samples.len(),
+            d.modality.map_or("per sample", |m| m.as_str()),
+            d.perturbations.len()
+        );
     }
-    let _ = writeln!(s, "| model/strategy | dataset | units | in shard | pending |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| model/strategy | dataset | units | in shard | pending |\n|---|---|---|---|---|"
+    );
     let (mut tot, mut pend) = (0, 0);
     for ((m, d), (a, b, c)) in &table {
         let _ = writeln!(s, "| {m} | {d} | {a} | {b} | {c} |");
         tot += a;
         pend += c;
     }
-    let _ = writeln!(s, "total: {tot} units, {pend} pending in this shard, {} groups", pending_groups.len());
+    let _ = writeln!(
+        s,
+        "total: {tot} units, {pend} pending in this shard, {} groups",
+        pending_groups.len()
+    );
     let n = probe_groups.min(pending_groups.len());
     if n > 0 {
         let t0 = std::time::Instant::now();
-        let probe: Vec<(Group, Vec<(usize, Unit)>)> = pending_groups[..n].iter().map(|g| (g.clone(), plan.units_of(g))).collect();
-        let policies = Policies { per_image: Policy::PerImage(SearchOptions { variant: plan.config.variant(), max_evals_per_band: plan.config.max_evals_per_band }), tables: BTreeMap::new() };
-        let staged: Vec<Result<Vec<Item>>> = probe.iter().map(|(g, _)| perturb_group(plan, g, &policies)).collect();
+        let probe: Vec<(Group, Vec<(usize, Unit)>)> = pending_groups[..n]
+            .iter()
+            .map(|g| (g.clone(), plan.units_of(g)))
+            .collect();
+        let policies = Policies {
+            per_image: Policy::PerImage(SearchOptions {
+                variant: plan.config.variant(),
+                max_evals_per_band: plan.config.max_evals_per_band,
+            }),
+            tables: BTreeMap::new(),
+        };
+        let staged: Vec<Result<Vec<Item>>> = probe
+            .iter()
+            .map(|(g, _)| perturb_group(plan, g, &policies))
+            .collect();
         let _ = evaluate_batch(plan, &probe, &staged, evaluators, &BTreeMap::new());
         let per_group = t0.elapsed().as_secs_f64() / n as f64;
         let threads = rayon::current_num_threads().max(1) as f64;

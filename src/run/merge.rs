@@ -31,7 +31,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
     let mut all: Vec<Record> = Vec::new();
     let mut seen: BTreeMap<String, (PathBuf, Record)> = BTreeMap::new();
     for dir in inputs {
-        let m = RunMeta::read(dir)?.ok_or_else(|| Error::invalid(dir.display().to_string(), "has no run.json: not a run output folder"))?;
+        let m = RunMeta::read(dir)?.ok_or_else(|| {
+            Error::invalid(
+                dir.display().to_string(),
+                "has no run.json: not a run output folder",
+            )
+        })?;
         if let Some(first) = &meta {
             if first.config_hash != m.config_hash {
                 return Err(Error::invalid(
@@ -55,16 +60,26 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
         text.push_str(&serde_json::to_string(r).map_err(|e| Error::other("merge", e.to_string()))?);
         text.push('\n');
     }
-    std::fs::create_dir_all(out).map_err(|source| Error::Io { path: out.to_path_buf(), source })?;
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
     // Shard files of an earlier run in OUT would double-count; OUT gets exactly one file.
     for f in records::records_files(out)? {
         if f.file_name().is_some_and(|n| n != "records.jsonl") && !inputs.iter().any(|i| i == out) {
-            std::fs::remove_file(&f).map_err(|source| Error::Io { path: f.clone(), source })?;
+            std::fs::remove_file(&f).map_err(|source| Error::Io {
+                path: f.clone(),
+                source,
+            })?;
         }
     }
     crate::io::write_atomic(&out.join("records.jsonl"), text.as_bytes())?;
     meta.write(out)?;
-    let mut s = MergeSummary { records: merged.len(), failed: merged.values().filter(|r| !r.ok()).count(), ..Default::default() };
+    let mut s = MergeSummary {
+        records: merged.len(),
+        failed: merged.values().filter(|r| !r.ok()).count(),
+        ..Default::default()
+    };
     match expected_units(&meta.config) {
         Ok(expected) => {
             let have: BTreeSet<&String> = merged.keys().collect();
@@ -75,7 +90,11 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
             }
             crate::io::write_atomic(&out.join("missing_units.txt"), list.as_bytes())?;
         }
-        Err(e) => s.plan_note = Some(format!("cannot enumerate the plan to list missing units: {e}")),
+        Err(e) => {
+            s.plan_note = Some(format!(
+                "cannot enumerate the plan to list missing units: {e}"
+            ))
+        }
     }
     Ok(s)
 }
@@ -83,7 +102,11 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<MergeSummary> {
 /// Successful records of one unit in two files must agree: the same unit with different values
 /// means the inputs are not shards of one run (or a file was edited), and merging would silently
 /// pick one.
-fn check_conflicts(file: &Path, recs: &[Record], seen: &mut BTreeMap<String, (PathBuf, Record)>) -> Result<()> {
+fn check_conflicts(
+    file: &Path,
+    recs: &[Record],
+    seen: &mut BTreeMap<String, (PathBuf, Record)>,
+) -> Result<()> {
     for (unit, r) in records::latest_by_unit(recs.iter().cloned()) {
         if !r.ok() {
             continue;
@@ -130,8 +153,15 @@ pub fn expected_units(config: &Config) -> Result<BTreeSet<String>> {
     let mut errs = Vec::new();
     let datasets = super::exec::plan_datasets(config, &mut errs);
     if !errs.is_empty() {
-        return Err(Error::other(format!("config '{}'", config.name), errs.join("; ")));
+        return Err(Error::other(
+            format!("config '{}'", config.name),
+            errs.join("; "),
+        ));
     }
-    let plan = super::exec::Plan { config: config.clone(), datasets, models: config.models.clone() };
+    let plan = super::exec::Plan {
+        config: config.clone(),
+        datasets,
+        models: config.models.clone(),
+    };
     Ok(plan.all_unit_ids())
 }

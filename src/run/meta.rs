@@ -36,25 +36,35 @@ impl RunMeta {
     pub fn read(dir: &Path) -> Result<Option<RunMeta>> {
         let p = dir.join("run.json");
         match std::fs::read_to_string(&p) {
-            Ok(t) => serde_json::from_str(&t)
-                .map(Some)
-                .map_err(|e| Error::invalid(p.display().to_string(), format!("not a run.json ({e}); use --restart to start over"))),
+            Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
+                Error::invalid(
+                    p.display().to_string(),
+                    format!("not a run.json ({e}); use --restart to start over"),
+                )
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(Error::Io { path: p, source }),
         }
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::other("run.json", e.to_string()))?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::other("run.json", e.to_string()))?;
         crate::io::write_atomic(&dir.join("run.json"), text.as_bytes())
     }
 
     /// Header lines (config, seed, versions, device, git revision) for every report output.
     pub fn header_lines(&self) -> Vec<String> {
         vec![
-            format!("config: {} (hash {}, profile {})", self.config.name, self.config_hash, self.profile),
+            format!(
+                "config: {} (hash {}, profile {})",
+                self.config.name, self.config_hash, self.profile
+            ),
             format!("seed: {}", self.seed),
-            format!("versions: {}, perturbation catalogue v{}", self.tool, self.catalogue_version),
+            format!(
+                "versions: {}, perturbation catalogue v{}",
+                self.tool, self.catalogue_version
+            ),
             format!("device: {}", self.device),
             format!("git revision: {}", self.git_revision),
         ]

@@ -83,8 +83,16 @@ pub struct RecordsFile {
 impl RecordsFile {
     /// Open (create) `path` for appending, cutting off a torn last line first.
     pub fn open(path: &Path) -> Result<RecordsFile> {
-        let io = |source| Error::Io { path: path.to_path_buf(), source };
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         if len > 0 {
             let mut bytes = Vec::with_capacity(len as usize);
@@ -96,13 +104,20 @@ impl RecordsFile {
                 file.sync_all().map_err(io)?;
             }
         }
-        Ok(RecordsFile { path: path.to_path_buf(), file })
+        Ok(RecordsFile {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 
     /// Append one record as one line, flushed to disk.
     pub fn append(&mut self, r: &Record) -> Result<()> {
-        let io = |source| Error::Io { path: self.path.clone(), source };
-        let mut line = serde_json::to_vec(r).map_err(|e| Error::other(self.path.display().to_string(), e.to_string()))?;
+        let io = |source| Error::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut line = serde_json::to_vec(r)
+            .map_err(|e| Error::other(self.path.display().to_string(), e.to_string()))?;
         line.push(b'\n');
         self.file.write_all(&line).map_err(io)?;
         self.file.sync_data().map_err(io)
@@ -115,7 +130,12 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
     let text = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(Error::Io { path: path.to_path_buf(), source }),
+        Err(source) => {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     };
     let complete = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let text = String::from_utf8_lossy(&text[..complete]);
@@ -124,7 +144,12 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |e: serde_json::Error| Error::invalid(format!("{} line {}", path.display(), i + 1), format!("not a record: {e}"));
+        let bad = |e: serde_json::Error| {
+            Error::invalid(
+                format!("{} line {}", path.display(), i + 1),
+                format!("not a record: {e}"),
+            )
+        };
         let mut v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
         adapt_eval_seg(&mut v);
         let r: Record = serde_json::from_value(v).map_err(bad)?;
@@ -151,7 +176,10 @@ fn adapt_eval_seg(v: &mut serde_json::Value) {
 
 /// The records files of an output folder: records.jsonl and records-shard-*.jsonl, sorted.
 pub fn records_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let rd = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    let rd = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut v: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
@@ -233,12 +261,20 @@ mod tests {
         let mut f = RecordsFile::open(&p).unwrap();
         f.append(&rec("c", None)).unwrap();
         let rs = read_records(&p).unwrap();
-        assert_eq!(rs.iter().map(|r| r.unit.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            rs.iter().map(|r| r.unit.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
     }
 
     #[test]
     fn success_wins_over_failure() {
-        let m = latest_by_unit([rec("a", Some("boom")), rec("a", None), rec("a", Some("late")), rec("b", Some("x"))]);
+        let m = latest_by_unit([
+            rec("a", Some("boom")),
+            rec("a", None),
+            rec("a", Some("late")),
+            rec("b", Some("x")),
+        ]);
         assert!(m["a"].ok());
         assert!(!m["b"].ok());
     }

@@ -51,13 +51,25 @@ impl Unit {
         let level = self.level.to_string();
         format!(
             "{:016x}",
-            hash_fields(&[&self.model, &self.strategy, &self.dataset, &self.task, &self.perturbation, &level, &self.sample])
+            hash_fields(&[
+                &self.model,
+                &self.strategy,
+                &self.dataset,
+                &self.task,
+                &self.perturbation,
+                &level,
+                &self.sample
+            ])
         )
     }
 
     /// The group (dataset, sample, perturbation) this unit is executed in.
     pub fn group_key(&self) -> (String, String, String) {
-        (self.dataset.clone(), self.sample.clone(), self.perturbation.clone())
+        (
+            self.dataset.clone(),
+            self.sample.clone(),
+            self.perturbation.clone(),
+        )
     }
 }
 
@@ -77,7 +89,12 @@ impl Shard {
     pub const ALL: Shard = Shard { index: 0, count: 1 };
 
     pub fn parse(s: &str) -> Result<Shard> {
-        let bad = |r: &str| Error::invalid("--shard", format!("'{s}': {r}; expected i/N with 0 <= i < N, e.g. 0/4"));
+        let bad = |r: &str| {
+            Error::invalid(
+                "--shard",
+                format!("'{s}': {r}; expected i/N with 0 <= i < N, e.g. 0/4"),
+            )
+        };
         let (i, n) = s.split_once('/').ok_or_else(|| bad("no '/'"))?;
         let index: u32 = i.trim().parse().map_err(|_| bad("i is not a number"))?;
         let count: u32 = n.trim().parse().map_err(|_| bad("N is not a number"))?;
@@ -86,7 +103,10 @@ impl Shard {
 
     pub fn new(index: u32, count: u32) -> Result<Shard> {
         if count == 0 || index >= count {
-            return Err(Error::invalid("shard", format!("{index}/{count}: need 0 <= i < N")));
+            return Err(Error::invalid(
+                "shard",
+                format!("{index}/{count}: need 0 <= i < N"),
+            ));
         }
         Ok(Shard { index, count })
     }
@@ -96,23 +116,35 @@ impl Shard {
     /// `--array=1-8` works), else JOB_COMPLETION_INDEX (Kubernetes Indexed Job) with
     /// MEDFM_ROBUST_SHARD_COUNT (set it to the Job's `completions`). None when neither is set.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>> {
-        let num = |k: &str| -> Result<Option<u32>> {
-            match get(k) {
-                None => Ok(None),
-                Some(v) if v.trim().is_empty() => Ok(None),
-                Some(v) => v.trim().parse().map(Some).map_err(|_| Error::invalid(k.to_string(), format!("'{v}' is not a number"))),
-            }
-        };
+        let num =
+            |k: &str| -> Result<Option<u32>> {
+                match get(k) {
+                    None => Ok(None),
+                    Some(v) if v.trim().is_empty() => Ok(None),
+                    Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                        Error::invalid(k.to_string(), format!("'{v}' is not a number"))
+                    }),
+                }
+            };
         if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
-            let count = num("SLURM_ARRAY_TASK_COUNT")?
-                .ok_or_else(|| Error::invalid("SLURM_ARRAY_TASK_ID", "is set but SLURM_ARRAY_TASK_COUNT is not"))?;
+            let count = num("SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
+                Error::invalid(
+                    "SLURM_ARRAY_TASK_ID",
+                    "is set but SLURM_ARRAY_TASK_COUNT is not",
+                )
+            })?;
             let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-            let index = id.checked_sub(min).ok_or_else(|| Error::invalid("SLURM_ARRAY_TASK_ID", "is below SLURM_ARRAY_TASK_MIN"))?;
+            let index = id.checked_sub(min).ok_or_else(|| {
+                Error::invalid("SLURM_ARRAY_TASK_ID", "is below SLURM_ARRAY_TASK_MIN")
+            })?;
             return Shard::new(index, count).map(Some);
         }
         if let Some(index) = num("JOB_COMPLETION_INDEX")? {
             let count = num("MEDFM_ROBUST_SHARD_COUNT")?.ok_or_else(|| {
-                Error::invalid("JOB_COMPLETION_INDEX", "is set but MEDFM_ROBUST_SHARD_COUNT is not (set it to the Job's completions)")
+                Error::invalid(
+                    "JOB_COMPLETION_INDEX",
+                    "is set but MEDFM_ROBUST_SHARD_COUNT is not (set it to the Job's completions)",
+                )
             })?;
             return Shard::new(index, count).map(Some);
         }
@@ -185,18 +217,38 @@ mod tests {
         assert_eq!(Shard::parse("1/3").unwrap(), Shard { index: 1, count: 3 });
         assert!(Shard::parse("3/3").is_err());
         assert!(Shard::parse("x").is_err());
-        let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(a, _)| *a == k).map(|(_, v)| v.to_string());
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(a, _)| *a == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
         assert_eq!(Shard::from_env(env(&[])).unwrap(), None);
         assert_eq!(
-            Shard::from_env(env(&[("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "4")])).unwrap(),
+            Shard::from_env(env(&[
+                ("SLURM_ARRAY_TASK_ID", "2"),
+                ("SLURM_ARRAY_TASK_COUNT", "4")
+            ]))
+            .unwrap(),
             Some(Shard { index: 2, count: 4 })
         );
         assert_eq!(
-            Shard::from_env(env(&[("SLURM_ARRAY_TASK_ID", "4"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_MIN", "1")])).unwrap(),
+            Shard::from_env(env(&[
+                ("SLURM_ARRAY_TASK_ID", "4"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "1")
+            ]))
+            .unwrap(),
             Some(Shard { index: 3, count: 4 })
         );
         assert_eq!(
-            Shard::from_env(env(&[("JOB_COMPLETION_INDEX", "0"), ("MEDFM_ROBUST_SHARD_COUNT", "3")])).unwrap(),
+            Shard::from_env(env(&[
+                ("JOB_COMPLETION_INDEX", "0"),
+                ("MEDFM_ROBUST_SHARD_COUNT", "3")
+            ]))
+            .unwrap(),
             Some(Shard { index: 0, count: 3 })
         );
         assert!(Shard::from_env(env(&[("JOB_COMPLETION_INDEX", "0")])).is_err());
@@ -207,7 +259,9 @@ mod tests {
         let mut seen = std::collections::BTreeMap::new();
         for s in 0..50 {
             let sample = format!("s{s}.png");
-            let owners: Vec<u32> = (0..3).filter(|&i| Shard { index: i, count: 3 }.contains("d", &sample, "blur")).collect();
+            let owners: Vec<u32> = (0..3)
+                .filter(|&i| Shard { index: i, count: 3 }.contains("d", &sample, "blur"))
+                .collect();
             assert_eq!(owners.len(), 1);
             *seen.entry(owners[0]).or_insert(0) += 1;
         }

@@ -43,9 +43,12 @@ pub fn compat_flags(list: &[String]) -> Result<Compat> {
             "box-first-four" => c.box_first_four = true,
             "raw-captions" => c.raw_captions = true,
             "" => {}
-            other => {
-                return Err(Error::invalid("compat", format!("unknown switch '{other}' (all, vqa-no-options, box-first-four, raw-captions)")))
-            }
+            other => return Err(Error::invalid(
+                "compat",
+                format!(
+                    "unknown switch '{other}' (all, vqa-no-options, box-first-four, raw-captions)"
+                ),
+            )),
         }
     }
     Ok(c)
@@ -55,11 +58,17 @@ pub fn compat_flags(list: &[String]) -> Result<Compat> {
 /// format and quirk switches are known. Opens nothing.
 pub fn check(m: &ModelConfig) -> Result<()> {
     let what = format!("model '{}'", m.name);
-    let path = m.model.as_ref().ok_or_else(|| Error::other(what.clone(), "needs `model = \"MODEL.toml\"`"))?;
-    let cfg = vlm::ModelConfig::load(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
-    cfg.box_format().map_err(|e| Error::other(what.clone(), e.to_string()))?;
+    let path = m
+        .model
+        .as_ref()
+        .ok_or_else(|| Error::other(what.clone(), "needs `model = \"MODEL.toml\"`"))?;
+    let cfg =
+        vlm::ModelConfig::load(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
+    cfg.box_format()
+        .map_err(|e| Error::other(what.clone(), e.to_string()))?;
     if let Some(j) = &m.judge {
-        vlm::ModelConfig::load(j).map_err(|e| Error::other(format!("{what} judge"), e.to_string()))?;
+        vlm::ModelConfig::load(j)
+            .map_err(|e| Error::other(format!("{what} judge"), e.to_string()))?;
     }
     compat_flags(&m.vlm_compat).map_err(|e| Error::other(what, e.to_string()))?;
     Ok(())
@@ -69,16 +78,26 @@ impl VlmEvaluator {
     /// Load the MODEL.toml (and judge) of `m`; responses are cached under `out/cache/`.
     pub fn load(m: &ModelConfig, profile: Profile, out: &Path) -> Result<VlmEvaluator> {
         let what = format!("model '{}'", m.name);
-        let path = m.model.as_ref().ok_or_else(|| Error::other(what.clone(), "needs `model = \"MODEL.toml\"`"))?;
-        let cfg = vlm::ModelConfig::load(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
-        let box_format = cfg.box_format().map_err(|e| Error::other(what.clone(), e.to_string()))?;
+        let path = m
+            .model
+            .as_ref()
+            .ok_or_else(|| Error::other(what.clone(), "needs `model = \"MODEL.toml\"`"))?;
+        let cfg =
+            vlm::ModelConfig::load(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
+        let box_format = cfg
+            .box_format()
+            .map_err(|e| Error::other(what.clone(), e.to_string()))?;
         let cache_dir = out.join("cache");
         let concurrency = m.concurrency.unwrap_or(cfg.concurrency).max(1);
         let client = Client::new(cfg, Some(cache::Cache::open(&cache_dir)?))?;
         let judge = match &m.judge {
             Some(j) => {
-                let jc = vlm::ModelConfig::load(j).map_err(|e| Error::other(format!("{what} judge"), e.to_string()))?;
-                Some(Client::new(jc, Some(cache::Cache::open(&cache_dir.join("judge"))?))?)
+                let jc = vlm::ModelConfig::load(j)
+                    .map_err(|e| Error::other(format!("{what} judge"), e.to_string()))?;
+                Some(Client::new(
+                    jc,
+                    Some(cache::Cache::open(&cache_dir.join("judge"))?),
+                )?)
             }
             None => None,
         };
@@ -90,9 +109,22 @@ impl VlmEvaluator {
             "vqa" => "vqa",
             "caption" => "caption",
             "grounding" => "grounding",
-            other => return Err(Error::other(what, format!("task '{other}' is not a VLM task"))),
+            other => {
+                return Err(Error::other(
+                    what,
+                    format!("task '{other}' is not a VLM task"),
+                ))
+            }
         };
-        Ok(VlmEvaluator { name: m.name.clone(), task, client, judge, compat, box_format, concurrency })
+        Ok(VlmEvaluator {
+            name: m.name.clone(),
+            task,
+            client,
+            judge,
+            compat,
+            box_format,
+            concurrency,
+        })
     }
 
     /// Requests sent, retries and cache hits so far (model and judge together).
@@ -121,51 +153,100 @@ impl VlmEvaluator {
     }
 
     fn fill(&self, input: &UnitInput<'_>, m: &mut Measured) -> Result<()> {
-        let item = input
-            .sample
-            .vlm
-            .as_deref()
-            .ok_or_else(|| Error::other(format!("sample {}", input.sample.id), "not a VLM sample (wrong dataset reader for this model)"))?;
+        let item = input.sample.vlm.as_deref().ok_or_else(|| {
+            Error::other(
+                format!("sample {}", input.sample.id),
+                "not a VLM sample (wrong dataset reader for this model)",
+            )
+        })?;
         let f = &mut m.fields;
-        f.insert("image".into(), json!(item.relative.to_string_lossy().replace('\\', "/")));
+        f.insert(
+            "image".into(),
+            json!(item.relative.to_string_lossy().replace('\\', "/")),
+        );
         let prompt = match &item.kind {
-            ItemKind::Vqa { question, options, .. } => prompts::vqa(question, options, self.compat),
+            ItemKind::Vqa {
+                question, options, ..
+            } => prompts::vqa(question, options, self.compat),
             ItemKind::Caption { .. } => prompts::caption(),
             ItemKind::Grounding { question, .. } => prompts::grounding(question, self.compat),
         };
-        let system = self.client.config().system_prompt.clone().unwrap_or_default();
-        f.insert("prompt_hash".into(), json!(cache::sha256_hex(format!("{system}\u{0}{prompt}").as_bytes())[..16].to_string()));
+        let system = self
+            .client
+            .config()
+            .system_prompt
+            .clone()
+            .unwrap_or_default();
+        f.insert(
+            "prompt_hash".into(),
+            json!(cache::sha256_hex(format!("{system}\u{0}{prompt}").as_bytes())[..16].to_string()),
+        );
         let gt_box = match &item.kind {
             ItemKind::Grounding { .. } => {
-                let truth = input.truth.ok_or_else(|| Error::other(item.id.clone(), "grounding sample without its truth box"))?;
-                Some(images::mask_box(truth).ok_or_else(|| Error::invalid(item.id.clone(), "the object left the image under this perturbation"))?)
+                let truth = input.truth.ok_or_else(|| {
+                    Error::other(item.id.clone(), "grounding sample without its truth box")
+                })?;
+                Some(images::mask_box(truth).ok_or_else(|| {
+                    Error::invalid(
+                        item.id.clone(),
+                        "the object left the image under this perturbation",
+                    )
+                })?)
             }
             _ => None,
         };
         if let ItemKind::Caption { references } = &item.kind {
             f.insert("references".into(), json!(references));
-            f.insert("tokenisation".into(), json!(if self.compat.raw_captions { "raw" } else { "words" }));
+            f.insert(
+                "tokenisation".into(),
+                json!(if self.compat.raw_captions {
+                    "raw"
+                } else {
+                    "words"
+                }),
+            );
         }
         if let ItemKind::Vqa { answer, .. } = &item.kind {
             f.insert("truth".into(), json!(letter(*answer).to_string()));
         }
         let png = images::encode_png(input.image)?;
-        let reply = self.client.complete(&ChatRequest { prompt: &prompt, png: Some(&png) })?;
+        let reply = self.client.complete(&ChatRequest {
+            prompt: &prompt,
+            png: Some(&png),
+        })?;
         f.insert("cached".into(), json!(reply.cached));
         f.insert("attempts".into(), json!(reply.attempts));
         f.insert("reply".into(), json!(reply.text));
         let text = reply.text;
         match &item.kind {
-            ItemKind::Vqa { question, options, answer, .. } => {
+            ItemKind::Vqa {
+                question,
+                options,
+                answer,
+                ..
+            } => {
                 let c = parse::parse_choice(&text, options);
-                f.insert("parsed".into(), c.index.map_or(Value::Null, |i| json!(letter(i).to_string())));
+                f.insert(
+                    "parsed".into(),
+                    c.index
+                        .map_or(Value::Null, |i| json!(letter(i).to_string())),
+                );
                 f.insert("parse_rule".into(), json!(rule_name(c.rule)));
                 let mut correct = c.index == Some(*answer);
                 if let Some(j) = &self.judge {
-                    let jp = prompts::judge(question, options, &format!("{}. {}", letter(*answer), options[*answer]), &text);
-                    match j.complete(&ChatRequest { prompt: &jp, png: None }) {
+                    let jp = prompts::judge(
+                        question,
+                        options,
+                        &format!("{}. {}", letter(*answer), options[*answer]),
+                        &text,
+                    );
+                    match j.complete(&ChatRequest {
+                        prompt: &jp,
+                        png: None,
+                    }) {
                         Ok(jr) => {
-                            let score = parse::box_numbers(&format!("{} 0 0 0 0", jr.text)).map(|v| v[0]);
+                            let score =
+                                parse::box_numbers(&format!("{} 0 0 0 0", jr.text)).map(|v| v[0]);
                             f.insert("judge_score".into(), json!(score));
                             f.insert("parse_rule".into(), json!("judge"));
                             correct = score.is_some_and(|s| s >= 0.5);
@@ -173,7 +254,8 @@ impl VlmEvaluator {
                         Err(e) => return Err(Error::other("judge", e.to_string())),
                     }
                 }
-                m.metrics.insert("correct".into(), f64::from(u8::from(correct)));
+                m.metrics
+                    .insert("correct".into(), f64::from(u8::from(correct)));
             }
             ItemKind::Caption { .. } => {
                 f.insert("prediction".into(), json!(text));
@@ -182,16 +264,31 @@ impl VlmEvaluator {
                 let gt = gt_box.unwrap_or([0.0; 4]);
                 let (w, h) = (input.image.width as f64, input.image.height as f64);
                 let (pred, truth) = if self.compat.box_first_four {
-                    (parse::compat_box(&text), [gt[0] / w, gt[1] / h, gt[2] / w, gt[3] / h])
+                    (
+                        parse::compat_box(&text),
+                        [gt[0] / w, gt[1] / h, gt[2] / w, gt[3] / h],
+                    )
                 } else {
-                    (parse::parse_box(&text, self.box_format, input.image.width, input.image.height), gt)
+                    (
+                        parse::parse_box(
+                            &text,
+                            self.box_format,
+                            input.image.width,
+                            input.image.height,
+                        ),
+                        gt,
+                    )
                 };
                 f.insert("truth".into(), json!(truth));
                 f.insert("parsed".into(), pred.map_or(Value::Null, |b| json!(b)));
-                f.insert("parse_rule".into(), json!(if pred.is_some() { "box" } else { "none" }));
+                f.insert(
+                    "parse_rule".into(),
+                    json!(if pred.is_some() { "box" } else { "none" }),
+                );
                 let iou = pred.map_or(0.0, |b| parse::iou(b, truth));
                 m.metrics.insert("iou".into(), iou);
-                m.metrics.insert("correct".into(), f64::from(u8::from(iou >= 0.5)));
+                m.metrics
+                    .insert("correct".into(), f64::from(u8::from(iou >= 0.5)));
             }
         }
         Ok(())
@@ -250,7 +347,14 @@ impl UnitEvaluator for VlmEvaluator {
             }
         });
         (0..inputs.len())
-            .map(|i| slots.remove(&i).unwrap_or_else(|| Err(Error::other(format!("model {}", this.name), "request worker panicked"))))
+            .map(|i| {
+                slots.remove(&i).unwrap_or_else(|| {
+                    Err(Error::other(
+                        format!("model {}", this.name),
+                        "request worker panicked",
+                    ))
+                })
+            })
             .collect()
     }
 }

@@ -176,7 +176,14 @@ trait BandMaps<const M: usize> {
 /// Input rows are filtered horizontally once each into a ring of K rows per map, then combined
 /// vertically.
 #[inline(always)]
-fn stream_band<const M: usize>(taps: &[f64], w: usize, o0: usize, o1: usize, s: &mut StreamBufs, maps: &mut impl BandMaps<M>) {
+fn stream_band<const M: usize>(
+    taps: &[f64],
+    w: usize,
+    o0: usize,
+    o1: usize,
+    s: &mut StreamBufs,
+    maps: &mut impl BandMaps<M>,
+) {
     let k = taps.len();
     assert!(k <= MAX_TAPS && k % 2 == 1 && w >= k);
     let wo = w + 1 - k;
@@ -249,11 +256,26 @@ fn reference_band_impl(
             let wo = self.wo;
             let (ux, uxx) = vert.split_at(wo);
             let r = (o - self.o0) * wo;
-            moments_row(self.cov_norm, ux, uxx, &mut self.mu[r..r + wo], &mut self.var[r..r + wo]);
+            moments_row(
+                self.cov_norm,
+                ux,
+                uxx,
+                &mut self.mu[r..r + wo],
+                &mut self.var[r..r + wo],
+            );
         }
     }
     let wo = w + 1 - k.taps.len();
-    let mut maps = Maps { x, ax, w, wo, o0, cov_norm: k.cov_norm, mu, var };
+    let mut maps = Maps {
+        x,
+        ax,
+        w,
+        wo,
+        o0,
+        cov_norm: k.cov_norm,
+        mu,
+        var,
+    };
     stream_band::<2>(k.taps, w, o0, o1, &mut s.stream, &mut maps);
 }
 
@@ -274,8 +296,18 @@ fn moments_row(cov_norm: f64, ux: &[f64], uxx: &[f64], mu: &mut [f64], var: &mut
 /// a fixed order.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn ssim_row_sum(k: &Consts, mu: &[f64], var: &[f64], uy: &[f64], uyy: &[f64], uxy: &[f64], srow: &mut Vec<f64>) -> f64 {
-    let Consts { cov_norm, c1, c2, .. } = *k;
+fn ssim_row_sum(
+    k: &Consts,
+    mu: &[f64],
+    var: &[f64],
+    uy: &[f64],
+    uyy: &[f64],
+    uxy: &[f64],
+    srow: &mut Vec<f64>,
+) -> f64 {
+    let Consts {
+        cov_norm, c1, c2, ..
+    } = *k;
     let n = uy.len();
     let (mu, var, uyy, uxy) = (&mu[..n], &var[..n], &uyy[..n], &uxy[..n]);
     srow.resize(n, 0.0);
@@ -345,13 +377,33 @@ fn compare_band_impl(
             let (uy, rest) = vert.split_at(wo);
             let (uyy, uxy) = rest.split_at(wo);
             let r = (o - self.o0) * wo;
-            self.row_sums[o - self.o0] =
-                ssim_row_sum(self.k, &self.mu[r..r + wo], &self.var[r..r + wo], uy, uyy, uxy, srow);
+            self.row_sums[o - self.o0] = ssim_row_sum(
+                self.k,
+                &self.mu[r..r + wo],
+                &self.var[r..r + wo],
+                uy,
+                uyy,
+                uxy,
+                srow,
+            );
         }
     }
     let wo = w + 1 - k.taps.len();
     s.xrow.resize(w, 0.0);
-    let mut maps = Maps { x, ax, y, ay, w, wo, o0, k, mu, var, row_sums, xrow: &mut s.xrow };
+    let mut maps = Maps {
+        x,
+        ax,
+        y,
+        ay,
+        w,
+        wo,
+        o0,
+        k,
+        mu,
+        var,
+        row_sums,
+        xrow: &mut s.xrow,
+    };
     stream_band::<3>(k.taps, w, o0, o1, &mut s.stream, &mut maps);
 }
 
@@ -409,14 +461,33 @@ fn fused_band_impl(
             let (uxx, rest) = rest.split_at(wo);
             let (uy, rest) = rest.split_at(wo);
             let (uyy, uxy) = rest.split_at(wo);
-            moments_row(self.k.cov_norm, ux, uxx, &mut self.mrow[..], &mut self.vrow[..]);
-            self.row_sums[o - self.o0] = ssim_row_sum(self.k, self.mrow, self.vrow, uy, uyy, uxy, srow);
+            moments_row(
+                self.k.cov_norm,
+                ux,
+                uxx,
+                &mut self.mrow[..],
+                &mut self.vrow[..],
+            );
+            self.row_sums[o - self.o0] =
+                ssim_row_sum(self.k, self.mrow, self.vrow, uy, uyy, uxy, srow);
         }
     }
     let wo = w + 1 - k.taps.len();
     s.mrow.resize(wo, 0.0);
     s.vrow.resize(wo, 0.0);
-    let mut maps = Maps { x, ax, y, ay, w, wo, o0, k, row_sums, mrow: &mut s.mrow, vrow: &mut s.vrow };
+    let mut maps = Maps {
+        x,
+        ax,
+        y,
+        ay,
+        w,
+        wo,
+        o0,
+        k,
+        row_sums,
+        mrow: &mut s.mrow,
+        vrow: &mut s.vrow,
+    };
     stream_band::<5>(k.taps, w, o0, o1, &mut s.stream, &mut maps);
 }
 
@@ -547,7 +618,9 @@ mod tests {
             let refs: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
             let mut dst = vec![0.0; 4];
             combine_rows(&taps, &refs, &mut dst);
-            assert!(dst.iter().all(|&d| d == (0..k).map(|j| 0.125 * src[j]).sum::<f64>()));
+            assert!(dst
+                .iter()
+                .all(|&d| d == (0..k).map(|j| 0.125 * src[j]).sum::<f64>()));
         }
     }
 
@@ -564,20 +637,76 @@ mod tests {
         };
         let x: Vec<f32> = (0..w * h).map(|_| next()).collect();
         let y: Vec<f32> = (0..w * h).map(|_| next()).collect();
-        for taps in [vec![1.0 / 7.0; 7], vec![0.01, 0.03, 0.07, 0.12, 0.17, 0.2, 0.17, 0.12, 0.07, 0.03, 0.01]] {
-            let k = Consts { taps: &taps, cov_norm: 1.02, c1: 1e-4, c2: 9e-4 };
+        for taps in [
+            vec![1.0 / 7.0; 7],
+            vec![
+                0.01, 0.03, 0.07, 0.12, 0.17, 0.2, 0.17, 0.12, 0.07, 0.03, 0.01,
+            ],
+        ] {
+            let k = Consts {
+                taps: &taps,
+                cov_norm: 1.02,
+                c1: 1e-4,
+                c2: 9e-4,
+            };
             let (wo, ho) = (w + 1 - taps.len(), h + 1 - taps.len());
             let mut results = Vec::new();
             for isa in Isa::available() {
                 let mut s = Scratch::default();
                 let (mut mu, mut var) = (vec![0.0; wo * ho], vec![0.0; wo * ho]);
-                reference_band(isa, &x, Affine::Identity, w, &k, 0, ho, &mut mu, &mut var, &mut s);
+                reference_band(
+                    isa,
+                    &x,
+                    Affine::Identity,
+                    w,
+                    &k,
+                    0,
+                    ho,
+                    &mut mu,
+                    &mut var,
+                    &mut s,
+                );
                 let mut sums = vec![0.0; ho];
-                compare_band(isa, &x, Affine::Identity, &y, Affine::Identity, w, &k, 0, ho, &mu, &var, &mut sums, &mut s);
+                compare_band(
+                    isa,
+                    &x,
+                    Affine::Identity,
+                    &y,
+                    Affine::Identity,
+                    w,
+                    &k,
+                    0,
+                    ho,
+                    &mu,
+                    &var,
+                    &mut sums,
+                    &mut s,
+                );
                 let mut fused = vec![0.0; ho];
-                let mm = Affine::MinMax { min: 0.1, range: 0.7 };
-                fused_band(isa, &x, mm, &y, Affine::Identity, w, &k, 0, ho, &mut fused, &mut s);
-                let bits: Vec<u64> = mu.iter().chain(&var).chain(&sums).chain(&fused).map(|v| v.to_bits()).collect();
+                let mm = Affine::MinMax {
+                    min: 0.1,
+                    range: 0.7,
+                };
+                fused_band(
+                    isa,
+                    &x,
+                    mm,
+                    &y,
+                    Affine::Identity,
+                    w,
+                    &k,
+                    0,
+                    ho,
+                    &mut fused,
+                    &mut s,
+                );
+                let bits: Vec<u64> = mu
+                    .iter()
+                    .chain(&var)
+                    .chain(&sums)
+                    .chain(&fused)
+                    .map(|v| v.to_bits())
+                    .collect();
                 results.push((isa, bits));
             }
             for (isa, bits) in &results[1..] {

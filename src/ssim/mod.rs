@@ -85,13 +85,21 @@ impl Window {
                 debug_assert_eq!((WANG_TRUNCATE * WANG_SIGMA + 0.5) as usize, WANG_RADIUS);
                 let r = WANG_RADIUS as i64;
                 let s2 = WANG_SIGMA * WANG_SIGMA;
-                let phi: Vec<f64> = (-r..=r).map(|x| (-0.5 / s2 * (x * x) as f64).exp()).collect();
+                let phi: Vec<f64> = (-r..=r)
+                    .map(|x| (-0.5 / s2 * (x * x) as f64).exp())
+                    .collect();
                 let sum: f64 = phi.iter().sum();
-                Window { taps: phi.iter().map(|p| p / sum).collect(), cov_norm: 1.0 }
+                Window {
+                    taps: phi.iter().map(|p| p / sum).collect(),
+                    cov_norm: 1.0,
+                }
             }
             SsimVariant::Skimage | SsimVariant::Compat => {
                 let np = (UNIFORM_SIZE * UNIFORM_SIZE) as f64;
-                Window { taps: vec![1.0 / UNIFORM_SIZE as f64; UNIFORM_SIZE], cov_norm: np / (np - 1.0) }
+                Window {
+                    taps: vec![1.0 / UNIFORM_SIZE as f64; UNIFORM_SIZE],
+                    cov_norm: np / (np - 1.0),
+                }
             }
         }
     }
@@ -117,7 +125,15 @@ pub fn ssim_per_channel(a: &Image, b: &Image, variant: SsimVariant) -> Result<Ve
     check_image(a, variant, "SSIM reference image")?;
     check_pair(a, b, variant)?;
     let window = Window::of(variant);
-    per_channel(a, affine_for(a, variant), b, affine_for(b, variant), variant, &window, None)
+    per_channel(
+        a,
+        affine_for(a, variant),
+        b,
+        affine_for(b, variant),
+        variant,
+        &window,
+        None,
+    )
 }
 
 fn mean(per: &[f64]) -> f64 {
@@ -141,36 +157,47 @@ fn per_channel(
     let plane = w * h;
     let isa = Isa::detect();
     let mut row_sums = vec![0.0f64; ch * ho];
-    row_sums.par_chunks_mut(ho).enumerate().for_each(|(c, sums_c)| {
-        let xs = &x.data[c * plane..(c + 1) * plane];
-        let ys = &y.data[c * plane..(c + 1) * plane];
-        match stored {
-            Some((mu, var)) => {
-                let mu_c = &mu[c * ho * wo..(c + 1) * ho * wo];
-                let var_c = &var[c * ho * wo..(c + 1) * ho * wo];
-                sums_c
-                    .par_chunks_mut(BAND_ROWS)
-                    .zip(mu_c.par_chunks(BAND_ROWS * wo))
-                    .zip(var_c.par_chunks(BAND_ROWS * wo))
-                    .enumerate()
-                    .for_each_init(Scratch::default, |s, (band, ((sums_b, mu_b), var_b))| {
-                        let o0 = band * BAND_ROWS;
-                        let o1 = o0 + sums_b.len();
-                        kernel::compare_band(isa, xs, ax, ys, ay, w, &consts, o0, o1, mu_b, var_b, sums_b, s);
-                    });
+    row_sums
+        .par_chunks_mut(ho)
+        .enumerate()
+        .for_each(|(c, sums_c)| {
+            let xs = &x.data[c * plane..(c + 1) * plane];
+            let ys = &y.data[c * plane..(c + 1) * plane];
+            match stored {
+                Some((mu, var)) => {
+                    let mu_c = &mu[c * ho * wo..(c + 1) * ho * wo];
+                    let var_c = &var[c * ho * wo..(c + 1) * ho * wo];
+                    sums_c
+                        .par_chunks_mut(BAND_ROWS)
+                        .zip(mu_c.par_chunks(BAND_ROWS * wo))
+                        .zip(var_c.par_chunks(BAND_ROWS * wo))
+                        .enumerate()
+                        .for_each_init(Scratch::default, |s, (band, ((sums_b, mu_b), var_b))| {
+                            let o0 = band * BAND_ROWS;
+                            let o1 = o0 + sums_b.len();
+                            kernel::compare_band(
+                                isa, xs, ax, ys, ay, w, &consts, o0, o1, mu_b, var_b, sums_b, s,
+                            );
+                        });
+                }
+                None => {
+                    sums_c.par_chunks_mut(BAND_ROWS).enumerate().for_each_init(
+                        Scratch::default,
+                        |s, (band, sums_b)| {
+                            let o0 = band * BAND_ROWS;
+                            let o1 = o0 + sums_b.len();
+                            kernel::fused_band(isa, xs, ax, ys, ay, w, &consts, o0, o1, sums_b, s);
+                        },
+                    );
+                }
             }
-            None => {
-                sums_c.par_chunks_mut(BAND_ROWS).enumerate().for_each_init(Scratch::default, |s, (band, sums_b)| {
-                    let o0 = band * BAND_ROWS;
-                    let o1 = o0 + sums_b.len();
-                    kernel::fused_band(isa, xs, ax, ys, ay, w, &consts, o0, o1, sums_b, s);
-                });
-            }
-        }
-    });
+        });
     // Reduce the row sums in row order: independent of how rows were split over threads.
     let n = (ho * wo) as f64;
-    let per: Vec<f64> = row_sums.chunks(ho).map(|rows| rows.iter().sum::<f64>() / n).collect();
+    let per: Vec<f64> = row_sums
+        .chunks(ho)
+        .map(|rows| rows.iter().sum::<f64>() / n)
+        .collect();
     if per.iter().any(|v| !v.is_finite()) {
         return Err(Error::invalid(
             format!("SSIM ({}) inputs", variant.as_str()),
@@ -220,7 +247,14 @@ impl SsimReference {
                         kernel::reference_band(isa, x, affine, w, &consts, o0, o1, mu_b, var_b, s);
                     });
             });
-        Ok(SsimReference { variant, window, image: reference.clone(), affine, mu, var })
+        Ok(SsimReference {
+            variant,
+            window,
+            image: reference.clone(),
+            affine,
+            mu,
+            var,
+        })
     }
 
     pub fn variant(&self) -> SsimVariant {
@@ -242,7 +276,15 @@ impl SsimReference {
         check_pair(&self.image, other, self.variant)?;
         let ay = affine_for(other, self.variant);
         let stored = Some((self.mu.as_slice(), self.var.as_slice()));
-        per_channel(&self.image, self.affine, other, ay, self.variant, &self.window, stored)
+        per_channel(
+            &self.image,
+            self.affine,
+            other,
+            ay,
+            self.variant,
+            &self.window,
+            stored,
+        )
     }
 }
 
@@ -263,7 +305,11 @@ fn check_image(img: &Image, variant: SsimVariant, what: &str) -> Result<()> {
     if img.channels == 0 || img.data.len() != img.width * img.height * img.channels {
         return Err(Error::Shape {
             what: what.to_string(),
-            expected: format!("{} samples for {}", img.width * img.height * img.channels, img.shape_str()),
+            expected: format!(
+                "{} samples for {}",
+                img.width * img.height * img.channels,
+                img.shape_str()
+            ),
             found: format!("{} samples", img.data.len()),
         });
     }
@@ -292,7 +338,10 @@ fn affine_for(img: &Image, variant: SsimVariant) -> Affine {
             }
             let range = hi as f64 - lo as f64;
             if range > COMPAT_FLAT_RANGE {
-                Affine::MinMax { min: lo as f64, range }
+                Affine::MinMax {
+                    min: lo as f64,
+                    range,
+                }
             } else {
                 Affine::Zero
             }
@@ -325,13 +374,22 @@ mod tests {
     #[test]
     fn known_values_grey() {
         // skimage 0.26, float64 inputs; ours sees f32 inputs (b is not exact in f32): 1e-6.
-        for (h, w, sk, wang) in [(16, 16, 0.660658563447, 0.640767970884), (20, 24, 0.657896501477, 0.650133426496)] {
+        for (h, w, sk, wang) in [
+            (16, 16, 0.660658563447, 0.640767970884),
+            (20, 24, 0.657896501477, 0.650133426496),
+        ] {
             let (a, b) = vectors(h, w);
             let (a, b) = (grey(h, w, &a), grey(h, w, &b));
             let got_sk = ssim(&a, &b, SsimVariant::Skimage).unwrap();
             let got_wang = ssim(&a, &b, SsimVariant::Wang).unwrap();
-            assert!((got_sk - sk).abs() < 1e-6, "{h}x{w} skimage {got_sk} vs {sk}");
-            assert!((got_wang - wang).abs() < 1e-6, "{h}x{w} wang {got_wang} vs {wang}");
+            assert!(
+                (got_sk - sk).abs() < 1e-6,
+                "{h}x{w} skimage {got_sk} vs {sk}"
+            );
+            assert!(
+                (got_wang - wang).abs() < 1e-6,
+                "{h}x{w} wang {got_wang} vs {wang}"
+            );
         }
     }
 
@@ -351,7 +409,10 @@ mod tests {
     #[test]
     fn errors_for_small_and_mismatched() {
         let small = Image::new(10, 20, 1);
-        assert!(matches!(ssim(&small, &small, SsimVariant::Wang), Err(Error::TooSmall { win: 11, .. })));
+        assert!(matches!(
+            ssim(&small, &small, SsimVariant::Wang),
+            Err(Error::TooSmall { win: 11, .. })
+        ));
         assert!(ssim(&small, &small, SsimVariant::Skimage).is_ok());
         let a = Image::new(16, 16, 1);
         let b = Image::new(16, 16, 3);

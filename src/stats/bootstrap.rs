@@ -93,7 +93,10 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 /// Percentile interval from ascending replicates.
 pub fn percentile_interval(sorted: &[f64], level: f64) -> Interval {
     let a = (1.0 - level) / 2.0;
-    Interval { lo: quantile_sorted(sorted, a), hi: quantile_sorted(sorted, 1.0 - a) }
+    Interval {
+        lo: quantile_sorted(sorted, a),
+        hi: quantile_sorted(sorted, 1.0 - a),
+    }
 }
 
 /// The jackknife acceleration from leave-one-out values grouped by stratum (scipy's formula).
@@ -131,7 +134,10 @@ pub fn bca_interval(sorted: &[f64], theta: f64, accel: f64, level: f64) -> Optio
         phi(z0 + num / (1.0 - accel * num))
     };
     let (a1, a2) = (adj(za), adj(-za));
-    (a1.is_finite() && a2.is_finite()).then(|| Interval { lo: quantile_sorted(sorted, a1), hi: quantile_sorted(sorted, a2) })
+    (a1.is_finite() && a2.is_finite()).then(|| Interval {
+        lo: quantile_sorted(sorted, a1),
+        hi: quantile_sorted(sorted, a2),
+    })
 }
 
 /// An estimate with its bootstrap intervals.
@@ -155,7 +161,12 @@ impl Estimate {
 
 /// Summarise replicates (NaN replicates, where a resample left a quantity undefined, are dropped).
 /// `jack_by_group`: leave-one-unit-out values per stratum for BCa, or None (percentile only).
-pub fn summarise(theta: f64, mut reps: Vec<f64>, jack_by_group: Option<&[Vec<f64>]>, level: f64) -> Option<Estimate> {
+pub fn summarise(
+    theta: f64,
+    mut reps: Vec<f64>,
+    jack_by_group: Option<&[Vec<f64>]>,
+    level: f64,
+) -> Option<Estimate> {
     reps.retain(|x| !x.is_nan());
     if reps.is_empty() || !theta.is_finite() {
         return None;
@@ -165,8 +176,16 @@ pub fn summarise(theta: f64, mut reps: Vec<f64>, jack_by_group: Option<&[Vec<f64
     let m = reps.iter().sum::<f64>() / n;
     let se = (reps.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
     let percentile = percentile_interval(&reps, level);
-    let bca = jack_by_group.and_then(acceleration).and_then(|a| bca_interval(&reps, theta, a, level));
-    Some(Estimate { estimate: theta, replicates: reps.len(), percentile, bca, se })
+    let bca = jack_by_group
+        .and_then(acceleration)
+        .and_then(|a| bca_interval(&reps, theta, a, level));
+    Some(Estimate {
+        estimate: theta,
+        replicates: reps.len(),
+        percentile,
+        bca,
+        se,
+    })
 }
 
 /// Bootstrap any statistic of the resampled sample indices: replicate r calls `stat` with
@@ -179,7 +198,10 @@ where
     F: Fn(&[usize]) -> f64 + Sync,
 {
     use rayon::prelude::*;
-    (0..replicates as u32).into_par_iter().map(|r| stat(&resample(seed, group, r, n))).collect()
+    (0..replicates as u32)
+        .into_par_iter()
+        .map(|r| stat(&resample(seed, group, r, n)))
+        .collect()
 }
 
 /// Leave-one-out values of `stat` (for BCa of a generic statistic; n evaluations).
@@ -188,7 +210,10 @@ where
     F: Fn(&[usize]) -> f64 + Sync,
 {
     use rayon::prelude::*;
-    (0..n).into_par_iter().map(|i| stat(&(0..n).filter(|&k| k != i).collect::<Vec<_>>())).collect()
+    (0..n)
+        .into_par_iter()
+        .map(|i| stat(&(0..n).filter(|&k| k != i).collect::<Vec<_>>()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -226,6 +251,9 @@ mod tests {
         let b = bca_interval(&reps, 0.0, 0.0, 0.95).unwrap();
         let p = percentile_interval(&reps, 0.95);
         assert!((b.lo - p.lo).abs() < 1e-12 && (b.hi - p.hi).abs() < 1e-12);
-        assert!(bca_interval(&reps, 1.0, 0.0, 0.95).is_none(), "all replicates below theta");
+        assert!(
+            bca_interval(&reps, 1.0, 0.0, 0.95).is_none(),
+            "all replicates below theta"
+        );
     }
 }

@@ -51,7 +51,11 @@ pub struct Curve {
 
 /// Fit y non-increasing in x with weights; points in any order. None without positive weight.
 pub fn fit_non_increasing(points: &[(f64, f64, f64)]) -> Option<Curve> {
-    let mut p: Vec<(f64, f64, f64)> = points.iter().copied().filter(|p| p.2 > 0.0 && p.0.is_finite() && p.1.is_finite()).collect();
+    let mut p: Vec<(f64, f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|p| p.2 > 0.0 && p.0.is_finite() && p.1.is_finite())
+        .collect();
     p.sort_by(|a, b| a.0.total_cmp(&b.0));
     fit_sorted(&p)
 }
@@ -78,7 +82,10 @@ pub fn fit_sorted(p: &[(f64, f64, f64)]) -> Option<Curve> {
     }
     // Non-increasing in x = non-decreasing fit of -y.
     let neg: Vec<f64> = ys.iter().zip(&ws).map(|(s, w)| -s / w).collect();
-    let y = pava_non_decreasing(&neg, &ws).into_iter().map(|v| -v).collect();
+    let y = pava_non_decreasing(&neg, &ws)
+        .into_iter()
+        .map(|v| -v)
+        .collect();
     Some(Curve { x: xs, y })
 }
 
@@ -102,7 +109,10 @@ impl Curve {
         let mut knots = vec![lo];
         knots.extend(self.x.iter().copied().filter(|&x| x > lo && x < hi));
         knots.push(hi);
-        knots.windows(2).map(|w| 0.5 * (w[1] - w[0]) * (self.at(w[0]) + self.at(w[1]))).sum()
+        knots
+            .windows(2)
+            .map(|w| 0.5 * (w[1] - w[0]) * (self.at(w[0]) + self.at(w[1])))
+            .sum()
     }
 }
 
@@ -119,14 +129,26 @@ pub struct Block {
 /// `weight(k)`, x ascending (ties allowed, pooled); points with weight 0 are left out. One pass,
 /// no allocation beyond `stack` (reused between calls): the bootstrap's inner loop. Equal to
 /// `fit_sorted(..).area(lo, hi)` (tests below); NaN without positive weight.
-pub fn area_sorted(x: &[f64], y: &[f64], weight: impl Fn(usize) -> f64, lo: f64, hi: f64, stack: &mut Vec<Block>) -> f64 {
+pub fn area_sorted(
+    x: &[f64],
+    y: &[f64],
+    weight: impl Fn(usize) -> f64,
+    lo: f64,
+    hi: f64,
+    stack: &mut Vec<Block>,
+) -> f64 {
     stack.clear();
     let mut pending: Option<Block> = None;
     let push = |stack: &mut Vec<Block>, mut b: Block| {
         // Non-increasing: merge while the previous block's mean <= this one's.
         while let Some(p) = stack.last() {
             if p.s * b.w <= b.s * p.w {
-                b = Block { s: p.s + b.s, w: p.w + b.w, x0: p.x0, x1: b.x1 };
+                b = Block {
+                    s: p.s + b.s,
+                    w: p.w + b.w,
+                    x0: p.x0,
+                    x1: b.x1,
+                };
                 stack.pop();
             } else {
                 break;
@@ -148,7 +170,12 @@ pub fn area_sorted(x: &[f64], y: &[f64], weight: impl Fn(usize) -> f64, lo: f64,
                 if let Some(p) = pending.take() {
                     push(stack, p);
                 }
-                pending = Some(Block { s: w * y[k], w, x0: x[k], x1: x[k] });
+                pending = Some(Block {
+                    s: w * y[k],
+                    w,
+                    x0: x[k],
+                    x1: x[k],
+                });
             }
         }
     }
@@ -163,13 +190,24 @@ pub fn area_sorted(x: &[f64], y: &[f64], weight: impl Fn(usize) -> f64, lo: f64,
         if cb <= ca {
             return 0.0;
         }
-        let at = |t: f64| if b > a { va + (vb - va) * (t - a) / (b - a) } else { va };
+        let at = |t: f64| {
+            if b > a {
+                va + (vb - va) * (t - a) / (b - a)
+            } else {
+                va
+            }
+        };
         0.5 * (cb - ca) * (at(ca) + at(cb))
     };
     let first = stack[0];
     let last = stack[stack.len() - 1];
     let v = |b: &Block| b.s / b.w;
-    let mut area = seg(f64::MIN.max(lo.min(first.x0)), v(&first), first.x0, v(&first)) + seg(last.x1, v(&last), hi.max(last.x1), v(&last));
+    let mut area = seg(
+        f64::MIN.max(lo.min(first.x0)),
+        v(&first),
+        first.x0,
+        v(&first),
+    ) + seg(last.x1, v(&last), hi.max(last.x1), v(&last));
     for (k, b) in stack.iter().enumerate() {
         area += seg(b.x0, v(b), b.x1, v(b));
         if let Some(n) = stack.get(k + 1) {
@@ -191,9 +229,15 @@ mod tests {
     #[test]
     fn pava_hand_case() {
         // Non-decreasing fit of [1, 3, 2, 4] (unit weights): pool 3 and 2 -> [1, 2.5, 2.5, 4].
-        assert_eq!(pava_non_decreasing(&[1.0, 3.0, 2.0, 4.0], &[1.0; 4]), vec![1.0, 2.5, 2.5, 4.0]);
+        assert_eq!(
+            pava_non_decreasing(&[1.0, 3.0, 2.0, 4.0], &[1.0; 4]),
+            vec![1.0, 2.5, 2.5, 4.0]
+        );
         // Weights: [5 (w 1), 1 (w 3)] -> (5 + 3) / 4 = 2.
-        assert_eq!(pava_non_decreasing(&[5.0, 1.0], &[1.0, 3.0]), vec![2.0, 2.0]);
+        assert_eq!(
+            pava_non_decreasing(&[5.0, 1.0], &[1.0, 3.0]),
+            vec![2.0, 2.0]
+        );
     }
 
     #[test]
@@ -215,7 +259,11 @@ mod tests {
             let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
             let got = area_sorted(&xs, &ys, |k| pts[k].2, SSIM_LO, 1.0, &mut stack);
             match fit_sorted(&pts) {
-                Some(c) => assert!((got - c.area(SSIM_LO, 1.0)).abs() < 1e-12, "case {case}: {got} vs {}", c.area(SSIM_LO, 1.0)),
+                Some(c) => assert!(
+                    (got - c.area(SSIM_LO, 1.0)).abs() < 1e-12,
+                    "case {case}: {got} vs {}",
+                    c.area(SSIM_LO, 1.0)
+                ),
                 None => assert!(got.is_nan()),
             }
         }
@@ -224,7 +272,10 @@ mod tests {
     #[test]
     fn linear_drop_has_the_triangle_area() {
         // drop = 1 - x on [0.5, 1] (already non-increasing): area = 0.125.
-        let pts: Vec<(f64, f64, f64)> = (0..=50).map(|i| 0.5 + i as f64 / 100.0).map(|x| (x, 1.0 - x, 1.0)).collect();
+        let pts: Vec<(f64, f64, f64)> = (0..=50)
+            .map(|i| 0.5 + i as f64 / 100.0)
+            .map(|x| (x, 1.0 - x, 1.0))
+            .collect();
         assert!((area_over_ssim(&pts).unwrap() - 0.125).abs() < 1e-12);
         // Constant beyond the data: only x in [0.7, 0.9] observed.
         let c = fit_non_increasing(&[(0.7, 0.3, 1.0), (0.9, 0.1, 1.0)]).unwrap();

@@ -201,7 +201,11 @@ impl Design {
             let n = cell.values.len();
             let mean = cell.mean();
             for (&u, &v) in cell.units.iter().zip(&cell.values) {
-                let d = if n > 1 { w * (mean - v) / (n - 1) as f64 } else { 0.0 };
+                let d = if n > 1 {
+                    w * (mean - v) / (n - 1) as f64
+                } else {
+                    0.0
+                };
                 *m.entry((cell.group, u)).or_insert(0.0) += d;
             }
         }
@@ -285,9 +289,21 @@ mod tests {
             group_sizes: vec![4, 3],
             group_keys: vec![1, 2],
             cells: vec![
-                Cell { group: 0, units: vec![0, 1, 2, 3], values: vec![1.0, 2.0, 3.0, 6.0] },
-                Cell { group: 0, units: vec![1, 3], values: vec![4.0, 0.0] },
-                Cell { group: 1, units: vec![0, 1, 2], values: vec![0.5, 0.5, 2.0] },
+                Cell {
+                    group: 0,
+                    units: vec![0, 1, 2, 3],
+                    values: vec![1.0, 2.0, 3.0, 6.0],
+                },
+                Cell {
+                    group: 0,
+                    units: vec![1, 3],
+                    values: vec![4.0, 0.0],
+                },
+                Cell {
+                    group: 1,
+                    units: vec![0, 1, 2],
+                    values: vec![0.5, 0.5, 2.0],
+                },
             ],
         }
     }
@@ -306,8 +322,15 @@ mod tests {
             for (i, &got) in jg.iter().enumerate() {
                 let mut e = 0.0;
                 for (ci, cell) in d.cells.iter().enumerate() {
-                    let vals: Vec<f64> = cell.units.iter().zip(&cell.values).filter(|(u, _)| !(cell.group == g && **u as usize == i)).map(|x| *x.1).collect();
-                    e += lin.0.iter().find(|x| x.0 == ci).unwrap().1 * vals.iter().sum::<f64>() / vals.len() as f64;
+                    let vals: Vec<f64> = cell
+                        .units
+                        .iter()
+                        .zip(&cell.values)
+                        .filter(|(u, _)| !(cell.group == g && **u as usize == i))
+                        .map(|x| *x.1)
+                        .collect();
+                    e += lin.0.iter().find(|x| x.0 == ci).unwrap().1 * vals.iter().sum::<f64>()
+                        / vals.len() as f64;
                 }
                 assert!((got - e).abs() < 1e-12, "group {g} unit {i}");
             }
@@ -325,9 +348,20 @@ mod tests {
             let got = reps.cell(1)[r as usize];
             assert!(got.is_nan() && want.is_nan() || (got - want).abs() < 1e-12);
         }
-        let a = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| d.replicates(9, 77).data);
-        let b = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| d.replicates(9, 77).data);
-        assert_eq!(a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), b.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        let a = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| d.replicates(9, 77).data);
+        let b = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap()
+            .install(|| d.replicates(9, 77).data);
+        assert_eq!(
+            a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            b.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl Canvas {
     }
     fn text(&mut self, x: usize, y: usize, s: &str, color: [u8; 3]) {
         for (k, ch) in s.chars().enumerate() {
-            let glyph = font8x8::BASIC_FONTS.get(ch).or_else(|| font8x8::BASIC_FONTS.get('?')).unwrap_or([0; 8]);
+            let glyph = font8x8::BASIC_FONTS
+                .get(ch)
+                .or_else(|| font8x8::BASIC_FONTS.get('?'))
+                .unwrap_or([0; 8]);
             for (gy, row) in glyph.iter().enumerate() {
                 for gx in 0..8 {
                     if row & (1 << gx) != 0 {
@@ -75,7 +78,11 @@ impl Canvas {
                 } else {
                     [t.data[i]; 3]
                 };
-                self.put(x0 + x, y0 + y, c.map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
+                self.put(
+                    x0 + x,
+                    y0 + y,
+                    c.map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
+                );
             }
         }
     }
@@ -115,7 +122,12 @@ pub fn resize_bilinear(img: &Image, w: usize, h: usize) -> Image {
 /// Render the sheet to an RGB8 image (interleaved), returning (width, height, pixels).
 pub fn render(sheet: &Sheet) -> (usize, usize, Vec<u8>) {
     let t = sheet.tile;
-    let caption_lines = sheet.rows.iter().flat_map(|(_, r)| r.iter().map(|c| c.caption.len())).max().unwrap_or(0);
+    let caption_lines = sheet
+        .rows
+        .iter()
+        .flat_map(|(_, r)| r.iter().map(|c| c.caption.len()))
+        .max()
+        .unwrap_or(0);
     let cell_w = t + 8;
     let cell_h = t + 6 + caption_lines * (GLYPH + 2) + 6;
     let header = 2 * (GLYPH + 6) + 4;
@@ -131,7 +143,12 @@ pub fn render(sheet: &Sheet) -> (usize, usize, Vec<u8>) {
         // Row label, wrapped at the label column width.
         let max_chars = LABEL_W / GLYPH - 1;
         for (k, chunk) in label.as_bytes().chunks(max_chars).enumerate() {
-            cv.text(2, y0 + t / 2 - GLYPH + k * (GLYPH + 2), std::str::from_utf8(chunk).unwrap_or("?"), FG);
+            cv.text(
+                2,
+                y0 + t / 2 - GLYPH + k * (GLYPH + 2),
+                std::str::from_utf8(chunk).unwrap_or("?"),
+                FG,
+            );
         }
         for (j, tile) in tiles.iter().enumerate() {
             let x0 = LABEL_W + j * cell_w;
@@ -153,6 +170,16 @@ pub fn render(sheet: &Sheet) -> (usize, usize, Vec<u8>) {
 pub fn write_png(sheet: &Sheet, path: &std::path::Path) -> crate::error::Result<()> {
     check_tile(sheet.tile)?;
     let (w, h, px) = render(sheet);
-    let img = Image::from_interleaved(w, h, 3, &px.iter().map(|&v| v as f32 / 255.0).collect::<Vec<_>>());
-    crate::io::write_image(path, &img, crate::image::BitDepth::U8, crate::io::Format::Png)
+    let img = Image::from_interleaved(
+        w,
+        h,
+        3,
+        &px.iter().map(|&v| v as f32 / 255.0).collect::<Vec<_>>(),
+    );
+    crate::io::write_image(
+        path,
+        &img,
+        crate::image::BitDepth::U8,
+        crate::io::Format::Png,
+    )
 }

@@ -25,11 +25,22 @@ pub fn caption(ssim: f64, strength: f32, in_band: bool, reason: Option<&str>) ->
 }
 
 fn short(s: f32) -> String {
-    if s == 0.0 || (s.abs() >= 0.01 && s.abs() < 1000.0) { format!("{s:.3}") } else { format!("{s:.2e}") }
+    if s == 0.0 || (s.abs() >= 0.01 && s.abs() < 1000.0) {
+        format!("{s:.3}")
+    } else {
+        format!("{s:.2e}")
+    }
 }
 
 /// Calibrate every perturbation of `modality` on `image` and lay out the sheet.
-pub fn gallery(modality: Modality, image: &Image, depth: BitDepth, seed: u64, opts: &SearchOptions, tile: usize) -> Result<Sheet> {
+pub fn gallery(
+    modality: Modality,
+    image: &Image,
+    depth: BitDepth,
+    seed: u64,
+    opts: &SearchOptions,
+    tile: usize,
+) -> Result<Sheet> {
     crate::viz::contact::check_tile(tile)?;
     let ps = perturb::select("all", Some(modality))?;
     let reference = SsimReference::new(image, opts.variant)?;
@@ -38,11 +49,24 @@ pub fn gallery(modality: Modality, image: &Image, depth: BitDepth, seed: u64, op
     let rows: Vec<Result<(String, Vec<Tile>)>> = ps
         .par_iter()
         .map(|p| {
-            let outs = calibrate::perturb_image_with(*p, image, &reference, None, depth, &ctx, &levels, opts)?;
-            let mut tiles = vec![Tile { image: Some(image.clone()), caption: vec!["clean".into()] }];
+            let outs = calibrate::perturb_image_with(
+                *p, image, &reference, None, depth, &ctx, &levels, opts,
+            )?;
+            let mut tiles = vec![Tile {
+                image: Some(image.clone()),
+                caption: vec!["clean".into()],
+            }];
             for o in outs {
-                let c = caption(o.ssim_written, o.outcome.strength, o.outcome.in_band, o.outcome.reason.as_deref());
-                tiles.push(Tile { image: Some(o.image), caption: c });
+                let c = caption(
+                    o.ssim_written,
+                    o.outcome.strength,
+                    o.outcome.in_band,
+                    o.outcome.reason.as_deref(),
+                );
+                tiles.push(Tile {
+                    image: Some(o.image),
+                    caption: c,
+                });
             }
             Ok((p.id().to_string(), tiles))
         })

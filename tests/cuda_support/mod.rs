@@ -24,7 +24,10 @@ pub fn test_image(w: usize, h: usize, c: usize, seed: u64) -> Image {
     let mut img = Image::new(w, h, c);
     for (i, v) in img.data.iter_mut().enumerate() {
         let (x, y) = ((i % w) as f32, ((i / w) % h) as f32);
-        *v = (0.5 + 0.4 * (x * 0.21).sin() * (y * 0.17).cos() + 0.1 * (rng.uniform(0, i as u32) - 0.5)).clamp(0.0, 1.0);
+        *v = (0.5
+            + 0.4 * (x * 0.21).sin() * (y * 0.17).cos()
+            + 0.1 * (rng.uniform(0, i as u32) - 0.5))
+            .clamp(0.0, 1.0);
     }
     img
 }
@@ -42,7 +45,11 @@ pub fn check_f32(gpu: &[f32], cpu: &[f32], bit_level: bool, what: &str) -> (f32,
     }
     assert!(worst <= 1e-5, "{what}: worst difference {worst}");
     if bit_level {
-        assert!(differ * 1000 <= cpu.len(), "{what}: {differ} of {} samples differ", cpu.len());
+        assert!(
+            differ * 1000 <= cpu.len(),
+            "{what}: {differ} of {} samples differ",
+            cpu.len()
+        );
     }
     (worst, differ)
 }

@@ -17,8 +17,21 @@ pub fn write_data(root: &Path) {
     for m in [Modality::Ct, Modality::Dermoscopy] {
         for k in 0..2u64 {
             let ph = phantom::phantom(m, 48, 48, phantom::natural_channels(m), k);
-            io::write_image(&root.join(m.as_str()).join("images").join(format!("{k}.png")), &ph.image, medfm_robust::BitDepth::U8, Format::Png).unwrap();
-            io::write_mask(&root.join(m.as_str()).join("masks").join(format!("{k}.png")), &ph.mask).unwrap();
+            io::write_image(
+                &root
+                    .join(m.as_str())
+                    .join("images")
+                    .join(format!("{k}.png")),
+                &ph.image,
+                medfm_robust::BitDepth::U8,
+                Format::Png,
+            )
+            .unwrap();
+            io::write_mask(
+                &root.join(m.as_str()).join("masks").join(format!("{k}.png")),
+                &ph.mask,
+            )
+            .unwrap();
         }
     }
 }
@@ -65,12 +78,21 @@ pub fn setup(levels: &str, perturbations: &str) -> (tempfile::TempDir, PathBuf) 
 }
 
 pub fn run(args: &[&str]) -> std::process::Output {
-    Command::new(BIN).args(["--quiet", "-j", "1"]).args(args).output().unwrap()
+    Command::new(BIN)
+        .args(["--quiet", "-j", "1"])
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 pub fn run_ok(args: &[&str]) {
     let o = run(args);
-    assert!(o.status.success(), "{args:?}: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// Records of an output folder, one per unit.
@@ -80,5 +102,9 @@ pub fn records_of(dir: &Path) -> BTreeMap<String, Record> {
 
 /// Complete lines of every records file of `dir`.
 pub fn raw_lines(dir: &Path) -> Vec<Record> {
-    records::records_files(dir).unwrap().iter().flat_map(|f| records::read_records(f).unwrap()).collect()
+    records::records_files(dir)
+        .unwrap()
+        .iter()
+        .flat_map(|f| records::read_records(f).unwrap())
+        .collect()
 }

@@ -56,18 +56,27 @@ impl Server {
         let thread = std::thread::spawn(move || {
             let start = Instant::now();
             let mut served = 0usize;
-            while !stop2.load(Ordering::Relaxed) && start.elapsed() < LIFETIME && served < MAX_REQUESTS {
+            while !stop2.load(Ordering::Relaxed)
+                && start.elapsed() < LIFETIME
+                && served < MAX_REQUESTS
+            {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         served += 1;
-                        let (log, counts, handler, stop) = (log2.clone(), counts.clone(), handler.clone(), stop2.clone());
+                        let (log, counts, handler, stop) =
+                            (log2.clone(), counts.clone(), handler.clone(), stop2.clone());
                         std::thread::spawn(move || serve(stream, &log, &counts, &*handler, &stop));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
             }
         });
-        Server { base_url: format!("http://{addr}/v1"), log, stop, thread: Some(thread) }
+        Server {
+            base_url: format!("http://{addr}/v1"),
+            log,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn requests(&self) -> usize {
@@ -84,7 +93,13 @@ impl Drop for Server {
     }
 }
 
-fn serve(mut s: TcpStream, log: &Mutex<Vec<Seen>>, counts: &Mutex<HashMap<String, usize>>, handler: &Handler, stop: &AtomicBool) {
+fn serve(
+    mut s: TcpStream,
+    log: &Mutex<Vec<Seen>>,
+    counts: &Mutex<HashMap<String, usize>>,
+    handler: &Handler,
+    stop: &AtomicBool,
+) {
     let _ = s.set_nonblocking(false);
     let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     let mut buf = Vec::new();
@@ -121,14 +136,19 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<Seen>>, counts: &Mutex<HashMap<String
         }
     }
     let body_text = String::from_utf8_lossy(&buf[header_end..header_end + len]).to_string();
-    let body: serde_json::Value = serde_json::from_str(&body_text).unwrap_or(serde_json::Value::Null);
+    let body: serde_json::Value =
+        serde_json::from_str(&body_text).unwrap_or(serde_json::Value::Null);
     let repeat = {
         let mut c = counts.lock().unwrap();
         let e = c.entry(body_text.clone()).or_insert(0);
         *e += 1;
         *e - 1
     };
-    let seen = Seen { authorization: auth, body, repeat };
+    let seen = Seen {
+        authorization: auth,
+        body,
+        repeat,
+    };
     log.lock().unwrap().push(seen.clone());
     let (status, text) = match handler(&seen) {
         Action::Reply(content) => (
@@ -159,11 +179,24 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<Seen>>, counts: &Mutex<HashMap<String
 
 /// The text part of the user message of a request.
 pub fn prompt_of(seen: &Seen) -> String {
-    let msgs = seen.body["messages"].as_array().cloned().unwrap_or_default();
-    let user = msgs.iter().find(|m| m["role"] == "user").cloned().unwrap_or_default();
+    let msgs = seen.body["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let user = msgs
+        .iter()
+        .find(|m| m["role"] == "user")
+        .cloned()
+        .unwrap_or_default();
     user["content"]
         .as_array()
-        .map(|parts| parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join(""))
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("")
+        })
         .unwrap_or_default()
 }
 
@@ -172,7 +205,10 @@ pub fn image_of(seen: &Seen) -> Option<Vec<u8>> {
     use base64::Engine;
     let msgs = seen.body["messages"].as_array()?;
     let user = msgs.iter().find(|m| m["role"] == "user")?;
-    let url = user["content"].as_array()?.iter().find_map(|p| p["image_url"]["url"].as_str())?;
+    let url = user["content"]
+        .as_array()?
+        .iter()
+        .find_map(|p| p["image_url"]["url"].as_str())?;
     let b64 = url.strip_prefix("data:image/png;base64,")?;
     base64::engine::general_purpose::STANDARD.decode(b64).ok()
 }

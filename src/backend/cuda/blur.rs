@@ -23,7 +23,11 @@ pub fn radius(s: f32) -> u32 {
 }
 
 /// gaussian_blur of every image of `input` at its strength.
-pub fn gaussian_blur(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
+pub fn gaussian_blur(
+    engine: &CudaEngine,
+    input: &DeviceBatch,
+    strengths: &[f32],
+) -> Result<DeviceBatch, BackendError> {
     let most = strengths.iter().copied().fold(0.0f32, f32::max);
     BlurKernel::new(engine, input, most)?.apply(engine, input, strengths)
 }
@@ -50,7 +54,11 @@ pub struct BlurKernel {
 }
 
 impl BlurKernel {
-    pub fn new(engine: &CudaEngine, input: &DeviceBatch, max_sigma: f32) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        max_sigma: f32,
+    ) -> Result<Self, BackendError> {
         let id = "gaussian_blur";
         let max_r = radius(max_sigma);
         let stride = 2 * max_r + 1;
@@ -61,27 +69,60 @@ impl BlurKernel {
             .ok_or_else(|| BackendError::cuda(id, "batch too large for the tap table"))?;
         let s = engine.stream();
         let scratch = Scratch {
-            taps: s.alloc_zeros::<f32>(n.max(1) * stride as usize).map_err(err("blur tap alloc"))?,
-            radius: s.alloc_zeros::<u32>(n.max(1)).map_err(err("blur tap alloc"))?,
-            tmp: s.alloc_zeros::<f32>(input.total.max(1)).map_err(err("blur scratch alloc"))?,
+            taps: s
+                .alloc_zeros::<f32>(n.max(1) * stride as usize)
+                .map_err(err("blur tap alloc"))?,
+            radius: s
+                .alloc_zeros::<u32>(n.max(1))
+                .map_err(err("blur tap alloc"))?,
+            tmp: s
+                .alloc_zeros::<f32>(input.total.max(1))
+                .map_err(err("blur scratch alloc"))?,
         };
         let tap_off = s.clone_htod(&tap_off).map_err(err("blur upload"))?;
-        Ok(BlurKernel { max_r, tap_off, scratch: Mutex::new(scratch) })
+        Ok(BlurKernel {
+            max_r,
+            tap_off,
+            scratch: Mutex::new(scratch),
+        })
     }
 
     /// Blur every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, "gaussian_blur", input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, "gaussian_blur", input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Blur `input` (the batch given to `new`) into `out` at sigma `strength[i]` (device, >= n
     /// values): taps, row pass, column pass, queued on the engine's stream.
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = "gaussian_blur";
         let n = input.len() as u32;
-        let mut scratch = self.scratch.lock().map_err(|_| BackendError::cuda(id, "scratch lock poisoned"))?;
-        if strength.len() < input.len() || out.total != input.total || scratch.tmp.len() < input.total || self.tap_off.len() < input.len() {
-            return Err(BackendError::cuda(id, "batch, strengths and buffers differ in size"));
+        let mut scratch = self
+            .scratch
+            .lock()
+            .map_err(|_| BackendError::cuda(id, "scratch lock poisoned"))?;
+        if strength.len() < input.len()
+            || out.total != input.total
+            || scratch.tmp.len() < input.total
+            || self.tap_off.len() < input.len()
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths and buffers differ in size",
+            ));
         }
         if input.is_empty() || input.max_plane() == 0 {
             return Ok(());
@@ -90,20 +131,39 @@ impl BlurKernel {
         let Scratch { taps, radius, tmp } = &mut *scratch;
 
         let f = engine.function("blur", "blur_taps")?;
-        let cfg = LaunchConfig { grid_dim: (n.div_ceil(TAP_THREADS), 1, 1), block_dim: (TAP_THREADS, 1, 1), shared_mem_bytes: 0 };
+        let cfg = LaunchConfig {
+            grid_dim: (n.div_ceil(TAP_THREADS), 1, 1),
+            block_dim: (TAP_THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
         let mut l = s.launch_builder(&f);
-        l.arg(strength).arg(&mut *taps).arg(&mut *radius).arg(&self.max_r).arg(&n);
+        l.arg(strength)
+            .arg(&mut *taps)
+            .arg(&mut *radius)
+            .arg(&self.max_r)
+            .arg(&n);
         // SAFETY: matches `blur_taps(const float* strength, float* taps, uint32_t* radius,
         // uint32_t max_r, uint32_t n)`; strength and radius have >= n entries, taps n (2 max_r + 1)
         // (allocated in `new` for this batch) and thread i writes only its own 2 r_i + 1 <=
         // 2 max_r + 1 taps; threads past n return.
         unsafe { l.launch(cfg) }.map_err(err("blur_taps launch"))?;
 
-        let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize))
+            .map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
+        let cfg = LaunchConfig {
+            grid_dim: (blocks_x, n, 1),
+            block_dim: (THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
         let rows = engine.function("blur", "blur_rows")?;
         let mut l = s.launch_builder(&rows);
-        l.arg(&input.data).arg(&mut *tmp).arg(&input.d_descs).arg(&*taps).arg(&self.tap_off).arg(&*radius).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut *tmp)
+            .arg(&input.d_descs)
+            .arg(&*taps)
+            .arg(&self.tap_off)
+            .arg(&*radius)
+            .arg(&n);
         // SAFETY: matches `blur_rows(const float* in, float* tmp, const MfrImageDesc*, const float*
         // taps, const uint32_t* tap_off, const uint32_t* radius, uint32_t n)`; tmp has >= total
         // samples (checked), so in/tmp share the layout `descs`; image i reads taps[off[i] ..=
@@ -113,7 +173,13 @@ impl BlurKernel {
 
         let cols = engine.function("blur", "blur_cols")?;
         let mut l = s.launch_builder(&cols);
-        l.arg(&*tmp).arg(&mut out.data).arg(&input.d_descs).arg(&*taps).arg(&self.tap_off).arg(&*radius).arg(&n);
+        l.arg(&*tmp)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(&*taps)
+            .arg(&self.tap_off)
+            .arg(&*radius)
+            .arg(&n);
         // SAFETY: as above for `blur_cols(const float* tmp, float* out, ...)`; out has the
         // input's layout (checked totals).
         unsafe { l.launch(cfg) }.map_err(err("blur_cols launch"))?;

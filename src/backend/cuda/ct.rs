@@ -23,7 +23,12 @@ use cudarc::driver::{CudaSlice, PushKernelArg};
 const THREADS: u32 = 256;
 
 /// The perturbations of kernels/ct.cu, in `op` order (kernels/ct.cuh `MFR_CT_*`).
-pub const IDS: [&str; 4] = ["ct_window_level", "ct_photon_starvation", "ct_beam_hardening", "ct_metal_streaks"];
+pub const IDS: [&str; 4] = [
+    "ct_window_level",
+    "ct_photon_starvation",
+    "ct_beam_hardening",
+    "ct_metal_streaks",
+];
 
 /// kernels/ct.cuh `MFR_CT_METAL_STREAKS`.
 const OP_METAL_STREAKS: u32 = 3;
@@ -58,9 +63,19 @@ pub fn prepare_field(id: &str, img: &Image) -> Vec<f32> {
 
 /// Perturb every image of `input` with CT perturbation `id` at its strength; `params` and
 /// `fields_` hold one [`prepare_param`] / [`prepare_field`] result per image.
-pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], params: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<DeviceBatch, BackendError> {
+pub fn apply(
+    engine: &CudaEngine,
+    id: &str,
+    input: &DeviceBatch,
+    strengths: &[f32],
+    params: &[f32],
+    fields_: &[Vec<f32>],
+    key: RngKey,
+) -> Result<DeviceBatch, BackendError> {
     let k = CtKernel::new(engine, id, input, params, fields_, key)?;
-    batch::apply_with(engine, id, input, strengths, |out, s| k.launch(engine, input, out, s))
+    batch::apply_with(engine, id, input, strengths, |out, s| {
+        k.launch(engine, input, out, s)
+    })
 }
 
 /// A CT kernel prepared for one batch: parameters and fields uploaded once; [`CtKernel::launch`]
@@ -75,36 +90,94 @@ pub struct CtKernel {
 }
 
 impl CtKernel {
-    pub fn new(engine: &CudaEngine, id: &str, input: &DeviceBatch, params: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<Self, BackendError> {
-        let op = IDS.iter().position(|&x| x == id).ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))?;
+    pub fn new(
+        engine: &CudaEngine,
+        id: &str,
+        input: &DeviceBatch,
+        params: &[f32],
+        fields_: &[Vec<f32>],
+        key: RngKey,
+    ) -> Result<Self, BackendError> {
+        let op = IDS
+            .iter()
+            .position(|&x| x == id)
+            .ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))?;
         let id = IDS[op];
         if params.len() != input.len() {
-            return Err(BackendError::cuda(id, "one parameter per image is required"));
+            return Err(BackendError::cuda(
+                id,
+                "one parameter per image is required",
+            ));
         }
-        let mode = if id == "ct_beam_hardening" || op as u32 == OP_METAL_STREAKS { FIELD_PLANE } else { FIELD_NONE };
-        let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+        let mode = if id == "ct_beam_hardening" || op as u32 == OP_METAL_STREAKS {
+            FIELD_PLANE
+        } else {
+            FIELD_NONE
+        };
+        let dims: Vec<_> = input
+            .descs
+            .iter()
+            .map(|d| (d.width as usize, d.height as usize, d.channels as usize))
+            .collect();
         fields::check(id, mode, fields_, &dims)?;
         let s = engine.stream();
         let mut host_params = params.to_vec();
         host_params.push(0.0); // never an empty allocation
-        let param = s.clone_htod(&host_params).map_err(err("parameter upload"))?;
-        let packed = fields::upload(engine, if mode == FIELD_NONE { &[] } else { fields_ }, input.len())?;
-        Ok(CtKernel { id, op: op as u32, mode, param, packed, key })
+        let param = s
+            .clone_htod(&host_params)
+            .map_err(err("parameter upload"))?;
+        let packed = fields::upload(
+            engine,
+            if mode == FIELD_NONE { &[] } else { fields_ },
+            input.len(),
+        )?;
+        Ok(CtKernel {
+            id,
+            op: op as u32,
+            mode,
+            param,
+            packed,
+            key,
+        })
     }
 
     /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = self.id;
-        if strength.len() < input.len() || out.total != input.total || self.param.len() < input.len() || self.packed.offsets.len() < input.len() {
-            return Err(BackendError::cuda(id, "batch, strengths, parameters and fields differ in size"));
+        if strength.len() < input.len()
+            || out.total != input.total
+            || self.param.len() < input.len()
+            || self.packed.offsets.len() < input.len()
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths, parameters and fields differ in size",
+            ));
         }
-        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let Some(cfg) = input.sample_grid(THREADS, id)? else {
+            return Ok(());
+        };
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.function("ct", "ct_pointwise")?;
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.param);
-        l.arg(&self.packed.data).arg(&self.packed.offsets).arg(&self.mode).arg(&self.key).arg(&self.op).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength)
+            .arg(&self.param);
+        l.arg(&self.packed.data)
+            .arg(&self.packed.offsets)
+            .arg(&self.mode)
+            .arg(&self.key)
+            .arg(&self.op)
+            .arg(&n);
         // SAFETY: matches `ct_pointwise(const float* in, float* out, const MfrImageDesc*, const float*
         // strength, const float* param, const float* field, const uint64_t* field_off, uint32_t
         // field_mode, MfrRngKey, uint32_t op, uint32_t n)`; in/out share the layout (checked
@@ -122,23 +195,57 @@ impl CtKernel {
 pub struct MetalStreaksPrepared(CtKernel);
 
 impl MetalStreaksPrepared {
-    pub fn new(engine: &CudaEngine, images: &[&Image], batch: &DeviceBatch, seed: u64) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        images: &[&Image],
+        batch: &DeviceBatch,
+        seed: u64,
+    ) -> Result<Self, BackendError> {
         let id = "ct_metal_streaks";
-        if images.len() != batch.len() || images.iter().zip(&batch.descs).any(|(im, d)| (im.width, im.height, im.channels) != (d.width as usize, d.height as usize, d.channels as usize)) {
+        if images.len() != batch.len()
+            || images.iter().zip(&batch.descs).any(|(im, d)| {
+                (im.width, im.height, im.channels)
+                    != (d.width as usize, d.height as usize, d.channels as usize)
+            })
+        {
             return Err(BackendError::cuda(id, "host images differ from the batch"));
         }
-        let planes: Vec<Vec<f32>> = images.iter().zip(&batch.descs).map(|(im, d)| metal_streak_field(im, &Ctx::new(seed, d.image_id))).collect();
+        let planes: Vec<Vec<f32>> = images
+            .iter()
+            .zip(&batch.descs)
+            .map(|(im, d)| metal_streak_field(im, &Ctx::new(seed, d.image_id)))
+            .collect();
         // op 3 reads no parameter and draws no noise
-        Ok(MetalStreaksPrepared(CtKernel::new(engine, id, batch, &vec![0.0; batch.len()], &planes, RngKey::new(0, 0))?))
+        Ok(MetalStreaksPrepared(CtKernel::new(
+            engine,
+            id,
+            batch,
+            &vec![0.0; batch.len()],
+            &planes,
+            RngKey::new(0, 0),
+        )?))
     }
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, "ct_metal_streaks", input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, "ct_metal_streaks", input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         self.0.launch(engine, input, out, strength)
     }
 }

@@ -27,17 +27,33 @@ const THREADS: u32 = 256;
 pub const IDS: [&str; 3] = ["derm_vignette", "derm_light_reflection", "derm_hair"];
 
 /// Perturb every image of `input` with `id` at its strength; returns a new batch.
-pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-    batch::apply_with(engine, id, input, strengths, |out, s| launch(engine, id, input, out, s))
+pub fn apply(
+    engine: &CudaEngine,
+    id: &str,
+    input: &DeviceBatch,
+    strengths: &[f32],
+) -> Result<DeviceBatch, BackendError> {
+    batch::apply_with(engine, id, input, strengths, |out, s| {
+        launch(engine, id, input, out, s)
+    })
 }
 
 /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
-pub fn launch(engine: &CudaEngine, id: &str, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+pub fn launch(
+    engine: &CudaEngine,
+    id: &str,
+    input: &DeviceBatch,
+    out: &mut DeviceBatch,
+    strength: &CudaSlice<f32>,
+) -> Result<(), BackendError> {
     if id != "derm_vignette" {
         return Err(BackendError::cuda(id.to_string(), "no closed-form CUDA kernel for this perturbation (derm_light_reflection, derm_hair: DermPrepared)"));
     }
     if strength.len() < input.len() || out.total != input.total {
-        return Err(BackendError::cuda(id.to_string(), "batch and strengths differ in size"));
+        return Err(BackendError::cuda(
+            id.to_string(),
+            "batch and strengths differ in size",
+        ));
     }
     if input.is_empty() || input.max_plane() == 0 {
         return Ok(());
@@ -45,11 +61,19 @@ pub fn launch(engine: &CudaEngine, id: &str, input: &DeviceBatch, out: &mut Devi
     let n = input.len() as u32;
     let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize))
         .map_err(|_| BackendError::cuda(id.to_string(), "image too large for one launch"))?;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+    let cfg = LaunchConfig {
+        grid_dim: (blocks_x, n, 1),
+        block_dim: (THREADS, 1, 1),
+        shared_mem_bytes: 0,
+    };
     let f = engine.function("dermoscopy", id)?;
     let s = engine.stream();
     let mut l = s.launch_builder(&f);
-    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&n);
+    l.arg(&input.data)
+        .arg(&mut out.data)
+        .arg(&input.d_descs)
+        .arg(strength)
+        .arg(&n);
     // SAFETY: matches `derm_vignette` in kernels/dermoscopy.cu: (const float* in, float* out,
     // const MfrImageDesc* descs, const float* strength, uint32_t n_images); in/out share the
     // layout (checked totals), strength has >= n entries; grid.y = n, grid.x * 256 >= every plane
@@ -63,7 +87,12 @@ enum DermData {
     /// derm_light_reflection: one glare plane per image.
     Glare(PackedFields),
     /// derm_hair: records, per-image (first, count), sprites, 3 colours per image.
-    Hairs { records: CudaSlice<u32>, ranges: CudaSlice<u32>, alpha: CudaSlice<f32>, colour: CudaSlice<f32> },
+    Hairs {
+        records: CudaSlice<u32>,
+        ranges: CudaSlice<u32>,
+        alpha: CudaSlice<f32>,
+        colour: CudaSlice<f32>,
+    },
 }
 
 /// A batch's prepared data for derm_light_reflection or derm_hair.
@@ -77,16 +106,42 @@ impl DermPrepared {
     /// `batch.descs[i].image_id`) and upload it once. `images` are the host images `batch` was
     /// uploaded from (derm_hair's sprites are clipped to each image's size; the glare needs only
     /// the size, but the same call shape keeps one entry point).
-    pub fn new(engine: &CudaEngine, id: &str, images: &[&Image], batch: &DeviceBatch, seed: u64) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        id: &str,
+        images: &[&Image],
+        batch: &DeviceBatch,
+        seed: u64,
+    ) -> Result<Self, BackendError> {
         let id = ["derm_light_reflection", "derm_hair"]
             .into_iter()
             .find(|&k| k == id)
-            .ok_or_else(|| BackendError::cuda(id.to_string(), "no prepared CUDA kernel for this perturbation"))?;
-        if images.len() != batch.len() || images.iter().zip(&batch.descs).any(|(im, d)| (im.width, im.height, im.channels) != (d.width as usize, d.height as usize, d.channels as usize)) {
+            .ok_or_else(|| {
+                BackendError::cuda(
+                    id.to_string(),
+                    "no prepared CUDA kernel for this perturbation",
+                )
+            })?;
+        if images.len() != batch.len()
+            || images.iter().zip(&batch.descs).any(|(im, d)| {
+                (im.width, im.height, im.channels)
+                    != (d.width as usize, d.height as usize, d.channels as usize)
+            })
+        {
             return Err(BackendError::cuda(id, "host images differ from the batch"));
         }
         let data = if id == "derm_light_reflection" {
-            let planes: Vec<Vec<f32>> = batch.descs.iter().map(|d| glare_field(d.width as usize, d.height as usize, &Ctx::new(seed, d.image_id))).collect();
+            let planes: Vec<Vec<f32>> = batch
+                .descs
+                .iter()
+                .map(|d| {
+                    glare_field(
+                        d.width as usize,
+                        d.height as usize,
+                        &Ctx::new(seed, d.image_id),
+                    )
+                })
+                .collect();
             DermData::Glare(fields::upload(engine, &planes, batch.len())?)
         } else {
             let mut packed = PackedHairs::default();
@@ -95,7 +150,9 @@ impl DermPrepared {
                 packed.push(&hairs, &colour)?;
             }
             // never an empty allocation
-            packed.records.extend([0; crate::backend::packing::HAIR_WORDS]);
+            packed
+                .records
+                .extend([0; crate::backend::packing::HAIR_WORDS]);
             packed.ranges.extend([0, 0]);
             packed.alpha.push(0.0);
             packed.colour.extend([0.0; 3]);
@@ -111,30 +168,60 @@ impl DermPrepared {
     }
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, self.id, input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, self.id, input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         if strength.len() < input.len() || out.total != input.total {
-            return Err(BackendError::cuda(self.id, "batch and strengths differ in size"));
+            return Err(BackendError::cuda(
+                self.id,
+                "batch and strengths differ in size",
+            ));
         }
         if input.is_empty() || input.max_plane() == 0 {
             return Ok(());
         }
         let n = input.len() as u32;
-        let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(self.id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize))
+            .map_err(|_| BackendError::cuda(self.id, "image too large for one launch"))?;
+        let cfg = LaunchConfig {
+            grid_dim: (blocks_x, n, 1),
+            block_dim: (THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
         let f = engine.function("dermoscopy", self.id)?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);
         match &self.data {
             DermData::Glare(field) => {
                 if field.offsets.len() < input.len() {
-                    return Err(BackendError::cuda(self.id, "batch and prepared fields differ in size"));
+                    return Err(BackendError::cuda(
+                        self.id,
+                        "batch and prepared fields differ in size",
+                    ));
                 }
-                l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&field.data).arg(&field.offsets).arg(&n);
+                l.arg(&input.data)
+                    .arg(&mut out.data)
+                    .arg(&input.d_descs)
+                    .arg(strength)
+                    .arg(&field.data)
+                    .arg(&field.offsets)
+                    .arg(&n);
                 // SAFETY: matches `derm_light_reflection(const float* in, float* out, const
                 // MfrImageDesc* descs, const float* strength, const float* field, const uint64_t*
                 // field_off, uint32_t n_images)`; in/out share the layout (checked totals),
@@ -143,11 +230,22 @@ impl DermPrepared {
                 // every plane, threads past it return.
                 unsafe { l.launch(cfg) }.map_err(err("derm_light_reflection launch"))?;
             }
-            DermData::Hairs { records, ranges, alpha, colour } => {
+            DermData::Hairs {
+                records,
+                ranges,
+                alpha,
+                colour,
+            } => {
                 if ranges.len() < 2 * input.len() || colour.len() < 3 * input.len() {
-                    return Err(BackendError::cuda(self.id, "batch and prepared hairs differ in size"));
+                    return Err(BackendError::cuda(
+                        self.id,
+                        "batch and prepared hairs differ in size",
+                    ));
                 }
-                l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
+                l.arg(&input.data)
+                    .arg(&mut out.data)
+                    .arg(&input.d_descs)
+                    .arg(strength);
                 l.arg(records).arg(ranges).arg(alpha).arg(colour).arg(&n);
                 // SAFETY: matches `derm_hair(const float* in, float* out, const MfrImageDesc*
                 // descs, const float* strength, const uint32_t* hairs, const uint32_t* hair_range,

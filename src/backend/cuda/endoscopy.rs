@@ -16,7 +16,12 @@ use crate::image::Image;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Ids with a kernel in kernels/endoscopy.cu.
-pub const IDS: [&str; 4] = ["endo_overexposure", "endo_specular", "endo_blood", "endo_bubbles"];
+pub const IDS: [&str; 4] = [
+    "endo_overexposure",
+    "endo_specular",
+    "endo_blood",
+    "endo_bubbles",
+];
 
 /// A batch's uploaded inputs for one endoscopy perturbation.
 pub struct EndoPrepared {
@@ -27,31 +32,60 @@ impl EndoPrepared {
     /// Prepare `id` for `batch`: `images[i]` is the image uploaded as entry i (its pixels are
     /// needed by endo_bubbles, whose interiors are rendered from the clean image), drawn with
     /// `Ctx::new(seed, batch.descs[i].image_id)` as the CPU `prepare`.
-    pub fn new(engine: &CudaEngine, id: &str, batch: &DeviceBatch, images: &[&Image], seed: u64) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        id: &str,
+        batch: &DeviceBatch,
+        images: &[&Image],
+        seed: u64,
+    ) -> Result<Self, BackendError> {
         if !IDS.contains(&id) {
-            return Err(BackendError::cuda(id.to_string(), "no CUDA kernel in kernels/endoscopy.cu"));
+            return Err(BackendError::cuda(
+                id.to_string(),
+                "no CUDA kernel in kernels/endoscopy.cu",
+            ));
         }
-        Ok(EndoPrepared { objects: DeviceObjects::new(engine, id, batch, images, seed)? })
+        Ok(EndoPrepared {
+            objects: DeviceObjects::new(engine, id, batch, images, seed)?,
+        })
     }
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, self.objects.id, input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, self.objects.id, input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Launch into `out` with the strengths already on the device (`strength.len() >= n`); used by
     /// the on-GPU search, which keeps the strengths on the device.
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let o = &self.objects;
         // `check` verifies, for every SAFETY note below: out.total == input.total, >= n strengths,
         // and input image shapes equal to the prepared ones, so every prepared field, sprite layer
         // and channel constant the kernel indexes by pixel and channel was sized for this input.
-        let Some(cfg) = o.check(input, out, strength)? else { return Ok(()) };
+        let Some(cfg) = o.check(input, out, strength)? else {
+            return Ok(());
+        };
         let n = input.len() as u32;
         let f = engine.function("endoscopy", o.id)?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength);
         match o.id {
             "endo_overexposure" => {
                 l.arg(&o.fields.data).arg(&o.fields.offsets).arg(&n);
@@ -72,7 +106,11 @@ impl EndoPrepared {
                 unsafe { l.launch(cfg) }.map_err(err("endo_specular launch"))?;
             }
             "endo_blood" => {
-                l.arg(&o.boxes).arg(&o.offsets).arg(&o.data).arg(&o.floats).arg(&n);
+                l.arg(&o.boxes)
+                    .arg(&o.offsets)
+                    .arg(&o.data)
+                    .arg(&o.floats)
+                    .arg(&n);
                 // SAFETY (with the checks above): matches `endo_blood(const float* in, float* out, const MfrImageDesc*
                 // descs, const float* strength, const uint32_t* boxes, const uint64_t* offsets,
                 // const float* data, const float* log_t, uint32_t n_images)`. boxes has n * 24 * 4

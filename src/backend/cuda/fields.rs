@@ -20,7 +20,11 @@ pub struct PackedFields {
 }
 
 /// Upload `fields` (one per image, or empty for none) for a batch of `n` images.
-pub fn upload(engine: &CudaEngine, fields: &[Vec<f32>], n: usize) -> Result<PackedFields, BackendError> {
+pub fn upload(
+    engine: &CudaEngine,
+    fields: &[Vec<f32>],
+    n: usize,
+) -> Result<PackedFields, BackendError> {
     let s = engine.stream();
     let mut packed = Vec::new();
     let mut offsets = vec![0u64; n.max(1)];
@@ -32,17 +36,27 @@ pub fn upload(engine: &CudaEngine, fields: &[Vec<f32>], n: usize) -> Result<Pack
         packed.push(0.0);
     }
     let data = s.clone_htod(&packed).map_err(err("field upload"))?;
-    let offsets = s.clone_htod(&offsets).map_err(err("field offsets upload"))?;
+    let offsets = s
+        .clone_htod(&offsets)
+        .map_err(err("field offsets upload"))?;
     Ok(PackedFields { data, offsets })
 }
 
 /// Check that every image has a field of the length its layout needs.
-pub fn check(id: &str, mode: u32, fields: &[Vec<f32>], dims: &[(usize, usize, usize)]) -> Result<(), BackendError> {
+pub fn check(
+    id: &str,
+    mode: u32,
+    fields: &[Vec<f32>],
+    dims: &[(usize, usize, usize)],
+) -> Result<(), BackendError> {
     if mode == FIELD_NONE {
         return Ok(());
     }
     if fields.len() != dims.len() {
-        return Err(BackendError::cuda(id, "one prepared field per image is required"));
+        return Err(BackendError::cuda(
+            id,
+            "one prepared field per image is required",
+        ));
     }
     for (f, &(w, h, c)) in fields.iter().zip(dims) {
         let need = match mode {
@@ -51,7 +65,10 @@ pub fn check(id: &str, mode: u32, fields: &[Vec<f32>], dims: &[(usize, usize, us
             _ => w * h * c,
         };
         if f.len() != need {
-            return Err(BackendError::cuda(id, format!("prepared field has {} values, {need} needed", f.len())));
+            return Err(BackendError::cuda(
+                id,
+                format!("prepared field has {} values, {need} needed", f.len()),
+            ));
         }
     }
     Ok(())

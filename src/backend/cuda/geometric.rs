@@ -38,7 +38,13 @@ fn kind(id: &str) -> u32 {
 }
 
 /// Warp every image of `input` with `id` at its strength; `ctxs[i]` is image i's context.
-pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], ctxs: &[Ctx]) -> Result<DeviceBatch, BackendError> {
+pub fn apply(
+    engine: &CudaEngine,
+    id: &str,
+    input: &DeviceBatch,
+    strengths: &[f32],
+    ctxs: &[Ctx],
+) -> Result<DeviceBatch, BackendError> {
     WarpKernel::new(engine, id, input, ctxs)?.apply(engine, input, strengths)
 }
 
@@ -53,9 +59,17 @@ pub struct WarpKernel {
 }
 
 impl WarpKernel {
-    pub fn new(engine: &CudaEngine, id: &str, input: &DeviceBatch, ctxs: &[Ctx]) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        id: &str,
+        input: &DeviceBatch,
+        ctxs: &[Ctx],
+    ) -> Result<Self, BackendError> {
         let Some(&id) = IDS.iter().find(|&&k| k == id) else {
-            return Err(BackendError::cuda(id, "no CUDA kernel for this perturbation"));
+            return Err(BackendError::cuda(
+                id,
+                "no CUDA kernel for this perturbation",
+            ));
         };
         if ctxs.len() != input.len() {
             return Err(BackendError::cuda(id, "one context per image is required"));
@@ -65,31 +79,70 @@ impl WarpKernel {
         let s = engine.stream();
         let maps = s.alloc_zeros::<f64>(6 * n).map_err(err("warp map alloc"))?;
         let identity = s.alloc_zeros::<u32>(n).map_err(err("warp map alloc"))?;
-        Ok(WarpKernel { id, params: s.clone_htod(&params).map_err(err("warp upload"))?, scratch: Mutex::new((maps, identity)) })
+        Ok(WarpKernel {
+            id,
+            params: s.clone_htod(&params).map_err(err("warp upload"))?,
+            scratch: Mutex::new((maps, identity)),
+        })
     }
 
     /// Warp every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, self.id, input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, self.id, input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Warp `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values):
     /// maps, then the bilinear warp, queued on the engine's stream.
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = self.id;
-        let mut scratch = self.scratch.lock().map_err(|_| BackendError::cuda(id, "scratch lock poisoned"))?;
+        let mut scratch = self
+            .scratch
+            .lock()
+            .map_err(|_| BackendError::cuda(id, "scratch lock poisoned"))?;
         let (maps, identity) = &mut *scratch;
-        if strength.len() < input.len() || out.total != input.total || identity.len() < input.len() || self.params.len() < 2 * input.len() {
-            return Err(BackendError::cuda(id, "batch, strengths and buffers differ in size"));
+        if strength.len() < input.len()
+            || out.total != input.total
+            || identity.len() < input.len()
+            || self.params.len() < 2 * input.len()
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths and buffers differ in size",
+            ));
         }
-        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let Some(cfg) = input.sample_grid(THREADS, id)? else {
+            return Ok(());
+        };
         let st = engine.stream();
         let n = input.len() as u32;
         let k = kind(id);
         let f = engine.function("geometric", "warp_maps")?;
-        let map_cfg = LaunchConfig { grid_dim: (n.div_ceil(MAP_THREADS), 1, 1), block_dim: (MAP_THREADS, 1, 1), shared_mem_bytes: 0 };
+        let map_cfg = LaunchConfig {
+            grid_dim: (n.div_ceil(MAP_THREADS), 1, 1),
+            block_dim: (MAP_THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
         let mut l = st.launch_builder(&f);
-        l.arg(strength).arg(&self.params).arg(&input.d_descs).arg(&k).arg(&mut *maps).arg(&mut *identity).arg(&n);
+        l.arg(strength)
+            .arg(&self.params)
+            .arg(&input.d_descs)
+            .arg(&k)
+            .arg(&mut *maps)
+            .arg(&mut *identity)
+            .arg(&n);
         // SAFETY: matches `warp_maps(const float* strength, const double* params, const
         // MfrImageDesc*, uint32_t kind, double* maps, uint32_t* identity, uint32_t n)`; strength,
         // descs and identity have >= n entries, params 2n and maps 6n (checked / allocated in
@@ -99,7 +152,13 @@ impl WarpKernel {
         let b = border(id);
         let f = engine.function("geometric", "affine_warp")?;
         let mut l = st.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&*maps).arg(&*identity).arg(&b).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(&*maps)
+            .arg(&*identity)
+            .arg(&b)
+            .arg(&n);
         // SAFETY: matches `affine_warp(const float* in, float* out, const MfrImageDesc*, const
         // double* maps, const uint32_t* identity, uint32_t border, uint32_t n)`; same stream, so
         // the maps above are written; in/out share the layout (checked totals), maps has 6 n

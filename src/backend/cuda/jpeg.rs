@@ -21,8 +21,14 @@ const THREADS: u32 = 256;
 const TILE: usize = 16;
 
 /// JPEG round trip of every image of `input`; returns a new batch.
-pub fn apply(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-    batch::apply_with(engine, "jpeg", input, strengths, |out, s| launch(engine, input, out, s))
+pub fn apply(
+    engine: &CudaEngine,
+    input: &DeviceBatch,
+    strengths: &[f32],
+) -> Result<DeviceBatch, BackendError> {
+    batch::apply_with(engine, "jpeg", input, strengths, |out, s| {
+        launch(engine, input, out, s)
+    })
 }
 
 /// Tiles of one image (the kernel's grid.x extent for it).
@@ -33,27 +39,66 @@ fn tiles(width: u32, height: u32) -> usize {
 /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
 /// Errors, as the CPU `prepare` refuses them: channel counts other than 1 and 3, sides over
 /// 65535 pixels (JPEG's limit).
-pub fn launch(engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+pub fn launch(
+    engine: &CudaEngine,
+    input: &DeviceBatch,
+    out: &mut DeviceBatch,
+    strength: &CudaSlice<f32>,
+) -> Result<(), BackendError> {
     if strength.len() < input.len() || out.total != input.total {
-        return Err(BackendError::cuda("jpeg", "batch and strengths differ in size"));
+        return Err(BackendError::cuda(
+            "jpeg",
+            "batch and strengths differ in size",
+        ));
     }
-    if let Some(d) = input.descs.iter().find(|d| d.channels != 1 && d.channels != 3) {
-        return Err(BackendError::cuda("jpeg", format!("{} channels (JPEG takes 1 or 3)", d.channels)));
+    if let Some(d) = input
+        .descs
+        .iter()
+        .find(|d| d.channels != 1 && d.channels != 3)
+    {
+        return Err(BackendError::cuda(
+            "jpeg",
+            format!("{} channels (JPEG takes 1 or 3)", d.channels),
+        ));
     }
-    if let Some(d) = input.descs.iter().find(|d| d.width > u16::MAX as u32 || d.height > u16::MAX as u32) {
-        return Err(BackendError::cuda("jpeg", format!("image {}x{} outside JPEG's 1..65535 px per side", d.width, d.height)));
+    if let Some(d) = input
+        .descs
+        .iter()
+        .find(|d| d.width > u16::MAX as u32 || d.height > u16::MAX as u32)
+    {
+        return Err(BackendError::cuda(
+            "jpeg",
+            format!(
+                "image {}x{} outside JPEG's 1..65535 px per side",
+                d.width, d.height
+            ),
+        ));
     }
-    let most = input.descs.iter().map(|d| tiles(d.width, d.height)).max().unwrap_or(0);
+    let most = input
+        .descs
+        .iter()
+        .map(|d| tiles(d.width, d.height))
+        .max()
+        .unwrap_or(0);
     if input.is_empty() || most == 0 {
         return Ok(());
     }
-    let blocks_x = u32::try_from(most).map_err(|_| BackendError::cuda("jpeg", "image too large for one launch"))?;
+    let blocks_x = u32::try_from(most)
+        .map_err(|_| BackendError::cuda("jpeg", "image too large for one launch"))?;
     let n = input.len() as u32;
-    let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+    let cfg = LaunchConfig {
+        grid_dim: (blocks_x, n, 1),
+        block_dim: (THREADS, 1, 1),
+        shared_mem_bytes: 0,
+    };
     let f = engine.function("jpeg", "jpeg")?;
     let s = engine.stream();
     let mut l = s.launch_builder(&f);
-    l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&n);
+    l.arg(&input.data)
+        .arg(&mut out.data)
+        .arg(&input.d_descs)
+        .arg(strength)
+        .arg(&n);
     // SAFETY: matches `jpeg(const float* in, float* out, const MfrImageDesc* descs, const float*
     // strength, uint32_t n_images)` in kernels/jpeg.cu; in/out share the layout `descs` (checked
     // totals), strength has >= n entries; grid.y = n, grid.x covers every image's 16 x 16 tiles

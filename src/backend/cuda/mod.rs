@@ -31,7 +31,9 @@ pub mod xray;
 
 use super::params::{ImageDesc, RngKey, SearchConfig, SearchState, SsimParams};
 use super::BackendError;
-use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream, DeviceRepr, ValidAsZeroBits};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaModule, CudaStream, DeviceRepr, ValidAsZeroBits,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -68,12 +70,20 @@ pub fn probe() -> Result<ProbeInfo, BackendError> {
         });
     }
     let count = std::panic::catch_unwind(CudaContext::device_count)
-        .map_err(|_| BackendError::NoDevice { reason: "libcuda is present but lacks a needed symbol (driver too old?)".into() })?
-        .map_err(|e| BackendError::NoDevice { reason: format!("cuInit/cuDeviceGetCount failed: {e}") })?;
+        .map_err(|_| BackendError::NoDevice {
+            reason: "libcuda is present but lacks a needed symbol (driver too old?)".into(),
+        })?
+        .map_err(|e| BackendError::NoDevice {
+            reason: format!("cuInit/cuDeviceGetCount failed: {e}"),
+        })?;
     if count < 1 {
-        return Err(BackendError::NoDevice { reason: "the driver reports no CUDA device".into() });
+        return Err(BackendError::NoDevice {
+            reason: "the driver reports no CUDA device".into(),
+        });
     }
-    Ok(ProbeInfo { device_count: count as usize })
+    Ok(ProbeInfo {
+        device_count: count as usize,
+    })
 }
 
 /// One GPU: its primary context (shared with ONNX Runtime's CUDA execution provider), one stream,
@@ -94,9 +104,14 @@ impl CudaEngine {
                 reason: format!("device {ordinal} requested, {} present", info.device_count),
             });
         }
-        let ctx = CudaContext::new(ordinal).map_err(|e| BackendError::cuda("context creation", e))?;
-        let stream = ctx.new_stream().map_err(|e| BackendError::cuda("stream creation", e))?;
-        let name = ctx.name().unwrap_or_else(|_| format!("CUDA device {ordinal}"));
+        let ctx =
+            CudaContext::new(ordinal).map_err(|e| BackendError::cuda("context creation", e))?;
+        let stream = ctx
+            .new_stream()
+            .map_err(|e| BackendError::cuda("stream creation", e))?;
+        let name = ctx
+            .name()
+            .unwrap_or_else(|_| format!("CUDA device {ordinal}"));
         let mut loaded = HashMap::new();
         for m in modules::MODULES {
             let module = ctx
@@ -104,7 +119,12 @@ impl CudaEngine {
                 .map_err(|e| BackendError::cuda(format!("loading kernels/{}.cu", m.name), e))?;
             loaded.insert(m.name, module);
         }
-        Ok(CudaEngine { ctx, stream, modules: loaded, name })
+        Ok(CudaEngine {
+            ctx,
+            stream,
+            modules: loaded,
+            name,
+        })
     }
 
     pub fn device_name(&self) -> &str {
@@ -121,17 +141,19 @@ impl CudaEngine {
 
     /// Kernel `function` of kernels/`module`.cu.
     pub fn function(&self, module: &str, function: &str) -> Result<CudaFunction, BackendError> {
-        let m = self
-            .modules
-            .get(module)
-            .ok_or_else(|| BackendError::cuda("kernel lookup", format!("no module kernels/{module}.cu")))?;
-        m.load_function(function)
-            .map_err(|e| BackendError::cuda("kernel lookup", format!("{module}.cu::{function}: {e}")))
+        let m = self.modules.get(module).ok_or_else(|| {
+            BackendError::cuda("kernel lookup", format!("no module kernels/{module}.cu"))
+        })?;
+        m.load_function(function).map_err(|e| {
+            BackendError::cuda("kernel lookup", format!("{module}.cu::{function}: {e}"))
+        })
     }
 
     /// Wait for all queued work of the engine's stream.
     pub fn synchronize(&self) -> Result<(), BackendError> {
-        self.stream.synchronize().map_err(|e| BackendError::cuda("synchronize", e))
+        self.stream
+            .synchronize()
+            .map_err(|e| BackendError::cuda("synchronize", e))
     }
 }
 

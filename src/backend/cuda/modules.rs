@@ -26,7 +26,9 @@ pub fn spill_reports() -> Vec<String> {
         .flat_map(|m| {
             m.ptxas_log
                 .lines()
-                .filter(|l| l.contains("spill") && !l.contains(" 0 bytes spill stores, 0 bytes spill loads"))
+                .filter(|l| {
+                    l.contains("spill") && !l.contains(" 0 bytes spill stores, 0 bytes spill loads")
+                })
                 .map(move |l| format!("{}: {}", m.name, l.trim()))
         })
         .collect()
@@ -47,7 +49,12 @@ mod tests {
         let mut on_disk: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".cu")).map(str::to_string))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".cu"))
+                    .map(str::to_string)
+            })
             .collect();
         on_disk.sort();
         let mut embedded: Vec<String> = MODULES.iter().map(|m| m.name.to_string()).collect();
@@ -56,7 +63,12 @@ mod tests {
         for m in MODULES {
             // A fatbin starts with the fatbin wrapper magic 0xBA55ED50 (little-endian).
             assert!(m.fatbin.len() > 16, "{}: empty fatbin", m.name);
-            assert_eq!(&m.fatbin[..4], &[0x50, 0xED, 0x55, 0xBA], "{}: not a fatbin", m.name);
+            assert_eq!(
+                &m.fatbin[..4],
+                &[0x50, 0xED, 0x55, 0xBA],
+                "{}: not a fatbin",
+                m.name
+            );
         }
     }
 
@@ -71,6 +83,10 @@ mod tests {
                 );
             }
         }
-        assert!(spill_reports().is_empty(), "register spills: {:#?}", spill_reports());
+        assert!(
+            spill_reports().is_empty(),
+            "register spills: {:#?}",
+            spill_reports()
+        );
     }
 }

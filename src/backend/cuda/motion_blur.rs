@@ -24,7 +24,12 @@ fn side(length: f64) -> usize {
 }
 
 /// motion_blur of every image of `input` at its strength; `ctxs[i]` is image i's context.
-pub fn apply(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], ctxs: &[Ctx]) -> Result<DeviceBatch, BackendError> {
+pub fn apply(
+    engine: &CudaEngine,
+    input: &DeviceBatch,
+    strengths: &[f32],
+    ctxs: &[Ctx],
+) -> Result<DeviceBatch, BackendError> {
     let most = strengths.iter().copied().fold(0.0f32, f32::max);
     MotionBlurKernel::new(engine, input, ctxs, most)?.apply(engine, input, strengths)
 }
@@ -56,35 +61,68 @@ pub struct MotionBlurKernel {
 }
 
 impl MotionBlurKernel {
-    pub fn new(engine: &CudaEngine, input: &DeviceBatch, ctxs: &[Ctx], max_len: f32) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        ctxs: &[Ctx],
+        max_len: f32,
+    ) -> Result<Self, BackendError> {
         let id = "motion_blur";
         if ctxs.len() != input.len() {
             return Err(BackendError::cuda(id, "one context per image is required"));
         }
         let n = input.len();
         let max_len = (max_len.max(0.0)) as f64;
-        let caps: Vec<f64> = input.descs.iter().map(|d| motion_blur_cap(d.width as usize, d.height as usize)).collect();
-        let stride = caps.iter().map(|&c| side(max_len.min(c).max(0.0)).pow(2)).max().unwrap_or(1).max(1);
+        let caps: Vec<f64> = input
+            .descs
+            .iter()
+            .map(|d| motion_blur_cap(d.width as usize, d.height as usize))
+            .collect();
+        let stride = caps
+            .iter()
+            .map(|&c| side(max_len.min(c).max(0.0)).pow(2))
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let start: Vec<u32> = (0..n.max(1))
             .map(|i| u32::try_from(i * stride).ok())
             .collect::<Option<_>>()
             .ok_or_else(|| BackendError::cuda(id, "batch too large for the tap table"))?;
-        let sin_cos: Vec<f64> = ctxs.iter().flat_map(|c| {
-            let (sn, cs) = motion_blur_angle(c).sin_cos();
-            [sn, cs]
-        }).collect();
+        let sin_cos: Vec<f64> = ctxs
+            .iter()
+            .flat_map(|c| {
+                let (sn, cs) = motion_blur_angle(c).sin_cos();
+                [sn, cs]
+            })
+            .collect();
         let s = engine.stream();
-        let slots = (n.max(1)).checked_mul(stride).ok_or_else(|| BackendError::cuda(id, "batch too large for the tap table"))?;
+        let slots = (n.max(1))
+            .checked_mul(stride)
+            .ok_or_else(|| BackendError::cuda(id, "batch too large for the tap table"))?;
         let scratch = Scratch {
-            grid: s.alloc_zeros::<f64>(slots).map_err(err("motion_blur scratch alloc"))?,
-            dx: s.alloc_zeros::<i32>(slots).map_err(err("motion_blur scratch alloc"))?,
-            dy: s.alloc_zeros::<i32>(slots).map_err(err("motion_blur scratch alloc"))?,
-            wt: s.alloc_zeros::<f32>(slots).map_err(err("motion_blur scratch alloc"))?,
-            count: s.alloc_zeros::<u32>(n.max(1)).map_err(err("motion_blur scratch alloc"))?,
+            grid: s
+                .alloc_zeros::<f64>(slots)
+                .map_err(err("motion_blur scratch alloc"))?,
+            dx: s
+                .alloc_zeros::<i32>(slots)
+                .map_err(err("motion_blur scratch alloc"))?,
+            dy: s
+                .alloc_zeros::<i32>(slots)
+                .map_err(err("motion_blur scratch alloc"))?,
+            wt: s
+                .alloc_zeros::<f32>(slots)
+                .map_err(err("motion_blur scratch alloc"))?,
+            count: s
+                .alloc_zeros::<u32>(n.max(1))
+                .map_err(err("motion_blur scratch alloc"))?,
         };
         Ok(MotionBlurKernel {
-            sin_cos: s.clone_htod(&nonempty(sin_cos)).map_err(err("motion_blur upload"))?,
-            cap: s.clone_htod(&nonempty(caps)).map_err(err("motion_blur upload"))?,
+            sin_cos: s
+                .clone_htod(&nonempty(sin_cos))
+                .map_err(err("motion_blur upload"))?,
+            cap: s
+                .clone_htod(&nonempty(caps))
+                .map_err(err("motion_blur upload"))?,
             max_len,
             stride: stride as u64,
             start: s.clone_htod(&start).map_err(err("motion_blur upload"))?,
@@ -93,27 +131,72 @@ impl MotionBlurKernel {
     }
 
     /// Blur every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, "motion_blur", input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, "motion_blur", input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Blur `input` (the batch given to `new`) into `out` at length `strength[i]` (device, >= n
     /// values): taps, then the sparse convolution, queued on the engine's stream.
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = "motion_blur";
         let n = input.len() as u32;
-        let mut scratch = self.scratch.lock().map_err(|_| BackendError::cuda(id, "scratch lock poisoned"))?;
-        if strength.len() < input.len() || out.total != input.total || self.cap.len() < input.len() || scratch.count.len() < input.len() {
-            return Err(BackendError::cuda(id, "batch, strengths and buffers differ in size"));
+        let mut scratch = self
+            .scratch
+            .lock()
+            .map_err(|_| BackendError::cuda(id, "scratch lock poisoned"))?;
+        if strength.len() < input.len()
+            || out.total != input.total
+            || self.cap.len() < input.len()
+            || scratch.count.len() < input.len()
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths and buffers differ in size",
+            ));
         }
-        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let Some(cfg) = input.sample_grid(THREADS, id)? else {
+            return Ok(());
+        };
         let s = engine.stream();
-        let Scratch { grid, dx, dy, wt, count } = &mut *scratch;
+        let Scratch {
+            grid,
+            dx,
+            dy,
+            wt,
+            count,
+        } = &mut *scratch;
 
         let f = engine.function("motion_blur", "motion_taps")?;
-        let tap_cfg = LaunchConfig { grid_dim: (n, 1, 1), block_dim: (TAP_THREADS, 1, 1), shared_mem_bytes: 0 };
+        let tap_cfg = LaunchConfig {
+            grid_dim: (n, 1, 1),
+            block_dim: (TAP_THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
         let mut l = s.launch_builder(&f);
-        l.arg(strength).arg(&self.sin_cos).arg(&self.cap).arg(&self.max_len).arg(&mut *grid).arg(&mut *dx).arg(&mut *dy).arg(&mut *wt).arg(&mut *count).arg(&self.stride).arg(&n);
+        l.arg(strength)
+            .arg(&self.sin_cos)
+            .arg(&self.cap)
+            .arg(&self.max_len)
+            .arg(&mut *grid)
+            .arg(&mut *dx)
+            .arg(&mut *dy)
+            .arg(&mut *wt)
+            .arg(&mut *count)
+            .arg(&self.stride)
+            .arg(&n);
         // SAFETY: matches `motion_taps(const float* strength, const double* sin_cos, const double*
         // cap, double max_len, double* grid, int32_t* dx, int32_t* dy, float* wt, uint32_t*
         // tap_count, uint64_t stride, uint32_t n)`; strength, cap and count have >= n entries,
@@ -124,7 +207,15 @@ impl MotionBlurKernel {
 
         let f = engine.function("motion_blur", "motion_blur")?;
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(&*dx).arg(&*dy).arg(&*wt).arg(&self.start).arg(&*count).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(&*dx)
+            .arg(&*dy)
+            .arg(&*wt)
+            .arg(&self.start)
+            .arg(&*count)
+            .arg(&n);
         // SAFETY: matches `motion_blur(const float* in, float* out, const MfrImageDesc*, const int32_t*
         // dx, const int32_t* dy, const float* wt, const uint32_t* tap_start, const uint32_t*
         // tap_count, uint32_t n)`; same stream, so the taps above are written; in/out share the
@@ -147,7 +238,10 @@ mod tests {
         for l in [0.1, 0.5, 1.0, 2.0, 7.3, 50.0, 100.0] {
             let r = ((side(l) - 1) / 2) as isize;
             assert_eq!(r, (l * 0.5f64).ceil() as isize + 1);
-            assert!(line_psf(l, 0.3).taps.iter().all(|t| t.0.abs() <= r && t.1.abs() <= r));
+            assert!(line_psf(l, 0.3)
+                .taps
+                .iter()
+                .all(|t| t.0.abs() <= r && t.1.abs() <= r));
         }
     }
 }

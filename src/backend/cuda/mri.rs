@@ -18,9 +18,16 @@ pub use crate::perturb::mri::unit_log_field as log_field;
 
 /// mri_bias_field of every image of `input` at its strength; `fields_` holds one [`log_field`]
 /// per image.
-pub fn bias_field(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], fields_: &[Vec<f32>]) -> Result<DeviceBatch, BackendError> {
+pub fn bias_field(
+    engine: &CudaEngine,
+    input: &DeviceBatch,
+    strengths: &[f32],
+    fields_: &[Vec<f32>],
+) -> Result<DeviceBatch, BackendError> {
     let k = BiasFieldKernel::new(engine, input, fields_)?;
-    batch::apply_with(engine, "mri_bias_field", input, strengths, |out, s| k.launch(engine, input, out, s))
+    batch::apply_with(engine, "mri_bias_field", input, strengths, |out, s| {
+        k.launch(engine, input, out, s)
+    })
 }
 
 /// mri_bias_field prepared for one batch: the log fields uploaded once; [`BiasFieldKernel::launch`]
@@ -30,24 +37,54 @@ pub struct BiasFieldKernel {
 }
 
 impl BiasFieldKernel {
-    pub fn new(engine: &CudaEngine, input: &DeviceBatch, fields_: &[Vec<f32>]) -> Result<Self, BackendError> {
-        let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+    pub fn new(
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        fields_: &[Vec<f32>],
+    ) -> Result<Self, BackendError> {
+        let dims: Vec<_> = input
+            .descs
+            .iter()
+            .map(|d| (d.width as usize, d.height as usize, d.channels as usize))
+            .collect();
         fields::check("mri_bias_field", fields::FIELD_PLANE, fields_, &dims)?;
-        Ok(BiasFieldKernel { packed: fields::upload(engine, fields_, input.len())? })
+        Ok(BiasFieldKernel {
+            packed: fields::upload(engine, fields_, input.len())?,
+        })
     }
 
     /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = "mri_bias_field";
-        if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
-            return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
+        if strength.len() < input.len()
+            || out.total != input.total
+            || self.packed.offsets.len() < input.len()
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths and fields differ in size",
+            ));
         }
-        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let Some(cfg) = input.sample_grid(THREADS, id)? else {
+            return Ok(());
+        };
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.function("mri", "mri_bias_field")?;
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength)
+            .arg(&self.packed.data)
+            .arg(&self.packed.offsets)
+            .arg(&n);
         // SAFETY: matches `mri_bias_field(const float* in, float* out, const MfrImageDesc*, const
         // float* strength, const float* field, const uint64_t* field_off, uint32_t n)`; in/out
         // share the layout (checked totals), strength/field_off have >= n entries, every field
@@ -66,29 +103,66 @@ pub struct GhostingKernel {
 
 impl GhostingKernel {
     /// `fields[i]` = `perturb::mri::ghost_field(image i, ctx i)`.
-    pub fn new(engine: &CudaEngine, input: &DeviceBatch, fields_: &[Vec<f32>]) -> Result<Self, BackendError> {
-        let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+    pub fn new(
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        fields_: &[Vec<f32>],
+    ) -> Result<Self, BackendError> {
+        let dims: Vec<_> = input
+            .descs
+            .iter()
+            .map(|d| (d.width as usize, d.height as usize, d.channels as usize))
+            .collect();
         fields::check("mri_ghosting", fields::FIELD_FULL, fields_, &dims)?;
-        Ok(GhostingKernel { packed: fields::upload(engine, fields_, input.len())? })
+        Ok(GhostingKernel {
+            packed: fields::upload(engine, fields_, input.len())?,
+        })
     }
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, "mri_ghosting", input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, "mri_ghosting", input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = "mri_ghosting";
-        if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
-            return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
+        if strength.len() < input.len()
+            || out.total != input.total
+            || self.packed.offsets.len() < input.len()
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths and fields differ in size",
+            ));
         }
-        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let Some(cfg) = input.sample_grid(THREADS, id)? else {
+            return Ok(());
+        };
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.function("mri", "mri_ghosting")?;
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength)
+            .arg(&self.packed.data)
+            .arg(&self.packed.offsets)
+            .arg(&n);
         // SAFETY: matches `mri_ghosting(const float* in, float* out, const MfrImageDesc*, const
         // float* strength, const float* field, const uint64_t* field_off, uint32_t n)`; in/out
         // share the layout (checked totals), strength/field_off have >= n entries, every field

@@ -57,14 +57,25 @@ pub struct MotionKernel {
 impl MotionKernel {
     /// Prepare `input` from the CPU's draws: image i's spectra from `images[i]` under
     /// `Ctx::new(seed, input.descs[i].image_id)`.
-    pub fn from_images(engine: &CudaEngine, input: &DeviceBatch, images: &[&Image], seed: u64) -> Result<Self, BackendError> {
+    pub fn from_images(
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        images: &[&Image],
+        seed: u64,
+    ) -> Result<Self, BackendError> {
         if images.len() != input.len() {
-            return Err(BackendError::cuda(ID, "one host image per batch image is required"));
+            return Err(BackendError::cuda(
+                ID,
+                "one host image per batch image is required",
+            ));
         }
         // packed one image at a time: each image's spectra are dropped once copied
         let mut p = PackedMotion::default();
         for (im, d) in images.iter().zip(&input.descs) {
-            p.push(Self::dims(d), &motion_spectra(im, &Ctx::new(seed, d.image_id)))?;
+            p.push(
+                Self::dims(d),
+                &motion_spectra(im, &Ctx::new(seed, d.image_id)),
+            )?;
         }
         Self::upload(engine, input, p)
     }
@@ -76,15 +87,35 @@ impl MotionKernel {
 
     /// Check `p` (packed for `input`) against the batch and the free device memory, upload it and
     /// allocate the scratch.
-    fn upload(engine: &CudaEngine, input: &DeviceBatch, p: PackedMotion) -> Result<Self, BackendError> {
-        if let Some(d) = input.descs.iter().find(|d| d.width == 0 || d.height == 0 || d.channels == 0) {
-            return Err(BackendError::cuda(ID, format!("empty image {}x{}x{} in the batch (image id {})", d.width, d.height, d.channels, d.image_id)));
+    fn upload(
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        p: PackedMotion,
+    ) -> Result<Self, BackendError> {
+        if let Some(d) = input
+            .descs
+            .iter()
+            .find(|d| d.width == 0 || d.height == 0 || d.channels == 0)
+        {
+            return Err(BackendError::cuda(
+                ID,
+                format!(
+                    "empty image {}x{}x{} in the batch (image id {})",
+                    d.width, d.height, d.channels, d.image_id
+                ),
+            ));
         }
         if p.meta.len() != input.len() * MOTION_META_WORDS || p.spectra.len() != 2 * input.total {
-            return Err(BackendError::cuda(ID, "prepared spectra and batch differ in size"));
+            return Err(BackendError::cuda(
+                ID,
+                "prepared spectra and batch differ in size",
+            ));
         }
         let need = p.device_bytes();
-        let (free, _) = engine.context().mem_get_info().map_err(err("mri_motion memory query"))?;
+        let (free, _) = engine
+            .context()
+            .mem_get_info()
+            .map_err(err("mri_motion memory query"))?;
         // keep a margin for the output / search buffers the caller allocates next
         if need > free / 10 * 9 {
             return Err(BackendError::cuda(
@@ -97,17 +128,36 @@ impl MotionKernel {
             ));
         }
         // grid.x is limited to 2^31 - 1 blocks
-        let blocks = |b: usize| u32::try_from(b).ok().filter(|&b| b <= i32::MAX as u32).ok_or_else(|| BackendError::cuda(ID, "image too large for one launch"));
+        let blocks = |b: usize| {
+            u32::try_from(b)
+                .ok()
+                .filter(|&b| b <= i32::MAX as u32)
+                .ok_or_else(|| BackendError::cuda(ID, "image too large for one launch"))
+        };
         let (rows_blocks, cols_blocks) = (blocks(p.rows_blocks)?, blocks(p.cols_blocks)?);
-        let (fft_rows_blocks, fft_cols_blocks) = (blocks(p.fft_rows_blocks)?, blocks(p.fft_cols_blocks)?);
+        let (fft_rows_blocks, fft_cols_blocks) =
+            (blocks(p.fft_rows_blocks)?, blocks(p.fft_cols_blocks)?);
         let s = engine.stream();
         Ok(MotionKernel {
-            spectra: s.clone_htod(&nonempty(p.spectra)).map_err(err("mri_motion spectra upload"))?,
-            meta: s.clone_htod(&nonempty(p.meta)).map_err(err("mri_motion table upload"))?,
-            row_ky: s.clone_htod(&nonempty(p.row_ky)).map_err(err("mri_motion row upload"))?,
-            row_u: s.clone_htod(&nonempty(p.row_u)).map_err(err("mri_motion row upload"))?,
-            twiddles: s.clone_htod(&nonempty(p.twiddles)).map_err(err("mri_motion twiddle upload"))?,
-            scratch: Mutex::new(s.alloc_zeros::<f64>(2 * p.scratch_len.max(1)).map_err(err("mri_motion scratch alloc"))?),
+            spectra: s
+                .clone_htod(&nonempty(p.spectra))
+                .map_err(err("mri_motion spectra upload"))?,
+            meta: s
+                .clone_htod(&nonempty(p.meta))
+                .map_err(err("mri_motion table upload"))?,
+            row_ky: s
+                .clone_htod(&nonempty(p.row_ky))
+                .map_err(err("mri_motion row upload"))?,
+            row_u: s
+                .clone_htod(&nonempty(p.row_u))
+                .map_err(err("mri_motion row upload"))?,
+            twiddles: s
+                .clone_htod(&nonempty(p.twiddles))
+                .map_err(err("mri_motion twiddle upload"))?,
+            scratch: Mutex::new(
+                s.alloc_zeros::<f64>(2 * p.scratch_len.max(1))
+                    .map_err(err("mri_motion scratch alloc"))?,
+            ),
             n: input.len(),
             total: input.total,
             rows_blocks,
@@ -118,31 +168,69 @@ impl MotionKernel {
     }
 
     /// Perturb every image of `input` (the batch given to `from_images`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, ID, input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, ID, input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Perturb `input` (the batch given to `from_images`) into `out` at `strength[i]` (device, >= n
     /// values): the two passes, queued on the engine's stream.
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
-        if input.len() != self.n || input.total != self.total || out.total != input.total || strength.len() < input.len() {
-            return Err(BackendError::cuda(ID, "batch, strengths and prepared spectra differ in size"));
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
+        if input.len() != self.n
+            || input.total != self.total
+            || out.total != input.total
+            || strength.len() < input.len()
+        {
+            return Err(BackendError::cuda(
+                ID,
+                "batch, strengths and prepared spectra differ in size",
+            ));
         }
         if input.is_empty() {
             return Ok(());
         }
         let n = input.len() as u32;
         let s = engine.stream();
-        let mut scratch = self.scratch.lock().map_err(|_| BackendError::cuda(ID, "scratch lock poisoned"))?;
-        let cfg = |blocks: u32| LaunchConfig { grid_dim: (blocks, n, 1), block_dim: (BLOCK.0, BLOCK.1, 1), shared_mem_bytes: 0 };
+        let mut scratch = self
+            .scratch
+            .lock()
+            .map_err(|_| BackendError::cuda(ID, "scratch lock poisoned"))?;
+        let cfg = |blocks: u32| LaunchConfig {
+            grid_dim: (blocks, n, 1),
+            block_dim: (BLOCK.0, BLOCK.1, 1),
+            shared_mem_bytes: 0,
+        };
         // Pass 1 of each path, then pass 2 of each path (same stream: G is written before it is read).
-        for (kernel, blocks) in [("mri_motion_rows", self.rows_blocks), ("mri_motion_rows_fft", self.fft_rows_blocks)] {
+        for (kernel, blocks) in [
+            ("mri_motion_rows", self.rows_blocks),
+            ("mri_motion_rows_fft", self.fft_rows_blocks),
+        ] {
             if blocks == 0 {
                 continue;
             }
             let f = engine.function("mri_motion", kernel)?;
             let mut l = s.launch_builder(&f);
-            l.arg(&input.d_descs).arg(strength).arg(&self.spectra).arg(&self.meta).arg(&self.row_ky).arg(&self.row_u).arg(&self.twiddles).arg(&mut *scratch).arg(&n);
+            l.arg(&input.d_descs)
+                .arg(strength)
+                .arg(&self.spectra)
+                .arg(&self.meta)
+                .arg(&self.row_ky)
+                .arg(&self.row_u)
+                .arg(&self.twiddles)
+                .arg(&mut *scratch)
+                .arg(&n);
             // SAFETY: both kernels are `(const MfrImageDesc* descs, const float* strength,
             // const MfrC64* spectra, const uint64_t* meta, const uint32_t* row_ky, const double*
             // row_u, const MfrC64* twiddles, MfrC64* g, uint32_t n_images)`; MfrC64 is two f64
@@ -156,13 +244,24 @@ impl MotionKernel {
             // static (24 KiB direct, 32 KiB radix-2, whose sides are <= 2048 by uses_fft).
             unsafe { l.launch(cfg(blocks)) }.map_err(err("mri_motion pass 1 launch"))?;
         }
-        for (kernel, blocks) in [("mri_motion_cols", self.cols_blocks), ("mri_motion_cols_fft", self.fft_cols_blocks)] {
+        for (kernel, blocks) in [
+            ("mri_motion_cols", self.cols_blocks),
+            ("mri_motion_cols_fft", self.fft_cols_blocks),
+        ] {
             if blocks == 0 {
                 continue;
             }
             let f = engine.function("mri_motion", kernel)?;
             let mut l = s.launch_builder(&f);
-            l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.meta).arg(&self.row_ky).arg(&self.twiddles).arg(&*scratch).arg(&n);
+            l.arg(&input.data)
+                .arg(&mut out.data)
+                .arg(&input.d_descs)
+                .arg(strength)
+                .arg(&self.meta)
+                .arg(&self.row_ky)
+                .arg(&self.twiddles)
+                .arg(&*scratch)
+                .arg(&n);
             // SAFETY: both kernels are `(const float* in, float* out, const MfrImageDesc* descs,
             // const float* strength, const uint64_t* meta, const uint32_t* row_ky, const MfrC64*
             // twiddles, const MfrC64* g, uint32_t n_images)`; same stream, so pass 1 has written G;
@@ -179,6 +278,12 @@ impl MotionKernel {
 
 /// mri_motion of every image of `input` at its strength, image i prepared from `images[i]` and
 /// the run seed (the one-shot form of [`MotionKernel`]).
-pub fn apply(engine: &CudaEngine, input: &DeviceBatch, images: &[&Image], seed: u64, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
+pub fn apply(
+    engine: &CudaEngine,
+    input: &DeviceBatch,
+    images: &[&Image],
+    seed: u64,
+    strengths: &[f32],
+) -> Result<DeviceBatch, BackendError> {
     MotionKernel::from_images(engine, input, images, seed)?.apply(engine, input, strengths)
 }

@@ -12,12 +12,26 @@ use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 const THREADS: u32 = 256;
 
 /// Ids with a kernel in kernels/noise.cu.
-pub const IDS: [&str; 5] = ["gaussian_noise", "speckle_noise", "salt_pepper", "brightness", "contrast"];
+pub const IDS: [&str; 5] = [
+    "gaussian_noise",
+    "speckle_noise",
+    "salt_pepper",
+    "brightness",
+    "contrast",
+];
 
 /// Perturb every image of `input` with perturbation `id` at its strength; returns a new batch.
-pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], key: RngKey) -> Result<DeviceBatch, BackendError> {
+pub fn apply(
+    engine: &CudaEngine,
+    id: &str,
+    input: &DeviceBatch,
+    strengths: &[f32],
+    key: RngKey,
+) -> Result<DeviceBatch, BackendError> {
     let k = NoiseKernel::new(engine, id, input, key)?;
-    batch::apply_with(engine, id, input, strengths, |out, s| k.launch(engine, input, out, s))
+    batch::apply_with(engine, id, input, strengths, |out, s| {
+        k.launch(engine, input, out, s)
+    })
 }
 
 /// One noise/intensity kernel prepared for one batch: the RNG key and (contrast) the clean
@@ -30,14 +44,31 @@ pub struct NoiseKernel {
 }
 
 impl NoiseKernel {
-    pub fn new(engine: &CudaEngine, id: &str, input: &DeviceBatch, key: RngKey) -> Result<Self, BackendError> {
-        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation"))?;
-        let means = if id == "contrast" && !input.is_empty() { Some(channel_means(engine, input)?) } else { None };
+    pub fn new(
+        engine: &CudaEngine,
+        id: &str,
+        input: &DeviceBatch,
+        key: RngKey,
+    ) -> Result<Self, BackendError> {
+        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| {
+            BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation")
+        })?;
+        let means = if id == "contrast" && !input.is_empty() {
+            Some(channel_means(engine, input)?)
+        } else {
+            None
+        };
         Ok(NoiseKernel { id, key, means })
     }
 
     /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = self.id;
         if strength.len() < input.len() || out.total != input.total {
             return Err(BackendError::cuda(id, "batch and strengths differ in size"));
@@ -49,10 +80,17 @@ impl NoiseKernel {
         let n = input.len() as u32;
         let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize))
             .map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
-        let cfg = LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 };
+        let cfg = LaunchConfig {
+            grid_dim: (blocks_x, n, 1),
+            block_dim: (THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
         let f = engine.function("noise", id)?;
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength);
         match (id, &self.means) {
             ("gaussian_noise" | "speckle_noise" | "salt_pepper", _) => {
                 l.arg(&self.key).arg(&n);
@@ -63,7 +101,12 @@ impl NoiseKernel {
             ("contrast", Some((means, max_c))) => {
                 l.arg(means).arg(max_c).arg(&n);
             }
-            _ => return Err(BackendError::cuda(id, "no CUDA kernel for this perturbation")),
+            _ => {
+                return Err(BackendError::cuda(
+                    id,
+                    "no CUDA kernel for this perturbation",
+                ))
+            }
         }
         // SAFETY: the argument lists above match the kernels in kernels/noise.cu:
         // (const float* in, float* out, const MfrImageDesc*, const float* strength, then

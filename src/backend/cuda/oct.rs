@@ -29,7 +29,13 @@ const THREADS: u32 = 256;
 pub const DISK_MAX_HALF: usize = 10;
 
 /// Ids with a kernel in kernels/oct.cu.
-pub const IDS: [&str; 5] = ["oct_shadow", "oct_blink", "oct_speckle", "oct_motion", "oct_defocus"];
+pub const IDS: [&str; 5] = [
+    "oct_shadow",
+    "oct_blink",
+    "oct_speckle",
+    "oct_motion",
+    "oct_defocus",
+];
 
 /// Segments per image (kernels/oct.cuh `MFR_OCT_SHADOW_K`, `MFR_OCT_BLINK_K`).
 fn segments(id: &str) -> Option<usize> {
@@ -53,7 +59,10 @@ enum OctData {
     Field(PackedFields),
     /// oct_defocus: prefix-row scratch (locked while a launch pair uses it) and image i's first
     /// scratch element.
-    Scratch { scratch: Mutex<CudaSlice<f64>>, offsets: CudaSlice<u64> },
+    Scratch {
+        scratch: Mutex<CudaSlice<f64>>,
+        offsets: CudaSlice<u64>,
+    },
 }
 
 /// A batch's prepared data for one OCT perturbation.
@@ -66,8 +75,15 @@ impl OctPrepared {
     /// Prepare `id` for `batch`: draw image i's strength-independent data as the CPU `prepare`
     /// does (seed, `batch.descs[i].image_id`) and upload it, or (oct_defocus) allocate the
     /// scratch. See the module doc for what each id uploads.
-    pub fn new(engine: &CudaEngine, id: &str, batch: &DeviceBatch, seed: u64) -> Result<Self, BackendError> {
-        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation"))?;
+    pub fn new(
+        engine: &CudaEngine,
+        id: &str,
+        batch: &DeviceBatch,
+        seed: u64,
+    ) -> Result<Self, BackendError> {
+        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| {
+            BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation")
+        })?;
         let ctx_of = |image_id: u32| Ctx::new(seed, image_id);
         let data = match id {
             "oct_shadow" | "oct_blink" => {
@@ -75,14 +91,26 @@ impl OctPrepared {
                 let mut host = Vec::with_capacity(batch.len() * 2 * k);
                 for d in &batch.descs {
                     let ctx = ctx_of(d.image_id);
-                    let list = if id == "oct_shadow" { shadow_columns(d.width as usize, &ctx) } else { blink_bands(d.height as usize, &ctx) };
+                    let list = if id == "oct_shadow" {
+                        shadow_columns(d.width as usize, &ctx)
+                    } else {
+                        blink_bands(d.height as usize, &ctx)
+                    };
                     if list.len() != k {
-                        return Err(BackendError::cuda(id, "segment count differs from the kernel's constant"));
+                        return Err(BackendError::cuda(
+                            id,
+                            "segment count differs from the kernel's constant",
+                        ));
                     }
                     host.extend(list.iter().flat_map(|&(c, p)| [c, p]));
                 }
                 host.push(0.0); // never an empty allocation
-                OctData::Lists(engine.stream().clone_htod(&host).map_err(err("oct list upload"))?)
+                OctData::Lists(
+                    engine
+                        .stream()
+                        .clone_htod(&host)
+                        .map_err(err("oct list upload"))?,
+                )
             }
             "oct_speckle" | "oct_motion" => {
                 let per_image: Vec<Vec<f32>> = batch
@@ -104,14 +132,24 @@ impl OctPrepared {
                 let mut total = 0u64;
                 for d in &batch.descs {
                     offsets.push(total);
-                    total += d.channels as u64 * d.height as u64 * (d.width as u64 + 2 * DISK_MAX_HALF as u64 + 1);
+                    total += d.channels as u64
+                        * d.height as u64
+                        * (d.width as u64 + 2 * DISK_MAX_HALF as u64 + 1);
                 }
                 offsets.push(0); // never an empty allocation
-                let len = usize::try_from(total.max(1)).map_err(|_| BackendError::cuda(id, "scratch too large"))?;
+                let len = usize::try_from(total.max(1))
+                    .map_err(|_| BackendError::cuda(id, "scratch too large"))?;
                 let s = engine.stream();
-                let scratch = s.alloc_zeros::<f64>(len).map_err(err("oct_defocus scratch alloc"))?;
-                let offsets = s.clone_htod(&offsets).map_err(err("oct_defocus offsets upload"))?;
-                OctData::Scratch { scratch: Mutex::new(scratch), offsets }
+                let scratch = s
+                    .alloc_zeros::<f64>(len)
+                    .map_err(err("oct_defocus scratch alloc"))?;
+                let offsets = s
+                    .clone_htod(&offsets)
+                    .map_err(err("oct_defocus offsets upload"))?;
+                OctData::Scratch {
+                    scratch: Mutex::new(scratch),
+                    offsets,
+                }
             }
         };
         Ok(OctPrepared { id, data })
@@ -119,40 +157,75 @@ impl OctPrepared {
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength. oct_defocus:
     /// a radius beyond the supported half-size is a typed error here (the device would write NaN).
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
         if self.id == "oct_defocus" {
-            if let Some(s) = strengths.iter().find(|&&s| s > 0.5 && disk_half(s) > DISK_MAX_HALF as isize) {
-                return Err(BackendError::cuda(self.id, format!("radius {s} px exceeds the kernel's largest disk (10.5 px)")));
+            if let Some(s) = strengths
+                .iter()
+                .find(|&&s| s > 0.5 && disk_half(s) > DISK_MAX_HALF as isize)
+            {
+                return Err(BackendError::cuda(
+                    self.id,
+                    format!("radius {s} px exceeds the kernel's largest disk (10.5 px)"),
+                ));
             }
         }
-        batch::apply_with(engine, self.id, input, strengths, |out, s| self.launch(engine, input, out, s))
+        batch::apply_with(engine, self.id, input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Launch into `out` with the strengths already on the device (`strength.len() >= n`); used
     /// by the on-GPU search, which keeps the strengths on the device. oct_defocus: a strength whose
     /// disk exceeds `DISK_MAX_HALF` makes that image's samples NaN (no host check possible here).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         if strength.len() < input.len() || out.total != input.total {
-            return Err(BackendError::cuda(self.id, "batch and strengths differ in size"));
+            return Err(BackendError::cuda(
+                self.id,
+                "batch and strengths differ in size",
+            ));
         }
         if input.is_empty() || input.max_plane() == 0 {
             return Ok(());
         }
         let n = input.len() as u32;
         let grid = |items: usize| -> Result<LaunchConfig, BackendError> {
-            let blocks_x = u32::try_from(items.div_ceil(THREADS as usize)).map_err(|_| BackendError::cuda(self.id, "image too large for one launch"))?;
-            Ok(LaunchConfig { grid_dim: (blocks_x, n, 1), block_dim: (THREADS, 1, 1), shared_mem_bytes: 0 })
+            let blocks_x = u32::try_from(items.div_ceil(THREADS as usize))
+                .map_err(|_| BackendError::cuda(self.id, "image too large for one launch"))?;
+            Ok(LaunchConfig {
+                grid_dim: (blocks_x, n, 1),
+                block_dim: (THREADS, 1, 1),
+                shared_mem_bytes: 0,
+            })
         };
         let s = engine.stream();
         match &self.data {
             OctData::Lists(lists) => {
                 let k = segments(self.id).unwrap_or(0);
                 if lists.len() < input.len() * 2 * k {
-                    return Err(BackendError::cuda(self.id, "batch and lists differ in size"));
+                    return Err(BackendError::cuda(
+                        self.id,
+                        "batch and lists differ in size",
+                    ));
                 }
                 let f = engine.function("oct", self.id)?;
                 let mut l = s.launch_builder(&f);
-                l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(lists).arg(&n);
+                l.arg(&input.data)
+                    .arg(&mut out.data)
+                    .arg(&input.d_descs)
+                    .arg(strength)
+                    .arg(lists)
+                    .arg(&n);
                 // SAFETY: matches `oct_shadow` / `oct_blink` in kernels/oct.cu: (const float* in,
                 // float* out, const MfrImageDesc* descs, const float* strength, const float* lists,
                 // uint32_t n_images). in/out have the same layout (checked totals; `out` made by
@@ -162,11 +235,20 @@ impl OctPrepared {
             }
             OctData::Field(field) => {
                 if field.offsets.len() < input.len() {
-                    return Err(BackendError::cuda(self.id, "batch and prepared fields differ in size"));
+                    return Err(BackendError::cuda(
+                        self.id,
+                        "batch and prepared fields differ in size",
+                    ));
                 }
                 let f = engine.function("oct", self.id)?;
                 let mut l = s.launch_builder(&f);
-                l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&field.data).arg(&field.offsets).arg(&n);
+                l.arg(&input.data)
+                    .arg(&mut out.data)
+                    .arg(&input.d_descs)
+                    .arg(strength)
+                    .arg(&field.data)
+                    .arg(&field.offsets)
+                    .arg(&n);
                 // SAFETY: matches `oct_speckle` / `oct_motion` in kernels/oct.cu: (const float* in,
                 // float* out, const MfrImageDesc* descs, const float* strength, const float* field,
                 // const uint64_t* field_off, uint32_t n_images). in/out share the layout (checked
@@ -177,14 +259,34 @@ impl OctPrepared {
             }
             OctData::Scratch { scratch, offsets } => {
                 if offsets.len() < input.len() {
-                    return Err(BackendError::cuda(self.id, "batch and scratch offsets differ in size"));
+                    return Err(BackendError::cuda(
+                        self.id,
+                        "batch and scratch offsets differ in size",
+                    ));
                 }
-                let mut scratch = scratch.lock().map_err(|_| BackendError::cuda(self.id, "scratch lock poisoned"))?;
-                let rows = input.descs.iter().map(|d| d.channels as usize * d.height as usize).max().unwrap_or(0);
-                let samples = input.descs.iter().map(|d| d.channels as usize * d.width as usize * d.height as usize).max().unwrap_or(0);
+                let mut scratch = scratch
+                    .lock()
+                    .map_err(|_| BackendError::cuda(self.id, "scratch lock poisoned"))?;
+                let rows = input
+                    .descs
+                    .iter()
+                    .map(|d| d.channels as usize * d.height as usize)
+                    .max()
+                    .unwrap_or(0);
+                let samples = input
+                    .descs
+                    .iter()
+                    .map(|d| d.channels as usize * d.width as usize * d.height as usize)
+                    .max()
+                    .unwrap_or(0);
                 let f = engine.function("oct", "oct_defocus_prefix")?;
                 let mut l = s.launch_builder(&f);
-                l.arg(&input.data).arg(&input.d_descs).arg(strength).arg(&mut *scratch).arg(offsets).arg(&n);
+                l.arg(&input.data)
+                    .arg(&input.d_descs)
+                    .arg(strength)
+                    .arg(&mut *scratch)
+                    .arg(offsets)
+                    .arg(&n);
                 // SAFETY: matches `oct_defocus_prefix(const float* in, const MfrImageDesc* descs,
                 // const float* strength, double* scratch, const uint64_t* scratch_off, uint32_t
                 // n_images)`; strength and scratch_off have >= n entries; `new` sized image i's
@@ -194,7 +296,13 @@ impl OctPrepared {
                 unsafe { l.launch(grid(rows)?) }.map_err(err("oct_defocus prefix launch"))?;
                 let f = engine.function("oct", "oct_defocus")?;
                 let mut l = s.launch_builder(&f);
-                l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&*scratch).arg(offsets).arg(&n);
+                l.arg(&input.data)
+                    .arg(&mut out.data)
+                    .arg(&input.d_descs)
+                    .arg(strength)
+                    .arg(&*scratch)
+                    .arg(offsets)
+                    .arg(&n);
                 // SAFETY: matches `oct_defocus(const float* in, float* out, const MfrImageDesc*
                 // descs, const float* strength, const double* scratch, const uint64_t*
                 // scratch_off, uint32_t n_images)`; same stream, so the prefix pass above is

@@ -33,16 +33,30 @@ pub fn nchw_shape(descs: &[ImageDesc]) -> Result<[i64; 4], BackendError> {
             ));
         }
     }
-    Ok([descs.len() as i64, first.channels as i64, first.height as i64, first.width as i64])
+    Ok([
+        descs.len() as i64,
+        first.channels as i64,
+        first.height as i64,
+        first.width as i64,
+    ])
 }
 
 /// The batch as an `[n, c, h, w]` f32 tensor in CUDA memory of device `device_id` (the engine's
 /// device), for `session.run` with the CUDA execution provider.
-pub fn batch_tensor<'a>(engine: &CudaEngine, batch: &'a DeviceBatch, device_id: i32) -> Result<TensorRefMut<'a, f32>, BackendError> {
+pub fn batch_tensor<'a>(
+    engine: &CudaEngine,
+    batch: &'a DeviceBatch,
+    device_id: i32,
+) -> Result<TensorRefMut<'a, f32>, BackendError> {
     let shape = nchw_shape(&batch.descs)?;
     engine.synchronize()?;
-    let info = MemoryInfo::new(AllocationDevice::CUDA, device_id, AllocatorType::Device, MemoryType::Default)
-        .map_err(|e| BackendError::cuda("onnx handoff", format!("CUDA memory info: {e}")))?;
+    let info = MemoryInfo::new(
+        AllocationDevice::CUDA,
+        device_id,
+        AllocatorType::Device,
+        MemoryType::Default,
+    )
+    .map_err(|e| BackendError::cuda("onnx handoff", format!("CUDA memory info: {e}")))?;
     let (ptr, _sync) = batch.data.device_ptr(engine.stream());
     // SAFETY: `ptr` is the start of `batch.data`, a live device allocation of `batch.total` f32
     // on this engine's device, and n * c * h * w == total because every image has the one shape
@@ -58,15 +72,29 @@ mod tests {
     use super::*;
 
     fn desc(offset: u64, w: u32, h: u32, c: u32) -> ImageDesc {
-        ImageDesc { offset, width: w, height: h, channels: c, image_id: 0 }
+        ImageDesc {
+            offset,
+            width: w,
+            height: h,
+            channels: c,
+            image_id: 0,
+        }
     }
 
     #[test]
     fn nchw_shape_of_uniform_and_mixed_batches() {
-        assert_eq!(nchw_shape(&[desc(0, 4, 3, 3), desc(36, 4, 3, 3)]).unwrap(), [2, 3, 3, 4]);
-        let e = nchw_shape(&[desc(0, 4, 3, 3), desc(36, 4, 3, 3), desc(72, 5, 3, 3)]).unwrap_err().to_string();
+        assert_eq!(
+            nchw_shape(&[desc(0, 4, 3, 3), desc(36, 4, 3, 3)]).unwrap(),
+            [2, 3, 3, 4]
+        );
+        let e = nchw_shape(&[desc(0, 4, 3, 3), desc(36, 4, 3, 3), desc(72, 5, 3, 3)])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("image 2 is 5x3x3"), "{e}");
         assert!(nchw_shape(&[]).is_err());
-        assert!(nchw_shape(&[desc(0, 4, 3, 1), desc(12, 4, 3, 3)]).is_err(), "channel count differs");
+        assert!(
+            nchw_shape(&[desc(0, 4, 3, 1), desc(12, 4, 3, 3)]).is_err(),
+            "channel count differs"
+        );
     }
 }

@@ -26,33 +26,65 @@ impl PathPrepared {
     /// Prepare `id` for `batch`: `images[i]` is the image uploaded as entry i (path_bubbles needs
     /// its pixels for the background colour), drawn with `Ctx::new(seed, batch.descs[i].image_id)`
     /// as the CPU `prepare`.
-    pub fn new(engine: &CudaEngine, id: &str, batch: &DeviceBatch, images: &[&Image], seed: u64) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        id: &str,
+        batch: &DeviceBatch,
+        images: &[&Image],
+        seed: u64,
+    ) -> Result<Self, BackendError> {
         if !IDS.contains(&id) {
-            return Err(BackendError::cuda(id.to_string(), "no CUDA kernel in kernels/pathology.cu"));
+            return Err(BackendError::cuda(
+                id.to_string(),
+                "no CUDA kernel in kernels/pathology.cu",
+            ));
         }
-        Ok(PathPrepared { objects: DeviceObjects::new(engine, id, batch, images, seed)? })
+        Ok(PathPrepared {
+            objects: DeviceObjects::new(engine, id, batch, images, seed)?,
+        })
     }
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, self.objects.id, input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, self.objects.id, input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Launch into `out` with the strengths already on the device (`strength.len() >= n`); used by
     /// the on-GPU search, which keeps the strengths on the device.
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let o = &self.objects;
         // `check` verifies, for every SAFETY note below: out.total == input.total, >= n strengths,
         // and input image shapes equal to the prepared ones, so every prepared field, sprite layer
         // and channel constant the kernel indexes by pixel and channel was sized for this input.
-        let Some(cfg) = o.check(input, out, strength)? else { return Ok(()) };
+        let Some(cfg) = o.check(input, out, strength)? else {
+            return Ok(());
+        };
         let n = input.len() as u32;
         let f = engine.function("pathology", o.id)?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength);
         if o.id == "path_stain_hsv" {
-            l.arg(&o.fields.data).arg(&o.fields.offsets).arg(&o.floats).arg(&n);
+            l.arg(&o.fields.data)
+                .arg(&o.fields.offsets)
+                .arg(&o.floats)
+                .arg(&n);
             // SAFETY (with the checks above): matches `path_stain_hsv(const float* in, float* out, const MfrImageDesc*
             // descs, const float* strength, const float* field, const uint64_t* field_off, const
             // float* draws, uint32_t n_images)`. in/out share the layout (checked totals, `out`
@@ -62,7 +94,11 @@ impl PathPrepared {
             // writes only its pixel.
             unsafe { l.launch(cfg) }.map_err(err("path_stain_hsv launch"))?;
         } else {
-            l.arg(&o.boxes).arg(&o.offsets).arg(&o.data).arg(&o.floats).arg(&n);
+            l.arg(&o.boxes)
+                .arg(&o.offsets)
+                .arg(&o.data)
+                .arg(&o.floats)
+                .arg(&n);
             // SAFETY (with the checks above): matches `path_bubbles(const float* in, float* out, const MfrImageDesc*
             // descs, const float* strength, const uint32_t* boxes, const uint64_t* offsets, const
             // float* data, const float* bg, uint32_t n_images)`. boxes has n * 28 * 4 entries,

@@ -17,22 +17,24 @@
 
 use super::blur::BlurKernel;
 use super::ct::{self, CtKernel, MetalStreaksPrepared};
-use super::geometric::{self, WarpKernel};
 use super::dermoscopy::{self, DermPrepared};
 use super::endoscopy::{self, EndoPrepared};
-use super::pathology::{self, PathPrepared};
-use super::mri::{self, BiasFieldKernel, GhostingKernel};
+use super::geometric::{self, WarpKernel};
+use super::jpeg;
 use super::motion_blur::MotionBlurKernel;
+use super::mri::{self, BiasFieldKernel, GhostingKernel};
 use super::mri_motion::MotionKernel;
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
-use super::jpeg;
+use super::pathology::{self, PathPrepared};
 use super::pixelate;
+use super::ssim::SsimPlan;
 use super::us::{self, ReverberationPrepared, ShadowKernel};
 use super::xray::{self, XrayKernel};
-use super::ssim::SsimPlan;
 use super::{err, CudaEngine, DeviceBatch};
-use crate::backend::params::{band_status, BandSpec, RngKey, SearchConfig, SearchState, SEARCH_MAX_BANDS};
+use crate::backend::params::{
+    band_status, BandSpec, RngKey, SearchConfig, SearchState, SEARCH_MAX_BANDS,
+};
 use crate::backend::BackendError;
 use crate::calibrate::search::{reason_above, reason_below, reason_not_found, reason_skipped};
 use crate::calibrate::{band, Band, LevelOutcome, SearchOptions, Verdict};
@@ -53,17 +55,35 @@ const QUANT_THREADS: u32 = 256;
 pub trait StrengthKernel {
     /// Perturb `input` (the batch the kernel was prepared for) into `out` (same layout) at
     /// `strength[i]` for image i; queue only, no synchronisation.
-    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError>;
+    fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError>;
 }
 
 impl StrengthKernel for NoiseKernel {
-    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         NoiseKernel::launch(self, engine, input, out, strength)
     }
 }
 
 impl StrengthKernel for OctPrepared {
-    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         OctPrepared::launch(self, engine, input, out, strength)
     }
 }
@@ -72,7 +92,13 @@ impl StrengthKernel for OctPrepared {
 pub struct DermKernel(pub &'static str);
 
 impl StrengthKernel for DermKernel {
-    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         dermoscopy::launch(engine, self.0, input, out, strength)
     }
 }
@@ -81,7 +107,13 @@ impl StrengthKernel for DermKernel {
 pub struct PixelateKernel;
 
 impl StrengthKernel for PixelateKernel {
-    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         pixelate::launch(engine, input, out, strength)
     }
 }
@@ -90,7 +122,13 @@ impl StrengthKernel for PixelateKernel {
 pub struct JpegKernel;
 
 impl StrengthKernel for JpegKernel {
-    fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         jpeg::launch(engine, input, out, strength)
     }
 }
@@ -104,7 +142,22 @@ macro_rules! strength_kernel_impl {
         }
     )*};
 }
-strength_kernel_impl!(BlurKernel, MotionBlurKernel, WarpKernel, MotionKernel, XrayKernel, CtKernel, MetalStreaksPrepared, BiasFieldKernel, GhostingKernel, ShadowKernel, ReverberationPrepared, DermPrepared, EndoPrepared, PathPrepared);
+strength_kernel_impl!(
+    BlurKernel,
+    MotionBlurKernel,
+    WarpKernel,
+    MotionKernel,
+    XrayKernel,
+    CtKernel,
+    MetalStreaksPrepared,
+    BiasFieldKernel,
+    GhostingKernel,
+    ShadowKernel,
+    ReverberationPrepared,
+    DermPrepared,
+    EndoPrepared,
+    PathPrepared
+);
 
 /// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
 /// strength-independent part is prepared once per batch (gaussian_blur and motion_blur build
@@ -135,18 +188,34 @@ pub fn search_ids() -> Vec<&'static str> {
 /// `batch.descs[i].image_id`, run seed `seed`), or `None` when `id` has no on-GPU search
 /// ([`search_ids`]; the caller falls back to the CPU). Host-side preparation uses the CPU's own
 /// functions (the same draws as the CPU `prepare`).
-pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, images: &[&Image], seed: u64) -> Result<Option<Box<dyn StrengthKernel>>, BackendError> {
+pub fn strength_kernel(
+    engine: &CudaEngine,
+    id: &str,
+    batch: &DeviceBatch,
+    images: &[&Image],
+    seed: u64,
+) -> Result<Option<Box<dyn StrengthKernel>>, BackendError> {
     let Ok(p) = crate::perturb::by_id(id) else {
-        return Err(BackendError::cuda(id.to_string(), "unknown perturbation id"));
+        return Err(BackendError::cuda(
+            id.to_string(),
+            "unknown perturbation id",
+        ));
     };
     // tap buffers are sized for the top of the strength range, which the search never leaves
     let s_max = p.info().strength_range.1;
     if images.len() != batch.len() {
-        return Err(BackendError::cuda(id.to_string(), "one host image per batch image is required"));
+        return Err(BackendError::cuda(
+            id.to_string(),
+            "one host image per batch image is required",
+        ));
     }
     // the perturbation's RNG stream: Ctx::rng's key (seed, fnv1a32(id))
     let key = RngKey::new(seed, crate::rng::fnv1a32(id));
-    let ctxs: Vec<Ctx> = batch.descs.iter().map(|d| Ctx::new(seed, d.image_id)).collect();
+    let ctxs: Vec<Ctx> = batch
+        .descs
+        .iter()
+        .map(|d| Ctx::new(seed, d.image_id))
+        .collect();
     let k: Box<dyn StrengthKernel> = if super::noise::IDS.contains(&id) {
         Box::new(NoiseKernel::new(engine, id, batch, key)?)
     } else if super::oct::IDS.contains(&id) {
@@ -166,7 +235,11 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
     } else if id == "jpeg" {
         Box::new(JpegKernel)
     } else if xray::IDS.contains(&id) {
-        let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| xray::prepare_field(id, im, c)).collect();
+        let fields: Vec<Vec<f32>> = images
+            .iter()
+            .zip(&ctxs)
+            .map(|(im, c)| xray::prepare_field(id, im, c))
+            .collect();
         Box::new(XrayKernel::new(engine, id, batch, &fields, key)?)
     } else if id == "ct_metal_streaks" {
         Box::new(MetalStreaksPrepared::new(engine, images, batch, seed)?)
@@ -175,15 +248,27 @@ pub fn strength_kernel(engine: &CudaEngine, id: &str, batch: &DeviceBatch, image
         let fields: Vec<Vec<f32>> = images.iter().map(|im| ct::prepare_field(id, im)).collect();
         Box::new(CtKernel::new(engine, id, batch, &params, &fields, key)?)
     } else if id == "mri_bias_field" {
-        let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| mri::log_field(im.width, im.height, c)).collect();
+        let fields: Vec<Vec<f32>> = images
+            .iter()
+            .zip(&ctxs)
+            .map(|(im, c)| mri::log_field(im.width, im.height, c))
+            .collect();
         Box::new(BiasFieldKernel::new(engine, batch, &fields)?)
     } else if id == "mri_ghosting" {
-        let fields: Vec<Vec<f32>> = images.iter().zip(&ctxs).map(|(im, c)| crate::perturb::mri::ghost_field(im, c)).collect();
+        let fields: Vec<Vec<f32>> = images
+            .iter()
+            .zip(&ctxs)
+            .map(|(im, c)| crate::perturb::mri::ghost_field(im, c))
+            .collect();
         Box::new(GhostingKernel::new(engine, batch, &fields)?)
     } else if id == "mri_motion" {
         Box::new(MotionKernel::from_images(engine, batch, images, seed)?)
     } else if id == "us_acoustic_shadow" {
-        let prep: Vec<_> = images.iter().zip(&ctxs).map(|(im, c)| us::shadow_prepare(im, c)).collect();
+        let prep: Vec<_> = images
+            .iter()
+            .zip(&ctxs)
+            .map(|(im, c)| us::shadow_prepare(im, c))
+            .collect();
         Box::new(ShadowKernel::new(engine, batch, &prep)?)
     } else if id == "us_reverberation" {
         Box::new(ReverberationPrepared::new(engine, images, batch, seed)?)
@@ -206,7 +291,10 @@ fn bands_for(levels: &[u8]) -> Result<Vec<Band>, BackendError> {
     bands.sort_by_key(|b| b.level);
     bands.dedup_by_key(|b| b.level);
     if bands.is_empty() || bands.len() > SEARCH_MAX_BANDS {
-        return Err(BackendError::cuda("calibration", format!("1 to {SEARCH_MAX_BANDS} levels are required")));
+        return Err(BackendError::cuda(
+            "calibration",
+            format!("1 to {SEARCH_MAX_BANDS} levels are required"),
+        ));
     }
     Ok(bands)
 }
@@ -242,7 +330,9 @@ pub fn calibrate_batch(
     }
     let s = engine.stream();
     let d_cfg = s.clone_htod(&[cfg]).map_err(err("search upload"))?;
-    let mut states = s.alloc_zeros::<SearchState>(n).map_err(err("search alloc"))?;
+    let mut states = s
+        .alloc_zeros::<SearchState>(n)
+        .map_err(err("search alloc"))?;
     let mut strength = s.alloc_zeros::<f32>(n).map_err(err("search alloc"))?;
     let mut active = s.alloc_zeros::<u32>(n).map_err(err("search alloc"))?;
     let mut perturbed = DeviceBatch::zeros_like(engine, clean)?;
@@ -250,12 +340,20 @@ pub fn calibrate_batch(
     let mut plan = SsimPlan::new(engine, clean, opts.variant)?;
 
     let n32 = n as u32;
-    let search_cfg = LaunchConfig { grid_dim: (n32.div_ceil(SEARCH_THREADS), 1, 1), block_dim: (SEARCH_THREADS, 1, 1), shared_mem_bytes: 0 };
+    let search_cfg = LaunchConfig {
+        grid_dim: (n32.div_ceil(SEARCH_THREADS), 1, 1),
+        block_dim: (SEARCH_THREADS, 1, 1),
+        shared_mem_bytes: 0,
+    };
     let init = engine.function("search", "search_init")?;
     let update = engine.function("search", "search_update")?;
     let quant = engine.function("search", "quantise_batch")?;
     let mut l = s.launch_builder(&init);
-    l.arg(&mut states).arg(&mut strength).arg(&mut active).arg(&d_cfg).arg(&n32);
+    l.arg(&mut states)
+        .arg(&mut strength)
+        .arg(&mut active)
+        .arg(&d_cfg)
+        .arg(&n32);
     // SAFETY: matches `search_init(MfrSearchState*, float* strength, uint32_t* active,
     // const MfrSearchConfig*, uint32_t n)`; states/strength/active have n entries, cfg one;
     // SearchState/SearchConfig mirror the C structs (layout test in tests/cuda_host_math_search.rs).
@@ -264,7 +362,12 @@ pub fn calibrate_batch(
     let total = clean.total as u64;
     let max_v = depth.max_value();
     let quant_cfg = LaunchConfig {
-        grid_dim: (u32::try_from(clean.total.div_ceil(QUANT_THREADS as usize)).map_err(|_| BackendError::cuda("calibration", "batch too large"))?, 1, 1),
+        grid_dim: (
+            u32::try_from(clean.total.div_ceil(QUANT_THREADS as usize))
+                .map_err(|_| BackendError::cuda("calibration", "batch too large"))?,
+            1,
+            1,
+        ),
         block_dim: (QUANT_THREADS, 1, 1),
         shared_mem_bytes: 0,
     };
@@ -274,13 +377,21 @@ pub fn calibrate_batch(
     for it in 0..max_iters {
         kernel.launch(engine, clean, &mut perturbed, &strength)?;
         let mut l = s.launch_builder(&quant);
-        l.arg(&perturbed.data).arg(&mut quantised.data).arg(&total).arg(&max_v);
+        l.arg(&perturbed.data)
+            .arg(&mut quantised.data)
+            .arg(&total)
+            .arg(&max_v);
         // SAFETY: matches `quantise_batch(const float*, float*, uint64_t total, float max)`; both
         // buffers hold `total` samples (zeros_like of `clean`); threads past `total` return.
         unsafe { l.launch(quant_cfg) }.map_err(err("quantise launch"))?;
         plan.run(engine, clean, &quantised)?;
         let mut l = s.launch_builder(&update);
-        l.arg(&mut states).arg(&mut strength).arg(&mut active).arg(plan.result()).arg(&d_cfg).arg(&n32);
+        l.arg(&mut states)
+            .arg(&mut strength)
+            .arg(&mut active)
+            .arg(plan.result())
+            .arg(&d_cfg)
+            .arg(&n32);
         // SAFETY: matches `search_update(MfrSearchState*, float*, uint32_t*, const double* ssim,
         // const MfrSearchConfig*, uint32_t n)`; the SSIM buffer has n entries (the plan's output).
         unsafe { l.launch(search_cfg) }.map_err(err("search_update launch"))?;
@@ -293,16 +404,30 @@ pub fn calibrate_batch(
         }
     }
     if !finished {
-        return Err(BackendError::cuda("calibration", format!("search did not finish within {max_iters} iterations")));
+        return Err(BackendError::cuda(
+            "calibration",
+            format!("search did not finish within {max_iters} iterations"),
+        ));
     }
     let states = s.clone_dtoh(&states).map_err(err("search download"))?;
-    states.iter().map(|st| outcomes(st, &bands, s_min, s_max)).collect()
+    states
+        .iter()
+        .map(|st| outcomes(st, &bands, s_min, s_max))
+        .collect()
 }
 
 /// The CPU's `LevelOutcome`s from one finished device state.
-fn outcomes(st: &SearchState, bands: &[Band], s_min: f32, s_max: f32) -> Result<Vec<LevelOutcome>, BackendError> {
+fn outcomes(
+    st: &SearchState,
+    bands: &[Band],
+    s_min: f32,
+    s_max: f32,
+) -> Result<Vec<LevelOutcome>, BackendError> {
     if st.overflow != 0 {
-        return Err(BackendError::cuda("calibration", "search point list overflowed (MFR_SEARCH_MAX_POINTS)"));
+        return Err(BackendError::cuda(
+            "calibration",
+            "search point list overflowed (MFR_SEARCH_MAX_POINTS)",
+        ));
     }
     Ok(bands
         .iter()
@@ -311,11 +436,23 @@ fn outcomes(st: &SearchState, bands: &[Band], s_min: f32, s_max: f32) -> Result<
             let (s, v, n) = (st.out_s[i], st.out_f[i], st.out_n[i]);
             let (verdict, reason) = match st.out_status[i] {
                 band_status::IN => (Verdict::InBand, None),
-                band_status::UNREACHABLE_HIGH => (Verdict::UnreachableAbove, Some(reason_above(s_max, st.f_max))),
-                band_status::UNREACHABLE_LOW => (Verdict::UnreachableBelow, Some(reason_below(s_min, st.f_min))),
-                band_status::SKIPPED => {
-                    (Verdict::Skipped, Some(reason_skipped(st.skip_a[i], st.skip_fa[i], st.skip_b[i], st.skip_fb[i])))
-                }
+                band_status::UNREACHABLE_HIGH => (
+                    Verdict::UnreachableAbove,
+                    Some(reason_above(s_max, st.f_max)),
+                ),
+                band_status::UNREACHABLE_LOW => (
+                    Verdict::UnreachableBelow,
+                    Some(reason_below(s_min, st.f_min)),
+                ),
+                band_status::SKIPPED => (
+                    Verdict::Skipped,
+                    Some(reason_skipped(
+                        st.skip_a[i],
+                        st.skip_fa[i],
+                        st.skip_b[i],
+                        st.skip_fb[i],
+                    )),
+                ),
                 _ => (Verdict::Skipped, Some(reason_not_found(n, s, v))),
             };
             LevelOutcome {

@@ -15,13 +15,21 @@ pub use crate::backend::ssim_tiles::{tile_starts, SSIM_TILE};
 const SSIM_BLOCK_DIM: (u32, u32, u32) = (32, 8, 1);
 
 /// SSIM(a[i], b[i]) for every pair of two equally laid-out batches.
-pub fn ssim_batch(engine: &CudaEngine, a: &DeviceBatch, b: &DeviceBatch, variant: SsimVariant) -> Result<Vec<f64>, BackendError> {
+pub fn ssim_batch(
+    engine: &CudaEngine,
+    a: &DeviceBatch,
+    b: &DeviceBatch,
+    variant: SsimVariant,
+) -> Result<Vec<f64>, BackendError> {
     if a.is_empty() {
         return Ok(Vec::new());
     }
     let mut plan = SsimPlan::new(engine, a, variant)?;
     plan.run(engine, a, b)?;
-    engine.stream().clone_dtoh(plan.result()).map_err(err("ssim download"))
+    engine
+        .stream()
+        .clone_dtoh(plan.result())
+        .map_err(err("ssim download"))
 }
 
 /// SSIM against one fixed reference batch, many times (the calibration loop): the tile table,
@@ -39,27 +47,59 @@ pub struct SsimPlan {
 
 impl SsimPlan {
     /// Plan for batches laid out like `reference` (errors if an image is below the window).
-    pub fn new(engine: &CudaEngine, reference: &DeviceBatch, variant: SsimVariant) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        reference: &DeviceBatch,
+        variant: SsimVariant,
+    ) -> Result<Self, BackendError> {
         let n = reference.len();
         let params = SsimParams::for_variant(variant, n as u32);
         let starts = tile_starts(&reference.descs, &params)?;
         let tiles = *starts.last().unwrap_or(&0);
         let s = engine.stream();
         let d_starts = s.clone_htod(&starts).map_err(err("ssim upload"))?;
-        let partials = s.alloc_zeros::<f64>(tiles.max(1) as usize).map_err(err("ssim alloc"))?;
+        let partials = s
+            .alloc_zeros::<f64>(tiles.max(1) as usize)
+            .map_err(err("ssim alloc"))?;
         let out = s.alloc_zeros::<f64>(n.max(1)).map_err(err("ssim alloc"))?;
-        let ref_minmax = if variant == SsimVariant::Compat { Some(minmax(engine, reference)?) } else { None };
-        Ok(SsimPlan { params, d_starts, tiles, partials, out, ref_minmax, descs: reference.descs.clone() })
+        let ref_minmax = if variant == SsimVariant::Compat {
+            Some(minmax(engine, reference)?)
+        } else {
+            None
+        };
+        Ok(SsimPlan {
+            params,
+            d_starts,
+            tiles,
+            partials,
+            out,
+            ref_minmax,
+            descs: reference.descs.clone(),
+        })
     }
 
     /// Queue SSIM(a[i], b[i]) for every i; `a` is the reference the plan was made for. The
     /// result stays on the device ([`SsimPlan::result`]); nothing is synchronised.
-    pub fn run(&mut self, engine: &CudaEngine, a: &DeviceBatch, b: &DeviceBatch) -> Result<(), BackendError> {
+    pub fn run(
+        &mut self,
+        engine: &CudaEngine,
+        a: &DeviceBatch,
+        b: &DeviceBatch,
+    ) -> Result<(), BackendError> {
         // the search loop calls this every iteration: compare in place, no allocation
         let key = |d: &ImageDesc| (d.offset, d.width, d.height, d.channels);
-        let planned = |x: &DeviceBatch| x.descs.len() == self.descs.len() && x.descs.iter().zip(&self.descs).all(|(d, p)| key(d) == key(p));
+        let planned = |x: &DeviceBatch| {
+            x.descs.len() == self.descs.len()
+                && x.descs
+                    .iter()
+                    .zip(&self.descs)
+                    .all(|(d, p)| key(d) == key(p))
+        };
         if !planned(a) || !planned(b) {
-            return Err(BackendError::cuda("ssim", "the two batches differ in layout"));
+            return Err(BackendError::cuda(
+                "ssim",
+                "the two batches differ in layout",
+            ));
         }
         let n = a.len();
         if n == 0 {
@@ -73,13 +113,20 @@ impl SsimPlan {
         let null: u64 = 0;
         let tiles_fn = engine.function("ssim", "ssim_tiles")?;
         let mut l = s.launch_builder(&tiles_fn);
-        l.arg(&a.data).arg(&b.data).arg(&a.d_descs).arg(&self.d_starts);
+        l.arg(&a.data)
+            .arg(&b.data)
+            .arg(&a.d_descs)
+            .arg(&self.d_starts);
         match (&self.ref_minmax, &b_minmax) {
             (Some(ma), Some(mb)) => l.arg(ma).arg(mb),
             _ => l.arg(&null).arg(&null),
         };
         l.arg(&self.params).arg(&mut self.partials);
-        let cfg = LaunchConfig { grid_dim: (self.tiles, 1, 1), block_dim: SSIM_BLOCK_DIM, shared_mem_bytes: 0 };
+        let cfg = LaunchConfig {
+            grid_dim: (self.tiles, 1, 1),
+            block_dim: SSIM_BLOCK_DIM,
+            shared_mem_bytes: 0,
+        };
         // SAFETY: argument list matches `ssim_tiles(const float*, const float*, const MfrImageDesc*,
         // const uint32_t*, const float*, const float*, MfrSsimParams, double*)`; the block is the
         // 32 x 8 threads the kernel's phases index by; radius 3 or 5 (tile_starts); a and b hold
@@ -90,8 +137,16 @@ impl SsimPlan {
 
         let reduce_fn = engine.function("ssim", "ssim_reduce")?;
         let mut l = s.launch_builder(&reduce_fn);
-        l.arg(&self.partials).arg(&self.d_starts).arg(&a.d_descs).arg(&self.params).arg(&mut self.out);
-        let cfg = LaunchConfig { grid_dim: (n as u32, 1, 1), block_dim: SSIM_BLOCK_DIM, shared_mem_bytes: 0 };
+        l.arg(&self.partials)
+            .arg(&self.d_starts)
+            .arg(&a.d_descs)
+            .arg(&self.params)
+            .arg(&mut self.out);
+        let cfg = LaunchConfig {
+            grid_dim: (n as u32, 1, 1),
+            block_dim: SSIM_BLOCK_DIM,
+            shared_mem_bytes: 0,
+        };
         // SAFETY: matches `ssim_reduce(const double*, const uint32_t*, const MfrImageDesc*,
         // MfrSsimParams, double*)`; one block per image, `out` has n entries, partials/starts as above.
         unsafe { l.launch(cfg) }.map_err(err("ssim_reduce launch"))?;
@@ -105,14 +160,23 @@ impl SsimPlan {
 }
 
 /// Per-image (min, max) over all samples (kernels/reduce.cu `minmax_per_image`), 2n floats.
-pub fn minmax(engine: &CudaEngine, x: &DeviceBatch) -> Result<cudarc::driver::CudaSlice<f32>, BackendError> {
+pub fn minmax(
+    engine: &CudaEngine,
+    x: &DeviceBatch,
+) -> Result<cudarc::driver::CudaSlice<f32>, BackendError> {
     let n = x.len() as u32;
     let s = engine.stream();
-    let mut out = s.alloc_zeros::<f32>(2 * x.len().max(1)).map_err(err("minmax alloc"))?;
+    let mut out = s
+        .alloc_zeros::<f32>(2 * x.len().max(1))
+        .map_err(err("minmax alloc"))?;
     let f = engine.function("reduce", "minmax_per_image")?;
     let mut l = s.launch_builder(&f);
     l.arg(&x.data).arg(&x.d_descs).arg(&n).arg(&mut out);
-    let cfg = LaunchConfig { grid_dim: (n.max(1), 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+    let cfg = LaunchConfig {
+        grid_dim: (n.max(1), 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
     // SAFETY: matches `minmax_per_image(const float*, const MfrImageDesc*, uint32_t, float*)`;
     // block size 256 = RED_THREADS; out has 2n floats; blocks >= n return at once.
     unsafe { l.launch(cfg) }.map_err(err("minmax_per_image launch"))?;
@@ -121,15 +185,28 @@ pub fn minmax(engine: &CudaEngine, x: &DeviceBatch) -> Result<cudarc::driver::Cu
 
 /// Per-image channel means in f64 (kernels/reduce.cu `channel_mean_per_image`),
 /// `n * max_channels` values, image-major.
-pub fn channel_means(engine: &CudaEngine, x: &DeviceBatch) -> Result<(cudarc::driver::CudaSlice<f64>, u32), BackendError> {
+pub fn channel_means(
+    engine: &CudaEngine,
+    x: &DeviceBatch,
+) -> Result<(cudarc::driver::CudaSlice<f64>, u32), BackendError> {
     let n = x.len() as u32;
     let max_c = x.descs.iter().map(|d| d.channels).max().unwrap_or(1).max(1);
     let s = engine.stream();
-    let mut out = s.alloc_zeros::<f64>((n.max(1) * max_c) as usize).map_err(err("channel mean alloc"))?;
+    let mut out = s
+        .alloc_zeros::<f64>((n.max(1) * max_c) as usize)
+        .map_err(err("channel mean alloc"))?;
     let f = engine.function("reduce", "channel_mean_per_image")?;
     let mut l = s.launch_builder(&f);
-    l.arg(&x.data).arg(&x.d_descs).arg(&n).arg(&max_c).arg(&mut out);
-    let cfg = LaunchConfig { grid_dim: (n.max(1), max_c, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+    l.arg(&x.data)
+        .arg(&x.d_descs)
+        .arg(&n)
+        .arg(&max_c)
+        .arg(&mut out);
+    let cfg = LaunchConfig {
+        grid_dim: (n.max(1), max_c, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
     // SAFETY: matches `channel_mean_per_image(const float*, const MfrImageDesc*, uint32_t,
     // uint32_t, double*)`; grid (n, max_c), block 256 = RED_THREADS; out has n * max_c doubles.
     unsafe { l.launch(cfg) }.map_err(err("channel_mean_per_image launch"))?;

@@ -12,8 +12,8 @@ use super::fields::{self, PackedFields};
 use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::packing::{us_reverb_planes, us_reverb_record, US_REVERB_PARAMS};
 use crate::backend::BackendError;
-use crate::perturb::us::reverberation_fields;
 use crate::image::Image;
+use crate::perturb::us::reverberation_fields;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
@@ -27,9 +27,16 @@ pub use crate::backend::packing::us_shadow as shadow_prepare;
 
 /// us_acoustic_shadow of every image of `input` at its strength; `prepared[i]` is
 /// [`shadow_prepare`] of image i.
-pub fn acoustic_shadow(engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32], prepared: &[(Vec<f32>, [f32; 20])]) -> Result<DeviceBatch, BackendError> {
+pub fn acoustic_shadow(
+    engine: &CudaEngine,
+    input: &DeviceBatch,
+    strengths: &[f32],
+    prepared: &[(Vec<f32>, [f32; 20])],
+) -> Result<DeviceBatch, BackendError> {
     let k = ShadowKernel::new(engine, input, prepared)?;
-    batch::apply_with(engine, "us_acoustic_shadow", input, strengths, |out, s| k.launch(engine, input, out, s))
+    batch::apply_with(engine, "us_acoustic_shadow", input, strengths, |out, s| {
+        k.launch(engine, input, out, s)
+    })
 }
 
 /// us_acoustic_shadow prepared for one batch: cone planes and shadow records uploaded once;
@@ -40,36 +47,74 @@ pub struct ShadowKernel {
 }
 
 impl ShadowKernel {
-    pub fn new(engine: &CudaEngine, input: &DeviceBatch, prepared: &[(Vec<f32>, [f32; 20])]) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        prepared: &[(Vec<f32>, [f32; 20])],
+    ) -> Result<Self, BackendError> {
         let id = "us_acoustic_shadow";
         if prepared.len() != input.len() {
-            return Err(BackendError::cuda(id, "one prepared record per image is required"));
+            return Err(BackendError::cuda(
+                id,
+                "one prepared record per image is required",
+            ));
         }
         for (d, (f, _)) in input.descs.iter().zip(prepared) {
             if f.len() != 2 * d.width as usize * d.height as usize {
-                return Err(BackendError::cuda(id, "prepared cone planes have the wrong length"));
+                return Err(BackendError::cuda(
+                    id,
+                    "prepared cone planes have the wrong length",
+                ));
             }
         }
         let planes: Vec<Vec<f32>> = prepared.iter().map(|(f, _)| f.clone()).collect();
-        let mut params: Vec<f32> = prepared.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+        let mut params: Vec<f32> = prepared
+            .iter()
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect();
         params.push(0.0); // never an empty allocation
-        let params = engine.stream().clone_htod(&params).map_err(err("parameter upload"))?;
+        let params = engine
+            .stream()
+            .clone_htod(&params)
+            .map_err(err("parameter upload"))?;
         let packed = fields::upload(engine, &planes, input.len())?;
         Ok(ShadowKernel { params, packed })
     }
 
     /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = "us_acoustic_shadow";
-        if strength.len() < input.len() || out.total != input.total || self.params.len() < 20 * input.len() || self.packed.offsets.len() < input.len() {
-            return Err(BackendError::cuda(id, "batch, strengths and prepared records differ in size"));
+        if strength.len() < input.len()
+            || out.total != input.total
+            || self.params.len() < 20 * input.len()
+            || self.packed.offsets.len() < input.len()
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths and prepared records differ in size",
+            ));
         }
-        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let Some(cfg) = input.sample_grid(THREADS, id)? else {
+            return Ok(());
+        };
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.function("us", "us_acoustic_shadow")?;
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.params).arg(&self.packed.data).arg(&self.packed.offsets).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength)
+            .arg(&self.params)
+            .arg(&self.packed.data)
+            .arg(&self.packed.offsets)
+            .arg(&n);
         // SAFETY: matches `us_acoustic_shadow(const float* in, float* out, const MfrImageDesc*, const
         // float* strength, const float* params, const float* field, const uint64_t* field_off,
         // uint32_t n)`; in/out share the layout (checked totals), strength/field_off have >= n
@@ -89,9 +134,19 @@ pub struct ReverberationPrepared {
 impl ReverberationPrepared {
     /// Draw each image's [`reverberation_fields`] (seed, `batch.descs[i].image_id`) from the host
     /// images `batch` was uploaded from, and upload them once.
-    pub fn new(engine: &CudaEngine, images: &[&Image], batch: &DeviceBatch, seed: u64) -> Result<Self, BackendError> {
+    pub fn new(
+        engine: &CudaEngine,
+        images: &[&Image],
+        batch: &DeviceBatch,
+        seed: u64,
+    ) -> Result<Self, BackendError> {
         let id = "us_reverberation";
-        if images.len() != batch.len() || images.iter().zip(&batch.descs).any(|(im, d)| (im.width, im.height, im.channels) != (d.width as usize, d.height as usize, d.channels as usize)) {
+        if images.len() != batch.len()
+            || images.iter().zip(&batch.descs).any(|(im, d)| {
+                (im.width, im.height, im.channels)
+                    != (d.width as usize, d.height as usize, d.channels as usize)
+            })
+        {
             return Err(BackendError::cuda(id, "host images differ from the batch"));
         }
         let mut planes = Vec::with_capacity(images.len());
@@ -103,27 +158,59 @@ impl ReverberationPrepared {
         }
         params.push(0.0); // never an empty allocation
         let planes = fields::upload(engine, &planes, batch.len())?;
-        let params = engine.stream().clone_htod(&params).map_err(err("us_reverberation parameter upload"))?;
+        let params = engine
+            .stream()
+            .clone_htod(&params)
+            .map_err(err("us_reverberation parameter upload"))?;
         Ok(ReverberationPrepared { planes, params })
     }
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
-    pub fn apply(&self, engine: &CudaEngine, input: &DeviceBatch, strengths: &[f32]) -> Result<DeviceBatch, BackendError> {
-        batch::apply_with(engine, "us_reverberation", input, strengths, |out, s| self.launch(engine, input, out, s))
+    pub fn apply(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        strengths: &[f32],
+    ) -> Result<DeviceBatch, BackendError> {
+        batch::apply_with(engine, "us_reverberation", input, strengths, |out, s| {
+            self.launch(engine, input, out, s)
+        })
     }
 
     /// Launch into `out` with the strengths already on the device (the on-GPU search's entry).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = "us_reverberation";
-        if strength.len() < input.len() || out.total != input.total || self.planes.offsets.len() < input.len() || self.params.len() < input.len() * US_REVERB_PARAMS {
-            return Err(BackendError::cuda(id, "batch, strengths and prepared data differ in size"));
+        if strength.len() < input.len()
+            || out.total != input.total
+            || self.planes.offsets.len() < input.len()
+            || self.params.len() < input.len() * US_REVERB_PARAMS
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths and prepared data differ in size",
+            ));
         }
-        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let Some(cfg) = input.sample_grid(THREADS, id)? else {
+            return Ok(());
+        };
         let n = input.len() as u32;
         let f = engine.function("us", id)?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength).arg(&self.params).arg(&self.planes.data).arg(&self.planes.offsets).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength)
+            .arg(&self.params)
+            .arg(&self.planes.data)
+            .arg(&self.planes.offsets)
+            .arg(&n);
         // SAFETY: matches `us_reverberation(const float* in, float* out, const MfrImageDesc*, const
         // float* strength, const float* params, const float* field, const uint64_t* field_off,
         // uint32_t n)`; in/out share the layout (checked totals), strength and field_off have >= n

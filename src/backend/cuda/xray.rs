@@ -18,7 +18,13 @@ use cudarc::driver::{CudaSlice, PushKernelArg};
 const THREADS: u32 = 256;
 
 /// The perturbations of kernels/xray.cu, in `op` order (kernels/xray.cuh `MFR_XRAY_*`).
-pub const IDS: [&str; 5] = ["xray_overexposure", "xray_underexposure", "xray_haze", "xray_grid", "xray_scatter"];
+pub const IDS: [&str; 5] = [
+    "xray_overexposure",
+    "xray_underexposure",
+    "xray_haze",
+    "xray_grid",
+    "xray_scatter",
+];
 
 /// The field layout of `id`.
 pub fn field_mode(id: &str) -> u32 {
@@ -37,14 +43,21 @@ pub fn prepare_field(id: &str, img: &Image, ctx: &Ctx) -> Vec<f32> {
     let (w, h) = (img.width, img.height);
     let rng = ctx.rng(id);
     match id {
-        "xray_haze" => smooth_field(&rng, 0, w, h, 3).iter().map(|v| v.powf(0.7)).collect(),
+        "xray_haze" => smooth_field(&rng, 0, w, h, 3)
+            .iter()
+            .map(|v| v.powf(0.7))
+            .collect(),
         "xray_grid" => {
             let p = rng.param_range(0, 3.0, 8.0);
-            (0..h).map(|y| 1.0 - (1.0 - (1.0 + (std::f32::consts::TAU * y as f32 / p).cos()) / 2.0)).collect()
+            (0..h)
+                .map(|y| 1.0 - (1.0 - (1.0 + (std::f32::consts::TAU * y as f32 / p).cos()) / 2.0))
+                .collect()
         }
         "xray_scatter" => {
             let sigma = 0.06 * w.min(h) as f64;
-            img.planes().flat_map(|pl| gaussian_blur_plane(pl, w, h, sigma, 4.0)).collect()
+            img.planes()
+                .flat_map(|pl| gaussian_blur_plane(pl, w, h, sigma, 4.0))
+                .collect()
         }
         _ => Vec::new(),
     }
@@ -53,9 +66,18 @@ pub fn prepare_field(id: &str, img: &Image, ctx: &Ctx) -> Vec<f32> {
 /// Perturb every image of `input` with X-ray perturbation `id` at its strength. `fields` holds
 /// one [`prepare_field`] result per image (ignored for ids without a field); `key` is the run's
 /// RNG key with `id`'s perturbation hash (underexposure noise).
-pub fn apply(engine: &CudaEngine, id: &str, input: &DeviceBatch, strengths: &[f32], fields_: &[Vec<f32>], key: RngKey) -> Result<DeviceBatch, BackendError> {
+pub fn apply(
+    engine: &CudaEngine,
+    id: &str,
+    input: &DeviceBatch,
+    strengths: &[f32],
+    fields_: &[Vec<f32>],
+    key: RngKey,
+) -> Result<DeviceBatch, BackendError> {
     let k = XrayKernel::new(engine, id, input, fields_, key)?;
-    batch::apply_with(engine, id, input, strengths, |out, s| k.launch(engine, input, out, s))
+    batch::apply_with(engine, id, input, strengths, |out, s| {
+        k.launch(engine, input, out, s)
+    })
 }
 
 /// An X-ray kernel prepared for one batch: its fields uploaded once; [`XrayKernel::launch`]
@@ -69,29 +91,74 @@ pub struct XrayKernel {
 }
 
 impl XrayKernel {
-    pub fn new(engine: &CudaEngine, id: &str, input: &DeviceBatch, fields_: &[Vec<f32>], key: RngKey) -> Result<Self, BackendError> {
-        let op = IDS.iter().position(|&x| x == id).ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))?;
+    pub fn new(
+        engine: &CudaEngine,
+        id: &str,
+        input: &DeviceBatch,
+        fields_: &[Vec<f32>],
+        key: RngKey,
+    ) -> Result<Self, BackendError> {
+        let op = IDS
+            .iter()
+            .position(|&x| x == id)
+            .ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))?;
         let id = IDS[op];
         let mode = field_mode(id);
-        let dims: Vec<_> = input.descs.iter().map(|d| (d.width as usize, d.height as usize, d.channels as usize)).collect();
+        let dims: Vec<_> = input
+            .descs
+            .iter()
+            .map(|d| (d.width as usize, d.height as usize, d.channels as usize))
+            .collect();
         fields::check(id, mode, fields_, &dims)?;
-        let packed = fields::upload(engine, if mode == FIELD_NONE { &[] } else { fields_ }, input.len())?;
-        Ok(XrayKernel { id, op: op as u32, mode, packed, key })
+        let packed = fields::upload(
+            engine,
+            if mode == FIELD_NONE { &[] } else { fields_ },
+            input.len(),
+        )?;
+        Ok(XrayKernel {
+            id,
+            op: op as u32,
+            mode,
+            packed,
+            key,
+        })
     }
 
     /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
-    pub fn launch(&self, engine: &CudaEngine, input: &DeviceBatch, out: &mut DeviceBatch, strength: &CudaSlice<f32>) -> Result<(), BackendError> {
+    pub fn launch(
+        &self,
+        engine: &CudaEngine,
+        input: &DeviceBatch,
+        out: &mut DeviceBatch,
+        strength: &CudaSlice<f32>,
+    ) -> Result<(), BackendError> {
         let id = self.id;
-        if strength.len() < input.len() || out.total != input.total || self.packed.offsets.len() < input.len() {
-            return Err(BackendError::cuda(id, "batch, strengths and fields differ in size"));
+        if strength.len() < input.len()
+            || out.total != input.total
+            || self.packed.offsets.len() < input.len()
+        {
+            return Err(BackendError::cuda(
+                id,
+                "batch, strengths and fields differ in size",
+            ));
         }
-        let Some(cfg) = input.sample_grid(THREADS, id)? else { return Ok(()) };
+        let Some(cfg) = input.sample_grid(THREADS, id)? else {
+            return Ok(());
+        };
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.function("xray", "xray_pointwise")?;
         let mut l = s.launch_builder(&f);
-        l.arg(&input.data).arg(&mut out.data).arg(&input.d_descs).arg(strength);
-        l.arg(&self.packed.data).arg(&self.packed.offsets).arg(&self.mode).arg(&self.key).arg(&self.op).arg(&n);
+        l.arg(&input.data)
+            .arg(&mut out.data)
+            .arg(&input.d_descs)
+            .arg(strength);
+        l.arg(&self.packed.data)
+            .arg(&self.packed.offsets)
+            .arg(&self.mode)
+            .arg(&self.key)
+            .arg(&self.op)
+            .arg(&n);
         // SAFETY: matches `xray_pointwise(const float* in, float* out, const MfrImageDesc*, const
         // float* strength, const float* field, const uint64_t* field_off, uint32_t field_mode,
         // MfrRngKey, uint32_t op, uint32_t n)`; in/out share the layout (checked totals), strength

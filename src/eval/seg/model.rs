@@ -51,13 +51,20 @@ fn default_strategy() -> String {
 impl ModelSpec {
     /// Read a model TOML; relative graph paths are resolved against its directory.
     pub fn from_toml(path: &Path) -> Result<ModelSpec> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
-        let mut spec: ModelSpec = toml::from_str(&text).map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let mut spec: ModelSpec = toml::from_str(&text)
+            .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?;
         if let Some(g) = &spec.generic {
             g.validate(&format!("{} ({})", spec.name, path.display()))?;
         }
         let dir = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut spec.encoder, &mut spec.decoder, &mut spec.graph].into_iter().flatten() {
+        for p in [&mut spec.encoder, &mut spec.decoder, &mut spec.graph]
+            .into_iter()
+            .flatten()
+        {
             if p.is_relative() {
                 *p = dir.join(&*p);
             }
@@ -96,14 +103,37 @@ pub enum Model {
 impl Model {
     pub fn load(spec: &ModelSpec, device: Device, intra_threads: usize) -> Result<Model> {
         if spec.preset.trim().eq_ignore_ascii_case("generic") {
-            let graph = spec.graph.as_ref().ok_or_else(|| Error::invalid(&spec.name, "preset generic needs `graph`"))?;
+            let graph = spec
+                .graph
+                .as_ref()
+                .ok_or_else(|| Error::invalid(&spec.name, "preset generic needs `graph`"))?;
             let g = spec.generic.clone().unwrap_or_default();
-            return Ok(Model::Generic(Box::new(GenericModel::load(&spec.name, graph, g, device, intra_threads)?)));
+            return Ok(Model::Generic(Box::new(GenericModel::load(
+                &spec.name,
+                graph,
+                g,
+                device,
+                intra_threads,
+            )?)));
         }
         let preset = Preset::parse(&spec.preset)?;
-        let enc = spec.encoder.as_ref().ok_or_else(|| Error::invalid(&spec.name, "a SAM preset needs an encoder graph (--encoder)"))?;
-        let dec = spec.decoder.as_ref().ok_or_else(|| Error::invalid(&spec.name, "a SAM preset needs a decoder graph (--decoder)"))?;
-        Ok(Model::Sam(Box::new(SamModel::load(&spec.name, preset, enc, dec, device, intra_threads)?)))
+        let enc = spec.encoder.as_ref().ok_or_else(|| {
+            Error::invalid(
+                &spec.name,
+                "a SAM preset needs an encoder graph (--encoder)",
+            )
+        })?;
+        let dec = spec.decoder.as_ref().ok_or_else(|| {
+            Error::invalid(&spec.name, "a SAM preset needs a decoder graph (--decoder)")
+        })?;
+        Ok(Model::Sam(Box::new(SamModel::load(
+            &spec.name,
+            preset,
+            enc,
+            dec,
+            device,
+            intra_threads,
+        )?)))
     }
 
     pub fn preset_name(&self) -> String {
@@ -119,7 +149,14 @@ pub(crate) fn ort_err(e: OrtError) -> Error {
 }
 
 impl SamModel {
-    pub fn load(name: &str, preset: Preset, encoder: &Path, decoder: &Path, device: Device, intra_threads: usize) -> Result<SamModel> {
+    pub fn load(
+        name: &str,
+        preset: Preset,
+        encoder: &Path,
+        decoder: &Path,
+        device: Device,
+        intra_threads: usize,
+    ) -> Result<SamModel> {
         let enc = open_session(encoder, device, intra_threads).map_err(ort_err)?;
         let dec = open_session(decoder, device, intra_threads).map_err(ort_err)?;
         let s = preset.input_size() as i64;
@@ -136,9 +173,23 @@ impl SamModel {
         let want_in = [Expect::new(&input_name, &[None, Some(3), Some(s), Some(s)])];
         check_ports(&enc_label, &pname, "input", &want_in, &ein, false).map_err(ort_err)?;
         let eout = outputs(&enc);
-        check_ports(&enc_label, &pname, "output", &[Expect::new("image_embeddings", &[None, Some(256), None, None])], &eout, true)
-            .map_err(ort_err)?;
-        let emb = eout.iter().find(|p| p.name == "image_embeddings").map(|p| p.shape.clone()).unwrap_or_default();
+        check_ports(
+            &enc_label,
+            &pname,
+            "output",
+            &[Expect::new(
+                "image_embeddings",
+                &[None, Some(256), None, None],
+            )],
+            &eout,
+            true,
+        )
+        .map_err(ort_err)?;
+        let emb = eout
+            .iter()
+            .find(|p| p.name == "image_embeddings")
+            .map(|p| p.shape.clone())
+            .unwrap_or_default();
         let batch = ein[0].shape[0];
         let embed_side = match (emb[2], emb[3]) {
             (a, b) if a > 0 && a == b => a as usize,
@@ -156,7 +207,15 @@ impl SamModel {
             Expect::new("has_mask_input", &[Some(1)]),
             Expect::new("orig_im_size", &[Some(2)]),
         ];
-        check_ports(&dec_label, &pname, "input", &want_dec_in, &inputs(&dec), false).map_err(ort_err)?;
+        check_ports(
+            &dec_label,
+            &pname,
+            "input",
+            &want_dec_in,
+            &inputs(&dec),
+            false,
+        )
+        .map_err(ort_err)?;
         let want_dec_out = [
             Expect::new("masks", &[None, None, None, None]),
             Expect::new("iou_predictions", &[None, None]),
@@ -165,7 +224,11 @@ impl SamModel {
         let dout = outputs(&dec);
         check_ports(&dec_label, &pname, "output", &want_dec_out, &dout, true).map_err(ort_err)?;
         if preset.mask_choice == super::sam::MaskChoice::BestIou {
-            let n = dout.iter().find(|p| p.name == "low_res_masks").map(|p| p.shape[1]).unwrap_or(-1);
+            let n = dout
+                .iter()
+                .find(|p| p.name == "low_res_masks")
+                .map(|p| p.shape[1])
+                .unwrap_or(-1);
             if (0..4).contains(&n) {
                 return Err(ort_err(OrtError::Interface {
                     model: dec_label,
@@ -174,7 +237,15 @@ impl SamModel {
                 }));
             }
         }
-        Ok(SamModel { name: name.to_string(), preset, encoder: enc, decoder: dec, encoder_input: input_name, batchable: batch < 0, embed_side })
+        Ok(SamModel {
+            name: name.to_string(),
+            preset,
+            encoder: enc,
+            decoder: dec,
+            encoder_input: input_name,
+            batchable: batch < 0,
+            embed_side,
+        })
     }
 
     /// Run the encoder on preprocessed inputs (each 3 x S x S); batched when the graph allows.
@@ -183,30 +254,58 @@ impl SamModel {
         let per = 3 * s * s;
         let emb_len = 256 * self.embed_side * self.embed_side;
         let mut out = Vec::with_capacity(tensors.len());
-        let chunk = if self.batchable { tensors.len().max(1) } else { 1 };
+        let chunk = if self.batchable {
+            tensors.len().max(1)
+        } else {
+            1
+        };
         for group in tensors.chunks(chunk) {
             let mut data = Vec::with_capacity(per * group.len());
             for t in group {
                 data.extend_from_slice(t);
             }
             let shape = [group.len() as i64, 3, s as i64, s as i64];
-            let input = TensorRef::from_array_view((shape, data.as_slice())).map_err(|e| self.run_err(&e))?;
-            let outputs = self.encoder.run(ort::inputs![self.encoder_input.as_str() => input]).map_err(|e| run_err(&self.name, &e))?;
-            let (shape, emb) = outputs["image_embeddings"].try_extract_tensor::<f32>().map_err(|e| run_err(&self.name, &e))?;
+            let input = TensorRef::from_array_view((shape, data.as_slice()))
+                .map_err(|e| self.run_err(&e))?;
+            let outputs = self
+                .encoder
+                .run(ort::inputs![self.encoder_input.as_str() => input])
+                .map_err(|e| run_err(&self.name, &e))?;
+            let (shape, emb) = outputs["image_embeddings"]
+                .try_extract_tensor::<f32>()
+                .map_err(|e| run_err(&self.name, &e))?;
             if emb.len() != emb_len * group.len() {
-                return Err(Error::Shape { what: format!("{}: image_embeddings", self.name), expected: format!("[{}, 256, {e}, {e}]", group.len(), e = self.embed_side), found: format!("{shape:?}") });
+                return Err(Error::Shape {
+                    what: format!("{}: image_embeddings", self.name),
+                    expected: format!("[{}, 256, {e}, {e}]", group.len(), e = self.embed_side),
+                    found: format!("{shape:?}"),
+                });
             }
-            check_finite(&format!("{}: encoder output image_embeddings", self.name), emb)?;
+            check_finite(
+                &format!("{}: encoder output image_embeddings", self.name),
+                emb,
+            )?;
             out.extend(emb.chunks_exact(emb_len).map(<[f32]>::to_vec));
         }
         Ok(out)
     }
 
     /// Decode one box on one embedding and post-process to a mask on the original `w x h` grid.
-    pub fn decode(&mut self, embedding: &[f32], bx: BoxPrompt, w: usize, h: usize) -> Result<(Prediction, PromptInputs)> {
+    pub fn decode(
+        &mut self,
+        embedding: &[f32],
+        bx: BoxPrompt,
+        w: usize,
+        h: usize,
+    ) -> Result<(Prediction, PromptInputs)> {
         let e = self.embed_side as i64;
         let p = self.preset.prompt(bx, w, h, self.embed_side);
-        let coords = [p.point_coords[0][0], p.point_coords[0][1], p.point_coords[1][0], p.point_coords[1][1]];
+        let coords = [
+            p.point_coords[0][0],
+            p.point_coords[0][1],
+            p.point_coords[1][0],
+            p.point_coords[1][1],
+        ];
         let side = p.mask_input_side;
         let mask_input = vec![0.0f32; side * side];
         let has = [p.has_mask_input];
@@ -221,19 +320,37 @@ impl SamModel {
             "orig_im_size" => TensorRef::from_array_view(([2i64], &p.orig_im_size[..])).map_err(|x| re(&x))?,
         ];
         let outputs = self.decoder.run(inputs).map_err(|x| re(&x))?;
-        let (ishape, iou) = outputs["iou_predictions"].try_extract_tensor::<f32>().map_err(|x| re(&x))?;
-        let (lshape, low) = outputs["low_res_masks"].try_extract_tensor::<f32>().map_err(|x| re(&x))?;
+        let (ishape, iou) = outputs["iou_predictions"]
+            .try_extract_tensor::<f32>()
+            .map_err(|x| re(&x))?;
+        let (lshape, low) = outputs["low_res_masks"]
+            .try_extract_tensor::<f32>()
+            .map_err(|x| re(&x))?;
         if lshape.len() != 4 || lshape[0] != 1 || ishape.iter().product::<i64>() != lshape[1] {
-            return Err(Error::Shape { what: format!("{}: decoder outputs", self.name), expected: "low_res_masks [1, n, h, w] with iou_predictions [1, n]".into(), found: format!("{lshape:?} and {ishape:?}") });
+            return Err(Error::Shape {
+                what: format!("{}: decoder outputs", self.name),
+                expected: "low_res_masks [1, n, h, w] with iou_predictions [1, n]".into(),
+                found: format!("{lshape:?} and {ishape:?}"),
+            });
         }
         let (lh, lw) = (lshape[2] as usize, lshape[3] as usize);
         check_finite(&format!("{}: decoder output low_res_masks", self.name), low)?;
-        check_finite(&format!("{}: decoder output iou_predictions", self.name), iou)?;
+        check_finite(
+            &format!("{}: decoder output iou_predictions", self.name),
+            iou,
+        )?;
         let k = self.preset.choose(iou)?;
         let plane = &low[k * lh * lw..(k + 1) * lh * lw];
         let logits = self.preset.logits_to_original(plane, lw, lh, w, h);
         let mask = super::sam::threshold(&logits, w, h, 0.0);
-        Ok((Prediction { mask, mask_index: k, iou_prediction: iou[k] }, p))
+        Ok((
+            Prediction {
+                mask,
+                mask_index: k,
+                iou_prediction: iou[k],
+            },
+            p,
+        ))
     }
 
     fn run_err(&self, e: &dyn std::fmt::Display) -> Error {
@@ -249,7 +366,10 @@ impl SamModel {
 }
 
 pub(crate) fn run_err(model: &str, e: &dyn std::fmt::Display) -> Error {
-    ort_err(OrtError::Run { model: model.to_string(), reason: e.to_string() })
+    ort_err(OrtError::Run {
+        model: model.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Model output must be finite: NaN logits would silently threshold to an empty mask (IoU 0).
@@ -258,6 +378,10 @@ pub(crate) fn check_finite(what: &str, values: &[f32]) -> Result<()> {
     if count == 0 {
         Ok(())
     } else {
-        Err(Error::NonFinite { what: what.to_string(), count, total: values.len() })
+        Err(Error::NonFinite {
+            what: what.to_string(),
+            count,
+            total: values.len(),
+        })
     }
 }

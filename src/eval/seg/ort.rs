@@ -41,7 +41,11 @@ pub enum OrtError {
     #[error("{path}: cannot open model: {reason}")]
     Model { path: PathBuf, reason: String },
     #[error("{model}: graph interface does not match {preset}:\n{details}")]
-    Interface { model: String, preset: String, details: String },
+    Interface {
+        model: String,
+        preset: String,
+        details: String,
+    },
     #[error("{model}: inference failed: {reason}")]
     Run { model: String, reason: String },
 }
@@ -60,14 +64,20 @@ impl Device {
     pub fn parse(s: &str) -> Result<Device, String> {
         let s = s.trim().to_ascii_lowercase();
         let (name, id) = match s.split_once(':') {
-            Some((n, i)) => (n.to_string(), i.parse::<i32>().map_err(|_| format!("bad device index in '{s}'"))?),
+            Some((n, i)) => (
+                n.to_string(),
+                i.parse::<i32>()
+                    .map_err(|_| format!("bad device index in '{s}'"))?,
+            ),
             None => (s.clone(), 0),
         };
         match name.as_str() {
             "cpu" => Ok(Device::Cpu),
             "cuda" | "gpu" => Ok(Device::Cuda(id)),
             "tensorrt" | "trt" => Ok(Device::TensorRt(id)),
-            _ => Err(format!("unknown device '{s}'; expected cpu, cuda[:N] or tensorrt[:N]")),
+            _ => Err(format!(
+                "unknown device '{s}'; expected cpu, cuda[:N] or tensorrt[:N]"
+            )),
         }
     }
 
@@ -85,7 +95,11 @@ pub fn find_library() -> Result<PathBuf, OrtError> {
     let mut looked = Vec::new();
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(OrtError::EnvPathMissing { path: p }) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(OrtError::EnvPathMissing { path: p })
+        };
     }
     looked.push("ORT_DYLIB_PATH (unset)".to_string());
     for dir in local_roots() {
@@ -99,7 +113,9 @@ pub fn find_library() -> Result<PathBuf, OrtError> {
         Some(p) => Ok(p),
         None => {
             looked.push("python3 -c 'import onnxruntime'".into());
-            Err(OrtError::NotFound { looked: looked.join(", ") })
+            Err(OrtError::NotFound {
+                looked: looked.join(", "),
+            })
         }
     }
 }
@@ -127,7 +143,10 @@ fn local_roots() -> Vec<PathBuf> {
 fn python_library() -> Option<PathBuf> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let out = std::process::Command::new(python)
-        .args(["-c", "import os, onnxruntime; print(os.path.dirname(onnxruntime.__file__))"])
+        .args([
+            "-c",
+            "import os, onnxruntime; print(os.path.dirname(onnxruntime.__file__))",
+        ])
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;
@@ -138,7 +157,11 @@ fn python_library() -> Option<PathBuf> {
     let mut libs: Vec<PathBuf> = std::fs::read_dir(&capi)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libonnxruntime.so"))
+        })
         .collect();
     libs.sort();
     // Prefer the versioned file (the unversioned name is a symlink when present).
@@ -153,7 +176,10 @@ pub fn environment() -> Result<&'static ort::environment::Environment, OrtError>
     if ENV.get().is_none() {
         let path = find_library()?;
         let built = ort::init_from(&path)
-            .map_err(|e| OrtError::Load { path: path.clone(), reason: e.to_string() })?
+            .map_err(|e| OrtError::Load {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?
             .with_name("medfm-robust")
             .with_telemetry(false)
             .build()
@@ -168,28 +194,50 @@ pub fn environment() -> Result<&'static ort::environment::Environment, OrtError>
 }
 
 /// Open a model on `device`. `intra_threads` = 0 leaves ORT's default.
-pub fn open_session(path: &Path, device: Device, intra_threads: usize) -> Result<Session, OrtError> {
+pub fn open_session(
+    path: &Path,
+    device: Device,
+    intra_threads: usize,
+) -> Result<Session, OrtError> {
     let env = environment()?;
-    let model_err = |e: &dyn std::fmt::Display| OrtError::Model { path: path.to_path_buf(), reason: e.to_string() };
+    let model_err = |e: &dyn std::fmt::Display| OrtError::Model {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     if !path.is_file() {
-        return Err(OrtError::Model { path: path.to_path_buf(), reason: "no such file".into() });
+        return Err(OrtError::Model {
+            path: path.to_path_buf(),
+            reason: "no such file".into(),
+        });
     }
     let mut b = Session::builder(env).map_err(|e| model_err(&e))?;
     if intra_threads > 0 {
-        b = b.with_intra_threads(intra_threads).map_err(|e| model_err(&ort::Error::<()>::from(e)))?;
+        b = b
+            .with_intra_threads(intra_threads)
+            .map_err(|e| model_err(&ort::Error::<()>::from(e)))?;
     }
     b = register(b, device)?;
     b.commit_from_file(path).map_err(|e| model_err(&e))
 }
 
-fn register(b: ort::session::builder::SessionBuilder, device: Device) -> Result<ort::session::builder::SessionBuilder, OrtError> {
+fn register(
+    b: ort::session::builder::SessionBuilder,
+    device: Device,
+) -> Result<ort::session::builder::SessionBuilder, OrtError> {
     use ort::ep;
-    let prov_err = |name: &str, e: &dyn std::fmt::Display| OrtError::Provider { provider: name.to_string(), reason: e.to_string() };
+    let prov_err = |name: &str, e: &dyn std::fmt::Display| OrtError::Provider {
+        provider: name.to_string(),
+        reason: e.to_string(),
+    };
     match device {
         Device::Cpu => Ok(b),
         Device::Cuda(id) => {
-            let eps = [ep::CUDA::default().with_device_id(id).build().error_on_failure()];
-            b.with_execution_providers(eps).map_err(|e| prov_err("cuda", &ort::Error::<()>::from(e)))
+            let eps = [ep::CUDA::default()
+                .with_device_id(id)
+                .build()
+                .error_on_failure()];
+            b.with_execution_providers(eps)
+                .map_err(|e| prov_err("cuda", &ort::Error::<()>::from(e)))
         }
         Device::TensorRt(id) => {
             // TensorRT first, CUDA for the nodes TensorRT does not take; both must register.
@@ -200,9 +248,13 @@ fn register(b: ort::session::builder::SessionBuilder, device: Device) -> Result<
                     .with_engine_cache_path("trt_cache")
                     .build()
                     .error_on_failure(),
-                ep::CUDA::default().with_device_id(id).build().error_on_failure(),
+                ep::CUDA::default()
+                    .with_device_id(id)
+                    .build()
+                    .error_on_failure(),
             ];
-            b.with_execution_providers(eps).map_err(|e| prov_err("tensorrt", &ort::Error::<()>::from(e)))
+            b.with_execution_providers(eps)
+                .map_err(|e| prov_err("tensorrt", &ort::Error::<()>::from(e)))
         }
     }
 }
@@ -217,8 +269,19 @@ pub struct Port {
 
 impl Port {
     pub fn describe(&self) -> String {
-        let dims: Vec<String> = self.shape.iter().map(|d| if *d < 0 { "?".into() } else { d.to_string() }).collect();
-        format!("{} {:?} [{}]", self.name, self.ty.map(|t| format!("{t:?}")).unwrap_or_else(|| "non-tensor".into()), dims.join(", "))
+        let dims: Vec<String> = self
+            .shape
+            .iter()
+            .map(|d| if *d < 0 { "?".into() } else { d.to_string() })
+            .collect();
+        format!(
+            "{} {:?} [{}]",
+            self.name,
+            self.ty
+                .map(|t| format!("{t:?}"))
+                .unwrap_or_else(|| "non-tensor".into()),
+            dims.join(", ")
+        )
     }
 }
 
@@ -226,16 +289,25 @@ fn port(name: &str, ty: &ValueType) -> Port {
     Port {
         name: name.to_string(),
         ty: ty.tensor_type(),
-        shape: ty.tensor_shape().map(|s| s.iter().copied().collect()).unwrap_or_default(),
+        shape: ty
+            .tensor_shape()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default(),
     }
 }
 
 pub fn inputs(s: &Session) -> Vec<Port> {
-    s.inputs().iter().map(|o| port(o.name(), o.dtype())).collect()
+    s.inputs()
+        .iter()
+        .map(|o| port(o.name(), o.dtype()))
+        .collect()
 }
 
 pub fn outputs(s: &Session) -> Vec<Port> {
-    s.outputs().iter().map(|o| port(o.name(), o.dtype())).collect()
+    s.outputs()
+        .iter()
+        .map(|o| port(o.name(), o.dtype()))
+        .collect()
 }
 
 /// What a preset expects of one port: a name, f32, and a shape where `None` accepts any size
@@ -248,37 +320,70 @@ pub struct Expect {
 
 impl Expect {
     pub fn new(name: &str, shape: &[Option<i64>]) -> Self {
-        Expect { name: name.to_string(), shape: shape.to_vec() }
+        Expect {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+        }
     }
     fn describe(&self) -> String {
-        let dims: Vec<String> = self.shape.iter().map(|d| d.map(|v| v.to_string()).unwrap_or_else(|| "*".into())).collect();
+        let dims: Vec<String> = self
+            .shape
+            .iter()
+            .map(|d| d.map(|v| v.to_string()).unwrap_or_else(|| "*".into()))
+            .collect();
         format!("{} Float32 [{}]", self.name, dims.join(", "))
     }
     fn accepts(&self, p: &Port) -> bool {
         p.name == self.name
             && p.ty == Some(TensorElementType::Float32)
             && p.shape.len() == self.shape.len()
-            && p.shape.iter().zip(&self.shape).all(|(have, want)| match want {
-                None => true,
-                Some(w) => *have < 0 || have == w,
-            })
+            && p.shape
+                .iter()
+                .zip(&self.shape)
+                .all(|(have, want)| match want {
+                    None => true,
+                    Some(w) => *have < 0 || have == w,
+                })
     }
 }
 
 /// Check that every expected port is present with a compatible type and shape (extra outputs
 /// are allowed, extra inputs are not). The error lists expected vs found.
-pub fn check_ports(model: &str, preset: &str, what: &str, expected: &[Expect], found: &[Port], allow_extra: bool) -> Result<(), OrtError> {
+pub fn check_ports(
+    model: &str,
+    preset: &str,
+    what: &str,
+    expected: &[Expect],
+    found: &[Port],
+    allow_extra: bool,
+) -> Result<(), OrtError> {
     let mut bad = Vec::new();
     for e in expected {
         match found.iter().find(|p| p.name == e.name) {
             Some(p) if e.accepts(p) => {}
-            Some(p) => bad.push(format!("  {what} {}: expected {}, found {}", e.name, e.describe(), p.describe())),
-            None => bad.push(format!("  {what} {}: expected {}, missing", e.name, e.describe())),
+            Some(p) => bad.push(format!(
+                "  {what} {}: expected {}, found {}",
+                e.name,
+                e.describe(),
+                p.describe()
+            )),
+            None => bad.push(format!(
+                "  {what} {}: expected {}, missing",
+                e.name,
+                e.describe()
+            )),
         }
     }
     if !allow_extra {
-        for p in found.iter().filter(|p| !expected.iter().any(|e| e.name == p.name)) {
-            bad.push(format!("  {what} {}: unexpected (found {})", p.name, p.describe()));
+        for p in found
+            .iter()
+            .filter(|p| !expected.iter().any(|e| e.name == p.name))
+        {
+            bad.push(format!(
+                "  {what} {}: unexpected (found {})",
+                p.name,
+                p.describe()
+            ));
         }
     }
     if bad.is_empty() {
@@ -289,7 +394,12 @@ pub fn check_ports(model: &str, preset: &str, what: &str, expected: &[Expect], f
     Err(OrtError::Interface {
         model: model.to_string(),
         preset: preset.to_string(),
-        details: format!("{}\n  expected {what}s: {}\n  found {what}s: {}", bad.join("\n"), exp.join("; "), fnd.join("; ")),
+        details: format!(
+            "{}\n  expected {what}s: {}\n  found {what}s: {}",
+            bad.join("\n"),
+            exp.join("; "),
+            fnd.join("; ")
+        ),
     })
 }
 
@@ -308,10 +418,19 @@ mod tests {
 
     #[test]
     fn port_check_lists_expected_and_found() {
-        let found = vec![Port { name: "x".into(), ty: Some(TensorElementType::Float32), shape: vec![1, 3, 512, 512] }];
+        let found = vec![Port {
+            name: "x".into(),
+            ty: Some(TensorElementType::Float32),
+            shape: vec![1, 3, 512, 512],
+        }];
         let exp = [Expect::new("x", &[None, Some(3), Some(1024), Some(1024)])];
-        let e = check_ports("m.onnx", "medsam", "input", &exp, &found, false).unwrap_err().to_string();
-        assert!(e.contains("1024") && e.contains("512") && e.contains("m.onnx"), "{e}");
+        let e = check_ports("m.onnx", "medsam", "input", &exp, &found, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("1024") && e.contains("512") && e.contains("m.onnx"),
+            "{e}"
+        );
         let ok = [Expect::new("x", &[None, Some(3), Some(512), None])];
         check_ports("m.onnx", "medsam", "input", &ok, &found, false).unwrap();
     }

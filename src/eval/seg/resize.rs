@@ -73,7 +73,9 @@ fn coeffs(in_size: usize, out_size: usize, filter: Filter) -> Vec<(usize, Vec<f6
             // Pillow: xmin = (int)(center - support + 0.5) clamped at 0; xmax likewise at in_size.
             let xmin = ((center - support + 0.5) as i64).max(0) as usize;
             let xmax = (((center + support + 0.5) as i64).min(in_size as i64) as usize).max(xmin);
-            let mut w: Vec<f64> = (xmin..xmax).map(|x| filter.weight((x as f64 - center + 0.5) * ss)).collect();
+            let mut w: Vec<f64> = (xmin..xmax)
+                .map(|x| filter.weight((x as f64 - center + 0.5) * ss))
+                .collect();
             let total: f64 = w.iter().sum();
             if total != 0.0 {
                 for v in &mut w {
@@ -87,7 +89,14 @@ fn coeffs(in_size: usize, out_size: usize, filter: Filter) -> Vec<(usize, Vec<f6
 
 /// Resize one plane (row-major `in_w x in_h`) to `out_w x out_h` as Pillow does on mode "F":
 /// horizontal pass first, then vertical, each accumulated in f64 and stored as f32.
-pub fn resample(plane: &[f32], in_w: usize, in_h: usize, out_w: usize, out_h: usize, filter: Filter) -> Vec<f32> {
+pub fn resample(
+    plane: &[f32],
+    in_w: usize,
+    in_h: usize,
+    out_w: usize,
+    out_h: usize,
+    filter: Filter,
+) -> Vec<f32> {
     debug_assert_eq!(plane.len(), in_w * in_h);
     // Pillow skips a pass whose size does not change.
     let tmp: Vec<f32> = if out_w == in_w {
@@ -111,7 +120,11 @@ pub fn resample(plane: &[f32], in_w: usize, in_h: usize, out_w: usize, out_h: us
     let mut out = vec![0.0f32; out_w * out_h];
     for (y, (y0, w)) in cy.iter().enumerate() {
         for x in 0..out_w {
-            let s: f64 = w.iter().enumerate().map(|(k, w)| w * tmp[(y0 + k) * out_w + x] as f64).sum();
+            let s: f64 = w
+                .iter()
+                .enumerate()
+                .map(|(k, w)| w * tmp[(y0 + k) * out_w + x] as f64)
+                .sum();
             out[y * out_w + x] = s as f32;
         }
     }
@@ -133,13 +146,22 @@ fn linear_axis(in_size: usize, out_size: usize) -> Vec<(usize, usize, f32)> {
 
 /// Bilinear resize of a logit map, as PyTorch `F.interpolate(..., mode="bilinear",
 /// align_corners=False)` (no antialiasing).
-pub fn bilinear_logits(plane: &[f32], in_w: usize, in_h: usize, out_w: usize, out_h: usize) -> Vec<f32> {
+pub fn bilinear_logits(
+    plane: &[f32],
+    in_w: usize,
+    in_h: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<f32> {
     debug_assert_eq!(plane.len(), in_w * in_h);
     let ax = linear_axis(in_w, out_w);
     let ay = linear_axis(in_h, out_h);
     let mut out = vec![0.0f32; out_w * out_h];
     for (y, &(y0, y1, fy)) in ay.iter().enumerate() {
-        let (r0, r1) = (&plane[y0 * in_w..(y0 + 1) * in_w], &plane[y1 * in_w..(y1 + 1) * in_w]);
+        let (r0, r1) = (
+            &plane[y0 * in_w..(y0 + 1) * in_w],
+            &plane[y1 * in_w..(y1 + 1) * in_w],
+        );
         for (x, &(x0, x1, fx)) in ax.iter().enumerate() {
             let top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
             let bot = r1[x0] * (1.0 - fx) + r1[x1] * fx;

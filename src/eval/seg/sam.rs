@@ -78,17 +78,28 @@ pub struct BoxPrompt {
 impl BoxPrompt {
     /// The tight box of the non-zero pixels; `None` for an empty mask.
     pub fn from_mask(mask: &Mask) -> Option<BoxPrompt> {
-        mask.bbox().map(|(x0, y0, x1, y1)| BoxPrompt { x0, y0, x1, y1 })
+        mask.bbox()
+            .map(|(x0, y0, x1, y1)| BoxPrompt { x0, y0, x1, y1 })
     }
 
     /// Widen each side by an independent integer in [0, max_shift] (MedSAM's training jitter),
     /// clamped to the image. Deterministic in (seed, image_id, `salt`); max_shift 0 is the identity.
-    pub fn jittered(self, max_shift: u32, seed: u64, image_id: u32, salt: &str, width: usize, height: usize) -> BoxPrompt {
+    pub fn jittered(
+        self,
+        max_shift: u32,
+        seed: u64,
+        image_id: u32,
+        salt: &str,
+        width: usize,
+        height: usize,
+    ) -> BoxPrompt {
         if max_shift == 0 {
             return self;
         }
         let rng = Rng::new(seed, image_id, fnv1a32(&format!("prompt/{salt}")));
-        let d = |k: u32| ((rng.uniform(0, k) * (max_shift + 1) as f32) as usize).min(max_shift as usize);
+        let d = |k: u32| {
+            ((rng.uniform(0, k) * (max_shift + 1) as f32) as usize).min(max_shift as usize)
+        };
         BoxPrompt {
             x0: self.x0.saturating_sub(d(0)),
             y0: self.y0.saturating_sub(d(1)),
@@ -121,7 +132,12 @@ impl Preset {
         let mask_choice = match opt.as_deref() {
             None | Some("mask0") => MaskChoice::First,
             Some("best-iou") | Some("multimask") => MaskChoice::BestIou,
-            Some(o) => return Err(Error::invalid("--preset", format!("unknown option '{o}' in '{s}'; expected mask0 or best-iou"))),
+            Some(o) => {
+                return Err(Error::invalid(
+                    "--preset",
+                    format!("unknown option '{o}' in '{s}'; expected mask0 or best-iou"),
+                ))
+            }
         };
         Ok(Preset { kind, mask_choice })
     }
@@ -154,7 +170,10 @@ impl Preset {
             PresetKind::Litemedsam => {
                 // LiteMedSAM: scale = S / max(H, W); new = int(old * scale + 0.5).
                 let scale = s as f64 / w.max(h) as f64;
-                (((w as f64 * scale + 0.5) as usize).clamp(1, s), ((h as f64 * scale + 0.5) as usize).clamp(1, s))
+                (
+                    ((w as f64 * scale + 0.5) as usize).clamp(1, s),
+                    ((h as f64 * scale + 0.5) as usize).clamp(1, s),
+                )
             }
         }
     }
@@ -188,7 +207,14 @@ impl Preset {
             PresetKind::Litemedsam => {
                 let mut planes = Vec::with_capacity(3 * nw * nh);
                 for c in 0..3 {
-                    planes.extend(resample(rgb.plane(c), img.width, img.height, nw, nh, Filter::Box));
+                    planes.extend(resample(
+                        rgb.plane(c),
+                        img.width,
+                        img.height,
+                        nw,
+                        nh,
+                        Filter::Box,
+                    ));
                 }
                 min_max(&mut planes);
                 for c in 0..3 {
@@ -214,7 +240,10 @@ impl Preset {
             }
         };
         PromptInputs {
-            point_coords: [[bx.x0 as f32 * sx, bx.y0 as f32 * sy], [bx.x1 as f32 * sx, bx.y1 as f32 * sy]],
+            point_coords: [
+                [bx.x0 as f32 * sx, bx.y0 as f32 * sy],
+                [bx.x1 as f32 * sx, bx.y1 as f32 * sy],
+            ],
             point_labels: [2.0, 3.0],
             mask_input_side: 4 * embed_side,
             has_mask_input: 0.0,
@@ -230,7 +259,10 @@ impl Preset {
                 if iou_predictions.len() < 4 {
                     return Err(Error::invalid(
                         "mask choice best-iou",
-                        format!("needs 4 masks from the decoder, got {}", iou_predictions.len()),
+                        format!(
+                            "needs 4 masks from the decoder, got {}",
+                            iou_predictions.len()
+                        ),
                     ));
                 }
                 let mut best = 1;
@@ -246,16 +278,31 @@ impl Preset {
 
     /// The final logits on the original `w x h` grid from one low-resolution logit map
     /// (`lw x lh`, covering the S x S encoder input).
-    pub fn logits_to_original(&self, low: &[f32], lw: usize, lh: usize, w: usize, h: usize) -> Vec<f32> {
+    pub fn logits_to_original(
+        &self,
+        low: &[f32],
+        lw: usize,
+        lh: usize,
+        w: usize,
+        h: usize,
+    ) -> Vec<f32> {
         let s = self.input_size();
         match self.kind {
             PresetKind::Medsam => bilinear_logits(low, lw, lh, w, h),
             PresetKind::SamMed2d => {
-                let full = if (lw, lh) == (s, s) { low.to_vec() } else { bilinear_logits(low, lw, lh, s, s) };
+                let full = if (lw, lh) == (s, s) {
+                    low.to_vec()
+                } else {
+                    bilinear_logits(low, lw, lh, s, s)
+                };
                 bilinear_logits(&full, s, s, w, h)
             }
             PresetKind::Litemedsam => {
-                let full = if (lw, lh) == (s, s) { low.to_vec() } else { bilinear_logits(low, lw, lh, s, s) };
+                let full = if (lw, lh) == (s, s) {
+                    low.to_vec()
+                } else {
+                    bilinear_logits(low, lw, lh, s, s)
+                };
                 let (nw, nh) = self.scaled_size(w, h);
                 let mut crop = Vec::with_capacity(nw * nh);
                 for y in 0..nh {
@@ -269,7 +316,11 @@ impl Preset {
 
 /// Logits > 0 (sigmoid > 0.5).
 pub fn threshold(logits: &[f32], w: usize, h: usize, t: f32) -> Mask {
-    Mask { width: w, height: h, data: logits.iter().map(|&v| (v > t) as u8).collect() }
+    Mask {
+        width: w,
+        height: h,
+        data: logits.iter().map(|&v| (v > t) as u8).collect(),
+    }
 }
 
 /// (x - min) / max(max - min, 1e-8) over the whole buffer (MedSAM, LiteMedSAM).
@@ -301,7 +352,13 @@ mod tests {
     fn best_iou_skips_mask_zero() {
         let p = Preset::parse("sam-med2d:best-iou").unwrap();
         assert_eq!(p.choose(&[0.99, 0.2, 0.7, 0.5]).unwrap(), 2);
-        assert_eq!(Preset::parse("medsam").unwrap().choose(&[0.1, 0.9, 0.9, 0.9]).unwrap(), 0);
+        assert_eq!(
+            Preset::parse("medsam")
+                .unwrap()
+                .choose(&[0.1, 0.9, 0.9, 0.9])
+                .unwrap(),
+            0
+        );
         assert!(p.choose(&[0.5]).is_err());
     }
 
@@ -317,7 +374,12 @@ mod tests {
 
     #[test]
     fn jitter_is_deterministic_and_bounded() {
-        let b = BoxPrompt { x0: 10, y0: 10, x1: 20, y1: 20 };
+        let b = BoxPrompt {
+            x0: 10,
+            y0: 10,
+            x1: 20,
+            y1: 20,
+        };
         let j1 = b.jittered(5, 7, 3, "clean", 64, 64);
         assert_eq!(j1, b.jittered(5, 7, 3, "clean", 64, 64));
         assert!(j1.x0 <= 10 && j1.x0 >= 5 && j1.x1 >= 20 && j1.x1 <= 25);

@@ -36,9 +36,15 @@ impl Cache {
         let path = dir.join("responses.jsonl");
         let mut map = HashMap::new();
         if path.exists() {
-            let f = File::open(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+            let f = File::open(&path).map_err(|e| Error::Io {
+                path: path.clone(),
+                source: e,
+            })?;
             for line in BufReader::new(f).lines() {
-                let line = line.map_err(|e| Error::Io { path: path.clone(), source: e })?;
+                let line = line.map_err(|e| Error::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
                 if let Ok(l) = serde_json::from_str::<Line>(&line) {
                     map.insert(l.key, l.reply);
                 }
@@ -49,7 +55,11 @@ impl Cache {
             .append(true)
             .open(&path)
             .map_err(|e| Error::write(&path, e))?;
-        Ok(Cache { path, map: Mutex::new(map), file: Mutex::new(file) })
+        Ok(Cache {
+            path,
+            map: Mutex::new(map),
+            file: Mutex::new(file),
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<String> {
@@ -57,11 +67,20 @@ impl Cache {
     }
 
     pub fn put(&self, key: &str, model: &str, reply: &str) -> Result<()> {
-        let line = serde_json::to_string(&Line { key: key.into(), model: model.into(), reply: reply.into() })
-            .map_err(|e| Error::other("response cache", e.to_string()))?;
+        let line = serde_json::to_string(&Line {
+            key: key.into(),
+            model: model.into(),
+            reply: reply.into(),
+        })
+        .map_err(|e| Error::other("response cache", e.to_string()))?;
         {
-            let mut f = self.file.lock().map_err(|_| Error::other("response cache", "lock poisoned"))?;
-            writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::write(&self.path, e))?;
+            let mut f = self
+                .file
+                .lock()
+                .map_err(|_| Error::other("response cache", "lock poisoned"))?;
+            writeln!(f, "{line}")
+                .and_then(|_| f.flush())
+                .map_err(|e| Error::write(&self.path, e))?;
         }
         if let Ok(mut m) = self.map.lock() {
             m.insert(key.to_string(), reply.to_string());

@@ -66,7 +66,10 @@ pub struct Client {
 
 enum Attempt {
     Done(String),
-    Retry { why: String, after: Option<Duration> },
+    Retry {
+        why: String,
+        after: Option<Duration>,
+    },
     Fail(String),
 }
 
@@ -92,7 +95,13 @@ impl Client {
             .timeout(timeout)
             .user_agent(concat!("medfm-robust/", env!("CARGO_PKG_VERSION")))
             .build();
-        Ok(Client { cfg, key, agent, cache, stats: Stats::default() })
+        Ok(Client {
+            cfg,
+            key,
+            agent,
+            cache,
+            stats: Stats::default(),
+        })
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -109,7 +118,13 @@ impl Client {
             self.cfg.max_completion_tokens,
             self.cfg.image_detail.as_deref().unwrap_or("")
         );
-        cache::key(&[&self.cfg.model, self.cfg.system_prompt.as_deref().unwrap_or(""), req.prompt, &image_hash, &params])
+        cache::key(&[
+            &self.cfg.model,
+            self.cfg.system_prompt.as_deref().unwrap_or(""),
+            req.prompt,
+            &image_hash,
+            &params,
+        ])
     }
 
     /// Send (or answer from the cache) one request, retrying as the module docs say.
@@ -118,7 +133,11 @@ impl Client {
         if let Some(c) = &self.cache {
             if let Some(text) = c.get(&key) {
                 self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Reply { text: self.redact(text), cached: true, attempts: 0 });
+                return Ok(Reply {
+                    text: self.redact(text),
+                    cached: true,
+                    attempts: 0,
+                });
             }
         }
         let body = self.body(req).to_string();
@@ -137,7 +156,11 @@ impl Client {
                     if let Some(c) = &self.cache {
                         c.put(&key, &self.cfg.model, &text)?;
                     }
-                    return Ok(Reply { text, cached: false, attempts: attempt + 1 });
+                    return Ok(Reply {
+                        text,
+                        cached: false,
+                        attempts: attempt + 1,
+                    });
                 }
                 Attempt::Fail(why) => {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
@@ -152,7 +175,13 @@ impl Client {
             }
         }
         self.stats.failures.fetch_add(1, Ordering::Relaxed);
-        Err(Error::other(what, format!("gave up after {} attempts: {last}", self.cfg.max_retries + 1)))
+        Err(Error::other(
+            what,
+            format!(
+                "gave up after {} attempts: {last}",
+                self.cfg.max_retries + 1
+            ),
+        ))
     }
 
     /// Remove the key from a message (a server may echo it back in an error body).
@@ -189,7 +218,11 @@ impl Client {
             messages.push(json!({ "role": "system", "content": s }));
         }
         messages.push(json!({ "role": "user", "content": content }));
-        let limit_field = if self.cfg.max_completion_tokens { "max_completion_tokens" } else { "max_tokens" };
+        let limit_field = if self.cfg.max_completion_tokens {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
         let mut body = json!({
             "model": self.cfg.model,
             "messages": messages,
@@ -201,7 +234,10 @@ impl Client {
     }
 
     fn send(&self, body: &str) -> Attempt {
-        let mut r = self.agent.post(&self.cfg.endpoint()).set("Content-Type", "application/json");
+        let mut r = self
+            .agent
+            .post(&self.cfg.endpoint())
+            .set("Content-Type", "application/json");
         if let Some(k) = &self.key {
             r = r.set("Authorization", &format!("Bearer {}", k.0));
         }
@@ -209,9 +245,15 @@ impl Client {
             Ok(resp) => match resp.into_string() {
                 Ok(text) => match reply_text(&text) {
                     Some(t) => Attempt::Done(t),
-                    None => Attempt::Retry { why: format!("unparsable reply: {}", snippet(&text)), after: None },
+                    None => Attempt::Retry {
+                        why: format!("unparsable reply: {}", snippet(&text)),
+                        after: None,
+                    },
                 },
-                Err(e) => Attempt::Retry { why: format!("reading the reply: {e}"), after: None },
+                Err(e) => Attempt::Retry {
+                    why: format!("reading the reply: {e}"),
+                    after: None,
+                },
             },
             Err(ureq::Error::Status(code, resp)) => {
                 let after = resp
@@ -228,8 +270,13 @@ impl Client {
                 }
             }
             Err(ureq::Error::Transport(t)) => match t.kind() {
-                ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => Attempt::Fail(t.to_string()),
-                _ => Attempt::Retry { why: format!("transport: {t}"), after: None },
+                ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => {
+                    Attempt::Fail(t.to_string())
+                }
+                _ => Attempt::Retry {
+                    why: format!("transport: {t}"),
+                    after: None,
+                },
             },
         }
     }
@@ -242,7 +289,11 @@ pub fn reply_text(body: &str) -> Option<String> {
     match content {
         Value::String(s) => Some(s.clone()),
         Value::Array(parts) => Some(
-            parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join(""),
+            parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(""),
         ),
         Value::Null => Some(String::new()),
         _ => None,
@@ -252,7 +303,10 @@ pub fn reply_text(body: &str) -> Option<String> {
 /// `data:image/png;base64,...`
 pub fn png_data_url(png: &[u8]) -> String {
     use base64::Engine;
-    format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    )
 }
 
 /// At most 200 characters of a server reply for error messages.

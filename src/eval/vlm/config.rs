@@ -79,19 +79,29 @@ fn default_backoff() -> u64 {
 
 impl ModelConfig {
     pub fn from_toml_str(text: &str, what: &str) -> Result<Self> {
-        let cfg: ModelConfig = toml::from_str(text).map_err(|e| Error::invalid(what, e.to_string()))?;
+        let cfg: ModelConfig =
+            toml::from_str(text).map_err(|e| Error::invalid(what, e.to_string()))?;
         cfg.validate(what)?;
         Ok(cfg)
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         Self::from_toml_str(&text, &path.display().to_string())
     }
 
     fn validate(&self, what: &str) -> Result<()> {
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return Err(Error::invalid(what, format!("base_url '{}' must start with http:// or https://", self.base_url)));
+            return Err(Error::invalid(
+                what,
+                format!(
+                    "base_url '{}' must start with http:// or https://",
+                    self.base_url
+                ),
+            ));
         }
         if self.concurrency == 0 {
             return Err(Error::invalid(what, "concurrency must be at least 1"));

@@ -36,9 +36,14 @@ pub struct DemoServer {
 
 impl DemoServer {
     pub fn start() -> Result<DemoServer> {
-        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::other("demo VLM server", format!("cannot bind 127.0.0.1: {e}")))?;
-        listener.set_nonblocking(true).map_err(|e| Error::other("demo VLM server", e.to_string()))?;
-        let addr = listener.local_addr().map_err(|e| Error::other("demo VLM server", e.to_string()))?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| Error::other("demo VLM server", format!("cannot bind 127.0.0.1: {e}")))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::other("demo VLM server", e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::other("demo VLM server", e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicU64::new(0));
         let (stop2, req2) = (stop.clone(), requests.clone());
@@ -51,12 +56,19 @@ impl DemoServer {
                             let _ = serve(stream, &req3);
                         });
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(2)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(2))
+                    }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
         });
-        Ok(DemoServer { base_url: format!("http://{addr}/v1"), requests, stop, thread: Some(thread) })
+        Ok(DemoServer {
+            base_url: format!("http://{addr}/v1"),
+            requests,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// A MODEL.toml for this server (written by `demo` next to its config).
@@ -101,13 +113,25 @@ fn serve(stream: TcpStream, requests: &AtomicU64) -> std::io::Result<()> {
     reader.read_exact(&mut body)?;
     let (status, reply) = if post {
         requests.fetch_add(1, Ordering::Relaxed);
-        match serde_json::from_slice::<Value>(&body).ok().and_then(|v| answer(&v)) {
-            Some(text) => (200, json!({"id": "demo", "object": "chat.completion", "model": MODEL,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})),
-            None => (400, json!({"error": {"message": "expected a chat completion with a text prompt and a PNG image"}})),
+        match serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| answer(&v))
+        {
+            Some(text) => (
+                200,
+                json!({"id": "demo", "object": "chat.completion", "model": MODEL,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}),
+            ),
+            None => (
+                400,
+                json!({"error": {"message": "expected a chat completion with a text prompt and a PNG image"}}),
+            ),
         }
     } else {
-        (404, json!({"error": {"message": "only POST /v1/chat/completions"}}))
+        (
+            404,
+            json!({"error": {"message": "only POST /v1/chat/completions"}}),
+        )
     };
     let text = reply.to_string();
     let mut s = stream;
@@ -122,20 +146,35 @@ fn serve(stream: TcpStream, requests: &AtomicU64) -> std::io::Result<()> {
 
 /// The rule's reply to a chat-completions body (None when it has no text or image).
 pub fn answer(body: &Value) -> Option<String> {
-    let content = body["messages"].as_array()?.iter().rev().find(|m| m["role"] == "user")?["content"].as_array()?.clone();
+    let content = body["messages"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")?["content"]
+        .as_array()?
+        .clone();
     let prompt = content.iter().find_map(|c| c["text"].as_str())?.to_string();
-    let url = content.iter().find_map(|c| c["image_url"]["url"].as_str())?;
+    let url = content
+        .iter()
+        .find_map(|c| c["image_url"]["url"].as_str())?;
     let b64 = url.split_once("base64,")?.1;
     let png = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     let img = image::load_from_memory(&png).ok()?;
     let colour = img.color().has_color();
     let grey = img.to_luma8();
     let (w, h) = (grey.width() as usize, grey.height() as usize);
-    let lum: Vec<f32> = grey.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect();
+    let lum: Vec<f32> = grey
+        .as_raw()
+        .iter()
+        .map(|&v| f32::from(v) / 255.0)
+        .collect();
     let object = salient_box(&lum, w, h);
     let mean = lum.iter().sum::<f32>() / lum.len().max(1) as f32;
     let lower = prompt.to_lowercase();
-    if lower.contains("bounding box") || lower.contains("[x1") || lower.contains("box") && !lower.contains("option") {
+    if lower.contains("bounding box")
+        || lower.contains("[x1")
+        || lower.contains("box") && !lower.contains("option")
+    {
         let [x1, y1, x2, y2] = object;
         return Some(format!("[{x1}, {y1}, {x2}, {y2}]"));
     }
@@ -146,7 +185,8 @@ pub fn answer(body: &Value) -> Option<String> {
             let l = l.trim();
             let mut ch = l.chars();
             let c = ch.next()?;
-            (c.is_ascii_uppercase() && matches!(ch.next(), Some('.') | Some(')') | Some(':'))).then(|| (c, l[2..].trim().to_lowercase()))
+            (c.is_ascii_uppercase() && matches!(ch.next(), Some('.') | Some(')') | Some(':')))
+                .then(|| (c, l[2..].trim().to_lowercase()))
         })
         .collect();
     if !options.is_empty() {
@@ -198,7 +238,11 @@ pub fn salient_box(lum: &[f32], w: usize, h: usize) -> [usize; 4] {
             sal[y * w + x] = s / n;
         }
     }
-    let (start, max) = sal.iter().enumerate().fold((0, f32::MIN), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) });
+    let (start, max) =
+        sal.iter().enumerate().fold(
+            (0, f32::MIN),
+            |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) },
+        );
     let thr = max * 0.5;
     let mut seen = vec![false; w * h];
     let mut stack = vec![start];
@@ -244,29 +288,46 @@ mod tests {
             }
         }
         let mut png = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
-        let url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png));
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let url = format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&png)
+        );
         json!({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": prompt}]}]})
     }
 
     #[test]
     fn the_rule_finds_the_bright_spot() {
-        let b = body("Give the bounding box [x1, y1, x2, y2] of the lesion.", 40, 30, (28, 4));
+        let b = body(
+            "Give the bounding box [x1, y1, x2, y2] of the lesion.",
+            40,
+            30,
+            (28, 4),
+        );
         assert_eq!(answer(&b).unwrap(), "[28, 4, 36, 10]");
         let q = "Where is the lesion?\nA. upper left\nB. upper right\nC. lower left\nD. lower right\nAnswer with the letter.";
         assert_eq!(answer(&body(q, 40, 30, (28, 4))).unwrap(), "B");
         assert_eq!(answer(&body(q, 40, 30, (2, 20))).unwrap(), "C");
         let c = answer(&body("Describe this image.", 40, 30, (2, 20))).unwrap();
-        assert_eq!(c, "a dark greyscale image with a small salient region in the lower left");
+        assert_eq!(
+            c,
+            "a dark greyscale image with a small salient region in the lower left"
+        );
     }
 
     #[test]
     fn serves_over_http() {
         let s = DemoServer::start().unwrap();
         let b = body("Describe this image.", 20, 20, (1, 1));
-        let resp = ureq::post(&format!("{}/chat/completions", s.base_url)).send_string(&b.to_string()).unwrap();
+        let resp = ureq::post(&format!("{}/chat/completions", s.base_url))
+            .send_string(&b.to_string())
+            .unwrap();
         let v: Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
-        assert!(v["choices"][0]["message"]["content"].as_str().unwrap().starts_with("a dark greyscale image"));
+        assert!(v["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("a dark greyscale image"));
         assert_eq!(s.requests.load(Ordering::Relaxed), 1);
     }
 }

@@ -38,13 +38,21 @@ pub fn encode_png(img: &Image) -> Result<Vec<u8>> {
             }
             (inter, image::ExtendedColorType::Rgb8)
         }
-        c => return Err(Error::invalid("image", format!("{c} channels; expected 1 or 3"))),
+        c => {
+            return Err(Error::invalid(
+                "image",
+                format!("{c} channels; expected 1 or 3"),
+            ))
+        }
     };
     let mut out = Vec::new();
     use image::ImageEncoder;
     image::codecs::png::PngEncoder::new(&mut out)
         .write_image(&buf, w, h, color)
-        .map_err(|e| Error::Encode { path: "<png in memory>".into(), reason: e.to_string() })?;
+        .map_err(|e| Error::Encode {
+            path: "<png in memory>".into(),
+            reason: e.to_string(),
+        })?;
     Ok(out)
 }
 
@@ -80,5 +88,9 @@ pub fn box_mask(b: [f64; 4], width: usize, height: usize) -> Mask {
             }
         }
     }
-    Mask { width, height, data }
+    Mask {
+        width,
+        height,
+        data,
+    }
 }

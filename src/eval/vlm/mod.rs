@@ -9,10 +9,10 @@
 pub mod cache;
 pub mod client;
 pub mod config;
+pub mod demo_server;
 pub mod images;
 pub mod parse;
 pub mod prompts;
-pub mod demo_server;
 pub mod tasks;
 
 pub use client::{ChatRequest, Client, Reply};

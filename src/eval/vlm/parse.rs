@@ -49,14 +49,23 @@ pub fn letter(i: usize) -> char {
 pub fn parse_choice(reply: &str, options: &[String]) -> Choice {
     let n = options.len();
     if let Some(i) = letter_rule(reply, n) {
-        return Choice { index: Some(i), rule: ChoiceRule::Letter };
+        return Choice {
+            index: Some(i),
+            rule: ChoiceRule::Letter,
+        };
     }
     if let Some(i) = text_rule(reply, options) {
-        return Choice { index: Some(i), rule: ChoiceRule::Text };
+        return Choice {
+            index: Some(i),
+            rule: ChoiceRule::Text,
+        };
     }
     let r = reply.trim().to_lowercase();
     if r.is_empty() || n == 0 {
-        return Choice { index: None, rule: ChoiceRule::None };
+        return Choice {
+            index: None,
+            rule: ChoiceRule::None,
+        };
     }
     let mut best = (0usize, -1.0f64);
     for (i, o) in options.iter().enumerate() {
@@ -65,7 +74,10 @@ pub fn parse_choice(reply: &str, options: &[String]) -> Choice {
             best = (i, s);
         }
     }
-    Choice { index: Some(best.0), rule: ChoiceRule::Similarity }
+    Choice {
+        index: Some(best.0),
+        rule: ChoiceRule::Similarity,
+    }
 }
 
 fn letter_index(c: char, n: usize) -> Option<usize> {
@@ -78,10 +90,15 @@ fn letter_index(c: char, n: usize) -> Option<usize> {
 }
 
 fn letter_rule(reply: &str, n: usize) -> Option<usize> {
-    let cleaned: String = reply.chars().filter(|c| !matches!(c, '*' | '#' | '`' | '"' | '\'')).collect();
+    let cleaned: String = reply
+        .chars()
+        .filter(|c| !matches!(c, '*' | '#' | '`' | '"' | '\''))
+        .collect();
     let t = cleaned.trim();
     // Whole reply is one letter, possibly wrapped or followed by a delimiter.
-    let core = t.trim_start_matches(['(', '[']).trim_end_matches(['.', ')', ']', ':', ',']);
+    let core = t
+        .trim_start_matches(['(', '['])
+        .trim_end_matches(['.', ')', ']', ':', ',']);
     let mut chars = core.chars();
     if let (Some(c), None) = (chars.next(), chars.next()) {
         if let Some(i) = letter_index(c, n) {
@@ -102,7 +119,13 @@ fn letter_rule(reply: &str, n: usize) -> Option<usize> {
     // Answer phrases.
     let lower = t.to_lowercase();
     let mut found: Vec<usize> = Vec::new();
-    for phrase in ["answer is", "answer:", "answer would be", "option", "choice"] {
+    for phrase in [
+        "answer is",
+        "answer:",
+        "answer would be",
+        "option",
+        "choice",
+    ] {
         let mut from = 0;
         while let Some(pos) = lower[from..].find(phrase) {
             let start = from + pos + phrase.len();
@@ -112,7 +135,8 @@ fn letter_rule(reply: &str, n: usize) -> Option<usize> {
             let mut ac = a.chars();
             if let Some(c) = ac.next() {
                 let next_ok = ac.next().is_none_or(|d| !d.is_alphanumeric());
-                if next_ok && (c.is_ascii_uppercase() || after.trim_start().starts_with(['(', ':'])) {
+                if next_ok && (c.is_ascii_uppercase() || after.trim_start().starts_with(['(', ':']))
+                {
                     if let Some(i) = letter_index(c, n) {
                         if !found.contains(&i) {
                             found.push(i);
@@ -129,7 +153,10 @@ fn letter_rule(reply: &str, n: usize) -> Option<usize> {
         return None;
     }
     // VLMEvalKit-style: exactly one distinct standalone capital letter.
-    let spaced: String = t.chars().map(|c| if ".()[],:;!*#{}".contains(c) { ' ' } else { c }).collect();
+    let spaced: String = t
+        .chars()
+        .map(|c| if ".()[],:;!*#{}".contains(c) { ' ' } else { c })
+        .collect();
     let words: Vec<&str> = spaced.split_whitespace().collect();
     let mut letters: Vec<usize> = Vec::new();
     for (k, w) in words.iter().enumerate() {
@@ -158,7 +185,9 @@ fn letter_rule(reply: &str, n: usize) -> Option<usize> {
 /// "A" used as the article: followed by a word that is not itself a lone capital.
 fn article_use(_t: &str, words: &[&str], k: usize) -> bool {
     match words.get(k + 1) {
-        Some(next) => next.chars().count() > 1 || next.chars().next().is_some_and(|c| c.is_lowercase()),
+        Some(next) => {
+            next.chars().count() > 1 || next.chars().next().is_some_and(|c| c.is_lowercase())
+        }
         None => false,
     }
 }
@@ -166,22 +195,39 @@ fn article_use(_t: &str, words: &[&str], k: usize) -> bool {
 /// Lower-case, punctuation to spaces, single spaces, padded with one space on each side so that
 /// `contains(" word ")` tests whole words.
 fn words_padded(s: &str) -> String {
-    let cleaned: String =
-        s.to_lowercase().chars().map(|c| if c.is_alphanumeric() || c.is_whitespace() { c } else { ' ' }).collect();
-    format!(" {} ", cleaned.split_whitespace().collect::<Vec<_>>().join(" "))
+    let cleaned: String = s
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    format!(
+        " {} ",
+        cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
 }
 
 fn text_rule(reply: &str, options: &[String]) -> Option<usize> {
     let r = words_padded(reply);
     let opts: Vec<String> = options.iter().map(|o| words_padded(o)).collect();
-    let hits: Vec<usize> = (0..opts.len()).filter(|&i| !opts[i].trim().is_empty() && r.contains(&opts[i])).collect();
+    let hits: Vec<usize> = (0..opts.len())
+        .filter(|&i| !opts[i].trim().is_empty() && r.contains(&opts[i]))
+        .collect();
     match hits.len() {
         0 => None,
         1 => Some(hits[0]),
         _ => {
             // One hit containing every other hit ("no pneumonia" vs "pneumonia").
-            let cover: Vec<usize> =
-                hits.iter().copied().filter(|&i| hits.iter().all(|&j| j == i || opts[i].contains(&opts[j]))).collect();
+            let cover: Vec<usize> = hits
+                .iter()
+                .copied()
+                .filter(|&i| hits.iter().all(|&j| j == i || opts[i].contains(&opts[j])))
+                .collect();
             if cover.len() == 1 {
                 Some(cover[0])
             } else {
@@ -247,7 +293,11 @@ fn longest_match(
                 if j >= bhi {
                     break;
                 }
-                let k = if j > 0 { j2len.get(&(j - 1)).copied().unwrap_or(0) } else { 0 } + 1;
+                let k = if j > 0 {
+                    j2len.get(&(j - 1)).copied().unwrap_or(0)
+                } else {
+                    0
+                } + 1;
                 new.insert(j, k);
                 if k > bestsize {
                     besti = i + 1 - k;
@@ -263,7 +313,10 @@ fn longest_match(
         bestj -= 1;
         bestsize += 1;
     }
-    while besti + bestsize < ahi && bestj + bestsize < bhi && a[besti + bestsize] == b[bestj + bestsize] {
+    while besti + bestsize < ahi
+        && bestj + bestsize < bhi
+        && a[besti + bestsize] == b[bestj + bestsize]
+    {
         bestsize += 1;
     }
     (besti, bestj, bestsize)
@@ -298,7 +351,10 @@ pub struct BoxFormat {
 
 impl Default for BoxFormat {
     fn default() -> Self {
-        BoxFormat { order: BoxOrder::Xyxy, unit: BoxUnit::Pixel }
+        BoxFormat {
+            order: BoxOrder::Xyxy,
+            unit: BoxUnit::Pixel,
+        }
     }
 }
 
@@ -347,7 +403,12 @@ impl BoxFormat {
         let (w, h) = (width as f64, height as f64);
         let (x1, x2) = (x1 * sx, x2 * sx);
         let (y1, y2) = (y1 * sy, y2 * sy);
-        [x1.min(x2).clamp(0.0, w), y1.min(y2).clamp(0.0, h), x1.max(x2).clamp(0.0, w), y1.max(y2).clamp(0.0, h)]
+        [
+            x1.min(x2).clamp(0.0, w),
+            y1.min(y2).clamp(0.0, h),
+            x1.max(x2).clamp(0.0, w),
+            y1.max(y2).clamp(0.0, h),
+        ]
     }
 }
 
@@ -372,7 +433,10 @@ fn numbers(text: &str) -> Vec<Num> {
     while i < b.len() {
         let neg = b[i] == b'-' && i + 1 < b.len() && b[i + 1].is_ascii_digit();
         let starts_digit = b[i].is_ascii_digit()
-            || (b[i] == b'.' && i + 1 < b.len() && b[i + 1].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_digit()));
+            || (b[i] == b'.'
+                && i + 1 < b.len()
+                && b[i + 1].is_ascii_digit()
+                && (i == 0 || !b[i - 1].is_ascii_digit()));
         if !(neg || starts_digit) {
             i += 1;
             continue;
@@ -394,7 +458,11 @@ fn numbers(text: &str) -> Vec<Num> {
         let loc = start >= 3 && &b[start - 3..start] == b"loc";
         let in_word = left.is_ascii_alphabetic() && !loc;
         if value.is_finite() {
-            out.push(Num { value, start, in_word });
+            out.push(Num {
+                value,
+                start,
+                in_word,
+            });
         }
         i = j.max(i + 1);
     }
@@ -404,10 +472,17 @@ fn numbers(text: &str) -> Vec<Num> {
 /// The four raw numbers of the box in `reply` (module docs), or None.
 pub fn box_numbers(reply: &str) -> Option<[f64; 4]> {
     let nums = numbers(reply);
-    let four = |v: Vec<f64>| -> Option<[f64; 4]> { (v.len() >= 4).then(|| [v[0], v[1], v[2], v[3]]) };
+    let four =
+        |v: Vec<f64>| -> Option<[f64; 4]> { (v.len() >= 4).then(|| [v[0], v[1], v[2], v[3]]) };
     if let Some(pos) = reply.find("box_2d") {
         let after = pos + "box_2d".len();
-        if let Some(b) = four(nums.iter().filter(|n| n.start >= after).map(|n| n.value).take(4).collect()) {
+        if let Some(b) = four(
+            nums.iter()
+                .filter(|n| n.start >= after)
+                .map(|n| n.value)
+                .take(4)
+                .collect(),
+        ) {
             return Some(b);
         }
     }
@@ -419,7 +494,11 @@ pub fn box_numbers(reply: &str) -> Option<[f64; 4]> {
             if bytes[i] == open {
                 if let Some(len) = bytes[i + 1..].iter().position(|&c| c == close) {
                     let end = i + 1 + len;
-                    let inside: Vec<f64> = nums.iter().filter(|n| n.start > i && n.start < end).map(|n| n.value).collect();
+                    let inside: Vec<f64> = nums
+                        .iter()
+                        .filter(|n| n.start > i && n.start < end)
+                        .map(|n| n.value)
+                        .collect();
                     if inside.len() == 4 {
                         return four(inside);
                     }
@@ -428,7 +507,13 @@ pub fn box_numbers(reply: &str) -> Option<[f64; 4]> {
             i += 1;
         }
     }
-    four(nums.iter().filter(|n| !n.in_word).map(|n| n.value).take(4).collect())
+    four(
+        nums.iter()
+            .filter(|n| !n.in_word)
+            .map(|n| n.value)
+            .take(4)
+            .collect(),
+    )
 }
 
 /// Parse a box from `reply` with `format`, in pixels of a `width` x `height` image.

@@ -17,7 +17,11 @@ pub struct Compat {
 impl Compat {
     /// Every quirk on: the `medfm-robust-compat` profile.
     pub fn all() -> Self {
-        Compat { vqa_without_options: true, box_first_four: true, raw_captions: true }
+        Compat {
+            vqa_without_options: true,
+            box_first_four: true,
+            raw_captions: true,
+        }
     }
 }
 
@@ -47,7 +51,10 @@ pub fn grounding(question: &str, compat: Compat) -> String {
     if compat.box_first_four {
         return question.to_string();
     }
-    format!("{}\nAnswer with one bounding box [x1, y1, x2, y2] of the region.", question.trim())
+    format!(
+        "{}\nAnswer with one bounding box [x1, y1, x2, y2] of the region.",
+        question.trim()
+    )
 }
 
 /// The judge's prompt (optional LLM judge for VQA, as in the authors' protocol: score 1, 0.5 or 0,

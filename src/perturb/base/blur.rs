@@ -6,8 +6,8 @@
 //! 0.50-0.59, wang) is reachable on large smooth images: on skimage `camera` at 256 px, sigma 15
 //! gives SSIM ~0.57 and a 40 px line ~0.61; sigma 25 and 100 px leave room for 512 px inputs.
 
-use crate::error::Result;
 use super::{clip, quantise};
+use crate::error::Result;
 use crate::image::{BitDepth, Image};
 use crate::perturb::common::filter::gaussian_blur_plane;
 use crate::perturb::common::psf::{convolve_sparse, line_psf, SparseKernel};
@@ -52,7 +52,11 @@ impl Prepared for GaussianBlurPrepared<'_> {
             return self.img.clone();
         }
         let (w, h) = (self.img.width, self.img.height);
-        filter_planes(self.img, |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE), clip)
+        filter_planes(
+            self.img,
+            |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE),
+            clip,
+        )
     }
 
     fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
@@ -60,7 +64,11 @@ impl Prepared for GaussianBlurPrepared<'_> {
             return self.img.quantised(depth);
         }
         let (w, h, m) = (self.img.width, self.img.height, depth.max_value());
-        filter_planes(self.img, |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE), |v| quantise(v, m))
+        filter_planes(
+            self.img,
+            |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE),
+            |v| quantise(v, m),
+        )
     }
 }
 
@@ -113,7 +121,10 @@ pub fn motion_blur_cap(w: usize, h: usize) -> f64 {
 impl MotionBlurPrepared<'_> {
     /// The line PSF at strength s, its length capped by [`motion_blur_cap`].
     fn kernel(&self, s: f32) -> SparseKernel {
-        line_psf((s as f64).min(motion_blur_cap(self.img.width, self.img.height)), self.angle)
+        line_psf(
+            (s as f64).min(motion_blur_cap(self.img.width, self.img.height)),
+            self.angle,
+        )
     }
 }
 
@@ -133,7 +144,11 @@ impl Prepared for MotionBlurPrepared<'_> {
         }
         let (w, h, m) = (self.img.width, self.img.height, depth.max_value());
         let k = self.kernel(s);
-        filter_planes(self.img, |p| convolve_sparse(p, w, h, &k), |v| quantise(v, m))
+        filter_planes(
+            self.img,
+            |p| convolve_sparse(p, w, h, &k),
+            |v| quantise(v, m),
+        )
     }
 }
 
@@ -142,6 +157,9 @@ impl Perturbation for MotionBlur {
         &MOTION_BLUR
     }
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(MotionBlurPrepared { img, angle: motion_blur_angle(ctx) }))
+        Ok(Box::new(MotionBlurPrepared {
+            img,
+            angle: motion_blur_angle(ctx),
+        }))
     }
 }

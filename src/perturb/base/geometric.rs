@@ -68,7 +68,8 @@ static ROTATION: Info = Info {
     id: "rotation",
     category: Category::Base,
     modality: None,
-    model: "rotation about the image centre ((w-1)/2, (h-1)/2) by s degrees, sign fixed per image, \
+    model:
+        "rotation about the image centre ((w-1)/2, (h-1)/2) by s degrees, sign fixed per image, \
             bilinear, reflect border (OpenCV BORDER_REFLECT); mask nearest, same border",
     strength_name: "angle, degrees",
     strength_range: (0.0, 90.0),
@@ -86,7 +87,11 @@ impl Perturbation for Rotation {
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         let [sign, _] = warp_draws(ROTATION.id, ctx);
         let (w, h) = (img.width, img.height);
-        Ok(Box::new(WarpPrepared { img, map: move |s: f32| Affine::rotation(w, h, sign * s as f64), border: Border::Reflect }))
+        Ok(Box::new(WarpPrepared {
+            img,
+            map: move |s: f32| Affine::rotation(w, h, sign * s as f64),
+            border: Border::Reflect,
+        }))
     }
 }
 
@@ -115,7 +120,11 @@ impl Perturbation for Scaling {
         let (w, h) = (img.width, img.height);
         // the factor never reaches 0 (the range stops at 0.8; clamped for out-of-range callers)
         let map = move |s: f32| Affine::zoom(w, h, (1.0 - s as f64).max(0.01));
-        Ok(Box::new(WarpPrepared { img, map, border: Border::Zero }))
+        Ok(Box::new(WarpPrepared {
+            img,
+            map,
+            border: Border::Zero,
+        }))
     }
 }
 
@@ -147,6 +156,10 @@ impl Perturbation for Translation {
             let d = s as f64 * side;
             Affine::translation(d * ux, d * uy)
         };
-        Ok(Box::new(WarpPrepared { img, map, border: Border::Reflect }))
+        Ok(Box::new(WarpPrepared {
+            img,
+            map,
+            border: Border::Reflect,
+        }))
     }
 }

@@ -98,7 +98,12 @@ impl Perturbation for Brightness {
         let mut value = vec![0.0f32; n];
         value.par_chunks_mut(4096).enumerate().for_each(|(k, v)| {
             let p = k * 4096..k * 4096 + v.len();
-            for (((o, &r), &g), &b) in v.iter_mut().zip(&r[p.clone()]).zip(&g[p.clone()]).zip(&b[p]) {
+            for (((o, &r), &g), &b) in v
+                .iter_mut()
+                .zip(&r[p.clone()])
+                .zip(&g[p.clone()])
+                .zip(&b[p])
+            {
                 *o = r.max(g).max(b);
             }
         });
@@ -168,7 +173,9 @@ impl Prepared for ContrastPrepared<'_> {
 /// Mean of each plane, summed in f64 in index order.
 pub(crate) fn channel_means(img: &Image) -> Vec<f32> {
     let n = img.plane_len().max(1) as f64;
-    img.planes().map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / n) as f32).collect()
+    img.planes()
+        .map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / n) as f32)
+        .collect()
 }
 
 impl Perturbation for Contrast {
@@ -176,6 +183,9 @@ impl Perturbation for Contrast {
         &CONTRAST
     }
     fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(ContrastPrepared { img, means: channel_means(img) }))
+        Ok(Box::new(ContrastPrepared {
+            img,
+            means: channel_means(img),
+        }))
     }
 }

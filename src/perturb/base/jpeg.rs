@@ -21,7 +21,9 @@
 
 use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image};
-use crate::perturb::{Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind};
+use crate::perturb::{
+    Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind,
+};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 pub struct Jpeg;
@@ -77,14 +79,34 @@ impl JpegPrepared {
         } else {
             ColorType::Luma
         };
-        enc.encode(&self.interleaved, self.width as u16, self.height as u16, colour).map_err(|e| e.to_string())?;
-        let decoded = image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg).map_err(|e| e.to_string())?;
-        let bytes = if self.channels == 3 { decoded.to_rgb8().into_raw() } else { decoded.to_luma8().into_raw() };
+        enc.encode(
+            &self.interleaved,
+            self.width as u16,
+            self.height as u16,
+            colour,
+        )
+        .map_err(|e| e.to_string())?;
+        let decoded = image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg)
+            .map_err(|e| e.to_string())?;
+        let bytes = if self.channels == 3 {
+            decoded.to_rgb8().into_raw()
+        } else {
+            decoded.to_luma8().into_raw()
+        };
         if bytes.len() != self.interleaved.len() {
-            return Err(format!("decoded {} bytes, expected {}", bytes.len(), self.interleaved.len()));
+            return Err(format!(
+                "decoded {} bytes, expected {}",
+                bytes.len(),
+                self.interleaved.len()
+            ));
         }
         let hwc: Vec<f32> = bytes.iter().map(|&b| b as f32 / 255.0).collect();
-        Ok(Image::from_interleaved(self.width, self.height, self.channels, &hwc))
+        Ok(Image::from_interleaved(
+            self.width,
+            self.height,
+            self.channels,
+            &hwc,
+        ))
     }
 }
 
@@ -93,7 +115,8 @@ impl Prepared for JpegPrepared {
         if s <= 0.0 {
             return self.clean.clone();
         }
-        self.round_trip(quality(s)).unwrap_or_else(|_| self.quantised.clone())
+        self.round_trip(quality(s))
+            .unwrap_or_else(|_| self.quantised.clone())
     }
 
     /// The round trip's samples are 8-bit codes / 255 already: quantising them to 8 bits
@@ -113,22 +136,50 @@ impl Perturbation for Jpeg {
     }
     fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         if img.channels != 1 && img.channels != 3 {
-            return Err(Error::NotApplicable { id: JPEG.id.into(), reason: format!("{} channels (JPEG takes 1 or 3)", img.channels) });
+            return Err(Error::NotApplicable {
+                id: JPEG.id.into(),
+                reason: format!("{} channels (JPEG takes 1 or 3)", img.channels),
+            });
         }
-        if img.width == 0 || img.height == 0 || img.width > u16::MAX as usize || img.height > u16::MAX as usize {
-            return Err(Error::NotApplicable { id: JPEG.id.into(), reason: format!("image {} outside JPEG's 1..65535 px per side", img.shape_str()) });
+        if img.width == 0
+            || img.height == 0
+            || img.width > u16::MAX as usize
+            || img.height > u16::MAX as usize
+        {
+            return Err(Error::NotApplicable {
+                id: JPEG.id.into(),
+                reason: format!(
+                    "image {} outside JPEG's 1..65535 px per side",
+                    img.shape_str()
+                ),
+            });
         }
         let quantised = img.quantised(crate::image::BitDepth::U8);
-        let interleaved = quantised.to_interleaved().iter().map(|&v| (v * 255.0).round() as u8).collect();
-        let p = JpegPrepared { width: img.width, height: img.height, channels: img.channels, interleaved, quantised, clean: img.clone() };
+        let interleaved = quantised
+            .to_interleaved()
+            .iter()
+            .map(|&v| (v * 255.0).round() as u8)
+            .collect();
+        let p = JpegPrepared {
+            width: img.width,
+            height: img.height,
+            channels: img.channels,
+            interleaved,
+            quantised,
+            clean: img.clone(),
+        };
         // one trial round trip so an encoder/decoder failure surfaces here as an error, not later
-        p.round_trip(100).map_err(|e| Error::other(JPEG.id, format!("JPEG round trip failed: {e}")))?;
+        p.round_trip(100)
+            .map_err(|e| Error::other(JPEG.id, format!("JPEG round trip failed: {e}")))?;
         Ok(Box::new(p))
     }
     /// Step 0 is s = 0, the identity (no codec); step 1 quality 100 (s = 0.25 / 99, inside
     /// (0, 0.005)); step k >= 2 quality 101 - k at s = (k - 1) / 99, so step 100 is quality 1 at s = 1.
     fn integer_steps(&self) -> Option<IntegerSteps> {
-        Some(IntegerSteps { last: 100, strength: jpeg_step })
+        Some(IntegerSteps {
+            last: 100,
+            strength: jpeg_step,
+        })
     }
 }
 

@@ -51,13 +51,19 @@ const CHUNK: usize = 16384;
 /// samples of plane c at the pixel indices `pixels`) from `src` (the input samples there). Each
 /// output depends only on its own index (thread-count independent); the op writes its inner
 /// loop over zipped slices, which the compiler vectorises (no per-sample index arithmetic).
-pub(crate) fn map_chunks(img: &Image, f: impl Fn(usize, std::ops::Range<usize>, &[f32], &mut [f32]) + Sync + Send) -> Image {
+pub(crate) fn map_chunks(
+    img: &Image,
+    f: impl Fn(usize, std::ops::Range<usize>, &[f32], &mut [f32]) + Sync + Send,
+) -> Image {
     let mut out = Image::new(img.width, img.height, img.channels);
     for (c, (src, dst)) in img.planes().zip(out.planes_mut()).enumerate() {
-        dst.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).enumerate().for_each(|(k, (d, s))| {
-            let p0 = k * CHUNK;
-            f(c, p0..p0 + d.len(), s, d)
-        });
+        dst.par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .enumerate()
+            .for_each(|(k, (d, s))| {
+                let p0 = k * CHUNK;
+                f(c, p0..p0 + d.len(), s, d)
+            });
     }
     out
 }
@@ -102,7 +108,10 @@ mod tests {
             assert_eq!(i.category, crate::perturb::Category::Base);
             assert!(i.modality.is_none());
             assert_eq!(i.strength_range.0, 0.0);
-            assert_eq!(i.geometric, matches!(i.id, "rotation" | "scaling" | "translation"));
+            assert_eq!(
+                i.geometric,
+                matches!(i.id, "rotation" | "scaling" | "translation")
+            );
         }
     }
 }

@@ -81,7 +81,11 @@ impl Perturbation for GaussianNoise {
         &GAUSSIAN_NOISE
     }
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(AdditiveNoise { img, field: normal_field(img, ctx, GAUSSIAN_NOISE.id), multiplicative: false }))
+        Ok(Box::new(AdditiveNoise {
+            img,
+            field: normal_field(img, ctx, GAUSSIAN_NOISE.id),
+            multiplicative: false,
+        }))
     }
 }
 
@@ -106,7 +110,11 @@ impl Perturbation for SpeckleNoise {
         &SPECKLE_NOISE
     }
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(AdditiveNoise { img, field: normal_field(img, ctx, SPECKLE_NOISE.id), multiplicative: true }))
+        Ok(Box::new(AdditiveNoise {
+            img,
+            field: normal_field(img, ctx, SPECKLE_NOISE.id),
+            multiplicative: true,
+        }))
     }
 }
 

@@ -48,7 +48,11 @@ impl BodyGeometry {
         }
         if n == 0 {
             let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
-            return BodyGeometry { cx, cy, r_max: (cx * cx + cy * cy).sqrt().max(1.0) };
+            return BodyGeometry {
+                cx,
+                cy,
+                r_max: (cx * cx + cy * cy).sqrt().max(1.0),
+            };
         }
         let (cx, cy) = (sx / n as f64, sy / n as f64);
         let mut r2 = 0.0f64;
@@ -59,13 +63,19 @@ impl BodyGeometry {
                 }
             }
         }
-        BodyGeometry { cx, cy, r_max: r2.sqrt().max(1.0) }
+        BodyGeometry {
+            cx,
+            cy,
+            r_max: r2.sqrt().max(1.0),
+        }
     }
 }
 
 /// Binary support (1 inside the body / cone, 0 outside), as f32 for blending.
 pub fn support(lum: &[f32]) -> Vec<f32> {
-    lum.iter().map(|&v| if v > BODY_THRESHOLD { 1.0 } else { 0.0 }).collect()
+    lum.iter()
+        .map(|&v| if v > BODY_THRESHOLD { 1.0 } else { 0.0 })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ pub fn smooth_field(rng: &Rng, stream: u32, w: usize, h: usize, cells: usize) ->
     let cells = cells.max(1);
     let gw = cells + 3;
     let gh = cells + 3;
-    let grid: Vec<f32> = (0..gw * gh).map(|i| rng.uniform(stream, i as u32)).collect();
+    let grid: Vec<f32> = (0..gw * gh)
+        .map(|i| rng.uniform(stream, i as u32))
+        .collect();
     let mut out = vec![0.0f32; w * h];
     for y in 0..h {
         // grid coordinate: pixel centre mapped onto [1, cells + 1]
@@ -50,7 +52,9 @@ fn catmull_rom(t: f32) -> [f32; 4] {
 
 /// Min-max normalise in place to [0, 1]; a constant field becomes 0.5.
 pub fn normalise(v: &mut [f32]) {
-    let (lo, hi) = v.iter().fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    let (lo, hi) = v
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
     let span = hi - lo;
     for x in v.iter_mut() {
         *x = if span > 0.0 { (*x - lo) / span } else { 0.5 };
@@ -67,10 +71,15 @@ mod tests {
         let a = smooth_field(&r, 5, 40, 30, 4);
         let b = smooth_field(&r, 5, 40, 30, 4);
         assert_eq!(a, b);
-        let (lo, hi) = a.iter().fold((1.0f32, 0.0f32), |(l, h), &x| (l.min(x), h.max(x)));
+        let (lo, hi) = a
+            .iter()
+            .fold((1.0f32, 0.0f32), |(l, h), &x| (l.min(x), h.max(x)));
         assert_eq!((lo, hi), (0.0, 1.0));
         // smooth: neighbouring pixels differ little
-        let max_step = a.chunks(40).flat_map(|row| row.windows(2).map(|w| (w[1] - w[0]).abs())).fold(0.0, f32::max);
+        let max_step = a
+            .chunks(40)
+            .flat_map(|row| row.windows(2).map(|w| (w[1] - w[0]).abs()))
+            .fold(0.0, f32::max);
         assert!(max_step < 0.2, "{max_step}");
     }
 }

@@ -27,7 +27,9 @@ pub fn gaussian_kernel(sigma: f64, truncate: f64) -> Vec<f32> {
         return vec![1.0];
     }
     let radius = (truncate * sigma + 0.5) as isize;
-    let w: Vec<f64> = (-radius..=radius).map(|x| (-0.5 * (x * x) as f64 / (sigma * sigma)).exp()).collect();
+    let w: Vec<f64> = (-radius..=radius)
+        .map(|x| (-0.5 * (x * x) as f64 / (sigma * sigma)).exp())
+        .collect();
     let s: f64 = w.iter().sum();
     w.iter().map(|v| (v / s) as f32).collect()
 }
@@ -46,21 +48,33 @@ pub fn convolve_separable(plane: &[f32], w: usize, h: usize, kx: &[f32], ky: &[f
         let src = &plane[y * w..(y + 1) * w];
         // the row with its reflected margins, so the tap loop has no border branch; the
         // accumulation order (taps in kernel order) is unchanged
-        let padded: Vec<f32> = (-rx..w as isize + rx).map(|i| src[reflect_index(i, w)]).collect();
+        let padded: Vec<f32> = (-rx..w as isize + rx)
+            .map(|i| src[reflect_index(i, w)])
+            .collect();
         // every output sums `0 + k0*v0 + k1*v1 + ...` in tap order (bit-identical to a
         // per-pixel dot product and to kernels/blur.cuh), in register-sized chunks of the row
         tap_sums(row, &padded, &xtaps);
     });
     let mut out = vec![0.0f32; w * h];
     out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        let taps: Vec<(usize, f32)> = ky.iter().enumerate().map(|(k, &wk)| (reflect_index(y as isize + k as isize - ry, h) * w, wk)).collect();
+        let taps: Vec<(usize, f32)> = ky
+            .iter()
+            .enumerate()
+            .map(|(k, &wk)| (reflect_index(y as isize + k as isize - ry, h) * w, wk))
+            .collect();
         tap_sums(row, &tmp, &taps);
     });
     out
 }
 
 /// Gaussian blur of one plane (scipy `gaussian_filter(mode='reflect', truncate=truncate)`).
-pub fn gaussian_blur_plane(plane: &[f32], w: usize, h: usize, sigma: f64, truncate: f64) -> Vec<f32> {
+pub fn gaussian_blur_plane(
+    plane: &[f32],
+    w: usize,
+    h: usize,
+    sigma: f64,
+    truncate: f64,
+) -> Vec<f32> {
     if sigma <= 0.0 {
         return plane.to_vec();
     }
@@ -111,7 +125,11 @@ mod tests {
                         for (j, &wk) in k.iter().enumerate() {
                             acc += wk * tmp[reflect_index(y as isize + j as isize - r, h) * w + x];
                         }
-                        assert_eq!(got[y * w + x].to_bits(), acc.to_bits(), "{w}x{h} sigma {sigma} ({x}, {y})");
+                        assert_eq!(
+                            got[y * w + x].to_bits(),
+                            acc.to_bits(),
+                            "{w}x{h} sigma {sigma} ({x}, {y})"
+                        );
                     }
                 }
             }

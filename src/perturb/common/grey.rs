@@ -17,13 +17,16 @@ where
     let n = img.plane_len();
     let w = img.width.max(1);
     let mut out = img.clone();
-    out.data.par_chunks_mut(w).enumerate().for_each(|(row, chunk)| {
-        let base = (row * w) % n.max(1);
-        for (j, v) in chunk.iter_mut().enumerate() {
-            let r = f(base + j, *v);
-            *v = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
-        }
-    });
+    out.data
+        .par_chunks_mut(w)
+        .enumerate()
+        .for_each(|(row, chunk)| {
+            let base = (row * w) % n.max(1);
+            for (j, v) in chunk.iter_mut().enumerate() {
+                let r = f(base + j, *v);
+                *v = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
+            }
+        });
     out
 }
 
@@ -33,7 +36,12 @@ mod tests {
 
     #[test]
     fn same_field_on_every_channel_and_clipped() {
-        let img = Image::from_planes(2, 2, 3, vec![0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4, 0.9, 0.9, 0.9, 0.9]);
+        let img = Image::from_planes(
+            2,
+            2,
+            3,
+            vec![0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4, 0.9, 0.9, 0.9, 0.9],
+        );
         let out = map_pixels(&img, |i, v| v + i as f32 * 0.1);
         assert_eq!(out.plane(0), out.plane(1));
         let expect = [0.1, 0.3, 0.5, 0.7];

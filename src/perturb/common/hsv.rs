@@ -56,7 +56,9 @@ mod tests {
         let (h, s, v) = rgb_to_hsv(0.0, 1.0, 0.0);
         assert!((h - 1.0 / 3.0).abs() < 1e-6 && s == 1.0 && v == 1.0);
         let (h, s, v) = rgb_to_hsv(0.2, 0.4, 0.8);
-        assert!((h - 0.611_111_1).abs() < 1e-6 && (s - 0.75).abs() < 1e-6 && (v - 0.8).abs() < 1e-6);
+        assert!(
+            (h - 0.611_111_1).abs() < 1e-6 && (s - 0.75).abs() < 1e-6 && (v - 0.8).abs() < 1e-6
+        );
     }
 
     #[test]
@@ -67,7 +69,10 @@ mod tests {
             let b = (i / 100) as f32 / 9.0;
             let (h, s, v) = rgb_to_hsv(r, g, b);
             let (r2, g2, b2) = hsv_to_rgb(h, s, v);
-            assert!((r - r2).abs() < 1e-5 && (g - g2).abs() < 1e-5 && (b - b2).abs() < 1e-5, "{r} {g} {b}");
+            assert!(
+                (r - r2).abs() < 1e-5 && (g - g2).abs() < 1e-5 && (b - b2).abs() < 1e-5,
+                "{r} {g} {b}"
+            );
         }
     }
 }

@@ -34,7 +34,10 @@ fn transform(data: &mut [Complex64], w: usize, h: usize, inverse: bool) {
 
 /// numpy `fft2` of a real plane.
 pub fn fft2(plane: &[f32], w: usize, h: usize) -> Vec<Complex64> {
-    let mut data: Vec<Complex64> = plane.iter().map(|&v| Complex64::new(v as f64, 0.0)).collect();
+    let mut data: Vec<Complex64> = plane
+        .iter()
+        .map(|&v| Complex64::new(v as f64, 0.0))
+        .collect();
     transform(&mut data, w, h, false);
     data
 }

@@ -47,7 +47,13 @@ impl Sprite {
                 alpha.push(f(x as f32, y as f32).clamp(0.0, 1.0));
             }
         }
-        Some(Sprite { x0, y0, w, h, alpha })
+        Some(Sprite {
+            x0,
+            y0,
+            w,
+            h,
+            alpha,
+        })
     }
 
     /// Visit every (image index, alpha) of the sprite with alpha > 0.
@@ -118,7 +124,10 @@ mod tests {
 
     #[test]
     fn sprite_clips_to_image() {
-        let s = Sprite::from_fn(10, 8, (-3.0, -3.0, 2.0, 2.0), |x, y| disc_coverage((x * x + y * y).sqrt(), 2.0, 1.0)).unwrap();
+        let s = Sprite::from_fn(10, 8, (-3.0, -3.0, 2.0, 2.0), |x, y| {
+            disc_coverage((x * x + y * y).sqrt(), 2.0, 1.0)
+        })
+        .unwrap();
         assert_eq!((s.x0, s.y0, s.w, s.h), (0, 0, 3, 3));
         assert_eq!(s.alpha[0], 1.0);
         assert!(Sprite::from_fn(10, 8, (20.0, 0.0, 30.0, 5.0), |_, _| 1.0).is_none());

@@ -20,7 +20,9 @@ pub struct SparseKernel {
 
 impl SparseKernel {
     pub fn identity() -> Self {
-        SparseKernel { taps: vec![(0, 0, 1.0)] }
+        SparseKernel {
+            taps: vec![(0, 0, 1.0)],
+        }
     }
 }
 
@@ -92,20 +94,36 @@ pub fn convolve_sparse(plane: &[f32], w: usize, h: usize, kernel: &SparseKernel)
     if w == 0 || h == 0 {
         return out;
     }
-    let r = kernel.taps.iter().map(|&(dx, dy, _)| dx.abs().max(dy.abs())).max().unwrap_or(0);
+    let r = kernel
+        .taps
+        .iter()
+        .map(|&(dx, dy, _)| dx.abs().max(dy.abs()))
+        .max()
+        .unwrap_or(0);
     let pw = w + 2 * r as usize;
     let ph = h + 2 * r as usize;
     let xmap: Vec<usize> = (-r..w as isize + r).map(|i| reflect_index(i, w)).collect();
     let mut padded = vec![0.0f32; pw * ph];
-    padded.par_chunks_mut(pw).enumerate().for_each(|(py, prow)| {
-        let src = &plane[reflect_index(py as isize - r, h) * w..][..w];
-        for (o, &xi) in prow.iter_mut().zip(&xmap) {
-            *o = src[xi];
-        }
-    });
+    padded
+        .par_chunks_mut(pw)
+        .enumerate()
+        .for_each(|(py, prow)| {
+            let src = &plane[reflect_index(py as isize - r, h) * w..][..w];
+            for (o, &xi) in prow.iter_mut().zip(&xmap) {
+                *o = src[xi];
+            }
+        });
     out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        let taps: Vec<(usize, f32)> =
-            kernel.taps.iter().map(|&(dx, dy, wk)| (((y as isize + dy + r) as usize) * pw + (dx + r) as usize, wk)).collect();
+        let taps: Vec<(usize, f32)> = kernel
+            .taps
+            .iter()
+            .map(|&(dx, dy, wk)| {
+                (
+                    ((y as isize + dy + r) as usize) * pw + (dx + r) as usize,
+                    wk,
+                )
+            })
+            .collect();
         tap_sums(row, &padded, &taps);
     });
     out
@@ -181,7 +199,9 @@ pub fn convolve_disk(plane: &[f32], w: usize, h: usize, radius: f32) -> Vec<f32>
     let inv = 1.0 / total;
     let pad = half as usize;
     let pw = w + 2 * pad;
-    let xs: Vec<usize> = (-(half)..(w as isize + half)).map(|i| reflect_index(i, w)).collect();
+    let xs: Vec<usize> = (-(half)..(w as isize + half))
+        .map(|i| reflect_index(i, w))
+        .collect();
     // f64 prefix sums of every reflect-padded source row: prefix[y][j] = sum of padded[0..j]
     let prefix: Vec<Vec<f64>> = (0..h)
         .into_par_iter()
@@ -235,16 +255,31 @@ mod tests {
             assert!((sum - 1.0).abs() < 1e-5);
             let cx: f64 = k.taps.iter().map(|t| t.0 as f64 * t.2 as f64).sum();
             let cy: f64 = k.taps.iter().map(|t| t.1 as f64 * t.2 as f64).sum();
-            assert!(cx.abs() < 1e-5 && cy.abs() < 1e-5, "{len} {ang}: centroid {cx} {cy}");
+            assert!(
+                cx.abs() < 1e-5 && cy.abs() < 1e-5,
+                "{len} {ang}: centroid {cx} {cy}"
+            );
             // second moment along the line = length^2 / 12 (uniform segment) up to discretisation
             let (sn, cs) = f64::sin_cos(ang);
-            let m2: f64 = k.taps.iter().map(|t| (t.0 as f64 * cs + t.1 as f64 * sn).powi(2) * t.2 as f64).sum();
-            assert!((m2 - len * len / 12.0).abs() < 0.2 + 0.02 * len * len / 12.0, "{len}: {m2}");
+            let m2: f64 = k
+                .taps
+                .iter()
+                .map(|t| (t.0 as f64 * cs + t.1 as f64 * sn).powi(2) * t.2 as f64)
+                .sum();
+            assert!(
+                (m2 - len * len / 12.0).abs() < 0.2 + 0.02 * len * len / 12.0,
+                "{len}: {m2}"
+            );
         }
         // a tiny length change is a tiny kernel change
         let a = line_psf(7.0, 0.4);
         let b = line_psf(7.001, 0.4);
-        let diff: f32 = a.taps.iter().zip(&b.taps).map(|(p, q)| (p.2 - q.2).abs()).sum();
+        let diff: f32 = a
+            .taps
+            .iter()
+            .zip(&b.taps)
+            .map(|(p, q)| (p.2 - q.2).abs())
+            .sum();
         assert_eq!(a.taps.len(), b.taps.len());
         assert!(diff < 1e-3, "{diff}");
     }
@@ -253,13 +288,17 @@ mod tests {
     fn horizontal_line_matches_direct_sum() {
         let (w, h) = (11, 5);
         let p: Vec<f32> = (0..w * h).map(|i| ((i * 37) % 23) as f32 / 23.0).collect();
-        let k = SparseKernel { taps: vec![(-3, 0, 0.25), (0, 1, 0.5), (2, -2, 0.25)] };
+        let k = SparseKernel {
+            taps: vec![(-3, 0, 0.25), (0, 1, 0.5), (2, -2, 0.25)],
+        };
         let out = convolve_sparse(&p, w, h, &k);
         for y in 0..h {
             for x in 0..w {
                 let mut e = 0.0;
                 for &(dx, dy, wk) in &k.taps {
-                    e += wk * p[reflect_index(y as isize + dy, h) * w + reflect_index(x as isize + dx, w)];
+                    e += wk
+                        * p[reflect_index(y as isize + dy, h) * w
+                            + reflect_index(x as isize + dx, w)];
                 }
                 assert!((out[y * w + x] - e).abs() < 1e-6);
             }
@@ -278,9 +317,15 @@ mod tests {
                     for x in 0..w {
                         let mut e = 0.0f32;
                         for &(dx, dy, wk) in &k.taps {
-                            e += wk * p[reflect_index(y as isize + dy, h) * w + reflect_index(x as isize + dx, w)];
+                            e += wk
+                                * p[reflect_index(y as isize + dy, h) * w
+                                    + reflect_index(x as isize + dx, w)];
                         }
-                        assert_eq!(out[y * w + x].to_bits(), e.to_bits(), "{w}x{h} len {len} ({x}, {y})");
+                        assert_eq!(
+                            out[y * w + x].to_bits(),
+                            e.to_bits(),
+                            "{w}x{h} len {len} ({x}, {y})"
+                        );
                     }
                 }
             }

@@ -59,19 +59,41 @@ mod tests {
         for i in 0..=2_000_000u32 {
             let v = i as f32 / 2_000_000.0;
             for m in [255.0f32, 65535.0] {
-                assert_eq!(round_code(v * m).to_bits(), (v * m).round().to_bits(), "{v} * {m}");
+                assert_eq!(
+                    round_code(v * m).to_bits(),
+                    (v * m).round().to_bits(),
+                    "{v} * {m}"
+                );
             }
         }
     }
 
     #[test]
     fn quantise_is_image_quantised() {
-        let vals = [f32::NAN, -1.0, -0.0, 0.0, 1e-9, 0.5 / 255.0, 0.3, 0.5, 0.99999, 1.0, 1.5, f32::INFINITY, f32::NEG_INFINITY];
+        let vals = [
+            f32::NAN,
+            -1.0,
+            -0.0,
+            0.0,
+            1e-9,
+            0.5 / 255.0,
+            0.3,
+            0.5,
+            0.99999,
+            1.0,
+            1.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
         let img = Image::from_planes(vals.len(), 1, 1, vals.to_vec());
         for d in [BitDepth::U8, BitDepth::U16] {
             let want = img.quantised(d);
             for (v, w) in vals.iter().zip(&want.data) {
-                assert_eq!(quantise(*v, d.max_value()).to_bits(), w.to_bits(), "{v} {d:?}");
+                assert_eq!(
+                    quantise(*v, d.max_value()).to_bits(),
+                    w.to_bits(),
+                    "{v} {d:?}"
+                );
             }
         }
     }

@@ -99,7 +99,9 @@ mod tests {
     #[test]
     fn every_build_is_the_plain_tap_loop() {
         let buf: Vec<f32> = (0..1000).map(|i| ((i as f32) * 0.731).sin()).collect();
-        let taps: Vec<(usize, f32)> = (0..37).map(|k| ((k * 7) % 300, 0.01 + (k as f32 * 0.37).cos().abs() * 0.05)).collect();
+        let taps: Vec<(usize, f32)> = (0..37)
+            .map(|k| ((k * 7) % 300, 0.01 + (k as f32 * 0.37).cos().abs() * 0.05))
+            .collect();
         for n in [0usize, 1, 31, 64, 65, 127, 128, 300, 513] {
             let mut want = vec![0.0f32; n];
             for &(s, wk) in &taps {

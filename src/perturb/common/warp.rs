@@ -35,7 +35,9 @@ pub struct Affine {
 
 impl Affine {
     pub fn identity() -> Self {
-        Affine { m: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0] }
+        Affine {
+            m: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        }
     }
 
     /// The geometric centre of a `w x h` image in pixel-centre coordinates.
@@ -51,7 +53,16 @@ impl Affine {
         let t = degrees.to_radians();
         let (sn, cs) = t.sin_cos();
         // forward: dst = [cs sn; -sn cs](src - c) + c; inverse: src = [cs -sn; sn cs](dst - c) + c
-        Affine { m: [cs, -sn, cx - cs * cx + sn * cy, sn, cs, cy - sn * cx - cs * cy] }
+        Affine {
+            m: [
+                cs,
+                -sn,
+                cx - cs * cx + sn * cy,
+                sn,
+                cs,
+                cy - sn * cx - cs * cy,
+            ],
+        }
     }
 
     /// Zoom by `factor` (> 0; < 1 shrinks the content) about the image centre:
@@ -59,12 +70,16 @@ impl Affine {
     pub fn zoom(w: usize, h: usize, factor: f64) -> Self {
         let (cx, cy) = Self::centre(w, h);
         let k = 1.0 / factor;
-        Affine { m: [k, 0.0, cx - k * cx, 0.0, k, cy - k * cy] }
+        Affine {
+            m: [k, 0.0, cx - k * cx, 0.0, k, cy - k * cy],
+        }
     }
 
     /// Shift of the content by (dx, dy) pixels: source = p - d.
     pub fn translation(dx: f64, dy: f64) -> Self {
-        Affine { m: [1.0, 0.0, -dx, 0.0, 1.0, -dy] }
+        Affine {
+            m: [1.0, 0.0, -dx, 0.0, 1.0, -dy],
+        }
     }
 
     /// Source coordinates of output pixel (x, y).
@@ -105,7 +120,12 @@ pub fn sample_bilinear(plane: &[f32], w: usize, h: usize, sx: f64, sy: f64, bord
 
 /// Warp one `w x h` plane with bilinear sampling.
 pub fn warp_plane(plane: &[f32], w: usize, h: usize, map: &Affine, border: Border) -> Vec<f32> {
-    let img = Image { width: w, height: h, channels: 1, data: plane.to_vec() };
+    let img = Image {
+        width: w,
+        height: h,
+        channels: 1,
+        data: plane.to_vec(),
+    };
     warp_image_with(&img, map, border, |v| v).data
 }
 
@@ -143,7 +163,12 @@ pub fn warp_image_quantised(img: &Image, map: &Affine, border: Border, depth: Bi
 /// - the coordinates are computed once per pixel for all channels, and rows whose maps have
 ///   `m1 = m3 = 0` (scaling, translation) take them from per-column and per-row tables;
 /// - the loops run in an AVX2 build of the same code where the CPU has it (runtime dispatch).
-pub fn warp_image_with(img: &Image, map: &Affine, border: Border, post: impl Fn(f32) -> f32 + Sync) -> Image {
+pub fn warp_image_with(
+    img: &Image,
+    map: &Affine,
+    border: Border,
+    post: impl Fn(f32) -> f32 + Sync,
+) -> Image {
     let (w, h, c) = (img.width, img.height, img.channels);
     let mut out = Image::new(w, h, c);
     if w == 0 || h == 0 || c == 0 {
@@ -164,13 +189,17 @@ pub fn warp_image_with(img: &Image, map: &Affine, border: Border, post: impl Fn(
     let srcs: Vec<&[f32]> = img.planes().collect();
     // bands of rows, each band holding its rows of every plane
     let band_rows = (16384 / w).clamp(1, 64);
-    let mut bands: Vec<(usize, Vec<&mut [f32]>)> = (0..h.div_ceil(band_rows)).map(|b| (b * band_rows, Vec::with_capacity(c))).collect();
+    let mut bands: Vec<(usize, Vec<&mut [f32]>)> = (0..h.div_ceil(band_rows))
+        .map(|b| (b * band_rows, Vec::with_capacity(c)))
+        .collect();
     for plane in out.planes_mut() {
         for (b, rows) in plane.chunks_mut(band_rows * w).enumerate() {
             bands[b].1.push(rows);
         }
     }
-    bands.into_par_iter().for_each(|(y0, mut rows)| plan.run_band(&srcs, y0, &mut rows, &post));
+    bands
+        .into_par_iter()
+        .for_each(|(y0, mut rows)| plan.run_band(&srcs, y0, &mut rows, &post));
     out
 }
 
@@ -203,7 +232,12 @@ impl Plan {
         let (xmax, ymax) = ((w - 1) as f64, (h - 1) as f64);
         let ax: Vec<f64> = (0..w).map(|x| m[0] * x as f64).collect();
         let cx: Vec<f64> = (0..w).map(|x| m[3] * x as f64).collect();
-        let (mut sxlo, mut sxhi, mut sylo, mut syhi) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut sxlo, mut sxhi, mut sylo, mut syhi) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
         for (x, y) in [(0.0, 0.0), (xmax, 0.0), (0.0, ymax), (xmax, ymax)] {
             let (sx, sy) = map.map(x, y);
             if !(sx.abs() <= TABLE_REACH && sy.abs() <= TABLE_REACH) {
@@ -234,7 +268,18 @@ impl Plan {
         let xtab = table(xlo, xhi, w, 1);
         let ytab = table(ylo, yhi, h, w);
         let separable = m[1] == 0.0 && m[3] == 0.0;
-        let mut plan = Plan { w, m, ax, cx, xlo, xtab, ylo, ytab, cols: Vec::new(), separable };
+        let mut plan = Plan {
+            w,
+            m,
+            ax,
+            cx,
+            xlo,
+            xtab,
+            ylo,
+            ytab,
+            cols: Vec::new(),
+            separable,
+        };
         if separable {
             // m1 * y is the signed zero m1 * 0.0 for every row (y >= 0), so sx depends on x alone
             let by = m[1] * 0.0;
@@ -250,7 +295,13 @@ impl Plan {
         Some(plan)
     }
 
-    fn run_band(&self, srcs: &[&[f32]], y0: usize, rows: &mut [&mut [f32]], post: &(impl Fn(f32) -> f32 + Sync)) {
+    fn run_band(
+        &self,
+        srcs: &[&[f32]],
+        y0: usize,
+        rows: &mut [&mut [f32]],
+        post: &(impl Fn(f32) -> f32 + Sync),
+    ) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above).
@@ -261,12 +312,24 @@ impl Plan {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_band_avx2(&self, srcs: &[&[f32]], y0: usize, rows: &mut [&mut [f32]], post: &(impl Fn(f32) -> f32 + Sync)) {
+    unsafe fn run_band_avx2(
+        &self,
+        srcs: &[&[f32]],
+        y0: usize,
+        rows: &mut [&mut [f32]],
+        post: &(impl Fn(f32) -> f32 + Sync),
+    ) {
         self.run_band_body(srcs, y0, rows, post)
     }
 
     #[inline(always)]
-    fn run_band_body(&self, srcs: &[&[f32]], y0: usize, rows: &mut [&mut [f32]], post: &(impl Fn(f32) -> f32 + Sync)) {
+    fn run_band_body(
+        &self,
+        srcs: &[&[f32]],
+        y0: usize,
+        rows: &mut [&mut [f32]],
+        post: &(impl Fn(f32) -> f32 + Sync),
+    ) {
         let w = self.w;
         let m = &self.m;
         let nrows = rows[0].len() / w;
@@ -308,7 +371,12 @@ impl Plan {
                 let j = (yf as i32 as i64 - self.ylo) as usize;
                 let (xa, xb) = (self.xtab[i], self.xtab[i + 1]);
                 let (ya, yb) = (self.ytab[j], self.ytab[j + 1]);
-                taps[x] = [ya.wrapping_add(xa), ya.wrapping_add(xb), yb.wrapping_add(xa), yb.wrapping_add(xb)];
+                taps[x] = [
+                    ya.wrapping_add(xa),
+                    ya.wrapping_add(xb),
+                    yb.wrapping_add(xa),
+                    yb.wrapping_add(xb),
+                ];
             }
             for (src, out) in srcs.iter().zip(rows.iter_mut()) {
                 let out = &mut out[r * w..(r + 1) * w];
@@ -330,21 +398,26 @@ impl Plan {
 pub fn warp_mask(mask: &Mask, map: &Affine, border: Border) -> Mask {
     let (w, h) = (mask.width, mask.height);
     let mut out = Mask::new(w, h);
-    out.data.par_chunks_mut(w.max(1)).enumerate().for_each(|(y, row)| {
-        for (x, o) in row.iter_mut().enumerate() {
-            let (sx, sy) = map.map(x as f64, y as f64);
-            let xi = (sx + 0.5).floor() as isize;
-            let yi = (sy + 0.5).floor() as isize;
-            *o = if xi >= 0 && yi >= 0 && (xi as usize) < w && (yi as usize) < h {
-                mask.data[yi as usize * w + xi as usize]
-            } else {
-                match border {
-                    Border::Reflect => mask.data[reflect_index(yi, h) * w + reflect_index(xi, w)],
-                    Border::Zero => 0,
-                }
-            };
-        }
-    });
+    out.data
+        .par_chunks_mut(w.max(1))
+        .enumerate()
+        .for_each(|(y, row)| {
+            for (x, o) in row.iter_mut().enumerate() {
+                let (sx, sy) = map.map(x as f64, y as f64);
+                let xi = (sx + 0.5).floor() as isize;
+                let yi = (sy + 0.5).floor() as isize;
+                *o = if xi >= 0 && yi >= 0 && (xi as usize) < w && (yi as usize) < h {
+                    mask.data[yi as usize * w + xi as usize]
+                } else {
+                    match border {
+                        Border::Reflect => {
+                            mask.data[reflect_index(yi, h) * w + reflect_index(xi, w)]
+                        }
+                        Border::Zero => 0,
+                    }
+                };
+            }
+        });
     out
 }
 
@@ -353,14 +426,19 @@ mod tests {
     use super::*;
 
     fn ramp(w: usize, h: usize) -> Vec<f32> {
-        (0..w * h).map(|i| ((i % w) as f32 * 0.03 + (i / w) as f32 * 0.05).fract()).collect()
+        (0..w * h)
+            .map(|i| ((i % w) as f32 * 0.03 + (i / w) as f32 * 0.05).fract())
+            .collect()
     }
 
     #[test]
     fn identity_and_integer_shift_are_exact() {
         let (w, h) = (9, 7);
         let p = ramp(w, h);
-        assert_eq!(warp_plane(&p, w, h, &Affine::identity(), Border::Reflect), p);
+        assert_eq!(
+            warp_plane(&p, w, h, &Affine::identity(), Border::Reflect),
+            p
+        );
         let s = warp_plane(&p, w, h, &Affine::translation(2.0, -1.0), Border::Reflect);
         // output (x, y) = source (x - 2, y + 1)
         assert_eq!(s[3 * w + 5], p[4 * w + 3]);
@@ -403,15 +481,32 @@ mod tests {
     #[test]
     fn table_path_is_the_per_pixel_definition_bit_for_bit() {
         let maps = |w: usize, h: usize| {
-            let mut v = vec![Affine::identity(), Affine::translation(0.37, -2.6), Affine::translation(-40.2, 13.01), Affine::zoom(w, h, 0.43), Affine::zoom(w, h, 0.01), Affine::zoom(w, h, 1.7)];
+            let mut v = vec![
+                Affine::identity(),
+                Affine::translation(0.37, -2.6),
+                Affine::translation(-40.2, 13.01),
+                Affine::zoom(w, h, 0.43),
+                Affine::zoom(w, h, 0.01),
+                Affine::zoom(w, h, 1.7),
+            ];
             for deg in [-90.0, -33.3, 0.7, 45.0, 89.9, 180.0, 271.0] {
                 v.push(Affine::rotation(w, h, deg));
             }
-            v.push(Affine { m: [0.9, 0.31, -3.2, -0.27, 1.13, 5.5] });
-            v.push(Affine { m: [1.0, -0.0, -1e-17, 0.0, 1.0, 2.0 - 1e-16] });
+            v.push(Affine {
+                m: [0.9, 0.31, -3.2, -0.27, 1.13, 5.5],
+            });
+            v.push(Affine {
+                m: [1.0, -0.0, -1e-17, 0.0, 1.0, 2.0 - 1e-16],
+            });
             v
         };
-        for (w, h, c) in [(13usize, 11usize, 1usize), (31, 17, 3), (1, 7, 1), (8, 1, 3), (64, 9, 1)] {
+        for (w, h, c) in [
+            (13usize, 11usize, 1usize),
+            (31, 17, 3),
+            (1, 7, 1),
+            (8, 1, 3),
+            (64, 9, 1),
+        ] {
             let mut img = Image::new(w, h, c);
             for (i, v) in img.data.iter_mut().enumerate() {
                 *v = ((i as f32 * 0.618).fract() * 1.1 - 0.05).clamp(0.0, 1.0);
@@ -420,10 +515,18 @@ mod tests {
                 for border in [Border::Reflect, Border::Zero] {
                     let want = reference(&img, &map, border);
                     let got = warp_image(&img, &map, border);
-                    let same = want.data.iter().zip(&got.data).all(|(a, b)| a.to_bits() == b.to_bits());
+                    let same = want
+                        .data
+                        .iter()
+                        .zip(&got.data)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
                     assert!(same, "{w}x{h}x{c} {map:?} {border:?}");
                     let q = warp_image_quantised(&img, &map, border, BitDepth::U8);
-                    assert_eq!(q, want.quantised(BitDepth::U8), "{w}x{h}x{c} {map:?} {border:?} quantised");
+                    assert_eq!(
+                        q,
+                        want.quantised(BitDepth::U8),
+                        "{w}x{h}x{c} {map:?} {border:?} quantised"
+                    );
                 }
             }
         }

@@ -63,7 +63,9 @@ impl Perturbation for CtBeamHardening {
     fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         let (w, h) = (img.width, img.height);
         let geom = BodyGeometry::of(&mean_plane(&img.data, w, h, img.channels), w, h);
-        let q = (0..w * h).map(|i| 1.0 - cupping_factor(&geom, i % w, i / w, 1.0)).collect();
+        let q = (0..w * h)
+            .map(|i| 1.0 - cupping_factor(&geom, i % w, i / w, 1.0))
+            .collect();
         Ok(Box::new(Prep { img, q }))
     }
 }

@@ -59,7 +59,10 @@ impl Perturbation for CtMetalStreaks {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prep { img, field: metal_streak_field(img, ctx) }))
+        Ok(Box::new(Prep {
+            img,
+            field: metal_streak_field(img, ctx),
+        }))
     }
 }
 
@@ -74,12 +77,18 @@ pub fn metal_streak_field(img: &Image, ctx: &Ctx) -> Vec<f32> {
     let n_metal = if rng.param(0) < 0.5 { 1 } else { 2 };
     let rho = geom.r_max as f32 * rng.param_range(1, 0.15, 0.5);
     let phi = rng.param_range(2, 0.0, std::f32::consts::TAU);
-    let mut metals = vec![(geom.cx as f32 + rho * phi.cos(), geom.cy as f32 + rho * phi.sin())];
+    let mut metals = vec![(
+        geom.cx as f32 + rho * phi.cos(),
+        geom.cy as f32 + rho * phi.sin(),
+    )];
     if n_metal == 2 {
         // the second object roughly mirrored through the centre (e.g. bilateral hip implants)
         let rho2 = rho * rng.param_range(3, 0.8, 1.2);
         let phi2 = phi + std::f32::consts::PI + rng.param_range(4, -0.4, 0.4);
-        metals.push((geom.cx as f32 + rho2 * phi2.cos(), geom.cy as f32 + rho2 * phi2.sin()));
+        metals.push((
+            geom.cx as f32 + rho2 * phi2.cos(),
+            geom.cy as f32 + rho2 * phi2.sin(),
+        ));
     }
     let mut lines = Vec::new();
     for (m, &(ox, oy)) in metals.iter().enumerate() {
@@ -88,12 +97,28 @@ pub fn metal_streak_field(img: &Image, ctx: &Ctx) -> Vec<f32> {
             let u = rng.object(1 + m as u32, j as u32, 2);
             let theta = std::f32::consts::PI * (j as f32 + 0.8 * (u[0] - 0.5)) / k as f32;
             let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
-            lines.push(Line { ox, oy, dx: theta.cos(), dy: theta.sin(), sign, sigma: scale * (0.8 + 0.8 * u[1]), segment: None });
+            lines.push(Line {
+                ox,
+                oy,
+                dx: theta.cos(),
+                dy: theta.sin(),
+                sign,
+                sigma: scale * (0.8 + 0.8 * u[1]),
+                segment: None,
+            });
         }
     }
     if let [(ax, ay), (bx, by)] = metals[..] {
         let len = ((bx - ax).powi(2) + (by - ay).powi(2)).sqrt().max(1.0);
-        lines.push(Line { ox: ax, oy: ay, dx: (bx - ax) / len, dy: (by - ay) / len, sign: -1.0, sigma: 2.0 * scale * 1.6, segment: Some(len) });
+        lines.push(Line {
+            ox: ax,
+            oy: ay,
+            dx: (bx - ax) / len,
+            dy: (by - ay) / len,
+            sign: -1.0,
+            sigma: 2.0 * scale * 1.6,
+            segment: Some(len),
+        });
     }
     let decay = 0.7 * geom.r_max as f32;
     let metal_r = (0.035 * geom.r_max as f32).max(1.0);

@@ -15,5 +15,10 @@ use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![Box::new(CtMetalStreaks), Box::new(CtBeamHardening), Box::new(CtWindowLevel), Box::new(CtPhotonStarvation)]
+    vec![
+        Box::new(CtMetalStreaks),
+        Box::new(CtBeamHardening),
+        Box::new(CtWindowLevel),
+        Box::new(CtPhotonStarvation),
+    ]
 }

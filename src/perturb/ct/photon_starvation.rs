@@ -18,7 +18,8 @@ const INFO: Info = Info {
     id: "ct_photon_starvation",
     category: Category::Medical,
     modality: Some(Modality::Ct),
-    model: "x + s sqrt(x + 0.01) N, N ~ N(0,1) fixed per image (signal-dependent quantum noise), clip",
+    model:
+        "x + s sqrt(x + 0.01) N, N ~ N(0,1) fixed per image (signal-dependent quantum noise), clip",
     strength_name: "noise sigma at x = 1 (fraction of range)",
     strength_range: (0.0, 1.0),
     kind: StrengthKind::Continuous,
@@ -50,6 +51,8 @@ impl Prepared for Prep<'_> {
         if s <= 0.0 {
             return self.img.clone();
         }
-        map_pixels(self.img, |i, v| v + s * (v.max(0.0) + EPS).sqrt() * self.noise[i])
+        map_pixels(self.img, |i, v| {
+            v + s * (v.max(0.0) + EPS).sqrt() * self.noise[i]
+        })
     }
 }

@@ -78,7 +78,10 @@ pub fn hair_list(img: &Image, ctx: &Ctx) -> (Vec<Hair>, Vec<f32>) {
         let p = [
             (x0, y0),
             (x0 + dx / 3.0 + nx * bend, y0 + dy / 3.0 + ny * bend),
-            (x0 + 2.0 * dx / 3.0 + nx * bend2, y0 + 2.0 * dy / 3.0 + ny * bend2),
+            (
+                x0 + 2.0 * dx / 3.0 + nx * bend2,
+                y0 + 2.0 * dy / 3.0 + ny * bend2,
+            ),
             (x0 + dx, y0 + dy),
         ];
         let half_width = (0.4 + 0.8 * u[6]) * scale;

@@ -44,7 +44,10 @@ impl Perturbation for DermLightReflection {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, glare: glare_field(img.width, img.height, ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            glare: glare_field(img.width, img.height, ctx),
+        }))
     }
 }
 
@@ -78,7 +81,10 @@ impl Prepared for Prepped<'_> {
             return out;
         }
         for plane in out.planes_mut() {
-            plane.iter_mut().zip(&self.glare).for_each(|(v, g)| *v = (1.0 - (1.0 - *v) * (-s * g).exp()).clamp(0.0, 1.0));
+            plane
+                .iter_mut()
+                .zip(&self.glare)
+                .for_each(|(v, g)| *v = (1.0 - (1.0 - *v) * (-s * g).exp()).clamp(0.0, 1.0));
         }
         out
     }

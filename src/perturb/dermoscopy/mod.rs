@@ -12,5 +12,9 @@ use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![Box::new(DermVignette), Box::new(DermLightReflection), Box::new(DermHair)]
+    vec![
+        Box::new(DermVignette),
+        Box::new(DermLightReflection),
+        Box::new(DermHair),
+    ]
 }

@@ -60,7 +60,9 @@ impl Perturbation for DermVignette {
     fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         let (w, h) = (img.width, img.height);
         // (r/R)^k per pixel, so apply is one multiply-add per sample
-        let falloff = (0..w * h).map(|i| vignette_falloff(i % w, i / w, w, h)).collect();
+        let falloff = (0..w * h)
+            .map(|i| vignette_falloff(i % w, i / w, w, h))
+            .collect();
         Ok(Box::new(Prepped { img, falloff }))
     }
 }
@@ -78,7 +80,10 @@ impl Prepared for Prepped<'_> {
             return out;
         }
         for plane in out.planes_mut() {
-            plane.iter_mut().zip(&self.falloff).for_each(|(v, f)| *v = (*v * (1.0 - s * f).clamp(0.0, 1.0)).clamp(0.0, 1.0));
+            plane
+                .iter_mut()
+                .zip(&self.falloff)
+                .for_each(|(v, f)| *v = (*v * (1.0 - s * f).clamp(0.0, 1.0)).clamp(0.0, 1.0));
         }
         out
     }

@@ -24,7 +24,9 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::filter::reflect_index;
-use crate::perturb::common::objects::{disc_coverage, prefix_weight, ring_profile, union_alpha, Sprite};
+use crate::perturb::common::objects::{
+    disc_coverage, prefix_weight, ring_profile, union_alpha, Sprite,
+};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const N: usize = 64;
@@ -72,7 +74,10 @@ impl Perturbation for EndoBubbles {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, bubbles: bubble_list(img, ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            bubbles: bubble_list(img, ctx),
+        }))
     }
 }
 
@@ -90,9 +95,11 @@ pub fn bubble_list(img: &Image, ctx: &Ctx) -> Vec<Option<Bubble>> {
         let r = size * (0.02 + 0.06 * u[2]);
         let rim = (0.12 * r).max(1.0);
         let ext = r + rim + 1.0;
-        let Some(sprite) = Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| {
-            disc_coverage(((x - cx).powi(2) + (y - cy).powi(2)).sqrt(), r, 1.0)
-        }) else {
+        let Some(sprite) =
+            Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| {
+                disc_coverage(((x - cx).powi(2) + (y - cy).powi(2)).sqrt(), r, 1.0)
+            })
+        else {
             bubbles.push(None);
             continue;
         };
@@ -108,8 +115,14 @@ pub fn bubble_list(img: &Image, ctx: &Ctx) -> Vec<Option<Bubble>> {
                 let d = (dx * dx + dy * dy).sqrt();
                 let k = yy * sprite.w + xx;
                 let mut a = 0.9 * ring_profile(d, r, rim);
-                union_alpha(&mut a, (-((x - h1x).powi(2) + (y - h1y).powi(2)) / (2.0 * h1s * h1s)).exp());
-                union_alpha(&mut a, 0.7 * (-((x - h2x).powi(2) + (y - h2y).powi(2)) / (2.0 * h2s * h2s)).exp());
+                union_alpha(
+                    &mut a,
+                    (-((x - h1x).powi(2) + (y - h1y).powi(2)) / (2.0 * h1s * h1s)).exp(),
+                );
+                union_alpha(
+                    &mut a,
+                    0.7 * (-((x - h2x).powi(2) + (y - h2y).powi(2)) / (2.0 * h2s * h2s)).exp(),
+                );
                 white[k] = a;
                 let q = (d / r).min(1.0);
                 let m = 0.55 + 0.45 * q * q;
@@ -119,7 +132,11 @@ pub fn bubble_list(img: &Image, ctx: &Ctx) -> Vec<Option<Bubble>> {
                 }
             }
         }
-        bubbles.push(Some(Bubble { sprite, white, interior }));
+        bubbles.push(Some(Bubble {
+            sprite,
+            white,
+            interior,
+        }));
     }
     bubbles
 }

@@ -14,5 +14,10 @@ use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![Box::new(EndoSpecular), Box::new(EndoBubbles), Box::new(EndoBlood), Box::new(EndoOverexposure)]
+    vec![
+        Box::new(EndoSpecular),
+        Box::new(EndoBubbles),
+        Box::new(EndoBlood),
+        Box::new(EndoOverexposure),
+    ]
 }

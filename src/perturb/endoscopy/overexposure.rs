@@ -26,7 +26,8 @@ static INFO: Info = Info {
     id: "endo_overexposure",
     category: Category::Medical,
     modality: Some(Modality::Endoscopy),
-    model: "light source too close: 5 fixed large soft blobs m, x + (1-x)*min(1, s*m) (blend to white)",
+    model:
+        "light source too close: 5 fixed large soft blobs m, x + (1-x)*min(1, s*m) (blend to white)",
     strength_name: "blob gain",
     strength_range: (0.0, 2.0),
     kind: StrengthKind::Continuous,
@@ -42,7 +43,10 @@ impl Perturbation for EndoOverexposure {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, field: overexposure_field(img.width, img.height, ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            field: overexposure_field(img.width, img.height, ctx),
+        }))
     }
 }
 
@@ -55,7 +59,11 @@ pub fn overexposure_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
     let blobs: Vec<(f32, f32, f32)> = (0..N)
         .map(|i| {
             let u = rng.object(0, i as u32, 3);
-            (w as f32 * (0.1 + 0.8 * u[0]), h as f32 * (0.1 + 0.8 * u[1]), size * (0.12 + 0.13 * u[2]))
+            (
+                w as f32 * (0.1 + 0.8 * u[0]),
+                h as f32 * (0.1 + 0.8 * u[1]),
+                size * (0.12 + 0.13 * u[2]),
+            )
         })
         .collect();
     let mut field = vec![0.0f32; w * h];

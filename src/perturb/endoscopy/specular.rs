@@ -80,7 +80,10 @@ impl Perturbation for EndoSpecular {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, spots: specular_spots(img.width, img.height, ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            spots: specular_spots(img.width, img.height, ctx),
+        }))
     }
 }
 
@@ -117,7 +120,10 @@ impl Prepared for Prepped<'_> {
             }
         }
         for plane in out.planes_mut() {
-            plane.iter_mut().zip(&alpha).for_each(|(v, a)| *v = (*v + (1.0 - *v) * a).clamp(0.0, 1.0));
+            plane
+                .iter_mut()
+                .zip(&alpha)
+                .for_each(|(v, a)| *v = (*v + (1.0 - *v) * a).clamp(0.0, 1.0));
         }
         out
     }

@@ -79,7 +79,10 @@ pub fn log_bias_field(w: usize, h: usize, order: usize, coefficients: &[f64]) ->
         let xr = coordinate(y, h);
         for x in 0..w {
             let yc = coordinate(x, w);
-            out[y * w + x] = terms.iter().map(|&(i, j, c)| c * xr.powi(i) * yc.powi(j)).sum();
+            out[y * w + x] = terms
+                .iter()
+                .map(|&(i, j, c)| c * xr.powi(i) * yc.powi(j))
+                .sum();
         }
     }
     out
@@ -87,22 +90,37 @@ pub fn log_bias_field(w: usize, h: usize, order: usize, coefficients: &[f64]) ->
 
 /// torchio `BiasField(coefficients, order)` applied to one plane (unclipped, f32 field as torchio
 /// casts it): `x * float32(exp(log_field))`.
-pub fn torchio_bias_field(plane: &[f32], w: usize, h: usize, order: usize, coefficients: &[f64]) -> Vec<f32> {
+pub fn torchio_bias_field(
+    plane: &[f32],
+    w: usize,
+    h: usize,
+    order: usize,
+    coefficients: &[f64],
+) -> Vec<f32> {
     let lf = log_bias_field(w, h, order, coefficients);
-    plane.iter().zip(&lf).map(|(&v, &l)| v * (l.exp() as f32)).collect()
+    plane
+        .iter()
+        .zip(&lf)
+        .map(|(&v, &l)| v * (l.exp() as f32))
+        .collect()
 }
 
 /// The unit coefficients u (torchio order, 20 for order 3, each in U(-0.5, 0.5)) drawn for
 /// (seed, image); the perturbation uses c = s u.
 pub fn bias_coefficients(ctx: &Ctx) -> Vec<f64> {
     let rng = ctx.rng(INFO.id);
-    (0..n_coefficients(BIAS_ORDER)).map(|k| rng.param_range(k as u32, -0.5, 0.5) as f64).collect()
+    (0..n_coefficients(BIAS_ORDER))
+        .map(|k| rng.param_range(k as u32, -0.5, 0.5) as f64)
+        .collect()
 }
 
 /// The f32 log bias field at s = 1 (`sum u_ijk X^i Y^j`, row-major `w x h`) for (seed, image):
 /// what `apply(s)` scales by s; also uploaded by the CUDA kernel (src/backend/cuda/mri.rs).
 pub fn unit_log_field(w: usize, h: usize, ctx: &Ctx) -> Vec<f32> {
-    log_bias_field(w, h, BIAS_ORDER, &bias_coefficients(ctx)).iter().map(|&v| v as f32).collect()
+    log_bias_field(w, h, BIAS_ORDER, &bias_coefficients(ctx))
+        .iter()
+        .map(|&v| v as f32)
+        .collect()
 }
 
 struct Prep<'a> {
@@ -117,7 +135,10 @@ impl Perturbation for MriBiasField {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prep { img, log_field: unit_log_field(img.width, img.height, ctx) }))
+        Ok(Box::new(Prep {
+            img,
+            log_field: unit_log_field(img.width, img.height, ctx),
+        }))
     }
 }
 

@@ -53,7 +53,14 @@ fn restored(n: usize, restore: Option<f64>) -> std::ops::Range<usize> {
 /// The ghost component `real(ifft2(ifftshift(M * fftshift(fft2(x)))))` of one `w x h` plane:
 /// M keeps the planes `0, n, 2n, ...` along `axis` (0 = rows / y, 1 = columns / x, torchio's first
 /// and second spatial axes of a `1 x h x w x 1` volume) that are not restored.
-pub fn ghost_component(plane: &[f32], w: usize, h: usize, num_ghosts: usize, axis: usize, restore: Option<f64>) -> Vec<f64> {
+pub fn ghost_component(
+    plane: &[f32],
+    w: usize,
+    h: usize,
+    num_ghosts: usize,
+    axis: usize,
+    restore: Option<f64>,
+) -> Vec<f64> {
     let spec = fftshift(&fft2(plane, w, h), w, h);
     let len = if axis == 0 { h } else { w };
     let keep = restored(len, restore);
@@ -76,12 +83,24 @@ pub fn ghost_component(plane: &[f32], w: usize, h: usize, num_ghosts: usize, axi
 
 /// torchio `Ghosting(num_ghosts, axis, intensity, restore)` on one plane, unclipped:
 /// `x - intensity * G` (identical to torchio's spectrum edit by linearity).
-pub fn torchio_ghosting(plane: &[f32], w: usize, h: usize, num_ghosts: usize, axis: usize, intensity: f64, restore: Option<f64>) -> Vec<f32> {
+pub fn torchio_ghosting(
+    plane: &[f32],
+    w: usize,
+    h: usize,
+    num_ghosts: usize,
+    axis: usize,
+    intensity: f64,
+    restore: Option<f64>,
+) -> Vec<f32> {
     if num_ghosts == 0 || intensity == 0.0 {
         return plane.to_vec();
     }
     let g = ghost_component(plane, w, h, num_ghosts, axis, restore);
-    plane.iter().zip(&g).map(|(&v, &gv)| (v as f64 - intensity * gv) as f32).collect()
+    plane
+        .iter()
+        .zip(&g)
+        .map(|(&v, &gv)| (v as f64 - intensity * gv) as f32)
+        .collect()
 }
 
 /// The (num_ghosts, axis) this perturbation uses for (seed, image): n in 2..=4, axis 0 or 1.
@@ -99,7 +118,11 @@ pub fn ghost_field(img: &Image, ctx: &Ctx) -> Vec<f32> {
     let (w, h) = (img.width, img.height);
     let mut ghost = Vec::with_capacity(img.data.len());
     for plane in img.planes() {
-        ghost.extend(ghost_component(plane, w, h, n, axis, None).iter().map(|&v| v as f32));
+        ghost.extend(
+            ghost_component(plane, w, h, n, axis, None)
+                .iter()
+                .map(|&v| v as f32),
+        );
     }
     ghost
 }
@@ -116,7 +139,10 @@ impl Perturbation for MriGhosting {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prep { img, ghost: ghost_field(img, ctx) }))
+        Ok(Box::new(Prep {
+            img,
+            ghost: ghost_field(img, ctx),
+        }))
     }
 }
 

@@ -5,7 +5,9 @@ mod bias_field;
 mod ghosting;
 mod motion;
 
-pub use bias_field::{bias_coefficients, torchio_bias_field, unit_log_field, MriBiasField, BIAS_ORDER};
+pub use bias_field::{
+    bias_coefficients, torchio_bias_field, unit_log_field, MriBiasField, BIAS_ORDER,
+};
 pub use ghosting::{ghost_field, ghost_settings, torchio_ghosting, MriGhosting};
 pub use motion::{motion_scale, motion_spectra, MotionSpectra, MriMotion};
 
@@ -13,5 +15,9 @@ use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![Box::new(MriBiasField), Box::new(MriGhosting), Box::new(MriMotion)]
+    vec![
+        Box::new(MriBiasField),
+        Box::new(MriGhosting),
+        Box::new(MriMotion),
+    ]
 }

@@ -68,7 +68,11 @@ pub fn motion_spectra(img: &Image, ctx: &Ctx) -> MotionSpectra {
         .map(|ky| {
             let order = (signed_freq(ky, h) + (h / 2) as f64) as usize;
             let seg = (order * SEGMENTS / h).min(SEGMENTS - 1);
-            if seg == centre_seg { (0.0, 0.0) } else { shifts[seg] }
+            if seg == centre_seg {
+                (0.0, 0.0)
+            } else {
+                shifts[seg]
+            }
         })
         .collect();
     let mut spectra = Vec::with_capacity(img.data.len());
@@ -95,7 +99,10 @@ impl Perturbation for MriMotion {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prep { img, m: motion_spectra(img, ctx) }))
+        Ok(Box::new(Prep {
+            img,
+            m: motion_spectra(img, ctx),
+        }))
     }
 }
 
@@ -151,10 +158,21 @@ mod tests {
             assert_eq!(m.spectra.len(), w * h * c);
             assert_eq!(m.row_shift.len(), h);
             for (ch, plane) in img.planes().enumerate() {
-                assert_eq!(&m.spectra[ch * w * h..(ch + 1) * w * h], &fft2(plane, w, h)[..]);
+                assert_eq!(
+                    &m.spectra[ch * w * h..(ch + 1) * w * h],
+                    &fft2(plane, w, h)[..]
+                );
             }
-            assert_eq!(m.row_shift[0], (0.0, 0.0), "{w}x{h}: ky = 0 is in the reference segment");
-            let moved = m.row_shift.iter().filter(|&&(x, y)| x != 0.0 || y != 0.0).count();
+            assert_eq!(
+                m.row_shift[0],
+                (0.0, 0.0),
+                "{w}x{h}: ky = 0 is in the reference segment"
+            );
+            let moved = m
+                .row_shift
+                .iter()
+                .filter(|&&(x, y)| x != 0.0 || y != 0.0)
+                .count();
             assert!(moved < h, "{w}x{h}: the centre segment is fixed");
             for &(x, y) in &m.row_shift {
                 assert!(x.abs() < 1.0 && y.abs() < 1.0);

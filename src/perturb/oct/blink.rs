@@ -42,7 +42,10 @@ impl Perturbation for OctBlink {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, bands: blink_bands(img.height, ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            bands: blink_bands(img.height, ctx),
+        }))
     }
 }
 

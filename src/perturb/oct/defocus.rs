@@ -52,7 +52,11 @@ impl Prepared for Prepped<'_> {
         let (w, h) = (self.img.width, self.img.height);
         let mut data = Vec::with_capacity(self.img.data.len());
         for plane in self.img.planes() {
-            data.extend(psf::convolve_disk(plane, w, h, s).into_iter().map(|v| v.clamp(0.0, 1.0)));
+            data.extend(
+                psf::convolve_disk(plane, w, h, s)
+                    .into_iter()
+                    .map(|v| v.clamp(0.0, 1.0)),
+            );
         }
         Image::from_planes(w, h, self.img.channels, data)
     }

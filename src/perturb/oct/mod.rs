@@ -16,5 +16,11 @@ use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![Box::new(OctShadow), Box::new(OctBlink), Box::new(OctDefocus), Box::new(OctMotion), Box::new(OctSpeckle)]
+    vec![
+        Box::new(OctShadow),
+        Box::new(OctBlink),
+        Box::new(OctDefocus),
+        Box::new(OctMotion),
+        Box::new(OctSpeckle),
+    ]
 }

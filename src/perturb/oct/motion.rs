@@ -43,7 +43,10 @@ impl Perturbation for OctMotion {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, row_factor: motion_row_factors(img.height, ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            row_factor: motion_row_factors(img.height, ctx),
+        }))
     }
 }
 
@@ -53,7 +56,9 @@ impl Perturbation for OctMotion {
 pub fn motion_row_factors(height: usize, ctx: &Ctx) -> Vec<f32> {
     let rng = ctx.rng(INFO.id);
     // band boundaries: K bands of random relative heights in [0.5, 1.5)
-    let weights: Vec<f32> = (0..K).map(|j| 0.5 + rng.object(0, j as u32, 2)[0]).collect();
+    let weights: Vec<f32> = (0..K)
+        .map(|j| 0.5 + rng.object(0, j as u32, 2)[0])
+        .collect();
     let total: f32 = weights.iter().sum();
     let mut row_factor = vec![0.0f32; height];
     let mut start = 0.0f32;

@@ -44,7 +44,10 @@ impl Perturbation for OctShadow {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, cols: shadow_columns(img.width, ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            cols: shadow_columns(img.width, ctx),
+        }))
     }
 }
 

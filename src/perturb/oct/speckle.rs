@@ -35,7 +35,10 @@ impl Perturbation for OctSpeckle {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, noise: speckle_field(img.plane_len(), ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            noise: speckle_field(img.plane_len(), ctx),
+        }))
     }
 }
 
@@ -62,12 +65,15 @@ impl Prepared for Prepped<'_> {
         let half_var = 0.5 * s * s;
         let n = self.img.plane_len();
         for plane in out.planes_mut() {
-            plane.par_chunks_mut(4096).enumerate().for_each(|(ci, chunk)| {
-                let noise = &self.noise[ci * 4096..(ci * 4096 + chunk.len()).min(n)];
-                for (v, z) in chunk.iter_mut().zip(noise) {
-                    *v = (*v * (s * z - half_var).exp()).clamp(0.0, 1.0);
-                }
-            });
+            plane
+                .par_chunks_mut(4096)
+                .enumerate()
+                .for_each(|(ci, chunk)| {
+                    let noise = &self.noise[ci * 4096..(ci * 4096 + chunk.len()).min(n)];
+                    for (v, z) in chunk.iter_mut().zip(noise) {
+                        *v = (*v * (s * z - half_var).exp()).clamp(0.0, 1.0);
+                    }
+                });
         }
         out
     }

@@ -60,7 +60,9 @@ pub fn background(img: &Image) -> Vec<f32> {
 fn percentile(plane: &[f32], q: f32) -> f32 {
     let mut v = plane.to_vec();
     v.sort_by(f32::total_cmp);
-    v.get(((v.len() as f32 - 1.0) * q).round() as usize).copied().unwrap_or(1.0)
+    v.get(((v.len() as f32 - 1.0) * q).round() as usize)
+        .copied()
+        .unwrap_or(1.0)
 }
 
 impl Perturbation for PathBubbles {
@@ -69,7 +71,11 @@ impl Perturbation for PathBubbles {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prepped { img, bg: background(img), bubbles: bubble_list(img.width, img.height, ctx) }))
+        Ok(Box::new(Prepped {
+            img,
+            bg: background(img),
+            bubbles: bubble_list(img.width, img.height, ctx),
+        }))
     }
 }
 
@@ -89,7 +95,10 @@ pub fn bubble_list(w: usize, h: usize, ctx: &Ctx) -> Vec<Option<Bubble>> {
             let line_r = r - 2.5 * rim_hw;
             let ext = r + rim_hw + 1.0;
             let dist = |x: f32, y: f32| ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
-            let interior = Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| disc_coverage(dist(x, y), r, 1.5))?;
+            let interior =
+                Sprite::from_fn(w, h, (cx - ext, cy - ext, cx + ext, cy + ext), |x, y| {
+                    disc_coverage(dist(x, y), r, 1.5)
+                })?;
             let mut rim = Vec::with_capacity(interior.alpha.len());
             let mut line = Vec::with_capacity(interior.alpha.len());
             for yy in 0..interior.h {
@@ -99,7 +108,11 @@ pub fn bubble_list(w: usize, h: usize, ctx: &Ctx) -> Vec<Option<Bubble>> {
                     line.push(ring_profile(d, line_r, line_hw));
                 }
             }
-            Some(Bubble { interior, rim, line })
+            Some(Bubble {
+                interior,
+                rim,
+                line,
+            })
         })
         .collect()
 }

@@ -77,7 +77,14 @@ impl Perturbation for PathStainHsv {
             }
             out
         });
-        Ok(Box::new(Prepped { img, uh, us, uv, g, hsv }))
+        Ok(Box::new(Prepped {
+            img,
+            uh,
+            us,
+            uv,
+            g,
+            hsv,
+        }))
     }
 }
 
@@ -95,7 +102,10 @@ pub struct StainDraws {
 pub fn stain_draws(w: usize, h: usize, ctx: &Ctx) -> StainDraws {
     let rng = ctx.rng(INFO.id);
     let (uh, us, uv) = (signed(&rng, 0), signed(&rng, 1), signed(&rng, 2));
-    let g = smooth_field(&rng, 0, w, h, 4).into_iter().map(|f| 2.0 * f - 1.0).collect();
+    let g = smooth_field(&rng, 0, w, h, 4)
+        .into_iter()
+        .map(|f| 2.0 * f - 1.0)
+        .collect();
     StainDraws { uh, us, uv, g }
 }
 
@@ -121,7 +131,9 @@ impl Prepared for Prepped<'_> {
         match &self.hsv {
             None => {
                 for plane in out.planes_mut() {
-                    plane.iter_mut().zip(&self.g).for_each(|(v, g)| *v = (v.max(0.0).powf(gamma) * (1.0 + 0.3 * s * g)).clamp(0.0, 1.0));
+                    plane.iter_mut().zip(&self.g).for_each(|(v, g)| {
+                        *v = (v.max(0.0).powf(gamma) * (1.0 + 0.3 * s * g)).clamp(0.0, 1.0)
+                    });
                 }
             }
             Some(hsv) => {

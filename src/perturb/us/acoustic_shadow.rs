@@ -76,7 +76,13 @@ pub fn shadow_setup(img: &Image, ctx: &Ctx) -> ShadowSetup {
         })
         .collect();
     let span = (r1 - r0).max(1.0);
-    ShadowSetup { cone, shadows, edge: 0.15 * spacing, decay: 0.08 * span, arc: 0.012 * span }
+    ShadowSetup {
+        cone,
+        shadows,
+        edge: 0.15 * spacing,
+        decay: 0.08 * span,
+        arc: 0.012 * span,
+    }
 }
 
 struct Prep<'a> {
@@ -90,7 +96,10 @@ impl Perturbation for UsAcousticShadow {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prep { img, setup: shadow_setup(img, ctx) }))
+        Ok(Box::new(Prep {
+            img,
+            setup: shadow_setup(img, ctx),
+        }))
     }
 }
 
@@ -107,7 +116,9 @@ impl Prepared for Prep<'_> {
             let (mut loss, mut bright) = (0.0f32, 0.0f32);
             for sh in &self.setup.shadows {
                 let hw = sh.half_width * grow;
-                let lat = smoothstep((hw + self.setup.edge - (t - sh.angle).abs()) / (2.0 * self.setup.edge));
+                let lat = smoothstep(
+                    (hw + self.setup.edge - (t - sh.angle).abs()) / (2.0 * self.setup.edge),
+                );
                 if lat <= 0.0 {
                     continue;
                 }
@@ -120,7 +131,11 @@ impl Prepared for Prep<'_> {
             }
             let shadowed = v * (1.0 - amp * loss);
             // the arc brightens only tissue (v > 0): outside the cone stays black
-            if v > 0.0 { shadowed + 0.5 * amp * bright } else { shadowed }
+            if v > 0.0 {
+                shadowed + 0.5 * amp * bright
+            } else {
+                shadowed
+            }
         })
     }
 }

@@ -33,7 +33,11 @@ impl Sector {
     pub fn of(w: usize, h: usize) -> Sector {
         let apex_x = w as f32 / 2.0;
         let max_depth = (apex_x * apex_x + (h as f32) * (h as f32)).sqrt();
-        Sector { apex_x, apex_y: 0.0, max_depth }
+        Sector {
+            apex_x,
+            apex_y: 0.0,
+            max_depth,
+        }
     }
 
     /// (depth in px, angle in radians from straight down, positive to the image right) of pixel (x, y).
@@ -47,7 +51,10 @@ impl Sector {
     /// Pixel position of (angle, depth).
     #[inline]
     pub fn cartesian(&self, angle: f32, depth: f32) -> (f32, f32) {
-        (self.apex_x + depth * angle.sin() - 0.5, self.apex_y + depth * angle.cos() - 0.5)
+        (
+            self.apex_x + depth * angle.sin() - 0.5,
+            self.apex_y + depth * angle.cos() - 0.5,
+        )
     }
 }
 
@@ -90,7 +97,12 @@ impl Cone {
         };
         let theta = (pct(&mut th, 0.02), pct(&mut th, 0.98));
         let range = (pct(&mut rr, 0.02), pct(&mut rr, 0.98));
-        Cone { depth, angle, theta, range }
+        Cone {
+            depth,
+            angle,
+            theta,
+            range,
+        }
     }
 }
 

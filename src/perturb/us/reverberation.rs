@@ -70,7 +70,10 @@ impl Perturbation for UsReverberation {
     }
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(Prep { img, f: reverberation_fields(img, ctx) }))
+        Ok(Box::new(Prep {
+            img,
+            f: reverberation_fields(img, ctx),
+        }))
     }
 }
 
@@ -80,7 +83,10 @@ pub fn reverberation_fields(img: &Image, ctx: &Ctx) -> ReverberationFields {
     let (w, h) = (img.width, img.height);
     let lum = mean_plane(&img.data, w, h, img.channels);
     let cone = Cone::of(&lum, w, h);
-    let inside = gaussian_blur_plane(&support(&lum), w, h, 3.0, 4.0).iter().map(|&v| smoothstep(2.0 * v - 0.5)).collect();
+    let inside = gaussian_blur_plane(&support(&lum), w, h, 3.0, 4.0)
+        .iter()
+        .map(|&v| smoothstep(2.0 * v - 0.5))
+        .collect();
     let (t0, t1) = cone.theta;
     let (r0, r1) = cone.range;
     let span = (r1 - r0).max(1.0);
@@ -101,9 +107,24 @@ pub fn reverberation_fields(img: &Image, ctx: &Ctx) -> ReverberationFields {
     rng.fill_normal(1, &mut g2);
     // |g1 + i g2| with unit normal parts is Rayleigh(1), mean sqrt(pi / 2): normalise to mean 1
     let k = 1.0 / (std::f32::consts::PI / 2.0).sqrt();
-    let speckle = g1.iter().zip(&g2).map(|(a, b)| k * (a * a + b * b).sqrt()).collect();
+    let speckle = g1
+        .iter()
+        .zip(&g2)
+        .map(|(a, b)| k * (a * a + b * b).sqrt())
+        .collect();
     let theta = cone.theta;
-    ReverberationFields { depth: cone.depth, angle: cone.angle, theta, inside, echoes, speckle, sigma: 0.012 * span, centre, half_width, edge }
+    ReverberationFields {
+        depth: cone.depth,
+        angle: cone.angle,
+        theta,
+        inside,
+        echoes,
+        speckle,
+        sigma: 0.012 * span,
+        centre,
+        half_width,
+        edge,
+    }
 }
 
 impl Prepared for Prep<'_> {

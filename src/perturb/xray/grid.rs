@@ -50,7 +50,9 @@ impl Perturbation for XrayGrid {
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         let p = grid_period(ctx);
-        let rows = (0..img.height).map(|y| 1.0 - grid_factor(y, p, 1.0)).collect();
+        let rows = (0..img.height)
+            .map(|y| 1.0 - grid_factor(y, p, 1.0))
+            .collect();
         Ok(Box::new(Prep { img, rows }))
     }
 }

@@ -28,7 +28,8 @@ const INFO: Info = Info {
     kind: StrengthKind::Continuous,
     geometric: false,
     colour: Colour::Any,
-    source: "no reference code (paper: angiography haze); ImageNet-C fog / usaugment HazeArtifact style",
+    source:
+        "no reference code (paper: angiography haze); ImageNet-C fog / usaugment HazeArtifact style",
     monotone_tolerance: 0.0,
 };
 
@@ -44,7 +45,10 @@ impl Perturbation for XrayHaze {
 
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         let rng = ctx.rng(INFO.id);
-        let m = smooth_field(&rng, 0, img.width, img.height, 3).iter().map(|v| v.powf(0.7)).collect();
+        let m = smooth_field(&rng, 0, img.width, img.height, 3)
+            .iter()
+            .map(|v| v.powf(0.7))
+            .collect();
         Ok(Box::new(Prep { img, m }))
     }
 }

@@ -17,5 +17,11 @@ use super::Perturbation;
 
 /// This family's perturbations, in catalogue order.
 pub fn all() -> Vec<Box<dyn Perturbation>> {
-    vec![Box::new(XrayScatter), Box::new(XrayUnderexposure), Box::new(XrayOverexposure), Box::new(XrayGrid), Box::new(XrayHaze)]
+    vec![
+        Box::new(XrayScatter),
+        Box::new(XrayUnderexposure),
+        Box::new(XrayOverexposure),
+        Box::new(XrayGrid),
+        Box::new(XrayHaze),
+    ]
 }

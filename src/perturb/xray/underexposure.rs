@@ -59,6 +59,8 @@ impl Prepared for Prep<'_> {
         }
         let f = 1.0 - s;
         let k = f * (1.0 - f) / N0;
-        map_pixels(self.img, |i, v| f * v + (k * v.max(0.0)).sqrt() * self.noise[i])
+        map_pixels(self.img, |i, v| {
+            f * v + (k * v.max(0.0)).sqrt() * self.noise[i]
+        })
     }
 }

@@ -7,15 +7,19 @@
 //! converts it once (docs/vlm.md).
 
 use super::{field_str, json_records, modality_from_label, read_text, Item, ItemKind};
-use crate::perturb::Modality;
 use crate::error::{Error, Result};
+use crate::perturb::Modality;
 use std::path::{Path, PathBuf};
 
 /// (id, captions, image path) rows before grouping.
 type Rows = Vec<(String, Vec<String>, Option<String>, Option<Modality>)>;
 
 pub fn read(path: &Path) -> Result<Vec<Item>> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let rows: Rows = match ext.as_str() {
         "parquet" => {
             return Err(Error::invalid(
@@ -54,17 +58,33 @@ pub fn read(path: &Path) -> Result<Vec<Item>> {
 fn json_rows(path: &Path) -> Result<Rows> {
     let mut out = Vec::new();
     for (n, v) in json_records(path)?.iter().enumerate() {
-        let bad = |r: &str| Error::Data { path: path.to_path_buf(), reason: format!("item {n}: {r}") };
-        let id = field_str(v, &["image_id", "id", "ID"]).ok_or_else(|| bad("no 'image_id' / 'id'"))?;
+        let bad = |r: &str| Error::Data {
+            path: path.to_path_buf(),
+            reason: format!("item {n}: {r}"),
+        };
+        let id =
+            field_str(v, &["image_id", "id", "ID"]).ok_or_else(|| bad("no 'image_id' / 'id'"))?;
         let caps: Vec<String> = if let Some(c) = field_str(v, &["caption", "Caption"]) {
             vec![c]
-        } else if let Some(a) = v.get("captions").or_else(|| v.get("references")).and_then(|a| a.as_array()) {
-            a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()
+        } else if let Some(a) = v
+            .get("captions")
+            .or_else(|| v.get("references"))
+            .and_then(|a| a.as_array())
+        {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
         } else {
             return Err(bad("no 'caption'"));
         };
-        let modality = field_str(v, &["modality", "modality_type"]).and_then(|m| modality_from_label(&m));
-        out.push((id, caps, field_str(v, &["image", "image_path", "file_name"]), modality));
+        let modality =
+            field_str(v, &["modality", "modality_type"]).and_then(|m| modality_from_label(&m));
+        out.push((
+            id,
+            caps,
+            field_str(v, &["image", "image_path", "file_name"]),
+            modality,
+        ));
     }
     Ok(out)
 }
@@ -72,10 +92,19 @@ fn json_rows(path: &Path) -> Result<Rows> {
 fn csv_rows(path: &Path) -> Result<Rows> {
     let text = read_text(path)?;
     let records = parse_csv(&text);
-    let Some(header) = records.first() else { return Ok(Vec::new()) };
-    let col = |names: &[&str]| header.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
+    let Some(header) = records.first() else {
+        return Ok(Vec::new());
+    };
+    let col = |names: &[&str]| {
+        header
+            .iter()
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+    };
     let (Some(ic), Some(cc)) = (col(&["ID", "image_id"]), col(&["Caption"])) else {
-        return Err(Error::Data { path: path.to_path_buf(), reason: "CSV header needs ID and Caption columns".into() });
+        return Err(Error::Data {
+            path: path.to_path_buf(),
+            reason: "CSV header needs ID and Caption columns".into(),
+        });
     };
     Ok(records[1..]
         .iter()

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 pub fn read(path: &Path) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     for (n, v) in json_records(path)?.iter().enumerate() {
-        let it = item(v, n).map_err(|r| Error::Data { path: path.to_path_buf(), reason: format!("item {n}: {r}") })?;
+        let it = item(v, n).map_err(|r| Error::Data {
+            path: path.to_path_buf(),
+            reason: format!("item {n}: {r}"),
+        })?;
         out.push(it);
     }
     Ok(out)
@@ -32,10 +35,17 @@ fn item(v: &serde_json::Value, n: usize) -> std::result::Result<Item, String> {
             .filter_map(|t| t.get("value").and_then(|x| x.as_str()))
             .find_map(mask_tag)
             .ok_or("no <mask>...</mask> in a gpt turn")?;
-        (human.replace("<image>", "").trim().to_string(), GroundTruth::Mask(PathBuf::from(mask)))
+        (
+            human.replace("<image>", "").trim().to_string(),
+            GroundTruth::Mask(PathBuf::from(mask)),
+        )
     } else {
         let q = field_str(v, &["question", "prompt"]).ok_or("no 'question'")?;
-        let truth = if let Some(b) = v.get("box").or_else(|| v.get("bbox")).and_then(|b| b.as_array()) {
+        let truth = if let Some(b) = v
+            .get("box")
+            .or_else(|| v.get("bbox"))
+            .and_then(|b| b.as_array())
+        {
             let nums: Vec<f64> = b.iter().filter_map(|x| x.as_f64()).collect();
             if nums.len() != 4 {
                 return Err("'box' must hold four numbers".into());
@@ -52,7 +62,8 @@ fn item(v: &serde_json::Value, n: usize) -> std::result::Result<Item, String> {
         id,
         image: PathBuf::from(&image),
         relative: PathBuf::from(&image),
-        modality: field_str(v, &["modality", "modality_type"]).and_then(|m| super::modality_from_label(&m)),
+        modality: field_str(v, &["modality", "modality_type"])
+            .and_then(|m| super::modality_from_label(&m)),
         kind: ItemKind::Grounding { question, truth },
     })
 }

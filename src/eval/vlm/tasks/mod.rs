@@ -26,7 +26,10 @@ impl Task {
             "vqa" => Ok(Task::Vqa),
             "caption" | "captioning" => Ok(Task::Caption),
             "grounding" => Ok(Task::Grounding),
-            _ => Err(Error::invalid("--task", format!("'{s}': expected vqa, caption or grounding"))),
+            _ => Err(Error::invalid(
+                "--task",
+                format!("'{s}': expected vqa, caption or grounding"),
+            )),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -47,9 +50,19 @@ pub enum GroundTruth {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ItemKind {
-    Vqa { question: String, options: Vec<String>, answer: usize, question_type: Option<String> },
-    Caption { references: Vec<String> },
-    Grounding { question: String, truth: GroundTruth },
+    Vqa {
+        question: String,
+        options: Vec<String>,
+        answer: usize,
+        question_type: Option<String>,
+    },
+    Caption {
+        references: Vec<String>,
+    },
+    Grounding {
+        question: String,
+        truth: GroundTruth,
+    },
 }
 
 /// One evaluation sample.
@@ -81,7 +94,11 @@ pub fn read(task: Task, path: &Path, image_root: Option<&Path>) -> Result<Vec<It
     for it in &mut items {
         it.relative = it.image.clone();
         it.image = resolve_image(&root, &it.image);
-        if let ItemKind::Grounding { truth: GroundTruth::Mask(m), .. } = &mut it.kind {
+        if let ItemKind::Grounding {
+            truth: GroundTruth::Mask(m),
+            ..
+        } = &mut it.kind
+        {
             *m = root.join(&*m);
         }
     }
@@ -104,13 +121,21 @@ fn resolve_image(root: &Path, rel: &Path) -> PathBuf {
 }
 
 fn guess_root(data: &Path, items: &[Item]) -> PathBuf {
-    let start = if data.is_dir() { data.to_path_buf() } else { data.parent().map(Path::to_path_buf).unwrap_or_default() };
+    let start = if data.is_dir() {
+        data.to_path_buf()
+    } else {
+        data.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
     if let Some(first) = items.first() {
         let mut dir = Some(start.as_path());
         for _ in 0..4 {
             let Some(d) = dir else { break };
             for sub in ["", "images", "Images"] {
-                let cand = if sub.is_empty() { d.to_path_buf() } else { d.join(sub) };
+                let cand = if sub.is_empty() {
+                    d.to_path_buf()
+                } else {
+                    d.join(sub)
+                };
                 let p = resolve_image(&cand, &first.image);
                 if p.exists() {
                     return cand;
@@ -124,27 +149,43 @@ fn guess_root(data: &Path, items: &[Item]) -> PathBuf {
 
 /// Keep items of `modality` (items with an unknown modality are kept), then take `limit` of them
 /// as Python's `random.sample` with `seed` would, in its order.
-pub fn select(items: Vec<Item>, modality: Option<Modality>, limit: Option<usize>, seed: u64) -> Vec<Item> {
+pub fn select(
+    items: Vec<Item>,
+    modality: Option<Modality>,
+    limit: Option<usize>,
+    seed: u64,
+) -> Vec<Item> {
     let pool: Vec<Item> = match modality {
-        Some(m) => items.into_iter().filter(|it| it.modality.is_none_or(|im| im == m)).collect(),
+        Some(m) => items
+            .into_iter()
+            .filter(|it| it.modality.is_none_or(|im| im == m))
+            .collect(),
         None => items,
     };
     match limit {
-        Some(k) if k < pool.len() => sample::python_sample(pool.len(), k, seed).into_iter().map(|i| pool[i].clone()).collect(),
+        Some(k) if k < pool.len() => sample::python_sample(pool.len(), k, seed)
+            .into_iter()
+            .map(|i| pool[i].clone())
+            .collect(),
         _ => pool,
     }
 }
 
 /// Read a whole file (errors name it).
 pub(crate) fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })
+    std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// JSON array, JSON object holding an array under a common key, or JSON Lines.
 pub(crate) fn json_records(path: &Path) -> Result<Vec<serde_json::Value>> {
     let text = read_text(path)?;
     let t = text.trim_start();
-    if t.starts_with('[') || (t.starts_with('{') && serde_json::from_str::<serde_json::Value>(t).is_ok()) {
+    if t.starts_with('[')
+        || (t.starts_with('{') && serde_json::from_str::<serde_json::Value>(t).is_ok())
+    {
         let v: serde_json::Value = serde_json::from_str(t).map_err(|e| Error::Data {
             path: path.to_path_buf(),
             reason: format!("JSON: {e}"),
@@ -152,7 +193,9 @@ pub(crate) fn json_records(path: &Path) -> Result<Vec<serde_json::Value>> {
         return Ok(match v {
             serde_json::Value::Array(a) => a,
             serde_json::Value::Object(mut o) => {
-                let key = ["data", "items", "samples", "annotations", "images"].into_iter().find(|k| o.get(*k).is_some_and(|v| v.is_array()));
+                let key = ["data", "items", "samples", "annotations", "images"]
+                    .into_iter()
+                    .find(|k| o.get(*k).is_some_and(|v| v.is_array()));
                 match key.and_then(|k| o.remove(k)) {
                     Some(serde_json::Value::Array(a)) => a,
                     _ => vec![serde_json::Value::Object(o)],
@@ -190,7 +233,10 @@ pub(crate) fn field_str(v: &serde_json::Value, keys: &[&str]) -> Option<String> 
 /// "MR (Mag-netic Resonance Imaging)", "X-Ray", "Fundus Photography", "Microscopy Images") to ours.
 pub fn modality_from_label(label: &str) -> Option<Modality> {
     let l = label.to_ascii_lowercase();
-    let words: Vec<&str> = l.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = l
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     let has = |w: &str| words.contains(&w);
     if l.contains("x-ray") || has("xray") || has("radiograph") || has("cxr") {
         Some(Modality::Xray)

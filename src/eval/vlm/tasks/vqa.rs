@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 pub fn read(path: &Path) -> Result<Vec<Item>> {
     let files: Vec<PathBuf> = if path.is_dir() {
         let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?
+            .map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "jsonl"))
             .collect();
@@ -24,7 +27,10 @@ pub fn read(path: &Path) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     for f in &files {
         for (n, v) in json_records(f)?.iter().enumerate() {
-            out.push(item(v).map_err(|reason| Error::Data { path: f.clone(), reason: format!("item {n}: {reason}") })?);
+            out.push(item(v).map_err(|reason| Error::Data {
+                path: f.clone(),
+                reason: format!("item {n}: {reason}"),
+            })?);
         }
     }
     Ok(out)
@@ -41,7 +47,10 @@ fn item(v: &serde_json::Value) -> std::result::Result<Item, String> {
     }
     if options.is_empty() {
         if let Some(arr) = v.get("options").and_then(|o| o.as_array()) {
-            options = arr.iter().filter_map(|o| o.as_str().map(str::to_string)).collect();
+            options = arr
+                .iter()
+                .filter_map(|o| o.as_str().map(str::to_string))
+                .collect();
         }
     }
     if options.len() < 2 {
@@ -51,22 +60,36 @@ fn item(v: &serde_json::Value) -> std::result::Result<Item, String> {
     let answer = options
         .iter()
         .position(|o| o.trim() == gt.trim())
-        .or_else(|| options.iter().position(|o| o.trim().eq_ignore_ascii_case(gt.trim())))
+        .or_else(|| {
+            options
+                .iter()
+                .position(|o| o.trim().eq_ignore_ascii_case(gt.trim()))
+        })
         .or_else(|| {
             // A bare letter as the answer.
             let g = gt.trim();
-            (g.len() == 1).then(|| (g.as_bytes()[0].to_ascii_uppercase().wrapping_sub(b'A')) as usize).filter(|&i| i < options.len())
+            (g.len() == 1)
+                .then(|| (g.as_bytes()[0].to_ascii_uppercase().wrapping_sub(b'A')) as usize)
+                .filter(|&i| i < options.len())
         })
         .ok_or_else(|| format!("gt_answer '{gt}' is none of the options"))?;
     let image = field_str(v, &["image_path", "image"]).ok_or("no 'image_path'")?;
-    let image = image.trim_start_matches("${dataset_root_path}/").to_string();
+    let image = image
+        .trim_start_matches("${dataset_root_path}/")
+        .to_string();
     let id = field_str(v, &["question_id", "id"]).unwrap_or_else(|| image.clone());
-    let modality = field_str(v, &["modality_type", "modality"]).and_then(|m| modality_from_label(&m));
+    let modality =
+        field_str(v, &["modality_type", "modality"]).and_then(|m| modality_from_label(&m));
     Ok(Item {
         id,
         image: PathBuf::from(&image),
         relative: PathBuf::from(&image),
         modality,
-        kind: ItemKind::Vqa { question, options, answer, question_type: field_str(v, &["question_type"]) },
+        kind: ItemKind::Vqa {
+            question,
+            options,
+            answer,
+            question_type: field_str(v, &["question_type"]),
+        },
     })
 }
