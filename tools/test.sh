@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+echo "== cargo fmt --check (the tree is rustfmt-clean; run cargo fmt)"
+cargo fmt --check
 echo "== cargo test (default features: CPU engine; needs .local/onnxruntime from tools/setup_ort.sh)"
 cargo test --all-targets --no-fail-fast
 if [ -x tools/install_cuda_toolkit.sh ]; then

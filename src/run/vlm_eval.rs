@@ -43,12 +43,14 @@ pub fn compat_flags(list: &[String]) -> Result<Compat> {
             "box-first-four" => c.box_first_four = true,
             "raw-captions" => c.raw_captions = true,
             "" => {}
-            other => return Err(Error::invalid(
-                "compat",
-                format!(
+            other => {
+                return Err(Error::invalid(
+                    "compat",
+                    format!(
                     "unknown switch '{other}' (all, vqa-no-options, box-first-four, raw-captions)"
                 ),
-            )),
+                ))
+            }
         }
     }
     Ok(c)
