@@ -176,7 +176,7 @@ pub fn write_report_with(
     };
     let vlm_aggs = vlm::aggregates(&all);
     let vlm_stats = vlm::statistics(&vlm_aggs, opts);
-    let vlm_rows = vlm::rows(&vlm_aggs, &vlm_stats);
+    let vlm_rows = vlm::rows(&all, &vlm_aggs, &vlm_stats, opts);
     if !vlm_rows.is_empty() {
         write(
             "vlm_table.md",

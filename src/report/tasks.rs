@@ -3,7 +3,7 @@
 //! `prediction` and `references` (never averaged per item), and the printed summary every
 //! front-end shows.
 
-use super::aggregate::{Aggregate, PerturbationCell};
+use super::aggregate::{Aggregate, Mds, PerturbationCell};
 use crate::metrics::caption::{self, Tokenisation};
 use crate::run::records::Record;
 use crate::run::units::CLEAN;
@@ -73,7 +73,7 @@ fn mds(r: &Record) -> (String, String, String) {
 }
 
 /// Prediction and references of a caption record, normalised by its tokenisation.
-fn caption_of(r: &Record) -> Option<(String, Vec<String>)> {
+pub(crate) fn caption_of(r: &Record) -> Option<(String, Vec<String>)> {
     let tok = match r.fields.get("tokenisation").and_then(|v| v.as_str()) {
         Some("raw") => Tokenisation::Raw,
         _ => Tokenisation::Words,
@@ -179,6 +179,124 @@ fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
         .map(|(k, v)| (k, (v.iter().sum::<f64>() / v.len() as f64, v.len())))
         .collect();
     agg
+}
+
+/// Most bootstrap replicates for a corpus caption metric: every replicate rescores the corpus of
+/// every (perturbation, level) cell, so B is capped (200 replicates give the 2.5/97.5 % quantiles
+/// to about +-0.01 of a typical CIDEr-D interval; docs/statistics.md).
+pub const CAPTION_REPLICATES_MAX: usize = 200;
+
+/// Percentile bootstrap intervals of a corpus caption metric per (model, strategy, dataset):
+/// (clean, base drop, medical drop). Replicate r resamples the dataset's samples with the same
+/// draws as every other statistic of that dataset ([`bootstrap::resample`] under the dataset's
+/// group key), rescoring the clean corpus and, per cell, the clean and perturbed corpora over the
+/// resampled samples that have both; the category drop is then averaged as Eq. 3 averages it
+/// (perturbations within a level, then levels). Empty when `replicates` is 0.
+pub fn caption_intervals(
+    records: &[&Record],
+    agg: &Aggregate,
+    opts: &super::inference::StatsOptions,
+) -> BTreeMap<Mds, [Option<(f64, f64)>; 3]> {
+    use crate::stats::bootstrap;
+    use rayon::prelude::*;
+    let mut out = BTreeMap::new();
+    let b = opts.replicates.min(CAPTION_REPLICATES_MAX);
+    if b == 0 {
+        return out;
+    }
+    type Items = BTreeMap<String, (String, Vec<String>)>;
+    let mut clean: BTreeMap<Mds, Items> = BTreeMap::new();
+    let mut cells: BTreeMap<Mds, BTreeMap<(String, u8), (String, Items)>> = BTreeMap::new();
+    let mut universe: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.task == "caption") {
+        universe
+            .entry(r.dataset.clone())
+            .or_default()
+            .insert(r.sample.clone());
+        let Some(c) = r.ok().then(|| caption_of(r)).flatten() else {
+            continue;
+        };
+        if r.perturbation == CLEAN {
+            clean.entry(mds(r)).or_default().insert(r.sample.clone(), c);
+        } else {
+            cells
+                .entry(mds(r))
+                .or_default()
+                .entry((r.perturbation.clone(), r.level))
+                .or_insert_with(|| (r.category.clone(), Items::new()))
+                .1
+                .insert(r.sample.clone(), c);
+        }
+    }
+    for (k, (theta, _)) in &agg.clean {
+        let (Some(cl), Some(samples)) = (clean.get(k), universe.get(&k.2)) else {
+            continue;
+        };
+        let samples: Vec<&String> = samples.iter().collect();
+        let empty = BTreeMap::new();
+        let cs = cells.get(k).unwrap_or(&empty);
+        let group = crate::rng::fnv1a32(&k.2);
+        let reps: Vec<[f64; 3]> = (0..b as u32)
+            .into_par_iter()
+            .map(|r| {
+                let idx = bootstrap::resample(opts.seed, group, r, samples.len());
+                let pick = |m: &Items| -> Vec<(String, Vec<String>)> {
+                    idx.iter()
+                        .filter_map(|&i| m.get(samples[i]).cloned())
+                        .collect()
+                };
+                let c = corpus_score(&pick(cl), &agg.metric).unwrap_or(f64::NAN);
+                // category -> level -> drops of its perturbations
+                let mut by: BTreeMap<&str, BTreeMap<u8, Vec<f64>>> = BTreeMap::new();
+                for ((_, level), (category, items)) in cs {
+                    let both: Vec<&String> = idx
+                        .iter()
+                        .map(|&i| samples[i])
+                        .filter(|s| cl.contains_key(*s) && items.contains_key(*s))
+                        .collect();
+                    let ci: Vec<_> = both.iter().map(|s| cl[*s].clone()).collect();
+                    let pi: Vec<_> = both.iter().map(|s| items[*s].clone()).collect();
+                    if let (Some(a), Some(p)) = (
+                        corpus_score(&ci, &agg.metric),
+                        corpus_score(&pi, &agg.metric),
+                    ) {
+                        by.entry(category.as_str())
+                            .or_default()
+                            .entry(*level)
+                            .or_default()
+                            .push(a - p);
+                    }
+                }
+                let cat = |name: &str| {
+                    by.get(name).map_or(f64::NAN, |levels| {
+                        let means: Vec<f64> = levels
+                            .values()
+                            .map(|d| d.iter().sum::<f64>() / d.len() as f64)
+                            .collect();
+                        means.iter().sum::<f64>() / means.len() as f64
+                    })
+                };
+                [c, cat("base"), cat("medical")]
+            })
+            .collect();
+        let thetas = [
+            Some(*theta),
+            agg.category_drop(k, "base"),
+            agg.category_drop(k, "medical"),
+        ];
+        let mut cis = [None; 3];
+        for j in 0..3 {
+            if let Some(t) = thetas[j] {
+                let v: Vec<f64> = reps.iter().map(|x| x[j]).collect();
+                cis[j] = bootstrap::summarise(t, v, None, opts.level).map(|e| {
+                    let i = e.ci();
+                    (i.lo, i.hi)
+                });
+            }
+        }
+        out.insert(k.clone(), cis);
+    }
+    out
 }
 
 /// The printed summary of a run (every front-end prints this): per task and model, the clean
@@ -291,5 +409,54 @@ mod tests {
             "{per_item} vs {perturbed}"
         );
         assert_eq!(agg.clean[&k].1, 2);
+    }
+
+    #[test]
+    fn caption_intervals_rescore_the_corpus_per_resample() {
+        let preds = [
+            "a chest x ray with a small nodule",
+            "a small nodule in the lung",
+            "an image",
+            "a chest",
+            "lung nodule small",
+            "x ray of a chest",
+        ];
+        let mut recs = Vec::new();
+        for (i, p) in preds.iter().enumerate() {
+            let s = format!("s{i}");
+            recs.push(rec(&s, "clean", 0, p));
+            // "blur" leaves every caption as it was; "noise" turns half of them into noise.
+            recs.push(rec(&s, "blur", 3, p));
+            recs.push(rec(&s, "noise", 3, if i % 2 == 0 { "zzz" } else { p }));
+        }
+        for r in recs.iter_mut().filter(|r| r.perturbation == "noise") {
+            r.category = "medical".into();
+        }
+        let refs: Vec<&Record> = recs.iter().collect();
+        let agg = aggregate(refs.iter().copied(), "caption", "bleu1");
+        let opts = super::super::inference::StatsOptions {
+            replicates: 100,
+            ..Default::default()
+        };
+        let ci = caption_intervals(&refs, &agg, &opts);
+        let k = ("m".to_string(), "full".to_string(), "d".to_string());
+        let [clean, base, medical] = ci[&k];
+        let (lo, hi) = clean.unwrap();
+        let theta = agg.clean[&k].0;
+        assert!(
+            lo <= theta && theta <= hi && hi - lo > 1e-3,
+            "{lo} {theta} {hi}"
+        );
+        // Unchanged captions: every resample's drop is exactly 0.
+        assert_eq!(base.unwrap(), (0.0, 0.0));
+        let (mlo, mhi) = medical.unwrap();
+        let md = agg.category_drop(&k, "medical").unwrap();
+        assert!(mlo > 0.0 && mlo <= md && md <= mhi, "{mlo} {md} {mhi}");
+        assert_eq!(ci, caption_intervals(&refs, &agg, &opts), "deterministic");
+        let none = super::super::inference::StatsOptions {
+            replicates: 0,
+            ..Default::default()
+        };
+        assert!(caption_intervals(&refs, &agg, &none).is_empty());
     }
 }

@@ -23,8 +23,9 @@ pub struct VlmRow {
     pub medical_drop: Option<f64>,
     /// Mean perturbed score over every (perturbation, level) cell.
     pub perturbed: Option<f64>,
-    /// Paired bootstrap intervals of clean, base drop, medical drop (report::inference; None
-    /// for captioning's corpus metrics, whose per-resample recomputation is not wired yet).
+    /// Paired bootstrap intervals of clean, base drop, medical drop (report::inference; for
+    /// captioning's corpus metrics, percentile intervals with the corpus rescored in each
+    /// resample, report::tasks::caption_intervals).
     pub clean_ci: Option<Ci>,
     pub base_ci: Option<Ci>,
     pub medical_ci: Option<Ci>,
@@ -67,10 +68,21 @@ pub fn aggregates(records: &[&Record]) -> Vec<(&'static str, Aggregate)> {
         .collect()
 }
 
-pub fn rows(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>]) -> Vec<VlmRow> {
+pub fn rows(
+    records: &[&Record],
+    aggs: &[(&'static str, Aggregate)],
+    stats: &[Option<Statistics>],
+    opts: &StatsOptions,
+) -> Vec<VlmRow> {
     let mut v = Vec::new();
     for ((task, agg), st) in aggs.iter().zip(stats) {
+        let corpus = if tasks::is_corpus(task, &agg.metric) {
+            tasks::caption_intervals(records, agg, opts)
+        } else {
+            BTreeMap::new()
+        };
         for (mds, (clean, n)) in &agg.clean {
+            let cc = corpus.get(mds);
             let cells: Vec<f64> = agg
                 .per_perturbation
                 .iter()
@@ -88,13 +100,25 @@ pub fn rows(aggs: &[(&'static str, Aggregate)], stats: &[Option<Statistics>]) ->
                 medical_drop: agg.category_drop(mds, "medical"),
                 perturbed: (!cells.is_empty())
                     .then(|| cells.iter().sum::<f64>() / cells.len() as f64),
-                clean_ci: st.as_ref().and_then(|s| ci_of(s.clean.get(mds))),
-                base_ci: st
-                    .as_ref()
-                    .and_then(|s| ci_of(s.category.get(&(mds.clone(), "base".to_string())))),
-                medical_ci: st
-                    .as_ref()
-                    .and_then(|s| ci_of(s.category.get(&(mds.clone(), "medical".to_string())))),
+                clean_ci: cc.map_or_else(
+                    || st.as_ref().and_then(|s| ci_of(s.clean.get(mds))),
+                    |c| c[0],
+                ),
+                base_ci: cc.map_or_else(
+                    || {
+                        st.as_ref()
+                            .and_then(|s| ci_of(s.category.get(&(mds.clone(), "base".to_string()))))
+                    },
+                    |c| c[1],
+                ),
+                medical_ci: cc.map_or_else(
+                    || {
+                        st.as_ref().and_then(|s| {
+                            ci_of(s.category.get(&(mds.clone(), "medical".to_string())))
+                        })
+                    },
+                    |c| c[2],
+                ),
             });
         }
     }
@@ -118,7 +142,7 @@ pub fn table_markdown(rows: &[VlmRow], header: &[String]) -> String {
     for h in header {
         let _ = writeln!(s, "<!-- {h} -->");
     }
-    s.push_str("\nVLM table: clean score and Eq. 3 drops (mean over levels) per task and model, with paired bootstrap 95% intervals [lo, hi] (captioning is corpus-level, without intervals yet).\n\n");
+    s.push_str("\nVLM table: clean score and Eq. 3 drops (mean over levels) per task and model, with paired bootstrap 95% intervals [lo, hi] (captioning is corpus-level, its intervals rescored in each resample).\n\n");
     s.push_str("| task | metric | model | dataset | n | clean | base drop | medical drop |\n|---|---|---|---|---:|---:|---:|---:|\n");
     for r in rows {
         let _ = writeln!(
