@@ -17,8 +17,9 @@
 //!   whose SSIM the CPU does not reproduce (beyond `GPU_RECHECK_TOL`, 1e-3) is a warning and that
 //!   image is calibrated again on the CPU, so a device error cannot reach the manifest.
 
-use crate::calibrate::dataset::{median_strength, CachedStrength, StrengthCache};
-use crate::calibrate::{self, PerturbedLevel, SearchOptions};
+use crate::calibrate::dataset::StrengthCache;
+use crate::calibrate::policy::{self, Policy, Produced};
+use crate::calibrate::{self, SearchOptions, Verdict};
 use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image, Mask};
 use crate::io::{self, InputItem};
@@ -72,6 +73,8 @@ pub struct Record {
     pub ssim: f64,
     pub target: [f64; 2],
     pub in_band: bool,
+    /// in_band | unreachable_above | unreachable_below | skipped (crate::calibrate::Verdict).
+    pub verdict: Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub seed: u64,
@@ -304,13 +307,15 @@ pub fn generate_on(
     Ok(summary)
 }
 
+/// Per-dataset mode: per modality group, the first N images calibrate each perturbation
+/// ([`policy::calibrate_table`], the pipeline's own per-dataset calibration); levels already in
+/// the cache are not searched again.
 fn calibrate_dataset(
     good: &[(usize, Loaded)],
     opts: &GenerateOptions,
     cache: &mut StrengthCache,
     summary: &mut Summary,
 ) -> Result<()> {
-    // Group by modality; within a group, the first N images (input order) calibrate.
     let mut groups: Vec<(Option<Modality>, Vec<&Loaded>)> = Vec::new();
     for (_, l) in good {
         match groups.iter_mut().find(|(m, _)| *m == l.modality) {
@@ -318,79 +323,54 @@ fn calibrate_dataset(
             None => groups.push((l.modality, vec![l])),
         }
     }
-    let search = SearchOptions {
-        variant: opts.variant,
-        max_evals_per_band: opts.max_evals_per_band,
-    };
+    let search = search_options(opts);
     for (modality, members) in groups {
         let calib: Vec<&Loaded> = members
             .into_iter()
             .take(opts.calibration_images.max(1))
             .collect();
+        let images: Vec<_> = calib
+            .iter()
+            .map(|l| (&l.image, &l.reference, l.depth, l.ctx))
+            .collect();
         let mod_str = modality.map(|m| m.as_str());
-        let ps = perturb::select(&opts.perturbations, modality)?;
-        for p in ps {
+        for p in perturb::select(&opts.perturbations, modality)? {
+            let key = |lv| StrengthCache::key(p.id(), mod_str, lv, opts.variant);
             let missing: Vec<u8> = opts
                 .levels
                 .iter()
                 .copied()
-                .filter(|&lv| {
-                    cache
-                        .get(&StrengthCache::key(p.id(), mod_str, lv, opts.variant))
-                        .is_none()
-                })
+                .filter(|&lv| cache.get(&key(lv)).is_none())
                 .collect();
             if missing.is_empty() {
                 continue;
             }
-            let per_image: Vec<Result<Vec<calibrate::LevelOutcome>>> = calib
-                .par_iter()
-                .map(|l| {
-                    let prepared = p.prepare(&l.image, &l.ctx)?;
-                    calibrate::calibrate_prepared(
-                        prepared.as_ref(),
-                        p,
-                        &l.reference,
-                        l.depth,
-                        &missing,
-                        &search,
-                    )
-                })
-                .collect();
-            let mut by_level: Vec<(u8, Vec<f32>)> = missing.iter().map(|&l| (l, vec![])).collect();
-            let mut n_ok = 0;
-            for (r, l) in per_image.into_iter().zip(&calib) {
-                match r {
-                    Ok(outs) => {
-                        n_ok += 1;
-                        for o in outs.into_iter().filter(|o| o.in_band) {
-                            if let Some((_, v)) = by_level.iter_mut().find(|(lv, _)| *lv == o.level)
-                            {
-                                v.push(o.strength);
-                            }
-                        }
+            match policy::calibrate_table(p, &images, &missing, &search) {
+                Ok(table) => {
+                    for (lv, c) in table {
+                        cache.insert(key(lv), c);
                     }
-                    Err(e) => summary.failures.push(Failure {
-                        source: l.item.path.display().to_string(),
-                        perturbation: Some(p.id()),
-                        error: format!("calibration: {e}"),
-                    }),
                 }
-            }
-            for (lv, mut v) in by_level {
-                let in_band = v.len();
-                cache.insert(
-                    StrengthCache::key(p.id(), mod_str, lv, opts.variant),
-                    CachedStrength {
-                        strength: median_strength(&mut v),
-                        images: n_ok,
-                        in_band,
-                    },
-                );
+                Err(e) => summary.failures.push(Failure {
+                    source: calib
+                        .iter()
+                        .map(|l| l.item.path.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    perturbation: Some(p.id()),
+                    error: format!("per-dataset calibration: {e}"),
+                }),
             }
         }
     }
     Ok(())
+}
+
+fn search_options(opts: &GenerateOptions) -> SearchOptions {
+    SearchOptions {
+        variant: opts.variant,
+        max_evals_per_band: opts.max_evals_per_band,
+    }
 }
 
 /// The GPU stage of per-image mode: every supported perturbation, all images that use it.
@@ -441,6 +421,84 @@ fn gpu_search(
     pre
 }
 
+/// The levels of one (image, perturbation): a GPU search result finished and rechecked by the
+/// CPU, or the strength policy ([`policy::produce`]: per-image search, or the per-dataset table).
+fn produce_unit(
+    l: &Loaded,
+    p: &'static dyn Perturbation,
+    opts: &GenerateOptions,
+    cache: Option<&StrengthCache>,
+    pre: Option<&Vec<calibrate::LevelOutcome>>,
+) -> Result<(Vec<Produced>, Option<String>)> {
+    let policy = match cache {
+        None => Policy::PerImage(search_options(opts)),
+        Some(cache) => Policy::Table {
+            strengths: opts
+                .levels
+                .iter()
+                .map(|&lv| {
+                    let key = StrengthCache::key(
+                        p.id(),
+                        l.modality.map(|m| m.as_str()),
+                        lv,
+                        opts.variant,
+                    );
+                    (lv, cache.get(&key).and_then(|c| c.strength))
+                })
+                .collect(),
+            source: "per-dataset",
+            warp_masks: true,
+        },
+    };
+    let produce = || {
+        policy::produce(
+            &policy,
+            p,
+            &l.image,
+            &l.reference,
+            l.mask.as_ref(),
+            l.depth,
+            &l.ctx,
+            &opts.levels,
+        )
+    };
+    let Some(outcomes) = pre.filter(|_| cache.is_none()) else {
+        return Ok((produce()?, None));
+    };
+    let levels = calibrate::perturb_image_from_outcomes(
+        p,
+        &l.image,
+        &l.reference,
+        l.mask.as_ref(),
+        l.depth,
+        &l.ctx,
+        outcomes.clone(),
+    )?;
+    // The GPU's SSIM at its strength, re-measured here by the CPU oracle: a disagreement beyond
+    // the parity tolerance means the device got this image wrong, so it is calibrated again on
+    // the CPU and the run says so.
+    if let Some(bad) = levels
+        .iter()
+        .find(|pl| (pl.ssim_written - pl.outcome.ssim).abs() > GPU_RECHECK_TOL)
+    {
+        let warning = format!(
+            "--device cuda: {} on {}: GPU SSIM {:.6} at strength {} but the CPU measures {:.6} (L{}); calibrated on the CPU instead",
+            p.id(),
+            l.item.path.display(),
+            bad.outcome.ssim,
+            bad.outcome.strength,
+            bad.ssim_written,
+            bad.outcome.level
+        );
+        return Ok((produce()?, Some(warning)));
+    }
+    let levels = levels
+        .into_iter()
+        .map(|pl| policy::from_searched(pl, l.mask.as_ref(), &policy))
+        .collect::<Result<_>>()?;
+    Ok((levels, None))
+}
+
 fn run_unit(
     l: &Loaded,
     p: &'static dyn Perturbation,
@@ -450,128 +508,26 @@ fn run_unit(
     order: (usize, usize),
 ) -> Result<(Vec<Record>, Option<String>)> {
     let info = p.info();
-    let mut warning = None;
-    let levels: Vec<PerturbedLevel> = match cache {
-        None if pre.is_some() => {
-            let outcomes = pre.cloned().unwrap_or_default();
-            let levels = calibrate::perturb_image_from_outcomes(
-                p,
-                &l.image,
-                &l.reference,
-                l.mask.as_ref(),
-                l.depth,
-                &l.ctx,
-                outcomes,
-            )?;
-            // The GPU's SSIM at its strength, re-measured here by the CPU oracle: a disagreement
-            // beyond the parity tolerance means the device got this image wrong, so it is
-            // calibrated again on the CPU and the run says so.
-            match levels
-                .iter()
-                .find(|pl| (pl.ssim_written - pl.outcome.ssim).abs() > GPU_RECHECK_TOL)
-            {
-                None => levels,
-                Some(bad) => {
-                    warning = Some(format!(
-                        "--device cuda: {} on {}: GPU SSIM {:.6} at strength {} but the CPU measures {:.6} (L{}); calibrated on the CPU instead",
-                        info.id,
-                        l.item.path.display(),
-                        bad.outcome.ssim,
-                        bad.outcome.strength,
-                        bad.ssim_written,
-                        bad.outcome.level
-                    ));
-                    let search = SearchOptions {
-                        variant: opts.variant,
-                        max_evals_per_band: opts.max_evals_per_band,
-                    };
-                    calibrate::perturb_image_with(
-                        p,
-                        &l.image,
-                        &l.reference,
-                        l.mask.as_ref(),
-                        l.depth,
-                        &l.ctx,
-                        &opts.levels,
-                        &search,
-                    )?
-                }
-            }
-        }
-        None => {
-            let search = SearchOptions {
-                variant: opts.variant,
-                max_evals_per_band: opts.max_evals_per_band,
-            };
-            calibrate::perturb_image_with(
-                p,
-                &l.image,
-                &l.reference,
-                l.mask.as_ref(),
-                l.depth,
-                &l.ctx,
-                &opts.levels,
-                &search,
-            )?
-        }
-        Some(cache) => {
-            let prepared = p.prepare(&l.image, &l.ctx)?;
-            let mut out = Vec::new();
-            for &lv in &opts.levels {
-                let key =
-                    StrengthCache::key(p.id(), l.modality.map(|m| m.as_str()), lv, opts.variant);
-                match cache.get(&key).and_then(|c| c.strength) {
-                    Some(s) => out.push(calibrate::apply_fixed(
-                        prepared.as_ref(),
-                        &l.reference,
-                        l.mask.as_ref(),
-                        l.depth,
-                        lv,
-                        s,
-                    )?),
-                    None => {
-                        let b = calibrate::band(lv)?;
-                        out.push(PerturbedLevel {
-                            outcome: calibrate::LevelOutcome {
-                                level: lv,
-                                strength: info.strength_range.1,
-                                ssim: f64::NAN,
-                                target: [b.lo, b.hi],
-                                in_band: false,
-                                reason: Some(
-                                    "unreachable: no calibration image reached this band".into(),
-                                ),
-                                evaluations: 0,
-                                verdict: calibrate::Verdict::UnreachableAbove,
-                            },
-                            image: l.image.clone(),
-                            mask: None,
-                            ssim_written: f64::NAN,
-                        })
-                    }
-                }
-            }
-            out
-        }
-    };
+    let (levels, warning) = produce_unit(l, p, opts, cache, pre)?;
     let source = l.item.path.display().to_string();
     let rel = &l.item.relative;
     let mut records = Vec::with_capacity(levels.len());
     for pl in levels {
-        let o = pl.outcome;
+        let b = calibrate::band(pl.level)?;
         let mut rec = Record {
             source: source.clone(),
             output: None,
             perturbation: info.id,
             category: info.category,
             modality: info.modality.or(l.modality),
-            level: o.level,
-            strength: o.strength,
+            level: pl.level,
+            strength: pl.strength,
             strength_name: info.strength_name,
-            ssim: o.ssim,
-            target: o.target,
-            in_band: o.in_band,
-            reason: o.reason,
+            ssim: pl.ssim,
+            target: [b.lo, b.hi],
+            in_band: pl.verdict.in_band(),
+            verdict: pl.verdict,
+            reason: pl.reason,
             seed: opts.seed,
             ssim_variant: opts.variant,
             image_id: l.ctx.image_id,
@@ -579,23 +535,23 @@ fn run_unit(
                 CalibrationMode::PerImage => "per-image",
                 CalibrationMode::PerDataset => "per-dataset",
             },
-            evaluations: o.evaluations,
+            evaluations: pl.evaluations,
             mask_output: None,
             order,
         };
-        let unreachable = o.verdict.unreachable() && rec.ssim.is_nan();
-        if (o.in_band || opts.write_out_of_band) && !unreachable {
-            let rel_out = Path::new(info.id).join(format!("L{}", o.level)).join(rel);
+        if rec.in_band || opts.write_out_of_band {
+            let rel_out = Path::new(info.id).join(format!("L{}", pl.level)).join(rel);
             let out_path = opts.out.join(&rel_out);
             let bytes = io::encode_image(&pl.image, l.depth, l.format, &out_path)?;
-            // Re-measure on the written file exactly as a reader will see it.
+            // Re-measure on the written file exactly as a reader will see it (lossy formats move
+            // the SSIM): the record's ssim and verdict are those of the file.
             let back = io::decode_image(&bytes, &out_path)?;
             let measured = l.reference.ssim(&back.image)?;
             io::write_atomic(&out_path, &bytes)?;
             rec.ssim = measured;
-            let was_in_band = rec.in_band;
-            rec.in_band = measured >= o.target[0] && measured <= o.target[1];
-            if was_in_band && !rec.in_band {
+            if rec.in_band && !b.contains(measured) {
+                rec.in_band = false;
+                rec.verdict = Verdict::Skipped;
                 rec.reason = Some(format!(
                     "writing ({:?}) moved SSIM to {measured:.4}, outside the band",
                     l.format
@@ -605,7 +561,7 @@ fn run_unit(
             if info.geometric {
                 if let Some(m) = &pl.mask {
                     let rel_mask = Path::new(info.id)
-                        .join(format!("L{}", o.level))
+                        .join(format!("L{}", pl.level))
                         .join("_masks")
                         .join(rel)
                         .with_extension("png");

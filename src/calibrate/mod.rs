@@ -314,29 +314,6 @@ enum Measured {
     No,
 }
 
-/// Apply a fixed strength and measure (per-dataset mode, compat profile, fixed tables).
-pub fn apply_fixed(
-    prepared: &dyn Prepared,
-    reference: &SsimReference,
-    mask: Option<&Mask>,
-    depth: BitDepth,
-    level: u8,
-    strength: f32,
-) -> Result<PerturbedLevel> {
-    let b = band(level)?;
-    let outcome = LevelOutcome {
-        level,
-        strength,
-        ssim: f64::NAN,
-        target: [b.lo, b.hi],
-        in_band: false,
-        reason: None,
-        evaluations: 1,
-        verdict: Verdict::Skipped,
-    };
-    finish(prepared, reference, mask, depth, outcome, Measured::No)
-}
-
 fn finish(
     prepared: &dyn Prepared,
     reference: &SsimReference,

@@ -1,6 +1,7 @@
 //! The one strength policy: how a severity level becomes a strength, and what comes out of it.
 //!
-//! Every front-end (run, eval-seg, eval-vlm, demo) reaches perturbation through [`produce`]:
+//! Every front-end (run, eval-seg, eval-vlm, demo, perturb) reaches perturbation through
+//! [`produce`] (perturb's GPU search through [`from_searched`]):
 //! - [`Policy::PerImage`]: the joint band search on this image ([`super::calibrate_prepared`]);
 //! - [`Policy::Table`]: one strength per level chosen ahead for the whole dataset (per-dataset
 //!   calibration: the median in-band strength of the calibration images, [`calibrate_table`]; the
@@ -82,28 +83,7 @@ pub fn produce(
         // or measured twice (crate::calibrate::perturb_image_with).
         return super::perturb_image_with(p, img, reference, mask, depth, ctx, &levels, opts)?
             .into_iter()
-            .map(|pl| {
-                let b = band(pl.outcome.level)?;
-                let o = pl.outcome;
-                let (verdict, reason) = judge(
-                    &b,
-                    pl.ssim_written,
-                    o.strength,
-                    Some(o.verdict),
-                    o.reason,
-                    policy,
-                );
-                Ok(Produced {
-                    level: o.level,
-                    strength: o.strength,
-                    ssim: pl.ssim_written,
-                    verdict,
-                    reason,
-                    evaluations: o.evaluations,
-                    image: pl.image,
-                    mask: pl.mask.or_else(|| mask.cloned()),
-                })
-            })
+            .map(|pl| from_searched(pl, mask, policy))
             .collect();
     }
     let prepared = p.prepare(img, ctx)?;
@@ -148,6 +128,35 @@ pub fn produce(
     Ok(out)
 }
 
+/// A level the search produced (on the CPU, or on the GPU and finished by the CPU,
+/// [`super::perturb_image_from_outcomes`]) as the policy's output: judged on its written SSIM.
+pub fn from_searched(
+    pl: super::PerturbedLevel,
+    mask: Option<&Mask>,
+    policy: &Policy,
+) -> Result<Produced> {
+    let b = band(pl.outcome.level)?;
+    let o = pl.outcome;
+    let (verdict, reason) = judge(
+        &b,
+        pl.ssim_written,
+        o.strength,
+        Some(o.verdict),
+        o.reason,
+        policy,
+    );
+    Ok(Produced {
+        level: o.level,
+        strength: o.strength,
+        ssim: pl.ssim_written,
+        verdict,
+        reason,
+        evaluations: o.evaluations,
+        image: pl.image,
+        mask: pl.mask.or_else(|| mask.cloned()),
+    })
+}
+
 /// The verdict of a measured level: in band by [`Band::contains`] on the written SSIM; otherwise
 /// the search's own verdict when it had one, else skipped with the measurement as the reason.
 fn judge(
@@ -183,10 +192,18 @@ pub fn calibrate_table(
     levels: &[u8],
     opts: &SearchOptions,
 ) -> Result<BTreeMap<u8, CachedStrength>> {
+    use rayon::prelude::*;
+    // The calibration images are searched in parallel; the medians do not depend on the order.
+    let searched: Vec<Result<Vec<super::LevelOutcome>>> = images
+        .par_iter()
+        .map(|(img, reference, depth, ctx)| {
+            let prepared = p.prepare(img, ctx)?;
+            super::calibrate_prepared(prepared.as_ref(), p, reference, *depth, levels, opts)
+        })
+        .collect();
     let mut by_level: BTreeMap<u8, Vec<f32>> = levels.iter().map(|&l| (l, Vec::new())).collect();
-    for (img, reference, depth, ctx) in images {
-        let prepared = p.prepare(img, ctx)?;
-        for o in super::calibrate_prepared(prepared.as_ref(), p, reference, *depth, levels, opts)? {
+    for outcomes in searched {
+        for o in outcomes? {
             if o.verdict.in_band() {
                 by_level.entry(o.level).or_default().push(o.strength);
             }
