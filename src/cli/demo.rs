@@ -136,31 +136,15 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
 /// The demo ONNX model (a classical box-prompted segmenter in SAM's layout, not a trained
 /// network) on the demo's phantoms through the pipeline, into `out` (records.jsonl).
 fn demo_segmentation(out: &Path, manifest: &Path, seed: u64, quiet: bool) -> anyhow::Result<i32> {
-    use medfm_robust::run::config::{Calibration, Config, DatasetConfig, Profile};
+    use medfm_robust::run::config::{Config, DatasetConfig};
     let model = super::seg::demo_model(&out.join("model"))?;
     let config = Config {
-        name: "demo-onnx-segmentation".into(),
         seed,
-        profile: Profile::Default,
-        device: "cpu".into(),
-        levels: vec![1, 2, 3, 4, 5],
-        perturbations: vec!["all".into()],
-        max_evals_per_band: 20,
-        calibration: Calibration::PerImage,
-        calibration_images: 1,
-        ssim_variant: None,
-        datasets: vec![DatasetConfig {
-            name: "phantoms".into(),
-            path: manifest.to_path_buf(),
-            reader: "manifest".into(),
-            modality: None,
-            limit: None,
-            masks: None,
-            perturbations: None,
-            sample_seed: 42,
-            image_root: None,
-        }],
-        models: vec![model],
+        ..Config::new(
+            "demo-onnx-segmentation",
+            vec![DatasetConfig::new("phantoms", manifest, "manifest")],
+            vec![model],
+        )
     };
     if !quiet {
         println!("segmentation demo: demo-box-threshold (a classical box-prompted threshold segmenter in SAM's ONNX layout, not a trained network)");

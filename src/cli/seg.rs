@@ -9,9 +9,7 @@ use anyhow::{bail, Context};
 use super::Global;
 use medfm_robust::eval::seg::ModelSpec;
 use medfm_robust::perturb::Modality;
-use medfm_robust::run::config::{
-    Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile,
-};
+use medfm_robust::run::config::{Calibration, Config, DatasetConfig, ModelConfig as RunModel};
 use medfm_robust::run::Shard;
 
 #[derive(clap::Args)]
@@ -129,18 +127,14 @@ fn model_config(a: &EvalSegArgs) -> anyhow::Result<RunModel> {
         (name, "full".to_string(), preset, graphs, None)
     };
     Ok(RunModel {
-        name: a.name.clone().unwrap_or(name),
         strategy: a.strategy.clone().unwrap_or(strategy),
         preset,
         graphs,
-        task: "segmentation".into(),
         model: model.map(|m| abs(&m)),
-        judge: None,
-        concurrency: None,
         jitter: a.jitter,
         replay: a.replay.as_deref().map(abs),
         threads: a.threads,
-        vlm_compat: Vec::new(),
+        ..RunModel::new(a.name.clone().unwrap_or(name), "segmentation")
     })
 }
 
@@ -164,15 +158,14 @@ fn dataset_config(a: &EvalSegArgs) -> anyhow::Result<DatasetConfig> {
         bail!("give data: --images DIR --masks DIR, --manifest FILE, or --data ROOT --layout NAME");
     };
     Ok(DatasetConfig {
-        name: a.dataset.clone().unwrap_or(default_name),
-        path: abs(&path),
-        reader,
         modality: a.modality.clone(),
         limit: a.limit,
         masks,
-        perturbations: None,
-        sample_seed: 42,
-        image_root: None,
+        ..DatasetConfig::new(
+            a.dataset.clone().unwrap_or(default_name),
+            abs(&path),
+            &reader,
+        )
     })
 }
 
@@ -189,22 +182,20 @@ pub fn run_eval_seg(a: EvalSegArgs, g: Global) -> anyhow::Result<i32> {
         Modality::parse(m)?;
     }
     let config = Config {
-        name: "eval-seg".into(),
         seed: a.seed,
-        profile: Profile::Default,
         device: a.device.to_string(),
         levels: a.levels.0.clone(),
         perturbations: vec![a.perturbations.clone()],
-        max_evals_per_band: 20,
         calibration: if a.fixed_strengths {
             Calibration::Fixed
         } else {
             Calibration::PerImage
         },
-        calibration_images: 1,
-        ssim_variant: None,
-        datasets: vec![dataset_config(&a)?],
-        models: vec![model_config(&a)?],
+        ..Config::new(
+            "eval-seg",
+            vec![dataset_config(&a)?],
+            vec![model_config(&a)?],
+        )
     };
     super::run::run_config(
         &config,
@@ -228,17 +219,9 @@ pub fn demo_model(dir: &Path) -> anyhow::Result<RunModel> {
     medfm_robust::io::write_atomic(&enc, DEMO_ENCODER)?;
     medfm_robust::io::write_atomic(&dec, DEMO_DECODER)?;
     Ok(RunModel {
-        name: "demo-box-threshold".into(),
         strategy: "none".into(),
         preset: "litemedsam".into(),
         graphs: BTreeMap::from([("encoder".to_string(), enc), ("decoder".to_string(), dec)]),
-        task: "segmentation".into(),
-        model: None,
-        judge: None,
-        concurrency: None,
-        jitter: 0,
-        replay: None,
-        threads: 0,
-        vlm_compat: Vec::new(),
+        ..RunModel::new("demo-box-threshold", "segmentation")
     })
 }

@@ -5,9 +5,7 @@ use anyhow::Context;
 use medfm_robust::eval::vlm::{ModelConfig, Task};
 use medfm_robust::metrics::caption::{self, Tokenisation};
 use medfm_robust::perturb::Modality;
-use medfm_robust::run::config::{
-    Calibration, Config, DatasetConfig, ModelConfig as RunModel, Profile,
-};
+use medfm_robust::run::config::{Calibration, Config, DatasetConfig, ModelConfig as RunModel};
 use medfm_robust::run::Shard;
 use std::path::PathBuf;
 
@@ -96,41 +94,28 @@ pub fn run_eval_vlm(a: EvalVlmArgs, g: Global) -> anyhow::Result<i32> {
             .unwrap_or_else(|| "data".into())
     });
     let config = Config {
-        name: format!("eval-vlm {} {} on {dataset}", model.name, task.as_str()),
         seed: a.perturb_seed,
-        profile: Profile::Default,
-        device: "cpu".into(),
         levels: a.levels.0.clone(),
         perturbations: vec![a.perturbations.clone()],
-        max_evals_per_band: 20,
         calibration: Calibration::parse(&a.strengths)?,
-        calibration_images: 1,
         ssim_variant: Some(a.ssim_variant.into()),
-        datasets: vec![DatasetConfig {
-            name: dataset,
-            path: a.data.clone(),
-            reader: task.as_str().into(),
-            modality: a.modality.clone(),
-            limit: a.limit,
-            masks: None,
-            perturbations: None,
-            sample_seed: a.seed,
-            image_root: a.image_root.clone(),
-        }],
-        models: vec![RunModel {
-            name: model.name.clone(),
-            strategy: "full".into(),
-            preset: String::new(),
-            graphs: Default::default(),
-            task: task.as_str().into(),
-            model: Some(a.model.clone()),
-            judge: a.judge.clone(),
-            concurrency: a.concurrency,
-            jitter: 0,
-            replay: None,
-            threads: 0,
-            vlm_compat: a.compat.clone(),
-        }],
+        ..Config::new(
+            format!("eval-vlm {} {} on {dataset}", model.name, task.as_str()),
+            vec![DatasetConfig {
+                modality: a.modality.clone(),
+                limit: a.limit,
+                sample_seed: a.seed,
+                image_root: a.image_root.clone(),
+                ..DatasetConfig::new(dataset, a.data.clone(), task.as_str())
+            }],
+            vec![RunModel {
+                model: Some(a.model.clone()),
+                judge: a.judge.clone(),
+                concurrency: a.concurrency,
+                vlm_compat: a.compat.clone(),
+                ..RunModel::new(model.name.clone(), task.as_str())
+            }],
+        )
     };
     super::run::run_config(
         &config,

@@ -276,6 +276,20 @@ pub const READERS: [&str; 10] = [
 ];
 
 impl DatasetConfig {
+    /// A dataset with every optional field at its config-file default.
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>, reader: &str) -> Self {
+        DatasetConfig {
+            name: name.into(),
+            path: path.into(),
+            reader: reader.into(),
+            modality: None,
+            limit: None,
+            sample_seed: default_sample_seed(),
+            image_root: None,
+            masks: None,
+            perturbations: None,
+        }
+    }
     /// The dataset's modality, when it has one.
     pub fn modality(&self) -> Result<Option<Modality>> {
         self.modality.as_deref().map(Modality::parse).transpose()
@@ -286,7 +300,50 @@ impl DatasetConfig {
     }
 }
 
+impl ModelConfig {
+    /// A model of `task` with every optional field at its config-file default.
+    pub fn new(name: impl Into<String>, task: &str) -> Self {
+        ModelConfig {
+            name: name.into(),
+            strategy: default_strategy(),
+            preset: String::new(),
+            graphs: BTreeMap::new(),
+            task: task.into(),
+            model: None,
+            judge: None,
+            concurrency: None,
+            jitter: 0,
+            replay: None,
+            threads: 0,
+            vlm_compat: Vec::new(),
+        }
+    }
+}
+
 impl Config {
+    /// A run of every dataset x model of its task with every other field at its config-file
+    /// default (the default profile's levels 1-5).
+    pub fn new(
+        name: impl Into<String>,
+        datasets: Vec<DatasetConfig>,
+        models: Vec<ModelConfig>,
+    ) -> Self {
+        Config {
+            name: name.into(),
+            seed: 0,
+            profile: Profile::Default,
+            device: default_device(),
+            levels: Profile::Default.default_levels(),
+            perturbations: default_perturbations(),
+            max_evals_per_band: default_max_evals(),
+            calibration: Calibration::default(),
+            calibration_images: default_calibration_images(),
+            ssim_variant: None,
+            datasets,
+            models,
+        }
+    }
+
     /// Parse TOML text; relative paths are resolved against `base` (the config file's folder).
     pub fn from_toml(text: &str, base: &Path, what: &str) -> Result<Config> {
         let mut c: Config =

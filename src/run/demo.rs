@@ -8,14 +8,13 @@
 //! mask's box), `captions.jsonl` (two template references per image from the mask: modality,
 //! lesion size and quadrant) and `grounding.jsonl` (the mask's box) over the same images.
 
-use super::config::{Calibration, Config, DatasetConfig, ModelConfig, Profile};
+use super::config::{Config, DatasetConfig, ModelConfig};
 use crate::error::{Error, Result};
 use crate::eval::vlm::demo_server::{quadrant, MODEL};
 use crate::io;
 use crate::perturb::{self, Category, Modality};
 use crate::phantom;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Phantom size and count per modality.
@@ -108,15 +107,10 @@ pub fn config(data: &Path, vlm_model: Option<&Path>) -> Result<Config> {
                    reader: &str,
                    modality: Option<&str>,
                    sel: Vec<String>| DatasetConfig {
-        name,
-        path,
-        reader: reader.into(),
         modality: modality.map(String::from),
-        limit: None,
-        masks: None,
         perturbations: Some(sel),
-        sample_seed: 42,
         image_root: matches!(reader, "vqa" | "caption" | "grounding").then(|| data.to_path_buf()),
+        ..DatasetConfig::new(name, path, reader)
     };
     for m in Modality::ALL {
         let mut sel: Vec<String> = base.iter().map(|s| s.to_string()).collect();
@@ -149,50 +143,19 @@ pub fn config(data: &Path, vlm_model: Option<&Path>) -> Result<Config> {
                 sel.clone(),
             ));
             models.push(ModelConfig {
-                name: MODEL.into(),
-                strategy: "full".into(),
-                preset: String::new(),
-                graphs: BTreeMap::new(),
-                task: task.into(),
                 model: Some(toml.to_path_buf()),
-                judge: None,
                 concurrency: Some(4),
-                jitter: 0,
-                replay: None,
-                threads: 0,
-                vlm_compat: Vec::new(),
+                ..ModelConfig::new(MODEL, task)
             });
         }
     }
-    Ok(Config {
-        name: "demo".into(),
-        seed: 0,
-        profile: Profile::Default,
-        device: "cpu".into(),
-        levels: vec![1, 2, 3, 4, 5],
-        perturbations: vec!["all".into()],
-        max_evals_per_band: 20,
-        calibration: Calibration::PerImage,
-        calibration_images: 1,
-        ssim_variant: None,
-        datasets,
-        models,
-    })
+    Ok(Config::new("demo", datasets, models))
 }
 
 fn seg_model(strategy: &str, preset: &str) -> ModelConfig {
     ModelConfig {
-        name: "demo-threshold".into(),
         strategy: strategy.into(),
         preset: preset.into(),
-        graphs: BTreeMap::new(),
-        task: "segmentation".into(),
-        model: None,
-        judge: None,
-        concurrency: None,
-        jitter: 0,
-        replay: None,
-        threads: 0,
-        vlm_compat: Vec::new(),
+        ..ModelConfig::new("demo-threshold", "segmentation")
     }
 }
