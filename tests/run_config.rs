@@ -107,3 +107,55 @@ fn example_bench_config_parses_and_passes_static_checks() {
         assert!(e.contains(&format!("dataset '{d}'")), "{e}");
     }
 }
+
+#[test]
+fn example_vlm_config_is_the_papers_protocol_and_passes_static_checks() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/vlm.toml");
+    let c = medfm_robust::run::Config::load(&path).unwrap();
+    assert_eq!(c.check_static(), Vec::<String>::new());
+    assert_eq!(c.levels, vec![1, 3, 5]);
+    let readers: Vec<(&str, &str)> = c
+        .datasets
+        .iter()
+        .map(|d| (d.name.as_str(), d.reader.as_str()))
+        .collect();
+    assert_eq!(
+        readers,
+        [
+            ("omnimedvqa", "vqa"),
+            ("rocov2", "caption"),
+            ("mecovqa-g", "grounding")
+        ]
+    );
+    assert!(c
+        .datasets
+        .iter()
+        .all(|d| d.limit == Some(500) && d.sample_seed == 42));
+    // Five VLMs on each of the three tasks, each MODEL.toml loadable.
+    assert_eq!(c.models.len(), 15);
+    for task in ["vqa", "caption", "grounding"] {
+        let names: Vec<&str> = c
+            .models
+            .iter()
+            .filter(|m| m.task == task)
+            .map(|m| m.name.as_str())
+            .collect();
+        assert_eq!(names.len(), 5, "{task}: {names:?}");
+    }
+    for m in &c.models {
+        let toml = m.model.as_ref().expect("a MODEL.toml");
+        let vlm = medfm_robust::eval::vlm::ModelConfig::load(toml).unwrap();
+        assert_eq!(vlm.name, m.name, "{}", toml.display());
+    }
+    // Its datasets are not shipped: the validation pass names each missing one.
+    let e = medfm_robust::run::validate(
+        &c,
+        &std::env::temp_dir().join("medfm-robust-example-vlm-check"),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    for d in ["omnimedvqa", "rocov2", "mecovqa-g"] {
+        assert!(e.contains(&format!("dataset '{d}'")), "{e}");
+    }
+}
