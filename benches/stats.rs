@@ -18,6 +18,7 @@ use medfm_robust::stats::paired::{sign_flip_p, Lin};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+#[allow(clippy::too_many_arguments)]
 fn record(
     model: &str,
     strategy: &str,

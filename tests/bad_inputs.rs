@@ -562,7 +562,7 @@ fn image_cases() -> Vec<(&'static str, Bytes, Expect)> {
             }),
             Ok(None),
         ),
-        ("uppercase.PNG", Box::new(move || png()), Ok(None)),
+        ("uppercase.PNG", Box::new(png), Ok(None)),
         ("notes.txt", Box::new(|| b"not listed".to_vec()), Skipped),
     ]
 }
@@ -1142,7 +1142,8 @@ fn run_config_cases(failures: &mut Vec<String>) -> usize {
 
 fn run_vlm_cases(failures: &mut Vec<String>) -> usize {
     use vlm_support::{Action, Server};
-    let cases: [(&str, fn() -> Action, &str); 6] = [
+    type Case = (&'static str, fn() -> Action, &'static str);
+    let cases: [Case; 6] = [
         ("http_500", || Action::Status(500, "boom".into()), "500"),
         ("http_503", || Action::Status(503, "down".into()), "503"),
         (
@@ -1263,14 +1264,15 @@ fn run_vlm_cases(failures: &mut Vec<String>) -> usize {
 fn bad_inputs_corpus() {
     let t0 = std::time::Instant::now();
     let mut failures = Vec::new();
-    let mut counts = Vec::new();
-    counts.push(("images", run_image_cases(&mut failures)));
-    counts.push(("folder entries", run_entry_cases(&mut failures)));
-    counts.push(("masks", run_mask_cases(&mut failures)));
-    counts.push(("manifests", run_manifest_cases(&mut failures)));
-    counts.push(("models", run_model_cases(&mut failures)));
-    counts.push(("run configs", run_config_cases(&mut failures)));
-    counts.push(("vlm endpoints", run_vlm_cases(&mut failures)));
+    let counts = [
+        ("images", run_image_cases(&mut failures)),
+        ("folder entries", run_entry_cases(&mut failures)),
+        ("masks", run_mask_cases(&mut failures)),
+        ("manifests", run_manifest_cases(&mut failures)),
+        ("models", run_model_cases(&mut failures)),
+        ("run configs", run_config_cases(&mut failures)),
+        ("vlm endpoints", run_vlm_cases(&mut failures)),
+    ];
     let total: usize = counts.iter().map(|c| c.1).sum();
     println!(
         "bad-input corpus: {total} cases ({}) in {:.1} s",

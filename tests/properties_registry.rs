@@ -65,7 +65,7 @@ fn check_one(
     let img = make(w, h, c, constant, seed);
     let mut mask = Mask::new(w, h);
     for (i, m) in mask.data.iter_mut().enumerate() {
-        *m = ((i * 7 + seed as usize) % 3 == 0) as u8;
+        *m = (i * 7 + seed as usize).is_multiple_of(3) as u8;
     }
     for p in all() {
         let p = p.as_ref();

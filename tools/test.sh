@@ -5,9 +5,14 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 echo "== cargo fmt --check (the tree is rustfmt-clean; run cargo fmt)"
 cargo fmt --check
+echo "== cargo clippy (default features; warnings are errors)"
+cargo clippy --all-targets -- -D warnings
 echo "== cargo test (default features: CPU engine; needs .local/onnxruntime from tools/setup_ort.sh)"
 cargo test --all-targets --no-fail-fast
 if [ -x tools/install_cuda_toolkit.sh ]; then
   echo "== cargo test --features cuda (kernels compiled by nvcc; GPU tests skip without a GPU)"
-  NVCC="$(tools/install_cuda_toolkit.sh)" cargo test --features cuda --no-fail-fast
+  NVCC="$(tools/install_cuda_toolkit.sh)"
+  echo "== cargo clippy --all-features (the CUDA launch layer too; warnings are errors)"
+  NVCC="$NVCC" cargo clippy --all-targets --all-features -- -D warnings
+  NVCC="$NVCC" cargo test --features cuda --no-fail-fast
 fi

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 /// (model, strategy, dataset).
 pub type Mds = (String, String, String);
+/// A degradation-curve point: (SSIM, drop, unit).
+pub type CurvePoint = (f64, f64, u32);
 
 /// One perturbation at one level for one (model, strategy, dataset).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,7 +53,7 @@ pub struct Aggregate {
     pub pert_cell: BTreeMap<(Mds, String, u8), usize>,
     /// Degradation-curve points per (mds, perturbation): (SSIM, drop, unit), sorted by SSIM;
     /// records without an SSIM are not in them.
-    pub curves: BTreeMap<(Mds, String), Vec<(f64, f64, u32)>>,
+    pub curves: BTreeMap<(Mds, String), Vec<CurvePoint>>,
 }
 
 /// What the figures plot, as linear quantities (label, quantity), in label order.
@@ -104,7 +106,7 @@ impl Aggregate {
         // The samples of each dataset (those with a clean result under some model) are the units
         // the bootstrap resamples; every cell of the dataset indexes into them.
         let mut universe: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
-        for ((mds, sample), _) in &clean {
+        for (mds, sample) in clean.keys() {
             universe
                 .entry(mds.2.clone())
                 .or_default()

@@ -33,7 +33,7 @@ pub enum Fig {
     Bars {
         title: String,
         x_desc: String,
-        items: Vec<(String, f64, Option<Ci>)>,
+        items: Vec<Bar>,
         marks: Option<Vec<bool>>,
     },
     /// Labelled points with optional intervals in x and y.
@@ -41,19 +41,25 @@ pub enum Fig {
         title: String,
         x_desc: String,
         y_desc: String,
-        points: Vec<(String, (f64, Option<Ci>), (f64, Option<Ci>))>,
+        points: Vec<(String, ValueCi, ValueCi)>,
     },
     /// One polyline per series, points with optional intervals in y.
     Lines {
         title: String,
         x_desc: String,
         y_desc: String,
-        series: Vec<(String, Vec<(f64, f64, Option<Ci>)>)>,
+        series: Vec<(String, Vec<LinePoint>)>,
     },
 }
 
 /// An interval (lo, hi) drawn as an error bar.
 pub type Ci = (f64, f64);
+/// A bar: (label, value, interval).
+pub type Bar = (String, f64, Option<Ci>);
+/// A value with its interval.
+pub type ValueCi = (f64, Option<Ci>);
+/// A line point: (x, y, interval of y).
+pub type LinePoint = (f64, f64, Option<Ci>);
 
 fn ends(v: f64, ci: &Option<Ci>) -> [f64; 3] {
     ci.map_or([v, v, v], |(lo, hi)| [v, lo, hi])
@@ -354,7 +360,7 @@ fn ci(v: &Value) -> Option<Ci> {
     })
 }
 
-fn bars(items: &[Item]) -> Vec<(String, f64, Option<Ci>)> {
+fn bars(items: &[Item]) -> Vec<Bar> {
     items
         .iter()
         .map(|i| (i.label.clone(), i.value.estimate, ci(&i.value)))

@@ -3,7 +3,7 @@
 //! tables and figures make, corruption errors against a baseline, and the area of the
 //! drop-vs-SSIM curves. Works on an [`Aggregate`] (its paired design), never on records.
 
-use super::aggregate::{Aggregate, Mds};
+use super::aggregate::{Aggregate, CurvePoint, Mds};
 use crate::error::{Error, Result};
 use crate::rng::fnv1a32;
 use crate::stats::bootstrap::{self, Estimate};
@@ -538,7 +538,7 @@ fn corruption_errors(agg: &Aggregate, base: &(String, String)) -> Vec<CeRow> {
             .filter(|((m, q, _), _)| m == mds && q == p)
             .map(|((_, _, l), c)| (*l, scale - c.perturbed))
             .collect();
-        (!levels.is_empty()).then(|| ce::Errors {
+        (!levels.is_empty()).then_some(ce::Errors {
             clean: scale - clean,
             levels,
         })
@@ -584,9 +584,9 @@ fn corruption_errors(agg: &Aggregate, base: &(String, String)) -> Vec<CeRow> {
 }
 
 /// The curve points of one (mds, perturbation) with the clean anchors: (SSIM, drop, unit), sorted.
-fn curve_points(pts: &[(f64, f64, u32)]) -> Vec<(f64, f64, u32)> {
+fn curve_points(pts: &[CurvePoint]) -> Vec<CurvePoint> {
     let units: BTreeSet<u32> = pts.iter().map(|p| p.2).collect();
-    let mut v: Vec<(f64, f64, u32)> = pts.iter().copied().filter(|p| p.0 < 1.0).collect();
+    let mut v: Vec<CurvePoint> = pts.iter().copied().filter(|p| p.0 < 1.0).collect();
     // Points at SSIM >= 1 are the clean image itself: their drop is whatever the model did on an
     // identical input, pooled with the anchors.
     v.extend(
@@ -606,7 +606,7 @@ fn ssim_areas(
     agg: &Aggregate,
     opts: &StatsOptions,
 ) -> BTreeMap<(Mds, String), (Value, usize, Vec<f64>)> {
-    let curves: Vec<(&(Mds, String), usize, Vec<(f64, f64, u32)>)> = agg
+    let curves: Vec<(&(Mds, String), usize, Vec<CurvePoint>)> = agg
         .curves
         .iter()
         .map(|(k, pts)| (k, agg.groups[&k.0 .2], curve_points(pts)))

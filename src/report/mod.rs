@@ -108,8 +108,8 @@ pub fn write_report_with(
         tasks::metrics_of(task)[0].to_string()
     };
     let agg = tasks::aggregate(task_recs.iter().copied(), task, &metric);
-    let st = inference::Statistics::compute(&agg, opts)?;
-    let st = Some(&st);
+    let stats = inference::Statistics::compute(&agg, opts)?;
+    let st = Some(&stats);
     let mut header = match &meta {
         Some(m) => m.header_lines(),
         None => vec![
@@ -188,7 +188,7 @@ pub fn write_report_with(
         )?;
     }
     let mut rendered = Vec::new();
-    let mut figs = figures::figures(&agg, st.expect("computed above"));
+    let mut figs = figures::figures(&agg, &stats);
     figs.extend(vlm::figures(&vlm_aggs, &vlm_stats, &vlm_rows));
     for (name, fig) in figs {
         let r = figures::render(&name, &fig, &footer)

@@ -72,8 +72,11 @@ fn mds(r: &Record) -> (String, String, String) {
     (r.model.clone(), r.strategy.clone(), r.dataset.clone())
 }
 
+/// A caption item: (prediction, references).
+type Caption = (String, Vec<String>);
+
 /// Prediction and references of a caption record, normalised by its tokenisation.
-pub(crate) fn caption_of(r: &Record) -> Option<(String, Vec<String>)> {
+pub(crate) fn caption_of(r: &Record) -> Option<Caption> {
     let tok = match r.fields.get("tokenisation").and_then(|v| v.as_str()) {
         Some("raw") => Tokenisation::Raw,
         _ => Tokenisation::Words,
@@ -90,7 +93,7 @@ pub(crate) fn caption_of(r: &Record) -> Option<(String, Vec<String>)> {
 }
 
 /// The corpus score of `metric` over the given (prediction, references); None when empty.
-pub fn corpus_score(items: &[(String, Vec<String>)], metric: &str) -> Option<f64> {
+pub fn corpus_score(items: &[Caption], metric: &str) -> Option<f64> {
     if items.is_empty() {
         return None;
     }
@@ -115,12 +118,10 @@ fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
         metric: metric.to_string(),
         ..Default::default()
     };
-    type Key = (String, String, String);
-    let mut clean: BTreeMap<Key, BTreeMap<String, (String, Vec<String>)>> = BTreeMap::new();
-    let mut pert: BTreeMap<
-        (Key, String, u8),
-        (String, Vec<(String, (String, Vec<String>), bool)>),
-    > = BTreeMap::new();
+    // per (mds, perturbation, level): category, and (sample, caption, in band) per record
+    type Cell = (String, Vec<(String, Caption, bool)>);
+    let mut clean: BTreeMap<Mds, BTreeMap<String, Caption>> = BTreeMap::new();
+    let mut pert: BTreeMap<(Mds, String, u8), Cell> = BTreeMap::new();
     for r in recs {
         let Some(c) = r.ok().then(|| caption_of(r)).flatten() else {
             agg.errors += usize::from(!r.ok());
@@ -136,17 +137,17 @@ fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
         }
     }
     for (k, by_sample) in &clean {
-        let items: Vec<(String, Vec<String>)> = by_sample.values().cloned().collect();
+        let items: Vec<Caption> = by_sample.values().cloned().collect();
         if let Some(v) = corpus_score(&items, metric) {
             agg.clean.insert(k.clone(), (v, items.len()));
         }
     }
     for ((k, p, s), (category, items)) in pert {
         let Some(cl) = clean.get(&k) else { continue };
-        let paired: Vec<&(String, (String, Vec<String>), bool)> =
+        let paired: Vec<&(String, Caption, bool)> =
             items.iter().filter(|i| cl.contains_key(&i.0)).collect();
-        let c_items: Vec<(String, Vec<String>)> = paired.iter().map(|i| cl[&i.0].clone()).collect();
-        let p_items: Vec<(String, Vec<String>)> = paired.iter().map(|i| i.1.clone()).collect();
+        let c_items: Vec<Caption> = paired.iter().map(|i| cl[&i.0].clone()).collect();
+        let p_items: Vec<Caption> = paired.iter().map(|i| i.1.clone()).collect();
         let (Some(c), Some(pv)) = (
             corpus_score(&c_items, metric),
             corpus_score(&p_items, metric),
@@ -167,7 +168,7 @@ fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
             },
         );
     }
-    let mut by_cat: BTreeMap<((String, String, String), String, u8), Vec<f64>> = BTreeMap::new();
+    let mut by_cat: BTreeMap<(Mds, String, u8), Vec<f64>> = BTreeMap::new();
     for ((k, _, level), cell) in &agg.per_perturbation {
         by_cat
             .entry((k.clone(), cell.category.clone(), *level))
@@ -204,9 +205,11 @@ pub fn caption_intervals(
     if b == 0 {
         return out;
     }
-    type Items = BTreeMap<String, (String, Vec<String>)>;
+    type Items = BTreeMap<String, Caption>;
+    // per (perturbation, level): its category and the captions by sample
+    type Cells = BTreeMap<(String, u8), (String, Items)>;
     let mut clean: BTreeMap<Mds, Items> = BTreeMap::new();
-    let mut cells: BTreeMap<Mds, BTreeMap<(String, u8), (String, Items)>> = BTreeMap::new();
+    let mut cells: BTreeMap<Mds, Cells> = BTreeMap::new();
     let mut universe: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.task == "caption") {
         universe
@@ -240,7 +243,7 @@ pub fn caption_intervals(
             .into_par_iter()
             .map(|r| {
                 let idx = bootstrap::resample(opts.seed, group, r, samples.len());
-                let pick = |m: &Items| -> Vec<(String, Vec<String>)> {
+                let pick = |m: &Items| -> Vec<Caption> {
                     idx.iter()
                         .filter_map(|&i| m.get(samples[i]).cloned())
                         .collect()

@@ -3,7 +3,7 @@
 //! the perturbation impact per task. Captioning is scored corpus-level (report::tasks).
 
 use super::aggregate::Aggregate;
-use super::figures::{Ci, Fig};
+use super::figures::{Bar, Ci, Fig};
 use super::inference::{Statistics, StatsOptions};
 use super::tasks::{self, label};
 use crate::run::records::Record;
@@ -256,7 +256,7 @@ pub fn figures(
     for ((task, agg), st) in aggs.iter().zip(stats) {
         // With statistics: the paired top-15 with intervals and distinguishability marks;
         // otherwise (corpus captioning) the plain means.
-        let (items, marks): (Vec<(String, f64, Option<Ci>)>, Option<Vec<bool>>) = match st {
+        let (items, marks): (Vec<Bar>, Option<Vec<bool>>) = match st {
             Some(st) if !st.figures.top.is_empty() => (
                 st.figures
                     .top
@@ -272,7 +272,7 @@ pub fn figures(
                     e.0 += c.drop;
                     e.1 += 1;
                 }
-                let mut items: Vec<(String, f64, Option<Ci>)> = by
+                let mut items: Vec<Bar> = by
                     .into_iter()
                     .map(|(k, (s, n))| (k, s / n as f64, None))
                     .collect();

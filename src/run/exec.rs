@@ -658,7 +658,9 @@ impl Policies {
                 })
             })
             .collect();
-        let found: Vec<Result<(usize, Vec<(String, CachedStrength)>)>> = missing
+        // per missing (dataset, perturbation): its index and the table entries found
+        type Found = Result<(usize, Vec<(String, CachedStrength)>)>;
+        let found: Vec<Found> = missing
             .par_iter()
             .map(|&(d, p)| {
                 let ds = &plan.datasets[d];
@@ -785,7 +787,7 @@ fn dataset_table(
     }
     let images: Vec<(&Image, &SsimReference, BitDepth, Ctx)> = loaded
         .iter()
-        .map(|(l, r, c)| (&l.image, r, l.depth, c.clone()))
+        .map(|(l, r, c)| (&l.image, r, l.depth, *c))
         .collect();
     let opts = SearchOptions {
         variant,

@@ -342,9 +342,8 @@ impl UnitEvaluator for VlmEvaluator {
                 })
                 .collect();
             for h in handles {
-                match h.join() {
-                    Ok(done) => slots.extend(done),
-                    Err(_) => {}
+                if let Ok(done) = h.join() {
+                    slots.extend(done)
                 }
             }
         });

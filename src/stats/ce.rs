@@ -5,6 +5,7 @@
 //! - CE^f_c = sum_s E^f_{s,c} / sum_s E^base_{s,c}
 //! - relative CE^f_c = sum_s (E^f_{s,c} - E^f_clean) / sum_s (E^base_{s,c} - E^base_clean)
 //! - mCE and relative mCE: the means of those over the perturbations.
+//!
 //! The sums run over the levels both models have; a perturbation the baseline lacks, or whose
 //! baseline denominator is 0, has no CE (None) and is left out of the means.
 

@@ -37,7 +37,7 @@ pub fn pava_non_decreasing(y: &[f64], w: &[f64]) -> Vec<f64> {
     let mut out = Vec::with_capacity(y.len());
     for (s, ww, n) in blocks {
         let v = if ww > 0.0 { s / ww } else { f64::NAN };
-        out.extend(std::iter::repeat(v).take(n));
+        out.extend(std::iter::repeat_n(v, n));
     }
     out
 }

@@ -5,7 +5,8 @@
 //! - [`sam`]: the presets (medsam, sam-med2d, litemedsam): pre-processing, prompts, post-processing;
 //! - [`resize`]: the resamplers those presets use (Pillow, PyTorch semantics);
 //! - [`generic`]: a single-graph image -> logits model;
-//! - [`model`]: model description (flags or TOML) and loaded sessions;
+//! - [`model`]: model description (flags or TOML) and loaded sessions.
+//!
 //! The evaluation loop is the pipeline's (crate::run); its segmentation evaluator is
 //! crate::run::eval::SegEvaluator.
 //!
