@@ -24,10 +24,11 @@ use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image, Mask};
 use crate::io::{self, InputItem};
 use crate::perturb::{self, Category, Ctx, Modality, Perturbation};
+use crate::run::records::{read_lines, RecordsFile};
 use crate::ssim::{SsimReference, SsimVariant};
 use rayon::prelude::*;
-use serde::Serialize;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -60,16 +61,16 @@ pub struct GenerateOptions {
 }
 
 /// One manifest line.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Record {
     pub source: String,
     pub output: Option<String>,
-    pub perturbation: &'static str,
+    pub perturbation: String,
     pub category: Category,
     pub modality: Option<Modality>,
     pub level: u8,
     pub strength: f32,
-    pub strength_name: &'static str,
+    pub strength_name: String,
     pub ssim: f64,
     pub target: [f64; 2],
     pub in_band: bool,
@@ -80,13 +81,20 @@ pub struct Record {
     pub seed: u64,
     pub ssim_variant: SsimVariant,
     pub image_id: u32,
-    pub calibration: &'static str,
+    /// FNV-1a 64 of the source's bytes (and its mask's): a rerun reuses this record only while
+    /// the files are unchanged.
+    pub content: String,
+    pub calibration: String,
     pub evaluations: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mask_output: Option<String>,
     #[serde(skip)]
     order: (usize, usize),
 }
+
+/// Where records go as units finish (fsynced, like the pipeline's records.jsonl); the sorted
+/// manifest.jsonl replaces it when the run ends.
+pub const PARTIAL_MANIFEST: &str = "manifest.partial.jsonl";
 
 /// An input that could not be processed (whole image, or one perturbation of it).
 #[derive(Clone, Debug, Serialize)]
@@ -101,6 +109,11 @@ pub struct Summary {
     pub records: Vec<Record>,
     pub failures: Vec<Failure>,
     pub warnings: Vec<String>,
+    /// (image, perturbation) units of the run.
+    pub units: usize,
+    /// Of those, the units whose records and outputs an earlier run left in OUT and that were
+    /// kept as they were.
+    pub resumed: usize,
 }
 
 impl Summary {
@@ -125,6 +138,7 @@ struct Loaded {
     ctx: Ctx,
     modality: Option<Modality>,
     perturbations: Vec<&'static dyn Perturbation>,
+    content: String,
 }
 
 /// Largest |GPU SSIM - CPU SSIM| accepted for an on-GPU search result re-measured by the CPU
@@ -142,6 +156,16 @@ fn load(item: &InputItem, opts: &GenerateOptions) -> LoadResult {
         Some(m) => Some(io::read_mask(m, Some((image.width, image.height)))?),
         None => None,
     };
+    let mut bytes = Vec::new();
+    for p in std::iter::once(&item.path).chain(item.mask.as_ref()) {
+        let b = std::fs::read(p).map_err(|source| Error::Io {
+            path: p.clone(),
+            source,
+        })?;
+        bytes.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&b);
+    }
+    let content = format!("{:016x}", crate::run::units::fnv1a64(&bytes));
     let reference = SsimReference::new(&image, opts.variant).map_err(|e| match e {
         Error::TooSmall {
             width, height, win, ..
@@ -167,6 +191,7 @@ fn load(item: &InputItem, opts: &GenerateOptions) -> LoadResult {
             ctx,
             modality,
             perturbations,
+            content,
         },
         loaded.warnings,
     ))
@@ -238,6 +263,10 @@ pub fn generate_on(
         _ => Precomputed::new(),
     };
 
+    // Resume: what an earlier run left (manifest.jsonl, then the newer partial manifest).
+    let previous = previous_records(&opts.out)?;
+    let partial = std::sync::Mutex::new(RecordsFile::open(&opts.out.join(PARTIAL_MANIFEST))?);
+    let resumed = AtomicUsize::new(0);
     let units: Vec<(usize, usize)> = good
         .iter()
         .enumerate()
@@ -255,17 +284,30 @@ pub fn generate_on(
                 .iter()
                 .position(|q| q.id() == p.id())
                 .unwrap_or(usize::MAX);
-            let r = run_unit(
-                l,
-                p,
-                opts,
-                cache.as_ref(),
-                pre.get(&(gi, p.id())),
-                (*order, registry_pos),
-            );
+            let order = (*order, registry_pos);
+            if let Some(recs) = reusable(&previous, l, p, opts, order) {
+                resumed.fetch_add(1, Ordering::Relaxed);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                return (recs, vec![], None);
+            }
+            let r = run_unit(l, p, opts, cache.as_ref(), pre.get(&(gi, p.id())), order);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             match r {
-                Ok((recs, warning)) => (recs, vec![], warning),
+                Ok((recs, warning)) => {
+                    let appended = {
+                        let mut f = partial.lock().unwrap_or_else(|e| e.into_inner());
+                        recs.iter().try_for_each(|rec| f.append(rec))
+                    };
+                    let failures = match appended {
+                        Ok(()) => vec![],
+                        Err(e) => vec![Failure {
+                            source: l.item.path.display().to_string(),
+                            perturbation: Some(p.id()),
+                            error: format!("written, but not recorded in the manifest: {e}"),
+                        }],
+                    };
+                    (recs, failures, warning)
+                }
                 Err(e) => (
                     vec![],
                     vec![Failure {
@@ -278,6 +320,8 @@ pub fn generate_on(
             }
         })
         .collect();
+    summary.units = total;
+    summary.resumed = resumed.into_inner();
     for (r, f, w) in results {
         summary.records.extend(r);
         summary.failures.extend(f);
@@ -294,6 +338,10 @@ pub fn generate_on(
         text.push('\n');
     }
     io::write_atomic(&opts.out.join("manifest.jsonl"), text.as_bytes())?;
+    // The sorted manifest holds everything the partial one did (and the records of units
+    // reused from it), so the partial one goes.
+    drop(partial);
+    let _ = std::fs::remove_file(opts.out.join(PARTIAL_MANIFEST));
     if !summary.failures.is_empty() {
         let mut t = String::new();
         for f in &summary.failures {
@@ -421,6 +469,93 @@ fn gpu_search(
     pre
 }
 
+type Previous = HashMap<(String, String), BTreeMap<u8, Record>>;
+
+/// The records an earlier run left in `out`, by (source, perturbation) and level; the partial
+/// manifest (newer) overrides manifest.jsonl.
+fn previous_records(out: &Path) -> Result<Previous> {
+    let mut m = Previous::new();
+    for name in ["manifest.jsonl", PARTIAL_MANIFEST] {
+        // Only regular files are read (a device or folder in their place is refused when the
+        // manifest is written). A line that is not a record of this version (an older tool, a
+        // hand edit) is not reused: its unit is produced again and the manifest rewritten.
+        if !out.join(name).is_file() {
+            continue;
+        }
+        let recs: Vec<Option<Record>> = read_lines(&out.join(name), "a manifest record", |v| {
+            Ok(serde_json::from_value(v).ok())
+        })?;
+        for r in recs.into_iter().flatten() {
+            m.entry((r.source.clone(), r.perturbation.clone()))
+                .or_default()
+                .insert(r.level, r);
+        }
+    }
+    Ok(m)
+}
+
+/// The records of an earlier run for this (image, perturbation), when they are exactly what
+/// this run would write: the same levels, seed, SSIM variant, calibration mode and file
+/// contents, and every output they name still on disk.
+fn reusable(
+    previous: &Previous,
+    l: &Loaded,
+    p: &dyn Perturbation,
+    opts: &GenerateOptions,
+    order: (usize, usize),
+) -> Option<Vec<Record>> {
+    let by_level = previous.get(&(l.item.path.display().to_string(), p.id().to_string()))?;
+    let mut levels = opts.levels.clone();
+    levels.sort_unstable();
+    levels.dedup();
+    if by_level.keys().copied().collect::<Vec<u8>>() != levels {
+        return None;
+    }
+    let exists = |rel: &Option<String>| {
+        rel.as_deref()
+            .and_then(io::rel_path)
+            .is_some_and(|r| opts.out.join(r).is_file())
+    };
+    // Written by this run: in band, or out of band with --write-out-of-band, or in band until
+    // the written file's SSIM moved out (run_unit's reason says so).
+    let should_write = |r: &Record| {
+        r.in_band
+            || opts.write_out_of_band
+            || r.reason
+                .as_deref()
+                .is_some_and(|s| s.starts_with(WRITE_MOVED))
+    };
+    let ok = by_level.values().all(|r| {
+        r.seed == opts.seed
+            && r.ssim_variant == opts.variant
+            && r.calibration == calibration_name(opts.calibration)
+            && r.content == l.content
+            && (r.output.is_none() || exists(&r.output))
+            && (r.mask_output.is_none() || exists(&r.mask_output))
+            && should_write(r) == r.output.is_some()
+    });
+    ok.then(|| {
+        by_level
+            .values()
+            .cloned()
+            .map(|mut r| {
+                r.order = order;
+                r
+            })
+            .collect()
+    })
+}
+
+/// How the reason of a level that writing moved out of its band begins.
+const WRITE_MOVED: &str = "writing (";
+
+fn calibration_name(mode: CalibrationMode) -> &'static str {
+    match mode {
+        CalibrationMode::PerImage => "per-image",
+        CalibrationMode::PerDataset => "per-dataset",
+    }
+}
+
 /// The levels of one (image, perturbation): a GPU search result finished and rechecked by the
 /// CPU, or the strength policy ([`policy::produce`]: per-image search, or the per-dataset table).
 fn produce_unit(
@@ -517,12 +652,12 @@ fn run_unit(
         let mut rec = Record {
             source: source.clone(),
             output: None,
-            perturbation: info.id,
+            perturbation: info.id.to_string(),
             category: info.category,
             modality: info.modality.or(l.modality),
             level: pl.level,
             strength: pl.strength,
-            strength_name: info.strength_name,
+            strength_name: info.strength_name.to_string(),
             ssim: pl.ssim,
             target: [b.lo, b.hi],
             in_band: pl.verdict.in_band(),
@@ -531,10 +666,8 @@ fn run_unit(
             seed: opts.seed,
             ssim_variant: opts.variant,
             image_id: l.ctx.image_id,
-            calibration: match opts.calibration {
-                CalibrationMode::PerImage => "per-image",
-                CalibrationMode::PerDataset => "per-dataset",
-            },
+            content: l.content.clone(),
+            calibration: calibration_name(opts.calibration).to_string(),
             evaluations: pl.evaluations,
             mask_output: None,
             order,
@@ -553,7 +686,7 @@ fn run_unit(
                 rec.in_band = false;
                 rec.verdict = Verdict::Skipped;
                 rec.reason = Some(format!(
-                    "writing ({:?}) moved SSIM to {measured:.4}, outside the band",
+                    "{WRITE_MOVED}{:?}) moved SSIM to {measured:.4}, outside the band",
                     l.format
                 ));
             }

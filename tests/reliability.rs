@@ -838,3 +838,102 @@ fn run_reports_a_dangling_link_as_failed_units_and_goes_on() {
         "{good:?}"
     );
 }
+
+// ---- full disk during perturb: nothing already written is lost, and perturb resumes --------
+
+#[test]
+fn perturb_appends_its_manifest_as_it_goes_and_resumes_what_is_written() {
+    let d = tempfile::tempdir().unwrap();
+    let dp = d.path();
+    let input = dp.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for (i, name) in ["a.png", "b.png", "c.png"].iter().enumerate() {
+        let p = phantom(Modality::Ct, 64, 64, 1, i as u64 + 1);
+        io::write_image(&input.join(name), &p.image, BitDepth::U8, Format::Png).unwrap();
+    }
+    let run = |out: &str| {
+        let o = bin()
+            .current_dir(dp)
+            .args(["perturb", "--input", "in", "--out", out])
+            .args([
+                "--perturbations",
+                "gaussian_noise,contrast",
+                "--levels",
+                "1,3",
+            ])
+            .args(["--modality", "ct"])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // The reference: one uninterrupted run.
+    let (code, err) = run("ref");
+    assert_eq!(code, Some(0), "{err}");
+    let reference = std::fs::read(dp.join("ref/manifest.jsonl")).unwrap();
+    assert_eq!(reference.iter().filter(|&&b| b == b'\n').count(), 12);
+
+    // The final manifest cannot be written (here a folder stands in its place; a full disk
+    // fails the same write): every record is still in the fsynced partial manifest.
+    std::fs::create_dir_all(dp.join("out/manifest.jsonl")).unwrap();
+    let (code, err) = run("out");
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("manifest.jsonl"), "{err}");
+    let partial = std::fs::read_to_string(dp.join("out/manifest.partial.jsonl")).unwrap();
+    let mut got: Vec<&str> = partial.lines().collect();
+    let ref_text = String::from_utf8(reference.clone()).unwrap();
+    let mut want: Vec<&str> = ref_text.lines().collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(
+        got, want,
+        "the partial manifest holds every record of the run"
+    );
+    no_temporaries(&dp.join("out"));
+
+    // The rerun keeps all of it (no output rewritten) and writes the same manifest.
+    std::fs::remove_dir(dp.join("out/manifest.jsonl")).unwrap();
+    let probe = dp.join("out/gaussian_noise/L1/a.png");
+    let before = std::fs::metadata(&probe).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let (code, err) = run("out");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("6 of 6 (image, perturbation) units kept from an earlier run"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dp.join("out/manifest.jsonl")).unwrap(),
+        reference
+    );
+    assert!(!dp.join("out/manifest.partial.jsonl").exists());
+    assert_eq!(
+        std::fs::metadata(&probe).unwrap().modified().unwrap(),
+        before
+    );
+
+    // A source that changed is perturbed again; a deleted output is written again.
+    let p = phantom(Modality::Ct, 64, 64, 1, 9);
+    io::write_image(&input.join("b.png"), &p.image, BitDepth::U8, Format::Png).unwrap();
+    std::fs::remove_file(dp.join("out/contrast/L3/c.png")).unwrap();
+    let (code, err) = run("out");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("3 of 6 (image, perturbation) units kept from an earlier run"),
+        "{err}"
+    );
+    assert!(dp.join("out/contrast/L3/c.png").is_file());
+    let lines = manifest_lines(&dp.join("out"));
+    assert_eq!(lines.len(), 12);
+    let ref_lines = manifest_lines(&dp.join("ref"));
+    for (a, b) in lines.iter().zip(&ref_lines) {
+        assert_eq!(a["source"], b["source"]);
+        if a["source"].as_str().unwrap().ends_with("b.png") {
+            assert_ne!(a["content"], b["content"], "b.png changed");
+        } else {
+            assert_eq!(a, b, "unchanged items keep their records");
+        }
+    }
+}

@@ -135,6 +135,12 @@ pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
         }
     }
     let not_in_band = s.records.len() - s.in_band();
+    if s.resumed > 0 && !quiet {
+        eprintln!(
+            "resumed: {} of {} (image, perturbation) units kept from an earlier run (their records and outputs are unchanged)",
+            s.resumed, s.units
+        );
+    }
     if !quiet || !s.failures.is_empty() {
         eprintln!(
             "{} records, {} written, {} in band, {} not in band (see `reason` in {}), {} failed item(s)",

@@ -110,8 +110,9 @@ impl RecordsFile {
         })
     }
 
-    /// Append one record as one line, flushed to disk.
-    pub fn append(&mut self, r: &Record) -> Result<()> {
+    /// Append one record (any serialisable line: run records, perturb's manifest) as one line,
+    /// flushed to disk.
+    pub fn append<T: Serialize>(&mut self, r: &T) -> Result<()> {
         let io = |source| Error::Io {
             path: self.path.clone(),
             source,
@@ -127,6 +128,20 @@ impl RecordsFile {
 /// All complete records of one file, in file order (a torn last line is skipped; a malformed
 /// complete line is an error naming the line).
 pub fn read_records(path: &Path) -> Result<Vec<Record>> {
+    read_lines(path, "a record", |mut v| {
+        adapt_eval_seg(&mut v);
+        serde_json::from_value(v)
+    })
+}
+
+/// The complete lines of a JSON Lines file written by [`RecordsFile`], each parsed by `parse`
+/// (a torn last line is skipped; an absent file is empty; a malformed line is an error naming
+/// the file, the line and `what` it should be).
+pub fn read_lines<T>(
+    path: &Path,
+    what: &str,
+    parse: impl Fn(serde_json::Value) -> serde_json::Result<T>,
+) -> Result<Vec<T>> {
     let text = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -147,13 +162,11 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
         let bad = |e: serde_json::Error| {
             Error::invalid(
                 format!("{} line {}", path.display(), i + 1),
-                format!("not a record: {e}"),
+                format!("not {what}: {e}"),
             )
         };
-        let mut v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
-        adapt_eval_seg(&mut v);
-        let r: Record = serde_json::from_value(v).map_err(bad)?;
-        out.push(r);
+        let v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
+        out.push(parse(v).map_err(bad)?);
     }
     Ok(out)
 }
