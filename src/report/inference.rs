@@ -204,6 +204,9 @@ pub struct Statistics {
     pub delta: BTreeMap<(Mds, String, u8), Value>,
     /// Table 1's category drops per (mds, category).
     pub category: BTreeMap<(Mds, String), Value>,
+    /// Clean score minus the category drop per (mds, category): the perturbed score Eq. 3
+    /// implies (the VLM figure's "perturbed" bars), paired with the clean score.
+    pub perturbed: BTreeMap<(Mds, String), Value>,
     pub average_base: BTreeMap<(String, String), Value>,
     pub figures: FigureStats,
     pub comparisons: Vec<Comparison>,
@@ -300,6 +303,15 @@ impl Statistics {
         st.category = ctx.values(
             cats.iter()
                 .filter_map(|(m, c)| agg.category_lin(m, c).map(|l| ((m.clone(), c.clone()), l)))
+                .collect(),
+        );
+        st.perturbed = ctx.values(
+            cats.iter()
+                .filter_map(|(m, c)| {
+                    let clean = Lin::cell(*agg.clean_cell.get(m)?);
+                    let drop = agg.category_lin(m, c)?;
+                    Some(((m.clone(), c.clone()), clean.minus(&drop)))
+                })
                 .collect(),
         );
         st.average_base = ctx.values(

@@ -175,8 +175,8 @@ pub fn write_report_with(
         None => "medfm-robust | config unknown".into(),
     };
     let vlm_aggs = vlm::aggregates(&all);
-    let vlm_stats = vlm::statistics(&vlm_aggs, opts);
-    let vlm_rows = vlm::rows(&all, &vlm_aggs, &vlm_stats, opts);
+    let vlm_stats = vlm::statistics(&all, &vlm_aggs, opts);
+    let vlm_rows = vlm::rows(&vlm_aggs, &vlm_stats, opts);
     if !vlm_rows.is_empty() {
         write(
             "vlm_table.md",
@@ -189,7 +189,7 @@ pub fn write_report_with(
     }
     let mut rendered = Vec::new();
     let mut figs = figures::figures(&agg, &stats);
-    figs.extend(vlm::figures(&vlm_aggs, &vlm_stats, &vlm_rows));
+    figs.extend(vlm::figures(&vlm_aggs, &vlm_stats, &vlm_rows, opts));
     for (name, fig) in figs {
         let r = figures::render(&name, &fig, &footer)
             .map_err(|e| Error::other(format!("figure {name}"), e))?;

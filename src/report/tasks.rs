@@ -187,20 +187,83 @@ fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
 /// to about +-0.01 of a typical CIDEr-D interval; docs/statistics.md).
 pub const CAPTION_REPLICATES_MAX: usize = 200;
 
-/// Percentile bootstrap intervals of a corpus caption metric per (model, strategy, dataset):
-/// (clean, base drop, medical drop). Replicate r resamples the dataset's samples with the same
-/// draws as every other statistic of that dataset ([`bootstrap::resample`] under the dataset's
-/// group key), rescoring the clean corpus and, per cell, the clean and perturbed corpora over the
-/// resampled samples that have both; the category drop is then averaged as Eq. 3 averages it
-/// (perturbations within a level, then levels). Empty when `replicates` is 0.
-pub fn caption_intervals(
+/// Bootstrap replicates of a corpus caption metric (report::vlm turns them into intervals):
+/// replicate r of each dataset resamples its samples with the same draws as every other
+/// statistic of that dataset ([`bootstrap::resample`] under the dataset's group key) and rescores
+/// the clean corpus and, per (perturbation, level) cell, the clean and perturbed corpora over the
+/// resampled samples that have both. NaN where a replicate leaves a quantity undefined.
+///
+/// [`bootstrap::resample`]: crate::stats::bootstrap::resample
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaptionReplicates {
+    pub clean: BTreeMap<Mds, Vec<f64>>,
+    /// Per (mds, perturbation, level): the drop's replicates; the category is the cell's.
+    pub cells: BTreeMap<(Mds, String, u8), (String, Vec<f64>)>,
+}
+
+impl CaptionReplicates {
+    /// Replicates of a category's drop as Eq. 3 averages it (perturbations within a level, then
+    /// levels); empty when the category has no cell.
+    pub fn category(&self, mds: &Mds, category: &str) -> Vec<f64> {
+        let mut levels: BTreeMap<u8, Vec<&Vec<f64>>> = BTreeMap::new();
+        for ((m, _, level), (c, reps)) in &self.cells {
+            if m == mds && c == category {
+                levels.entry(*level).or_default().push(reps);
+            }
+        }
+        let b = self.clean.get(mds).map_or(0, Vec::len);
+        if levels.is_empty() {
+            return Vec::new();
+        }
+        (0..b)
+            .map(|r| {
+                let means: Vec<f64> = levels
+                    .values()
+                    .map(|cells| mean_defined(cells.iter().map(|c| c[r])))
+                    .collect();
+                mean_defined(means.into_iter())
+            })
+            .collect()
+    }
+
+    /// Replicates of the mean drop of `perturbation` over every cell that has it (every model
+    /// and level), as the impact figure averages it.
+    pub fn perturbation(&self, perturbation: &str) -> Vec<f64> {
+        let cells: Vec<&Vec<f64>> = self
+            .cells
+            .iter()
+            .filter(|((_, p, _), _)| p == perturbation)
+            .map(|(_, (_, reps))| reps)
+            .collect();
+        let b = cells.first().map_or(0, |c| c.len());
+        (0..b)
+            .map(|r| mean_defined(cells.iter().map(|c| c[r])))
+            .collect()
+    }
+}
+
+/// The mean of the defined (not NaN) values; NaN when there is none.
+fn mean_defined(v: impl Iterator<Item = f64>) -> f64 {
+    let (s, n) = v
+        .filter(|x| !x.is_nan())
+        .fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    if n == 0 {
+        f64::NAN
+    } else {
+        s / n as f64
+    }
+}
+
+/// The replicates of a corpus caption metric's aggregate (empty when `replicates` is 0, at most
+/// [`CAPTION_REPLICATES_MAX`]).
+pub fn caption_replicates(
     records: &[&Record],
     agg: &Aggregate,
     opts: &super::inference::StatsOptions,
-) -> BTreeMap<Mds, [Option<(f64, f64)>; 3]> {
+) -> CaptionReplicates {
     use crate::stats::bootstrap;
     use rayon::prelude::*;
-    let mut out = BTreeMap::new();
+    let mut out = CaptionReplicates::default();
     let b = opts.replicates.min(CAPTION_REPLICATES_MAX);
     if b == 0 {
         return out;
@@ -231,73 +294,52 @@ pub fn caption_intervals(
                 .insert(r.sample.clone(), c);
         }
     }
-    for (k, (theta, _)) in &agg.clean {
+    for k in agg.clean.keys() {
         let (Some(cl), Some(samples)) = (clean.get(k), universe.get(&k.2)) else {
             continue;
         };
         let samples: Vec<&String> = samples.iter().collect();
-        let empty = BTreeMap::new();
+        let empty = Cells::new();
         let cs = cells.get(k).unwrap_or(&empty);
         let group = crate::rng::fnv1a32(&k.2);
-        let reps: Vec<[f64; 3]> = (0..b as u32)
+        // per replicate: the clean score, then each cell's drop in `cs` order
+        let reps: Vec<(f64, Vec<f64>)> = (0..b as u32)
             .into_par_iter()
             .map(|r| {
                 let idx = bootstrap::resample(opts.seed, group, r, samples.len());
-                let pick = |m: &Items| -> Vec<Caption> {
-                    idx.iter()
-                        .filter_map(|&i| m.get(samples[i]).cloned())
-                        .collect()
+                let drawn: Vec<&String> = idx.iter().map(|&i| samples[i]).collect();
+                let pick = |m: &Items, of: &[&String]| -> Vec<Caption> {
+                    of.iter().filter_map(|s| m.get(*s).cloned()).collect()
                 };
-                let c = corpus_score(&pick(cl), &agg.metric).unwrap_or(f64::NAN);
-                // category -> level -> drops of its perturbations
-                let mut by: BTreeMap<&str, BTreeMap<u8, Vec<f64>>> = BTreeMap::new();
-                for ((_, level), (category, items)) in cs {
-                    let both: Vec<&String> = idx
-                        .iter()
-                        .map(|&i| samples[i])
-                        .filter(|s| cl.contains_key(*s) && items.contains_key(*s))
-                        .collect();
-                    let ci: Vec<_> = both.iter().map(|s| cl[*s].clone()).collect();
-                    let pi: Vec<_> = both.iter().map(|s| items[*s].clone()).collect();
-                    if let (Some(a), Some(p)) = (
-                        corpus_score(&ci, &agg.metric),
-                        corpus_score(&pi, &agg.metric),
-                    ) {
-                        by.entry(category.as_str())
-                            .or_default()
-                            .entry(*level)
-                            .or_default()
-                            .push(a - p);
-                    }
-                }
-                let cat = |name: &str| {
-                    by.get(name).map_or(f64::NAN, |levels| {
-                        let means: Vec<f64> = levels
-                            .values()
-                            .map(|d| d.iter().sum::<f64>() / d.len() as f64)
+                let c = corpus_score(&pick(cl, &drawn), &agg.metric).unwrap_or(f64::NAN);
+                let drops = cs
+                    .values()
+                    .map(|(_, items)| {
+                        let both: Vec<&String> = drawn
+                            .iter()
+                            .copied()
+                            .filter(|s| cl.contains_key(*s) && items.contains_key(*s))
                             .collect();
-                        means.iter().sum::<f64>() / means.len() as f64
+                        match (
+                            corpus_score(&pick(cl, &both), &agg.metric),
+                            corpus_score(&pick(items, &both), &agg.metric),
+                        ) {
+                            (Some(a), Some(p)) => a - p,
+                            _ => f64::NAN,
+                        }
                     })
-                };
-                [c, cat("base"), cat("medical")]
+                    .collect();
+                (c, drops)
             })
             .collect();
-        let thetas = [
-            Some(*theta),
-            agg.category_drop(k, "base"),
-            agg.category_drop(k, "medical"),
-        ];
-        let mut cis = [None; 3];
-        for j in 0..3 {
-            if let Some(t) = thetas[j] {
-                let v: Vec<f64> = reps.iter().map(|x| x[j]).collect();
-                cis[j] = bootstrap::summarise(t, v, None, opts.level).map(|e| {
-                    let i = e.ci();
-                    (i.lo, i.hi)
-                });
-            }
+        out.clean
+            .insert(k.clone(), reps.iter().map(|(c, _)| *c).collect());
+        for (j, ((p, level), (category, _))) in cs.iter().enumerate() {
+            out.cells.insert(
+                (k.clone(), p.clone(), *level),
+                (category.clone(), reps.iter().map(|(_, d)| d[j]).collect()),
+            );
         }
-        out.insert(k.clone(), cis);
     }
     out
 }
@@ -441,25 +483,37 @@ mod tests {
             replicates: 100,
             ..Default::default()
         };
-        let ci = caption_intervals(&refs, &agg, &opts);
+        let reps = caption_replicates(&refs, &agg, &opts);
         let k = ("m".to_string(), "full".to_string(), "d".to_string());
-        let [clean, base, medical] = ci[&k];
-        let (lo, hi) = clean.unwrap();
+        let ci = |theta: f64, v: Vec<f64>| {
+            let e = crate::stats::bootstrap::summarise(theta, v, None, 0.95).unwrap();
+            (e.percentile.lo, e.percentile.hi)
+        };
+        let theta = agg.clean[&k].0;
+        let (lo, hi) = ci(theta, reps.clean[&k].clone());
         let theta = agg.clean[&k].0;
         assert!(
             lo <= theta && theta <= hi && hi - lo > 1e-3,
             "{lo} {theta} {hi}"
         );
         // Unchanged captions: every resample's drop is exactly 0.
-        assert_eq!(base.unwrap(), (0.0, 0.0));
-        let (mlo, mhi) = medical.unwrap();
+        assert_eq!(ci(0.0, reps.category(&k, "base")), (0.0, 0.0));
+        assert_eq!(reps.category(&k, "base"), reps.perturbation("blur"));
         let md = agg.category_drop(&k, "medical").unwrap();
+        let (mlo, mhi) = ci(md, reps.category(&k, "medical"));
         assert!(mlo > 0.0 && mlo <= md && md <= mhi, "{mlo} {md} {mhi}");
-        assert_eq!(ci, caption_intervals(&refs, &agg, &opts), "deterministic");
+        assert_eq!(
+            reps,
+            caption_replicates(&refs, &agg, &opts),
+            "deterministic"
+        );
         let none = super::super::inference::StatsOptions {
             replicates: 0,
             ..Default::default()
         };
-        assert!(caption_intervals(&refs, &agg, &none).is_empty());
+        assert_eq!(
+            caption_replicates(&refs, &agg, &none),
+            CaptionReplicates::default()
+        );
     }
 }

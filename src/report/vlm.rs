@@ -2,7 +2,7 @@
 //! score, the base and medical drops (Eq. 3, mean over levels), the clean vs perturbed figure and
 //! the perturbation impact per task. Captioning is scored corpus-level (report::tasks).
 
-use super::aggregate::Aggregate;
+use super::aggregate::{Aggregate, Mds};
 use super::figures::{Bar, Ci, Fig};
 use super::inference::{Statistics, StatsOptions};
 use super::tasks::{self, label};
@@ -21,30 +21,93 @@ pub struct VlmRow {
     pub clean: f64,
     pub base_drop: Option<f64>,
     pub medical_drop: Option<f64>,
-    /// Mean perturbed score over every (perturbation, level) cell.
-    pub perturbed: Option<f64>,
     /// Paired bootstrap intervals of clean, base drop, medical drop (report::inference; for
     /// captioning's corpus metrics, percentile intervals with the corpus rescored in each
-    /// resample, report::tasks::caption_intervals).
+    /// resample, report::tasks::caption_replicates).
     pub clean_ci: Option<Ci>,
     pub base_ci: Option<Ci>,
     pub medical_ci: Option<Ci>,
+    /// Intervals of clean - base drop and clean - medical drop (the perturbed scores Eq. 3
+    /// implies), paired with the clean score.
+    pub base_perturbed_ci: Option<Ci>,
+    pub medical_perturbed_ci: Option<Ci>,
 }
 
-/// The statistics of each VLM aggregate (None where the paired design is not available).
+/// The statistics of one VLM task's aggregate: the paired bootstrap of per-item metrics
+/// (report::inference), or the corpus rescored in each resample for captioning.
+pub enum TaskStats {
+    Paired(Box<Statistics>),
+    Corpus(tasks::CaptionReplicates),
+    /// No intervals (B = 0, or the design could not be built).
+    None,
+}
+
+/// The statistics of each VLM aggregate.
 pub fn statistics(
+    records: &[&Record],
     aggs: &[(&'static str, Aggregate)],
     opts: &StatsOptions,
-) -> Vec<Option<Statistics>> {
+) -> Vec<TaskStats> {
     aggs.iter()
         .map(|(task, agg)| {
             if tasks::is_corpus(task, &agg.metric) {
-                None
+                let reps = tasks::caption_replicates(records, agg, opts);
+                if reps.clean.is_empty() {
+                    TaskStats::None
+                } else {
+                    TaskStats::Corpus(reps)
+                }
             } else {
-                Statistics::compute(agg, opts).ok()
+                Statistics::compute(agg, opts)
+                    .map_or(TaskStats::None, |s| TaskStats::Paired(Box::new(s)))
             }
         })
         .collect()
+}
+
+/// The percentile interval of replicates (NaN replicates dropped) around `theta`.
+fn ci_reps(theta: Option<f64>, reps: Vec<f64>, level: f64) -> Option<Ci> {
+    let e = crate::stats::bootstrap::summarise(theta?, reps, None, level)?;
+    Some((e.percentile.lo, e.percentile.hi))
+}
+
+impl TaskStats {
+    /// Intervals of (clean, base drop, medical drop, clean - base drop, clean - medical drop).
+    fn row_cis(&self, agg: &Aggregate, mds: &Mds, level: f64) -> [Option<Ci>; 5] {
+        let cat = |c: &str| (mds.clone(), c.to_string());
+        match self {
+            TaskStats::Paired(st) => [
+                ci_of(st.clean.get(mds)),
+                ci_of(st.category.get(&cat("base"))),
+                ci_of(st.category.get(&cat("medical"))),
+                ci_of(st.perturbed.get(&cat("base"))),
+                ci_of(st.perturbed.get(&cat("medical"))),
+            ],
+            TaskStats::Corpus(reps) => {
+                let clean = agg.clean.get(mds).map(|c| c.0);
+                let c = reps.clean.get(mds).cloned().unwrap_or_default();
+                let drop = |name: &str| {
+                    let d = reps.category(mds, name);
+                    let theta = agg.category_drop(mds, name);
+                    let pert: Vec<f64> = c.iter().zip(&d).map(|(c, d)| c - d).collect();
+                    (
+                        ci_reps(theta, d, level),
+                        ci_reps(clean.zip(theta).map(|(c, t)| c - t), pert, level),
+                    )
+                };
+                let (base, base_p) = drop("base");
+                let (medical, medical_p) = drop("medical");
+                [
+                    ci_reps(clean, c.clone(), level),
+                    base,
+                    medical,
+                    base_p,
+                    medical_p,
+                ]
+            }
+            TaskStats::None => [None; 5],
+        }
+    }
 }
 
 fn ci_of(v: Option<&super::inference::Value>) -> Option<Ci> {
@@ -69,26 +132,15 @@ pub fn aggregates(records: &[&Record]) -> Vec<(&'static str, Aggregate)> {
 }
 
 pub fn rows(
-    records: &[&Record],
     aggs: &[(&'static str, Aggregate)],
-    stats: &[Option<Statistics>],
+    stats: &[TaskStats],
     opts: &StatsOptions,
 ) -> Vec<VlmRow> {
     let mut v = Vec::new();
     for ((task, agg), st) in aggs.iter().zip(stats) {
-        let corpus = if tasks::is_corpus(task, &agg.metric) {
-            tasks::caption_intervals(records, agg, opts)
-        } else {
-            BTreeMap::new()
-        };
         for (mds, (clean, n)) in &agg.clean {
-            let cc = corpus.get(mds);
-            let cells: Vec<f64> = agg
-                .per_perturbation
-                .iter()
-                .filter(|((m, _, _), _)| m == mds)
-                .map(|(_, c)| c.perturbed)
-                .collect();
+            let [clean_ci, base_ci, medical_ci, base_perturbed_ci, medical_perturbed_ci] =
+                st.row_cis(agg, mds, opts.level);
             v.push(VlmRow {
                 task: task.to_string(),
                 metric: agg.metric.clone(),
@@ -98,27 +150,11 @@ pub fn rows(
                 clean: *clean,
                 base_drop: agg.category_drop(mds, "base"),
                 medical_drop: agg.category_drop(mds, "medical"),
-                perturbed: (!cells.is_empty())
-                    .then(|| cells.iter().sum::<f64>() / cells.len() as f64),
-                clean_ci: cc.map_or_else(
-                    || st.as_ref().and_then(|s| ci_of(s.clean.get(mds))),
-                    |c| c[0],
-                ),
-                base_ci: cc.map_or_else(
-                    || {
-                        st.as_ref()
-                            .and_then(|s| ci_of(s.category.get(&(mds.clone(), "base".to_string()))))
-                    },
-                    |c| c[1],
-                ),
-                medical_ci: cc.map_or_else(
-                    || {
-                        st.as_ref().and_then(|s| {
-                            ci_of(s.category.get(&(mds.clone(), "medical".to_string())))
-                        })
-                    },
-                    |c| c[2],
-                ),
+                clean_ci,
+                base_ci,
+                medical_ci,
+                base_perturbed_ci,
+                medical_perturbed_ci,
             });
         }
     }
@@ -225,28 +261,34 @@ pub fn table_html(rows: &[VlmRow]) -> String {
     s
 }
 
-/// Fig. 3 (g)-(l) style: clean vs mean perturbed per task and model, and per task the
-/// perturbations' impact (drop averaged over levels and models).
+/// Fig. 3 (g)-(l) style: per task and model the clean score and the perturbed scores Eq. 3
+/// implies (clean - base drop, clean - medical drop), and per task the perturbations' impact
+/// (drop averaged over levels and models); every bar with its 95% interval.
 pub fn figures(
     aggs: &[(&'static str, Aggregate)],
-    stats: &[Option<Statistics>],
+    stats: &[TaskStats],
     rows: &[VlmRow],
+    opts: &StatsOptions,
 ) -> Vec<(String, Fig)> {
     let mut out = Vec::new();
     let mut items = Vec::new();
     for r in rows {
         items.push((format!("{} {} clean", r.task, r.model), r.clean, r.clean_ci));
-        if let Some(p) = r.perturbed {
-            items.push((format!("{} {} perturbed", r.task, r.model), p, None));
+        for (name, drop, ci) in [
+            ("base", r.base_drop, r.base_perturbed_ci),
+            ("medical", r.medical_drop, r.medical_perturbed_ci),
+        ] {
+            if let Some(d) = drop {
+                items.push((format!("{} {} {name}", r.task, r.model), r.clean - d, ci));
+            }
         }
     }
     if !items.is_empty() {
         out.push((
             "vlm_clean_vs_perturbed".to_string(),
             Fig::Bars {
-                title:
-                    "VLM tasks: clean (95% CI) vs perturbed (mean over perturbations and levels)"
-                        .into(),
+                title: "VLM tasks: clean vs perturbed (clean - Eq. 3 drop per category), 95% CI"
+                    .into(),
                 x_desc: "score".into(),
                 items,
                 marks: None,
@@ -254,10 +296,10 @@ pub fn figures(
         ));
     }
     for ((task, agg), st) in aggs.iter().zip(stats) {
-        // With statistics: the paired top-15 with intervals and distinguishability marks;
-        // otherwise (corpus captioning) the plain means.
+        // Paired statistics: the top-15 with intervals and distinguishability marks; corpus
+        // captioning: the mean drop per perturbation with its rescored interval.
         let (items, marks): (Vec<Bar>, Option<Vec<bool>>) = match st {
-            Some(st) if !st.figures.top.is_empty() => (
+            TaskStats::Paired(st) => (
                 st.figures
                     .top
                     .iter()
@@ -274,7 +316,16 @@ pub fn figures(
                 }
                 let mut items: Vec<Bar> = by
                     .into_iter()
-                    .map(|(k, (s, n))| (k, s / n as f64, None))
+                    .map(|(k, (s, n))| {
+                        let est = s / n as f64;
+                        let ci = match st {
+                            TaskStats::Corpus(reps) => {
+                                ci_reps(Some(est), reps.perturbation(&k), opts.level)
+                            }
+                            _ => None,
+                        };
+                        (k, est, ci)
+                    })
                     .collect();
                 items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 items.truncate(15);
@@ -286,7 +337,7 @@ pub fn figures(
                 format!("vlm_impact_{task}"),
                 Fig::Bars {
                     title: format!(
-                        "{task}: perturbation impact ({} drop, mean over levels)",
+                        "{task}: perturbation impact ({} drop, mean over levels), 95% CI",
                         label(task, &agg.metric)
                     ),
                     x_desc: format!("{} drop (clean - perturbed)", label(task, &agg.metric)),
