@@ -39,7 +39,7 @@ impl RunMeta {
             Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
                 Error::invalid(
                     p.display().to_string(),
-                    format!("not a run.json ({e}); use --restart to start over"),
+                    format!("not a run.json ({e}); restore it, or start this folder over with `medfm-robust run CONFIG --out {} --restart`", dir.display()),
                 )
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -36,7 +36,7 @@ pub enum OrtError {
     Load { path: PathBuf, reason: String },
     #[error("ONNX Runtime environment: {0}")]
     Environment(String),
-    #[error("execution provider '{provider}' failed to register ({reason}); no silent CPU fallback. For cuda/tensorrt use the onnxruntime-gpu=={ORT_VERSION} library via ORT_DYLIB_PATH, or use the CPU (`--device cpu` for eval-seg, `device = \"cpu\"` in a run config's [[models]])")]
+    #[error("execution provider '{provider}' failed to register ({reason}); no silent CPU fallback. For cuda/tensorrt use the onnxruntime-gpu=={ORT_VERSION} library via ORT_DYLIB_PATH, or use the CPU (`--device cpu` for eval-seg, `device = \"cpu\"` at the top of a run config)")]
     Provider { provider: String, reason: String },
     #[error("{path}: cannot open model: {reason}")]
     Model { path: PathBuf, reason: String },
