@@ -46,7 +46,6 @@ fn items() -> Vec<(Image, Mask)> {
 fn bench(c: &mut Criterion) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo");
     let m = ModelConfig {
-        name: "demo".into(),
         strategy: "none".into(),
         preset: "litemedsam".into(),
         graphs: [
@@ -54,14 +53,7 @@ fn bench(c: &mut Criterion) {
             ("decoder".to_string(), dir.join("decoder.onnx")),
         ]
         .into(),
-        task: "segmentation".into(),
-        model: None,
-        judge: None,
-        concurrency: None,
-        jitter: 0,
-        replay: None,
-        threads: 0,
-        vlm_compat: vec![],
+        ..ModelConfig::new("demo", "segmentation")
     };
     let tmp = std::env::temp_dir();
     let mut ev = load_evaluator(&m, "cpu", Profile::Default, &tmp)

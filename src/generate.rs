@@ -156,16 +156,8 @@ fn load(item: &InputItem, opts: &GenerateOptions) -> LoadResult {
         Some(m) => Some(io::read_mask(m, Some((image.width, image.height)))?),
         None => None,
     };
-    let mut bytes = Vec::new();
-    for p in std::iter::once(&item.path).chain(item.mask.as_ref()) {
-        let b = std::fs::read(p).map_err(|source| Error::Io {
-            path: p.clone(),
-            source,
-        })?;
-        bytes.extend_from_slice(&(b.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&b);
-    }
-    let content = format!("{:016x}", crate::run::units::fnv1a64(&bytes));
+    let content =
+        io::content_hash(std::iter::once(item.path.as_path()).chain(item.mask.as_deref()))?;
     let reference = SsimReference::new(&image, opts.variant).map_err(|e| match e {
         Error::TooSmall {
             width, height, win, ..

@@ -559,6 +559,22 @@ pub fn write_image(path: &Path, img: &Image, depth: BitDepth, format: Format) ->
     write_atomic(path, &bytes)
 }
 
+/// Content hash of a list of files: FNV-1a 64 over each file's length (u64 LE) and bytes, as 16
+/// hex digits. Records carry it (`content`) so a resumed run redoes the work of files that
+/// changed.
+pub fn content_hash<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<String> {
+    let mut bytes = Vec::new();
+    for p in paths {
+        let b = std::fs::read(p).map_err(|source| Error::Io {
+            path: p.to_path_buf(),
+            source,
+        })?;
+        bytes.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&b);
+    }
+    Ok(format!("{:016x}", crate::run::units::fnv1a64(&bytes)))
+}
+
 /// Atomic file write (temporary sibling `path.tmp-<pid>` + rename), for regular files only: an
 /// existing `path` that is not a regular file (a device such as /dev/full, a FIFO, a symbolic
 /// link, a folder) is refused and left alone. The temporary file is removed on any error.

@@ -357,26 +357,18 @@ impl DirLock {
 
 /// Content hash of a sample's files (image and mask bytes), 16 hex digits.
 pub fn content_hash(s: &Sample) -> Result<String> {
-    let mut bytes = Vec::new();
-    for p in std::iter::once(&s.image).chain(s.mask.as_ref()) {
-        let b = std::fs::read(p).map_err(|source| Error::Io {
-            path: p.clone(),
-            source,
-        })?;
-        bytes.extend_from_slice(&(b.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&b);
-    }
-    if let Some(crate::eval::vlm::tasks::ItemKind::Grounding {
-        truth: crate::eval::vlm::tasks::GroundTruth::Mask(m),
-        ..
-    }) = s.vlm.as_deref().map(|i| &i.kind)
-    {
-        bytes.extend_from_slice(&std::fs::read(m).map_err(|source| Error::Io {
-            path: m.clone(),
-            source,
-        })?);
-    }
-    Ok(format!("{:016x}", super::units::fnv1a64(&bytes)))
+    let grounding_mask = match s.vlm.as_deref().map(|i| &i.kind) {
+        Some(crate::eval::vlm::tasks::ItemKind::Grounding {
+            truth: crate::eval::vlm::tasks::GroundTruth::Mask(m),
+            ..
+        }) => Some(m.as_path()),
+        _ => None,
+    };
+    crate::io::content_hash(
+        std::iter::once(s.image.as_path())
+            .chain(s.mask.as_deref())
+            .chain(grounding_mask),
+    )
 }
 
 /// Run (or resume) the benchmark.
