@@ -937,3 +937,50 @@ fn perturb_appends_its_manifest_as_it_goes_and_resumes_what_is_written() {
         }
     }
 }
+
+// ---- messages offer only fixes the command has --------------------------------------------
+
+#[test]
+fn messages_offer_only_fixes_that_exist() {
+    let d = tempfile::tempdir().unwrap();
+    let dp = d.path();
+    // `report` has no --restart: a broken run.json points at `run ... --restart`.
+    let out = dp.join("broken");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("run.json"), "{").unwrap();
+    std::fs::write(out.join("records.jsonl"), "").unwrap();
+    let (code, err) = run_in(dp, &["report", "broken"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("run.json"), "{err}");
+    assert!(!err.contains("use --restart"), "{err}");
+    assert!(err.contains("medfm-robust run CONFIG --out"), "{err}");
+    // A GPU provider that cannot register: the CPU fix names `device` where configs have it
+    // (the top of a run config), not in [[models]].
+    let (images, masks) = seg_data(dp);
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo");
+    let o = bin()
+        .args(["eval-seg", "--preset", "litemedsam", "--encoder"])
+        .arg(demo.join("encoder.onnx"))
+        .arg("--decoder")
+        .arg(demo.join("decoder.onnx"))
+        .args(["--perturbations", "none", "--device", "cuda", "--images"])
+        .arg(&images)
+        .arg("--masks")
+        .arg(&masks)
+        .arg("--out")
+        .arg(dp.join("out"))
+        .env(
+            "ORT_DYLIB_PATH",
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".local/onnxruntime/libonnxruntime.so"),
+        )
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    // The CPU onnxruntime wheel has no CUDA provider, so this is the failure path here; with a
+    // GPU build of onnxruntime the run succeeds instead.
+    if !o.status.success() {
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("--device cpu"), "{err}");
+        assert!(!err.contains("[[models]]"), "{err}");
+    }
+}
