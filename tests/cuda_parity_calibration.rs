@@ -285,8 +285,8 @@ mod gpu {
         let mut same = 0;
         for (g, c) in gpu.records.iter().zip(&cpu.records) {
             assert_eq!(
-                (&g.source, g.perturbation, g.level),
-                (&c.source, c.perturbation, c.level)
+                (&g.source, &g.perturbation, g.level),
+                (&c.source, &c.perturbation, c.level)
             );
             same += (g.in_band == c.in_band) as usize;
             if g.in_band {
