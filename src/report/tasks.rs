@@ -76,7 +76,7 @@ fn mds(r: &Record) -> (String, String, String) {
 type Caption = (String, Vec<String>);
 
 /// Prediction and references of a caption record, normalised by its tokenisation.
-pub(crate) fn caption_of(r: &Record) -> Option<Caption> {
+fn caption_of(r: &Record) -> Option<Caption> {
     let tok = match r.fields.get("tokenisation").and_then(|v| v.as_str()) {
         Some("raw") => Tokenisation::Raw,
         _ => Tokenisation::Words,
@@ -93,7 +93,7 @@ pub(crate) fn caption_of(r: &Record) -> Option<Caption> {
 }
 
 /// The corpus score of `metric` over the given (prediction, references); None when empty.
-pub fn corpus_score(items: &[Caption], metric: &str) -> Option<f64> {
+pub fn corpus_score(items: &[&Caption], metric: &str) -> Option<f64> {
     if items.is_empty() {
         return None;
     }
@@ -110,63 +110,83 @@ pub fn corpus_score(items: &[Caption], metric: &str) -> Option<f64> {
     })
 }
 
+/// The ok caption records of one (model, strategy, dataset), grouped for corpus scoring.
+#[derive(Default)]
+struct Grouped {
+    clean: BTreeMap<String, Caption>,
+    /// Per (perturbation, level): its category and, by sample, the caption and whether the
+    /// level was in band.
+    cells: BTreeMap<(String, u8), (String, BTreeMap<String, (Caption, bool)>)>,
+}
+
+/// The caption records by (model, strategy, dataset), and how many of them failed.
+fn group_captions<'a>(
+    recs: impl IntoIterator<Item = &'a Record>,
+) -> (BTreeMap<Mds, Grouped>, usize) {
+    let mut groups: BTreeMap<Mds, Grouped> = BTreeMap::new();
+    let mut errors = 0;
+    for r in recs {
+        let Some(c) = r.ok().then(|| caption_of(r)).flatten() else {
+            errors += usize::from(!r.ok());
+            continue;
+        };
+        let g = groups.entry(mds(r)).or_default();
+        if r.perturbation == CLEAN {
+            g.clean.insert(r.sample.clone(), c);
+        } else {
+            g.cells
+                .entry((r.perturbation.clone(), r.level))
+                .or_insert_with(|| (r.category.clone(), BTreeMap::new()))
+                .1
+                .insert(r.sample.clone(), (c, r.in_band == Some(true)));
+        }
+    }
+    (groups, errors)
+}
+
 /// Eq. 3 for a corpus-level caption metric: per (perturbation, level), the clean corpus score
 /// and the perturbed corpus score over the SAME samples (those with both records ok); the drop is
 /// their difference. Category means and Table 1 follow as for per-item metrics.
 fn corpus(recs: &[&Record], metric: &str) -> Aggregate {
+    let (groups, errors) = group_captions(recs.iter().copied());
     let mut agg = Aggregate {
         metric: metric.to_string(),
+        errors,
         ..Default::default()
     };
-    // per (mds, perturbation, level): category, and (sample, caption, in band) per record
-    type Cell = (String, Vec<(String, Caption, bool)>);
-    let mut clean: BTreeMap<Mds, BTreeMap<String, Caption>> = BTreeMap::new();
-    let mut pert: BTreeMap<(Mds, String, u8), Cell> = BTreeMap::new();
-    for r in recs {
-        let Some(c) = r.ok().then(|| caption_of(r)).flatten() else {
-            agg.errors += usize::from(!r.ok());
-            continue;
-        };
-        if r.perturbation == CLEAN {
-            clean.entry(mds(r)).or_default().insert(r.sample.clone(), c);
-        } else {
-            pert.entry((mds(r), r.perturbation.clone(), r.level))
-                .or_insert_with(|| (r.category.clone(), Vec::new()))
-                .1
-                .push((r.sample.clone(), c, r.in_band == Some(true)));
-        }
-    }
-    for (k, by_sample) in &clean {
-        let items: Vec<Caption> = by_sample.values().cloned().collect();
+    for (k, g) in &groups {
+        let items: Vec<&Caption> = g.clean.values().collect();
         if let Some(v) = corpus_score(&items, metric) {
             agg.clean.insert(k.clone(), (v, items.len()));
         }
-    }
-    for ((k, p, s), (category, items)) in pert {
-        let Some(cl) = clean.get(&k) else { continue };
-        let paired: Vec<&(String, Caption, bool)> =
-            items.iter().filter(|i| cl.contains_key(&i.0)).collect();
-        let c_items: Vec<Caption> = paired.iter().map(|i| cl[&i.0].clone()).collect();
-        let p_items: Vec<Caption> = paired.iter().map(|i| i.1.clone()).collect();
-        let (Some(c), Some(pv)) = (
-            corpus_score(&c_items, metric),
-            corpus_score(&p_items, metric),
-        ) else {
-            continue;
-        };
-        let n = paired.len();
-        let inb = paired.iter().filter(|i| i.2).count();
-        agg.per_perturbation.insert(
-            (k, p, s),
-            PerturbationCell {
-                category,
-                n,
-                clean: c,
-                perturbed: pv,
-                drop: c - pv,
-                in_band_fraction: inb as f64 / n as f64,
-            },
-        );
+        for ((p, s), (category, by_sample)) in &g.cells {
+            // (clean, perturbed, in band) of the samples with both
+            let paired: Vec<(&Caption, &Caption, bool)> = by_sample
+                .iter()
+                .filter_map(|(id, (c, inb))| g.clean.get(id).map(|cl| (cl, c, *inb)))
+                .collect();
+            let c_items: Vec<&Caption> = paired.iter().map(|x| x.0).collect();
+            let p_items: Vec<&Caption> = paired.iter().map(|x| x.1).collect();
+            let (Some(c), Some(pv)) = (
+                corpus_score(&c_items, metric),
+                corpus_score(&p_items, metric),
+            ) else {
+                continue;
+            };
+            let n = paired.len();
+            let inb = paired.iter().filter(|x| x.2).count();
+            agg.per_perturbation.insert(
+                (k.clone(), p.clone(), *s),
+                PerturbationCell {
+                    category: category.clone(),
+                    n,
+                    clean: c,
+                    perturbed: pv,
+                    drop: c - pv,
+                    in_band_fraction: inb as f64 / n as f64,
+                },
+            );
+        }
     }
     let mut by_cat: BTreeMap<(Mds, String, u8), Vec<f64>> = BTreeMap::new();
     for ((k, _, level), cell) in &agg.per_perturbation {
@@ -268,61 +288,48 @@ pub fn caption_replicates(
     if b == 0 {
         return out;
     }
-    type Items = BTreeMap<String, Caption>;
-    // per (perturbation, level): its category and the captions by sample
-    type Cells = BTreeMap<(String, u8), (String, Items)>;
-    let mut clean: BTreeMap<Mds, Items> = BTreeMap::new();
-    let mut cells: BTreeMap<Mds, Cells> = BTreeMap::new();
-    let mut universe: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.task == "caption") {
+    let recs: Vec<&Record> = records
+        .iter()
+        .copied()
+        .filter(|r| r.task == "caption")
+        .collect();
+    // The resampling universe of a dataset: every sample with a caption record, failed or not.
+    let mut universe: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for r in &recs {
         universe
-            .entry(r.dataset.clone())
+            .entry(r.dataset.as_str())
             .or_default()
-            .insert(r.sample.clone());
-        let Some(c) = r.ok().then(|| caption_of(r)).flatten() else {
-            continue;
-        };
-        if r.perturbation == CLEAN {
-            clean.entry(mds(r)).or_default().insert(r.sample.clone(), c);
-        } else {
-            cells
-                .entry(mds(r))
-                .or_default()
-                .entry((r.perturbation.clone(), r.level))
-                .or_insert_with(|| (r.category.clone(), Items::new()))
-                .1
-                .insert(r.sample.clone(), c);
-        }
+            .insert(r.sample.as_str());
     }
+    let (groups, _) = group_captions(recs.iter().copied());
     for k in agg.clean.keys() {
-        let (Some(cl), Some(samples)) = (clean.get(k), universe.get(&k.2)) else {
+        let (Some(g), Some(samples)) = (groups.get(k), universe.get(k.2.as_str())) else {
             continue;
         };
-        let samples: Vec<&String> = samples.iter().collect();
-        let empty = Cells::new();
-        let cs = cells.get(k).unwrap_or(&empty);
+        let samples: Vec<&str> = samples.iter().copied().collect();
         let group = crate::rng::fnv1a32(&k.2);
-        // per replicate: the clean score, then each cell's drop in `cs` order
+        // per replicate: the clean score, then each cell's drop in `g.cells` order
         let reps: Vec<(f64, Vec<f64>)> = (0..b as u32)
             .into_par_iter()
             .map(|r| {
                 let idx = bootstrap::resample(opts.seed, group, r, samples.len());
-                let drawn: Vec<&String> = idx.iter().map(|&i| samples[i]).collect();
-                let pick = |m: &Items, of: &[&String]| -> Vec<Caption> {
-                    of.iter().filter_map(|s| m.get(*s).cloned()).collect()
-                };
-                let c = corpus_score(&pick(cl, &drawn), &agg.metric).unwrap_or(f64::NAN);
-                let drops = cs
+                let drawn: Vec<&str> = idx.iter().map(|&i| samples[i]).collect();
+                let clean: Vec<&Caption> = drawn.iter().filter_map(|s| g.clean.get(*s)).collect();
+                let c = corpus_score(&clean, &agg.metric).unwrap_or(f64::NAN);
+                let drops = g
+                    .cells
                     .values()
-                    .map(|(_, items)| {
-                        let both: Vec<&String> = drawn
-                            .iter()
-                            .copied()
-                            .filter(|s| cl.contains_key(*s) && items.contains_key(*s))
-                            .collect();
+                    .map(|(_, by_sample)| {
+                        let (mut ci, mut pi) = (Vec::new(), Vec::new());
+                        for s in &drawn {
+                            if let (Some(a), Some((p, _))) = (g.clean.get(*s), by_sample.get(*s)) {
+                                ci.push(a);
+                                pi.push(p);
+                            }
+                        }
                         match (
-                            corpus_score(&pick(cl, &both), &agg.metric),
-                            corpus_score(&pick(items, &both), &agg.metric),
+                            corpus_score(&ci, &agg.metric),
+                            corpus_score(&pi, &agg.metric),
                         ) {
                             (Some(a), Some(p)) => a - p,
                             _ => f64::NAN,
@@ -334,7 +341,7 @@ pub fn caption_replicates(
             .collect();
         out.clean
             .insert(k.clone(), reps.iter().map(|(c, _)| *c).collect());
-        for (j, ((p, level), (category, _))) in cs.iter().enumerate() {
+        for (j, ((p, level), (category, _))) in g.cells.iter().enumerate() {
             out.cells.insert(
                 (k.clone(), p.clone(), *level),
                 (category.clone(), reps.iter().map(|(_, d)| d[j]).collect()),
@@ -432,22 +439,22 @@ mod tests {
         };
         let clean = corpus_score(
             &[
-                norm("a chest x ray with a small nodule"),
-                norm("a small nodule in the lung"),
+                &norm("a chest x ray with a small nodule"),
+                &norm("a small nodule in the lung"),
             ],
             "bleu4",
         )
         .unwrap();
         let perturbed = corpus_score(
-            &[norm("an image"), norm("a small nodule in the lung")],
+            &[&norm("an image"), &norm("a small nodule in the lung")],
             "bleu4",
         )
         .unwrap();
         assert!((cell.clean - clean).abs() < 1e-12 && (cell.perturbed - perturbed).abs() < 1e-12);
         assert!((cell.drop - (clean - perturbed)).abs() < 1e-12);
         // Not the mean of per-item scores.
-        let per_item = (corpus_score(&[norm("an image")], "bleu4").unwrap()
-            + corpus_score(&[norm("a small nodule in the lung")], "bleu4").unwrap())
+        let per_item = (corpus_score(&[&norm("an image")], "bleu4").unwrap()
+            + corpus_score(&[&norm("a small nodule in the lung")], "bleu4").unwrap())
             / 2.0;
         assert!(
             (per_item - perturbed).abs() > 1e-6,
