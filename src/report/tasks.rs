@@ -110,13 +110,15 @@ pub fn corpus_score(items: &[&Caption], metric: &str) -> Option<f64> {
     })
 }
 
+/// A (perturbation, level) cell: its category and, by sample, the caption and whether the
+/// level was in band.
+type CaptionCell = (String, BTreeMap<String, (Caption, bool)>);
+
 /// The ok caption records of one (model, strategy, dataset), grouped for corpus scoring.
 #[derive(Default)]
 struct Grouped {
     clean: BTreeMap<String, Caption>,
-    /// Per (perturbation, level): its category and, by sample, the caption and whether the
-    /// level was in band.
-    cells: BTreeMap<(String, u8), (String, BTreeMap<String, (Caption, bool)>)>,
+    cells: BTreeMap<(String, u8), CaptionCell>,
 }
 
 /// The caption records by (model, strategy, dataset), and how many of them failed.
