@@ -56,9 +56,16 @@ pub fn compat_flags(list: &[String]) -> Result<Compat> {
     Ok(c)
 }
 
-/// The validation pass's check of a VLM model: its MODEL.toml (and judge) load, its box
-/// format and quirk switches are known. Opens nothing.
-pub fn check(m: &ModelConfig) -> Result<()> {
+/// What a VLM model entry describes, read and checked: its MODEL.toml, box format, judge and
+/// quirk switches. Opens nothing.
+struct Checked {
+    cfg: vlm::ModelConfig,
+    box_format: parse::BoxFormat,
+    judge: Option<vlm::ModelConfig>,
+    compat: Compat,
+}
+
+fn read(m: &ModelConfig) -> Result<Checked> {
     let what = format!("model '{}'", m.name);
     let path = m
         .model
@@ -66,44 +73,50 @@ pub fn check(m: &ModelConfig) -> Result<()> {
         .ok_or_else(|| Error::other(what.clone(), "needs `model = \"MODEL.toml\"`"))?;
     let cfg =
         vlm::ModelConfig::load(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
-    cfg.box_format()
+    let box_format = cfg
+        .box_format()
         .map_err(|e| Error::other(what.clone(), e.to_string()))?;
-    if let Some(j) = &m.judge {
-        vlm::ModelConfig::load(j)
-            .map_err(|e| Error::other(format!("{what} judge"), e.to_string()))?;
-    }
-    compat_flags(&m.vlm_compat).map_err(|e| Error::other(what, e.to_string()))?;
-    Ok(())
+    let judge = match &m.judge {
+        Some(j) => Some(
+            vlm::ModelConfig::load(j)
+                .map_err(|e| Error::other(format!("{what} judge"), e.to_string()))?,
+        ),
+        None => None,
+    };
+    let compat = compat_flags(&m.vlm_compat).map_err(|e| Error::other(what, e.to_string()))?;
+    Ok(Checked {
+        cfg,
+        box_format,
+        judge,
+        compat,
+    })
+}
+
+/// The validation pass's check of a VLM model: its MODEL.toml (and judge) load, its box
+/// format and quirk switches are known. Opens nothing.
+pub fn check(m: &ModelConfig) -> Result<()> {
+    read(m).map(|_| ())
 }
 
 impl VlmEvaluator {
     /// Load the MODEL.toml (and judge) of `m`; responses are cached under `out/cache/`.
     pub fn load(m: &ModelConfig, profile: Profile, out: &Path) -> Result<VlmEvaluator> {
-        let what = format!("model '{}'", m.name);
-        let path = m
-            .model
-            .as_ref()
-            .ok_or_else(|| Error::other(what.clone(), "needs `model = \"MODEL.toml\"`"))?;
-        let cfg =
-            vlm::ModelConfig::load(path).map_err(|e| Error::other(what.clone(), e.to_string()))?;
-        let box_format = cfg
-            .box_format()
-            .map_err(|e| Error::other(what.clone(), e.to_string()))?;
+        let Checked {
+            cfg,
+            box_format,
+            judge,
+            mut compat,
+        } = read(m)?;
         let cache_dir = out.join("cache");
         let concurrency = m.concurrency.unwrap_or(cfg.concurrency).max(1);
         let client = Client::new(cfg, Some(cache::Cache::open(&cache_dir)?))?;
-        let judge = match &m.judge {
-            Some(j) => {
-                let jc = vlm::ModelConfig::load(j)
-                    .map_err(|e| Error::other(format!("{what} judge"), e.to_string()))?;
-                Some(Client::new(
-                    jc,
-                    Some(cache::Cache::open(&cache_dir.join("judge"))?),
-                )?)
-            }
+        let judge = match judge {
+            Some(jc) => Some(Client::new(
+                jc,
+                Some(cache::Cache::open(&cache_dir.join("judge"))?),
+            )?),
             None => None,
         };
-        let mut compat = compat_flags(&m.vlm_compat)?;
         if profile == Profile::Compat {
             compat = Compat::all();
         }
@@ -113,7 +126,7 @@ impl VlmEvaluator {
             "grounding" => "grounding",
             other => {
                 return Err(Error::other(
-                    what,
+                    format!("model '{}'", m.name),
                     format!("task '{other}' is not a VLM task"),
                 ))
             }
