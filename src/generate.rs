@@ -249,39 +249,52 @@ pub fn generate_on(
         cache.save()?;
     }
 
-    let pre: Precomputed = match (engine, &cache) {
-        #[cfg(feature = "cuda")]
-        (crate::backend::Engine::Cuda(e), None) => gpu_search(e, &good, opts, &mut summary),
-        _ => Precomputed::new(),
-    };
-
-    // Resume: what an earlier run left (manifest.jsonl, then the newer partial manifest).
-    let previous = previous_records(&opts.out)?;
-    let partial = std::sync::Mutex::new(RecordsFile::open(&opts.out.join(PARTIAL_MANIFEST))?);
-    let resumed = AtomicUsize::new(0);
     let units: Vec<(usize, usize)> = good
         .iter()
         .enumerate()
         .flat_map(|(gi, (_, l))| (0..l.perturbations.len()).map(move |pi| (gi, pi)))
         .collect();
+    // Manifest order of a unit: input position, then registry position.
+    let order_of = |gi: usize, pi: usize| {
+        let id = good[gi].1.perturbations[pi].id();
+        let pos = perturb::all().iter().position(|q| q.id() == id);
+        (good[gi].0, pos.unwrap_or(usize::MAX))
+    };
+    // Resume: the units an earlier run left written (manifest.jsonl, then the newer partial
+    // manifest) are kept, and neither searched on the GPU nor produced again.
+    let previous = previous_records(&opts.out)?;
+    let reused: HashMap<(usize, usize), Vec<Record>> = units
+        .iter()
+        .filter_map(|&(gi, pi)| {
+            let l = &good[gi].1;
+            reusable(&previous, l, l.perturbations[pi], opts, order_of(gi, pi))
+                .map(|r| ((gi, pi), r))
+        })
+        .collect();
+    drop(previous);
+
+    let pre: Precomputed = match (engine, &cache) {
+        #[cfg(feature = "cuda")]
+        (crate::backend::Engine::Cuda(e), None) => {
+            gpu_search(e, &good, opts, &reused, &mut summary)
+        }
+        _ => Precomputed::new(),
+    };
+
+    let partial = std::sync::Mutex::new(RecordsFile::open(&opts.out.join(PARTIAL_MANIFEST))?);
     let total = units.len();
     let done = AtomicUsize::new(0);
     progress(0, total);
     let results: Vec<(Vec<Record>, Vec<Failure>, Option<String>)> = units
         .par_iter()
         .map(|&(gi, pi)| {
-            let (order, l) = (&good[gi].0, &good[gi].1);
+            let l = &good[gi].1;
             let p = l.perturbations[pi];
-            let registry_pos = perturb::all()
-                .iter()
-                .position(|q| q.id() == p.id())
-                .unwrap_or(usize::MAX);
-            let order = (*order, registry_pos);
-            if let Some(recs) = reusable(&previous, l, p, opts, order) {
-                resumed.fetch_add(1, Ordering::Relaxed);
+            if let Some(recs) = reused.get(&(gi, pi)) {
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                return (recs, vec![], None);
+                return (recs.clone(), vec![], None);
             }
+            let order = order_of(gi, pi);
             let r = run_unit(l, p, opts, cache.as_ref(), pre.get(&(gi, p.id())), order);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             match r {
@@ -313,7 +326,7 @@ pub fn generate_on(
         })
         .collect();
     summary.units = total;
-    summary.resumed = resumed.into_inner();
+    summary.resumed = reused.len();
     for (r, f, w) in results {
         summary.records.extend(r);
         summary.failures.extend(f);
@@ -419,6 +432,7 @@ fn gpu_search(
     e: &crate::backend::cuda::CudaEngine,
     good: &[(usize, Loaded)],
     opts: &GenerateOptions,
+    reused: &HashMap<(usize, usize), Vec<Record>>,
     summary: &mut Summary,
 ) -> Precomputed {
     use calibrate::gpu::{calibrate_items, supported, GpuItem};
@@ -432,7 +446,12 @@ fn gpu_search(
             continue;
         }
         let users: Vec<usize> = (0..good.len())
-            .filter(|&gi| good[gi].1.perturbations.iter().any(|q| q.id() == p.id()))
+            .filter(|&gi| {
+                let ps = &good[gi].1.perturbations;
+                ps.iter()
+                    .position(|q| q.id() == p.id())
+                    .is_some_and(|pi| !reused.contains_key(&(gi, pi)))
+            })
             .collect();
         if users.is_empty() {
             continue;
