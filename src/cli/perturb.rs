@@ -11,6 +11,7 @@ pub struct PerturbArgs {
     #[arg(long)]
     pub input: PathBuf,
     /// Output folder: OUT/<perturbation>/L<level>/<relative path> and OUT/manifest.jsonl.
+    /// Rerunning the same command resumes: written units whose source files are unchanged are kept.
     #[arg(long)]
     pub out: PathBuf,
     /// Modality: selects the base set plus this modality's set (fundus = oct).
@@ -118,7 +119,7 @@ pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
     Ok(report(&summary, &a.out, g.quiet))
 }
 
-/// Print warnings, failures and a one-line summary; the exit code is 1 when anything failed.
+/// Print warnings, failures and a one-line summary; the exit code is 2 when anything failed.
 pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
     for w in &s.warnings {
         eprintln!("warning: {w}");
