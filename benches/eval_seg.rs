@@ -12,6 +12,7 @@ use medfm_robust::phantom::phantom;
 use medfm_robust::run::config::{ModelConfig, Profile};
 use medfm_robust::run::data::Sample;
 use medfm_robust::run::eval::{load_evaluator, UnitEvaluator, UnitInput};
+use medfm_robust::run::exec::{Item, Source};
 use medfm_robust::ssim::{SsimReference, SsimVariant};
 
 const SIZE: usize = 160;
@@ -58,7 +59,11 @@ fn bench(c: &mut Criterion) {
     let tmp = std::env::temp_dir();
     let mut ev = load_evaluator(&m, "cpu", Profile::Default, &tmp)
         .expect("demo model (run tools/setup_ort.sh first)");
-    let items = items();
+    let items: Vec<Item> = items()
+        .into_iter()
+        .map(|(img, mask)| Item::clean(img, Some(mask)))
+        .collect();
+    let source = Source::default();
     let sample = Sample {
         id: "p".into(),
         image: "p.png".into(),
@@ -70,10 +75,11 @@ fn bench(c: &mut Criterion) {
     let run_all = |ev: &mut Box<dyn UnitEvaluator>| {
         let inputs: Vec<UnitInput<'_>> = items
             .iter()
-            .map(|(img, mask)| UnitInput {
+            .map(|item| UnitInput {
                 sample: &sample,
-                image: img,
-                truth: Some(mask),
+                item,
+                source: &source,
+                perturbation: None,
                 seed: 0,
                 unit: "u",
             })

@@ -6,9 +6,10 @@
 //! Quantisation back to integers happens only when writing, by rounding (see [`Image::to_u8`]).
 
 /// Bit depth of the source file, kept so outputs are written in the same format and depth.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BitDepth {
+    #[default]
     U8,
     U16,
 }

@@ -272,12 +272,13 @@ mod gpu {
             strength_cache: None,
             write_out_of_band: false,
             max_evals_per_band: 20,
+            restart: false,
         };
         let cpu = generate(&items, &opts("cpu"), &|_, _| {}).unwrap();
         let gpu = generate_on(&items, &opts("gpu"), &Engine::Cuda(e), &|_, _| {}).unwrap();
         assert!(gpu.failures.is_empty(), "{:?}", gpu.failures);
         assert!(
-            gpu.warnings.iter().all(|w| !w.contains("--device cuda")),
+            gpu.warnings.iter().all(|w| !w.contains("device cuda")),
             "{:?}",
             gpu.warnings
         );

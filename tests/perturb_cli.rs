@@ -237,7 +237,9 @@ fn per_dataset_calibration_reuses_cached_strengths() {
         );
     }
     let cache = std::fs::read_to_string(d.join("o1/strengths.json")).unwrap();
-    assert!(cache.contains("gaussian_blur|any|L2|wang|v"), "{cache}");
+    // One table per (dataset, perturbation): perturb's dataset is the inputs' modality group
+    // (here none: "any"), keyed "<dataset>:<modality>".
+    assert!(cache.contains("gaussian_blur|any:any|L2|wang|v"), "{cache}");
     // Determinism: same inputs and seed give the same bytes, whatever the thread count.
     let o = bin()
         .args(["--quiet", "-j", "1", "perturb", "--input"])

@@ -876,21 +876,33 @@ fn perturb_appends_its_manifest_as_it_goes_and_resumes_what_is_written() {
     assert_eq!(reference.iter().filter(|&&b| b == b'\n').count(), 12);
 
     // The final manifest cannot be written (here a folder stands in its place; a full disk
-    // fails the same write): every record is still in the fsynced partial manifest.
+    // fails the same write): every unit is still in the pipeline's fsynced records.jsonl, with
+    // the reference's output, strength and SSIM.
     std::fs::create_dir_all(dp.join("out/manifest.jsonl")).unwrap();
     let (code, err) = run("out");
     assert_ne!(code, Some(0), "{err}");
     assert!(err.contains("manifest.jsonl"), "{err}");
-    let partial = std::fs::read_to_string(dp.join("out/manifest.partial.jsonl")).unwrap();
-    let mut got: Vec<&str> = partial.lines().collect();
-    let ref_text = String::from_utf8(reference.clone()).unwrap();
-    let mut want: Vec<&str> = ref_text.lines().collect();
-    got.sort_unstable();
-    want.sort_unstable();
+    let units: Vec<serde_json::Value> = std::fs::read_to_string(dp.join("out/records.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(
-        got, want,
-        "the partial manifest holds every record of the run"
+        units.len(),
+        12,
+        "one record per (image, perturbation, level)"
     );
+    for m in manifest_lines(&dp.join("ref")) {
+        let u = units
+            .iter()
+            .find(|u| u["unit"] == m["unit"])
+            .unwrap_or_else(|| panic!("no record of unit {}", m["unit"]));
+        assert_eq!(u["task"], "write");
+        assert!(u["error"].is_null(), "{u}");
+        for k in ["output", "strength", "ssim", "in_band", "content"] {
+            assert_eq!(u[k], m[k], "{k} of unit {}", m["unit"]);
+        }
+    }
     no_temporaries(&dp.join("out"));
 
     // The rerun keeps all of it (no output rewritten) and writes the same manifest.
@@ -901,14 +913,13 @@ fn perturb_appends_its_manifest_as_it_goes_and_resumes_what_is_written() {
     let (code, err) = run("out");
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        err.contains("6 of 6 (image, perturbation) units kept from an earlier run"),
+        err.contains("12 of 12 (image, perturbation, level) units kept from an earlier run"),
         "{err}"
     );
     assert_eq!(
         std::fs::read(dp.join("out/manifest.jsonl")).unwrap(),
         reference
     );
-    assert!(!dp.join("out/manifest.partial.jsonl").exists());
     assert_eq!(
         std::fs::metadata(&probe).unwrap().modified().unwrap(),
         before
@@ -921,7 +932,11 @@ fn perturb_appends_its_manifest_as_it_goes_and_resumes_what_is_written() {
     let (code, err) = run("out");
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        err.contains("3 of 6 (image, perturbation) units kept from an earlier run"),
+        err.contains("7 of 12 (image, perturbation, level) units kept from an earlier run"),
+        "{err}"
+    );
+    assert!(
+        err.contains("4 finished unit(s) written again: their source files changed"),
         "{err}"
     );
     assert!(dp.join("out/contrast/L3/c.png").is_file());
@@ -936,6 +951,36 @@ fn perturb_appends_its_manifest_as_it_goes_and_resumes_what_is_written() {
             assert_eq!(a, b, "unchanged items keep their records");
         }
     }
+
+    // Other options in the same folder are refused, naming the way out; --restart starts over.
+    let o = bin()
+        .current_dir(dp)
+        .args(["perturb", "--input", "in", "--out", "out", "--levels", "2"])
+        .args(["--perturbations", "contrast", "--modality", "ct"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("--restart"), "{err}");
+    let o = bin()
+        .current_dir(dp)
+        .args(["perturb", "--input", "in", "--out", "out", "--levels", "2"])
+        .args([
+            "--perturbations",
+            "contrast",
+            "--modality",
+            "ct",
+            "--restart",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(manifest_lines(&dp.join("out")).len(), 3);
 }
 
 // ---- messages offer only fixes the command has --------------------------------------------

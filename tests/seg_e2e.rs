@@ -369,6 +369,7 @@ fn perturbed_levels_use_the_warped_mask_and_fill_every_unit() {
         shard: Shard::ALL,
         restart: false,
         batch: 2,
+        strength_cache: None,
     };
     exec::execute(&plan, &mut evaluators, &opts, &|_, _| {}).unwrap();
     let recs = read_records(&out.join("records.jsonl"));

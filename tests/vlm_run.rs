@@ -229,6 +229,7 @@ fn run(j: &Job) -> Vec<Record> {
         shard: Shard::ALL,
         restart: false,
         batch: 4,
+        strength_cache: None,
     };
     exec::execute(&plan, &mut evaluators, &opts, &|_, _| {}).unwrap();
     let latest = records::load_dir(&j.out).unwrap();

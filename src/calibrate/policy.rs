@@ -1,7 +1,7 @@
 //! The one strength policy: how a severity level becomes a strength, and what comes out of it.
 //!
 //! Every front-end (run, eval-seg, eval-vlm, demo, perturb) reaches perturbation through
-//! [`produce`] (perturb's GPU search through [`from_searched`]):
+//! [`produce`] (a GPU search's outcomes through [`produce_from_outcomes`]):
 //! - [`Policy::PerImage`]: the joint band search on this image ([`super::calibrate_prepared`]);
 //! - [`Policy::Table`]: one strength per level chosen ahead for the whole dataset (per-dataset
 //!   calibration: the median in-band strength of the calibration images, [`calibrate_table`]; the
@@ -157,6 +157,47 @@ pub fn from_searched(
     })
 }
 
+/// Largest |GPU SSIM - CPU SSIM| accepted for an on-GPU search result re-measured by the CPU
+/// (the calibration parity bound of the kernels with device expf; the exact kernels agree to
+/// 1e-6, spec/gpu.md). Beyond it the image is calibrated again on the CPU.
+pub const GPU_RECHECK_TOL: f64 = 1e-3;
+
+/// Per-image levels from search outcomes found elsewhere (the GPU), finished by the CPU: applied,
+/// quantised and re-measured here. When the CPU does not reproduce an outcome's SSIM within
+/// [`GPU_RECHECK_TOL`] the device got this image wrong: the levels come from [`produce`] on the
+/// CPU instead, with a warning saying so (a device error never reaches a record).
+#[allow(clippy::too_many_arguments)]
+pub fn produce_from_outcomes(
+    policy: &Policy,
+    p: &dyn Perturbation,
+    img: &Image,
+    reference: &SsimReference,
+    mask: Option<&Mask>,
+    depth: BitDepth,
+    ctx: &Ctx,
+    levels: &[u8],
+    outcomes: Vec<super::LevelOutcome>,
+) -> Result<(Vec<Produced>, Option<String>)> {
+    let finished =
+        super::perturb_image_from_outcomes(p, img, reference, mask, depth, ctx, outcomes)?;
+    if let Some(bad) = finished
+        .iter()
+        .find(|pl| (pl.ssim_written - pl.outcome.ssim).abs() > GPU_RECHECK_TOL)
+    {
+        let warning = format!(
+            "GPU SSIM {:.6} at strength {} but the CPU measures {:.6} (L{}); calibrated on the CPU instead",
+            bad.outcome.ssim, bad.outcome.strength, bad.ssim_written, bad.outcome.level
+        );
+        let cpu = produce(policy, p, img, reference, mask, depth, ctx, levels)?;
+        return Ok((cpu, Some(warning)));
+    }
+    let levels = finished
+        .into_iter()
+        .map(|pl| from_searched(pl, mask, policy))
+        .collect::<Result<_>>()?;
+    Ok((levels, None))
+}
+
 /// The verdict of a measured level: in band by [`Band::contains`] on the written SSIM; otherwise
 /// the search's own verdict when it had one, else skipped with the measurement as the reason.
 fn judge(
@@ -293,6 +334,59 @@ mod tests {
         .unwrap();
         let (lo, hi) = p.info().strength_range;
         assert_eq!(fixed[0].strength, lo + (hi - lo));
+    }
+
+    /// An on-GPU search result the CPU cannot reproduce (here: a fabricated outcome whose
+    /// strength was changed) is replaced by the CPU's own calibration, with a warning; a faithful
+    /// one is kept as it is.
+    #[test]
+    fn gpu_outcomes_are_rechecked_by_the_cpu() {
+        let img = crate::phantom::phantom(crate::perturb::Modality::Ct, 64, 64, 1, 3).image;
+        let reference = SsimReference::new(&img, crate::ssim::SsimVariant::Wang).unwrap();
+        let p = perturb::by_id("gaussian_noise").unwrap();
+        let ctx = Ctx::new(1, 7);
+        let levels = [2, 4];
+        let opts = SearchOptions::default();
+        let policy = Policy::PerImage(opts.clone());
+        let prepared = p.prepare(&img, &ctx).unwrap();
+        let cpu = crate::calibrate::calibrate_prepared(
+            prepared.as_ref(),
+            p,
+            &reference,
+            BitDepth::U8,
+            &levels,
+            &opts,
+        )
+        .unwrap();
+        let run = |outcomes: Vec<crate::calibrate::LevelOutcome>| {
+            produce_from_outcomes(
+                &policy,
+                p,
+                &img,
+                &reference,
+                None,
+                BitDepth::U8,
+                &ctx,
+                &levels,
+                outcomes,
+            )
+            .unwrap()
+        };
+        let strengths = |v: &[Produced]| v.iter().map(|o| o.strength).collect::<Vec<_>>();
+        let want: Vec<f32> = cpu.iter().map(|o| o.strength).collect();
+        let (kept, warning) = run(cpu.clone());
+        assert!(warning.is_none(), "{warning:?}");
+        assert_eq!(strengths(&kept), want);
+        let mut wrong = cpu.clone();
+        wrong[1].strength = wrong[0].strength * 0.5;
+        let (redone, warning) = run(wrong);
+        let w = warning.expect("a warning");
+        assert!(
+            w.contains("calibrated on the CPU") && w.contains("L4"),
+            "{w}"
+        );
+        assert_eq!(strengths(&redone), want);
+        assert!(redone.iter().all(|o| o.verdict.in_band()));
     }
 
     #[test]

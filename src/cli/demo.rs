@@ -92,6 +92,7 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
         strength_cache: None,
         write_out_of_band: true,
         max_evals_per_band: 20,
+        restart: false,
     };
     let pb = progress::bar(g.quiet, "demo");
     let cb = progress::callback(&pb);

@@ -10,10 +10,15 @@ pub struct PerturbArgs {
     /// `image`, optional `mask`, `modality` columns).
     #[arg(long)]
     pub input: PathBuf,
-    /// Output folder: OUT/<perturbation>/L<level>/<relative path> and OUT/manifest.jsonl.
-    /// Rerunning the same command resumes: written units whose source files are unchanged are kept.
+    /// Output folder: OUT/<perturbation>/L<level>/<relative path>, OUT/manifest.jsonl and the
+    /// pipeline's OUT/records.jsonl. Rerunning the same command resumes: written units whose
+    /// source files are unchanged and whose outputs are on disk are kept.
     #[arg(long)]
     pub out: PathBuf,
+    /// OUT holds a run of other options: discard its records and start over (outputs are
+    /// overwritten as units are written again).
+    #[arg(long)]
+    pub restart: bool,
     /// Modality: selects the base set plus this modality's set (fundus = oct).
     #[arg(long)]
     pub modality: Option<String>,
@@ -109,6 +114,7 @@ pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
         strength_cache: a.strength_cache.clone(),
         write_out_of_band: a.write_out_of_band,
         max_evals_per_band: a.max_evals,
+        restart: a.restart,
     };
     // Validate the selection up front (before any work).
     medfm_robust::perturb::select(&opts.perturbations, opts.modality)?;
@@ -138,8 +144,14 @@ pub fn report(s: &Summary, out: &std::path::Path, quiet: bool) -> i32 {
     let not_in_band = s.records.len() - s.in_band();
     if s.resumed > 0 && !quiet {
         eprintln!(
-            "resumed: {} of {} (image, perturbation) units kept from an earlier run (their records and outputs are unchanged)",
+            "resumed: {} of {} (image, perturbation, level) units kept from an earlier run (their sources and outputs are unchanged)",
             s.resumed, s.units
+        );
+    }
+    if s.changed > 0 && !quiet {
+        eprintln!(
+            "{} finished unit(s) written again: their source files changed since their record",
+            s.changed
         );
     }
     if !quiet || !s.failures.is_empty() {

@@ -107,6 +107,7 @@ pub fn run_config(
         shard,
         restart,
         batch: 2 * rayon::current_num_threads().max(4),
+        strength_cache: None,
     };
     let t0 = std::time::Instant::now();
     let s = exec::execute(&plan, &mut evaluators, &opts, &cb)?;

@@ -207,6 +207,9 @@ pub fn reader_task(reader: &str) -> &'static str {
 /// The tasks `run` evaluates.
 pub const TASKS: [&str; 4] = ["segmentation", "vqa", "caption", "grounding"];
 
+/// The task of `perturb`'s units: the produced image written to disk (crate::generate).
+pub const WRITE: &str = "write";
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {

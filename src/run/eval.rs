@@ -14,11 +14,15 @@
 
 use super::config::ModelConfig;
 use super::data::Sample;
+use super::exec::{Item, Source};
+use super::records::Record;
+use crate::calibrate::Verdict;
 use crate::error::{Error, Result};
 use crate::eval::seg::ort::Device;
 use crate::eval::seg::sam::BoxPrompt;
 use crate::eval::seg::{Model, ModelSpec};
 use crate::image::{Image, Mask};
+use crate::perturb::Perturbation;
 use std::collections::BTreeMap;
 
 /// A segmentation model: an image (values in [0, 1]) and an optional inclusive box prompt
@@ -41,19 +45,42 @@ pub struct Measured {
     /// Set when the unit failed after producing some fields (e.g. the judge failed after the
     /// model replied): the record keeps the fields, has no metrics, and carries this error.
     pub error: Option<String>,
+    /// Set by an evaluator that re-measured the image as it left the pipeline (`perturb` writes
+    /// it, encoded, and measures the decoded file): the record's ssim, verdict and reason.
+    pub remeasured: Option<Remeasured>,
+}
+
+/// The SSIM of what a unit delivered, when it differs from the produced image's (lossy writing).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Remeasured {
+    pub ssim: f64,
+    pub verdict: Verdict,
+    pub reason: Option<String>,
 }
 
 /// The input of one unit evaluation.
 pub struct UnitInput<'a> {
     pub sample: &'a Sample,
-    pub image: &'a Image,
-    /// Ground truth for the evaluated image (segmentation mask; grounding box as a mask), moved
-    /// with the image by geometric perturbations.
-    pub truth: Option<&'a Mask>,
+    /// The evaluated image (clean: level 0) with its ground truth (segmentation mask; grounding
+    /// box as a mask) moved with the image by geometric perturbations, its strength and verdict.
+    pub item: &'a Item,
+    /// What the sample's file was (bit depth, format, clean SSIM reference).
+    pub source: &'a Source,
+    /// None for the clean image.
+    pub perturbation: Option<&'static dyn Perturbation>,
     /// RNG key of the sample (box jitter).
     pub seed: u64,
     /// The unit's id (box prompt replay).
     pub unit: &'a str,
+}
+
+impl UnitInput<'_> {
+    pub fn image(&self) -> &Image {
+        &self.item.image
+    }
+    pub fn truth(&self) -> Option<&Mask> {
+        self.item.truth.as_ref()
+    }
 }
 
 /// Produces the metric values of one unit. Implementations may keep state (sessions, caches).
@@ -65,6 +92,11 @@ pub trait UnitEvaluator: Send {
     /// override this to run requests concurrently; the default evaluates one after another.
     fn evaluate_batch(&mut self, inputs: &[UnitInput<'_>]) -> Vec<Result<Measured>> {
         inputs.iter().map(|i| self.evaluate(i)).collect()
+    }
+    /// Whether a finished unit's record still stands on resume (a writer checks that its files
+    /// are still there); the default keeps every finished record.
+    fn keeps(&self, _record: &Record) -> bool {
+        true
     }
 }
 
@@ -88,7 +120,7 @@ impl UnitEvaluator for SegEvaluator {
     fn evaluate(&mut self, input: &UnitInput<'_>) -> Result<Measured> {
         let sample = &input.sample.id;
         let truth = input
-            .truth
+            .truth()
             .ok_or_else(|| Error::other(format!("sample {sample}"), "no ground-truth mask"))?;
         let replayed = self.replay.get(input.unit).copied();
         let prompt = replayed.or_else(|| {
@@ -108,8 +140,8 @@ impl UnitEvaluator for SegEvaluator {
                     input.seed,
                     id,
                     "box",
-                    input.image.width,
-                    input.image.height,
+                    input.image().width,
+                    input.image().height,
                 );
                 [j.x0, j.y0, j.x1, j.y1]
             })
@@ -120,7 +152,7 @@ impl UnitEvaluator for SegEvaluator {
                 "empty ground-truth mask: no box prompt (documented rule: not scored)",
             ));
         }
-        let pred = self.model.predict(input.image, prompt)?;
+        let pred = self.model.predict(input.image(), prompt)?;
         let (iou, dice) = overlap(&pred, truth)
             .map_err(|e| Error::other(format!("model {}", self.name), e.to_string()))?;
         Ok(Measured {
@@ -398,10 +430,13 @@ mod tests {
             vlm: None,
             relative: "s.png".into(),
         };
+        let item = super::super::exec::Item::clean(img, Some(truth));
+        let source = Source::default();
         let input = UnitInput {
             sample: &sample,
-            image: &img,
-            truth: Some(&truth),
+            item: &item,
+            source: &source,
+            perturbation: None,
             seed: 0,
             unit: "u",
         };

@@ -18,6 +18,7 @@ use super::eval::{self, UnitEvaluator, UnitInput};
 use super::meta::RunMeta;
 use super::records::{self, Record, RecordsFile};
 use super::units::{Shard, Unit, CLEAN};
+use crate::backend::Engine;
 use crate::calibrate::compat::{self, CompatParam};
 use crate::calibrate::dataset::{CachedStrength, StrengthCache};
 use crate::calibrate::policy::{self, Policy};
@@ -33,6 +34,8 @@ use std::path::{Path, PathBuf};
 /// A dataset ready to run.
 pub struct PlannedDataset {
     pub cfg: DatasetConfig,
+    /// The task its units do: its reader's (config::reader_task), or `write` for perturb.
+    pub task: &'static str,
     /// None for VLM datasets without a `modality`: each sample gets its own modality's set.
     pub modality: Option<Modality>,
     pub samples: Vec<Sample>,
@@ -42,14 +45,16 @@ pub struct PlannedDataset {
 impl PlannedDataset {
     /// The task its reader feeds.
     pub fn task(&self) -> &'static str {
-        self.cfg.task()
+        self.task
     }
-    /// Whether perturbation `p` applies to sample `s`: base perturbations to all, medical ones
-    /// to samples of their modality.
+    /// Whether perturbation `p` applies to sample `s`: base perturbations to all; medical ones,
+    /// in a dataset of one modality, as selected for it (`all` and `medical` select that
+    /// modality's, an id names one deliberately); in a dataset of mixed modalities, to the samples
+    /// of their own modality.
     pub fn applies(&self, p: &dyn Perturbation, s: &Sample) -> bool {
-        match p.info().modality {
-            None => true,
-            Some(pm) => s.modality.or(self.modality) == Some(pm),
+        match (p.info().modality, self.modality) {
+            (None, _) | (Some(_), Some(_)) => true,
+            (Some(pm), None) => s.modality == Some(pm),
         }
     }
 }
@@ -83,6 +88,7 @@ pub fn plan_datasets(config: &Config, errs: &mut Vec<String>) -> Vec<PlannedData
         };
         if let Ok(samples) = samples {
             datasets.push(PlannedDataset {
+                task: d.task(),
                 cfg: d.clone(),
                 modality,
                 samples,
@@ -154,12 +160,18 @@ impl Plan {
             if !self.models.iter().any(|m| m.task == d.task()) {
                 continue;
             }
+            let clean = self
+                .models
+                .iter()
+                .any(|m| m.task == d.task() && evaluates_clean(&m.task));
             for (si, s) in d.samples.iter().enumerate() {
-                v.push(Group {
-                    dataset: di,
-                    sample: si,
-                    perturbation: None,
-                });
+                if clean {
+                    v.push(Group {
+                        dataset: di,
+                        sample: si,
+                        perturbation: None,
+                    });
+                }
                 for (pi, p) in d.perturbations.iter().enumerate() {
                     if d.applies(*p, s) {
                         v.push(Group {
@@ -205,6 +217,7 @@ impl Plan {
             .iter()
             .enumerate()
             .filter(|(_, m)| m.task == d.task())
+            .filter(|(_, m)| g.perturbation.is_some() || evaluates_clean(&m.task))
         {
             for &level in &self.levels_of(g) {
                 v.push((
@@ -234,6 +247,12 @@ impl Plan {
     }
 }
 
+/// Whether units of `task` include the clean image (every scoring task does; writing a
+/// corrupted set does not copy the clean one).
+fn evaluates_clean(task: &str) -> bool {
+    task != super::config::WRITE
+}
+
 /// How `execute` is called.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -242,6 +261,8 @@ pub struct RunOptions {
     pub restart: bool,
     /// Groups processed per batch (the perturbation stage of a batch runs in parallel).
     pub batch: usize,
+    /// Per-dataset calibration's strength table (default DIR/strengths.json).
+    pub strength_cache: Option<PathBuf>,
 }
 
 /// What happened.
@@ -255,6 +276,9 @@ pub struct RunSummary {
     /// Finished units rerun because their sample's files changed since their record.
     pub changed: usize,
     pub records_file: PathBuf,
+    /// Notes that did not fail a unit (a reader's, a GPU result the CPU did not reproduce, a
+    /// GPU stage that fell back to the CPU), each once.
+    pub warnings: Vec<String>,
 }
 
 /// Progress events: (units done in this invocation, units pending at its start).
@@ -371,16 +395,35 @@ pub fn content_hash(s: &Sample) -> Result<String> {
     )
 }
 
-/// Run (or resume) the benchmark.
+/// Run (or resume) the benchmark, perturbing on the CPU.
 pub fn execute(
     plan: &Plan,
     evaluators: &mut [Box<dyn UnitEvaluator>],
     opts: &RunOptions,
     progress: Progress<'_>,
 ) -> Result<RunSummary> {
+    execute_on(plan, evaluators, opts, &Engine::Cpu, progress)
+}
+
+/// [`execute`] with the strength search of each batch's per-image groups on `engine` where it
+/// has an on-GPU search (crate::calibrate::gpu); applying, measuring and evaluating stay on the
+/// CPU, and every GPU outcome is re-measured by the CPU ([`policy::produce_from_outcomes`]).
+pub fn execute_on(
+    plan: &Plan,
+    evaluators: &mut [Box<dyn UnitEvaluator>],
+    opts: &RunOptions,
+    engine: &Engine,
+    progress: Progress<'_>,
+) -> Result<RunSummary> {
     let _lock = DirLock::acquire(&opts.out)?;
     prepare_dir(&plan.config, &opts.out, opts.restart)?;
-    let done = finished_units(&opts.out)?;
+    // A finished unit stands unless its evaluator says otherwise (a writer whose file is gone).
+    let done: BTreeMap<String, Option<String>> = records::load_dir(&opts.out)?
+        .into_values()
+        .filter(|r| r.ok())
+        .filter(|r| evaluators.iter().all(|e| e.task() != r.task || e.keeps(r)))
+        .map(|r| (r.unit, r.content))
+        .collect();
     let groups = plan.groups();
     let mut summary = RunSummary {
         records_file: opts.out.join(opts.shard.records_file()),
@@ -428,14 +471,20 @@ pub fn execute(
     if pending.is_empty() {
         return Ok(summary);
     }
-    let policies = Policies::new(plan, &pending, &opts.out)?;
+    let cache = opts
+        .strength_cache
+        .clone()
+        .unwrap_or_else(|| opts.out.join(DATASET_STRENGTHS));
+    let policies = Policies::new(plan, &pending, &opts.out, &cache)?;
     let mut file = RecordsFile::open(&summary.records_file)?;
     let mut count = 0u64;
+    let mut warnings = BTreeSet::new();
     for batch in pending.chunks(opts.batch.max(1)) {
-        let staged: Vec<Result<Vec<Item>>> = batch
-            .par_iter()
-            .map(|(g, _)| perturb_group_guarded(plan, g, &policies))
-            .collect();
+        let staged = stage_batch(plan, batch, &policies, engine, &mut warnings);
+        for s in staged.iter().flatten() {
+            warnings.extend(s.source.warnings.iter().cloned());
+            warnings.extend(s.warnings.iter().cloned());
+        }
         let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
         for rec in records {
             summary.ran += 1;
@@ -445,7 +494,121 @@ pub fn execute(
             progress(count, total);
         }
     }
+    summary.warnings = warnings.into_iter().collect();
     Ok(summary)
+}
+
+/// The perturbation stage of a batch, in parallel: with a CUDA engine, the per-image searches
+/// of the perturbations it supports run first on the device for the whole batch.
+fn stage_batch(
+    plan: &Plan,
+    batch: &[(Group, Vec<(usize, Unit)>)],
+    policies: &Policies,
+    engine: &Engine,
+    warnings: &mut BTreeSet<String>,
+) -> Vec<Result<Staged>> {
+    let searched = gpu_search(plan, batch, policies, engine, warnings);
+    batch
+        .par_iter()
+        .enumerate()
+        .map(|(i, (g, _))| {
+            let pre = searched.get(&i).cloned();
+            perturb_group_guarded(plan, g, policies, pre)
+        })
+        .collect()
+}
+
+/// Search outcomes found on the GPU, by index in the batch.
+type Searched = BTreeMap<usize, Vec<calibrate::LevelOutcome>>;
+
+#[cfg(not(feature = "cuda"))]
+fn gpu_search(
+    _: &Plan,
+    _: &[(Group, Vec<(usize, Unit)>)],
+    _: &Policies,
+    _: &Engine,
+    _: &mut BTreeSet<String>,
+) -> Searched {
+    Searched::new()
+}
+
+/// Every per-image group of the batch whose perturbation has an on-GPU search, one device call
+/// per perturbation. A sample that cannot be read is left to the CPU stage (which names its
+/// error); a device failure is a warning and that perturbation is searched on the CPU.
+#[cfg(feature = "cuda")]
+fn gpu_search(
+    plan: &Plan,
+    batch: &[(Group, Vec<(usize, Unit)>)],
+    policies: &Policies,
+    engine: &Engine,
+    warnings: &mut BTreeSet<String>,
+) -> Searched {
+    use calibrate::gpu::{calibrate_items, supported, GpuItem};
+    let Engine::Cuda(e) = engine else {
+        return Searched::new();
+    };
+    let mut searched = Searched::new();
+    let Policy::PerImage(search) = &policies.per_image else {
+        return searched;
+    };
+    // (batch index, perturbation) of the eligible groups
+    let eligible: Vec<(usize, &'static dyn Perturbation)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (g, _))| {
+            let p = plan.datasets[g.dataset].perturbations[g.perturbation?];
+            let per_image = matches!(policies.of(g), Ok(Policy::PerImage(_)));
+            (per_image && supported(p.id())).then_some((i, p))
+        })
+        .collect();
+    if eligible.is_empty() {
+        return searched;
+    }
+    let loaded: BTreeMap<usize, Loaded> = eligible
+        .par_iter()
+        .filter_map(|&(i, _)| {
+            let g = &batch[i].0;
+            let ds = &plan.datasets[g.dataset];
+            load_sample(plan, ds, &ds.samples[g.sample])
+                .ok()
+                .map(|l| (i, l))
+        })
+        .collect();
+    let mut ids: Vec<&'static str> = eligible.iter().map(|(_, p)| p.id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let users: Vec<usize> = eligible
+            .iter()
+            .filter(|(i, p)| p.id() == id && loaded.contains_key(i))
+            .map(|(i, _)| *i)
+            .collect();
+        let Some(&(_, p)) = eligible.iter().find(|(_, p)| p.id() == id) else {
+            continue;
+        };
+        let items: Vec<GpuItem<'_>> = users
+            .iter()
+            .map(|i| {
+                let g = &batch[*i].0;
+                let s = &plan.datasets[g.dataset].samples[g.sample];
+                GpuItem {
+                    image: &loaded[i].image,
+                    image_id: crate::io::image_id(&s.relative),
+                    depth: loaded[i].depth,
+                }
+            })
+            .collect();
+        match calibrate_items(e, p, &items, plan.config.seed, &plan.config.levels, search) {
+            Ok(Some(outcomes)) => searched.extend(users.into_iter().zip(outcomes)),
+            Ok(None) => {}
+            Err(err) => {
+                warnings.insert(format!(
+                    "device cuda: {id}: {err}; searched on the CPU instead"
+                ));
+            }
+        }
+    }
+    searched
 }
 
 /// Evaluate every unit of a batch: per model, all its units of the batch in one
@@ -453,7 +616,7 @@ pub fn execute(
 fn evaluate_batch(
     plan: &Plan,
     batch: &[(Group, Vec<(usize, Unit)>)],
-    staged: &[Result<Vec<Item>>],
+    staged: &[Result<Staged>],
     evaluators: &mut [Box<dyn UnitEvaluator>],
     hashes: &BTreeMap<(usize, usize), Option<String>>,
 ) -> Vec<Record> {
@@ -467,7 +630,7 @@ fn evaluate_batch(
             let mut rec = base_record(plan, g, unit, evaluators[*mi].preset(), content.clone());
             match items {
                 Err(e) => rec.error = Some(e.to_string()),
-                Ok(items) => match items.iter().find(|i| i.level == unit.level) {
+                Ok(st) => match st.items.iter().find(|i| i.level == unit.level) {
                     None => rec.error = Some(format!("level {} was not produced", unit.level)),
                     Some(item) => {
                         rec.strength = item.strength;
@@ -494,15 +657,18 @@ fn evaluate_batch(
             .map(|(&(bi, ui), unit)| {
                 let g = &batch[bi].0;
                 let level = batch[bi].1[ui].1.level;
-                let item = staged[bi]
-                    .as_ref()
-                    .ok()
-                    .and_then(|v| v.iter().find(|i| i.level == level))
+                let st = staged[bi].as_ref().expect("checked above");
+                let item = st
+                    .items
+                    .iter()
+                    .find(|i| i.level == level)
                     .expect("checked above");
+                let ds = &plan.datasets[g.dataset];
                 UnitInput {
-                    sample: &plan.datasets[g.dataset].samples[g.sample],
-                    image: &item.image,
-                    truth: item.truth.as_ref(),
+                    sample: &ds.samples[g.sample],
+                    item,
+                    source: &st.source,
+                    perturbation: g.perturbation.map(|pi| ds.perturbations[pi]),
                     seed: plan.config.seed,
                     unit,
                 }
@@ -515,6 +681,12 @@ fn evaluate_batch(
                 Ok(m) => {
                     rec.fields = m.fields;
                     rec.prompt = m.prompt;
+                    if let Some(r) = m.remeasured {
+                        rec.ssim = Some(r.ssim);
+                        rec.in_band = Some(r.verdict.in_band());
+                        rec.verdict = Some(r.verdict);
+                        rec.reason = r.reason;
+                    }
                     match m.error {
                         Some(e) => rec.error = Some(e),
                         None => {
@@ -587,19 +759,62 @@ pub struct Item {
     /// None for the clean image.
     pub verdict: Option<Verdict>,
     pub reason: Option<String>,
+    /// SSIM evaluations the search spent on this level (0: clean, table or fixed strength).
+    pub evaluations: u32,
+}
+
+impl Item {
+    /// The clean image (level 0).
+    pub fn clean(image: Image, truth: Option<Mask>) -> Item {
+        Item {
+            level: 0,
+            image,
+            truth,
+            strength: None,
+            ssim: Some(1.0),
+            verdict: None,
+            reason: None,
+            evaluations: 0,
+        }
+    }
+}
+
+/// What a sample's file was, for evaluators that write the image back in its kind.
+#[derive(Default)]
+pub struct Source {
+    pub depth: BitDepth,
+    pub format: Option<crate::io::Format>,
+    /// SSIM reference of the clean image (perturbed groups).
+    pub reference: Option<SsimReference>,
+    /// The reader's notes (alpha dropped, extra TIFF pages), each naming the file.
+    pub warnings: Vec<String>,
+}
+
+/// A group's perturbation stage: its items (one per level; clean: level 0) and their source.
+pub struct Staged {
+    pub source: Source,
+    pub items: Vec<Item>,
+    /// A GPU result the CPU did not reproduce (this group was calibrated on the CPU instead).
+    pub warnings: Vec<String>,
 }
 
 /// The strength policy of each (dataset, perturbation), decided before the groups run.
 pub struct Policies {
     per_image: Policy,
-    /// (dataset, perturbation) -> table, for the compat profile and per-dataset calibration.
-    tables: BTreeMap<(usize, usize), Policy>,
+    /// (dataset, perturbation) -> table, for the compat profile and per-dataset calibration;
+    /// a calibration that failed fails that pair's groups with its message (the run goes on).
+    tables: BTreeMap<(usize, usize), std::result::Result<Policy, String>>,
 }
 
 impl Policies {
     /// Tables are computed for the pairs the pending work needs, or read from their cache file
     /// (deterministic, so every shard finds the same values).
-    fn new(plan: &Plan, pending: &[(Group, Vec<(usize, Unit)>)], out: &Path) -> Result<Policies> {
+    fn new(
+        plan: &Plan,
+        pending: &[(Group, Vec<(usize, Unit)>)],
+        out: &Path,
+        strengths_file: &Path,
+    ) -> Result<Policies> {
         let c = &plan.config;
         let variant = c.variant();
         let per_image = match c.calibration {
@@ -630,11 +845,11 @@ impl Policies {
         for source in ["first-image", "per-dataset"] {
             if needed.iter().any(|&(d, _)| table_of(d) == Some(source)) {
                 let file = if source == "first-image" {
-                    COMPAT_PARAMS
+                    out.join(COMPAT_PARAMS)
                 } else {
-                    DATASET_STRENGTHS
+                    strengths_file.to_path_buf()
                 };
-                caches.insert(source, StrengthCache::open(&out.join(file))?);
+                caches.insert(source, StrengthCache::open(&file)?);
             }
         }
         let missing: Vec<(usize, usize)> = needed
@@ -650,39 +865,51 @@ impl Policies {
                 })
             })
             .collect();
-        // per missing (dataset, perturbation): its index and the table entries found
-        type Found = Result<(usize, Vec<(String, CachedStrength)>)>;
+        // per missing (dataset, perturbation): the table entries found, or why not
+        type Found = ((usize, usize), Result<Vec<(String, CachedStrength)>>);
         let found: Vec<Found> = missing
             .par_iter()
             .map(|&(d, p)| {
                 let ds = &plan.datasets[d];
                 let pert = ds.perturbations[p];
                 let rows = if table_of(d) == Some("first-image") {
-                    compat_table(plan, ds, pert)?
+                    compat_table(plan, ds, pert)
                 } else {
-                    dataset_table(plan, ds, pert)?
+                    dataset_table(plan, ds, pert)
                 };
-                Ok((
-                    d,
+                let rows = rows.map(|rows| {
                     rows.into_iter()
                         .map(|(l, v)| (table_key(ds, pert.id(), l, variant), v))
-                        .collect(),
-                ))
+                        .collect()
+                });
+                ((d, p), rows)
             })
             .collect();
-        for r in found {
-            let (d, rows) = r?;
-            let cache = caches
-                .get_mut(table_of(d).expect("needed"))
-                .expect("opened");
-            for (k, v) in rows {
-                cache.insert(k, v);
+        let mut failed: BTreeMap<(usize, usize), String> = BTreeMap::new();
+        for ((d, p), r) in found {
+            match r {
+                Ok(rows) => {
+                    let cache = caches
+                        .get_mut(table_of(d).expect("needed"))
+                        .expect("opened");
+                    for (k, v) in rows {
+                        cache.insert(k, v);
+                    }
+                }
+                Err(e) => {
+                    let source = table_of(d).expect("needed");
+                    failed.insert((d, p), format!("{source} calibration: {e}"));
+                }
             }
         }
         for cache in caches.values() {
             cache.save()?;
         }
         for &(d, p) in &needed {
+            if let Some(e) = failed.remove(&(d, p)) {
+                tables.insert((d, p), Err(e));
+                continue;
+            }
             let ds = &plan.datasets[d];
             let source = table_of(d).expect("needed");
             let cache = &caches[source];
@@ -700,20 +927,25 @@ impl Policies {
                 .collect();
             tables.insert(
                 (d, p),
-                Policy::Table {
+                Ok(Policy::Table {
                     strengths,
                     source,
                     warp_masks: source != "first-image",
-                },
+                }),
             );
         }
         Ok(Policies { per_image, tables })
     }
 
-    fn of(&self, g: &Group) -> &Policy {
-        g.perturbation
+    fn of(&self, g: &Group) -> Result<&Policy> {
+        match g
+            .perturbation
             .and_then(|p| self.tables.get(&(g.dataset, p)))
-            .unwrap_or(&self.per_image)
+        {
+            None => Ok(&self.per_image),
+            Some(Ok(p)) => Ok(p),
+            Some(Err(e)) => Err(Error::other("strength table", e.clone())),
+        }
     }
 }
 
@@ -807,8 +1039,11 @@ fn table_key(
 pub struct Loaded {
     pub image: Image,
     pub depth: BitDepth,
+    pub format: crate::io::Format,
     /// Segmentation mask or grounding box as a mask.
     pub truth: Option<Mask>,
+    /// The reader's notes, each naming the file.
+    pub warnings: Vec<String>,
 }
 
 /// Read a sample (image on the fixed [0,1] scale; the segmentation mask of the same size, or a
@@ -822,7 +1057,12 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
             "no mask found for this image (masks are matched by file stem, optionally with _mask / _Segmentation); add it or remove the image",
         ));
     }
-    let (image, depth) = crate::dataset::read_image(&s.image)?;
+    let crate::io::Loaded {
+        image,
+        depth,
+        format,
+        warnings,
+    } = crate::io::read_image(&s.image)?;
     let mut truth = None;
     if let Some(mp) = &s.mask {
         // The segmentation module's readers: its mask rule (> half range, or > 0 for 0/1 label PNGs).
@@ -847,13 +1087,17 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
         return Ok(Loaded {
             image: img,
             depth,
+            format,
             truth,
+            warnings,
         });
     }
     Ok(Loaded {
         image,
         depth,
+        format,
         truth,
+        warnings,
     })
 }
 
@@ -916,9 +1160,14 @@ pub fn grounding_mask(
 
 /// [`perturb_group`] with a panic inside a perturbation turned into the group's error, so the
 /// run records it and goes on.
-fn perturb_group_guarded(plan: &Plan, g: &Group, policies: &Policies) -> Result<Vec<Item>> {
+fn perturb_group_guarded(
+    plan: &Plan,
+    g: &Group,
+    policies: &Policies,
+    searched: Option<Vec<calibrate::LevelOutcome>>,
+) -> Result<Staged> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        perturb_group(plan, g, policies)
+        perturb_group(plan, g, policies, searched)
     }))
     .unwrap_or_else(|p| {
         let msg = p
@@ -937,48 +1186,97 @@ fn perturb_group_guarded(plan: &Plan, g: &Group, policies: &Policies) -> Result<
     })
 }
 
-/// The perturbation stage of a group: one item per level (clean: level 0).
-pub fn perturb_group(plan: &Plan, g: &Group, policies: &Policies) -> Result<Vec<Item>> {
+/// The perturbation stage of a group: one item per level (clean: level 0). `searched`: this
+/// group's per-image search outcomes found on the GPU, finished and rechecked here.
+pub fn perturb_group(
+    plan: &Plan,
+    g: &Group,
+    policies: &Policies,
+    searched: Option<Vec<calibrate::LevelOutcome>>,
+) -> Result<Staged> {
     let ds = &plan.datasets[g.dataset];
     let sample = &ds.samples[g.sample];
     let loaded = load_sample(plan, ds, sample)?;
+    let mut source = Source {
+        depth: loaded.depth,
+        format: Some(loaded.format),
+        reference: None,
+        warnings: loaded.warnings,
+    };
     let Some(pi) = g.perturbation else {
-        return Ok(vec![Item {
-            level: 0,
-            image: loaded.image,
-            truth: loaded.truth,
-            strength: None,
-            ssim: Some(1.0),
-            verdict: None,
-            reason: None,
-        }]);
+        return Ok(Staged {
+            source,
+            items: vec![Item::clean(loaded.image, loaded.truth)],
+            warnings: Vec::new(),
+        });
     };
     let p = ds.perturbations[pi];
     let ctx = Ctx::new(plan.config.seed, crate::io::image_id(&sample.relative));
-    let reference = SsimReference::new(&loaded.image, plan.config.variant())?;
-    let produced = policy::produce(
-        policies.of(g),
-        p,
-        &loaded.image,
-        &reference,
-        loaded.truth.as_ref(),
-        loaded.depth,
-        &ctx,
-        &plan.config.levels,
-    )
-    .map_err(|e| Error::other(format!("{} on {}", p.id(), sample.id), e.to_string()))?;
-    Ok(produced
-        .into_iter()
-        .map(|o| Item {
-            level: o.level,
-            image: o.image,
-            truth: o.mask,
-            strength: Some(o.strength),
-            ssim: Some(o.ssim),
-            verdict: Some(o.verdict),
-            reason: o.reason,
-        })
-        .collect())
+    let reference =
+        SsimReference::new(&loaded.image, plan.config.variant()).map_err(|e| match e {
+            Error::TooSmall {
+                width, height, win, ..
+            } => Error::TooSmall {
+                what: sample.image.display().to_string(),
+                width,
+                height,
+                win,
+            },
+            other => other,
+        })?;
+    let policy = policies.of(g)?;
+    let levels = &plan.config.levels;
+    let named = |e: Error| Error::other(format!("{} on {}", p.id(), sample.id), e.to_string());
+    let truth = loaded.truth.as_ref();
+    let (produced, warning) = match searched {
+        Some(outcomes) => policy::produce_from_outcomes(
+            policy,
+            p,
+            &loaded.image,
+            &reference,
+            truth,
+            loaded.depth,
+            &ctx,
+            levels,
+            outcomes,
+        )
+        .map_err(named)?,
+        None => (
+            policy::produce(
+                policy,
+                p,
+                &loaded.image,
+                &reference,
+                truth,
+                loaded.depth,
+                &ctx,
+                levels,
+            )
+            .map_err(named)?,
+            None,
+        ),
+    };
+    source.reference = Some(reference);
+    Ok(Staged {
+        source,
+        items: produced
+            .into_iter()
+            .map(|o| Item {
+                level: o.level,
+                image: o.image,
+                truth: o.mask,
+                strength: Some(o.strength),
+                ssim: Some(o.ssim),
+                verdict: Some(o.verdict),
+                reason: o.reason,
+                evaluations: o.evaluations,
+            })
+            .collect(),
+        warnings: warning
+            .map(|w| format!("device cuda: {} on {}: {w}", p.id(), sample.image.display()))
+            .into_iter()
+            .collect(),
+    })
 }
 
 /// Dry-run plan: units per (model, strategy) x dataset, what this shard has left, and a time
@@ -1066,9 +1364,9 @@ pub fn dry_run(
             }),
             tables: BTreeMap::new(),
         };
-        let staged: Vec<Result<Vec<Item>>> = probe
+        let staged: Vec<Result<Staged>> = probe
             .iter()
-            .map(|(g, _)| perturb_group(plan, g, &policies))
+            .map(|(g, _)| perturb_group(plan, g, &policies, None))
             .collect();
         let _ = evaluate_batch(plan, &probe, &staged, evaluators, &BTreeMap::new());
         let per_group = t0.elapsed().as_secs_f64() / n as f64;

@@ -198,7 +198,7 @@ impl VlmEvaluator {
         );
         let gt_box = match &item.kind {
             ItemKind::Grounding { .. } => {
-                let truth = input.truth.ok_or_else(|| {
+                let truth = input.truth().ok_or_else(|| {
                     Error::other(item.id.clone(), "grounding sample without its truth box")
                 })?;
                 Some(images::mask_box(truth).ok_or_else(|| {
@@ -224,7 +224,7 @@ impl VlmEvaluator {
         if let ItemKind::Vqa { answer, .. } = &item.kind {
             f.insert("truth".into(), json!(letter(*answer).to_string()));
         }
-        let png = images::encode_png(input.image)?;
+        let png = images::encode_png(input.image())?;
         let reply = self.client.complete(&ChatRequest {
             prompt: &prompt,
             png: Some(&png),
@@ -277,7 +277,7 @@ impl VlmEvaluator {
             }
             ItemKind::Grounding { .. } => {
                 let gt = gt_box.unwrap_or([0.0; 4]);
-                let (w, h) = (input.image.width as f64, input.image.height as f64);
+                let (w, h) = (input.image().width as f64, input.image().height as f64);
                 let (pred, truth) = if self.compat.box_first_four {
                     (
                         parse::compat_box(&text),
@@ -288,8 +288,8 @@ impl VlmEvaluator {
                         parse::parse_box(
                             &text,
                             self.box_format,
-                            input.image.width,
-                            input.image.height,
+                            input.image().width,
+                            input.image().height,
                         ),
                         gt,
                     )
