@@ -337,6 +337,7 @@ fn describe(items: &[InputItem], opts: &GenerateOptions) -> Described {
         datasets.push(PlannedDataset {
             cfg,
             task: config::WRITE,
+            per_sample: false,
             modality,
             samples,
             perturbations,

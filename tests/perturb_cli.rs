@@ -268,3 +268,79 @@ fn per_dataset_calibration_reuses_cached_strengths() {
         std::fs::read(d.join("o2/gaussian_blur/L2/0.png")).unwrap()
     );
 }
+
+/// perturb's selection rule on the pipeline: every id named is applied as asked (a medical id
+/// too, with or without a modality); a group (`medical`) is resolved per image's modality in a
+/// manifest of mixed modalities; `report` on the written folder says it holds no evaluations.
+#[test]
+fn selection_follows_each_images_modality_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ct = phantom(Modality::Ct, 64, 64, 1, 1);
+    let mri = phantom(Modality::Mri, 64, 64, 1, 2);
+    io::write_image(&d.join("in/ct.png"), &ct.image, BitDepth::U8, Format::Png).unwrap();
+    io::write_image(&d.join("in/mri.png"), &mri.image, BitDepth::U8, Format::Png).unwrap();
+    let run = |input: &Path, out: &str, perts: &str| {
+        let o = bin()
+            .args(["--quiet", "perturb", "--input"])
+            .arg(input)
+            .arg("--out")
+            .arg(d.join(out))
+            .args(["--perturbations", perts, "--levels", "2"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(d.join(out).join("manifest.jsonl")).unwrap();
+        let mut pairs: Vec<(String, String)> = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|r| {
+                let src = r["source"].as_str().unwrap();
+                let name = Path::new(src).file_name().unwrap().to_string_lossy();
+                (
+                    name.into_owned(),
+                    r["perturbation"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let p = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        run(&d.join("in"), "o1", "gaussian_noise,ct_beam_hardening"),
+        vec![
+            p("ct.png", "ct_beam_hardening"),
+            p("ct.png", "gaussian_noise"),
+            p("mri.png", "ct_beam_hardening"),
+            p("mri.png", "gaussian_noise"),
+        ]
+    );
+    std::fs::write(
+        d.join("m.csv"),
+        "image,modality\nin/ct.png,ct\nin/mri.png,mri\n",
+    )
+    .unwrap();
+    // `medical` is resolved per modality group; a named id is applied as asked.
+    let got = run(&d.join("m.csv"), "o2", "medical,gaussian_noise");
+    for (img, want) in [("ct.png", "ct_"), ("mri.png", "mri_")] {
+        let mine: Vec<&String> = got
+            .iter()
+            .filter(|(i, _)| i == img)
+            .map(|(_, q)| q)
+            .collect();
+        assert!(mine.len() >= 3, "{img}: {mine:?}");
+        assert!(
+            mine.iter()
+                .all(|q| q.starts_with(want) || *q == "gaussian_noise"),
+            "{img}: {mine:?}"
+        );
+    }
+    let o = bin().arg("report").arg(d.join("o2")).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("written by `perturb`") && err.contains("eval-seg"),
+        "{err}"
+    );
+}

@@ -162,10 +162,11 @@ pub fn from_searched(
 /// 1e-6, spec/gpu.md). Beyond it the image is calibrated again on the CPU.
 pub const GPU_RECHECK_TOL: f64 = 1e-3;
 
-/// Per-image levels from search outcomes found elsewhere (the GPU), finished by the CPU: applied,
-/// quantised and re-measured here. When the CPU does not reproduce an outcome's SSIM within
-/// [`GPU_RECHECK_TOL`] the device got this image wrong: the levels come from [`produce`] on the
-/// CPU instead, with a warning saying so (a device error never reaches a record).
+/// [`produce`], or, given per-image search outcomes found elsewhere (the GPU), those outcomes
+/// finished by the CPU: applied, quantised and re-measured here. When the CPU does not reproduce
+/// an outcome's SSIM within [`GPU_RECHECK_TOL`] the device got this image wrong: the levels come
+/// from [`produce`] on the CPU instead, with a warning saying so (a device error never reaches a
+/// record).
 #[allow(clippy::too_many_arguments)]
 pub fn produce_from_outcomes(
     policy: &Policy,
@@ -176,8 +177,14 @@ pub fn produce_from_outcomes(
     depth: BitDepth,
     ctx: &Ctx,
     levels: &[u8],
-    outcomes: Vec<super::LevelOutcome>,
+    outcomes: Option<Vec<super::LevelOutcome>>,
 ) -> Result<(Vec<Produced>, Option<String>)> {
+    let Some(outcomes) = outcomes else {
+        return Ok((
+            produce(policy, p, img, reference, mask, depth, ctx, levels)?,
+            None,
+        ));
+    };
     let finished =
         super::perturb_image_from_outcomes(p, img, reference, mask, depth, ctx, outcomes)?;
     if let Some(bad) = finished
@@ -368,7 +375,7 @@ mod tests {
                 BitDepth::U8,
                 &ctx,
                 &levels,
-                outcomes,
+                Some(outcomes),
             )
             .unwrap()
         };

@@ -93,7 +93,16 @@ pub fn write_report_with(
             "has no records (records.jsonl); run the benchmark first",
         ));
     }
-    let all: Vec<&records::Record> = recs.values().collect();
+    let all: Vec<&records::Record> = recs
+        .values()
+        .filter(|r| r.task != crate::run::config::WRITE)
+        .collect();
+    if all.is_empty() {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            "holds a corrupted dataset written by `perturb` (task `write`), not evaluations; evaluate it with `eval-seg`, `eval-vlm` or `run` and report their output",
+        ));
+    }
     // Table 1 and the Fig. 3 (a)-(f) figures: segmentation when present, else the first task.
     let task = tasks::tasks_in(all.iter().copied())
         .first()

@@ -38,6 +38,11 @@ pub struct PlannedDataset {
     pub task: &'static str,
     /// None for VLM datasets without a `modality`: each sample gets its own modality's set.
     pub modality: Option<Modality>,
+    /// Medical perturbations go only to the samples of their own modality (a dataset of mixed
+    /// modalities: `run` datasets without a `modality`). False: the selection was resolved for
+    /// the dataset's one modality (or, in `perturb`, for inputs without one) and applies to every
+    /// sample.
+    pub per_sample: bool,
     pub samples: Vec<Sample>,
     pub perturbations: Vec<&'static dyn Perturbation>,
 }
@@ -49,12 +54,12 @@ impl PlannedDataset {
     }
     /// Whether perturbation `p` applies to sample `s`: base perturbations to all; medical ones,
     /// in a dataset of one modality, as selected for it (`all` and `medical` select that
-    /// modality's, an id names one deliberately); in a dataset of mixed modalities, to the samples
-    /// of their own modality.
+    /// modality's, an id names one deliberately); in a dataset of mixed modalities
+    /// ([`PlannedDataset::per_sample`]), to the samples of their own modality.
     pub fn applies(&self, p: &dyn Perturbation, s: &Sample) -> bool {
-        match (p.info().modality, self.modality) {
-            (None, _) | (Some(_), Some(_)) => true,
-            (Some(pm), None) => s.modality == Some(pm),
+        match p.info().modality {
+            None => true,
+            Some(pm) => !self.per_sample || s.modality == Some(pm),
         }
     }
 }
@@ -90,6 +95,7 @@ pub fn plan_datasets(config: &Config, errs: &mut Vec<String>) -> Vec<PlannedData
             datasets.push(PlannedDataset {
                 task: d.task(),
                 cfg: d.clone(),
+                per_sample: modality.is_none(),
                 modality,
                 samples,
                 perturbations,
@@ -1225,37 +1231,18 @@ pub fn perturb_group(
             other => other,
         })?;
     let policy = policies.of(g)?;
-    let levels = &plan.config.levels;
-    let named = |e: Error| Error::other(format!("{} on {}", p.id(), sample.id), e.to_string());
-    let truth = loaded.truth.as_ref();
-    let (produced, warning) = match searched {
-        Some(outcomes) => policy::produce_from_outcomes(
-            policy,
-            p,
-            &loaded.image,
-            &reference,
-            truth,
-            loaded.depth,
-            &ctx,
-            levels,
-            outcomes,
-        )
-        .map_err(named)?,
-        None => (
-            policy::produce(
-                policy,
-                p,
-                &loaded.image,
-                &reference,
-                truth,
-                loaded.depth,
-                &ctx,
-                levels,
-            )
-            .map_err(named)?,
-            None,
-        ),
-    };
+    let (produced, warning) = policy::produce_from_outcomes(
+        policy,
+        p,
+        &loaded.image,
+        &reference,
+        loaded.truth.as_ref(),
+        loaded.depth,
+        &ctx,
+        &plan.config.levels,
+        searched,
+    )
+    .map_err(|e| Error::other(format!("{} on {}", p.id(), sample.id), e.to_string()))?;
     source.reference = Some(reference);
     Ok(Staged {
         source,
