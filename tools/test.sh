@@ -4,11 +4,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 echo "== cargo fmt --check (the tree is rustfmt-clean; run cargo fmt)"
-cargo fmt --check
+cargo fmt --all --check
 echo "== cargo clippy (default features; warnings are errors)"
 cargo clippy --all-targets -- -D warnings
 echo "== cargo test (default features: CPU engine; needs .local/onnxruntime from tools/setup_ort.sh)"
 cargo test --all-targets --no-fail-fast
+echo "== the Python package: clippy, wheel, pytest (tools/test_python.sh)"
+cargo clippy -p medfm-robust-python -- -D warnings
+tools/test_python.sh
 if [ -x tools/install_cuda_toolkit.sh ]; then
   echo "== cargo test --features cuda (kernels compiled by nvcc; GPU tests skip without a GPU)"
   NVCC="$(tools/install_cuda_toolkit.sh)"

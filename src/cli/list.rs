@@ -1,5 +1,4 @@
 use medfm_robust::perturb::{self, Modality};
-use serde_json::json;
 
 #[derive(clap::Args)]
 pub struct ListArgs {
@@ -25,24 +24,10 @@ pub fn run(a: ListArgs) -> anyhow::Result<i32> {
     if a.markdown {
         print!("{}", markdown(ps.map(|p| p.as_ref()).collect()));
     } else if a.json {
-        let arr: Vec<_> = ps
-            .map(|p| {
-                let i = p.info();
-                json!({
-                    "id": i.id,
-                    "category": i.category,
-                    "modality": i.modality,
-                    "model": i.model,
-                    "strength_name": i.strength_name,
-                    "strength_range": [i.strength_range.0, i.strength_range.1],
-                    "strength_kind": i.kind,
-                    "geometric": i.geometric,
-                    "colour": i.colour,
-                    "source": i.source,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&arr)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&perturb::catalogue(modality))?
+        );
     } else {
         println!(
             "{:<24} {:<8} {:<11} {:<9} {:<18} strength",

@@ -34,7 +34,7 @@ use crate::image::{BitDepth, Image, Mask};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
-pub use registry::{all, by_id, select};
+pub use registry::{all, by_id, catalogue, select};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]

@@ -88,6 +88,32 @@ pub fn select(spec: &str, modality: Option<Modality>) -> Result<Vec<&'static dyn
         .collect())
 }
 
+/// The catalogue as data (`medfm-robust list --json`, the Python package's `perturbations()`):
+/// every perturbation of the base set and of `modality` (all modalities when None), in registry
+/// order, with its id, category, modality, model, strength name, range and kind, geometric flag,
+/// colour handling and source.
+pub fn catalogue(modality: Option<Modality>) -> Vec<serde_json::Value> {
+    all()
+        .iter()
+        .filter(|p| in_modality(p.as_ref(), modality))
+        .map(|p| {
+            let i = p.info();
+            serde_json::json!({
+                "id": i.id,
+                "category": i.category,
+                "modality": i.modality,
+                "model": i.model,
+                "strength_name": i.strength_name,
+                "strength_range": [i.strength_range.0, i.strength_range.1],
+                "strength_kind": i.kind,
+                "geometric": i.geometric,
+                "colour": i.colour,
+                "source": i.source,
+            })
+        })
+        .collect()
+}
+
 fn in_modality(p: &dyn Perturbation, modality: Option<Modality>) -> bool {
     match (modality, p.info().modality) {
         (None, _) => true,

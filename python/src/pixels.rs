@@ -1,0 +1,255 @@
+//! numpy <-> the crate's planar f32 images on the fixed [0, 1] scale.
+//!
+//! In: an H x W or H x W x C (C = 1 or 3) array of uint8, uint16 or float32 (float32 already on
+//! [0, 1]), C-contiguous or not, writeable or read-only. It is read once, through numpy's own
+//! strides, straight into the planar f32 image the perturbations work on (u8 / 255, u16 / 65535,
+//! exactly as the CLI reads PNG and TIFF): the array itself is never copied first.
+//! Out: a new array of the input's shape and dtype, whose buffer is the Rust allocation handed
+//! to numpy (no copy). Integer outputs are the quantised image the CLI writes.
+
+use medfm_robust::image::{BitDepth, Image, Mask};
+use medfm_robust::perturb::Prepared;
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{
+    dtype, IntoPyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    U8,
+    U16,
+    F32,
+}
+
+/// An image read from numpy, with what is needed to give it back in kind.
+pub struct Pixels {
+    pub image: Image,
+    pub kind: Kind,
+    pub shape: Vec<usize>,
+}
+
+impl Pixels {
+    /// The bit depth outputs are quantised to (float32: 16 bits for the SSIM search only; the
+    /// float32 output itself is not quantised).
+    pub fn depth(&self) -> BitDepth {
+        match self.kind {
+            Kind::U8 => BitDepth::U8,
+            Kind::U16 | Kind::F32 => BitDepth::U16,
+        }
+    }
+    pub fn is_float(&self) -> bool {
+        self.kind == Kind::F32
+    }
+    /// The perturbed image as it is returned: quantised for integer dtypes (bit for bit what
+    /// the CLI writes), unquantised for float32.
+    pub fn finish(&self, prepared: &dyn Prepared, strength: f32) -> Image {
+        match self.kind {
+            Kind::F32 => prepared.apply(strength),
+            _ => prepared.apply_quantised(strength, self.depth()),
+        }
+    }
+}
+
+fn as_array<'a, 'py>(
+    obj: &'a Bound<'py, PyAny>,
+    arg: &str,
+) -> PyResult<&'a Bound<'py, PyUntypedArray>> {
+    obj.cast::<PyUntypedArray>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{arg}: expected a numpy array, got {}; pass np.asarray(...) (a CPU torch tensor: tensor.numpy())",
+            obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+        ))
+    })
+}
+
+/// Read an image argument (module docs).
+pub fn read_image(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Pixels> {
+    let py = obj.py();
+    let arr = as_array(obj, arg)?;
+    let shape = arr.shape().to_vec();
+    let (h, w, c) = match shape.as_slice() {
+        [h, w] => (*h, *w, 1),
+        [h, w, c] if *c == 1 || *c == 3 => (*h, *w, *c),
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "{arg}: shape {shape:?} is not H x W or H x W x C with C = 1 or 3; give one image (apply_batch takes many)"
+            )))
+        }
+    };
+    if h == 0 || w == 0 {
+        return Err(PyValueError::new_err(format!(
+            "{arg}: the image is empty ({shape:?})"
+        )));
+    }
+    let mut image = Image::new(w, h, c);
+    let plane = w * h;
+    let dt = arr.dtype();
+    let kind = if dt.is_equiv_to(&dtype::<u8>(py)) {
+        fill(
+            obj.cast::<PyArrayDyn<u8>>()?,
+            &mut image.data,
+            plane,
+            c,
+            |v| v as f32 / 255.0,
+        );
+        Kind::U8
+    } else if dt.is_equiv_to(&dtype::<u16>(py)) {
+        fill(
+            obj.cast::<PyArrayDyn<u16>>()?,
+            &mut image.data,
+            plane,
+            c,
+            |v| v as f32 / 65535.0,
+        );
+        Kind::U16
+    } else if dt.is_equiv_to(&dtype::<f32>(py)) {
+        fill(
+            obj.cast::<PyArrayDyn<f32>>()?,
+            &mut image.data,
+            plane,
+            c,
+            |v| v,
+        );
+        if let Some(bad) = image.data.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(PyValueError::new_err(format!(
+                "{arg}: float32 images are on the [0, 1] scale, found {bad}; scale it first (e.g. image / 255)"
+            )));
+        }
+        Kind::F32
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{arg}: dtype {} is not supported; use uint8, uint16 or float32 on [0, 1] (e.g. image.astype(np.float32) / 255)",
+            dt.str().map(|s| s.to_string()).unwrap_or_else(|_| "?".into())
+        )));
+    };
+    Ok(Pixels { image, kind, shape })
+}
+
+/// numpy's logical (row-major) order is H, W, C: element i is pixel i / C, channel i % C.
+fn fill<T: numpy::Element + Copy>(
+    arr: &Bound<'_, PyArrayDyn<T>>,
+    data: &mut [f32],
+    plane: usize,
+    channels: usize,
+    conv: impl Fn(T) -> f32,
+) {
+    let ro = arr.readonly();
+    let view = ro.as_array();
+    for (i, &v) in view.iter().enumerate() {
+        data[(i % channels) * plane + i / channels] = conv(v);
+    }
+}
+
+/// A new array of `like`'s shape and dtype holding `img`.
+pub fn write_image<'py>(
+    py: Python<'py>,
+    img: &Image,
+    like: &Pixels,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (plane, c) = (img.plane_len(), img.channels);
+    let at = |i: usize| img.data[(i % c) * plane + i / c];
+    let n = img.data.len();
+    let shape = IxDyn(&like.shape);
+    let bad = |e: numpy::ndarray::ShapeError| PyValueError::new_err(format!("output shape: {e}"));
+    Ok(match like.kind {
+        Kind::U8 => {
+            let v: Vec<u8> = (0..n)
+                .map(|i| (at(i).clamp(0.0, 1.0) * 255.0).round() as u8)
+                .collect();
+            ArrayD::from_shape_vec(shape, v)
+                .map_err(bad)?
+                .into_pyarray(py)
+                .into_any()
+        }
+        Kind::U16 => {
+            let v: Vec<u16> = (0..n)
+                .map(|i| (at(i).clamp(0.0, 1.0) * 65535.0).round() as u16)
+                .collect();
+            ArrayD::from_shape_vec(shape, v)
+                .map_err(bad)?
+                .into_pyarray(py)
+                .into_any()
+        }
+        Kind::F32 => {
+            let v: Vec<f32> = (0..n).map(at).collect();
+            ArrayD::from_shape_vec(shape, v)
+                .map_err(bad)?
+                .into_pyarray(py)
+                .into_any()
+        }
+    })
+}
+
+/// How a mask came in: bool, or uint8 with the value that meant "set" (1 or 255, ...).
+#[derive(Clone, Copy, Debug)]
+pub enum MaskKind {
+    Bool,
+    U8(u8),
+}
+
+/// Read an H x W mask (bool, or uint8 where non-zero is set) of `image`'s size.
+pub fn read_mask(obj: &Bound<'_, PyAny>, arg: &str, image: &Pixels) -> PyResult<(Mask, MaskKind)> {
+    let py = obj.py();
+    let arr = as_array(obj, arg)?;
+    let (h, w) = (image.image.height, image.image.width);
+    if arr.shape() != [h, w] {
+        return Err(PyValueError::new_err(format!(
+            "{arg}: shape {:?} but the image is {h} x {w}; give an H x W mask of the image's size",
+            arr.shape()
+        )));
+    }
+    let mut m = Mask::new(w, h);
+    let dt = arr.dtype();
+    let kind = if dt.is_equiv_to(&dtype::<bool>(py)) {
+        let ro = obj.cast::<PyArrayDyn<bool>>()?.readonly();
+        for (d, &v) in m.data.iter_mut().zip(ro.as_array().iter()) {
+            *d = u8::from(v);
+        }
+        MaskKind::Bool
+    } else if dt.is_equiv_to(&dtype::<u8>(py)) {
+        let ro = obj.cast::<PyArrayDyn<u8>>()?.readonly();
+        let mut on = 0u8;
+        for (d, &v) in m.data.iter_mut().zip(ro.as_array().iter()) {
+            *d = u8::from(v != 0);
+            on = on.max(v);
+        }
+        MaskKind::U8(on.max(1))
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{arg}: dtype {} is not a mask dtype; use bool or uint8 (non-zero = set)",
+            dt.str()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| "?".into())
+        )));
+    };
+    Ok((m, kind))
+}
+
+/// A mask back in the dtype it came in.
+pub fn write_mask<'py>(py: Python<'py>, m: &Mask, kind: MaskKind) -> PyResult<Bound<'py, PyAny>> {
+    let shape = IxDyn(&[m.height, m.width]);
+    let bad = |e: numpy::ndarray::ShapeError| PyValueError::new_err(format!("mask shape: {e}"));
+    Ok(match kind {
+        MaskKind::Bool => {
+            let v: Vec<bool> = m.data.iter().map(|&d| d != 0).collect();
+            ArrayD::from_shape_vec(shape, v)
+                .map_err(bad)?
+                .into_pyarray(py)
+                .into_any()
+        }
+        MaskKind::U8(on) => {
+            let v: Vec<u8> = m
+                .data
+                .iter()
+                .map(|&d| if d != 0 { on } else { 0 })
+                .collect();
+            ArrayD::from_shape_vec(shape, v)
+                .map_err(bad)?
+                .into_pyarray(py)
+                .into_any()
+        }
+    })
+}
