@@ -128,7 +128,9 @@ pub fn read_image(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Pixels> {
     Ok(Pixels { image, kind, shape })
 }
 
-/// numpy's logical (row-major) order is H, W, C: element i is pixel i / C, channel i % C.
+/// numpy's logical (row-major) order is H, W, C: element i is pixel i / C, channel i % C. A
+/// C-contiguous array is read as one slice, pixel by pixel; any other layout through its
+/// strides in logical order (same values).
 fn fill<T: numpy::Element + Copy>(
     arr: &Bound<'_, PyArrayDyn<T>>,
     data: &mut [f32],
@@ -137,10 +139,56 @@ fn fill<T: numpy::Element + Copy>(
     conv: impl Fn(T) -> f32,
 ) {
     let ro = arr.readonly();
+    if let Ok(src) = ro.as_slice() {
+        deinterleave(src, data, plane, channels, conv);
+        return;
+    }
     let view = ro.as_array();
     for (i, &v) in view.iter().enumerate() {
         data[(i % channels) * plane + i / channels] = conv(v);
     }
+}
+
+fn deinterleave<T: Copy>(
+    src: &[T],
+    data: &mut [f32],
+    plane: usize,
+    channels: usize,
+    conv: impl Fn(T) -> f32,
+) {
+    if channels == 1 {
+        for (d, &v) in data.iter_mut().zip(src) {
+            *d = conv(v);
+        }
+        return;
+    }
+    let (r, rest) = data.split_at_mut(plane);
+    let (g, b) = rest.split_at_mut(plane);
+    for (((px, r), g), b) in src.chunks_exact(3).zip(r).zip(g).zip(b) {
+        *r = conv(px[0]);
+        *g = conv(px[1]);
+        *b = conv(px[2]);
+    }
+}
+
+/// The planar image interleaved back (H, W, C order), each value through `conv`.
+fn interleave<T: Copy + Default>(img: &Image, conv: impl Fn(f32) -> T) -> Vec<T> {
+    let plane = img.plane_len();
+    let mut out = vec![T::default(); img.data.len()];
+    if img.channels == 1 {
+        for (o, &v) in out.iter_mut().zip(&img.data) {
+            *o = conv(v);
+        }
+        return out;
+    }
+    let (r, rest) = img.data.split_at(plane);
+    let (g, b) = rest.split_at(plane);
+    for (((px, &r), &g), &b) in out.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
+        px[0] = conv(r);
+        px[1] = conv(g);
+        px[2] = conv(b);
+    }
+    out
 }
 
 /// A new array of `like`'s shape and dtype holding `img`.
@@ -149,32 +197,27 @@ pub fn write_image<'py>(
     img: &Image,
     like: &Pixels,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (plane, c) = (img.plane_len(), img.channels);
-    let at = |i: usize| img.data[(i % c) * plane + i / c];
-    let n = img.data.len();
     let shape = IxDyn(&like.shape);
     let bad = |e: numpy::ndarray::ShapeError| PyValueError::new_err(format!("output shape: {e}"));
     Ok(match like.kind {
         Kind::U8 => {
-            let v: Vec<u8> = (0..n)
-                .map(|i| (at(i).clamp(0.0, 1.0) * 255.0).round() as u8)
-                .collect();
+            // `img` is quantised (k / 255 exactly): + 0.5 and truncation is the CLI's rounding
+            // here, without a libm call per sample.
+            let v = interleave(img, |x| (x.clamp(0.0, 1.0) * 255.0 + 0.5) as u8);
             ArrayD::from_shape_vec(shape, v)
                 .map_err(bad)?
                 .into_pyarray(py)
                 .into_any()
         }
         Kind::U16 => {
-            let v: Vec<u16> = (0..n)
-                .map(|i| (at(i).clamp(0.0, 1.0) * 65535.0).round() as u16)
-                .collect();
+            let v = interleave(img, |x| (x.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16);
             ArrayD::from_shape_vec(shape, v)
                 .map_err(bad)?
                 .into_pyarray(py)
                 .into_any()
         }
         Kind::F32 => {
-            let v: Vec<f32> = (0..n).map(at).collect();
+            let v = interleave(img, |x| x);
             ArrayD::from_shape_vec(shape, v)
                 .map_err(bad)?
                 .into_pyarray(py)

@@ -331,3 +331,12 @@ def test_computation_releases_the_gil():
     # the GIL held it could not run at all there.
     lo, hi = t0 + 0.1 * (t1 - t0), t1 - 0.1 * (t1 - t0)
     assert sum(lo < x < hi for x in ticks) > 100, (t1 - t0, len(ticks))
+
+
+def test_cpu_torch_tensors_are_read_through_numpy():
+    import torch
+
+    img = np.random.default_rng(5).integers(0, 255, (32, 40, 3), dtype=np.uint8)
+    t = torch.from_numpy(img)
+    assert np.array_equal(mr.apply(t, "contrast", 0.3), mr.apply(img, "contrast", 0.3))
+    assert mr.ssim(t, torch.from_numpy(img)) == pytest.approx(1.0)
