@@ -134,9 +134,6 @@ impl Summary {
 /// Progress callback: (done, total) units of (image, perturbation, level) pending in this run.
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
-/// How the reason of a level that writing moved out of its band begins.
-const WRITE_MOVED: &str = "writing (";
-
 fn calibration_name(mode: CalibrationMode) -> &'static str {
     match mode {
         CalibrationMode::PerImage => "per-image",
@@ -200,7 +197,7 @@ impl Writer {
             (
                 Verdict::Skipped,
                 Some(format!(
-                    "{WRITE_MOVED}{format:?}) moved SSIM to {measured:.4}, outside the band"
+                    "writing ({format:?}) moved SSIM to {measured:.4}, outside the band"
                 )),
             )
         } else {
@@ -243,24 +240,16 @@ impl UnitEvaluator for Writer {
         let w = &*self;
         inputs.par_iter().map(|i| w.write(i)).collect()
     }
-    /// A written unit stands while the files it names are on disk and it wrote exactly what this
-    /// run would (an in-band level, or any level with `write_out_of_band`, or a level writing
-    /// moved out of its band).
+    /// A written unit stands while the files it names are on disk. (Which levels are written
+    /// is part of the run's configuration, the writer's `strategy`, so a record of the other
+    /// choice is never this run's.)
     fn keeps(&self, r: &UnitRecord) -> bool {
-        let path = |k: &str| r.fields.get(k).and_then(|v| v.as_str());
-        let exists = |rel: Option<&str>| {
-            rel.and_then(io::rel_path)
-                .is_some_and(|rel| self.out.join(rel).is_file())
-        };
-        let wrote = path("output").is_some();
-        let should = r.in_band == Some(true)
-            || self.write_out_of_band
-            || r.reason
-                .as_deref()
-                .is_some_and(|s| s.starts_with(WRITE_MOVED));
-        (!wrote || exists(path("output")))
-            && (path("mask_output").is_none() || exists(path("mask_output")))
-            && should == wrote
+        ["output", "mask_output"]
+            .iter()
+            .all(|k| match r.fields.get(*k).and_then(|v| v.as_str()) {
+                None => true,
+                Some(rel) => io::rel_path(rel).is_some_and(|rel| self.out.join(rel).is_file()),
+            })
     }
 }
 
@@ -346,7 +335,17 @@ fn describe(items: &[InputItem], opts: &GenerateOptions) -> Described {
     let mut levels = opts.levels.clone();
     levels.sort_unstable();
     levels.dedup();
-    let models = vec![ModelConfig::new("perturb", config::WRITE)];
+    // Whether out-of-band levels are written decides the records: it is the writer's strategy,
+    // so it is in the unit ids and the config hash like any other option.
+    let models = vec![ModelConfig {
+        strategy: if opts.write_out_of_band {
+            "all-levels"
+        } else {
+            "in-band"
+        }
+        .into(),
+        ..ModelConfig::new("perturb", config::WRITE)
+    }];
     let config = Config {
         seed: opts.seed,
         levels,

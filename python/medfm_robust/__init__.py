@@ -285,8 +285,10 @@ class Corrupt:
         elif key is not None:
             k = ("key", str(key))
         else:
-            k = ("content", hashlib.blake2b(np.ascontiguousarray(img).tobytes()
-                                            + _key_bytes(img.shape, img.dtype.str), digest_size=16).hexdigest())
+            # hashed in place (ascontiguousarray copies only a non-contiguous view)
+            h = hashlib.blake2b(np.ascontiguousarray(img).data, digest_size=16)
+            h.update(_key_bytes(img.shape, img.dtype.str))
+            k = ("content", h.hexdigest())
         out: Dict[str, Any] = dict(rest)
         apply_it, pid, level, iid = self._choose(k)
         if not apply_it:

@@ -351,14 +351,23 @@ fn produce<'py>(
             &[level],
         )?
         .remove(0);
-        let prepared = p.prepare(&px.image, &ctx)?;
-        let warped: Vec<Mask> = ms
-            .iter()
-            .map(|(m, _)| prepared.warp_mask(m, o.strength))
-            .collect();
-        if px.is_float() {
-            // float32 in: the unquantised image at the found strength (module pixels).
-            o.image = prepared.apply(o.strength);
+        // The policy prepared and applied the perturbation already; it is prepared again only
+        // when something is still to be done with it: masks moved by a geometric perturbation,
+        // or the unquantised image of a float32 input.
+        let geometric = p.info().geometric && !ms.is_empty();
+        let mut warped: Vec<Mask> = ms.iter().map(|(m, _)| m.clone()).collect();
+        if geometric || px.is_float() {
+            let prepared = p.prepare(&px.image, &ctx)?;
+            if geometric {
+                warped = ms
+                    .iter()
+                    .map(|(m, _)| prepared.warp_mask(m, o.strength))
+                    .collect();
+            }
+            if px.is_float() {
+                // float32 in: the unquantised image at the found strength (module pixels).
+                o.image = prepared.apply(o.strength);
+            }
         }
         Ok((o, warped))
     })?;

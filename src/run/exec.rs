@@ -326,12 +326,17 @@ pub fn prepare_dir(config: &Config, out: &Path, restart: bool) -> Result<RunMeta
 const COMPAT_PARAMS: &str = "compat_params.json";
 const DATASET_STRENGTHS: &str = "strengths.json";
 
-/// Units finished in `out` (latest record without error), over every records file, with the
-/// content hash their record was made from.
-pub fn finished_units(out: &Path) -> Result<BTreeMap<String, Option<String>>> {
+/// Units finished in `out` (latest record without error, over every records file, that its
+/// task's evaluator still [keeps](UnitEvaluator::keeps): a writer whose file is gone does not),
+/// with the content hash their record was made from.
+pub fn finished_units(
+    out: &Path,
+    evaluators: &[Box<dyn UnitEvaluator>],
+) -> Result<BTreeMap<String, Option<String>>> {
     Ok(records::load_dir(out)?
         .into_values()
         .filter(|r| r.ok())
+        .filter(|r| evaluators.iter().all(|e| e.task() != r.task || e.keeps(r)))
         .map(|r| (r.unit, r.content))
         .collect())
 }
@@ -423,13 +428,7 @@ pub fn execute_on(
 ) -> Result<RunSummary> {
     let _lock = DirLock::acquire(&opts.out)?;
     prepare_dir(&plan.config, &opts.out, opts.restart)?;
-    // A finished unit stands unless its evaluator says otherwise (a writer whose file is gone).
-    let done: BTreeMap<String, Option<String>> = records::load_dir(&opts.out)?
-        .into_values()
-        .filter(|r| r.ok())
-        .filter(|r| evaluators.iter().all(|e| e.task() != r.task || e.keeps(r)))
-        .map(|r| (r.unit, r.content))
-        .collect();
+    let done = finished_units(&opts.out, evaluators)?;
     let groups = plan.groups();
     let mut summary = RunSummary {
         records_file: opts.out.join(opts.shard.records_file()),
@@ -513,13 +512,24 @@ fn stage_batch(
     engine: &Engine,
     warnings: &mut BTreeSet<String>,
 ) -> Vec<Result<Staged>> {
-    let searched = gpu_search(plan, batch, policies, engine, warnings);
+    // Each group's sample is read once, for the GPU search and the CPU stage alike.
+    let loaded: Vec<Result<Loaded>> = batch
+        .par_iter()
+        .map(|(g, _)| {
+            guarded(plan, g, || {
+                let ds = &plan.datasets[g.dataset];
+                load_sample(plan, ds, &ds.samples[g.sample])
+            })
+        })
+        .collect();
+    let searched = gpu_search(plan, batch, &loaded, policies, engine, warnings);
     batch
         .par_iter()
+        .zip(loaded)
         .enumerate()
-        .map(|(i, (g, _))| {
+        .map(|(i, ((g, _), l))| {
             let pre = searched.get(&i).cloned();
-            perturb_group_guarded(plan, g, policies, pre)
+            guarded(plan, g, || perturb_loaded(plan, g, policies, l?, pre))
         })
         .collect()
 }
@@ -531,6 +541,7 @@ type Searched = BTreeMap<usize, Vec<calibrate::LevelOutcome>>;
 fn gpu_search(
     _: &Plan,
     _: &[(Group, Vec<(usize, Unit)>)],
+    _: &[Result<Loaded>],
     _: &Policies,
     _: &Engine,
     _: &mut BTreeSet<String>,
@@ -539,12 +550,13 @@ fn gpu_search(
 }
 
 /// Every per-image group of the batch whose perturbation has an on-GPU search, one device call
-/// per perturbation. A sample that cannot be read is left to the CPU stage (which names its
-/// error); a device failure is a warning and that perturbation is searched on the CPU.
+/// per perturbation. A sample that could not be read is left to the CPU stage (which records
+/// its error); a device failure is a warning and that perturbation is searched on the CPU.
 #[cfg(feature = "cuda")]
 fn gpu_search(
     plan: &Plan,
     batch: &[(Group, Vec<(usize, Unit)>)],
+    loaded: &[Result<Loaded>],
     policies: &Policies,
     engine: &Engine,
     warnings: &mut BTreeSet<String>,
@@ -564,29 +576,18 @@ fn gpu_search(
         .filter_map(|(i, (g, _))| {
             let p = plan.datasets[g.dataset].perturbations[g.perturbation?];
             let per_image = matches!(policies.of(g), Ok(Policy::PerImage(_)));
-            (per_image && supported(p.id())).then_some((i, p))
+            let read = loaded[i].is_ok();
+            (per_image && read && supported(p.id())).then_some((i, p))
         })
         .collect();
-    if eligible.is_empty() {
-        return searched;
-    }
-    let loaded: BTreeMap<usize, Loaded> = eligible
-        .par_iter()
-        .filter_map(|&(i, _)| {
-            let g = &batch[i].0;
-            let ds = &plan.datasets[g.dataset];
-            load_sample(plan, ds, &ds.samples[g.sample])
-                .ok()
-                .map(|l| (i, l))
-        })
-        .collect();
+    let image = |i: usize| loaded[i].as_ref().expect("eligible groups were read");
     let mut ids: Vec<&'static str> = eligible.iter().map(|(_, p)| p.id()).collect();
     ids.sort_unstable();
     ids.dedup();
     for id in ids {
         let users: Vec<usize> = eligible
             .iter()
-            .filter(|(i, p)| p.id() == id && loaded.contains_key(i))
+            .filter(|(_, p)| p.id() == id)
             .map(|(i, _)| *i)
             .collect();
         let Some(&(_, p)) = eligible.iter().find(|(_, p)| p.id() == id) else {
@@ -598,9 +599,9 @@ fn gpu_search(
                 let g = &batch[*i].0;
                 let s = &plan.datasets[g.dataset].samples[g.sample];
                 GpuItem {
-                    image: &loaded[i].image,
+                    image: &image(*i).image,
                     image_id: crate::io::image_id(&s.relative),
-                    depth: loaded[i].depth,
+                    depth: image(*i).depth,
                 }
             })
             .collect();
@@ -1164,18 +1165,10 @@ pub fn grounding_mask(
     }
 }
 
-/// [`perturb_group`] with a panic inside a perturbation turned into the group's error, so the
-/// run records it and goes on.
-fn perturb_group_guarded(
-    plan: &Plan,
-    g: &Group,
-    policies: &Policies,
-    searched: Option<Vec<calibrate::LevelOutcome>>,
-) -> Result<Staged> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        perturb_group(plan, g, policies, searched)
-    }))
-    .unwrap_or_else(|p| {
+/// A group's stage `f` with a panic inside (a reader, a perturbation) turned into the group's
+/// error, so the run records it and goes on.
+fn guarded<T>(plan: &Plan, g: &Group, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         let msg = p
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -1201,8 +1194,20 @@ pub fn perturb_group(
     searched: Option<Vec<calibrate::LevelOutcome>>,
 ) -> Result<Staged> {
     let ds = &plan.datasets[g.dataset];
+    let loaded = load_sample(plan, ds, &ds.samples[g.sample])?;
+    perturb_loaded(plan, g, policies, loaded, searched)
+}
+
+/// [`perturb_group`] on its sample as read.
+fn perturb_loaded(
+    plan: &Plan,
+    g: &Group,
+    policies: &Policies,
+    loaded: Loaded,
+    searched: Option<Vec<calibrate::LevelOutcome>>,
+) -> Result<Staged> {
+    let ds = &plan.datasets[g.dataset];
     let sample = &ds.samples[g.sample];
-    let loaded = load_sample(plan, ds, sample)?;
     let mut source = Source {
         depth: loaded.depth,
         format: Some(loaded.format),
@@ -1277,7 +1282,7 @@ pub fn dry_run(
 ) -> Result<String> {
     use std::fmt::Write as _;
     let done = if out.exists() {
-        finished_units(out)?
+        finished_units(out, evaluators)?
     } else {
         BTreeMap::new()
     };
