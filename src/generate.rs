@@ -319,6 +319,7 @@ fn describe(items: &[InputItem], opts: &GenerateOptions) -> Described {
                     modality,
                     vlm: None,
                     relative: it.relative.clone(),
+                    frame: it.frame,
                 }
             })
             .collect();

@@ -30,6 +30,8 @@ pub struct InputItem {
     pub relative: PathBuf,
     pub mask: Option<PathBuf>,
     pub modality: Option<Modality>,
+    /// The frame (slice) of a multi-frame file or volume this item is; None: a 2-D image.
+    pub frame: Option<u32>,
 }
 
 /// A folder entry that could not be listed.
@@ -61,6 +63,7 @@ impl Listing {
             relative: b.relative,
             mask: None,
             modality: None,
+            frame: None,
         }));
         v.sort_by(|a, b| a.relative.cmp(&b.relative));
         v
@@ -130,6 +133,7 @@ fn scan_dir(root: &Path, exclude: Option<&Path>) -> Listing {
                         relative,
                         mask: None,
                         modality: None,
+                        frame: None,
                     });
                 }
             }
@@ -304,6 +308,7 @@ fn read_manifest(path: &Path) -> Result<Vec<InputItem>> {
             relative,
             mask: mask.as_deref().map(resolve),
             modality,
+            frame: None,
         });
     }
     Ok(items)

@@ -5,6 +5,7 @@
 //! depth and quantises by rounding ([`Image::to_u8`]). Writes are atomic (temporary file + rename)
 //! so an interrupted run never leaves a truncated output behind.
 
+pub mod dicom;
 mod manifest;
 
 pub use manifest::{list_inputs, BadEntry, InputItem, Listing};
@@ -99,6 +100,8 @@ pub enum Format {
     Png,
     Jpeg,
     Tiff,
+    /// DICOM Part 10 (read: any supported transfer syntax; written: explicit VR little endian).
+    Dicom,
 }
 
 impl Format {
@@ -108,13 +111,14 @@ impl Format {
             "png" => Some(Format::Png),
             "jpg" | "jpeg" => Some(Format::Jpeg),
             "tif" | "tiff" => Some(Format::Tiff),
+            "dcm" | "dicom" => Some(Format::Dicom),
             _ => None,
         }
     }
 }
 
 /// Extensions recognised as images when scanning a folder.
-pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "tif", "tiff"];
+pub const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom"];
 
 /// An image as read from disk.
 #[derive(Clone, Debug)]
@@ -124,6 +128,70 @@ pub struct Loaded {
     pub format: Format,
     /// Non-fatal notes (alpha dropped, ...), each naming the file.
     pub warnings: Vec<String>,
+    /// A medical source (DICOM): what writing a derived file needs.
+    pub medical: Option<Medical>,
+}
+
+/// A medical source kept next to its image for writing derived files in its own format.
+#[derive(Clone, Debug)]
+pub enum Medical {
+    /// The parsed DICOM file and the frame the image is.
+    Dicom {
+        source: std::sync::Arc<dicom::DicomSource>,
+        frame: u32,
+    },
+}
+
+/// Read frame `frame` of a (multi-frame) image file: DICOM frames; other formats have frame 0
+/// only. `None` reads frame 0 (with a warning naming the file when it has more).
+pub fn read_frame(path: &Path, frame: Option<u32>) -> Result<Loaded> {
+    let bytes = read_file(path)?;
+    decode_frame(&bytes, path, frame)
+}
+
+/// [`read_frame`] on bytes already read.
+pub fn decode_frame(bytes: &[u8], path: &Path, frame: Option<u32>) -> Result<Loaded> {
+    if dicom::is_dicom(bytes) {
+        let src = dicom::open(bytes, path)?;
+        let mut warnings = Vec::new();
+        if frame.is_none() && src.frames > 1 {
+            warnings.push(format!(
+                "{}: {} frames; frame 0 is used (choose with --slices)",
+                path.display(),
+                src.frames
+            ));
+        }
+        let f = frame.unwrap_or(0);
+        let limit = max_pixels()?;
+        let pixels = (src.rows * src.columns) as u64;
+        if pixels > limit {
+            return Err(Error::TooManyPixels {
+                path: path.to_path_buf(),
+                width: src.columns as u64,
+                height: src.rows as u64,
+                pixels,
+                limit,
+            });
+        }
+        let image = src.image(f, path)?;
+        return Ok(Loaded {
+            image,
+            depth: src.depth(),
+            format: Format::Dicom,
+            warnings,
+            medical: Some(Medical::Dicom {
+                source: std::sync::Arc::new(src),
+                frame: f,
+            }),
+        });
+    }
+    match frame {
+        Some(f) if f > 0 => Err(Error::invalid(
+            path.display().to_string(),
+            format!("frame {f} asked for, a PNG/JPEG/TIFF image has one (frame 0)"),
+        )),
+        _ => decode_image(bytes, path),
+    }
 }
 
 /// Default of the decompression-bomb guard: at most 2^26 = 67,108,864 pixels (8192 x 8192) per
@@ -231,10 +299,10 @@ pub(crate) fn kind_of(t: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// Read an image file. Errors name the file and say what to do.
+/// Read an image file (PNG, JPEG, TIFF, DICOM: its first frame). Errors name the file and say
+/// what to do.
 pub fn read_image(path: &Path) -> Result<Loaded> {
-    let bytes = read_file(path)?;
-    decode_image(&bytes, path)
+    read_frame(path, None)
 }
 
 /// A PNG must end with its IEND chunk and a JPEG with an EOI marker after its last scan; the
@@ -258,7 +326,7 @@ fn check_complete(bytes: &[u8], format: Format) -> std::result::Result<(), Strin
                 Some(_) => Ok(()),
             }
         }
-        Format::Tiff => Ok(()),
+        Format::Tiff | Format::Dicom => Ok(()),
     }
 }
 
@@ -480,6 +548,7 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<Loaded> {
         depth,
         format,
         warnings,
+        medical: None,
     })
 }
 
@@ -535,6 +604,11 @@ pub fn encode_image(
                 image::ImageFormat::Tiff,
             )
             .map_err(|e| enc_err(e.to_string()))?,
+        Format::Dicom => {
+            return Err(enc_err(
+                "a DICOM file is derived from its source (io::dicom::derive), not encoded from pixels alone".into(),
+            ))
+        }
         Format::Jpeg => {
             if depth != BitDepth::U8 {
                 return Err(enc_err("JPEG output must be 8-bit".into()));

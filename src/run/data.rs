@@ -35,6 +35,8 @@ pub struct Sample {
     pub vlm: Option<Arc<tasks::Item>>,
     /// The RNG image id source ('/'-separated path relative to the image root).
     pub relative: PathBuf,
+    /// The frame (slice) of a multi-frame file or volume; None: a 2-D image.
+    pub frame: Option<u32>,
 }
 
 /// List the samples of `d`.
@@ -96,6 +98,7 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
                     relative: std::path::PathBuf::from(&s.id),
                     mask: s.mask,
                     modality: s.modality,
+                    frame: None,
                 })
                 .collect();
             io::Listing { items, bad: vec![] }
@@ -119,6 +122,7 @@ fn finish(d: &DatasetConfig, listing: io::Listing) -> Result<Vec<Sample>> {
             modality: None,
             vlm: None,
             relative: b.relative,
+            frame: None,
         });
     }
     for it in listing.items {
@@ -130,6 +134,7 @@ fn finish(d: &DatasetConfig, listing: io::Listing) -> Result<Vec<Sample>> {
             modality: it.modality,
             vlm: None,
             relative: it.relative,
+            frame: it.frame,
         });
     }
     if out.is_empty() {
@@ -177,6 +182,7 @@ fn open_vlm(d: &DatasetConfig, task: Task) -> Result<Vec<Sample>> {
             mask: None,
             modality: it.modality.or(modality),
             relative: it.relative.clone(),
+            frame: None,
             vlm: Some(Arc::new(it)),
         });
     }

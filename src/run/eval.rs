@@ -429,6 +429,7 @@ mod tests {
             modality: None,
             vlm: None,
             relative: "s.png".into(),
+            frame: None,
         };
         let item = super::super::exec::Item::clean(img, Some(truth));
         let source = Source::default();

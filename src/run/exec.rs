@@ -795,6 +795,8 @@ pub struct Source {
     pub reference: Option<SsimReference>,
     /// The reader's notes (alpha dropped, extra TIFF pages), each naming the file.
     pub warnings: Vec<String>,
+    /// A DICOM source: what writing a derived file needs.
+    pub medical: Option<crate::io::Medical>,
 }
 
 /// A group's perturbation stage: its items (one per level; clean: level 0) and their source.
@@ -1051,6 +1053,8 @@ pub struct Loaded {
     pub truth: Option<Mask>,
     /// The reader's notes, each naming the file.
     pub warnings: Vec<String>,
+    /// A DICOM source: what writing a derived file needs.
+    pub medical: Option<crate::io::Medical>,
 }
 
 /// Read a sample (image on the fixed [0,1] scale; the segmentation mask of the same size, or a
@@ -1069,7 +1073,8 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
         depth,
         format,
         warnings,
-    } = crate::io::read_image(&s.image)?;
+        medical,
+    } = crate::io::read_frame(&s.image, s.frame)?;
     let mut truth = None;
     if let Some(mp) = &s.mask {
         // The segmentation module's readers: its mask rule (> half range, or > 0 for 0/1 label PNGs).
@@ -1097,6 +1102,7 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
             format,
             truth,
             warnings,
+            medical: None,
         });
     }
     Ok(Loaded {
@@ -1105,6 +1111,7 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
         format,
         truth,
         warnings,
+        medical,
     })
 }
 
@@ -1213,6 +1220,7 @@ fn perturb_loaded(
         format: Some(loaded.format),
         reference: None,
         warnings: loaded.warnings,
+        medical: loaded.medical,
     };
     let Some(pi) = g.perturbation else {
         return Ok(Staged {

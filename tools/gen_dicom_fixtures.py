@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""DICOM fixtures: test files shipped in the pydicom wheel, copied to tests/fixtures/dicom/, and
+the pixel values pydicom decodes from them (after the Modality LUT: HU for CT), written to
+tests/fixtures/dicom/expected.json. tests/dicom_io.rs checks that medfm-robust decodes the same.
+
+Pinned versions (also in tools/requirements-fixtures.txt):
+    pydicom==3.0.2  numpy==2.4.6  pylibjpeg==2.1.0  pylibjpeg-openjpeg==2.6.0
+    pylibjpeg-libjpeg==2.5.0  pyjpegls==1.5.1  pillow==13.0.0
+
+Run from the repository root with a venv holding those pins:
+    python tools/gen_dicom_fixtures.py
+
+expected.json: one entry per file: shape [frames, rows, columns, samples], photometric (as pydicom
+reports it after its YBR -> RGB conversion), lossy (a lossy codec: decoders may differ by a few
+units), sha256_f64le: SHA-256 of every decoded sample after the Modality LUT as little-endian f64,
+row-major, frame by frame, channel last (as pydicom's pixel_array), exact for lossless files; min,
+max, mean; and for lossy files the values themselves (integers:
+little-endian i32, zlib, base64; the test allows a tolerance).
+MR_small_mono1.dcm is made here: MR_small with PhotometricInterpretation MONOCHROME1 (no such
+file ships in the wheel), so the reader's inversion of the display scale is tested; its values
+are MR_small's (the Modality LUT does not invert). MR_small_no_pixels.dcm (pixel data removed)
+and MR_small_cut.dcm (cut in the pixel data) are the bad-input cases, with no values.
+"""
+import base64
+import hashlib
+import zlib
+import json
+import os
+import shutil
+
+import numpy as np
+import pydicom
+from pydicom.data import get_testdata_file
+from pydicom.pixels import apply_modality_lut
+
+EXPECTED = {"pydicom": "3.0.2", "numpy": "2.4.6"}
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "dicom")
+
+# (file, what it covers)
+FILES = [
+    ("CT_small.dcm", "CT, explicit VR LE, signed 16-bit, RescaleIntercept -1024 (HU)"),
+    ("MR_small.dcm", "MR, explicit VR LE, signed 16-bit"),
+    ("MR_small_implicit.dcm", "implicit VR LE"),
+    ("MR_small_bigendian.dcm", "explicit VR big endian"),
+    ("MR_small_RLE.dcm", "RLE lossless"),
+    ("MR_small_jpeg_ls_lossless.dcm", "JPEG-LS lossless (CharLS, feature jpeg-ls)"),
+    ("MR_small_jp2klossless.dcm", "JPEG 2000 lossless (openjp2)"),
+    ("JPEG2000.dcm", "JPEG 2000 (NM, 1024x256, signed)"),
+    ("image_dfl.dcm", "deflated explicit VR LE"),
+    ("JPGExtended.dcm", "JPEG extended (process 2/4), 12-bit"),
+    ("SC_rgb_jpeg_gdcm.dcm", "JPEG lossless process 14 SV1, RGB"),
+    ("SC_rgb_rle.dcm", "RGB, RLE"),
+    ("SC_rgb_rle_2frame.dcm", "multi-frame (2 frames), RGB, RLE"),
+    ("SC_ybr_full_422_uncompressed.dcm", "YBR_FULL_422, uncompressed"),
+    ("SC_rgb_jpeg_dcmtk.dcm", "YBR_FULL, JPEG baseline (lossy)"),
+]
+
+
+def check_versions():
+    got = {"pydicom": pydicom.__version__, "numpy": np.__version__}
+    if got != EXPECTED:
+        raise SystemExit(f"version mismatch: expected {EXPECTED}, found {got}")
+
+
+def lossy_non_integer(phys):
+    return bool(np.any(phys != np.round(phys)))
+
+
+def entry(ds, note):
+    arr = ds.pixel_array
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    spp = int(ds.SamplesPerPixel)
+    shape = [frames, int(ds.Rows), int(ds.Columns), spp]
+    phys = apply_modality_lut(arr, ds).astype(np.float64).reshape(-1)
+    assert not lossy_non_integer(phys), "lossy values are stored as integers"
+    ts = ds.file_meta.TransferSyntaxUID
+    lossy = bool(ts.is_compressed and not ("Lossless" in ts.name or ts.name.startswith("RLE")))
+    return {
+        "note": note,
+        "transfer_syntax": str(ts),
+        "shape": shape,
+        "photometric": str(ds.PhotometricInterpretation),
+        "lossy": lossy,
+        "sha256_f64le": hashlib.sha256(phys.astype("<f8").tobytes()).hexdigest(),
+        "min": float(phys.min()),
+        "max": float(phys.max()),
+        "mean": float(phys.mean()),
+        # Lossy files: every value (the test allows a tolerance); lossless: the hash is exact.
+        # (integers, so as little-endian i32, zlib-compressed, base64).
+        "values_i32_zlib_b64": base64.b64encode(zlib.compress(phys.astype("<i4").tobytes(), 9)).decode() if lossy else None,
+    }
+
+
+def main():
+    check_versions()
+    os.makedirs(OUT, exist_ok=True)
+    expected = {}
+    for name, note in FILES:
+        src = get_testdata_file(name)
+        shutil.copyfile(src, os.path.join(OUT, name))
+        expected[name] = entry(pydicom.dcmread(src), note)
+    # MONOCHROME1: MR_small relabelled.
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(os.path.join(OUT, "MR_small_mono1.dcm"))
+    e = entry(pydicom.dcmread(os.path.join(OUT, "MR_small_mono1.dcm")), "MONOCHROME1 (MR_small relabelled here)")
+    expected["MR_small_mono1.dcm"] = e
+    # Bad input: no pixel data; cut inside the pixel data.
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    del ds.PixelData
+    ds.save_as(os.path.join(OUT, "MR_small_no_pixels.dcm"))
+    raw = open(get_testdata_file("MR_small.dcm"), "rb").read()
+    with open(os.path.join(OUT, "MR_small_cut.dcm"), "wb") as f:
+        f.write(raw[: len(raw) - 3000])
+    with open(os.path.join(OUT, "expected.json"), "w") as f:
+        json.dump({"generator": "tools/gen_dicom_fixtures.py", "versions": EXPECTED, "files": expected}, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {len(expected)} entries to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
