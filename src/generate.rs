@@ -98,6 +98,9 @@ pub struct Record {
     pub mask_output: Option<String>,
     /// The unit's id in OUT/records.jsonl.
     pub unit: String,
+    /// The source frame (slice) of a multi-frame file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u32>,
 }
 
 /// An input that could not be processed (whole image, or one perturbation of it).
@@ -186,11 +189,39 @@ impl Writer {
         let level_dir = Path::new(info.id).join(format!("L{}", item.level));
         let rel_out = level_dir.join(&sample.relative);
         let out_path = self.out.join(&rel_out);
-        let bytes = io::encode_image(&item.image, input.source.depth, format, &out_path)?;
         // Re-measure on the written file exactly as a reader will see it (lossy formats move the
         // SSIM): the record's ssim and verdict are those of the file.
-        let back = io::decode_image(&bytes, &out_path)?;
-        let measured = reference.ssim(&back.image)?;
+        let (bytes, measured) = match &input.source.medical {
+            Some(io::Medical::Dicom { source, frame }) => {
+                // The stored integers are what a reader gets back; the file records the SSIM.
+                let measured = reference.ssim(&source.as_written(&item.image))?;
+                let how = io::dicom::Derivation {
+                    perturbation: info.id,
+                    level: item.level,
+                    strength: item.strength.unwrap_or(f32::NAN),
+                    ssim: measured,
+                    frame: *frame,
+                };
+                (io::dicom::derive(source, &item.image, &how)?, measured)
+            }
+            Some(io::Medical::Nifti { source, slice, gz }) => {
+                let measured = reference.ssim(&source.as_written(&item.image))?;
+                let desc = format!(
+                    "medfm-robust {} L{} s={} SSIM {:.4}",
+                    info.id,
+                    item.level,
+                    item.strength.unwrap_or(f32::NAN),
+                    measured
+                );
+                let bytes = io::nifti::write_slice(source, &item.image, *slice, &desc, *gz)?;
+                (bytes, measured)
+            }
+            None => {
+                let bytes = io::encode_image(&item.image, input.source.depth, format, &out_path)?;
+                let back = io::decode_image(&bytes, &out_path)?;
+                (bytes, reference.ssim(&back.image)?)
+            }
+        };
         io::write_atomic(&out_path, &bytes)?;
         let band = calibrate::band(item.level)?;
         let (verdict, reason) = if verdict.in_band() && !band.contains(measured) {
@@ -541,5 +572,6 @@ fn manifest_record(
             .unwrap_or(0) as u32,
         mask_output: field("mask_output"),
         unit: r.unit.clone(),
+        frame: sample.frame,
     }
 }

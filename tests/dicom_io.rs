@@ -61,13 +61,19 @@ fn every_fixture_decodes_to_pydicoms_values() {
     for (name, e) in &exp {
         if e["transfer_syntax"] == JPEG_LS && !cfg!(feature = "jpeg-ls") {
             let err = decode_all(name).unwrap_err().to_string();
-            assert!(err.contains(name) && err.contains("--features jpeg-ls"), "{err}");
+            assert!(
+                err.contains(name) && err.contains("--features jpeg-ls"),
+                "{err}"
+            );
             continue;
         }
         if name == "JPGExtended.dcm" {
             // Known gap: 12-bit JPEG is not decoded by jpeg-decoder (docs/medical.md).
             let err = decode_all(name).unwrap_err().to_string();
-            assert!(err.contains(name) && err.contains("12-bit JPEG") && err.contains("dcmdjpeg"), "{err}");
+            assert!(
+                err.contains(name) && err.contains("12-bit JPEG") && err.contains("dcmdjpeg"),
+                "{err}"
+            );
             continue;
         }
         let (src, got) = decode_all(name).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -78,7 +84,12 @@ fn every_fixture_decodes_to_pydicoms_values() {
             .map(|v| v.as_u64().unwrap())
             .collect();
         assert_eq!(
-            [src.frames as u64, src.rows as u64, src.columns as u64, src.samples as u64],
+            [
+                src.frames as u64,
+                src.rows as u64,
+                src.columns as u64,
+                src.samples as u64
+            ],
             shape[..],
             "{name}: shape"
         );
@@ -99,8 +110,13 @@ fn every_fixture_decodes_to_pydicoms_values() {
                 "{name}: mean {mean}"
             );
         } else {
-            assert_eq!(sha(&got), e["sha256_f64le"].as_str().unwrap(), "{name}: values differ from pydicom's (min {} max {})",
-                got.iter().cloned().fold(f64::MAX, f64::min), got.iter().cloned().fold(f64::MIN, f64::max));
+            assert_eq!(
+                sha(&got),
+                e["sha256_f64le"].as_str().unwrap(),
+                "{name}: values differ from pydicom's (min {} max {})",
+                got.iter().cloned().fold(f64::MAX, f64::min),
+                got.iter().cloned().fold(f64::MIN, f64::max)
+            );
         }
     }
 }
@@ -138,9 +154,16 @@ fn multi_frame_frames_are_read_one_by_one() {
     assert_ne!(f0.image, f1.image);
     let first = io::read_frame(&p, None).unwrap();
     assert_eq!(first.image, f0.image);
-    assert!(first.warnings.iter().any(|w| w.contains("2 frames")), "{:?}", first.warnings);
+    assert!(
+        first.warnings.iter().any(|w| w.contains("2 frames")),
+        "{:?}",
+        first.warnings
+    );
     let e = io::read_frame(&p, Some(2)).unwrap_err().to_string();
-    assert!(e.contains("SC_rgb_rle_2frame.dcm") && e.contains("frame 2"), "{e}");
+    assert!(
+        e.contains("SC_rgb_rle_2frame.dcm") && e.contains("frame 2"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -161,14 +184,23 @@ fn bad_dicom_inputs_are_named_errors() {
     let e = io::decode_frame(&bad, Path::new("relabelled.dcm"), None)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("relabelled.dcm") && e.contains("transfer syntax"), "{e}");
+    assert!(
+        e.contains("relabelled.dcm") && e.contains("transfer syntax"),
+        "{e}"
+    );
 }
 
 #[test]
 fn derived_uids_are_deterministic_and_distinct() {
     let a = dicom::derived_uid(&["1.2.3", "0", "gaussian_noise", "L1"]);
-    assert_eq!(a, dicom::derived_uid(&["1.2.3", "0", "gaussian_noise", "L1"]));
-    assert_ne!(a, dicom::derived_uid(&["1.2.3", "0", "gaussian_noise", "L2"]));
+    assert_eq!(
+        a,
+        dicom::derived_uid(&["1.2.3", "0", "gaussian_noise", "L1"])
+    );
+    assert_ne!(
+        a,
+        dicom::derived_uid(&["1.2.3", "0", "gaussian_noise", "L2"])
+    );
     assert!(a.starts_with("2.25.") && a.len() <= 64, "{a}");
     assert!(a[5..].chars().all(|c| c.is_ascii_digit()));
 }

@@ -42,6 +42,10 @@ pub struct PerturbArgs {
     /// perturbations write the warped mask too.
     #[arg(long)]
     pub masks: Option<PathBuf>,
+    /// Volumes (multi-frame DICOM files, DICOM series folders): which slices become images:
+    /// `all`, `mid` (the middle slice) or an index from 0.
+    #[arg(long, default_value = "all")]
+    pub slices: String,
     #[arg(long, value_enum, default_value = "wang")]
     pub ssim_variant: super::ssim::VariantArg,
     /// Also write outputs for levels that are not in band (at the closest strength found).
@@ -95,9 +99,11 @@ pub fn run(a: PerturbArgs, g: Global) -> anyhow::Result<i32> {
     let engine = select_engine(&a.device, g.quiet)?;
     // Bad folder entries (dangling links, loops) are items whose reading fails with a named error;
     // the output folder is never listed as input.
+    let slices = io::slices::Slices::parse(&a.slices)?;
     let items = io::list_inputs(&a.input, a.masks.as_deref(), Some(&a.out))?.all();
+    let items = io::slices::expand(items, slices);
     if items.is_empty() {
-        anyhow::bail!("{}: no PNG/JPEG/TIFF images found", a.input.display());
+        anyhow::bail!("{}: no PNG/JPEG/TIFF/DICOM images found", a.input.display());
     }
     let opts = GenerateOptions {
         out: a.out.clone(),

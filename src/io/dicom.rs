@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image};
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, Tag, VR};
-use dicom_encoding::TransferSyntaxIndex;
 use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
 use std::path::Path;
@@ -151,8 +151,17 @@ pub fn open(bytes: &[u8], path: &Path) -> Result<DicomSource> {
                 "the file is damaged or cut short; export it again",
             )
         })?;
-    let ts_uid = object.meta().transfer_syntax().trim_end_matches('\0').to_string();
-    if object.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+    let ts_uid = object
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    if object
+        .element_opt(tags::PIXEL_DATA)
+        .ok()
+        .flatten()
+        .is_none()
+    {
         return Err(named(
             path,
             "no pixel data (7FE0,0010) in this object (a report, a structure set or a presentation state?)",
@@ -205,8 +214,7 @@ pub fn open(bytes: &[u8], path: &Path) -> Result<DicomSource> {
             fix: "give grey (1 sample) or colour (3 samples) images".into(),
         });
     }
-    if !matches!(bits_allocated, 8 | 16 | 32) || bits_stored == 0 || bits_stored > bits_allocated
-    {
+    if !matches!(bits_allocated, 8 | 16 | 32) || bits_stored == 0 || bits_stored > bits_allocated {
         return Err(Error::Unsupported {
             path: path.to_path_buf(),
             what: format!("DICOM BitsAllocated {bits_allocated} / BitsStored {bits_stored}"),
@@ -337,13 +345,12 @@ impl DicomSource {
             }
             return Ok(ybr_full_to_rgb(&ybr));
         }
-        let planar = decoded.planar_configuration() == dicom_pixeldata::PlanarConfiguration::PixelFirst;
+        let planar =
+            decoded.planar_configuration() == dicom_pixeldata::PlanarConfiguration::PixelFirst;
         let raw: Vec<f64> = if spp == 3 && self.bits_allocated == 8 {
             let b = &decoded.data()[frame as usize * frame_len..(frame as usize + 1) * frame_len];
             if planar {
-                (0..n * 3)
-                    .map(|i| b[(i % 3) * n + i / 3] as f64)
-                    .collect()
+                (0..n * 3).map(|i| b[(i % 3) * n + i / 3] as f64).collect()
             } else {
                 b.iter().map(|&v| v as f64).collect()
             }
@@ -498,7 +505,11 @@ pub fn derive(src: &DicomSource, img: &Image, how: &Derivation<'_>) -> Result<Ve
             .flat_map(|&v| (v as u32).to_le_bytes())
             .collect(),
     };
-    let vr = if src.bits_allocated == 8 { VR::OB } else { VR::OW };
+    let vr = if src.bits_allocated == 8 {
+        VR::OB
+    } else {
+        VR::OW
+    };
     obj.put(DataElement::new(
         tags::PIXEL_DATA,
         vr,
@@ -539,7 +550,13 @@ pub fn derive(src: &DicomSource, img: &Image, how: &Derivation<'_>) -> Result<Ve
             PrimitiveValue::from(0u16),
         ));
     }
-    if src.frames > 1 || obj.element_opt(tags::NUMBER_OF_FRAMES).ok().flatten().is_some() {
+    if src.frames > 1
+        || obj
+            .element_opt(tags::NUMBER_OF_FRAMES)
+            .ok()
+            .flatten()
+            .is_some()
+    {
         put(&mut obj, tags::NUMBER_OF_FRAMES, VR::IS, "1");
     }
     // One frame per file: a per-frame functional group other than this frame's would describe

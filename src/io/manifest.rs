@@ -71,9 +71,10 @@ impl Listing {
 }
 
 fn is_image(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    super::nifti::is_nifti_name(p)
+        || p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// List inputs from a folder (recursive, sorted by relative path) or a manifest file. With

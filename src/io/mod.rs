@@ -7,6 +7,8 @@
 
 pub mod dicom;
 mod manifest;
+pub mod nifti;
+pub mod slices;
 
 pub use manifest::{list_inputs, BadEntry, InputItem, Listing};
 
@@ -102,6 +104,8 @@ pub enum Format {
     Tiff,
     /// DICOM Part 10 (read: any supported transfer syntax; written: explicit VR little endian).
     Dicom,
+    /// NIfTI-1 (.nii, .nii.gz), read slice by slice, written one slice per file.
+    Nifti,
 }
 
 impl Format {
@@ -112,6 +116,8 @@ impl Format {
             "jpg" | "jpeg" => Some(Format::Jpeg),
             "tif" | "tiff" => Some(Format::Tiff),
             "dcm" | "dicom" => Some(Format::Dicom),
+            "nii" => Some(Format::Nifti),
+            "gz" if nifti::is_nifti_name(path) => Some(Format::Nifti),
             _ => None,
         }
     }
@@ -140,6 +146,12 @@ pub enum Medical {
         source: std::sync::Arc<dicom::DicomSource>,
         frame: u32,
     },
+    /// The parsed NIfTI volume and the slice the image is.
+    Nifti {
+        source: std::sync::Arc<nifti::NiftiSource>,
+        slice: u32,
+        gz: bool,
+    },
 }
 
 /// Read frame `frame` of a (multi-frame) image file: DICOM frames; other formats have frame 0
@@ -147,6 +159,13 @@ pub enum Medical {
 pub fn read_frame(path: &Path, frame: Option<u32>) -> Result<Loaded> {
     let bytes = read_file(path)?;
     decode_frame(&bytes, path, frame)
+}
+
+/// An uncompressed NIfTI-1 header: sizeof_hdr 348 (either byte order) and the n+1 magic.
+fn nifti_magic(b: &[u8]) -> bool {
+    b.len() >= 348
+        && (b[..4] == 348i32.to_le_bytes() || b[..4] == 348i32.to_be_bytes())
+        && &b[344..348] == b"n+1\0"
 }
 
 /// [`read_frame`] on bytes already read.
@@ -182,6 +201,30 @@ pub fn decode_frame(bytes: &[u8], path: &Path, frame: Option<u32>) -> Result<Loa
             medical: Some(Medical::Dicom {
                 source: std::sync::Arc::new(src),
                 frame: f,
+            }),
+        });
+    }
+    if nifti::is_nifti_name(path) || nifti_magic(bytes) {
+        let src = nifti::open(bytes, path)?;
+        let mut warnings = Vec::new();
+        if frame.is_none() && src.slices() > 1 {
+            warnings.push(format!(
+                "{}: {} slices; slice 0 is used (choose with --slices)",
+                path.display(),
+                src.slices()
+            ));
+        }
+        let k = frame.unwrap_or(0);
+        let image = src.image(k, path)?;
+        return Ok(Loaded {
+            image,
+            depth: src.depth(),
+            format: Format::Nifti,
+            warnings,
+            medical: Some(Medical::Nifti {
+                source: std::sync::Arc::new(src),
+                slice: k,
+                gz: bytes.starts_with(&[0x1f, 0x8b]),
             }),
         });
     }
@@ -326,7 +369,7 @@ fn check_complete(bytes: &[u8], format: Format) -> std::result::Result<(), Strin
                 Some(_) => Ok(()),
             }
         }
-        Format::Tiff | Format::Dicom => Ok(()),
+        Format::Tiff | Format::Dicom | Format::Nifti => Ok(()),
     }
 }
 
@@ -604,7 +647,7 @@ pub fn encode_image(
                 image::ImageFormat::Tiff,
             )
             .map_err(|e| enc_err(e.to_string()))?,
-        Format::Dicom => {
+        Format::Dicom | Format::Nifti => {
             return Err(enc_err(
                 "a DICOM file is derived from its source (io::dicom::derive), not encoded from pixels alone".into(),
             ))
