@@ -201,6 +201,7 @@ impl Writer {
                     strength: item.strength.unwrap_or(f32::NAN),
                     ssim: measured,
                     frame: *frame,
+                    source: &io::rel_string(&sample.relative),
                 };
                 (io::dicom::derive(source, &item.image, &how)?, measured)
             }

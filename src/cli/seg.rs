@@ -80,6 +80,10 @@ pub struct EvalSegArgs {
     /// Evaluate at most N samples (in listing order).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Volumes (NIfTI, multi-frame DICOM, DICOM series): the slices evaluated, `all`, `mid` or
+    /// an index from 0; a 2-D model sees each slice as an image.
+    #[arg(long, default_value = "all")]
+    pub slices: String,
     /// Output folder: records.jsonl (the pipeline's records: `report` and `merge` read it),
     /// run.json. Rerunning the same command resumes.
     #[arg(long)]
@@ -161,6 +165,7 @@ fn dataset_config(a: &EvalSegArgs) -> anyhow::Result<DatasetConfig> {
         modality: a.modality.clone(),
         limit: a.limit,
         masks,
+        slices: Some(a.slices.clone()),
         ..DatasetConfig::new(
             a.dataset.clone().unwrap_or(default_name),
             abs(&path),

@@ -53,6 +53,9 @@ pub enum Layout {
     BrainTumor,
     SmdgDisc,
     SmdgCup,
+    /// Medical Segmentation Decathlon: imagesTr/<case>.nii.gz with labelsTr/<case>.nii.gz (the
+    /// same name; a 4-D image's first channel), read slice by slice.
+    Msd,
 }
 
 impl Layout {
@@ -64,7 +67,8 @@ impl Layout {
             "brain-tumor" | "brain_tumor" | "braintumor" => Layout::BrainTumor,
             "smdg-disc" => Layout::SmdgDisc,
             "smdg-cup" => Layout::SmdgCup,
-            o => return Err(Error::invalid("--layout", format!("unknown layout '{o}'; expected generic, isic2016, kvasir, brain-tumor, smdg-disc, smdg-cup"))),
+            "msd" | "decathlon" => Layout::Msd,
+            o => return Err(Error::invalid("--layout", format!("unknown layout '{o}'; expected generic, isic2016, kvasir, brain-tumor, smdg-disc, smdg-cup, msd"))),
         })
     }
 }
@@ -281,6 +285,44 @@ pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<S
                 &root.join("masks"),
                 Some(modality.unwrap_or(Modality::Mri)),
             )
+        }
+        Layout::Msd => {
+            let (imgs, labels) = (root.join("imagesTr"), root.join("labelsTr"));
+            if !imgs.is_dir() || !labels.is_dir() {
+                return Err(missing(
+                    "Medical Segmentation Decathlon (imagesTr/, labelsTr/)",
+                ));
+            }
+            let rd = std::fs::read_dir(&imgs).map_err(|e| Error::Io {
+                path: imgs.clone(),
+                source: e,
+            })?;
+            let mut v: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && crate::io::nifti::is_nifti_name(p))
+                // macOS resource forks (._case.nii.gz) ship in some MSD archives.
+                .filter(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("._"))
+                })
+                .collect();
+            v.sort();
+            let samples = v
+                .into_iter()
+                .map(|img| {
+                    let label = labels.join(img.file_name().unwrap_or_default());
+                    SegSample {
+                        id: rel_id(root, &img),
+                        mask: label.is_file().then_some(label),
+                        image: img,
+                        modality,
+                    }
+                })
+                .collect();
+            Ok(SegDataset {
+                name: "msd".into(),
+                samples,
+            })
         }
         Layout::SmdgDisc | Layout::SmdgCup => {
             let (structure, smdg_dir, name) = if layout == Layout::SmdgDisc {

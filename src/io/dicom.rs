@@ -13,7 +13,7 @@
 //! Writing ([`derive`]): the source's dataset with the perturbed frame as its pixel data in the
 //! source's stored representation (BitsAllocated / BitsStored / PixelRepresentation, the same
 //! rescale), uncompressed explicit VR little endian, one frame per file, a new SOPInstanceUID and
-//! SeriesInstanceUID (deterministic, `2.25.` UUID-derived from the source's UIDs and what was
+//! SeriesInstanceUID (deterministic, `2.25.` UUID-derived from the source's UIDs, its path and what was
 //! done), ImageType DERIVED\SECONDARY and a DerivationDescription naming the perturbation, level,
 //! strength and SSIM.
 
@@ -470,6 +470,9 @@ pub struct Derivation<'a> {
     pub ssim: f64,
     /// The source frame this file holds.
     pub frame: u32,
+    /// The source's path relative to the input root: two files that share a SOPInstanceUID
+    /// (copies, relabelled exports) still get different derived UIDs.
+    pub source: &'a str,
 }
 
 /// A UID under the `2.25.` root (ITU-T X.667: a UUID as one decimal integer), from a SHA-256 of
@@ -519,7 +522,7 @@ pub fn derive(src: &DicomSource, img: &Image, how: &Derivation<'_>) -> Result<Ve
     let old_series = text(&obj, tags::SERIES_INSTANCE_UID).unwrap_or_default();
     let level = format!("L{}", how.level);
     let frame = how.frame.to_string();
-    let sop = derived_uid(&[&old_sop, &frame, how.perturbation, &level]);
+    let sop = derived_uid(&[&old_sop, how.source, &frame, how.perturbation, &level]);
     let series = derived_uid(&[&old_series, how.perturbation, &level]);
     let put = |obj: &mut DefaultDicomObject, tag: Tag, vr: VR, v: &str| {
         obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));

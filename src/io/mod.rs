@@ -768,6 +768,35 @@ pub fn read_mask(path: &Path, expected: Option<(usize, usize)>) -> Result<Mask> 
     })
 }
 
+/// The mask of slice `frame` of a volume's label file: a NIfTI label volume (a voxel is
+/// foreground when its label is not 0: every labelled structure together), or any 2-D mask file
+/// ([`read_mask`]; its frame must be 0 or None).
+pub fn read_mask_frame(path: &Path, frame: Option<u32>) -> Result<Mask> {
+    let bytes = read_file(path)?;
+    if nifti::is_nifti_name(path) || nifti_magic(&bytes) {
+        let src = nifti::open(&bytes, path)?;
+        let k = frame.unwrap_or(0) as usize;
+        if k >= src.dims[2] {
+            return Err(Error::Shape {
+                what: format!("label volume {}", path.display()),
+                expected: format!("a slice {k} (the image's)"),
+                found: format!("{} slices", src.dims[2]),
+            });
+        }
+        let n = src.dims[0] * src.dims[1];
+        let data = src.values[k * n..(k + 1) * n]
+            .iter()
+            .map(|&v| u8::from(v != 0.0))
+            .collect();
+        return Ok(Mask {
+            width: src.dims[0],
+            height: src.dims[1],
+            data,
+        });
+    }
+    read_mask(path, None)
+}
+
 /// The binarisation rule of [`read_mask`] on integer codes of a dtype whose maximum is `max`.
 pub fn binarise(values: &[u16], max: u16) -> Vec<u8> {
     let peak = values.iter().copied().max().unwrap_or(0);

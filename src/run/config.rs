@@ -185,6 +185,10 @@ pub struct DatasetConfig {
     pub masks: Option<PathBuf>,
     /// Overrides the run's perturbation selection for this dataset.
     pub perturbations: Option<Vec<String>>,
+    /// Volumes (NIfTI, multi-frame DICOM, DICOM series): which slices are samples, `all`
+    /// (default), `mid` or an index from 0 (src/io/slices.rs).
+    #[serde(default)]
+    pub slices: Option<String>,
 }
 
 fn default_reader() -> String {
@@ -265,7 +269,7 @@ fn default_task() -> String {
 }
 
 /// Dataset readers known to [`super::data::open`].
-pub const READERS: [&str; 10] = [
+pub const READERS: [&str; 11] = [
     "generic",
     "manifest",
     "isic2016",
@@ -273,6 +277,7 @@ pub const READERS: [&str; 10] = [
     "brain-tumor",
     "smdg-disc",
     "smdg-cup",
+    "msd",
     "vqa",
     "caption",
     "grounding",
@@ -291,6 +296,7 @@ impl DatasetConfig {
             image_root: None,
             masks: None,
             perturbations: None,
+            slices: None,
         }
     }
     /// The dataset's modality, when it has one.

@@ -107,8 +107,11 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
     finish(d, items)
 }
 
-fn finish(d: &DatasetConfig, listing: io::Listing) -> Result<Vec<Sample>> {
+fn finish(d: &DatasetConfig, mut listing: io::Listing) -> Result<Vec<Sample>> {
     let what = format!("dataset '{}'", d.name);
+    let slices = io::slices::Slices::parse(d.slices.as_deref().unwrap_or("all"))
+        .map_err(|e| Error::other(what.clone(), e.to_string()))?;
+    listing.items = io::slices::expand(std::mem::take(&mut listing.items), slices);
     // An image without a mask is kept: its units fail with a named error when they run, and a
     // folder entry that cannot be listed (dangling link, loop) is one sample whose reading fails
     // with the named error: one bad item never stops the run.

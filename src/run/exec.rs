@@ -1078,7 +1078,7 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
     let mut truth = None;
     if let Some(mp) = &s.mask {
         // The segmentation module's readers: its mask rule (> half range, or > 0 for 0/1 label PNGs).
-        let mask = crate::dataset::read_mask(mp)?;
+        let mask = crate::io::read_mask_frame(mp, s.frame)?;
         if (mask.width, mask.height) != (image.width, image.height) {
             return Err(Error::Shape {
                 what: format!("mask {}", mp.display()),
