@@ -71,6 +71,7 @@ fn bench(c: &mut Criterion) {
         modality: None,
         vlm: None,
         relative: "p.png".into(),
+        frame: None,
     };
     let run_all = |ev: &mut Box<dyn UnitEvaluator>| {
         let inputs: Vec<UnitInput<'_>> = items

@@ -333,6 +333,7 @@ fn perturbed_levels_use_the_warped_mask_and_fill_every_unit() {
             limit: None,
             masks: None,
             perturbations: None,
+            slices: None,
             sample_seed: 42,
             image_root: None,
         }],

@@ -204,6 +204,7 @@ fn run(j: &Job) -> Vec<Record> {
             limit: None,
             masks: None,
             perturbations: None,
+            slices: None,
             sample_seed: 42,
             image_root: None,
         }],
