@@ -221,15 +221,18 @@ fn phantoms_look_like_their_modality() {
 
 #[test]
 fn beam_hardening_matches_closed_form() {
-    // an off-centre elliptical body with texture on a black background
+    // an off-centre elliptical body with texture on a dim background (0.04, below the body
+    // threshold, so pixels beyond R are visible and must stay exactly as they are)
     let (w, h) = (50, 40);
     let mut img = Image::new(w, h, 1);
     for y in 0..h {
         for x in 0..w {
             let (u, v) = ((x as f32 - 28.0) / 17.0, (y as f32 - 18.0) / 14.0);
-            if u * u + v * v <= 1.0 {
-                img.data[y * w + x] = 0.3 + 0.5 * ((x * 7 + y * 3) % 11) as f32 / 10.0;
-            }
+            img.data[y * w + x] = if u * u + v * v <= 1.0 {
+                0.3 + 0.5 * ((x * 7 + y * 3) % 11) as f32 / 10.0
+            } else {
+                0.04
+            };
         }
     }
     // independent centre and radius: centroid of pixels > 0.05, max distance of those pixels
@@ -246,19 +249,38 @@ fn beam_hardening_matches_closed_form() {
     let g = BodyGeometry::of(&img.data, w, h);
     assert!((g.cx - cx).abs() < 1e-9 && (g.cy - cy).abs() < 1e-9 && (g.r_max - r_max).abs() < 1e-9);
     let p = pert("ct_beam_hardening");
-    for s in [0.3f32, 1.0, 1.7] {
+    // cupping (spec/perturbations.md, corrected): the centre darkens, x (1 - s (1 - (r/R)^2))
+    // for r <= R, identity outside
+    let (_, s_max) = p.info().strength_range;
+    for s in [0.3f32, 0.7, s_max] {
         let out = p.apply(&img, s, &ctx(1)).unwrap();
         for y in 0..h {
             for x in 0..w {
                 let r2 = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)) / (r_max * r_max);
-                let want = (img.data[y * w + x] as f64 * (1.0 - s as f64 * r2)).clamp(0.0, 1.0);
+                let f = if r2 <= 1.0 {
+                    1.0 - s as f64 * (1.0 - r2)
+                } else {
+                    1.0
+                };
+                let want = (img.data[y * w + x] as f64 * f).clamp(0.0, 1.0);
                 let got = out.data[y * w + x] as f64;
                 assert!(
                     (got - want).abs() < 1e-6,
                     "({x},{y}) s={s}: {got} vs {want}"
                 );
+                if r2 > 1.0 {
+                    assert_eq!(got as f32, img.data[y * w + x], "({x},{y}) beyond R");
+                }
             }
         }
+        // cupping: the centre loses the fraction s (all of it once s >= 1), the rim nothing
+        let (ix, iy) = (cx.round() as usize, cy.round() as usize);
+        let centre = out.data[iy * w + ix] / img.data[iy * w + ix];
+        let want = (1.0 - s as f64).max(0.0);
+        assert!(
+            (centre as f64 - want).abs() < 0.01,
+            "centre factor {centre} at s={s}"
+        );
     }
 }
 
