@@ -360,7 +360,10 @@ mod tests {
             assert_eq!(all, (0..h as u32).collect::<Vec<_>>(), "h = {h}");
             let unmoved: Vec<_> = segs.iter().filter(|(_, c)| c.is_none()).collect();
             assert_eq!(unmoved.len(), 1);
-            assert!(unmoved[0].0.contains(&0), "h = {h}: ky = 0 unmoved");
+            // torchio's floor(h t) boundaries can leave the centre segment empty on tiny images
+            if h >= 7 {
+                assert!(unmoved[0].0.contains(&0), "h = {h}: ky = 0 unmoved");
+            }
         }
         // torchio sort_spectra: the first segment takes the copy the centre segment displaced
         let segs = segment_rows(10, &[0.2, 0.4, 0.6, 0.8]);
@@ -402,6 +405,10 @@ mod tests {
         }
         let p = MriMotion.prepare(&img, &Ctx::new(0, 0)).unwrap();
         assert_eq!(p.apply(0.0).data, img.data);
+        let mut img = Image::new(6, 40, 2);
+        for (i, v) in img.data.iter_mut().enumerate() {
+            *v = ((i * 7) % 5) as f32 / 4.0;
+        }
         let plan = motion_plan(&img, &Ctx::new(0, 0));
         assert_eq!(plan.fill, vec![0.0, 0.0]);
         let moved: usize = plan.segments.iter().map(|s| s.rows.len()).sum();
