@@ -26,7 +26,8 @@ MFR_HD float mfr_ct_photon_starvation(float v, float n, float s) {
     return v + s * sqrtf(vp + 0.01f) * n;
 }
 
-// ct_beam_hardening: x (1 - s q), q = 1 - cupping_factor(geometry, x, y, 1) prepared per pixel.
+// ct_beam_hardening (cupping, centre darker): x (1 - s q), q = 1 - (r/R)^2 inside the body
+// outline and 0 outside, prepared per pixel on the host (beam_hardening.rs `cupping_field`).
 MFR_HD float mfr_ct_beam_hardening(float v, float q, float s) { return v * (1.0f - s * q); }
 
 // ct_metal_streaks: x + s F, F the prepared streak field.

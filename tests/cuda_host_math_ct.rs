@@ -2,8 +2,8 @@
 //! the CPU CT perturbations ct_window_level, ct_photon_starvation, ct_beam_hardening and
 //! ct_metal_streaks of
 //! src/perturb/ct/: bit-identical over odd sizes, grey and RGB, several seeds and strengths. The
-//! per-image parameter (window_level u) and prepared field (beam_hardening q) are rebuilt here
-//! from the same public building blocks as the CPU `prepare`; the photon-starvation noise is the
+//! per-image parameter (window_level u) is rebuilt here from the same public building blocks as
+//! the CPU `prepare`, the beam-hardening cup depth q = 1 - (r/R)^2 (0 outside R) from its closed form; the photon-starvation noise is the
 //! kernel's own Philox draw (normal, stream 0, plane index).
 //! ct_metal_streaks' field is the CPU's own `metal_streak_field` (the wrapper uploads the same).
 
@@ -63,14 +63,24 @@ mod host {
                     let mut noise = vec![0.0f32; n];
                     rng.fill_normal(0, &mut noise);
                     let geom = BodyGeometry::of(&mean_plane(&img.data, w, h, c), w, h);
+                    // cup depth 1 - (r/R)^2 inside the outline, 0 outside (spec/perturbations.md)
                     let q: Vec<f32> = (0..n)
                         .map(|i| {
                             let dx = (i % w) as f64 - geom.cx;
                             let dy = (i / w) as f64 - geom.cy;
                             let qq = (dx * dx + dy * dy) / (geom.r_max * geom.r_max);
-                            1.0 - (1.0 - 1.0 * qq as f32)
+                            if qq <= 1.0 {
+                                (1.0 - qq) as f32
+                            } else {
+                                0.0
+                            }
                         })
                         .collect();
+                    if *id == "ct_beam_hardening" {
+                        // the cup is deepest at the body centre and never negative
+                        assert!(q.iter().all(|&v| (0.0..=1.0).contains(&v)));
+                        assert!(q.iter().any(|&v| v > 0.9));
+                    }
                     let prepared = pert.prepare(&img, &ctx).unwrap();
                     for f in [0.0f32, 0.013, 0.25, 0.6, 1.0] {
                         let s = lo + (hi - lo) * f;

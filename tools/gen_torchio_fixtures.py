@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Fixtures for the MRI perturbations: torchio's deterministic BiasField and Ghosting transforms
-applied to small 2-D images (as 1 x H x W x 1 volumes), written to
-tests/fixtures/torchio_bias_field.json and tests/fixtures/torchio_ghosting.json.
+"""Fixtures for the MRI perturbations: torchio's deterministic BiasField, Ghosting and Motion
+transforms applied to small 2-D images, written to tests/fixtures/torchio_bias_field.json,
+tests/fixtures/torchio_ghosting.json and tests/fixtures/torchio_motion.json.
 
 Pinned versions (also in tools/requirements-fixtures.txt):
     torchio==1.2.1
@@ -10,7 +10,14 @@ Pinned versions (also in tools/requirements-fixtures.txt):
 
 Run from the repository root: python tools/gen_torchio_fixtures.py
 The Rust tests (tests/medical_ct_mri_us_xray.rs) compare medfm_robust::perturb::mri::
-torchio_bias_field / torchio_ghosting with these outputs within 1e-5.
+torchio_bias_field / torchio_ghosting with these outputs within 1e-5, and torchio_motion within
+the tolerance stated there.
+Motion: torchio splits k-space along the LAST spatial axis, so the image (H x W) goes in as the
+volume 1 x 1 x W x H (spatial axes: a singleton, x, y), i.e. phase encoding along the image rows'
+index y, and every motion rotates about the singleton axis (degrees (a, 0, 0)) and translates in
+the (x, y) plane (translation (0, t1, t2) mm, 1 mm voxels). SimpleITK's LPS frame flips the first
+two axes of torchio's identity RAS affine, so in index coordinates the copy samples the image at
+c + R(-a) (p - c) + (-t1, t2), c = (W/2, H/2): the Rust test converts with exactly that rule.
 Layout: images are row-major lists (index y * width + x); torchio's first spatial axis is the
 image row (y), its second the column (x).
 """
@@ -79,6 +86,31 @@ def ghosting_cases(rng):
     return cases
 
 
+def motion_cases(rng):
+    cases = []
+    for (h, w, k) in [(24, 20, 2), (17, 23, 3), (32, 32, 4), (21, 16, 1)]:
+        img = test_image(rng, h, w)
+        for amp in [3.0, 12.0]:
+            degrees = np.zeros((k, 3))
+            degrees[:, 0] = rng.uniform(-amp, amp, k)
+            translation = np.zeros((k, 3))
+            translation[:, 1:] = rng.uniform(-amp / 4, amp / 4, (k, 2))
+            step = 1.0 / (k + 1)
+            times = np.arange(1, k + 1) * step + rng.uniform(-0.3 * step, 0.3 * step, k)
+            t = tio.Motion(degrees=degrees, translation=translation, times=times,
+                           image_interpolation="linear")
+            vol = torch.from_numpy(img.T[None, None].copy())
+            out = t(vol)[0, 0].numpy().T
+            cases.append({
+                "height": h, "width": w,
+                "degrees": [float(d) for d in degrees[:, 0]],
+                "translation": [[float(a), float(b)] for a, b in translation[:, 1:]],
+                "times": [float(v) for v in times],
+                "input": flat(img), "output": flat(out),
+            })
+    return cases
+
+
 def main():
     check_versions()
     rng = np.random.default_rng(20261128)
@@ -88,6 +120,12 @@ def main():
         with open(path, "w") as f:
             json.dump({"meta": meta, "cases": cases}, f)
         print(f"wrote {path}: {len(cases)} cases")
+    # its own generator, so the cases above stay byte for byte what they were
+    path = os.path.join(OUT_DIR, "torchio_motion.json")
+    cases = motion_cases(np.random.default_rng(20261202))
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "cases": cases}, f)
+    print(f"wrote {path}: {len(cases)} cases")
 
 
 if __name__ == "__main__":

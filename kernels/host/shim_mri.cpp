@@ -18,10 +18,8 @@ void mfr_host_mri_ghosting(const float* in, const float* g, float* out, uint64_t
 // (kernels/host/emu_mri_motion.cpp); here only the constants the packing must agree with.
 #include "../mri_motion.cuh"
 
-// The kernel's limits and table width, for the check against src/backend/motion_pack.rs:
-// out[0] = MFR_MOTION_META_WORDS, out[1] = MFR_MOTION_FFT_MAX, out[2] = MFR_MOTION_MAX_SIDE.
-extern "C" void mfr_host_motion_constants(uint64_t out[3]) {
+// out[0] = MFR_MOTION_META_WORDS, out[1] = MFR_MOTION_THREADS (src/backend/motion_pack.rs).
+extern "C" void mfr_host_motion_constants(uint64_t out[2]) {
     out[0] = MFR_MOTION_META_WORDS;
-    out[1] = MFR_MOTION_FFT_MAX;
-    out[2] = MFR_MOTION_MAX_SIDE;
+    out[1] = MFR_MOTION_THREADS;
 }

@@ -14,8 +14,7 @@ use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use crate::image::Image;
-use crate::perturb::common::body::{mean_plane, BodyGeometry};
-use crate::perturb::ct::metal_streak_field;
+use crate::perturb::ct::{cupping_field, metal_streak_field};
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
@@ -43,22 +42,13 @@ pub fn prepare_param(id: &str, ctx: &Ctx) -> f32 {
     }
 }
 
-/// The prepared per-pixel field of `id` (beam_hardening: q = (r / r_max)^2 about the body
-/// centre, rounded as the CPU twin rounds it; others empty).
+/// The prepared per-pixel field of `id` (beam_hardening: the cup depth q = 1 - (r / R)^2 inside
+/// the body outline, 0 outside, from the CPU's own [`cupping_field`]; others empty).
 pub fn prepare_field(id: &str, img: &Image) -> Vec<f32> {
     if id != "ct_beam_hardening" {
         return Vec::new();
     }
-    let (w, h) = (img.width, img.height);
-    let geom = BodyGeometry::of(&mean_plane(&img.data, w, h, img.channels), w, h);
-    (0..w * h)
-        .map(|i| {
-            let dx = (i % w) as f64 - geom.cx;
-            let dy = (i / w) as f64 - geom.cy;
-            let q = (dx * dx + dy * dy) / (geom.r_max * geom.r_max);
-            1.0 - (1.0 - q as f32)
-        })
-        .collect()
+    cupping_field(img)
 }
 
 /// Perturb every image of `input` with CT perturbation `id` at its strength; `params` and

@@ -51,6 +51,29 @@ pub fn ifft2(spec: &mut [Complex64], w: usize, h: usize) {
     }
 }
 
+/// Unnormalised 1-D DFT of every column of a row-major `w x h` array in place (forward
+/// `e^{-2 pi i k n / h}`, or inverse `e^{+...}` without the `1 / h` factor): the transform along
+/// y alone, for k-space operations that mask whole ky rows (mri_motion).
+pub fn fft_columns(data: &mut [Complex64], w: usize, h: usize, inverse: bool) {
+    debug_assert_eq!(data.len(), w * h);
+    let mut planner = FftPlanner::<f64>::new();
+    let f = if inverse {
+        planner.plan_fft_inverse(h)
+    } else {
+        planner.plan_fft_forward(h)
+    };
+    let mut col = vec![Complex64::new(0.0, 0.0); h];
+    for x in 0..w {
+        for y in 0..h {
+            col[y] = data[y * w + x];
+        }
+        f.process(&mut col);
+        for y in 0..h {
+            data[y * w + x] = col[y];
+        }
+    }
+}
+
 /// Circular shift of a row-major plane by (dy, dx) (numpy `roll` on both axes).
 fn roll<T: Copy>(data: &[T], w: usize, h: usize, dy: usize, dx: usize) -> Vec<T> {
     let mut out = data.to_vec();

@@ -6,7 +6,7 @@ mod metal_streaks;
 mod photon_starvation;
 mod window_level;
 
-pub use beam_hardening::{cupping_factor, CtBeamHardening};
+pub use beam_hardening::{cupping_depth, cupping_field, CtBeamHardening};
 pub use metal_streaks::{metal_streak_field, CtMetalStreaks};
 pub use photon_starvation::CtPhotonStarvation;
 pub use window_level::CtWindowLevel;

@@ -9,7 +9,11 @@ pub use bias_field::{
     bias_coefficients, torchio_bias_field, unit_log_field, MriBiasField, BIAS_ORDER,
 };
 pub use ghosting::{ghost_field, ghost_settings, torchio_ghosting, MriGhosting};
-pub use motion::{motion_scale, motion_spectra, MotionSpectra, MriMotion};
+pub use motion::{
+    motion_centre, motion_cos_sin, motion_delta, motion_plan, motion_rigid, motion_sample,
+    segment_kernel, segment_rows, torchio_motion, MotionPlan, MovedSegment, MriMotion, Rigid,
+    MOTION_MOVES,
+};
 
 use super::Perturbation;
 
