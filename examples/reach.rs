@@ -2,7 +2,8 @@
 //! (assets/real/manifest.json, made by tools/gen_real_images.py), the strongest SSIM band the
 //! default calibration reaches in band (L1..L5, `wang` SSIM, seed 0, the image quantised to its
 //! own bit depth as `perturb` writes it), the SSIM at the top of the strength range, and the
-//! lowest SSIM of a 41-point sweep over the range (the saturation level). Writes
+//! lowest SSIM of a 41-point sweep over the range (the saturation level) and the largest SSIM
+//! rise between neighbouring sweep points (after quantisation to the image's depth). Writes
 //! assets/real/reach.json, which `medfm-robust list --markdown` renders into docs/perturbations.md.
 //!
 //!     cargo run --release --example reach            # rewrite assets/real/reach.json
@@ -67,13 +68,14 @@ fn main() {
                 .max();
             let (lo, hi) = p.info().strength_range;
             let prepared = p.prepare(&l.image, &ctx).expect("prepare");
-            let mut min_ssim = 1.0f64;
-            let mut at_max = 1.0f64;
+            let (mut min_ssim, mut at_max, mut prev, mut up) = (1.0f64, 1.0f64, 1.0f64, 0.0f64);
             for k in 0..=40 {
                 let s = lo + (hi - lo) * k as f32 / 40.0;
                 let out = prepared.apply(s).quantised(l.depth);
                 let v = reference.ssim(&out).expect("ssim");
                 min_ssim = min_ssim.min(v);
+                up = up.max(v - prev);
+                prev = v;
                 if k == 40 {
                     at_max = v;
                 }
@@ -82,6 +84,7 @@ fn main() {
             serde_json::json!({
                 "id": id, "image": file, "modality": m.as_str(),
                 "max_level": max_level, "ssim_at_max": round(at_max), "min_ssim": round(min_ssim),
+                "max_upstep": round(up),
                 "range": [lo, hi],
             })
         })

@@ -139,7 +139,11 @@ pub fn reach_markdown(json: &str, notes_json: &str) -> String {
          range. Images: assets/real/ (tools/gen_real_images.py, from files inside the pydicom \
          3.0.2, nibabel 5.4.2 and scikit-image 0.26 wheels; provenance and licences in \
          assets/real/README.md). Measured by `cargo run --release --example reach` into \
-         assets/real/reach.json. `-`: no band in reach.\n\n",
+         assets/real/reach.json. `-`: no band in reach. One draw per image (seed 0): the random \
+         fields and motions of another draw move these numbers, measured by up to about 0.13 \
+         (the real-image galleries use another draw: there mri_bias_field reaches 0.543, L5, on \
+         mri_abdomen.png against 0.675 here, and mri_motion 0.597, just short of L5, against \
+         0.582 here).\n\n",
     );
     let mut modalities: Vec<&str> = Vec::new();
     for r in rows {
