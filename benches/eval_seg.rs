@@ -72,6 +72,7 @@ fn bench(c: &mut Criterion) {
         vlm: None,
         relative: "p.png".into(),
         frame: None,
+        volume: false,
     };
     let run_all = |ev: &mut Box<dyn UnitEvaluator>| {
         let inputs: Vec<UnitInput<'_>> = items

@@ -214,7 +214,10 @@ impl Writer {
                     item.strength.unwrap_or(f32::NAN),
                     measured
                 );
-                let bytes = io::nifti::write_slice(source, &item.image, *slice, &desc, *gz)?;
+                let bytes = match slice {
+                    Some(k) => io::nifti::write_slice(source, &item.image, *k, &desc, *gz)?,
+                    None => io::nifti::write_volume(source, &item.image, &desc, *gz)?,
+                };
                 (bytes, measured)
             }
             None => {
@@ -352,6 +355,7 @@ fn describe(items: &[InputItem], opts: &GenerateOptions) -> Described {
                     vlm: None,
                     relative: it.relative.clone(),
                     frame: it.frame,
+                    volume: it.volume,
                 }
             })
             .collect();

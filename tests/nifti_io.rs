@@ -150,3 +150,90 @@ fn slices_expand_volumes_into_items() {
         [Some(2), Some(2)]
     );
 }
+
+/// A volume of `d` identical slices (a smooth pattern with a bright block).
+fn same_slices(w: usize, h: usize, d: usize) -> medfm_robust::Image {
+    let mut plane = vec![0.0f32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let inside = (w / 4..w / 2).contains(&x) && (h / 3..2 * h / 3).contains(&y);
+            plane[y * w + x] =
+                0.3 + 0.2 * ((x as f32 / 5.0).sin()) + if inside { 0.4 } else { 0.0 };
+        }
+    }
+    medfm_robust::Image::from_planes(w, h, d, plane.repeat(d))
+}
+
+#[test]
+fn volume_forms_draw_per_slice_or_once_or_volumetrically() {
+    use medfm_robust::perturb::{registry, volume, Ctx, Perturbation};
+    let vol = same_slices(48, 40, 3);
+    let ctx = Ctx::new(3, 77);
+    let run = |id: &str, s: f32| {
+        let v = volume::Volume {
+            inner: registry::by_id(id).unwrap(),
+        };
+        v.prepare(&vol, &ctx).unwrap().apply(s)
+    };
+    // Per slice: each slice its own noise.
+    let n = run("gaussian_noise", 0.1);
+    assert_ne!(n.plane(0), n.plane(1));
+    // One acquisition: identical slices stay identical (same ghost spacing, same motion).
+    for id in ["mri_ghosting", "mri_motion"] {
+        let g = run(id, 0.6);
+        assert_ne!(g.plane(0), vol.plane(0), "{id} changed the image");
+        assert_eq!(g.plane(0), g.plane(2), "{id}");
+    }
+    // Own: a 3-D field that varies along z; with one slice it is the 2-D op.
+    let b = run("mri_bias_field", 1.0);
+    assert_ne!(b.plane(0), b.plane(2));
+    let one = same_slices(48, 40, 1);
+    let p = registry::by_id("mri_bias_field").unwrap();
+    let v1 = volume::Volume { inner: p }
+        .prepare(&one, &ctx)
+        .unwrap()
+        .apply(1.0);
+    let flat = p.prepare(&one, &ctx).unwrap().apply(1.0);
+    for (a, b) in v1.data.iter().zip(&flat.data) {
+        assert!((a - b).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn a_volume_ssim_is_the_mean_of_its_slices() {
+    use medfm_robust::ssim::{ssim, SsimVariant};
+    let a = same_slices(40, 36, 3);
+    let mut b = a.clone();
+    for (i, v) in b.data.iter_mut().enumerate() {
+        *v = (*v + 0.05 * ((i * 7919 % 13) as f32 / 13.0 - 0.5) * (1 + i / (40 * 36)) as f32)
+            .clamp(0.0, 1.0);
+    }
+    let whole = ssim(&a, &b, SsimVariant::Wang).unwrap();
+    let slices: f64 = (0..3)
+        .map(|k| {
+            let s = |x: &medfm_robust::Image| medfm_robust::perturb::volume::slice(x, k);
+            ssim(&s(&a), &s(&b), SsimVariant::Wang).unwrap()
+        })
+        .sum::<f64>()
+        / 3.0;
+    assert!((whole - slices).abs() < 1e-12, "{whole} vs {slices}");
+}
+
+#[test]
+fn a_written_volume_keeps_shape_datatype_and_affine() {
+    let src = open("float_4d.nii.gz").unwrap();
+    let mut img = src.volume_image();
+    for v in img.data.iter_mut().step_by(5) {
+        *v *= 0.5;
+    }
+    let bytes = nifti::write_volume(&src, &img, "t", true).unwrap();
+    let back = nifti::open(&bytes, Path::new("v.nii.gz")).unwrap();
+    assert_eq!(back.dims, src.dims);
+    assert_eq!(back.datatype, src.datatype);
+    assert_eq!(back.affine(), src.affine());
+    let want = src.as_written(&img);
+    for (i, v) in back.values.iter().enumerate() {
+        let p = src.scale.to_physical(want.data[i]);
+        assert!((v - p).abs() <= 1e-3 * p.abs().max(1.0));
+    }
+}

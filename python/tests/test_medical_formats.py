@@ -104,3 +104,25 @@ def test_perturb_on_nifti_writes_slices_nibabel_reads(cli, tmp_path):
         got = unit(d.get_fdata()[:, :, 0])
         # medfm-robust's image x is the first voxel axis and y the second: transpose to rows.
         assert abs(ssim(clean.T, got.T) - rec["ssim"]) < 1e-6, rec["output"]
+
+
+def test_perturb_volume_mode_writes_volumes_with_their_shape_and_affine(cli, tmp_path):
+    src = FIXTURES / "nifti" / "msd" / "imagesTr"
+    out = tmp_path / "out"
+    cli("perturb", "--input", src, "--out", out, "--slices", "volume", "--modality", "mri",
+        "--perturbations", "gaussian_noise,mri_bias_field,mri_ghosting", "--levels", "2")
+    recs = manifest(out)
+    assert len(recs) == 3 * 2 and all(r.get("frame") is None for r in recs)
+    for rec in recs:
+        s = nib.load(rec["source"])
+        d = nib.load(out / rec["output"])
+        assert d.shape == s.shape and d.get_data_dtype() == s.get_data_dtype()
+        assert np.allclose(d.affine, s.affine, atol=1e-6)
+        lo, hi = float(s.header["cal_min"]), float(s.header["cal_max"])
+        x = (s.get_fdata() - lo) / (hi - lo)
+        y = (d.get_fdata() - lo) / (hi - lo)
+        # SSIM over a volume: the mean of its slices' SSIM (docs/medical.md).
+        mean = np.mean([ssim(x[:, :, k].T, y[:, :, k].T) for k in range(x.shape[2])])
+        assert abs(mean - rec["ssim"]) < 1e-6, rec["output"]
+        if rec["in_band"]:
+            assert 0.80 <= rec["ssim"] <= 0.89

@@ -42,8 +42,10 @@ pub struct PerturbArgs {
     /// perturbations write the warped mask too.
     #[arg(long)]
     pub masks: Option<PathBuf>,
-    /// Volumes (multi-frame DICOM files, DICOM series folders): which slices become images:
-    /// `all`, `mid` (the middle slice) or an index from 0.
+    /// Volumes (NIfTI, multi-frame DICOM files, DICOM series folders): which slices become
+    /// images: `all`, `mid` (the middle slice) or an index from 0; `volume`: each NIfTI volume is
+    /// perturbed and calibrated as a whole (SSIM = mean of its slices') and written with its
+    /// shape and affine.
     #[arg(long, default_value = "all")]
     pub slices: String,
     #[arg(long, value_enum, default_value = "wang")]

@@ -32,6 +32,8 @@ pub struct InputItem {
     pub modality: Option<Modality>,
     /// The frame (slice) of a multi-frame file or volume this item is; None: a 2-D image.
     pub frame: Option<u32>,
+    /// The whole volume as one item (`--slices volume`, NIfTI).
+    pub volume: bool,
 }
 
 /// A folder entry that could not be listed.
@@ -64,6 +66,7 @@ impl Listing {
             mask: None,
             modality: None,
             frame: None,
+            volume: false,
         }));
         v.sort_by(|a, b| a.relative.cmp(&b.relative));
         v
@@ -135,6 +138,7 @@ fn scan_dir(root: &Path, exclude: Option<&Path>) -> Listing {
                         mask: None,
                         modality: None,
                         frame: None,
+                        volume: false,
                     });
                 }
             }
@@ -310,6 +314,7 @@ fn read_manifest(path: &Path) -> Result<Vec<InputItem>> {
             mask: mask.as_deref().map(resolve),
             modality,
             frame: None,
+            volume: false,
         });
     }
     Ok(items)

@@ -149,7 +149,8 @@ pub enum Medical {
     /// The parsed NIfTI volume and the slice the image is.
     Nifti {
         source: std::sync::Arc<nifti::NiftiSource>,
-        slice: u32,
+        /// None: the whole volume (an image whose channels are its slices).
+        slice: Option<u32>,
         gz: bool,
     },
 }
@@ -159,6 +160,24 @@ pub enum Medical {
 pub fn read_frame(path: &Path, frame: Option<u32>) -> Result<Loaded> {
     let bytes = read_file(path)?;
     decode_frame(&bytes, path, frame)
+}
+
+/// A NIfTI volume as one image whose channels are its slices (src/perturb/volume.rs).
+pub fn read_volume(path: &Path) -> Result<Loaded> {
+    let bytes = read_file(path)?;
+    let src = nifti::open(&bytes, path)?;
+    let image = src.volume_image();
+    Ok(Loaded {
+        image,
+        depth: src.depth(),
+        format: Format::Nifti,
+        warnings: Vec::new(),
+        medical: Some(Medical::Nifti {
+            source: std::sync::Arc::new(src),
+            slice: None,
+            gz: bytes.starts_with(&[0x1f, 0x8b]),
+        }),
+    })
 }
 
 /// An uncompressed NIfTI-1 header: sizeof_hdr 348 (either byte order) and the n+1 magic.
@@ -223,7 +242,7 @@ pub fn decode_frame(bytes: &[u8], path: &Path, frame: Option<u32>) -> Result<Loa
             warnings,
             medical: Some(Medical::Nifti {
                 source: std::sync::Arc::new(src),
-                slice: k,
+                slice: Some(k),
                 gz: bytes.starts_with(&[0x1f, 0x8b]),
             }),
         });

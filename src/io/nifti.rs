@@ -284,6 +284,12 @@ impl NiftiSource {
         Ok(Image::from_planes(self.dims[0], self.dims[1], 1, data))
     }
 
+    /// The whole volume on the working scale: one plane per slice.
+    pub fn volume_image(&self) -> Image {
+        let data = self.values.iter().map(|&p| self.scale.to_unit(p)).collect();
+        Image::from_planes(self.dims[0], self.dims[1], self.dims[2], data)
+    }
+
     /// Integer datatypes of at most 8 bits quantise like 8-bit images, others like 16-bit.
     pub fn depth(&self) -> BitDepth {
         if matches!(self.datatype, 2 | 256) {
@@ -317,7 +323,7 @@ impl NiftiSource {
             .iter()
             .map(|&s| self.scale.to_unit(s * self.slope + self.inter))
             .collect();
-        Image::from_planes(img.width, img.height, 1, data)
+        Image::from_planes(img.width, img.height, img.channels, data)
     }
 
     /// The affine's 4x4 matrix (sform when sform_code > 0, else qform, else pixdim scaling), the
@@ -375,6 +381,23 @@ impl NiftiSource {
     }
 }
 
+/// The whole volume `img` (one plane per slice, [`NiftiSource::volume_image`]'s layout) as a
+/// .nii (or .nii.gz) file with the source's shape, datatype, scaling and affine.
+pub fn write_volume(
+    src: &NiftiSource,
+    img: &Image,
+    description: &str,
+    gz: bool,
+) -> Result<Vec<u8>> {
+    let mut h = src.header.clone();
+    // A 4-D source's first volume: written as 3-D.
+    put_i16(&mut h, 40, 3);
+    for d in 4..8 {
+        put_i16(&mut h, 40 + 2 * d, 1);
+    }
+    encode(h, src, img, description, gz)
+}
+
 /// Slice `k` of `src` holding `img`, as a .nii (or .nii.gz when `gz`) file: see the module
 /// documentation. `description` goes into the header's 80-byte `descrip`.
 pub fn write_slice(
@@ -402,6 +425,17 @@ pub fn write_slice(
         let v = get_f32(&h, q) as f64 + s;
         put_f32(&mut h, q, v as f32);
     }
+    encode(h, src, img, description, gz)
+}
+
+/// Header `h` (vox_offset and descrip set here) and the voxels of `img` in the source's datatype.
+fn encode(
+    mut h: Vec<u8>,
+    src: &NiftiSource,
+    img: &Image,
+    description: &str,
+    gz: bool,
+) -> Result<Vec<u8>> {
     put_f32(&mut h, 108, 352.0);
     let mut d = [0u8; 80];
     let b = description.as_bytes();

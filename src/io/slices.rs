@@ -28,6 +28,9 @@ pub enum Slices {
     Mid,
     /// The slice with this index (from 0).
     Index(u32),
+    /// `perturb` only: each NIfTI volume is one item, perturbed as a volume and written with
+    /// its shape and affine (src/perturb/volume.rs); other inputs as with `all`.
+    Volume,
 }
 
 impl Slices {
@@ -35,10 +38,11 @@ impl Slices {
         match s.trim() {
             "all" => Ok(Slices::All),
             "mid" => Ok(Slices::Mid),
+            "volume" => Ok(Slices::Volume),
             n => n.parse::<u32>().map(Slices::Index).map_err(|_| {
                 Error::invalid(
                     "--slices",
-                    format!("'{s}' is not all, mid or a slice index (0, 1, ...)"),
+                    format!("'{s}' is not all, mid, volume or a slice index (0, 1, ...)"),
                 )
             }),
         }
@@ -47,7 +51,7 @@ impl Slices {
     /// The chosen indices among `n` ordered slices (empty when an index is out of range).
     pub fn pick(self, n: usize) -> Vec<usize> {
         match self {
-            Slices::All => (0..n).collect(),
+            Slices::All | Slices::Volume => (0..n).collect(),
             Slices::Mid if n > 0 => vec![n / 2],
             Slices::Index(i) if (i as usize) < n => vec![i as usize],
             _ => vec![],
@@ -193,6 +197,10 @@ pub fn expand(items: Vec<InputItem>, slices: Slices) -> Vec<InputItem> {
         };
         if it.modality.is_none() {
             it.modality = h.modality;
+        }
+        if h.volume && slices == Slices::Volume {
+            out.push(InputItem { volume: true, ..it });
+            continue;
         }
         if h.frames > 1 || h.volume {
             if let (Slices::Index(i), true) = (slices, slices.pick(h.frames as usize).is_empty()) {

@@ -18,6 +18,7 @@
 
 pub mod common;
 pub mod registry;
+pub mod volume;
 
 pub mod base;
 pub mod ct;
@@ -211,6 +212,35 @@ pub trait Perturbation: Send + Sync {
     fn apply(&self, img: &Image, strength: f32, ctx: &Ctx) -> Result<Image> {
         Ok(self.prepare(img, ctx)?.apply(strength))
     }
+
+    /// How the op acts on a volume (src/perturb/volume.rs): per slice with each slice's own
+    /// draws unless it overrides this.
+    fn volume_form(&self) -> VolumeForm {
+        VolumeForm::PerSlice
+    }
+
+    /// The op's own volumetric form, for [`VolumeForm::Own`]: `vol` is a grey volume whose
+    /// channels are its slices.
+    fn prepare_volume<'a>(&self, vol: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
+        Err(crate::error::Error::invalid(
+            self.id(),
+            format!(
+                "has no volumetric form (a {}-slice volume was given)",
+                vol.channels
+            ),
+        ))
+    }
+}
+
+/// How a perturbation acts on the slices of a volume (src/perturb/volume.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VolumeForm {
+    /// The 2-D op on every slice, each with its own random draws.
+    PerSlice,
+    /// The 2-D op on every slice with the same draws (one acquisition).
+    OneAcquisition,
+    /// The op's own volumetric form ([`Perturbation::prepare_volume`]).
+    Own,
 }
 
 /// The distinct strengths of an integer-valued strength: step k = 0..=last has strength

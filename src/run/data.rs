@@ -37,6 +37,8 @@ pub struct Sample {
     pub relative: PathBuf,
     /// The frame (slice) of a multi-frame file or volume; None: a 2-D image.
     pub frame: Option<u32>,
+    /// The whole volume as one sample (`--slices volume`, NIfTI).
+    pub volume: bool,
 }
 
 /// List the samples of `d`.
@@ -99,6 +101,7 @@ pub fn open(d: &DatasetConfig) -> Result<Vec<Sample>> {
                     mask: s.mask,
                     modality: s.modality,
                     frame: None,
+                    volume: false,
                 })
                 .collect();
             io::Listing { items, bad: vec![] }
@@ -111,6 +114,12 @@ fn finish(d: &DatasetConfig, mut listing: io::Listing) -> Result<Vec<Sample>> {
     let what = format!("dataset '{}'", d.name);
     let slices = io::slices::Slices::parse(d.slices.as_deref().unwrap_or("all"))
         .map_err(|e| Error::other(what.clone(), e.to_string()))?;
+    if slices == io::slices::Slices::Volume {
+        return Err(Error::other(
+            what,
+            "slices = \"volume\" is for perturb (2-D models take slices): use all, mid or an index",
+        ));
+    }
     listing.items = io::slices::expand(std::mem::take(&mut listing.items), slices);
     // An image without a mask is kept: its units fail with a named error when they run, and a
     // folder entry that cannot be listed (dangling link, loop) is one sample whose reading fails
@@ -126,6 +135,7 @@ fn finish(d: &DatasetConfig, mut listing: io::Listing) -> Result<Vec<Sample>> {
             vlm: None,
             relative: b.relative,
             frame: None,
+            volume: false,
         });
     }
     for it in listing.items {
@@ -138,6 +148,7 @@ fn finish(d: &DatasetConfig, mut listing: io::Listing) -> Result<Vec<Sample>> {
             vlm: None,
             relative: it.relative,
             frame: it.frame,
+            volume: it.volume,
         });
     }
     if out.is_empty() {
@@ -186,6 +197,7 @@ fn open_vlm(d: &DatasetConfig, task: Task) -> Result<Vec<Sample>> {
             modality: it.modality.or(modality),
             relative: it.relative.clone(),
             frame: None,
+            volume: false,
             vlm: Some(Arc::new(it)),
         });
     }

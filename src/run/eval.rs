@@ -430,6 +430,7 @@ mod tests {
             vlm: None,
             relative: "s.png".into(),
             frame: None,
+            volume: false,
         };
         let item = super::super::exec::Item::clean(img, Some(truth));
         let source = Source::default();

@@ -577,7 +577,9 @@ fn gpu_search(
             let p = plan.datasets[g.dataset].perturbations[g.perturbation?];
             let per_image = matches!(policies.of(g), Ok(Policy::PerImage(_)));
             let read = loaded[i].is_ok();
-            (per_image && read && supported(p.id())).then_some((i, p))
+            // Volumes are searched through their volumetric form, on the CPU.
+            let volume = plan.datasets[g.dataset].samples[g.sample].volume;
+            (per_image && read && !volume && supported(p.id())).then_some((i, p))
         })
         .collect();
     let image = |i: usize| loaded[i].as_ref().expect("eligible groups were read");
@@ -1074,7 +1076,11 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
         format,
         warnings,
         medical,
-    } = crate::io::read_frame(&s.image, s.frame)?;
+    } = if s.volume {
+        crate::io::read_volume(&s.image)?
+    } else {
+        crate::io::read_frame(&s.image, s.frame)?
+    };
     let mut truth = None;
     if let Some(mp) = &s.mask {
         // The segmentation module's readers: its mask rule (> half range, or > 0 for 0/1 label PNGs).
@@ -1229,7 +1235,15 @@ fn perturb_loaded(
             warnings: Vec::new(),
         });
     };
-    let p = ds.perturbations[pi];
+    // A volume (channels = slices): the op acts through its volumetric form.
+    let volume = crate::perturb::volume::Volume {
+        inner: ds.perturbations[pi],
+    };
+    let p: &dyn crate::perturb::Perturbation = if sample.volume {
+        &volume
+    } else {
+        ds.perturbations[pi]
+    };
     let ctx = Ctx::new(plan.config.seed, crate::io::image_id(&sample.relative));
     let reference =
         SsimReference::new(&loaded.image, plan.config.variant()).map_err(|e| match e {

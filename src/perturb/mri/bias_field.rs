@@ -90,6 +90,48 @@ pub fn log_bias_field(w: usize, h: usize, order: usize, coefficients: &[f64]) ->
 
 /// torchio `BiasField(coefficients, order)` applied to one plane (unclipped, f32 field as torchio
 /// casts it): `x * float32(exp(log_field))`.
+/// [`log_bias_field`] over a volume of `d` slices (torchio's 3-D polynomial: every term
+/// `c_ijk X^i Y^j Z^k`, Z the slice coordinate in [-1, 1]); slice-major. With `d = 1` (Z = 0)
+/// it is the 2-D field.
+pub fn log_bias_field_volume(
+    w: usize,
+    h: usize,
+    d: usize,
+    order: usize,
+    coefficients: &[f64],
+) -> Vec<f64> {
+    let mut terms = Vec::new();
+    let mut idx = 0;
+    for i in 0..=order {
+        for j in 0..=order - i {
+            for k in 0..=order - i - j {
+                terms.push((
+                    i as i32,
+                    j as i32,
+                    k as i32,
+                    coefficients.get(idx).copied().unwrap_or(0.0),
+                ));
+                idx += 1;
+            }
+        }
+    }
+    let mut out = vec![0.0f64; w * h * d];
+    for z in 0..d {
+        let zc = coordinate(z, d);
+        for y in 0..h {
+            let xr = coordinate(y, h);
+            for x in 0..w {
+                let yc = coordinate(x, w);
+                out[(z * h + y) * w + x] = terms
+                    .iter()
+                    .map(|&(i, j, k, c)| c * xr.powi(i) * yc.powi(j) * zc.powi(k))
+                    .sum();
+            }
+        }
+    }
+    out
+}
+
 pub fn torchio_bias_field(
     plane: &[f32],
     w: usize,
@@ -134,11 +176,50 @@ impl Perturbation for MriBiasField {
         &INFO
     }
 
+    /// On a volume: one smooth 3-D field over all slices ([`log_bias_field_volume`]).
+    fn volume_form(&self) -> crate::perturb::VolumeForm {
+        crate::perturb::VolumeForm::Own
+    }
+
+    fn prepare_volume<'a>(&self, vol: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
+        let field = log_bias_field_volume(
+            vol.width,
+            vol.height,
+            vol.channels,
+            BIAS_ORDER,
+            &bias_coefficients(ctx),
+        );
+        Ok(Box::new(VolumePrep {
+            vol,
+            log_field: field.iter().map(|&v| v as f32).collect(),
+        }))
+    }
+
     fn prepare<'a>(&self, img: &'a Image, ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         Ok(Box::new(Prep {
             img,
             log_field: unit_log_field(img.width, img.height, ctx),
         }))
+    }
+}
+
+/// The 3-D field: `log_field` has one value per voxel (slice-major, as the volume's planes).
+struct VolumePrep<'a> {
+    vol: &'a Image,
+    log_field: Vec<f32>,
+}
+
+impl Prepared for VolumePrep<'_> {
+    fn apply(&self, s: f32) -> Image {
+        let mut out = self.vol.clone();
+        if s <= 0.0 {
+            return out;
+        }
+        for (v, l) in out.data.iter_mut().zip(&self.log_field) {
+            let r = *v * (s * l).exp();
+            *v = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
+        }
+        out
     }
 }
 

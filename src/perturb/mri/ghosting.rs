@@ -134,6 +134,11 @@ struct Prep<'a> {
 }
 
 impl Perturbation for MriGhosting {
+    /// On a volume: one acquisition, the same draws for every slice (src/perturb/volume.rs).
+    fn volume_form(&self) -> crate::perturb::VolumeForm {
+        crate::perturb::VolumeForm::OneAcquisition
+    }
+
     fn info(&self) -> &Info {
         &INFO
     }
