@@ -204,3 +204,17 @@ fn derived_uids_are_deterministic_and_distinct() {
     assert!(a.starts_with("2.25.") && a.len() <= 64, "{a}");
     assert!(a[5..].chars().all(|c| c.is_ascii_digit()));
 }
+
+#[test]
+fn a_real_monochrome1_radiograph_reads_bone_bright() {
+    // RG3_crop_mono1.dcm: pydicom-data's CR of a tibia (10-bit, MONOCHROME1), cropped by the
+    // fixture script. Low stored values are shown white: the working scale inverts them.
+    let p = dir().join("RG3_crop_mono1.dcm");
+    let (src, raw) = decode_all("RG3_crop_mono1.dcm").unwrap();
+    assert!(src.scale.invert);
+    assert_eq!((src.scale.lo, src.scale.hi), (0.0, 1023.0));
+    let img = src.image(0, &p).unwrap();
+    for (i, r) in raw.iter().enumerate().step_by(101) {
+        assert!((img.data[i] - (1.0 - r / 1023.0) as f32).abs() < 1e-6);
+    }
+}

@@ -5,7 +5,8 @@ tests/fixtures/dicom/expected.json. tests/dicom_io.rs checks that medfm-robust d
 
 Pinned versions (also in tools/requirements-fixtures.txt):
     pydicom==3.0.2  numpy==2.4.6  pylibjpeg==2.1.0  pylibjpeg-openjpeg==2.6.0
-    pylibjpeg-libjpeg==2.5.0  pyjpegls==1.5.1  pillow==13.0.0
+    pylibjpeg-libjpeg==2.5.0  pyjpegls==1.5.1  pillow==13.0.0  pydicom-data==1.0.0 (MIT; the
+    larger test files: emri_small*, JPEG-LL, RG3_UNCR)
 
 Run from the repository root with a venv holding those pins:
     python tools/gen_dicom_fixtures.py
@@ -53,6 +54,11 @@ FILES = [
     ("SC_rgb_rle_2frame.dcm", "multi-frame (2 frames), RGB, RLE"),
     ("SC_ybr_full_422_uncompressed.dcm", "YBR_FULL_422, uncompressed"),
     ("SC_rgb_jpeg_dcmtk.dcm", "YBR_FULL, JPEG baseline (lossy)"),
+    # from the pydicom-data wheel
+    ("emri_small.dcm", "multi-frame MR (10 frames, 12-bit)"),
+    ("emri_small_jpeg_ls_lossless.dcm", "multi-frame JPEG-LS lossless"),
+    ("emri_small_jpeg_2k_lossless.dcm", "multi-frame JPEG 2000 lossless"),
+    ("JPEG-LL.dcm", "JPEG lossless process 14, 16-bit grey (NM)"),
 ]
 
 
@@ -105,6 +111,18 @@ def main():
     ds.save_as(os.path.join(OUT, "MR_small_mono1.dcm"))
     e = entry(pydicom.dcmread(os.path.join(OUT, "MR_small_mono1.dcm")), "MONOCHROME1 (MR_small relabelled here)")
     expected["MR_small_mono1.dcm"] = e
+    # A real MONOCHROME1 radiograph: the centre 256 x 256 of pydicom-data's RG3_UNCR (CR of a
+    # tibia, 10-bit), cropped here (the full file is 6 MB).
+    ds = pydicom.dcmread(get_testdata_file("RG3_UNCR.dcm"))
+    arr = ds.pixel_array
+    r0, c0 = (arr.shape[0] - 256) // 2, (arr.shape[1] - 256) // 2
+    crop = np.ascontiguousarray(arr[r0 : r0 + 256, c0 : c0 + 256])
+    ds.Rows, ds.Columns = 256, 256
+    ds.PixelData = crop.tobytes()
+    ds.save_as(os.path.join(OUT, "RG3_crop_mono1.dcm"))
+    expected["RG3_crop_mono1.dcm"] = entry(
+        pydicom.dcmread(os.path.join(OUT, "RG3_crop_mono1.dcm")), "real MONOCHROME1 CR (RG3_UNCR centre crop)"
+    )
     # Bad input: no pixel data; cut inside the pixel data.
     ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
     del ds.PixelData
