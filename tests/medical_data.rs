@@ -1,5 +1,6 @@
 //! `run` and `eval-seg` on medical data: a Medical Segmentation Decathlon NIfTI dataset
-//! (tests/fixtures/nifti/msd, from tools/gen_nifti_fixtures.py) and a DICOM folder with PNG masks
+//! (tests/fixtures/nifti/msd, from tools/gen_nifti_fixtures.py), BraTS case folders
+//! (tests/fixtures/nifti/brats) and a DICOM folder with PNG masks
 //! (pydicom's CT_small), with bad files among them: the good ones are evaluated, each bad one is
 //! one recorded failure naming the file, and the exit code says some items failed.
 
@@ -66,13 +67,20 @@ name = "dcm"
 path = "{}"
 modality = "ct"
 
+[[datasets]]
+name = "brats"
+path = "{}"
+reader = "brats"
+slices = "1"
+
 [[models]]
 name = "thr"
 strategy = "full"
 preset = "builtin-threshold"
 "#,
             repo().join("tests/fixtures/nifti/msd").display(),
-            tmp.path().join("dcm").display()
+            tmp.path().join("dcm").display(),
+            repo().join("tests/fixtures/nifti/brats").display()
         ),
     )
     .unwrap();
@@ -94,12 +102,15 @@ preset = "builtin-threshold"
     assert_eq!(
         samples.into_iter().collect::<Vec<_>>(),
         [
+            "BraTS2021_00001/BraTS2021_00001_flair.f0001.nii.gz",
+            "BraTS2021_00002/BraTS2021_00002_flair.f0001.nii.gz",
             "CT_small.dcm",
             "imagesTr/case_001.f0002.nii.gz",
             "imagesTr/case_002.f0002.nii.gz"
         ]
     );
-    assert_eq!(ok.len(), 3 * 3);
+    // BraTS is MR: ct_window_level is not an MR perturbation, so 2 units per BraTS sample.
+    assert_eq!(ok.len(), 3 * 3 + 2 * 2);
     for r in &ok {
         let dice = r["metrics"]["dice"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&dice), "{r}");

@@ -15,7 +15,9 @@ Files:
 - uint8_be.nii: 16x12x4 uint8, big endian;
 - bad_header_size.nii: sizeof_hdr 300; cut.nii.gz: a gzip stream cut in the voxels;
 - msd/imagesTr/case_00{1,2}.nii.gz + msd/labelsTr/...: a Medical Segmentation Decathlon layout,
-  48x48x4 int16 CT-like volumes (HU: body -> 40, lesion -> 120) with 0/1/2 label volumes.
+  48x48x4 int16 CT-like volumes (HU: body -> 40, lesion -> 120) with 0/1/2 label volumes;
+- brats/BraTS2021_0000{1,2}/<case>_{flair,t1,t1ce,t2,seg}.nii.gz: BraTS 2021 case folders,
+  40x40x3 int16 MR-like sequences and a 0/1/2/4 label.
 expected.json: per file: shape (nibabel's), affine (4x4), and sha256 of the first volume's
 scaled values (get_fdata of volume 0, float64 little endian, Fortran order: x fastest).
 """
@@ -116,6 +118,18 @@ def main():
         nib.save(img, os.path.join(OUT, "msd", "imagesTr", name))
         lab = (v > 0).astype(np.uint8) + (v > 100).astype(np.uint8)
         nib.save(nib.Nifti1Image(lab, a), os.path.join(OUT, "msd", "labelsTr", name))
+    # BraTS 2021 case folders: four sequences and a label (0, 1, 2, 4) per case.
+    for case in (1, 2):
+        name = f"BraTS2021_{case:05d}"
+        d = os.path.join(OUT, "brats", name)
+        os.makedirs(d, exist_ok=True)
+        v = phantom(40, 40, 3, rng)
+        a = oblique(1.0, 1.0, 1.0, 0.0, [0.0, 0.0, 0.0])
+        for k, seq in enumerate(("flair", "t1", "t1ce", "t2")):
+            mr = np.clip((v + 1000.0) * (0.4 + 0.1 * k), 0, 4000)
+            nib.save(nib.Nifti1Image(np.round(mr).astype(np.int16), a), os.path.join(d, f"{name}_{seq}.nii.gz"))
+        lab = np.where(v > 100, 4, np.where(v > 50, 2, np.where(v > 0, 1, 0))).astype(np.uint8)
+        nib.save(nib.Nifti1Image(lab, a), os.path.join(d, f"{name}_seg.nii.gz"))
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"generator": "tools/gen_nifti_fixtures.py", "versions": EXPECTED, "files": expected}, f, indent=1)
         f.write("\n")

@@ -56,6 +56,9 @@ pub enum Layout {
     /// Medical Segmentation Decathlon: imagesTr/<case>.nii.gz with labelsTr/<case>.nii.gz (the
     /// same name; a 4-D image's first channel), read slice by slice.
     Msd,
+    /// BraTS case folders: <case>/<case>_<sequence>.nii.gz with <case>/<case>_seg.nii.gz; the
+    /// sequence is flair (`brats`), t1, t1ce or t2 (`brats-t1ce`, ...).
+    Brats(&'static str),
 }
 
 impl Layout {
@@ -68,7 +71,11 @@ impl Layout {
             "smdg-disc" => Layout::SmdgDisc,
             "smdg-cup" => Layout::SmdgCup,
             "msd" | "decathlon" => Layout::Msd,
-            o => return Err(Error::invalid("--layout", format!("unknown layout '{o}'; expected generic, isic2016, kvasir, brain-tumor, smdg-disc, smdg-cup, msd"))),
+            "brats" | "brats-flair" => Layout::Brats("flair"),
+            "brats-t1" => Layout::Brats("t1"),
+            "brats-t1ce" => Layout::Brats("t1ce"),
+            "brats-t2" => Layout::Brats("t2"),
+            o => return Err(Error::invalid("--layout", format!("unknown layout '{o}'; expected generic, isic2016, kvasir, brain-tumor, smdg-disc, smdg-cup, msd, brats, brats-t1, brats-t1ce, brats-t2"))),
         })
     }
 }
@@ -321,6 +328,49 @@ pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<S
                 .collect();
             Ok(SegDataset {
                 name: "msd".into(),
+                samples,
+            })
+        }
+        Layout::Brats(sequence) => {
+            let rd = std::fs::read_dir(root).map_err(|e| Error::Io {
+                path: root.to_path_buf(),
+                source: e,
+            })?;
+            let mut cases: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
+            cases.sort();
+            let mut samples = Vec::new();
+            for case in cases {
+                let name = case
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                // BraTS 2021 names .nii.gz, earlier releases .nii.
+                let find = |suffix: &str| {
+                    ["nii.gz", "nii"]
+                        .iter()
+                        .map(|ext| case.join(format!("{name}_{suffix}.{ext}")))
+                        .find(|p| p.is_file())
+                };
+                if let Some(image) = find(sequence) {
+                    samples.push(SegSample {
+                        id: rel_id(root, &image),
+                        mask: find("seg"),
+                        image,
+                        modality: Some(modality.unwrap_or(Modality::Mri)),
+                    });
+                }
+            }
+            if samples.is_empty() {
+                return Err(missing(&format!(
+                    "BraTS (<case>/<case>_{sequence}.nii.gz with <case>/<case>_seg.nii.gz)"
+                )));
+            }
+            Ok(SegDataset {
+                name: format!("brats-{sequence}"),
                 samples,
             })
         }

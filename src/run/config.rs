@@ -269,7 +269,7 @@ fn default_task() -> String {
 }
 
 /// Dataset readers known to [`super::data::open`].
-pub const READERS: [&str; 11] = [
+pub const READERS: [&str; 15] = [
     "generic",
     "manifest",
     "isic2016",
@@ -278,6 +278,10 @@ pub const READERS: [&str; 11] = [
     "smdg-disc",
     "smdg-cup",
     "msd",
+    "brats",
+    "brats-t1",
+    "brats-t1ce",
+    "brats-t2",
     "vqa",
     "caption",
     "grounding",
