@@ -68,6 +68,12 @@ path = "{}"
 modality = "ct"
 
 [[datasets]]
+name = "series"
+path = "{}"
+reader = "dicom-nifti"
+modality = "ct"
+
+[[datasets]]
 name = "brats"
 path = "{}"
 reader = "brats"
@@ -80,6 +86,7 @@ preset = "builtin-threshold"
 "#,
             repo().join("tests/fixtures/nifti/msd").display(),
             tmp.path().join("dcm").display(),
+            repo().join("tests/fixtures/dicom_series").display(),
             repo().join("tests/fixtures/nifti/brats").display()
         ),
     )
@@ -106,11 +113,14 @@ preset = "builtin-threshold"
             "BraTS2021_00002/BraTS2021_00002_flair.f0001.nii.gz",
             "CT_small.dcm",
             "imagesTr/case_001.f0002.nii.gz",
-            "imagesTr/case_002.f0002.nii.gz"
+            "imagesTr/case_002.f0002.nii.gz",
+            "series/a.dcm",
+            "series/b.dcm",
+            "series/c.dcm"
         ]
     );
     // BraTS is MR: ct_window_level is not an MR perturbation, so 2 units per BraTS sample.
-    assert_eq!(ok.len(), 3 * 3 + 2 * 2);
+    assert_eq!(ok.len(), 6 * 3 + 2 * 2);
     for r in &ok {
         let dice = r["metrics"]["dice"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&dice), "{r}");
@@ -179,4 +189,41 @@ fn eval_seg_reads_a_decathlon_layout_slice_by_slice() {
     assert!(rs
         .iter()
         .any(|r| r["sample"] == "imagesTr/case_002.f0003.nii.gz"));
+}
+
+#[test]
+fn a_nifti_label_lands_on_each_dicom_slice_by_geometry() {
+    // dicom_series/: file order a, b, c is not the slice order (InstanceNumber 3, 1, 2); the
+    // label is stored with dcm2niix's flipped axes; masks/<file>.png is each file's label in its
+    // own grid, computed by the fixture script from the arrays.
+    let root = repo().join("tests/fixtures/dicom_series");
+    let label = root.join("series.nii.gz");
+    for name in ["a", "b", "c"] {
+        let p = root.join("series").join(format!("{name}.dcm"));
+        let loaded = medfm_robust::io::read_image(&p).unwrap();
+        let Some(medfm_robust::io::Medical::Dicom { source, .. }) = &loaded.medical else {
+            panic!("a DICOM source")
+        };
+        let got = medfm_robust::io::label_for_dicom(&label, source, &loaded.image).unwrap();
+        let want =
+            medfm_robust::io::read_mask(&root.join("masks").join(format!("{name}.png")), None)
+                .unwrap();
+        assert_eq!(got, want, "{name}");
+        assert!(got.data.iter().any(|&v| v == 1));
+    }
+}
+
+#[test]
+fn series_order_picks_the_middle_slice() {
+    let items = medfm_robust::io::list_inputs(
+        &repo().join("tests/fixtures/dicom_series/series"),
+        None,
+        None,
+    )
+    .unwrap()
+    .all();
+    let mid = medfm_robust::io::slices::expand(items, medfm_robust::io::slices::Slices::Mid);
+    // InstanceNumber 3, 1, 2 for a, b, c: the middle of the ordered series is c.
+    assert_eq!(mid.len(), 1);
+    assert_eq!(mid[0].relative, Path::new("c.dcm"));
 }

@@ -97,6 +97,56 @@ def entry(ds, note):
     }
 
 
+def series_with_nifti_label():
+    """tests/fixtures/dicom_series/: a 3-slice CT series made from CT_small (series/a.dcm, b.dcm,
+    c.dcm, whose file order is NOT the slice order: InstanceNumber 3, 1, 2), each slice with a
+    bright square whose column depends on the slice; series.nii.gz, its label volume, stored as
+    dcm2niix stores a DICOM series (RAS axes: voxel i runs against the DICOM columns, j against
+    the rows, k along the slices; affine from ImagePositionPatient / Orientation / PixelSpacing);
+    masks/<file>.png: each file's label in its own pixel grid (label != 0), computed here from
+    the arrays, the reference the label resampling is checked against."""
+    import nibabel as nib
+    from PIL import Image
+
+    root = os.path.join(OUT, "..", "dicom_series")
+    for d in ("series", "masks"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    hu0 = apply_modality_lut(base.pixel_array, base)
+    rows, cols = hu0.shape
+    dr, dc = (float(v) for v in base.PixelSpacing)
+    ipp0 = np.array([float(v) for v in base.ImagePositionPatient])
+    dz = 5.0
+    label = np.zeros((cols, rows, 3), np.uint8)  # [i, j, k]
+    for name, instance in (("a", 3), ("b", 1), ("c", 2)):
+        k = instance - 1
+        hu = hu0.copy()
+        hu[10:20, 10 + 30 * k : 20 + 30 * k] = 1500.0
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        stored = np.round((hu - float(ds.RescaleIntercept)) / float(ds.RescaleSlope)).astype(np.int16)
+        ds.PixelData = stored.tobytes()
+        ds.InstanceNumber = instance
+        ds.ImagePositionPatient = [f"{v:.6f}" for v in ipp0 + [0.0, 0.0, dz * k]]
+        ds.SOPInstanceUID = f"{base.SOPInstanceUID}.{instance}"
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(os.path.join(root, "series", f"{name}.dcm"))
+        m = (hu > -300).astype(np.uint8) + (hu > 1000).astype(np.uint8)  # 0, 1 body, 2 square
+        Image.fromarray(((m > 0) * 255).astype(np.uint8)).save(os.path.join(root, "masks", f"{name}.png"))
+        # DICOM (row r, column c) -> voxel (i, j) = (cols - 1 - c, rows - 1 - r)
+        label[:, :, k] = m[::-1, ::-1].T
+    # voxel (i, j, k) -> LPS = ipp0 + (cols-1-i) dc x + (rows-1-j) dr y + k dz z; RAS = (-L, -P, S)
+    a = np.eye(4)
+    a[:3, 0] = [dc, 0.0, 0.0]  # -(-dc): RAS x grows with i
+    a[:3, 1] = [0.0, dr, 0.0]
+    a[:3, 2] = [0.0, 0.0, dz]
+    far = ipp0 + [(cols - 1) * dc, (rows - 1) * dr, 0.0]
+    a[:3, 3] = [-far[0], -far[1], far[2]]
+    img = nib.Nifti1Image(label, a)
+    img.set_qform(a, code=1)
+    img.set_sform(a, code=1)
+    nib.save(img, os.path.join(root, "series.nii.gz"))
+
+
 def main():
     check_versions()
     os.makedirs(OUT, exist_ok=True)
@@ -130,6 +180,7 @@ def main():
     raw = open(get_testdata_file("MR_small.dcm"), "rb").read()
     with open(os.path.join(OUT, "MR_small_cut.dcm"), "wb") as f:
         f.write(raw[: len(raw) - 3000])
+    series_with_nifti_label()
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"generator": "tools/gen_dicom_fixtures.py", "versions": EXPECTED, "files": expected}, f, separators=(",", ":"))
         f.write("\n")

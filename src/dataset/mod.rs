@@ -56,6 +56,9 @@ pub enum Layout {
     /// Medical Segmentation Decathlon: imagesTr/<case>.nii.gz with labelsTr/<case>.nii.gz (the
     /// same name; a 4-D image's first channel), read slice by slice.
     Msd,
+    /// DICOM series folders with one NIfTI label volume each: <series>/**.dcm with
+    /// <series>.nii.gz (or .nii) next to the folder, placed on each image by geometry.
+    DicomNifti,
     /// BraTS case folders: <case>/<case>_<sequence>.nii.gz with <case>/<case>_seg.nii.gz; the
     /// sequence is flair (`brats`), t1, t1ce or t2 (`brats-t1ce`, ...).
     Brats(&'static str),
@@ -71,11 +74,12 @@ impl Layout {
             "smdg-disc" => Layout::SmdgDisc,
             "smdg-cup" => Layout::SmdgCup,
             "msd" | "decathlon" => Layout::Msd,
+            "dicom-nifti" => Layout::DicomNifti,
             "brats" | "brats-flair" => Layout::Brats("flair"),
             "brats-t1" => Layout::Brats("t1"),
             "brats-t1ce" => Layout::Brats("t1ce"),
             "brats-t2" => Layout::Brats("t2"),
-            o => return Err(Error::invalid("--layout", format!("unknown layout '{o}'; expected generic, isic2016, kvasir, brain-tumor, smdg-disc, smdg-cup, msd, brats, brats-t1, brats-t1ce, brats-t2"))),
+            o => return Err(Error::invalid("--layout", format!("unknown layout '{o}'; expected generic, isic2016, kvasir, brain-tumor, smdg-disc, smdg-cup, msd, dicom-nifti, brats, brats-t1, brats-t1ce, brats-t2"))),
         })
     }
 }
@@ -328,6 +332,56 @@ pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<S
                 .collect();
             Ok(SegDataset {
                 name: "msd".into(),
+                samples,
+            })
+        }
+        Layout::DicomNifti => {
+            let rd = std::fs::read_dir(root).map_err(|e| Error::Io {
+                path: root.to_path_buf(),
+                source: e,
+            })?;
+            let mut series: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
+            series.sort();
+            let mut samples = Vec::new();
+            for dir in series {
+                let name = dir
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                let label = ["nii.gz", "nii"]
+                    .iter()
+                    .map(|ext| root.join(format!("{name}.{ext}")))
+                    .find(|p| p.is_file());
+                let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&dir)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.into_path())
+                    .filter(|p| {
+                        p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("dcm"))
+                    })
+                    .collect();
+                files.sort();
+                for image in files {
+                    samples.push(SegSample {
+                        id: rel_id(root, &image),
+                        mask: label.clone(),
+                        image,
+                        modality,
+                    });
+                }
+            }
+            if samples.is_empty() {
+                return Err(missing(
+                    "DICOM series with NIfTI labels (<series>/*.dcm, <series>.nii.gz)",
+                ));
+            }
+            Ok(SegDataset {
+                name: "dicom-nifti".into(),
                 samples,
             })
         }

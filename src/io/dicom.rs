@@ -576,3 +576,54 @@ pub fn derive(src: &DicomSource, img: &Image, how: &Derivation<'_>) -> Result<Ve
     })?;
     Ok(out)
 }
+
+/// Where a single-frame DICOM image lies in the patient (LPS) space: ImagePositionPatient (the
+/// centre of the first pixel), ImageOrientationPatient (row and column direction cosines) and
+/// PixelSpacing (between rows, between columns).
+#[derive(Clone, Copy, Debug)]
+pub struct Geometry {
+    pub position: [f64; 3],
+    /// Direction of increasing column index.
+    pub row_dir: [f64; 3],
+    /// Direction of increasing row index.
+    pub col_dir: [f64; 3],
+    /// (between rows, between columns), mm.
+    pub spacing: [f64; 2],
+}
+
+impl Geometry {
+    /// LPS position (mm) of pixel (row `r`, column `c`).
+    pub fn lps(&self, r: f64, c: f64) -> [f64; 3] {
+        let mut p = self.position;
+        for (k, v) in p.iter_mut().enumerate() {
+            *v += self.row_dir[k] * c * self.spacing[1] + self.col_dir[k] * r * self.spacing[0];
+        }
+        p
+    }
+}
+
+impl DicomSource {
+    /// The image's geometry, None when a tag is missing or the file is multi-frame (per-frame
+    /// geometry lives in functional groups, not read here).
+    pub fn geometry(&self) -> Option<Geometry> {
+        if self.frames > 1 {
+            return None;
+        }
+        let nums = |tag| -> Option<Vec<f64>> {
+            text(&self.object, tag).map(|s| {
+                s.split('\\')
+                    .filter_map(|v| v.trim().parse().ok())
+                    .collect()
+            })
+        };
+        let p = nums(tags::IMAGE_POSITION_PATIENT).filter(|v| v.len() == 3)?;
+        let o = nums(tags::IMAGE_ORIENTATION_PATIENT).filter(|v| v.len() == 6)?;
+        let s = nums(tags::PIXEL_SPACING).filter(|v| v.len() == 2)?;
+        Some(Geometry {
+            position: [p[0], p[1], p[2]],
+            row_dir: [o[0], o[1], o[2]],
+            col_dir: [o[3], o[4], o[5]],
+            spacing: [s[0], s[1]],
+        })
+    }
+}

@@ -816,6 +816,21 @@ pub fn read_mask_frame(path: &Path, frame: Option<u32>) -> Result<Mask> {
     read_mask(path, None)
 }
 
+/// The mask of a DICOM image from a NIfTI label volume in the same patient space
+/// ([`nifti::label_on_dicom`]); a DICOM image without position, orientation and spacing (or a
+/// multi-frame one) cannot be placed in it: a named error.
+pub fn label_for_dicom(label: &Path, src: &dicom::DicomSource, image: &Image) -> Result<Mask> {
+    let geometry = src.geometry().ok_or_else(|| {
+        Error::invalid(
+            label.display().to_string(),
+            "a NIfTI label needs its DICOM image's ImagePositionPatient, ImageOrientationPatient and PixelSpacing (single-frame files); give a PNG mask per image instead",
+        )
+    })?;
+    let vol = nifti::open(&read_file(label)?, label)?;
+    nifti::label_on_dicom(&vol, &geometry, image.width, image.height)
+        .map_err(|e| Error::invalid(label.display().to_string(), e.to_string()))
+}
+
 /// The binarisation rule of [`read_mask`] on integer codes of a dtype whose maximum is `max`.
 pub fn binarise(values: &[u16], max: u16) -> Vec<u8> {
     let peak = values.iter().copied().max().unwrap_or(0);

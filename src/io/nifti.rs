@@ -468,3 +468,66 @@ fn encode(
             reason: e.to_string(),
         })
 }
+
+/// The mask of a DICOM image from a NIfTI label volume in the same patient space, by geometry:
+/// each pixel's LPS position (ImagePositionPatient / Orientation / PixelSpacing) goes to RAS
+/// (x and y negated), through the inverse of the label's affine to a voxel, rounded to the
+/// nearest; foreground where that voxel's label is not 0 (outside the volume: background). So a
+/// label written by dcm2niix (flipped axes, any slice order) lands on the right pixels.
+pub fn label_on_dicom(
+    label: &NiftiSource,
+    geometry: &super::dicom::Geometry,
+    width: usize,
+    height: usize,
+) -> Result<crate::image::Mask> {
+    let a = label.affine();
+    let m = [
+        [a[0][0], a[0][1], a[0][2]],
+        [a[1][0], a[1][1], a[1][2]],
+        [a[2][0], a[2][1], a[2][2]],
+    ];
+    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    if det.abs() < 1e-12 {
+        return Err(Error::invalid(
+            "label volume",
+            "its affine is singular (no voxel-to-world mapping); fix the header's sform/qform",
+        ));
+    }
+    let inv = |r: usize, c: usize| {
+        let (r1, r2) = ((r + 1) % 3, (r + 2) % 3);
+        let (c1, c2) = ((c + 1) % 3, (c + 2) % 3);
+        // adjugate: cofactor of (c, r)
+        (m[c1][r1] * m[c2][r2] - m[c1][r2] * m[c2][r1]) / det
+    };
+    let minv = [
+        [inv(0, 0), inv(0, 1), inv(0, 2)],
+        [inv(1, 0), inv(1, 1), inv(1, 2)],
+        [inv(2, 0), inv(2, 1), inv(2, 2)],
+    ];
+    let [nx, ny, nz] = label.dims;
+    let mut data = vec![0u8; width * height];
+    for r in 0..height {
+        for c in 0..width {
+            let l = geometry.lps(r as f64, c as f64);
+            let d = [-l[0] - a[0][3], -l[1] - a[1][3], l[2] - a[2][3]];
+            let v: Vec<f64> = (0..3)
+                .map(|i| minv[i][0] * d[0] + minv[i][1] * d[1] + minv[i][2] * d[2])
+                .collect();
+            let idx: Vec<i64> = v.iter().map(|x| x.round() as i64).collect();
+            if idx[0] < 0 || idx[1] < 0 || idx[2] < 0 {
+                continue;
+            }
+            let (i, j, k) = (idx[0] as usize, idx[1] as usize, idx[2] as usize);
+            if i < nx && j < ny && k < nz && label.values[(k * ny + j) * nx + i] != 0.0 {
+                data[r * width + c] = 1;
+            }
+        }
+    }
+    Ok(crate::image::Mask {
+        width,
+        height,
+        data,
+    })
+}

@@ -269,7 +269,7 @@ fn default_task() -> String {
 }
 
 /// Dataset readers known to [`super::data::open`].
-pub const READERS: [&str; 15] = [
+pub const READERS: [&str; 16] = [
     "generic",
     "manifest",
     "isic2016",
@@ -278,6 +278,7 @@ pub const READERS: [&str; 15] = [
     "smdg-disc",
     "smdg-cup",
     "msd",
+    "dicom-nifti",
     "brats",
     "brats-t1",
     "brats-t1ce",

@@ -1084,7 +1084,15 @@ pub fn load_sample(plan: &Plan, ds: &PlannedDataset, s: &Sample) -> Result<Loade
     let mut truth = None;
     if let Some(mp) = &s.mask {
         // The segmentation module's readers: its mask rule (> half range, or > 0 for 0/1 label PNGs).
-        let mask = crate::io::read_mask_frame(mp, s.frame)?;
+        let mask = match &medical {
+            // A NIfTI label on a DICOM image: resampled by the patient-space geometry.
+            Some(crate::io::Medical::Dicom { source, .. })
+                if crate::io::nifti::is_nifti_name(mp) =>
+            {
+                crate::io::label_for_dicom(mp, source, &image)?
+            }
+            _ => crate::io::read_mask_frame(mp, s.frame)?,
+        };
         if (mask.width, mask.height) != (image.width, image.height) {
             return Err(Error::Shape {
                 what: format!("mask {}", mp.display()),
