@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Real test images per modality, made only from files that ship inside pinned PyPI wheels
-(nothing is downloaded at run time): pydicom's test files, nibabel's test data and
-scikit-image's bundled sample images. Writes 8/16-bit PNGs to assets/real/ (committed, with
+(nothing is downloaded at run time): pydicom's test files, the pydicom-data wheel's larger test
+files (NEMA WG04 compression samples: computed radiographs, a shoulder MR), nibabel's test data
+and scikit-image's bundled sample images. Writes 8/16-bit PNGs to assets/real/ (committed, with
 their provenance and licences in assets/real/README.md) and assets/real/manifest.json
 (file -> modality, source, processing).
 
 Pinned versions (also in tools/requirements-fixtures.txt):
     pydicom==3.0.2 (+ pylibjpeg==2.1.0, pylibjpeg-openjpeg==2.6.0 for the JPEG 2000 files)
+    pydicom-data==1.0.0 (MIT; its files are found by pydicom.data.get_testdata_file)
     nibabel==5.4.2
     scikit-image==0.26.0
     numpy==2.4.6
@@ -15,10 +17,11 @@ Pinned versions (also in tools/requirements-fixtures.txt):
 Run from the repository root with the fixtures venv: python tools/gen_real_images.py
 Deterministic: the same wheels give byte-identical PNGs (no randomness, fixed crops, box
 downsampling by integer factors, round-half-even quantisation by numpy).
-Modalities with no image in those wheels (x-ray, endoscopy, dermoscopy; and no OCT B-scan: the
-fundus photograph stands in for the `oct` modality, whose alias is `fundus`) are listed as
-missing in the manifest, so the reach table says so instead of pretending.
+Modalities with no image in those wheels (endoscopy, dermoscopy; and no OCT B-scan: the fundus
+photograph stands in for the `oct` modality, whose alias is `fundus`) are listed as missing in
+the manifest, so the reach table says so instead of pretending.
 """
+import importlib.metadata
 import json
 import os
 
@@ -30,19 +33,23 @@ from PIL import Image
 from pydicom.data import get_testdata_file
 from skimage import data as skdata
 
-EXPECTED = {"pydicom": "3.0.2", "nibabel": "5.4.2", "skimage": "0.26.0", "numpy": "2.4.6"}
+EXPECTED = {"pydicom": "3.0.2", "pydicom-data": "1.0.0", "nibabel": "5.4.2", "skimage": "0.26.0",
+            "numpy": "2.4.6"}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "real")
 MISSING = {
-    "xray": "no radiograph ships in the pydicom 3.0.2, nibabel 5.4.2 or scikit-image 0.26 wheels "
-            "(pydicom's planar projections are nuclear-medicine bone scans, NM, not x-ray)",
-    "endoscopy": "no endoscopy frame ships in those wheels",
-    "dermoscopy": "no dermoscopy or skin photograph ships in those wheels (skimage.data.skin is "
-                  "fetched from the network at run time, not bundled)",
+    "endoscopy": "no endoscopy frame ships in the pydicom 3.0.2, pydicom-data 1.0.0, nibabel 5.4.2 "
+                 "or scikit-image 0.26 wheels",
+    "dermoscopy": "no dermoscopy or skin photograph ships in the pydicom 3.0.2, pydicom-data "
+                  "1.0.0, nibabel 5.4.2 or scikit-image 0.26 wheels (skimage.data.skin is "
+                  "fetched from the network at run time, not bundled; pydicom-data's colour files "
+                  "are ultrasound, the palette face picture OT-PAL-8-face.dcm and synthetic test "
+                  "patterns)",
 }
 
 
 def check_versions():
-    got = {"pydicom": pydicom.__version__, "nibabel": nibabel.__version__,
+    got = {"pydicom": pydicom.__version__, "pydicom-data": importlib.metadata.version("pydicom-data"),
+           "nibabel": nibabel.__version__,
            "skimage": skimage.__version__, "numpy": np.__version__}
     if got != EXPECTED:
         raise SystemExit(f"version mismatch: expected {EXPECTED}, found {got}")
@@ -61,6 +68,13 @@ def box_down(a, k):
 def window(hu, level, width):
     """CT display window: (HU - (level - width/2)) / width, clipped to [0, 1]."""
     return np.clip((hu - (level - width / 2.0)) / width, 0.0, 1.0)
+
+
+def percentile_window(raw, lo_pct, hi_pct):
+    """Linear window from the lo_pct-th to the hi_pct-th percentile of the stored values, clipped
+    to [0, 1] (numpy's default linear-interpolation percentiles: deterministic)."""
+    lo, hi = np.percentile(raw, [lo_pct, hi_pct])
+    return np.clip((raw - lo) / (hi - lo), 0.0, 1.0)
 
 
 def write16(name, v):
@@ -152,6 +166,42 @@ def main():
         "fundus photograph (no OCT B-scan is available; fundus is the oct modality's alias); "
         "5 x 5 box mean to 282 x 282 RGB; 8-bit",
         "CC0 1.0 public domain dedication (skimage.data.retina docstring: Wikimedia Commons, Fundus_photograph_of_normal_left_eye.jpg)")
+    # The pydicom-data wheel (MIT): NEMA WG04 compression test images (pydicom's
+    # data/test_files/README.txt: "From ftp://medical.nema.org/MEDICAL/Dicom/DataSets/WG04").
+    pdd_lic = "pydicom-data 1.0.0 wheel, MIT licence (its LICENSE; files from the NEMA WG04 " \
+              "DICOM compression test data sets, pydicom data/test_files/README.txt)"
+    # X-ray: CR chest PA 1841 x 1955 (RG1_UNCR.dcm), MONOCHROME1 15-bit. The first 60 rows (the
+    # bright collimation edge) are cropped; the stored window (C 15000 W 30000) spans the whole
+    # 15-bit range and shows a flat grey image, so the display window is the 0.5th..99.5th
+    # percentile of the stored values; inverted (MONOCHROME1: low values white, so bone is
+    # bright); 6 x 6 box mean to 306 x 315.
+    ds, a = dicom("RG1_UNCR.dcm")
+    assert ds.Modality == "CR" and ds.PhotometricInterpretation == "MONOCHROME1"
+    raw = a[60:].astype(np.float64)
+    write16("xray_chest_cr.png", box_down(1.0 - percentile_window(raw, 0.5, 99.5), 6))
+    add("xray_chest_cr.png", "xray", "pydicom-data 1.0.0 data_store/data/RG1_UNCR.dcm",
+        "CR chest, MONOCHROME1 15-bit; rows 60.. (collimation edge cropped); window 0.5th..99.5th "
+        "percentile of the stored values; inverted (bone bright); 6 x 6 box mean to 306 x 315; "
+        "16-bit", pdd_lic)
+    # X-ray: CR distal tibia/fibula 1760 x 1760 (RG3_UNCR.dcm), MONOCHROME1 10-bit: columns
+    # 440..1240 (the exposed field; outside it the collimated, unexposed plate), its stored window
+    # (C 550 W 1024), inverted; 4 x 4 box mean to 200 x 440.
+    ds, a = dicom("RG3_UNCR.dcm")
+    assert ds.Modality == "CR" and ds.PhotometricInterpretation == "MONOCHROME1"
+    raw = a[:, 440:1240].astype(np.float64)
+    write16("xray_tibia_cr.png", box_down(1.0 - window(raw, 550.0, 1024.0), 4))
+    add("xray_tibia_cr.png", "xray", "pydicom-data 1.0.0 data_store/data/RG3_UNCR.dcm",
+        "CR distal tibia and fibula, MONOCHROME1 10-bit; columns 440..1240 (the exposed field); "
+        "stored window C 550 W 1024; inverted (bone bright); 4 x 4 box mean to 200 x 440; 16-bit",
+        pdd_lic)
+    # MR: shoulder 1024 x 1024 (MR2_UNCR.dcm), raw * slope + intercept, its stored window
+    # (C 1000 W 2000), 4 x 4 box mean to 256 x 256.
+    ds, a = dicom("MR2_UNCR.dcm")
+    v = a.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    write16("mri_shoulder.png", box_down(window(v, 1000.0, 2000.0), 4))
+    add("mri_shoulder.png", "mri", "pydicom-data 1.0.0 data_store/data/MR2_UNCR.dcm",
+        "shoulder MR; raw * slope + intercept; stored window C 1000 W 2000; 4 x 4 box mean to "
+        "256 x 256; 16-bit", pdd_lic)
     manifest = {"images": entries, "missing": MISSING}
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
