@@ -117,6 +117,29 @@ fn rel_id(root: &Path, p: &Path) -> String {
         .join("/")
 }
 
+/// The entries of `dir` that satisfy `keep`, sorted, with their file names.
+fn entries(dir: &Path, keep: fn(&Path) -> bool) -> Result<Vec<(PathBuf, String)>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| keep(p))
+        .collect();
+    v.sort();
+    Ok(v.into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (p, name)
+        })
+        .collect())
+}
+
 /// `images/` + `masks/` matched by stem; masks may carry a `_mask`/`_segmentation` suffix.
 pub fn from_dirs(
     name: &str,
@@ -304,24 +327,13 @@ pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<S
                     "Medical Segmentation Decathlon (imagesTr/, labelsTr/)",
                 ));
             }
-            let rd = std::fs::read_dir(&imgs).map_err(|e| Error::Io {
-                path: imgs.clone(),
-                source: e,
-            })?;
-            let mut v: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && crate::io::nifti::is_nifti_name(p))
-                // macOS resource forks (._case.nii.gz) ship in some MSD archives.
-                .filter(|p| {
-                    !p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("._"))
-                })
-                .collect();
-            v.sort();
-            let samples = v
+            // macOS resource forks (._case.nii.gz) ship in some MSD archives.
+            let volume = |p: &Path| p.is_file() && crate::io::nifti::is_nifti_name(p);
+            let samples = entries(&imgs, volume)?
                 .into_iter()
-                .map(|img| {
-                    let label = labels.join(img.file_name().unwrap_or_default());
+                .filter(|(_, name)| !name.starts_with("._"))
+                .map(|(img, name)| {
+                    let label = labels.join(name);
                     SegSample {
                         id: rel_id(root, &img),
                         mask: label.is_file().then_some(label),
@@ -336,22 +348,8 @@ pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<S
             })
         }
         Layout::DicomNifti => {
-            let rd = std::fs::read_dir(root).map_err(|e| Error::Io {
-                path: root.to_path_buf(),
-                source: e,
-            })?;
-            let mut series: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect();
-            series.sort();
             let mut samples = Vec::new();
-            for dir in series {
-                let name = dir
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
+            for (dir, name) in entries(root, Path::is_dir)? {
                 let label = ["nii.gz", "nii"]
                     .iter()
                     .map(|ext| root.join(format!("{name}.{ext}")))
@@ -386,22 +384,8 @@ pub fn open(layout: Layout, root: &Path, modality: Option<Modality>) -> Result<S
             })
         }
         Layout::Brats(sequence) => {
-            let rd = std::fs::read_dir(root).map_err(|e| Error::Io {
-                path: root.to_path_buf(),
-                source: e,
-            })?;
-            let mut cases: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect();
-            cases.sort();
             let mut samples = Vec::new();
-            for case in cases {
-                let name = case
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
+            for (case, name) in entries(root, Path::is_dir)? {
                 // BraTS 2021 names .nii.gz, earlier releases .nii.
                 let find = |suffix: &str| {
                     ["nii.gz", "nii"]

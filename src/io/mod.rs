@@ -167,17 +167,28 @@ pub fn read_volume(path: &Path) -> Result<Loaded> {
     let bytes = read_file(path)?;
     let src = nifti::open(&bytes, path)?;
     let image = src.volume_image();
-    Ok(Loaded {
+    Ok(nifti_loaded(src, image, None, &bytes, Vec::new()))
+}
+
+/// A NIfTI source's image (slice `slice`, or the volume) as read.
+fn nifti_loaded(
+    src: nifti::NiftiSource,
+    image: Image,
+    slice: Option<u32>,
+    bytes: &[u8],
+    warnings: Vec<String>,
+) -> Loaded {
+    Loaded {
         image,
         depth: src.depth(),
         format: Format::Nifti,
-        warnings: Vec::new(),
+        warnings,
         medical: Some(Medical::Nifti {
             source: std::sync::Arc::new(src),
-            slice: None,
+            slice,
             gz: bytes.starts_with(&[0x1f, 0x8b]),
         }),
-    })
+    }
 }
 
 /// An uncompressed NIfTI-1 header: sizeof_hdr 348 (either byte order) and the n+1 magic.
@@ -235,17 +246,7 @@ pub fn decode_frame(bytes: &[u8], path: &Path, frame: Option<u32>) -> Result<Loa
         }
         let k = frame.unwrap_or(0);
         let image = src.image(k, path)?;
-        return Ok(Loaded {
-            image,
-            depth: src.depth(),
-            format: Format::Nifti,
-            warnings,
-            medical: Some(Medical::Nifti {
-                source: std::sync::Arc::new(src),
-                slice: Some(k),
-                gz: bytes.starts_with(&[0x1f, 0x8b]),
-            }),
-        });
+        return Ok(nifti_loaded(src, image, Some(k), bytes, warnings));
     }
     match frame {
         Some(f) if f > 0 => Err(Error::invalid(
