@@ -137,7 +137,7 @@ pub fn reach_markdown(json: &str, notes_json: &str) -> String {
          output quantised to the image's bit depth) for each medical perturbation on each real image \
          of its modality, and in brackets the lowest SSIM of a 41-point sweep over the strength \
          range. Images: assets/real/ (tools/gen_real_images.py, from files inside the pydicom \
-         3.0.2, nibabel 5.4.2 and scikit-image 0.26 wheels; provenance and licences in \
+         3.0.2, pydicom-data 1.0.0, nibabel 5.4.2 and scikit-image 0.26 wheels; provenance and licences in \
          assets/real/README.md). Measured by `cargo run --release --example reach` into \
          assets/real/reach.json. `-`: no band in reach. One draw per image (seed 0): the random \
          fields and motions of another draw move these numbers, measured by up to about 0.13 \
