@@ -64,24 +64,46 @@ pub enum Layout {
     Brats(&'static str),
 }
 
+/// Every layout by name: the name first, then its aliases. The one list `--layout`, the run
+/// config's `reader` and their messages use.
+pub const LAYOUTS: &[(&str, &[&str], Layout)] = &[
+    ("generic", &[], Layout::Generic),
+    ("isic2016", &["isic"], Layout::Isic2016),
+    ("kvasir", &["kvasir-seg"], Layout::Kvasir),
+    (
+        "brain-tumor",
+        &["brain_tumor", "braintumor"],
+        Layout::BrainTumor,
+    ),
+    ("smdg-disc", &[], Layout::SmdgDisc),
+    ("smdg-cup", &[], Layout::SmdgCup),
+    ("msd", &["decathlon"], Layout::Msd),
+    ("dicom-nifti", &[], Layout::DicomNifti),
+    ("brats", &["brats-flair"], Layout::Brats("flair")),
+    ("brats-t1", &[], Layout::Brats("t1")),
+    ("brats-t1ce", &[], Layout::Brats("t1ce")),
+    ("brats-t2", &[], Layout::Brats("t2")),
+];
+
 impl Layout {
     pub fn parse(s: &str) -> Result<Layout> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "generic" => Layout::Generic,
-            "isic2016" | "isic" => Layout::Isic2016,
-            "kvasir" | "kvasir-seg" => Layout::Kvasir,
-            "brain-tumor" | "brain_tumor" | "braintumor" => Layout::BrainTumor,
-            "smdg-disc" => Layout::SmdgDisc,
-            "smdg-cup" => Layout::SmdgCup,
-            "msd" | "decathlon" => Layout::Msd,
-            "dicom-nifti" => Layout::DicomNifti,
-            "brats" | "brats-flair" => Layout::Brats("flair"),
-            "brats-t1" => Layout::Brats("t1"),
-            "brats-t1ce" => Layout::Brats("t1ce"),
-            "brats-t2" => Layout::Brats("t2"),
-            o => return Err(Error::invalid("--layout", format!("unknown layout '{o}'; expected generic, isic2016, kvasir, brain-tumor, smdg-disc, smdg-cup, msd, dicom-nifti, brats, brats-t1, brats-t1ce, brats-t2"))),
-        })
+        let s = s.trim().to_ascii_lowercase();
+        LAYOUTS
+            .iter()
+            .find(|(name, aliases, _)| *name == s || aliases.contains(&s.as_str()))
+            .map(|(_, _, l)| *l)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "--layout",
+                    format!("unknown layout '{s}'; expected {}", names().join(", ")),
+                )
+            })
     }
+}
+
+/// The layouts' names (without aliases), in [`LAYOUTS`] order.
+pub fn names() -> Vec<&'static str> {
+    LAYOUTS.iter().map(|(n, _, _)| *n).collect()
 }
 
 fn is_image(p: &Path) -> bool {

@@ -200,12 +200,7 @@ fn default_sample_seed() -> u64 {
 
 /// The task a dataset reader feeds.
 pub fn reader_task(reader: &str) -> &'static str {
-    match reader {
-        "vqa" => "vqa",
-        "caption" => "caption",
-        "grounding" => "grounding",
-        _ => "segmentation",
-    }
+    crate::eval::vlm::tasks::Task::parse(reader).map_or("segmentation", |t| t.as_str())
 }
 
 /// The tasks `run` evaluates.
@@ -268,25 +263,21 @@ fn default_task() -> String {
     "segmentation".into()
 }
 
-/// Dataset readers known to [`super::data::open`].
-pub const READERS: [&str; 16] = [
-    "generic",
-    "manifest",
-    "isic2016",
-    "kvasir",
-    "brain-tumor",
-    "smdg-disc",
-    "smdg-cup",
-    "msd",
-    "dicom-nifti",
-    "brats",
-    "brats-t1",
-    "brats-t1ce",
-    "brats-t2",
-    "vqa",
-    "caption",
-    "grounding",
-];
+/// Dataset readers known to [`super::data::open`]: `manifest`, the dataset layouts
+/// ([`crate::dataset::LAYOUTS`], `generic` first) and the VLM tasks.
+pub fn readers() -> Vec<&'static str> {
+    let mut v = crate::dataset::names();
+    v.insert(1, "manifest");
+    v.extend(["vqa", "caption", "grounding"]);
+    v
+}
+
+/// Whether `reader` names a reader (an alias of a layout or task counts).
+pub fn is_reader(reader: &str) -> bool {
+    reader == "manifest"
+        || crate::dataset::Layout::parse(reader).is_ok()
+        || crate::eval::vlm::tasks::Task::parse(reader).is_ok()
+}
 
 impl DatasetConfig {
     /// A dataset with every optional field at its config-file default.
@@ -429,12 +420,12 @@ impl Config {
             if !names.insert(d.name.clone()) {
                 errs.push(format!("dataset '{}': defined twice", d.name));
             }
-            if !READERS.contains(&d.reader.as_str()) {
+            if !is_reader(&d.reader) {
                 errs.push(format!(
                     "dataset '{}': unknown reader '{}'; expected one of {}",
                     d.name,
                     d.reader,
-                    READERS.join(", ")
+                    readers().join(", ")
                 ));
             }
             match d.modality() {
