@@ -191,10 +191,14 @@ impl Writer {
         let out_path = self.out.join(&rel_out);
         // Re-measure on the written file exactly as a reader will see it (lossy formats move the
         // SSIM): the record's ssim and verdict are those of the file.
-        let (bytes, measured) = match &input.source.medical {
-            Some(io::Medical::Dicom { source, frame }) => {
-                // The stored integers are what a reader gets back; the file records the SSIM.
-                let measured = reference.ssim(&source.as_written(&item.image))?;
+        let medical = input.source.medical.as_ref();
+        let measured = match medical {
+            // The stored integers are what a reader gets back; the file records the SSIM.
+            Some(m) => Some(reference.ssim(&m.as_written(&item.image))?),
+            None => None,
+        };
+        let (bytes, measured) = match (medical, measured) {
+            (Some(io::Medical::Dicom { source, frame }), Some(measured)) => {
                 let how = io::dicom::Derivation {
                     perturbation: info.id,
                     level: item.level,
@@ -205,8 +209,7 @@ impl Writer {
                 };
                 (io::dicom::derive(source, &item.image, &how)?, measured)
             }
-            Some(io::Medical::Nifti { source, slice, gz }) => {
-                let measured = reference.ssim(&source.as_written(&item.image))?;
+            (Some(io::Medical::Nifti { source, slice, gz }), Some(measured)) => {
                 let desc = format!(
                     "medfm-robust {} L{} s={} SSIM {:.4}",
                     info.id,
@@ -220,7 +223,7 @@ impl Writer {
                 };
                 (bytes, measured)
             }
-            None => {
+            _ => {
                 let bytes = io::encode_image(&item.image, input.source.depth, format, &out_path)?;
                 let back = io::decode_image(&bytes, &out_path)?;
                 (bytes, reference.ssim(&back.image)?)

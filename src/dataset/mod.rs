@@ -113,16 +113,10 @@ fn is_image(p: &Path) -> bool {
 }
 
 fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::Io {
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
-    let mut v: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && is_image(p))
-        .collect();
-    v.sort();
-    Ok(v)
+    Ok(entries(dir, |p| p.is_file() && is_image(p))?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect())
 }
 
 fn stem(p: &Path) -> String {

@@ -155,6 +155,17 @@ pub enum Medical {
     },
 }
 
+impl Medical {
+    /// What a reader of the written file gets back on the working scale (the stored integers
+    /// turned back through the source's scale): what SSIM is measured on.
+    pub fn as_written(&self, img: &Image) -> Image {
+        match self {
+            Medical::Dicom { source, .. } => source.as_written(img),
+            Medical::Nifti { source, .. } => source.as_written(img),
+        }
+    }
+}
+
 /// Read frame `frame` of a (multi-frame) image file: DICOM frames; other formats have frame 0
 /// only. `None` reads frame 0 (with a warning naming the file when it has more).
 pub fn read_frame(path: &Path, frame: Option<u32>) -> Result<Loaded> {
@@ -191,11 +202,13 @@ fn nifti_loaded(
     }
 }
 
-/// An uncompressed NIfTI-1 header: sizeof_hdr 348 (either byte order) and the n+1 magic.
-fn nifti_magic(b: &[u8]) -> bool {
-    b.len() >= 348
-        && (b[..4] == 348i32.to_le_bytes() || b[..4] == 348i32.to_be_bytes())
-        && &b[344..348] == b"n+1\0"
+/// NIfTI by name (.nii, .nii.gz) or by an uncompressed NIfTI-1 header (sizeof_hdr 348 in either
+/// byte order and the n+1 magic).
+fn is_nifti(path: &Path, b: &[u8]) -> bool {
+    nifti::is_nifti_name(path)
+        || (b.len() >= 348
+            && (b[..4] == 348i32.to_le_bytes() || b[..4] == 348i32.to_be_bytes())
+            && &b[344..348] == b"n+1\0")
 }
 
 /// [`read_frame`] on bytes already read.
@@ -234,7 +247,7 @@ pub fn decode_frame(bytes: &[u8], path: &Path, frame: Option<u32>) -> Result<Loa
             }),
         });
     }
-    if nifti::is_nifti_name(path) || nifti_magic(bytes) {
+    if is_nifti(path, bytes) {
         let src = nifti::open(bytes, path)?;
         let mut warnings = Vec::new();
         if frame.is_none() && src.slices() > 1 {
@@ -793,7 +806,7 @@ pub fn read_mask(path: &Path, expected: Option<(usize, usize)>) -> Result<Mask> 
 /// ([`read_mask`]; its frame must be 0 or None).
 pub fn read_mask_frame(path: &Path, frame: Option<u32>) -> Result<Mask> {
     let bytes = read_file(path)?;
-    if nifti::is_nifti_name(path) || nifti_magic(&bytes) {
+    if is_nifti(path, &bytes) {
         let src = nifti::open(&bytes, path)?;
         let k = frame.unwrap_or(0) as usize;
         if k >= src.dims[2] {

@@ -80,6 +80,9 @@ impl Perturbation for Volume {
 }
 
 impl Prepared for Prep<'_> {
+    /// Each slice is prepared again here (in parallel): a slice's prepared form borrows the slice,
+    /// which this value owns, so it cannot be kept next to it. Calibration pays one `prepare` per
+    /// slice and probe; the 2-D path is unchanged.
     fn apply(&self, s: f32) -> Image {
         if s <= 0.0 {
             return self.vol.clone();
