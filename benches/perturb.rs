@@ -3,7 +3,9 @@
 //! registered perturbation (the registry is the only list): 8-bit samples in, the quantised 8-bit
 //! output out, the path calibration and augmentation take. `prepare` runs once outside the
 //! measured region, as in calibration, where one prepare serves every evaluation. Throughput in
-//! elements (samples of one image).
+//! elements (samples of one image). `perturb_u8/<id>` is the same call on the 8-bit path,
+//! `Prepared::apply_u8(s, out)`: the same codes written into a reused byte buffer (what
+//! tools/compare_opencv.py times against OpenCV's uint8 in, uint8 out).
 //!
 //! `calibrate/base_512x512x3` is one image's per-image calibration of the 12 base perturbations x
 //! 5 levels (prepare, search, final images; no file I/O), the in-process part of
@@ -22,12 +24,18 @@ fn bench(cr: &mut Criterion) {
     let mut g = cr.benchmark_group("perturb");
     g.sample_size(10);
     g.throughput(Throughput::Elements((w * h * c) as u64));
-    for p in all() {
+    let images: Vec<_> = all()
+        .iter()
+        .map(|p| {
+            phantom(p.info().modality.unwrap_or(Modality::Ct), w, h, c, 1)
+                .image
+                .quantised(BitDepth::U8)
+        })
+        .collect();
+    let mut prepared_all = Vec::new();
+    for (p, img) in all().iter().zip(&images) {
         let info = p.info();
-        let img = phantom(info.modality.unwrap_or(Modality::Ct), w, h, c, 1)
-            .image
-            .quantised(BitDepth::U8);
-        let prepared = match p.prepare(&img, &ctx) {
+        let prepared = match p.prepare(img, &ctx) {
             Ok(pr) => pr,
             Err(e) => {
                 eprintln!("perturb/{}: skipped: {e}", info.id);
@@ -37,6 +45,18 @@ fn bench(cr: &mut Criterion) {
         let s = 0.5 * (info.strength_range.0 + info.strength_range.1);
         g.bench_with_input(BenchmarkId::from_parameter(info.id), &s, |bn, &s| {
             bn.iter(|| prepared.apply_quantised(s, BitDepth::U8))
+        });
+        prepared_all.push((info.id, s, prepared));
+    }
+    g.finish();
+
+    let mut g = cr.benchmark_group("perturb_u8");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((w * h * c) as u64));
+    let mut out = vec![0u8; w * h * c];
+    for (id, s, prepared) in &prepared_all {
+        g.bench_with_input(BenchmarkId::from_parameter(id), s, |bn, &s| {
+            bn.iter(|| prepared.apply_u8(s, &mut out))
         });
     }
     g.finish();

@@ -1,7 +1,10 @@
 //! Per-op timing for tools/compare_opencv.py: one 8-bit image in, each perturbation's quantised
 //! 8-bit output out, at mid strength (the middle of the strength range), as an augmentation user
 //! calls it and as calibration evaluates it: `prepare` once (outside the timing, as in
-//! calibration, where one prepare serves every evaluation), then `apply_quantised(s, U8)` timed.
+//! calibration, where one prepare serves every evaluation), then the 8-bit path timed:
+//! `apply_u8(s, out)`, the codes of `apply_quantised(s, U8)` written into a reused buffer (the
+//! uint8 array an augmentation user gets; `--f32` times `apply_quantised(s, U8)` instead, the f32
+//! image of those codes).
 //! Prints one JSON object per op: id, strength, median and min milliseconds over `--repeat` runs
 //! (after 3 warm-up runs), and the time of `prepare` (one run).
 //!
@@ -16,6 +19,7 @@ fn main() {
     let mut path = None;
     let mut repeat = 30usize;
     let mut ids: Option<Vec<String>> = None;
+    let mut f32_path = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--repeat" => {
@@ -33,6 +37,7 @@ fn main() {
                         .collect(),
                 )
             }
+            "--f32" => f32_path = true,
             _ => path = Some(a),
         }
     }
@@ -58,13 +63,22 @@ fn main() {
         };
         let t_prepare = t0.elapsed().as_secs_f64() * 1e3;
         let s = 0.5 * (info.strength_range.0 + info.strength_range.1);
+        let mut out = vec![0u8; img.data.len()];
+        let mut once = || {
+            if f32_path {
+                std::hint::black_box(prepared.apply_quantised(s, BitDepth::U8));
+            } else {
+                prepared.apply_u8(s, &mut out);
+                std::hint::black_box(&out);
+            }
+        };
         for _ in 0..3 {
-            std::hint::black_box(prepared.apply_quantised(s, BitDepth::U8));
+            once();
         }
         let mut t: Vec<f64> = (0..repeat.max(1))
             .map(|_| {
                 let t0 = Instant::now();
-                std::hint::black_box(prepared.apply_quantised(s, BitDepth::U8));
+                once();
                 t0.elapsed().as_secs_f64() * 1e3
             })
             .collect();

@@ -9,9 +9,10 @@ numpy==2.4.6. Usage (release build of the example first):
     python tools/compare_opencv.py [--repeat 30] [--rounds 2] [--modality pathology]
 
 The image is `medfm-robust phantom --modality M --size 512 --channels 3` (a 512x512 RGB 8-bit PNG).
-Ours: target/release/examples/op_times, one `apply_quantised(s, U8)` per run at mid strength (the
-middle of the strength range), 8-bit samples in, the quantised 8-bit output out, `prepare` once
-outside the timing (the random fields are drawn there; calibration reuses it for every
+Ours: target/release/examples/op_times, one `apply_u8(s, out)` per run at mid strength (the
+middle of the strength range): the 8-bit path, the 8-bit image in, its quantised codes written into
+a reused uint8 buffer (bit for bit the codes of `apply_quantised(s, U8)`, tests/apply_quantised.rs),
+`prepare` once outside the timing (the random fields are drawn there; calibration reuses it for every
 evaluation). Theirs: the same operation on the same uint8 HWC array, 8-bit in and 8-bit out, with
 the per-image random fields (noise, masks) drawn outside the timing too where the library lets us
 (cv2/numpy rows); albumentations transforms draw their own randomness per call, as a user gets them.

@@ -181,9 +181,14 @@ def main():
         base = base_perturbations(np.random.default_rng(1), h, w)
         t_py = timeit(lambda: calibrate_python(x, base), 1)
 
+        runs = iter(range(1_000_000))
+
         def rust(perts, extra):
+            # a fresh output folder per run: perturb resumes into an existing one (skipping
+            # every level already written), which would time a no-op
             return lambda: subprocess.run([args.bin, "--quiet", "perturb", "--input", f"{td}/phantom", "--out",
-                                           f"{td}/out_{perts}", "--perturbations", perts, "--levels", "1-5"] + extra,
+                                           f"{td}/out_{perts}_{next(runs)}", "--perturbations", perts,
+                                           "--levels", "1-5"] + extra,
                                           check=True, capture_output=True)
         t_rs = timeit(rust("base", []), args.repeat)
         rows.append(("calibration 12 base x 5 levels, 512x512 RGB", t_py, t_rs, "end-to-end CLI vs loop"))

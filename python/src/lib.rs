@@ -14,7 +14,7 @@ use medfm_robust::error::Error;
 use medfm_robust::image::Mask;
 use medfm_robust::perturb::{self, Ctx, Modality, Perturbation};
 use medfm_robust::ssim::{SsimReference, SsimVariant};
-use pixels::{read_image, read_mask, write_image, write_mask, Pixels};
+use pixels::{read_image, read_mask, write_finished, write_image, write_mask, Pixels};
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -173,7 +173,7 @@ fn apply<'py>(
         let warped = m.as_ref().map(|(mk, _)| prepared.warp_mask(mk, strength));
         Ok((out, warped))
     })?;
-    let img = write_image(py, &out, &px)?;
+    let img = write_finished(py, &out, &px)?;
     match (warped, m) {
         (Some(w), Some((_, kind))) => Ok((img, write_mask(py, &w, kind)?)
             .into_pyobject(py)?
@@ -229,7 +229,7 @@ fn apply_batch<'py>(
     })?;
     let list = PyList::empty(py);
     for (o, x) in outs.iter().zip(&px) {
-        list.append(write_image(py, o, x)?)?;
+        list.append(write_finished(py, o, x)?)?;
     }
     Ok(list)
 }

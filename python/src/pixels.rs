@@ -44,13 +44,25 @@ impl Pixels {
         self.kind == Kind::F32
     }
     /// The perturbed image as it is returned: quantised for integer dtypes (bit for bit what
-    /// the CLI writes), unquantised for float32.
-    pub fn finish(&self, prepared: &dyn Prepared, strength: f32) -> Image {
+    /// the CLI writes), unquantised for float32; uint8 takes the 8-bit path
+    /// (`Prepared::apply_u8`: the same codes, no f32 output image).
+    pub fn finish(&self, prepared: &dyn Prepared, strength: f32) -> Finished {
         match self.kind {
-            Kind::F32 => prepared.apply(strength),
-            _ => prepared.apply_quantised(strength, self.depth()),
+            Kind::F32 => Finished::Image(prepared.apply(strength)),
+            Kind::U8 => {
+                let mut codes = vec![0u8; self.image.data.len()];
+                prepared.apply_u8(strength, &mut codes);
+                Finished::Codes(codes)
+            }
+            Kind::U16 => Finished::Image(prepared.apply_quantised(strength, self.depth())),
         }
     }
+}
+
+/// A perturbed image ready to hand back: the f32 image, or (uint8 input) its planar 8-bit codes.
+pub enum Finished {
+    Image(Image),
+    Codes(Vec<u8>),
 }
 
 fn as_array<'a, 'py>(
@@ -173,15 +185,24 @@ fn deinterleave<T: Copy>(
 
 /// The planar image interleaved back (H, W, C order), each value through `conv`.
 fn interleave<T: Copy + Default>(img: &Image, conv: impl Fn(f32) -> T) -> Vec<T> {
-    let plane = img.plane_len();
-    let mut out = vec![T::default(); img.data.len()];
-    if img.channels == 1 {
-        for (o, &v) in out.iter_mut().zip(&img.data) {
+    interleave_planes(&img.data, img.plane_len(), img.channels, conv)
+}
+
+/// Planar samples (`channels` planes of `plane` samples) interleaved (H, W, C order).
+fn interleave_planes<S: Copy, T: Copy + Default>(
+    data: &[S],
+    plane: usize,
+    channels: usize,
+    conv: impl Fn(S) -> T,
+) -> Vec<T> {
+    let mut out = vec![T::default(); data.len()];
+    if channels == 1 {
+        for (o, &v) in out.iter_mut().zip(data) {
             *o = conv(v);
         }
         return out;
     }
-    let (r, rest) = img.data.split_at(plane);
+    let (r, rest) = data.split_at(plane);
     let (g, b) = rest.split_at(plane);
     for (((px, &r), &g), &b) in out.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
         px[0] = conv(r);
@@ -189,6 +210,24 @@ fn interleave<T: Copy + Default>(img: &Image, conv: impl Fn(f32) -> T) -> Vec<T>
         px[2] = conv(b);
     }
     out
+}
+
+/// A new array of `like`'s shape and dtype holding a perturbed image.
+pub fn write_finished<'py>(
+    py: Python<'py>,
+    out: &Finished,
+    like: &Pixels,
+) -> PyResult<Bound<'py, PyAny>> {
+    match out {
+        Finished::Image(img) => write_image(py, img, like),
+        Finished::Codes(codes) => {
+            let plane = like.image.plane_len();
+            let v = interleave_planes(codes, plane, like.image.channels, |k| k);
+            ArrayD::from_shape_vec(IxDyn(&like.shape), v)
+                .map_err(|e| PyValueError::new_err(format!("output shape: {e}")))
+                .map(|a| a.into_pyarray(py).into_any())
+        }
+    }
 }
 
 /// A new array of `like`'s shape and dtype holding `img`.

@@ -215,7 +215,12 @@ fn search(
             ));
             continue;
         }
-        // Bisection / regula falsi towards the target.
+        // Bisection / regula falsi towards the target. On integer steps, a probe that lands on
+        // the same side of the target as the band's previous probe makes the next one bisect
+        // the step bracket (regula falsi keeps creeping from one end on a convex curve such as
+        // SSIM(jpeg quality), one or two steps per probe).
+        let mut last_side: Option<bool> = None;
+        let mut bisect = false;
         while evals.count - start < max_evals_per_band {
             if let Some((_, v)) = evals.best_in(band) {
                 // integer steps: the first in-band step ends the band (a closer step is often
@@ -228,7 +233,7 @@ fn search(
                 break;
             };
             // Linear interpolation, kept at least 10% away from the bracket ends.
-            let t = if fa > fb {
+            let t = if fa > fb && !(bisect && steps.is_some()) {
                 ((fa - target) / (fa - fb)).clamp(0.1, 0.9)
             } else {
                 0.5
@@ -250,10 +255,13 @@ fn search(
                 }
             };
             let before = evals.count;
-            evals.eval(s)?;
+            let v = evals.eval(s)?;
             if evals.count == before {
                 break; // measured already: the bracket cannot narrow further
             }
+            let side = v >= target;
+            bisect = last_side == Some(side);
+            last_side = Some(side);
         }
         if evals.best_in(band).is_none() && kind != StrengthKind::Continuous {
             if let Some(((a, _), (b, _))) = evals.bracket(target) {

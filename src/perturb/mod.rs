@@ -265,6 +265,15 @@ pub trait Prepared: Send + Sync {
         self.apply(s).quantised(depth)
     }
 
+    /// The 8-bit path: the codes `apply_quantised(s, BitDepth::U8)` holds (its samples are
+    /// `code / 255`), planar like `Image::data`, written into `out` (one byte per sample), bit for
+    /// bit `apply_quantised(s, U8).to_u8()`. No image is allocated where a perturbation overrides
+    /// it (the base ops do: lookup tables for pointwise ops on an 8-bit source, the codes written
+    /// by the op's own pass otherwise); the caller reuses `out` across calls.
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        common::codes::codes_into(&self.apply_quantised(s, BitDepth::U8), out)
+    }
+
     /// The mask moved the way `apply(s)` moves anatomy. Identity unless the perturbation is
     /// geometric.
     fn warp_mask(&self, mask: &Mask, _s: f32) -> Mask {

@@ -9,18 +9,26 @@
 use super::{clip, quantise};
 use crate::error::Result;
 use crate::image::{BitDepth, Image};
-use crate::perturb::common::filter::gaussian_blur_plane;
-use crate::perturb::common::psf::{convolve_sparse, line_psf, SparseKernel};
+use crate::perturb::common::codes::{code8, codes_into};
+use crate::perturb::common::filter::gaussian_blur_plane_into;
+use crate::perturb::common::psf::{convolve_sparse_into, line_psf, SparseKernel};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 
 /// Filter every plane with `f` (the filters parallelise over rows), then clip (`post` = clip)
 /// or clip and quantise (`post` = quantise).
-fn filter_planes(img: &Image, f: impl Fn(&[f32]) -> Vec<f32>, post: impl Fn(f32) -> f32) -> Image {
-    let mut data = Vec::with_capacity(img.data.len());
-    for p in img.planes() {
-        data.extend(f(p).into_iter().map(&post));
+fn filter_planes(img: &Image, f: impl Fn(&[f32], &mut [f32]) + Sync) -> Image {
+    let mut out = Image::new(img.width, img.height, img.channels);
+    filter_planes_into(img, f, &mut out.data);
+    out
+}
+
+/// Each plane of `img` filtered by `f(src, dst)` into its plane of `out` (any sample type).
+fn filter_planes_into<T>(img: &Image, f: impl Fn(&[f32], &mut [T]), out: &mut [T]) {
+    assert_eq!(out.len(), img.data.len(), "output length");
+    let n = img.plane_len().max(1);
+    for (p, o) in img.planes().zip(out.chunks_mut(n)) {
+        f(p, o);
     }
-    Image { data, ..*img }
 }
 
 pub struct GaussianBlur;
@@ -52,11 +60,9 @@ impl Prepared for GaussianBlurPrepared<'_> {
             return self.img.clone();
         }
         let (w, h) = (self.img.width, self.img.height);
-        filter_planes(
-            self.img,
-            |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE),
-            clip,
-        )
+        filter_planes(self.img, |p, o| {
+            gaussian_blur_plane_into(p, w, h, s as f64, TRUNCATE, clip, o)
+        })
     }
 
     fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
@@ -64,10 +70,20 @@ impl Prepared for GaussianBlurPrepared<'_> {
             return self.img.quantised(depth);
         }
         let (w, h, m) = (self.img.width, self.img.height, depth.max_value());
-        filter_planes(
+        filter_planes(self.img, |p, o| {
+            gaussian_blur_plane_into(p, w, h, s as f64, TRUNCATE, |v| quantise(v, m), o)
+        })
+    }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        if s <= 0.0 {
+            return codes_into(self.img, out);
+        }
+        let (w, h) = (self.img.width, self.img.height);
+        filter_planes_into(
             self.img,
-            |p| gaussian_blur_plane(p, w, h, s as f64, TRUNCATE),
-            |v| quantise(v, m),
+            |p, o| gaussian_blur_plane_into(p, w, h, s as f64, TRUNCATE, code8, o),
+            out,
         )
     }
 }
@@ -135,7 +151,7 @@ impl Prepared for MotionBlurPrepared<'_> {
         }
         let (w, h) = (self.img.width, self.img.height);
         let k = self.kernel(s);
-        filter_planes(self.img, |p| convolve_sparse(p, w, h, &k), clip)
+        filter_planes(self.img, |p, o| convolve_sparse_into(p, w, h, &k, clip, o))
     }
 
     fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
@@ -144,10 +160,21 @@ impl Prepared for MotionBlurPrepared<'_> {
         }
         let (w, h, m) = (self.img.width, self.img.height, depth.max_value());
         let k = self.kernel(s);
-        filter_planes(
+        filter_planes(self.img, |p, o| {
+            convolve_sparse_into(p, w, h, &k, |v| quantise(v, m), o)
+        })
+    }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        if s <= 0.0 {
+            return codes_into(self.img, out);
+        }
+        let (w, h) = (self.img.width, self.img.height);
+        let k = self.kernel(s);
+        filter_planes_into(
             self.img,
-            |p| convolve_sparse(p, w, h, &k),
-            |v| quantise(v, m),
+            |p, o| convolve_sparse_into(p, w, h, &k, code8, o),
+            out,
         )
     }
 }

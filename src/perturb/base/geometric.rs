@@ -39,6 +39,13 @@ impl<F: Fn(f32) -> Affine + Send + Sync> Prepared for WarpPrepared<'_, F> {
         warp::warp_image_quantised(self.img, &(self.map)(s), self.border, depth)
     }
 
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        if s <= 0.0 {
+            return crate::perturb::common::codes::codes_into(self.img, out);
+        }
+        warp::warp_image_u8(self.img, &(self.map)(s), self.border, out)
+    }
+
     fn warp_mask(&self, mask: &Mask, s: f32) -> Mask {
         if s <= 0.0 {
             return mask.clone();

@@ -10,6 +10,7 @@
 use super::{clip, map_chunks, quantise};
 use crate::error::Result;
 use crate::image::{BitDepth, Image};
+use crate::perturb::common::codes::{apply_lut, code8, codes_into, source_codes, CHUNK, VALUE8};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -30,9 +31,16 @@ static BRIGHTNESS: Info = Info {
 };
 
 enum BrightnessPrepared<'a> {
-    Grey(&'a Image),
+    Grey {
+        img: &'a Image,
+        /// The source's codes, if it is 8-bit valued (the 8-bit path's lookup table input).
+        codes: Option<Vec<u8>>,
+    },
     Rgb {
         img: &'a Image,
+        /// The 8-bit path's input, if the source is 8-bit valued: its codes and each pixel's
+        /// HSV value code (the max over channels).
+        codes: Option<(Vec<u8>, Vec<u8>)>,
         /// HSV value = max over channels, per pixel.
         value: Vec<f32>,
         /// x_c / V per channel (planar), 1 where V = 0.
@@ -43,12 +51,14 @@ enum BrightnessPrepared<'a> {
 impl BrightnessPrepared<'_> {
     fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync + Send) -> Image {
         match self {
-            BrightnessPrepared::Grey(img) => map_chunks(img, |_, _, src, dst| {
+            BrightnessPrepared::Grey { img, .. } => map_chunks(img, |_, _, src, dst| {
                 for (o, &x) in dst.iter_mut().zip(src) {
                     *o = post(x + s);
                 }
             }),
-            BrightnessPrepared::Rgb { img, value, ratio } => {
+            BrightnessPrepared::Rgb {
+                img, value, ratio, ..
+            } => {
                 let n = img.plane_len();
                 map_chunks(img, |c, px, _, dst| {
                     let v = &value[px.clone()];
@@ -63,7 +73,54 @@ impl BrightnessPrepared<'_> {
 
     fn img(&self) -> &Image {
         match self {
-            BrightnessPrepared::Grey(img) | BrightnessPrepared::Rgb { img, .. } => img,
+            BrightnessPrepared::Grey { img, .. } | BrightnessPrepared::Rgb { img, .. } => img,
+        }
+    }
+
+    /// The 8-bit path from the source's codes (the same f32 formula on the same samples):
+    /// grey, a 256-entry table; RGB, a 256 x 256 table of `(V + s).min(1) * (x / V)` over the
+    /// codes of V and x (`x / V` is the division `prepare` makes for the f32 path's ratio).
+    /// false if the source is not 8-bit valued.
+    fn run_u8(&self, s: f32, out: &mut [u8]) -> bool {
+        match self {
+            BrightnessPrepared::Grey {
+                img,
+                codes: Some(codes),
+            } => {
+                let lut: [u8; 256] = std::array::from_fn(|k| code8(VALUE8[k] + s));
+                apply_lut(codes, img.plane_len(), &[lut], out);
+                true
+            }
+            BrightnessPrepared::Rgb {
+                img,
+                codes: Some((codes, vcodes)),
+                ..
+            } => {
+                // out = lut[V][x]: the formula for every (V, x) with x <= V (x is one of the
+                // channels V is the max of), then a table lookup per sample
+                let mut lut = vec![0u8; 256 * 256];
+                for (v, row) in lut.chunks_mut(256).enumerate() {
+                    let vf = VALUE8[v];
+                    let scale = (vf + s).min(1.0);
+                    for (x, o) in row[..=v].iter_mut().enumerate() {
+                        let r = if vf > 0.0 { VALUE8[x] / vf } else { 1.0 };
+                        *o = code8(scale * r);
+                    }
+                }
+                let n = img.plane_len().max(1);
+                for (src, dst) in codes.chunks(n).zip(out.chunks_mut(n)) {
+                    dst.par_chunks_mut(CHUNK)
+                        .zip(src.par_chunks(CHUNK))
+                        .zip(vcodes.par_chunks(CHUNK))
+                        .for_each(|((d, x), v)| {
+                            for ((o, &x), &v) in d.iter_mut().zip(x).zip(v) {
+                                *o = lut[(v as usize) << 8 | x as usize];
+                            }
+                        });
+                }
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -83,6 +140,15 @@ impl Prepared for BrightnessPrepared<'_> {
         let m = depth.max_value();
         self.run(s, move |v| quantise(v, m))
     }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        if s <= 0.0 {
+            return codes_into(self.img(), out);
+        }
+        if !self.run_u8(s, out) {
+            codes_into(&self.apply_quantised(s, BitDepth::U8), out)
+        }
+    }
 }
 
 impl Perturbation for Brightness {
@@ -91,7 +157,10 @@ impl Perturbation for Brightness {
     }
     fn prepare<'a>(&self, img: &'a Image, _ctx: &Ctx) -> Result<Box<dyn Prepared + 'a>> {
         if img.channels != 3 {
-            return Ok(Box::new(BrightnessPrepared::Grey(img)));
+            return Ok(Box::new(BrightnessPrepared::Grey {
+                img,
+                codes: source_codes(img),
+            }));
         }
         let n = img.plane_len();
         let (r, g, b) = (img.plane(0), img.plane(1), img.plane(2));
@@ -116,7 +185,16 @@ impl Perturbation for Brightness {
                 }
             });
         }
-        Ok(Box::new(BrightnessPrepared::Rgb { img, value, ratio }))
+        let codes = source_codes(img).map(|c| {
+            let v = value.iter().map(|&v| code8(v)).collect();
+            (c, v)
+        });
+        Ok(Box::new(BrightnessPrepared::Rgb {
+            img,
+            codes,
+            value,
+            ratio,
+        }))
     }
 }
 
@@ -139,6 +217,8 @@ static CONTRAST: Info = Info {
 struct ContrastPrepared<'a> {
     img: &'a Image,
     means: Vec<f32>,
+    /// The source's codes, if it is 8-bit valued (the 8-bit path's lookup table input).
+    codes: Option<Vec<u8>>,
 }
 
 impl ContrastPrepared<'_> {
@@ -168,6 +248,20 @@ impl Prepared for ContrastPrepared<'_> {
         let m = depth.max_value();
         self.run(s, move |v| quantise(v, m))
     }
+
+    /// A 256-entry table per channel (the same f32 formula on every code's sample).
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        let Some(codes) = self.codes.as_deref().filter(|_| s > 0.0) else {
+            return codes_into(&self.apply_quantised(s, BitDepth::U8), out);
+        };
+        let k = 1.0 - s;
+        let luts: Vec<[u8; 256]> = self
+            .means
+            .iter()
+            .map(|&m| std::array::from_fn(|i| code8((VALUE8[i] - m) * k + m)))
+            .collect();
+        apply_lut(codes, self.img.plane_len(), &luts, out);
+    }
 }
 
 /// Mean of each plane, summed in f64 in index order.
@@ -186,6 +280,7 @@ impl Perturbation for Contrast {
         Ok(Box::new(ContrastPrepared {
             img,
             means: channel_means(img),
+            codes: source_codes(img),
         }))
     }
 }

@@ -1,7 +1,10 @@
 //! JPEG round trip in memory: the clean image quantised to u8 (rounding, `Image::to_u8`),
 //! encoded with the `jpeg-encoder` crate at quality q = round(100 - 99*s) (baseline, standard
 //! IJG tables scaled by q; RGB as YCbCr with 4:2:0 chroma subsampling at every quality, grey as a
-//! single luma component), decoded with the `image` crate, back to [0,1].
+//! single luma component), decoded with `zune-jpeg` configured exactly as the `image` crate
+//! configures it (non-strict, output RGB for the 3-component YCbCr file, Luma for the grey one;
+//! `image`'s own decoder is this one plus two buffer copies), back to [0,1]. The 8-bit path
+//! (`apply_u8`) takes the decoded bytes as they are, de-interleaved, into the caller's buffer.
 //!
 //! s = 0 returns the clean image exactly (no codec: rule 3, identity wherever possible); any s > 0
 //! is a real round trip, s in (0, 0.005) already at q = 100, which with 4:2:0 chroma is visibly
@@ -21,6 +24,7 @@
 
 use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image};
+use crate::perturb::common::codes::{codes_into, VALUE8};
 use crate::perturb::{
     Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind,
 };
@@ -70,14 +74,16 @@ struct JpegPrepared {
 }
 
 impl JpegPrepared {
-    fn round_trip(&self, q: u8) -> std::result::Result<Image, String> {
-        let mut buf = Vec::new();
+    /// The decoded bytes (interleaved HWC) of the round trip at quality q.
+    fn round_trip_bytes(&self, q: u8) -> std::result::Result<Vec<u8>, String> {
+        use zune_core::colorspace::ColorSpace;
+        let mut buf = Vec::with_capacity(self.interleaved.len() / 4);
         let mut enc = Encoder::new(&mut buf, q);
-        let colour = if self.channels == 3 {
+        let (colour, out_space) = if self.channels == 3 {
             enc.set_sampling_factor(SamplingFactor::R_4_2_0);
-            ColorType::Rgb
+            (ColorType::Rgb, ColorSpace::RGB)
         } else {
-            ColorType::Luma
+            (ColorType::Luma, ColorSpace::Luma)
         };
         enc.encode(
             &self.interleaved,
@@ -86,13 +92,16 @@ impl JpegPrepared {
             colour,
         )
         .map_err(|e| e.to_string())?;
-        let decoded = image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg)
-            .map_err(|e| e.to_string())?;
-        let bytes = if self.channels == 3 {
-            decoded.to_rgb8().into_raw()
-        } else {
-            decoded.to_luma8().into_raw()
-        };
+        let options = zune_core::options::DecoderOptions::default()
+            .jpeg_set_out_colorspace(out_space)
+            .set_strict_mode(false)
+            .set_max_width(usize::MAX)
+            .set_max_height(usize::MAX);
+        let mut dec = zune_jpeg::JpegDecoder::new_with_options(
+            zune_core::bytestream::ZCursor::new(buf.as_slice()),
+            options,
+        );
+        let bytes = dec.decode().map_err(|e| format!("{e:?}"))?;
         if bytes.len() != self.interleaved.len() {
             return Err(format!(
                 "decoded {} bytes, expected {}",
@@ -100,13 +109,20 @@ impl JpegPrepared {
                 self.interleaved.len()
             ));
         }
-        let hwc: Vec<f32> = bytes.iter().map(|&b| b as f32 / 255.0).collect();
-        Ok(Image::from_interleaved(
-            self.width,
-            self.height,
-            self.channels,
-            &hwc,
-        ))
+        Ok(bytes)
+    }
+
+    fn round_trip(&self, q: u8) -> std::result::Result<Image, String> {
+        let bytes = self.round_trip_bytes(q)?;
+        let (n, c) = (self.width * self.height, self.channels);
+        let tab = &*VALUE8;
+        let mut data = vec![0.0f32; bytes.len()];
+        for (k, plane) in data.chunks_mut(n.max(1)).enumerate() {
+            for (o, px) in plane.iter_mut().zip(bytes.chunks_exact(c)) {
+                *o = tab[px[k] as usize];
+            }
+        }
+        Ok(Image::from_planes(self.width, self.height, c, data))
     }
 }
 
@@ -127,6 +143,23 @@ impl Prepared for JpegPrepared {
             return self.apply(s).quantised(depth);
         }
         self.apply(s)
+    }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        let bytes = match self.round_trip_bytes(quality(s)) {
+            Ok(b) if s > 0.0 => b,
+            _ => return codes_into(&self.apply_quantised(s, BitDepth::U8), out),
+        };
+        let (n, c) = (self.width * self.height, self.channels);
+        assert_eq!(out.len(), n * c, "8-bit output length");
+        if c == 1 {
+            return out.copy_from_slice(&bytes);
+        }
+        for (k, plane) in out.chunks_mut(n.max(1)).enumerate() {
+            for (o, px) in plane.iter_mut().zip(bytes.chunks_exact(c)) {
+                *o = px[k];
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use super::{clip, map_chunks, quantise};
 use crate::error::Result;
 use crate::image::{BitDepth, Image};
+use crate::perturb::common::codes::{code8, codes_into, map_chunks_u8, source_codes};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 
 /// Standard-normal field of the image's size: plane c from stream c.
@@ -74,6 +75,25 @@ impl Prepared for AdditiveNoise<'_> {
         let m = depth.max_value();
         self.run(s, move |v| quantise(v, m))
     }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        if s <= 0.0 {
+            return codes_into(self.img, out);
+        }
+        let n = self.img.plane_len();
+        map_chunks_u8(self.img, out, |c, px, src, dst| {
+            let f = &self.field[c * n + px.start..c * n + px.end];
+            if self.multiplicative {
+                for ((o, &x), &z) in dst.iter_mut().zip(src).zip(f) {
+                    *o = code8(x + x * s * z);
+                }
+            } else {
+                for ((o, &x), &z) in dst.iter_mut().zip(src).zip(f) {
+                    *o = code8(x + s * z);
+                }
+            }
+        })
+    }
 }
 
 impl Perturbation for GaussianNoise {
@@ -141,6 +161,10 @@ struct SaltPepperPrepared<'a> {
     flip: Vec<f32>,
     /// stream 1: V < 0.5 means salt (1), else pepper (0)
     salt: Vec<f32>,
+    /// The 8-bit path's pieces: the code a flipped pixel takes (255 salt, 0 pepper) and the
+    /// source's codes (None unless the source is 8-bit valued).
+    flip_code: Vec<u8>,
+    codes: Option<Vec<u8>>,
 }
 
 impl SaltPepperPrepared<'_> {
@@ -178,6 +202,34 @@ impl Prepared for SaltPepperPrepared<'_> {
         let m = depth.max_value();
         self.run(s, move |v| quantise(v, m))
     }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        let Some(codes) = self.codes.as_deref().filter(|_| s > 0.0) else {
+            return codes_into(&self.apply_quantised(s, BitDepth::U8), out);
+        };
+        let n = self.img.plane_len();
+        for (src, dst) in codes.chunks(n.max(1)).zip(out.chunks_mut(n.max(1))) {
+            use rayon::prelude::*;
+            dst.par_chunks_mut(super::CHUNK)
+                .zip(src.par_chunks(super::CHUNK))
+                .enumerate()
+                .for_each(|(k, (d, x))| {
+                    let p = k * super::CHUNK..k * super::CHUNK + d.len();
+                    // the flip decision as a byte mask first (a compare that vectorises), then
+                    // a byte select
+                    let mut flip = [0u8; super::CHUNK];
+                    let flip = &mut flip[..d.len()];
+                    for (m, &u) in flip.iter_mut().zip(&self.flip[p.clone()]) {
+                        *m = if u < s { 0xff } else { 0 };
+                    }
+                    for (((o, &x), &m), &f) in
+                        d.iter_mut().zip(x).zip(&*flip).zip(&self.flip_code[p])
+                    {
+                        *o = (f & m) | (x & !m);
+                    }
+                });
+        }
+    }
 }
 
 impl Perturbation for SaltPepper {
@@ -190,6 +242,16 @@ impl Perturbation for SaltPepper {
         let mut salt = vec![0.0f32; img.plane_len()];
         rng.fill_uniform(0, &mut flip);
         rng.fill_uniform(1, &mut salt);
-        Ok(Box::new(SaltPepperPrepared { img, flip, salt }))
+        let flip_code = salt
+            .iter()
+            .map(|&v| if v < 0.5 { 255 } else { 0 })
+            .collect();
+        Ok(Box::new(SaltPepperPrepared {
+            img,
+            flip,
+            salt,
+            flip_code,
+            codes: source_codes(img),
+        }))
     }
 }

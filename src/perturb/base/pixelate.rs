@@ -8,6 +8,7 @@
 use super::quantise;
 use crate::error::Result;
 use crate::image::{BitDepth, Image};
+use crate::perturb::common::codes::code8;
 use crate::perturb::{
     Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind,
 };
@@ -49,19 +50,36 @@ impl Prepared for PixelatePrepared<'_> {
         // each block's mean quantised once, then replicated: the same samples as quantising after
         self.run(s, move |v| quantise(v, m))
     }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        self.run_into(s, code8, out)
+    }
 }
 
 impl PixelatePrepared<'_> {
     fn run(&self, s: f32, post: impl Fn(f32) -> f32 + Sync) -> Image {
+        let mut out = Image::new(self.img.width, self.img.height, self.img.channels);
+        self.run_into(s, post, &mut out.data);
+        out
+    }
+
+    /// The pixelated planes, `post` of each block mean, into `out` (the image's layout).
+    fn run_into<T: Copy + Send + Sync>(
+        &self,
+        s: f32,
+        post: impl Fn(f32) -> T + Sync,
+        out: &mut [T],
+    ) {
         let b = block_size(s);
         let (w, h) = (self.img.width, self.img.height);
+        assert_eq!(out.len(), self.img.data.len(), "output length");
         if b <= 1 || w == 0 || h == 0 {
-            let mut out = self.img.clone();
-            out.data.iter_mut().for_each(|v| *v = post(*v));
-            return out;
+            for (o, &v) in out.iter_mut().zip(&self.img.data) {
+                *o = post(v);
+            }
+            return;
         }
-        let mut out = Image::new(w, h, self.img.channels);
-        for (src, dst) in self.img.planes().zip(out.planes_mut()) {
+        for (src, dst) in self.img.planes().zip(out.chunks_mut(w * h)) {
             // one band of b rows per task; each block's sum in f64 in row-major order
             // (rows outer, blocks inner: every block still adds its row sums in row order, but
             // the blocks' add chains are independent and overlap)
@@ -86,7 +104,6 @@ impl PixelatePrepared<'_> {
                     }
                 });
         }
-        out
     }
 }
 

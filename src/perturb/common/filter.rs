@@ -38,36 +38,55 @@ pub fn gaussian_kernel(sigma: f64, truncate: f64) -> Vec<f32> {
 /// centred kernels), reflect border. Accumulates in f32 in a fixed order: deterministic and
 /// independent of thread count.
 pub fn convolve_separable(plane: &[f32], w: usize, h: usize, kx: &[f32], ky: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0f32; w * h];
+    convolve_separable_into(plane, w, h, kx, ky, |v| v, &mut out);
+    out
+}
+
+/// [`convolve_separable`] with `post` applied to every output sample as it is written into
+/// `out` (`w * h` samples of any type: the clipped or quantised f32 plane, the 8-bit codes), no
+/// second pass over the output.
+pub fn convolve_separable_into<T: Copy + Send>(
+    plane: &[f32],
+    w: usize,
+    h: usize,
+    kx: &[f32],
+    ky: &[f32],
+    post: impl Fn(f32) -> T + Sync,
+    out: &mut [T],
+) {
     debug_assert_eq!(plane.len(), w * h);
+    assert_eq!(out.len(), w * h, "filter output length");
+    if w == 0 || h == 0 {
+        return;
+    }
     let rx = (kx.len() / 2) as isize;
     let ry = (ky.len() / 2) as isize;
-    // row taps: tap k of output x reads padded[x + k]
     let xtaps: Vec<(usize, f32)> = kx.iter().enumerate().map(|(k, &wk)| (k, wk)).collect();
     let mut tmp = vec![0.0f32; w * h];
     tmp.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         let src = &plane[y * w..(y + 1) * w];
-        // the row with its reflected margins, so the tap loop has no border branch; the
-        // accumulation order (taps in kernel order) is unchanged
         let padded: Vec<f32> = (-rx..w as isize + rx)
             .map(|i| src[reflect_index(i, w)])
             .collect();
-        // every output sums `0 + k0*v0 + k1*v1 + ...` in tap order (bit-identical to a
-        // per-pixel dot product and to kernels/blur.cuh), in register-sized chunks of the row
         tap_sums(row, &padded, &xtaps);
     });
-    let mut out = vec![0.0f32; w * h];
-    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        let taps: Vec<(usize, f32)> = ky
-            .iter()
-            .enumerate()
-            .map(|(k, &wk)| (reflect_index(y as isize + k as isize - ry, h) * w, wk))
-            .collect();
-        tap_sums(row, &tmp, &taps);
-    });
-    out
+    out.par_chunks_mut(w).enumerate().for_each_init(
+        || vec![0.0f32; w],
+        |acc, (y, row)| {
+            let taps: Vec<(usize, f32)> = ky
+                .iter()
+                .enumerate()
+                .map(|(k, &wk)| (reflect_index(y as isize + k as isize - ry, h) * w, wk))
+                .collect();
+            tap_sums(acc, &tmp, &taps);
+            for (o, &v) in row.iter_mut().zip(acc.iter()) {
+                *o = post(v);
+            }
+        },
+    );
 }
 
-/// Gaussian blur of one plane (scipy `gaussian_filter(mode='reflect', truncate=truncate)`).
 pub fn gaussian_blur_plane(
     plane: &[f32],
     w: usize,
@@ -80,6 +99,20 @@ pub fn gaussian_blur_plane(
     }
     let k = gaussian_kernel(sigma, truncate);
     convolve_separable(plane, w, h, &k, &k)
+}
+
+/// [`gaussian_blur_plane`] with `post` fused into the output (see [`convolve_separable_into`]).
+pub fn gaussian_blur_plane_into<T: Copy + Send>(
+    plane: &[f32],
+    w: usize,
+    h: usize,
+    sigma: f64,
+    truncate: f64,
+    post: impl Fn(f32) -> T + Sync,
+    out: &mut [T],
+) {
+    let k = gaussian_kernel(sigma, truncate);
+    convolve_separable_into(plane, w, h, &k, &k, post, out)
 }
 
 #[cfg(test)]

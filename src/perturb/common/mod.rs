@@ -8,10 +8,12 @@
 //! - [`strokes`]: anti-aliased cubic Bezier strokes (hairs).
 //! - [`kspace`]: 2-D FFT of a plane with numpy conventions, fftshift (MRI k-space artefacts).
 //! - [`body`]: body / scan-cone support, body centre and radius (CT cupping, ultrasound).
+//! - [`codes`]: the 8-bit path (`Prepared::apply_u8`): codes out, an 8-bit source's codes in.
 //! - [`quant`]: quantisation of one sample to a bit depth (as `Image::quantised`), vectorisable.
 //! - [`simd`]: runtime CPU dispatch of the f32 tap loops (AVX-512, AVX2, baseline; same bits).
 //! - [`grey`]: apply one grey-level model to every channel (CT, MRI, US, X-ray are grey by nature).
 pub mod body;
+pub mod codes;
 pub mod field;
 pub mod filter;
 pub mod grey;

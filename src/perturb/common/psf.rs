@@ -91,8 +91,23 @@ pub fn line_psf(length: f64, angle: f64) -> SparseKernel {
 /// as a per-pixel loop over the taps with reflected indices.
 pub fn convolve_sparse(plane: &[f32], w: usize, h: usize, kernel: &SparseKernel) -> Vec<f32> {
     let mut out = vec![0.0f32; w * h];
+    convolve_sparse_into(plane, w, h, kernel, |v| v, &mut out);
+    out
+}
+
+/// [`convolve_sparse`] with `post` applied to every output sample as it is written into `out`
+/// (`w * h` samples of any type), no second pass over the output.
+pub fn convolve_sparse_into<T: Copy + Send>(
+    plane: &[f32],
+    w: usize,
+    h: usize,
+    kernel: &SparseKernel,
+    post: impl Fn(f32) -> T + Sync,
+    out: &mut [T],
+) {
+    assert_eq!(out.len(), w * h, "filter output length");
     if w == 0 || h == 0 {
-        return out;
+        return;
     }
     let r = kernel
         .taps
@@ -113,20 +128,25 @@ pub fn convolve_sparse(plane: &[f32], w: usize, h: usize, kernel: &SparseKernel)
                 *o = src[xi];
             }
         });
-    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        let taps: Vec<(usize, f32)> = kernel
-            .taps
-            .iter()
-            .map(|&(dx, dy, wk)| {
-                (
-                    ((y as isize + dy + r) as usize) * pw + (dx + r) as usize,
-                    wk,
-                )
-            })
-            .collect();
-        tap_sums(row, &padded, &taps);
-    });
-    out
+    out.par_chunks_mut(w).enumerate().for_each_init(
+        || vec![0.0f32; w],
+        |acc, (y, row)| {
+            let taps: Vec<(usize, f32)> = kernel
+                .taps
+                .iter()
+                .map(|&(dx, dy, wk)| {
+                    (
+                        ((y as isize + dy + r) as usize) * pw + (dx + r) as usize,
+                        wk,
+                    )
+                })
+                .collect();
+            tap_sums(acc, &padded, &taps);
+            for (o, &v) in row.iter_mut().zip(acc.iter()) {
+                *o = post(v);
+            }
+        },
+    );
 }
 
 /// A normalised disk kernel of continuous `radius` px: tap weight `clamp(radius + 0.5 - d, 0, 1)`

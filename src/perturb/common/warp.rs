@@ -169,14 +169,36 @@ pub fn warp_image_with(
     border: Border,
     post: impl Fn(f32) -> f32 + Sync,
 ) -> Image {
+    let mut out = Image::new(img.width, img.height, img.channels);
+    warp_into(img, map, border, post, &mut out.data);
+    out
+}
+
+/// [`warp_image`] as 8-bit codes into `out` (planar, one byte per sample): the codes of
+/// `warp_image_quantised(img, map, border, U8)`, bit for bit.
+pub fn warp_image_u8(img: &Image, map: &Affine, border: Border, out: &mut [u8]) {
+    warp_into(img, map, border, super::codes::code8, out)
+}
+
+/// The one warp loop of [`warp_image_with`] and [`warp_image_u8`]: `post` of every bilinear
+/// sample written into `out` (planar, the image's layout), whatever the output sample type.
+/// Output tiles of [`TILE_COLS`] columns keep the source rows a tile reads in cache (a rotated
+/// row crosses hundreds of source rows); each sample is computed the same way in any order.
+pub fn warp_into<T: Copy + Send + Sync>(
+    img: &Image,
+    map: &Affine,
+    border: Border,
+    post: impl Fn(f32) -> T + Sync,
+    out: &mut [T],
+) {
     let (w, h, c) = (img.width, img.height, img.channels);
-    let mut out = Image::new(w, h, c);
+    assert_eq!(out.len(), img.data.len(), "warp output length");
     if w == 0 || h == 0 || c == 0 {
-        return out;
+        return;
     }
     let Some(plan) = Plan::new(w, h, map, border) else {
         // coordinates outside the tables' reach (or not finite): the per-pixel definition
-        for (src, dst) in img.planes().zip(out.planes_mut()) {
+        for (src, dst) in img.planes().zip(out.chunks_mut(w * h)) {
             dst.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
                 for (x, o) in row.iter_mut().enumerate() {
                     let (sx, sy) = map.map(x as f64, y as f64);
@@ -184,15 +206,15 @@ pub fn warp_image_with(
                 }
             });
         }
-        return out;
+        return;
     };
     let srcs: Vec<&[f32]> = img.planes().collect();
     // bands of rows, each band holding its rows of every plane
     let band_rows = (16384 / w).clamp(1, 64);
-    let mut bands: Vec<(usize, Vec<&mut [f32]>)> = (0..h.div_ceil(band_rows))
+    let mut bands: Vec<(usize, Vec<&mut [T]>)> = (0..h.div_ceil(band_rows))
         .map(|b| (b * band_rows, Vec::with_capacity(c)))
         .collect();
-    for plane in out.planes_mut() {
+    for plane in out.chunks_mut(w * h) {
         for (b, rows) in plane.chunks_mut(band_rows * w).enumerate() {
             bands[b].1.push(rows);
         }
@@ -200,8 +222,35 @@ pub fn warp_image_with(
     bands
         .into_par_iter()
         .for_each(|(y0, mut rows)| plan.run_band(&srcs, y0, &mut rows, &post));
-    out
 }
+
+/// The longest run of columns whose taps are `(x + d, x + d + 1)` for one d, both inside the
+/// row (not OUTSIDE, not reflected): `(x0, x1, d)`, empty `(0, 0, 0)` if none.
+fn longest_run(cols: &[(usize, usize, f32)], w: usize) -> (usize, usize, isize) {
+    let ok = |x: usize| {
+        let (a, b, _) = cols[x];
+        a < w && b == a + 1
+    };
+    let (mut best, mut x) = ((0, 0, 0), 0);
+    while x < cols.len() {
+        if !ok(x) {
+            x += 1;
+            continue;
+        }
+        let d = cols[x].0 as isize - x as isize;
+        let start = x;
+        while x < cols.len() && ok(x) && cols[x].0 as isize - x as isize == d {
+            x += 1;
+        }
+        if x - start > best.1 - best.0 {
+            best = (start, x, d);
+        }
+    }
+    best
+}
+
+/// Output columns per tile of [`warp_into`]'s bands.
+const TILE_COLS: usize = 64;
 
 /// Index of a tap outside the image under [`Border::Zero`]: past any plane, so `get` gives None.
 const OUTSIDE: usize = usize::MAX / 4;
@@ -223,6 +272,10 @@ struct Plan {
     ytab: Vec<usize>,
     /// Separable maps (m1 = m3 = 0): per column (tap a, tap b, fx), filled only then.
     cols: Vec<(usize, usize, f32)>,
+    /// Separable maps: the longest run of columns `x0..x1` whose taps are the neighbouring
+    /// source columns `x + d` and `x + d + 1`, both inside (a translation's interior), as
+    /// `(x0, x1, d)`: there the row lerp reads two slices instead of gathering.
+    run: (usize, usize, isize),
     separable: bool,
 }
 
@@ -278,6 +331,7 @@ impl Plan {
             ylo,
             ytab,
             cols: Vec::new(),
+            run: (0, 0, 0),
             separable,
         };
         if separable {
@@ -292,15 +346,18 @@ impl Plan {
                 })
                 .collect();
         }
+        if separable {
+            plan.run = longest_run(&plan.cols, w);
+        }
         Some(plan)
     }
 
-    fn run_band(
+    fn run_band<T: Copy>(
         &self,
         srcs: &[&[f32]],
         y0: usize,
-        rows: &mut [&mut [f32]],
-        post: &(impl Fn(f32) -> f32 + Sync),
+        rows: &mut [&mut [T]],
+        post: &(impl Fn(f32) -> T + Sync),
     ) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -312,84 +369,154 @@ impl Plan {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_band_avx2(
+    unsafe fn run_band_avx2<T: Copy>(
         &self,
         srcs: &[&[f32]],
         y0: usize,
-        rows: &mut [&mut [f32]],
-        post: &(impl Fn(f32) -> f32 + Sync),
+        rows: &mut [&mut [T]],
+        post: &(impl Fn(f32) -> T + Sync),
     ) {
         self.run_band_body(srcs, y0, rows, post)
     }
 
     #[inline(always)]
-    fn run_band_body(
+    fn run_band_body<T: Copy>(
         &self,
         srcs: &[&[f32]],
         y0: usize,
-        rows: &mut [&mut [f32]],
-        post: &(impl Fn(f32) -> f32 + Sync),
+        rows: &mut [&mut [T]],
+        post: &(impl Fn(f32) -> T + Sync),
     ) {
+        if self.separable {
+            return self.run_band_separable(srcs, y0, rows, post);
+        }
         let w = self.w;
         let m = &self.m;
         let nrows = rows[0].len() / w;
-        // per-pixel taps and weights of one output row, shared by the channels
-        let mut taps: Vec<[usize; 4]> = vec![[0; 4]; w];
-        let mut fxs = vec![0.0f32; w];
-        let mut fys = vec![0.0f32; w];
-        for r in 0..nrows {
-            let y = (y0 + r) as f64;
-            let (by, dy) = (m[1] * y, m[4] * y);
-            if self.separable {
-                let sy = (self.cx[0] + dy) + m[5];
-                let yf = sy.floor();
-                let fy = (sy - yf) as f32;
-                let i = (yf as i64 - self.ylo) as usize;
-                let (ya, yb) = (self.ytab[i], self.ytab[i + 1]);
+        // per-pixel taps and weights of one output row's tile, shared by the channels
+        let mut taps = [[0usize; 4]; TILE_COLS];
+        let mut fxs = [0.0f32; TILE_COLS];
+        let mut fys = [0.0f32; TILE_COLS];
+        for x0 in (0..w).step_by(TILE_COLS) {
+            let x1 = (x0 + TILE_COLS).min(w);
+            for r in 0..nrows {
+                let y = (y0 + r) as f64;
+                let (by, dy) = (m[1] * y, m[4] * y);
+                for (k, x) in (x0..x1).enumerate() {
+                    let sx = (self.ax[x] + by) + m[2];
+                    let sy = (self.cx[x] + dy) + m[5];
+                    let (xf, yf) = (sx.floor(), sy.floor());
+                    fxs[k] = (sx - xf) as f32;
+                    fys[k] = (sy - yf) as f32;
+                    // |coordinates| <= TABLE_REACH: the i32 conversion is exact (and vectorises)
+                    let i = (xf as i32 as i64 - self.xlo) as usize;
+                    let j = (yf as i32 as i64 - self.ylo) as usize;
+                    let (xa, xb) = (self.xtab[i], self.xtab[i + 1]);
+                    let (ya, yb) = (self.ytab[j], self.ytab[j + 1]);
+                    taps[k] = [
+                        ya.wrapping_add(xa),
+                        ya.wrapping_add(xb),
+                        yb.wrapping_add(xa),
+                        yb.wrapping_add(xb),
+                    ];
+                }
+                let n = x1 - x0;
                 for (src, out) in srcs.iter().zip(rows.iter_mut()) {
-                    let out = &mut out[r * w..(r + 1) * w];
-                    for (o, &(xa, xb, fx)) in out.iter_mut().zip(&self.cols) {
-                        let v00 = src.get(ya.wrapping_add(xa)).copied().unwrap_or(0.0);
-                        let v10 = src.get(ya.wrapping_add(xb)).copied().unwrap_or(0.0);
-                        let v01 = src.get(yb.wrapping_add(xa)).copied().unwrap_or(0.0);
-                        let v11 = src.get(yb.wrapping_add(xb)).copied().unwrap_or(0.0);
+                    let out = &mut out[r * w + x0..r * w + x1];
+                    for (((o, t), &fx), &fy) in
+                        out.iter_mut().zip(&taps[..n]).zip(&fxs[..n]).zip(&fys[..n])
+                    {
+                        let v00 = src.get(t[0]).copied().unwrap_or(0.0);
+                        let v10 = src.get(t[1]).copied().unwrap_or(0.0);
+                        let v01 = src.get(t[2]).copied().unwrap_or(0.0);
+                        let v11 = src.get(t[3]).copied().unwrap_or(0.0);
                         let top = v00 + fx * (v10 - v00);
                         let bottom = v01 + fx * (v11 - v01);
                         *o = post(top + fy * (bottom - top));
                     }
                 }
-                continue;
             }
-            for x in 0..w {
-                let sx = (self.ax[x] + by) + m[2];
-                let sy = (self.cx[x] + dy) + m[5];
-                let (xf, yf) = (sx.floor(), sy.floor());
-                fxs[x] = (sx - xf) as f32;
-                fys[x] = (sy - yf) as f32;
-                // |coordinates| <= TABLE_REACH: the i32 conversion is exact (and vectorises)
-                let i = (xf as i32 as i64 - self.xlo) as usize;
-                let j = (yf as i32 as i64 - self.ylo) as usize;
-                let (xa, xb) = (self.xtab[i], self.xtab[i + 1]);
-                let (ya, yb) = (self.ytab[j], self.ytab[j + 1]);
-                taps[x] = [
-                    ya.wrapping_add(xa),
-                    ya.wrapping_add(xb),
-                    yb.wrapping_add(xa),
-                    yb.wrapping_add(xb),
-                ];
-            }
-            for (src, out) in srcs.iter().zip(rows.iter_mut()) {
+        }
+    }
+
+    /// The separable maps (scaling, translation): sy depends on the row alone and sx on the
+    /// column alone, so `top = v00 + fx (v10 - v00)` is a function of (source row, x): each
+    /// source row's lerp is computed once into a row buffer and reused by every output row
+    /// that reads it (a translation's next row reads this row's bottom as its top), then
+    /// `top + fy (bottom - top)` runs over whole rows. The same operations on the same values
+    /// as the per-pixel definition.
+    #[inline(always)]
+    fn run_band_separable<T: Copy>(
+        &self,
+        srcs: &[&[f32]],
+        y0: usize,
+        rows: &mut [&mut [T]],
+        post: &(impl Fn(f32) -> T + Sync),
+    ) {
+        let w = self.w;
+        let m = &self.m;
+        let nrows = rows[0].len() / w;
+        let (mut top, mut bottom) = (vec![0.0f32; w], vec![0.0f32; w]);
+        for (src, out) in srcs.iter().zip(rows.iter_mut()) {
+            // the source row offsets held in `top` and `bottom` (none yet)
+            let (mut held_top, mut held_bottom) = (usize::MAX - 1, usize::MAX - 1);
+            for r in 0..nrows {
+                let dy = m[4] * (y0 + r) as f64;
+                let sy = (self.cx[0] + dy) + m[5];
+                let yf = sy.floor();
+                let fy = (sy - yf) as f32;
+                let i = (yf as i64 - self.ylo) as usize;
+                let (ya, yb) = (self.ytab[i], self.ytab[i + 1]);
+                if ya == held_bottom {
+                    std::mem::swap(&mut top, &mut bottom);
+                    std::mem::swap(&mut held_top, &mut held_bottom);
+                }
+                if ya != held_top {
+                    self.row_lerp(src, ya, &mut top);
+                    held_top = ya;
+                }
+                if yb != held_bottom {
+                    if yb == held_top {
+                        bottom.copy_from_slice(&top);
+                    } else {
+                        self.row_lerp(src, yb, &mut bottom);
+                    }
+                    held_bottom = yb;
+                }
                 let out = &mut out[r * w..(r + 1) * w];
-                for (((o, t), &fx), &fy) in out.iter_mut().zip(&taps).zip(&fxs).zip(&fys) {
-                    let v00 = src.get(t[0]).copied().unwrap_or(0.0);
-                    let v10 = src.get(t[1]).copied().unwrap_or(0.0);
-                    let v01 = src.get(t[2]).copied().unwrap_or(0.0);
-                    let v11 = src.get(t[3]).copied().unwrap_or(0.0);
-                    let top = v00 + fx * (v10 - v00);
-                    let bottom = v01 + fx * (v11 - v01);
-                    *o = post(top + fy * (bottom - top));
+                for ((o, &t), &b) in out.iter_mut().zip(&top).zip(&bottom) {
+                    *o = post(t + fy * (b - t));
                 }
             }
+        }
+    }
+
+    /// `v0 + fx (v1 - v0)` of source row offset `ya` (or OUTSIDE) at every output column.
+    #[inline(always)]
+    fn row_lerp(&self, src: &[f32], ya: usize, buf: &mut [f32]) {
+        let gather = |buf: &mut [f32], cols: &[(usize, usize, f32)]| {
+            for (o, &(xa, xb, fx)) in buf.iter_mut().zip(cols) {
+                let v0 = src.get(ya.wrapping_add(xa)).copied().unwrap_or(0.0);
+                let v1 = src.get(ya.wrapping_add(xb)).copied().unwrap_or(0.0);
+                *o = v0 + fx * (v1 - v0);
+            }
+        };
+        let (x0, x1, d) = self.run;
+        if ya >= src.len() || x1 <= x0 {
+            return gather(buf, &self.cols);
+        }
+        gather(&mut buf[..x0], &self.cols[..x0]);
+        gather(&mut buf[x1..], &self.cols[x1..]);
+        let a = (ya as isize + x0 as isize + d) as usize;
+        let n = x1 - x0;
+        let (s0, s1) = (&src[a..a + n], &src[a + 1..a + 1 + n]);
+        for (((o, &v0), &v1), &(_, _, fx)) in buf[x0..x1]
+            .iter_mut()
+            .zip(s0)
+            .zip(s1)
+            .zip(&self.cols[x0..x1])
+        {
+            *o = v0 + fx * (v1 - v0);
         }
     }
 }
@@ -506,6 +633,8 @@ mod tests {
             (1, 7, 1),
             (8, 1, 3),
             (64, 9, 1),
+            // more than one output tile (TILE_COLS) per row, and long translation runs
+            (150, 6, 3),
         ] {
             let mut img = Image::new(w, h, c);
             for (i, v) in img.data.iter_mut().enumerate() {
@@ -527,6 +656,9 @@ mod tests {
                         want.quantised(BitDepth::U8),
                         "{w}x{h}x{c} {map:?} {border:?} quantised"
                     );
+                    let mut codes = vec![0u8; img.data.len()];
+                    warp_image_u8(&img, &map, border, &mut codes);
+                    assert_eq!(codes, q.to_u8(), "{w}x{h}x{c} {map:?} {border:?} u8");
                 }
             }
         }
