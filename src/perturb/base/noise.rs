@@ -5,8 +5,10 @@
 use super::{clip, map_chunks, quantise};
 use crate::error::Result;
 use crate::image::{BitDepth, Image};
-use crate::perturb::common::codes::{code8, codes_into, map_chunks_u8, source_codes};
+use crate::perturb::common::codes::{code8, codes_into, source_codes, CHUNK};
+use crate::perturb::common::simd;
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
+use rayon::prelude::*;
 
 /// Standard-normal field of the image's size: plane c from stream c.
 fn normal_field(img: &Image, ctx: &Ctx, id: &str) -> Vec<f32> {
@@ -40,6 +42,8 @@ struct AdditiveNoise<'a> {
     field: Vec<f32>,
     /// false: x + s*n (gaussian); true: x + x*s*n (speckle).
     multiplicative: bool,
+    /// The source's codes, if it is 8-bit valued: the 8-bit path reads a quarter of the bytes.
+    codes: Option<Vec<u8>>,
 }
 
 impl AdditiveNoise<'_> {
@@ -76,23 +80,34 @@ impl Prepared for AdditiveNoise<'_> {
         self.run(s, move |v| quantise(v, m))
     }
 
+    /// From the source's codes where it has them (x = code / 255, the division `io` makes, so
+    /// the very sample), in the widest SIMD build: a quarter of the source bytes read.
     fn apply_u8(&self, s: f32, out: &mut [u8]) {
         if s <= 0.0 {
             return codes_into(self.img, out);
         }
-        let n = self.img.plane_len();
-        map_chunks_u8(self.img, out, |c, px, src, dst| {
-            let f = &self.field[c * n + px.start..c * n + px.end];
-            if self.multiplicative {
-                for ((o, &x), &z) in dst.iter_mut().zip(src).zip(f) {
-                    *o = code8(x + x * s * z);
-                }
-            } else {
-                for ((o, &x), &z) in dst.iter_mut().zip(src).zip(f) {
-                    *o = code8(x + s * z);
-                }
-            }
-        })
+        let Some(codes) = &self.codes else {
+            return codes_into(&self.apply_quantised(s, BitDepth::U8), out);
+        };
+        assert_eq!(out.len(), codes.len(), "8-bit output length");
+        let mult = self.multiplicative;
+        out.par_chunks_mut(CHUNK)
+            .zip(codes.par_chunks(CHUNK))
+            .zip(self.field.par_chunks(CHUNK))
+            .for_each(|((o, k), z)| {
+                simd::widest(|| {
+                    if mult {
+                        for ((o, &k), &z) in o.iter_mut().zip(k).zip(z) {
+                            let x = k as f32 / 255.0;
+                            *o = code8(x + x * s * z);
+                        }
+                    } else {
+                        for ((o, &k), &z) in o.iter_mut().zip(k).zip(z) {
+                            *o = code8(k as f32 / 255.0 + s * z);
+                        }
+                    }
+                })
+            });
     }
 }
 
@@ -105,6 +120,7 @@ impl Perturbation for GaussianNoise {
             img,
             field: normal_field(img, ctx, GAUSSIAN_NOISE.id),
             multiplicative: false,
+            codes: source_codes(img),
         }))
     }
 }
@@ -134,6 +150,7 @@ impl Perturbation for SpeckleNoise {
             img,
             field: normal_field(img, ctx, SPECKLE_NOISE.id),
             multiplicative: true,
+            codes: source_codes(img),
         }))
     }
 }
@@ -209,7 +226,6 @@ impl Prepared for SaltPepperPrepared<'_> {
         };
         let n = self.img.plane_len();
         for (src, dst) in codes.chunks(n.max(1)).zip(out.chunks_mut(n.max(1))) {
-            use rayon::prelude::*;
             dst.par_chunks_mut(super::CHUNK)
                 .zip(src.par_chunks(super::CHUNK))
                 .enumerate()

@@ -1,4 +1,5 @@
-//! Runtime CPU dispatch for the f32 tap loops of the filters (`filter`, `psf`) and warps.
+//! Runtime CPU dispatch for the f32 tap loops of the filters (`filter`, `psf`) and warps, and
+//! for any loop through [`widest`] (the 8-bit path's pointwise loops).
 //!
 //! The loops are written once (`#[inline(always)]` bodies) and compiled three times: for AVX-512,
 //! for AVX2 and for the baseline; [`level`] picks one at run time. Every lane computes the same
@@ -62,6 +63,34 @@ unsafe fn tap_sums_avx512(out: &mut [f32], buf: &[f32], taps: &[(usize, f32)]) {
 #[target_feature(enable = "avx2")]
 unsafe fn tap_sums_avx2(out: &mut [f32], buf: &[f32], taps: &[(usize, f32)]) {
     tap_sums_body::<64>(out, buf, taps)
+}
+
+/// Run `f` in a build for the widest instruction set [`level`] found: `f` is a closure whose
+/// loop LLVM inlines into the wrapper, so it is vectorised for that set (the same scalar
+/// operations per lane, so the same bits in every build).
+#[inline]
+pub fn widest<R>(f: impl FnOnce() -> R) -> R {
+    match level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level` found AVX-512F on this CPU.
+        Level::Avx512 => unsafe { widest_avx512(f) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level` found AVX2 on this CPU.
+        Level::Avx2 => unsafe { widest_avx2(f) },
+        _ => f(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn widest_avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn widest_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 #[inline(always)]
