@@ -44,8 +44,8 @@ pub fn all() -> Vec<Box<dyn Perturbation>> {
     ]
 }
 
-/// Samples per parallel task of [`map_chunks`].
-const CHUNK: usize = 16384;
+/// Samples per parallel task of [`map_chunks`] (the 8-bit path's chunk too).
+use crate::perturb::common::codes::CHUNK;
 
 /// A pointwise op over chunks of one plane: `f(c, pixels, src, dst)` writes `dst` (the output
 /// samples of plane c at the pixel indices `pixels`) from `src` (the input samples there). Each

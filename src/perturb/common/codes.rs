@@ -9,7 +9,7 @@
 //!   8-bit file as read), so lookup-table ops index by the source byte;
 //! - [`VALUE8`]: `code as f32 / 255.0`, the sample an 8-bit code is read as (`io` divides the
 //!   same way), so a table built from it computes the op's f32 formula on the very sample;
-//! - [`map_chunks_u8`]: the parallel pointwise loop writing codes.
+//! - [`apply_lut`]: per-plane 256-entry tables over the source codes.
 
 use super::quant::clip01;
 use crate::image::Image;
@@ -67,29 +67,8 @@ pub fn codes_into(img: &Image, out: &mut [u8]) {
         });
 }
 
-/// Samples per parallel task of [`map_chunks_u8`].
+/// Samples per parallel task of the 8-bit loops (the base family's `map_chunks` chunk).
 pub const CHUNK: usize = 16384;
-
-/// A pointwise op writing codes: `f(c, pixels, src, dst)` fills `dst` (the output codes of
-/// plane c at the pixel indices `pixels`) from `src` (the f32 input samples there). Each output
-/// depends only on its own index, so the result is independent of the thread count.
-pub fn map_chunks_u8(
-    img: &Image,
-    out: &mut [u8],
-    f: impl Fn(usize, std::ops::Range<usize>, &[f32], &mut [u8]) + Sync + Send,
-) {
-    assert_eq!(out.len(), img.data.len(), "8-bit output length");
-    let n = img.plane_len().max(1);
-    for (c, (src, dst)) in img.planes().zip(out.chunks_mut(n)).enumerate() {
-        dst.par_chunks_mut(CHUNK)
-            .zip(src.par_chunks(CHUNK))
-            .enumerate()
-            .for_each(|(k, (d, s))| {
-                let p0 = k * CHUNK;
-                f(c, p0..p0 + d.len(), s, d)
-            });
-    }
-}
 
 /// Apply a per-plane 256-entry table to source codes: `out[i] = lut[c][src[i]]`.
 pub fn apply_lut(src: &[u8], plane_len: usize, luts: &[[u8; 256]], out: &mut [u8]) {
