@@ -95,19 +95,31 @@ impl Prepared for AdditiveNoise<'_> {
             .zip(codes.par_chunks(CHUNK))
             .zip(self.field.par_chunks(CHUNK))
             .for_each(|((o, k), z)| {
-                simd::widest(|| {
-                    if mult {
-                        for ((o, &k), &z) in o.iter_mut().zip(k).zip(z) {
-                            let x = k as f32 / 255.0;
-                            *o = code8(x + x * s * z);
-                        }
-                    } else {
-                        for ((o, &k), &z) in o.iter_mut().zip(k).zip(z) {
-                            *o = code8(k as f32 / 255.0 + s * z);
-                        }
-                    }
-                })
+                if mult {
+                    speckle_codes(o, k, z, s)
+                } else {
+                    additive_codes(o, k, z, s)
+                }
             });
+    }
+}
+
+simd::multiversion! {
+    /// `code8(x + s * z)` from the codes of x.
+    fn additive_codes(out: &mut [u8], codes: &[u8], z: &[f32], s: f32) {
+        for ((o, &k), &z) in out.iter_mut().zip(codes).zip(z) {
+            *o = code8(k as f32 / 255.0 + s * z);
+        }
+    }
+}
+
+simd::multiversion! {
+    /// `code8(x + x * s * z)` from the codes of x.
+    fn speckle_codes(out: &mut [u8], codes: &[u8], z: &[f32], s: f32) {
+        for ((o, &k), &z) in out.iter_mut().zip(codes).zip(z) {
+            let x = k as f32 / 255.0;
+            *o = code8(x + x * s * z);
+        }
     }
 }
 

@@ -64,22 +64,31 @@ pub fn convolve_separable_into<T: Copy + Send>(
     let ry = (ky.len() / 2) as isize;
     let xtaps: Vec<(usize, f32)> = kx.iter().enumerate().map(|(k, &wk)| (k, wk)).collect();
     let mut tmp = vec![0.0f32; w * h];
-    tmp.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        let src = &plane[y * w..(y + 1) * w];
-        let padded: Vec<f32> = (-rx..w as isize + rx)
-            .map(|i| src[reflect_index(i, w)])
-            .collect();
-        tap_sums(row, &padded, &xtaps);
-    });
+    // where each padded sample comes from: the source index, reflected (one table per call,
+    // not per row)
+    let pad: Vec<usize> = (-rx..w as isize + rx)
+        .map(|i| reflect_index(i, w))
+        .collect();
+    tmp.par_chunks_mut(w).enumerate().for_each_init(
+        || vec![0.0f32; pad.len()],
+        |padded, (y, row)| {
+            let src = &plane[y * w..(y + 1) * w];
+            for (p, &i) in padded.iter_mut().zip(&pad) {
+                *p = src[i];
+            }
+            tap_sums(row, padded, &xtaps);
+        },
+    );
     out.par_chunks_mut(w).enumerate().for_each_init(
-        || vec![0.0f32; w],
-        |acc, (y, row)| {
-            let taps: Vec<(usize, f32)> = ky
-                .iter()
-                .enumerate()
-                .map(|(k, &wk)| (reflect_index(y as isize + k as isize - ry, h) * w, wk))
-                .collect();
-            tap_sums(acc, &tmp, &taps);
+        || (vec![0.0f32; w], Vec::with_capacity(ky.len())),
+        |(acc, taps), (y, row)| {
+            taps.clear();
+            taps.extend(
+                ky.iter()
+                    .enumerate()
+                    .map(|(k, &wk)| (reflect_index(y as isize + k as isize - ry, h) * w, wk)),
+            );
+            tap_sums(acc, &tmp, taps);
             for (o, &v) in row.iter_mut().zip(acc.iter()) {
                 *o = post(v);
             }

@@ -10,7 +10,7 @@
 //! - [`body`]: body / scan-cone support, body centre and radius (CT cupping, ultrasound).
 //! - [`codes`]: the 8-bit path (`Prepared::apply_u8`): codes out, an 8-bit source's codes in.
 //! - [`quant`]: quantisation of one sample to a bit depth (as `Image::quantised`), vectorisable.
-//! - [`simd`]: runtime CPU dispatch of the f32 tap loops and of any loop (`widest`): AVX-512,
+//! - [`simd`]: runtime CPU dispatch of the f32 tap loops and of any function defined with `multiversion!`: AVX-512,
 //!   AVX2, baseline; same bits.
 //! - [`grey`]: apply one grey-level model to every channel (CT, MRI, US, X-ray are grey by nature).
 pub mod body;

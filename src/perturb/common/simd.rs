@@ -1,5 +1,5 @@
 //! Runtime CPU dispatch for the f32 tap loops of the filters (`filter`, `psf`) and warps, and
-//! for any loop through [`widest`] (the 8-bit path's pointwise loops).
+//! for any function defined through [`multiversion`] (the 8-bit path's pointwise loops).
 //!
 //! The loops are written once (`#[inline(always)]` bodies) and compiled three times: for AVX-512,
 //! for AVX2 and for the baseline; [`level`] picks one at run time. Every lane computes the same
@@ -65,33 +65,42 @@ unsafe fn tap_sums_avx2(out: &mut [f32], buf: &[f32], taps: &[(usize, f32)]) {
     tap_sums_body::<64>(out, buf, taps)
 }
 
-/// Run `f` in a build for the widest instruction set [`level`] found: `f` is a closure whose
-/// loop LLVM inlines into the wrapper, so it is vectorised for that set (the same scalar
-/// operations per lane, so the same bits in every build).
-#[inline]
-pub fn widest<R>(f: impl FnOnce() -> R) -> R {
-    match level() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `level` found AVX-512F on this CPU.
-        Level::Avx512 => unsafe { widest_avx512(f) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `level` found AVX2 on this CPU.
-        Level::Avx2 => unsafe { widest_avx2(f) },
-        _ => f(),
-    }
+/// `multiversion! { fn name(a: A, b: B) { body } }` defines `fn name(a: A, b: B)` whose body
+/// is compiled three times, for AVX-512F, AVX2 and the baseline, and picks one by [`level`] at
+/// each call: the body is an `#[inline(always)]` function, so LLVM always inlines it into each
+/// `#[target_feature]` wrapper and vectorises its loops for that set (a closure handed to a
+/// wrapper is inlined or not at LLVM's whim, and when not it runs as baseline or scalar code).
+/// Every build runs the same scalar operations per lane, so the same bits. The body must not
+/// call closures in its loops (they may stay out of line); use `#[inline(always)]` functions.
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident: $t:ty),* $(,)?) $body:block) => {
+        $(#[$m])*
+        $vis fn $name($($a: $t),*) {
+            #[inline(always)]
+            fn body($($a: $t),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            unsafe fn avx512($($a: $t),*) {
+                body($($a),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2")]
+            unsafe fn avx2($($a: $t),*) {
+                body($($a),*)
+            }
+            match $crate::perturb::common::simd::level() {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `level` found AVX-512F on this CPU.
+                $crate::perturb::common::simd::Level::Avx512 => unsafe { avx512($($a),*) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `level` found AVX2 on this CPU.
+                $crate::perturb::common::simd::Level::Avx2 => unsafe { avx2($($a),*) },
+                _ => body($($a),*),
+            }
+        }
+    };
 }
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn widest_avx512<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn widest_avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
+pub(crate) use multiversion;
 
 #[inline(always)]
 fn tap_sums_body<const C: usize>(out: &mut [f32], buf: &[f32], taps: &[(usize, f32)]) {
