@@ -5,6 +5,8 @@
 //! so 0.0 and 1.0 are the dtype's limits, never a per-image min/max. Perturbations clip to [0, 1].
 //! Quantisation back to integers happens only when writing, by rounding (see [`Image::to_u8`]).
 
+use rayon::prelude::*;
+
 /// Bit depth of the source file, kept so outputs are written in the same format and depth.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -112,26 +114,35 @@ impl Image {
             .collect()
     }
 
-    /// Quantise to u8 by rounding to nearest (after clipping): the one quantisation rule of the crate.
+    /// Quantise to u8 by rounding to nearest (after clipping): the one quantisation rule of the
+    /// crate (`perturb::common::quant`). Elementwise, in parallel chunks.
     pub fn to_u8(&self) -> Vec<u8> {
-        self.data
-            .iter()
-            .map(|&v| quantise(v, 255.0) as u8)
-            .collect()
+        let mut out = vec![0u8; self.data.len()];
+        par_map(&self.data, &mut out, |v| quantise(v, 255.0) as u8);
+        out
     }
 
     pub fn to_u16(&self) -> Vec<u16> {
-        self.data
-            .iter()
-            .map(|&v| quantise(v, 65535.0) as u16)
-            .collect()
+        let mut out = vec![0u16; self.data.len()];
+        par_map(&self.data, &mut out, |v| quantise(v, 65535.0) as u16);
+        out
     }
 
     /// The image as it will be after writing at `depth` (round trip through the integer dtype).
     pub fn quantised(&self, depth: BitDepth) -> Image {
         let m = depth.max_value();
-        let data = self.data.iter().map(|&v| quantise(v, m) / m).collect();
+        let mut data = vec![0.0f32; self.data.len()];
+        par_map(&self.data, &mut data, |v| quantise(v, m) / m);
         Image { data, ..*self }
+    }
+
+    /// [`Image::quantised`] in place: the same samples, no second buffer.
+    pub fn into_quantised(mut self, depth: BitDepth) -> Image {
+        let m = depth.max_value();
+        self.data
+            .par_chunks_mut(PAR_CHUNK)
+            .for_each(|c| c.iter_mut().for_each(|v| *v = quantise(*v, m) / m));
+        self
     }
 
     /// Interleaved (HWC) copy, for encoders and ONNX tensors.
@@ -180,10 +191,22 @@ impl Image {
     }
 }
 
-#[inline]
+/// The nearest code of a sample at `max` codes (clip with NaN as 0, round half away from zero):
+/// `perturb::common::quant`'s rule, which computes `f32::round` without a libm call.
+#[inline(always)]
 fn quantise(v: f32, max: f32) -> f32 {
-    let v = if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
-    (v * max).round()
+    use crate::perturb::common::quant::{clip01, round_code};
+    round_code(clip01(v) * max)
+}
+
+/// Samples per parallel task of the elementwise conversions.
+const PAR_CHUNK: usize = 16384;
+
+/// `out[i] = f(src[i])` in parallel chunks (elementwise: the same bytes for any thread count).
+fn par_map<T: Send>(src: &[f32], out: &mut [T], f: impl Fn(f32) -> T + Sync) {
+    out.par_chunks_mut(PAR_CHUNK)
+        .zip(src.par_chunks(PAR_CHUNK))
+        .for_each(|(o, s)| o.iter_mut().zip(s).for_each(|(o, &v)| *o = f(v)));
 }
 
 /// A binary mask (0 or 1 per pixel), same width and height as its image.

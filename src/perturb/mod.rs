@@ -262,7 +262,7 @@ pub trait Prepared: Send + Sync {
     /// path calibration and augmentation take. Perturbations override it to fuse the
     /// quantisation into their own pass (no second full-image pass or allocation).
     fn apply_quantised(&self, s: f32, depth: BitDepth) -> Image {
-        self.apply(s).quantised(depth)
+        self.apply(s).into_quantised(depth)
     }
 
     /// The 8-bit path: the codes `apply_quantised(s, BitDepth::U8)` holds (its samples are
@@ -271,7 +271,8 @@ pub trait Prepared: Send + Sync {
     /// it (the base ops do: lookup tables for pointwise ops on an 8-bit source, the codes written
     /// by the op's own pass otherwise); the caller reuses `out` across calls.
     fn apply_u8(&self, s: f32, out: &mut [u8]) {
-        common::codes::codes_into(&self.apply_quantised(s, BitDepth::U8), out)
+        // the code of a sample is the code of its quantised sample: no quantised image needed
+        common::codes::codes_into(&self.apply(s), out)
     }
 
     /// The mask moved the way `apply(s)` moves anatomy. Identity unless the perturbation is

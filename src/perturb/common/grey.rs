@@ -6,6 +6,7 @@
 //! `v`; the result is clipped to [0, 1] (NaN to 0). Rows are processed in parallel, each value
 //! computed independently, so the output does not depend on the thread count.
 
+use super::codes::{code8, codes_into};
 use crate::image::Image;
 use rayon::prelude::*;
 
@@ -28,6 +29,50 @@ where
             }
         });
     out
+}
+
+/// The codes of [`map_pixels`]'s image (`code8` of every clipped sample, planar) written into
+/// `out`, without the f32 image: the 8-bit path (`Prepared::apply_u8`) of the ops built on it.
+/// Bit for bit `codes_into(&map_pixels(img, f), out)`: the same `f` on the same samples, and
+/// `code8` clips exactly as `map_pixels` does (clipping twice is clipping once).
+pub fn map_pixels_u8<F>(img: &Image, f: F, out: &mut [u8])
+where
+    F: Fn(usize, f32) -> f32 + Sync,
+{
+    assert_eq!(out.len(), img.data.len(), "8-bit output length");
+    let n = img.plane_len();
+    let w = img.width.max(1);
+    out.par_chunks_mut(w)
+        .zip(img.data.par_chunks(w))
+        .enumerate()
+        .for_each(|(row, (o, src))| {
+            let base = (row * w) % n.max(1);
+            for (j, (o, &v)) in o.iter_mut().zip(src).enumerate() {
+                *o = code8(f(base + j, v));
+            }
+        });
+}
+
+/// A pointwise model's `apply`: the image itself at `s <= 0`, else [`map_pixels`] of `f`.
+pub fn pointwise<F>(img: &Image, s: f32, f: F) -> Image
+where
+    F: Fn(usize, f32) -> f32 + Sync,
+{
+    if s <= 0.0 {
+        return img.clone();
+    }
+    map_pixels(img, f)
+}
+
+/// [`pointwise`]'s 8-bit path (`Prepared::apply_u8`): its image's codes, no f32 image.
+pub fn pointwise_u8<F>(img: &Image, s: f32, f: F, out: &mut [u8])
+where
+    F: Fn(usize, f32) -> f32 + Sync,
+{
+    if s <= 0.0 {
+        return codes_into(img, out);
+    }
+    map_pixels_u8(img, f, out)
 }
 
 #[cfg(test)]

@@ -501,8 +501,13 @@ impl Plan {
                 *o = v0 + fx * (v1 - v0);
             }
         };
+        if ya >= src.len() {
+            // a row outside the source under the zero border: every tap reads 0, and
+            // 0 + fx (0 - 0) is +0 for every (finite, non-negative) fx
+            return buf.fill(0.0);
+        }
         let (x0, x1, d) = self.run;
-        if ya >= src.len() || x1 <= x0 {
+        if x1 <= x0 {
             return gather(buf, &self.cols);
         }
         gather(&mut buf[..x0], &self.cols[..x0]);

@@ -17,7 +17,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, BodyGeometry};
-use crate::perturb::common::grey::map_pixels;
+use crate::perturb::common::grey::{pointwise, pointwise_u8};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -156,11 +156,19 @@ pub fn metal_streak_field(img: &Image, ctx: &Ctx) -> Vec<f32> {
     field
 }
 
+impl Prep<'_> {
+    /// The per-sample model `f(i, v)` at strength `s` (the contract of `grey::map_pixels`).
+    fn model(&self, s: f32) -> impl Fn(usize, f32) -> f32 + Sync + '_ {
+        move |i, v| v + s * self.field[i]
+    }
+}
+
 impl Prepared for Prep<'_> {
     fn apply(&self, s: f32) -> Image {
-        if s <= 0.0 {
-            return self.img.clone();
-        }
-        map_pixels(self.img, |i, v| v + s * self.field[i])
+        pointwise(self.img, s, self.model(s))
+    }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        pointwise_u8(self.img, s, self.model(s), out)
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::image::Image;
-use crate::perturb::common::grey::map_pixels;
+use crate::perturb::common::grey::{pointwise, pointwise_u8};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct CtWindowLevel;
@@ -44,13 +44,21 @@ impl Perturbation for CtWindowLevel {
     }
 }
 
-impl Prepared for Prep<'_> {
-    fn apply(&self, s: f32) -> Image {
-        if s <= 0.0 {
-            return self.img.clone();
-        }
+impl Prep<'_> {
+    /// The per-sample model `f(i, v)` at strength `s` (the contract of `grey::map_pixels`).
+    fn model(&self, s: f32) -> impl Fn(usize, f32) -> f32 + Sync + '_ {
         let width = 1.0 - s / 2.0;
         let lo = 0.5 + s * self.u - width / 2.0;
-        map_pixels(self.img, |_, v| (v - lo) / width)
+        move |_, v| (v - lo) / width
+    }
+}
+
+impl Prepared for Prep<'_> {
+    fn apply(&self, s: f32) -> Image {
+        pointwise(self.img, s, self.model(s))
+    }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        pointwise_u8(self.img, s, self.model(s), out)
     }
 }

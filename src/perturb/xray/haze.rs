@@ -14,7 +14,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::field::smooth_field;
-use crate::perturb::common::grey::map_pixels;
+use crate::perturb::common::grey::{pointwise, pointwise_u8};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct XrayHaze;
@@ -57,14 +57,22 @@ impl Perturbation for XrayHaze {
     }
 }
 
-impl Prepared for Prep<'_> {
-    fn apply(&self, s: f32) -> Image {
-        if s <= 0.0 {
-            return self.img.clone();
-        }
-        map_pixels(self.img, |i, v| {
+impl Prep<'_> {
+    /// The per-sample model `f(i, v)` at strength `s` (the contract of `grey::map_pixels`).
+    fn model(&self, s: f32) -> impl Fn(usize, f32) -> f32 + Sync + '_ {
+        move |i, v| {
             let a = (s * self.m[i]).min(1.0);
             v * (1.0 - a) + a * HAZE_LEVEL
-        })
+        }
+    }
+}
+
+impl Prepared for Prep<'_> {
+    fn apply(&self, s: f32) -> Image {
+        pointwise(self.img, s, self.model(s))
+    }
+
+    fn apply_u8(&self, s: f32, out: &mut [u8]) {
+        pointwise_u8(self.img, s, self.model(s), out)
     }
 }
