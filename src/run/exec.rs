@@ -6,8 +6,7 @@
 //! read from the records files; (4) in the compat profile the first-image parameters are searched
 //! (cached in `DIR/compat_params.json`); (5) pending groups are processed in batches: the
 //! perturbation stage (load, squash in compat, calibrate, perturb) runs in parallel, then every
-//! pending unit of the batch is evaluated in a fixed order and appended to the records file; on
-//! the CPU engine the next batch's perturbation stage overlaps this evaluation.
+//! pending unit of the batch is evaluated in a fixed order and appended to the records file.
 //!
 //! Determinism: a unit's record depends only on the config and its own fields (calibration uses
 //! the run's full level list and the (seed, sample, perturbation) RNG), never on which units ran
@@ -485,52 +484,13 @@ pub fn execute_on(
     let mut file = RecordsFile::open(&summary.records_file)?;
     let mut count = 0u64;
     let mut warnings = BTreeSet::new();
-    let batches: Vec<_> = pending.chunks(opts.batch.max(1)).collect();
-    let mut next = Some(stage_batch(
-        plan,
-        batches[0],
-        &policies,
-        engine,
-        &mut warnings,
-    ));
-    for (k, batch) in batches.iter().enumerate() {
-        let staged = next
-            .take()
-            .expect("every batch is staged before it is evaluated");
+    for batch in pending.chunks(opts.batch.max(1)) {
+        let staged = stage_batch(plan, batch, &policies, engine, &mut warnings);
         for s in staged.iter().flatten() {
             warnings.extend(s.source.warnings.iter().cloned());
             warnings.extend(s.warnings.iter().cloned());
         }
-        // On the CPU engine the next batch's perturbation stage runs while this batch is
-        // evaluated (encoding and writing files, model inference): rayon balances the two over
-        // the same threads. Records keep their order and bytes; an interrupted run loses at most
-        // the staged batch, which wrote nothing. The CUDA engine stages one batch at a time.
-        let mut staged_warnings = BTreeSet::new();
-        let records = match (engine, batches.get(k + 1)) {
-            (Engine::Cpu, Some(following)) => {
-                let (records, staged_next) = rayon::join(
-                    || evaluate_batch(plan, batch, &staged, evaluators, &hashes),
-                    || {
-                        stage_batch(
-                            plan,
-                            following,
-                            &policies,
-                            &Engine::Cpu,
-                            &mut staged_warnings,
-                        )
-                    },
-                );
-                next = Some(staged_next);
-                records
-            }
-            (_, following) => {
-                let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
-                next = following
-                    .map(|b| stage_batch(plan, b, &policies, engine, &mut staged_warnings));
-                records
-            }
-        };
-        warnings.extend(staged_warnings);
+        let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
         for rec in records {
             summary.ran += 1;
             summary.failed += usize::from(!rec.ok());
