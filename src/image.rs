@@ -115,11 +115,17 @@ impl Image {
     }
 
     /// Quantise to u8 by rounding to nearest (after clipping): the one quantisation rule of the
-    /// crate (`perturb::common::quant`). Elementwise, in parallel chunks.
+    /// crate (`perturb::common::quant`; `codes::code8` is its 8-bit form). In parallel chunks.
     pub fn to_u8(&self) -> Vec<u8> {
         let mut out = vec![0u8; self.data.len()];
-        par_map(&self.data, &mut out, |v| quantise(v, 255.0) as u8);
+        self.to_u8_into(&mut out);
         out
+    }
+
+    /// [`Image::to_u8`] into a caller's buffer (the 8-bit path reuses one across calls).
+    pub fn to_u8_into(&self, out: &mut [u8]) {
+        assert_eq!(out.len(), self.data.len(), "8-bit output length");
+        par_map(&self.data, out, crate::perturb::common::codes::code8);
     }
 
     pub fn to_u16(&self) -> Vec<u16> {
@@ -130,10 +136,7 @@ impl Image {
 
     /// The image as it will be after writing at `depth` (round trip through the integer dtype).
     pub fn quantised(&self, depth: BitDepth) -> Image {
-        let m = depth.max_value();
-        let mut data = vec![0.0f32; self.data.len()];
-        par_map(&self.data, &mut data, |v| quantise(v, m) / m);
-        Image { data, ..*self }
+        self.clone().into_quantised(depth)
     }
 
     /// [`Image::quantised`] in place: the same samples, no second buffer.

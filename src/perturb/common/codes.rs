@@ -57,14 +57,7 @@ pub fn source_codes(img: &Image) -> Option<Vec<u8>> {
 
 /// An image's codes (`Image::to_u8`) into `out`, in parallel.
 pub fn codes_into(img: &Image, out: &mut [u8]) {
-    assert_eq!(out.len(), img.data.len(), "8-bit output length");
-    out.par_chunks_mut(CHUNK)
-        .zip(img.data.par_chunks(CHUNK))
-        .for_each(|(o, s)| {
-            for (o, &v) in o.iter_mut().zip(s) {
-                *o = code8(v);
-            }
-        });
+    img.to_u8_into(out)
 }
 
 /// Samples per parallel task of the 8-bit loops (the base family's `map_chunks` chunk).
