@@ -710,3 +710,73 @@ fn a_panicking_perturbation_still_leaves_records() {
         .all(|r| r["error"].as_str().unwrap().contains("boom in prepare") && correct(r).is_none()));
     assert_eq!(recs.iter().filter(|r| !r["error"].is_null()).count(), 4);
 }
+
+/// Test perturbation whose image does not depend on the strength (every sample set to 1): all
+/// five levels send the same image, so a batch holds repeated requests.
+struct Whiteout;
+static WHITEOUT: Info = Info {
+    id: "test_whiteout",
+    category: Category::Base,
+    modality: None,
+    model: "1 everywhere",
+    strength_name: "s",
+    strength_range: (0.0, 1.0),
+    kind: StrengthKind::Continuous,
+    geometric: false,
+    colour: Colour::Any,
+    source: "test",
+    monotone_tolerance: 0.0,
+};
+struct WhiteoutP<'a>(&'a Image);
+impl Prepared for WhiteoutP<'_> {
+    fn apply(&self, s: f32) -> Image {
+        let mut o = self.0.clone();
+        if s > 0.0 {
+            o.data.iter_mut().for_each(|v| *v = 1.0);
+        }
+        o
+    }
+}
+impl Perturbation for Whiteout {
+    fn info(&self) -> &Info {
+        &WHITEOUT
+    }
+    fn prepare<'a>(
+        &self,
+        img: &'a Image,
+        _ctx: &Ctx,
+    ) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
+        Ok(Box::new(WhiteoutP(img)))
+    }
+}
+
+/// Repeated requests in one batch (the same sample and image at several levels) are sent after
+/// the first one and read its cached reply, whatever the number of workers: `cached` and
+/// `attempts` do not depend on which worker ran first.
+#[test]
+fn repeated_requests_read_the_cache_whatever_the_concurrency() {
+    const VAR: &str = "MEDFM_ROBUST_TEST_KEY_REPEAT";
+    std::env::set_var(VAR, "k");
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_vqa(dir.path(), 3);
+    let server = Server::start(Box::new(|_seen| {
+        // slow enough that concurrent repeats would overlap the first request
+        std::thread::sleep(Duration::from_millis(40));
+        Action::Reply("A".into())
+    }));
+    let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
+    let mut texts = Vec::new();
+    for (k, workers) in [1usize, 6].into_iter().enumerate() {
+        let out = dir.path().join(format!("out{k}"));
+        let mut j = job("vqa", &data, &model, &out, vec![&Whiteout]);
+        j.concurrency = Some(workers);
+        run(&j);
+        texts.push(std::fs::read_to_string(out.join("records.jsonl")).unwrap());
+    }
+    let cached = texts[1].matches("\"cached\":true").count();
+    // per sample: clean and the job's two levels
+    assert_eq!(texts[0].lines().count(), 3 * 3);
+    // per sample: clean and the first white level asked, the second level from the cache
+    assert_eq!(cached, 3, "{}", texts[1]);
+    assert_eq!(texts[0], texts[1]);
+}

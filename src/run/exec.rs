@@ -6,7 +6,8 @@
 //! read from the records files; (4) in the compat profile the first-image parameters are searched
 //! (cached in `DIR/compat_params.json`); (5) pending groups are processed in batches: the
 //! perturbation stage (load, squash in compat, calibrate, perturb) runs in parallel, then every
-//! pending unit of the batch is evaluated in a fixed order and appended to the records file.
+//! pending unit of the batch is evaluated in a fixed order and appended to the records file; on
+//! the CPU engine the next batch's perturbation stage overlaps this evaluation.
 //!
 //! Determinism: a unit's record depends only on the config and its own fields (calibration uses
 //! the run's full level list and the (seed, sample, perturbation) RNG), never on which units ran
@@ -484,13 +485,62 @@ pub fn execute_on(
     let mut file = RecordsFile::open(&summary.records_file)?;
     let mut count = 0u64;
     let mut warnings = BTreeSet::new();
-    for batch in pending.chunks(opts.batch.max(1)) {
-        let staged = stage_batch(plan, batch, &policies, engine, &mut warnings);
+    let batches: Vec<_> = pending.chunks(opts.batch.max(1)).collect();
+    let mut next = Some(stage_batch(
+        plan,
+        batches[0],
+        &policies,
+        engine,
+        &mut warnings,
+    ));
+    for (k, batch) in batches.iter().enumerate() {
+        let staged = next
+            .take()
+            .expect("every batch is staged before it is evaluated");
         for s in staged.iter().flatten() {
             warnings.extend(s.source.warnings.iter().cloned());
             warnings.extend(s.warnings.iter().cloned());
         }
-        let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
+        // On the CPU engine the next batch's perturbation stage runs while this batch is
+        // evaluated (encoding and writing files, model inference): rayon balances the two over
+        // the same threads. Records keep their order and bytes; an interrupted run loses at most
+        // the staged batch, which wrote nothing. The CUDA engine stages one batch at a time.
+        let mut staged_warnings = BTreeSet::new();
+        let records = match (engine, batches.get(k + 1)) {
+            (Engine::Cpu, Some(following)) => {
+                // Staging runs on its own thread (its loops on the rayon pool) and evaluation on
+                // this one, never inside a rayon worker: an evaluator may block on threads of its
+                // own that call into rayon (the VLM request workers encode images), and a worker
+                // blocked on them could be the only one that can run their jobs (with `-j 1`,
+                // `rayon::join` here deadlocked).
+                let (records, staged_next) = std::thread::scope(|scope| {
+                    let staging = scope.spawn(|| {
+                        stage_batch(
+                            plan,
+                            following,
+                            &policies,
+                            &Engine::Cpu,
+                            &mut staged_warnings,
+                        )
+                    });
+                    let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
+                    let staged_next = match staging.join() {
+                        Ok(staged) => staged,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    };
+                    (records, staged_next)
+                });
+                next = Some(staged_next);
+                records
+            }
+            (_, following) => {
+                let records = evaluate_batch(plan, batch, &staged, evaluators, &hashes);
+                next = following
+                    .map(|b| stage_batch(plan, b, &policies, engine, &mut staged_warnings));
+                records
+            }
+        };
+        warnings.extend(staged_warnings);
         for rec in records {
             summary.ran += 1;
             summary.failed += usize::from(!rec.ok());

@@ -320,6 +320,53 @@ fn rule_name(r: ChoiceRule) -> &'static str {
     }
 }
 
+impl VlmEvaluator {
+    /// `ask` of the inputs at `which`, by up to `workers` request threads, keyed by index.
+    fn ask_concurrently(
+        &self,
+        inputs: &[UnitInput<'_>],
+        which: &[usize],
+        workers: usize,
+    ) -> BTreeMap<usize, Result<Measured>> {
+        let next = AtomicUsize::new(0);
+        let mut slots = BTreeMap::new();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers.min(which.len()))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let k = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&i) = which.get(k) else { break };
+                            done.push((i, self.ask(&inputs[i])));
+                        }
+                        done
+                    })
+                })
+                .collect();
+            for h in handles {
+                if let Ok(done) = h.join() {
+                    slots.extend(done)
+                }
+            }
+        });
+        slots
+    }
+}
+
+/// What makes two units' requests the same: the sample (its prompt) and the image's size and
+/// sample bits.
+fn request_identity(input: &UnitInput<'_>) -> (String, u64) {
+    use std::hash::{Hash, Hasher};
+    let img = input.image();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (img.width, img.height, img.channels).hash(&mut h);
+    for v in &img.data {
+        v.to_bits().hash(&mut h);
+    }
+    (input.sample.id.clone(), h.finish())
+}
+
 impl UnitEvaluator for VlmEvaluator {
     fn task(&self) -> &'static str {
         self.task
@@ -335,31 +382,16 @@ impl UnitEvaluator for VlmEvaluator {
         if workers == 1 {
             return inputs.iter().map(|i| self.ask(i)).collect();
         }
-        let next = AtomicUsize::new(0);
+        // A request that repeats an earlier one of the batch (the same sample and image: an
+        // unreachable level's image is the level before it) is sent after all the first ones,
+        // so that it reads their cached reply whatever the timing, instead of racing them (the
+        // records' `cached` and `attempts` would then depend on which worker ran first).
+        let mut seen = std::collections::HashSet::new();
+        let (first, repeats): (Vec<usize>, Vec<usize>) =
+            (0..inputs.len()).partition(|&i| seen.insert(request_identity(&inputs[i])));
+        let mut slots = self.ask_concurrently(inputs, &first, workers);
+        slots.extend(self.ask_concurrently(inputs, &repeats, workers));
         let this = &*self;
-        let mut slots: BTreeMap<usize, Result<Measured>> = BTreeMap::new();
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            if i >= inputs.len() {
-                                break;
-                            }
-                            done.push((i, this.ask(&inputs[i])));
-                        }
-                        done
-                    })
-                })
-                .collect();
-            for h in handles {
-                if let Ok(done) = h.join() {
-                    slots.extend(done)
-                }
-            }
-        });
         (0..inputs.len())
             .map(|i| {
                 slots.remove(&i).unwrap_or_else(|| {

@@ -77,12 +77,42 @@ pub fn setup(levels: &str, perturbations: &str) -> (tempfile::TempDir, PathBuf) 
     (dir, cfg)
 }
 
+/// Longest a test run may take before it counts as hung (the runs here take seconds).
+const HANG: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Run the binary on one thread; a run still going after [`HANG`] is killed and fails the test
+/// (a deadlock is a failure, not a test that never ends).
 pub fn run(args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
+    let logs = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (logs.path().join("stdout"), logs.path().join("stderr"));
+    let mut child = Command::new(BIN)
         .args(["--quiet", "-j", "1"])
         .args(args)
-        .output()
-        .unwrap()
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > HANG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{args:?} did not finish in {} s (hung); stderr so far:\n{}",
+                HANG.as_secs(),
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    }
 }
 
 pub fn run_ok(args: &[&str]) {

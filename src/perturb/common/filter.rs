@@ -1,7 +1,7 @@
 //! Separable filtering with scipy.ndimage's `mode='reflect'` border (half-sample symmetric:
 //! `d c b a | a b c d | d c b a`), the border rule of the catalogue's blurs and of SSIM.
 
-use super::simd::tap_sums;
+use super::simd::{column_sums, tap_sums, ROWS};
 use rayon::prelude::*;
 
 /// Map an out-of-range index into [0, n) by half-sample symmetric reflection (period 2n), as
@@ -79,18 +79,34 @@ pub fn convolve_separable_into<T: Copy + Send>(
             tap_sums(row, padded, &xtaps);
         },
     );
-    out.par_chunks_mut(w).enumerate().for_each_init(
-        || (vec![0.0f32; w], Vec::with_capacity(ky.len())),
-        |(acc, taps), (y, row)| {
-            taps.clear();
-            taps.extend(
-                ky.iter()
-                    .enumerate()
-                    .map(|(k, &wk)| (reflect_index(y as isize + k as isize - ry, h) * w, wk)),
-            );
-            tap_sums(acc, &tmp, taps);
-            for (o, &v) in row.iter_mut().zip(acc.iter()) {
-                *o = post(v);
+    // blocks of ROWS output rows: where every tap of the block is inside the plane, one
+    // `column_sums` reads each input row once for the block; rows near the border reflect
+    out.par_chunks_mut(ROWS * w).enumerate().for_each_init(
+        || (vec![0.0f32; ROWS * w], Vec::with_capacity(ky.len())),
+        |(acc, taps), (b, block)| {
+            let (y0, rows) = (b * ROWS, block.len() / w);
+            let ry = ry as usize;
+            if y0 >= ry && y0 + rows + ry <= h {
+                let acc = &mut acc[..rows * w];
+                column_sums(acc, &tmp, w, y0 - ry, ky);
+                for (o, &v) in block.iter_mut().zip(acc.iter()) {
+                    *o = post(v);
+                }
+                return;
+            }
+            for (j, row) in block.chunks_mut(w).enumerate() {
+                let y = y0 + j;
+                taps.clear();
+                taps.extend(
+                    ky.iter()
+                        .enumerate()
+                        .map(|(k, &wk)| (reflect_index((y + k) as isize - ry as isize, h) * w, wk)),
+                );
+                let acc = &mut acc[..w];
+                tap_sums(acc, &tmp, taps);
+                for (o, &v) in row.iter_mut().zip(acc.iter()) {
+                    *o = post(v);
+                }
             }
         },
     );

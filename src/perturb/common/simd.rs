@@ -22,8 +22,12 @@ pub fn level() -> Level {
     *LEVEL.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::env::var_os("MEDFM_SIMD").is_some_and(|v| v == "base") {
-                return Level::Base;
+            match std::env::var_os("MEDFM_SIMD") {
+                Some(v) if v == "base" => return Level::Base,
+                Some(v) if v == "avx2" && std::arch::is_x86_feature_detected!("avx2") => {
+                    return Level::Avx2
+                }
+                _ => {}
             }
             if std::arch::is_x86_feature_detected!("avx512f") {
                 return Level::Avx512;
@@ -102,6 +106,148 @@ macro_rules! multiversion {
 }
 pub(crate) use multiversion;
 
+/// The vertical pass of a separable filter for `R` consecutive output rows at once: output row
+/// `j` of `out` (`rows` rows of `w` samples, `rows` <= [`ROWS`]) is
+/// `0 + wts_0 * buf[(first + j) w + i] + wts_1 * buf[(first + j + 1) w + i] + ...`, taps in order:
+/// bit for bit [`tap_sums`] of each row with taps `((first + j + k) w, wts_k)`. The input rows
+/// are read once per block of rows instead of once per output row (each loaded vector feeds up to
+/// `R` accumulators, in the order its rows need it: tap k of row j is input row `j + k`, so input
+/// rows ascending give every output its taps ascending).
+#[inline]
+pub fn column_sums(out: &mut [f32], buf: &[f32], w: usize, first: usize, wts: &[f32]) {
+    assert!(
+        w > 0 && out.len() % w == 0 && out.len() / w <= ROWS,
+        "column_sums rows"
+    );
+    assert!(buf.len() >= (first + out.len() / w + wts.len()).saturating_sub(1) * w);
+    match level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level` found AVX-512F on this CPU.
+        Level::Avx512 => unsafe { column_sums_avx512(out, buf, w, first, wts) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level` found AVX2 on this CPU.
+        Level::Avx2 => unsafe { column_sums_avx2(out, buf, w, first, wts) },
+        _ => column_sums_body::<8>(out, buf, w, first, wts),
+    }
+}
+
+/// Output rows per block of [`column_sums`].
+pub const ROWS: usize = 6; // the six accumulators of `column_sums_body`
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn column_sums_avx512(out: &mut [f32], buf: &[f32], w: usize, first: usize, wts: &[f32]) {
+    column_sums_body::<32>(out, buf, w, first, wts)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn column_sums_avx2(out: &mut [f32], buf: &[f32], w: usize, first: usize, wts: &[f32]) {
+    column_sums_body::<16>(out, buf, w, first, wts)
+}
+
+#[inline(always)]
+fn column_sums_body<const C: usize>(
+    out: &mut [f32],
+    buf: &[f32],
+    w: usize,
+    first: usize,
+    wts: &[f32],
+) {
+    let rows = out.len() / w;
+    if rows < ROWS || wts.len() < ROWS {
+        // a short block: the plain loop, row by row (the same sums)
+        for (j, o) in out.chunks_mut(w).enumerate() {
+            let taps: Vec<(usize, f32)> = wts
+                .iter()
+                .enumerate()
+                .map(|(k, &wk)| ((first + j + k) * w, wk))
+                .collect();
+            tap_sums_body::<C>(o, buf, &taps);
+        }
+        return;
+    }
+    let len = wts.len();
+    let row = |i: usize, c0: usize| -> &[f32; C] {
+        let s = (first + i) * w + c0;
+        buf[s..s + C].try_into().expect("chunk")
+    };
+    let mut c0 = 0;
+    while c0 + C <= w {
+        // one accumulator per output row, each its own array (so each stays in registers)
+        let (mut a0, mut a1, mut a2) = ([0.0f32; C], [0.0f32; C], [0.0f32; C]);
+        let (mut a3, mut a4, mut a5) = ([0.0f32; C], [0.0f32; C], [0.0f32; C]);
+        // input row i feeds output row j with tap i - j: first the rows whose taps start ...
+        for i in 0..ROWS - 1 {
+            let v = row(i, c0);
+            axpy(&mut a0, wts[i], v);
+            if i >= 1 {
+                axpy(&mut a1, wts[i - 1], v);
+            }
+            if i >= 2 {
+                axpy(&mut a2, wts[i - 2], v);
+            }
+            if i >= 3 {
+                axpy(&mut a3, wts[i - 3], v);
+            }
+            if i >= 4 {
+                axpy(&mut a4, wts[i - 4], v);
+            }
+        }
+        // ... then every row takes a tap from every input row ...
+        for i in ROWS - 1..len {
+            let v = row(i, c0);
+            let ws: &[f32; ROWS] = wts[i + 1 - ROWS..i + 1].try_into().expect("taps");
+            axpy(&mut a0, ws[5], v);
+            axpy(&mut a1, ws[4], v);
+            axpy(&mut a2, ws[3], v);
+            axpy(&mut a3, ws[2], v);
+            axpy(&mut a4, ws[1], v);
+            axpy(&mut a5, ws[0], v);
+        }
+        // ... then the rows whose taps end
+        for i in len..len + ROWS - 1 {
+            let v = row(i, c0);
+            if i < len + 1 {
+                axpy(&mut a1, wts[i - 1], v);
+            }
+            if i < len + 2 {
+                axpy(&mut a2, wts[i - 2], v);
+            }
+            if i < len + 3 {
+                axpy(&mut a3, wts[i - 3], v);
+            }
+            if i < len + 4 {
+                axpy(&mut a4, wts[i - 4], v);
+            }
+            axpy(&mut a5, wts[i - 5], v);
+        }
+        for (j, a) in [a0, a1, a2, a3, a4, a5].iter().enumerate() {
+            out[j * w + c0..j * w + c0 + C].copy_from_slice(a);
+        }
+        c0 += C;
+    }
+    if c0 < w {
+        // the last columns, row by row
+        for (j, o) in out.chunks_mut(w).enumerate() {
+            let taps: Vec<(usize, f32)> = wts
+                .iter()
+                .enumerate()
+                .map(|(k, &wk)| ((first + j + k) * w + c0, wk))
+                .collect();
+            tap_sums_body::<C>(&mut o[c0..], buf, &taps);
+        }
+    }
+}
+
+/// `a += wk v`, lane by lane (a separate multiply and add).
+#[inline(always)]
+fn axpy<const C: usize>(a: &mut [f32; C], wk: f32, v: &[f32; C]) {
+    for l in 0..C {
+        a[l] += wk * v[l];
+    }
+}
+
 #[inline(always)]
 fn tap_sums_body<const C: usize>(out: &mut [f32], buf: &[f32], taps: &[(usize, f32)]) {
     let n = out.len();
@@ -152,6 +298,42 @@ mod tests {
             assert_eq!(got, want, "n {n}");
             tap_sums_body::<32>(&mut got, &buf, &taps);
             assert_eq!(got, want, "n {n} base");
+        }
+    }
+
+    #[test]
+    fn column_sums_is_the_tap_loop_of_each_row() {
+        let buf: Vec<f32> = (0..40_000)
+            .map(|i| ((i as f32) * 0.377).sin().abs())
+            .collect();
+        for w in [1usize, 7, 16, 33, 100] {
+            for len in [1usize, 3, 5, 6, 7, 25, 41] {
+                let wts: Vec<f32> = (0..len)
+                    .map(|k| 0.02 + (k as f32 * 0.91).cos().abs())
+                    .collect();
+                for rows in 1..=ROWS {
+                    for first in [0usize, 3] {
+                        let mut want = vec![0.0f32; rows * w];
+                        for (j, o) in want.chunks_mut(w).enumerate() {
+                            let taps: Vec<(usize, f32)> = wts
+                                .iter()
+                                .enumerate()
+                                .map(|(k, &wk)| ((first + j + k) * w, wk))
+                                .collect();
+                            for &(s, wk) in &taps {
+                                for (i, v) in o.iter_mut().enumerate() {
+                                    *v += wk * buf[s + i];
+                                }
+                            }
+                        }
+                        let mut got = vec![1.0f32; rows * w];
+                        column_sums(&mut got, &buf, w, first, &wts);
+                        assert_eq!(got, want, "w {w} len {len} rows {rows}");
+                        column_sums_body::<8>(&mut got, &buf, w, first, &wts);
+                        assert_eq!(got, want, "w {w} len {len} rows {rows} base");
+                    }
+                }
+            }
         }
     }
 }
