@@ -17,9 +17,39 @@ use medfm_robust::run::{exec, records, Record, Shard};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vlm_support::{image_of, prompt_of, Action, Server};
-/// Test perturbation: adds 0.2 * s to every sample (clipped).
-struct Brighten;
-static BRIGHTEN: Info = Info {
+/// Test perturbation `f(sample, s)` on every sample (clipped): the brightening and whiteout below.
+struct Pointwise {
+    info: &'static Info,
+    f: fn(f32, f32) -> f32,
+}
+struct PointwiseP<'a>(&'a Image, fn(f32, f32) -> f32);
+impl Prepared for PointwiseP<'_> {
+    fn apply(&self, s: f32) -> Image {
+        let mut o = self.0.clone();
+        o.data.iter_mut().for_each(|v| *v = (self.1)(*v, s));
+        o.clip();
+        o
+    }
+}
+impl Perturbation for Pointwise {
+    fn info(&self) -> &Info {
+        self.info
+    }
+    fn prepare<'a>(
+        &self,
+        img: &'a Image,
+        _ctx: &Ctx,
+    ) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
+        Ok(Box::new(PointwiseP(img, self.f)))
+    }
+}
+
+/// Adds 0.2 * s to every sample.
+static BRIGHTEN: Pointwise = Pointwise {
+    info: &BRIGHTEN_INFO,
+    f: |v, s| v + 0.2 * s,
+};
+const BRIGHTEN_INFO: Info = Info {
     id: "test_brighten",
     category: Category::Base,
     modality: None,
@@ -32,27 +62,6 @@ static BRIGHTEN: Info = Info {
     source: "test",
     monotone_tolerance: 0.0,
 };
-struct BrightenP<'a>(&'a Image);
-impl Prepared for BrightenP<'_> {
-    fn apply(&self, s: f32) -> Image {
-        let mut o = self.0.clone();
-        o.data.iter_mut().for_each(|v| *v += 0.2 * s);
-        o.clip();
-        o
-    }
-}
-impl Perturbation for Brighten {
-    fn info(&self) -> &Info {
-        &BRIGHTEN
-    }
-    fn prepare<'a>(
-        &self,
-        img: &'a Image,
-        _ctx: &Ctx,
-    ) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(BrightenP(img)))
-    }
-}
 
 /// Test geometric perturbation: shifts right by round(10 s) pixels (mask alike).
 struct Shift;
@@ -308,7 +317,7 @@ fn vqa_every_item_gets_a_record_and_reruns_cost_nothing() {
     }));
     let out = dir.path().join("out");
     let model = model_toml_t(dir.path(), &server.base_url, VAR, "xyxy-pixel", 1.5);
-    let j = job("vqa", &data, &model, &out, vec![&Brighten]);
+    let j = job("vqa", &data, &model, &out, vec![&BRIGHTEN]);
     let latest = run(&j);
     let recs = records(&out);
     assert_eq!(recs.len(), 6 * 3, "clean + 2 levels per item");
@@ -397,7 +406,7 @@ fn the_perturbed_image_sent_is_the_perturbed_output() {
     let server = Server::start(Box::new(|_| Action::Reply("[4, 2, 20, 12]".into())));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
     let out = dir.path().join("out");
-    let mut j = job("grounding", &data, &model, &out, vec![&Brighten, &Shift]);
+    let mut j = job("grounding", &data, &model, &out, vec![&BRIGHTEN, &Shift]);
     j.levels = vec![5];
     run(&j);
     let (img, depth) = images::read_image(&dir.path().join("a.png")).unwrap();
@@ -407,7 +416,7 @@ fn the_perturbed_image_sent_is_the_perturbed_output() {
             .unwrap();
     let want = policy::produce(
         &Policy::Fixed,
-        &Brighten,
+        &BRIGHTEN,
         &img,
         &reference,
         None,
@@ -528,7 +537,7 @@ fn captions_are_scored_per_group_over_the_same_samples() {
     }));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
     let out = dir.path().join("out");
-    let latest = run(&job("caption", &data, &model, &out, vec![&Brighten]));
+    let latest = run(&job("caption", &data, &model, &out, vec![&BRIGHTEN]));
     assert_eq!(latest.len(), 12);
     let recs = records(&out);
     assert!(recs.iter().all(
@@ -584,7 +593,7 @@ fn records_are_identical_whatever_the_concurrency() {
     let mut texts = Vec::new();
     for (k, workers) in [1usize, 5].into_iter().enumerate() {
         let out = dir.path().join(format!("out{k}"));
-        let mut j = job("vqa", &data, &model, &out, vec![&Brighten, &Shift]);
+        let mut j = job("vqa", &data, &model, &out, vec![&BRIGHTEN, &Shift]);
         j.concurrency = Some(workers);
         run(&j);
         texts.push(std::fs::read_to_string(out.join("records.jsonl")).unwrap());
@@ -673,7 +682,7 @@ fn compat_prompt_and_llm_judge() {
 struct Panics;
 static PANICS: Info = Info {
     id: "test_panics",
-    ..BRIGHTEN
+    ..BRIGHTEN_INFO
 };
 impl Perturbation for Panics {
     fn info(&self) -> &Info {
@@ -697,7 +706,7 @@ fn a_panicking_perturbation_still_leaves_records() {
     let server = Server::start(Box::new(|_| Action::Reply("B".into())));
     let model = model_toml(dir.path(), &server.base_url, VAR, "xyxy-pixel");
     let out = dir.path().join("out");
-    run(&job("vqa", &data, &model, &out, vec![&Panics, &Brighten]));
+    run(&job("vqa", &data, &model, &out, vec![&Panics, &BRIGHTEN]));
     let recs = records(&out);
     assert_eq!(recs.len(), 2 * 5);
     let bad: Vec<_> = recs
@@ -711,44 +720,17 @@ fn a_panicking_perturbation_still_leaves_records() {
     assert_eq!(recs.iter().filter(|r| !r["error"].is_null()).count(), 4);
 }
 
-/// Test perturbation whose image does not depend on the strength (every sample set to 1): all
-/// five levels send the same image, so a batch holds repeated requests.
-struct Whiteout;
-static WHITEOUT: Info = Info {
-    id: "test_whiteout",
-    category: Category::Base,
-    modality: None,
-    model: "1 everywhere",
-    strength_name: "s",
-    strength_range: (0.0, 1.0),
-    kind: StrengthKind::Continuous,
-    geometric: false,
-    colour: Colour::Any,
-    source: "test",
-    monotone_tolerance: 0.0,
+/// Sets every sample to 1 for any s > 0: the image does not depend on the strength, so all
+/// levels send the same image and a batch holds repeated requests.
+static WHITEOUT: Pointwise = Pointwise {
+    info: &WHITEOUT_INFO,
+    f: |v, s| if s > 0.0 { 1.0 } else { v },
 };
-struct WhiteoutP<'a>(&'a Image);
-impl Prepared for WhiteoutP<'_> {
-    fn apply(&self, s: f32) -> Image {
-        let mut o = self.0.clone();
-        if s > 0.0 {
-            o.data.iter_mut().for_each(|v| *v = 1.0);
-        }
-        o
-    }
-}
-impl Perturbation for Whiteout {
-    fn info(&self) -> &Info {
-        &WHITEOUT
-    }
-    fn prepare<'a>(
-        &self,
-        img: &'a Image,
-        _ctx: &Ctx,
-    ) -> medfm_robust::Result<Box<dyn Prepared + 'a>> {
-        Ok(Box::new(WhiteoutP(img)))
-    }
-}
+const WHITEOUT_INFO: Info = Info {
+    id: "test_whiteout",
+    model: "1 everywhere",
+    ..BRIGHTEN_INFO
+};
 
 /// Repeated requests in one batch (the same sample and image at several levels) are sent after
 /// the first one and read its cached reply, whatever the number of workers: `cached` and
@@ -768,7 +750,7 @@ fn repeated_requests_read_the_cache_whatever_the_concurrency() {
     let mut texts = Vec::new();
     for (k, workers) in [1usize, 6].into_iter().enumerate() {
         let out = dir.path().join(format!("out{k}"));
-        let mut j = job("vqa", &data, &model, &out, vec![&Whiteout]);
+        let mut j = job("vqa", &data, &model, &out, vec![&WHITEOUT]);
         j.concurrency = Some(workers);
         run(&j);
         texts.push(std::fs::read_to_string(out.join("records.jsonl")).unwrap());

@@ -116,7 +116,7 @@ pub(crate) use multiversion;
 #[inline]
 pub fn column_sums(out: &mut [f32], buf: &[f32], w: usize, first: usize, wts: &[f32]) {
     assert!(
-        w > 0 && out.len() % w == 0 && out.len() / w <= ROWS,
+        w > 0 && out.len().is_multiple_of(w) && out.len() / w <= ROWS,
         "column_sums rows"
     );
     assert!(buf.len() >= (first + out.len() / w + wts.len()).saturating_sub(1) * w);
@@ -157,15 +157,7 @@ fn column_sums_body<const C: usize>(
     let rows = out.len() / w;
     if rows < ROWS || wts.len() < ROWS {
         // a short block: the plain loop, row by row (the same sums)
-        for (j, o) in out.chunks_mut(w).enumerate() {
-            let taps: Vec<(usize, f32)> = wts
-                .iter()
-                .enumerate()
-                .map(|(k, &wk)| ((first + j + k) * w, wk))
-                .collect();
-            tap_sums_body::<C>(o, buf, &taps);
-        }
-        return;
+        return column_sums_by_row::<C>(out, buf, w, first, wts, 0);
     }
     let len = wts.len();
     let row = |i: usize, c0: usize| -> &[f32; C] {
@@ -227,16 +219,30 @@ fn column_sums_body<const C: usize>(
         }
         c0 += C;
     }
-    if c0 < w {
-        // the last columns, row by row
-        for (j, o) in out.chunks_mut(w).enumerate() {
-            let taps: Vec<(usize, f32)> = wts
-                .iter()
-                .enumerate()
-                .map(|(k, &wk)| ((first + j + k) * w + c0, wk))
-                .collect();
-            tap_sums_body::<C>(&mut o[c0..], buf, &taps);
-        }
+    // the last columns, row by row
+    column_sums_by_row::<C>(out, buf, w, first, wts, c0)
+}
+
+/// Columns `c0..w` of every output row of [`column_sums`] by the plain tap loop.
+#[inline(always)]
+fn column_sums_by_row<const C: usize>(
+    out: &mut [f32],
+    buf: &[f32],
+    w: usize,
+    first: usize,
+    wts: &[f32],
+    c0: usize,
+) {
+    if c0 >= w {
+        return;
+    }
+    for (j, o) in out.chunks_mut(w).enumerate() {
+        let taps: Vec<(usize, f32)> = wts
+            .iter()
+            .enumerate()
+            .map(|(k, &wk)| ((first + j + k) * w + c0, wk))
+            .collect();
+        tap_sums_body::<C>(&mut o[c0..], buf, &taps);
     }
 }
 
