@@ -502,17 +502,16 @@ pub fn execute_on(
             warnings.extend(s.warnings.iter().cloned());
         }
         // On the CPU engine the next batch's perturbation stage runs while this batch is
-        // evaluated (encoding and writing files, model inference): rayon balances the two over
-        // the same threads. Records keep their order and bytes; an interrupted run loses at most
-        // the staged batch, which wrote nothing. The CUDA engine stages one batch at a time.
+        // evaluated (encoding and writing files, model inference). Records keep their order and
+        // bytes; an interrupted run loses at most the staged batch, which wrote nothing. Staging
+        // runs on its own thread (its loops on the rayon pool) and evaluation on this one, never
+        // inside a rayon worker: an evaluator may block on threads of its own that call into
+        // rayon (the VLM request workers encode images), and a worker blocked on them could be
+        // the only one that can run their jobs (with `-j 1`, `rayon::join` here deadlocked).
+        // The CUDA engine stages one batch at a time.
         let mut staged_warnings = BTreeSet::new();
         let records = match (engine, batches.get(k + 1)) {
             (Engine::Cpu, Some(following)) => {
-                // Staging runs on its own thread (its loops on the rayon pool) and evaluation on
-                // this one, never inside a rayon worker: an evaluator may block on threads of its
-                // own that call into rayon (the VLM request workers encode images), and a worker
-                // blocked on them could be the only one that can run their jobs (with `-j 1`,
-                // `rayon::join` here deadlocked).
                 let (records, staged_next) = std::thread::scope(|scope| {
                     let staging = scope.spawn(|| {
                         stage_batch(

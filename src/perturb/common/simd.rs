@@ -22,12 +22,8 @@ pub fn level() -> Level {
     *LEVEL.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            match std::env::var_os("MEDFM_SIMD") {
-                Some(v) if v == "base" => return Level::Base,
-                Some(v) if v == "avx2" && std::arch::is_x86_feature_detected!("avx2") => {
-                    return Level::Avx2
-                }
-                _ => {}
+            if std::env::var_os("MEDFM_SIMD").is_some_and(|v| v == "base") {
+                return Level::Base;
             }
             if std::arch::is_x86_feature_detected!("avx512f") {
                 return Level::Avx512;
