@@ -5,6 +5,8 @@
 # Everything comes from PyPI (tools/requirements-python.txt) into .local/; nothing by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# run alone, it has no stage clock of tools/test.sh
+declare -F stage >/dev/null || stage() { echo "== $*"; }
 PY="${PYTHON:-python3}"
 REQ=tools/requirements-python.txt
 VENV=.local/py-test
@@ -15,17 +17,17 @@ if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQ" "$STAMP"; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
   cp "$REQ" "$STAMP"
 fi
-echo "== maturin build --release (python/ -> target/wheels)"
+stage "maturin build --release (python/ -> target/wheels)"
 rm -f target/wheels/medfm_robust-*.whl
 "$VENV/bin/maturin" build --release --quiet -m python/Cargo.toml --out target/wheels \
   --strip --interpreter "$VENV/bin/python"
 WHEEL="$(ls target/wheels/medfm_robust-*.whl)"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$WHEEL"
-echo "== pytest python/tests (against the CLI: target/debug/medfm-robust)"
+stage "pytest python/tests (against the CLI: target/debug/medfm-robust)"
 cargo build --quiet --bin medfm-robust
 MEDFM_ROBUST_BIN="$PWD/target/debug/medfm-robust" "$VENV/bin/python" -m pytest -q python/tests \
   -p no:cacheprovider
-echo "== the wheel in a fresh environment with numpy only"
+stage "the wheel in a fresh environment with numpy only"
 CLEAN="$(mktemp -d)"
 trap 'rm -rf "$CLEAN"' EXIT
 "$PY" -m venv "$CLEAN/env"
