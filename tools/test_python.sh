@@ -24,7 +24,10 @@ rm -f target/wheels/medfm_robust-*.whl
 WHEEL="$(ls target/wheels/medfm_robust-*.whl)"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$WHEEL"
 stage "pytest python/tests (against the CLI: target/debug/medfm-robust)"
-cargo build --quiet --bin medfm-robust
+# the binary `cargo test --features jpeg-ls` of tools/test.sh built (same profile and features:
+# nothing to compile after it; alone, this builds it)
+CMAKE="${CMAKE:-$(tools/setup_cmake.sh)}" cargo build --quiet --profile test --features jpeg-ls \
+  --bin medfm-robust
 MEDFM_ROBUST_BIN="$PWD/target/debug/medfm-robust" "$VENV/bin/python" -m pytest -q python/tests \
   -p no:cacheprovider
 stage "the wheel in a fresh environment with numpy only"

@@ -65,6 +65,36 @@ unsafe fn tap_sums_avx2(out: &mut [f32], buf: &[f32], taps: &[(usize, f32)]) {
     tap_sums_body::<64>(out, buf, taps)
 }
 
+/// `v0 + fx[k] (v1 - v0)` with `v0 = window[idx[k]]`, `v1 = window[idx[k] + 1]` (`idx[k]` <=
+/// 30), for the 16 lanes: a separable warp's row lerp of 16 columns whose taps lie in one
+/// 32-sample window, by two permutes of the window instead of 32 scalar loads. The same f32
+/// subtract, multiply and add per lane as the scalar lerp (never fused), so the same bits.
+///
+/// # Safety
+/// The CPU must have AVX-512F ([`level`] is [`Level::Avx512`]); the memory accesses are
+/// bounded by the argument types.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub fn lerp16_avx512(window: &[f32; 32], idx: &[u32; 16], fx: &[f32; 16]) -> [f32; 16] {
+    use std::arch::x86_64::*;
+    // SAFETY: the loads read 16 f32 / u32 from arrays that hold at least that many, and the
+    // store writes 16 f32 into one that holds 16; unaligned accesses are allowed.
+    unsafe {
+        let lo = _mm512_loadu_ps(window.as_ptr());
+        let hi = _mm512_loadu_ps(window.as_ptr().add(16));
+        let i0 = _mm512_loadu_si512(idx.as_ptr().cast());
+        let i1 = _mm512_add_epi32(i0, _mm512_set1_epi32(1));
+        let v0 = _mm512_permutex2var_ps(lo, i0, hi);
+        let v1 = _mm512_permutex2var_ps(lo, i1, hi);
+        let f = _mm512_loadu_ps(fx.as_ptr());
+        let r = _mm512_add_ps(v0, _mm512_mul_ps(f, _mm512_sub_ps(v1, v0)));
+        let mut out = [0.0f32; 16];
+        _mm512_storeu_ps(out.as_mut_ptr(), r);
+        out
+    }
+}
+
 /// `multiversion! { fn name(a: A, b: B) { body } }` defines `fn name(a: A, b: B)` whose body
 /// is compiled three times, for AVX-512F, AVX2 and the baseline, and picks one by [`level`] at
 /// each call: the body is an `#[inline(always)]` function, so LLVM always inlines it into each

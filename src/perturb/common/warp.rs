@@ -15,6 +15,7 @@
 
 use super::filter::reflect_index;
 use super::quant::{clip01, quantise, round_code};
+use super::simd;
 use crate::image::{BitDepth, Image, Mask};
 use rayon::prelude::*;
 
@@ -250,7 +251,7 @@ fn longest_run(cols: &[(usize, usize, f32)], w: usize) -> (usize, usize, isize) 
 }
 
 /// Output columns per tile of [`warp_into`]'s bands.
-const TILE_COLS: usize = 64;
+const TILE_COLS: usize = 16;
 
 /// Index of a tap outside the image under [`Border::Zero`]: past any plane, so `get` gives None.
 const OUTSIDE: usize = usize::MAX / 4;
@@ -276,7 +277,57 @@ struct Plan {
     /// source columns `x + d` and `x + d + 1`, both inside (a translation's interior), as
     /// `(x0, x1, d)`: there the row lerp reads two slices instead of gathering.
     run: (usize, usize, isize),
+    /// Separable maps: the columns `c0..c1` outside which both taps are OUTSIDE (a zoomed-out
+    /// image's zero margin): there every sample is `0 + f (0 - 0) = +0` whatever the row.
+    span: (usize, usize),
+    /// Separable maps on an AVX-512 CPU, when the run is short: the span's columns in blocks of
+    /// 16 or 8 whose taps are `(a, a + 1)` inside the row and within 32 samples of the block's
+    /// first tap, which [`simd::lerp16_avx512`] interpolates with two permutes instead of a
+    /// gather per tap (a zoom's interior); columns between blocks are gathered.
+    blocks: Vec<PairBlock>,
     separable: bool,
+}
+
+/// Columns `x..x + n` of a separable map whose taps are `base + idx[k]` and the sample after it.
+struct PairBlock {
+    x: usize,
+    n: usize,
+    base: usize,
+    idx: [u32; 16],
+    fx: [f32; 16],
+}
+
+/// The [`PairBlock`]s of a separable map's span (see [`Plan::blocks`]).
+fn pair_blocks(cols: &[(usize, usize, f32)], (c0, c1): (usize, usize), w: usize) -> Vec<PairBlock> {
+    let fits = |x: usize, n: usize| {
+        let base = cols[x].0;
+        base + 32 <= w
+            && cols[x..x + n]
+                .iter()
+                .all(|&(a, b, _)| a >= base && b == a + 1 && b - base <= 31)
+    };
+    let mut blocks = Vec::new();
+    let mut x = c0;
+    while x < c1 {
+        let Some(n) = [16, 8].into_iter().find(|&n| x + n <= c1 && fits(x, n)) else {
+            x += 1;
+            continue;
+        };
+        let (mut idx, mut fx) = ([0u32; 16], [0.0f32; 16]);
+        for (k, &(a, _, f)) in cols[x..x + n].iter().enumerate() {
+            idx[k] = (a - cols[x].0) as u32;
+            fx[k] = f;
+        }
+        blocks.push(PairBlock {
+            x,
+            n,
+            base: cols[x].0,
+            idx,
+            fx,
+        });
+        x += n;
+    }
+    blocks
 }
 
 impl Plan {
@@ -332,6 +383,8 @@ impl Plan {
             ytab,
             cols: Vec::new(),
             run: (0, 0, 0),
+            span: (0, w),
+            blocks: Vec::new(),
             separable,
         };
         if separable {
@@ -348,6 +401,14 @@ impl Plan {
         }
         if separable {
             plan.run = longest_run(&plan.cols, w);
+            let inside = |&(a, b, _): &(usize, usize, f32)| a != OUTSIDE || b != OUTSIDE;
+            let c0 = plan.cols.iter().position(inside).unwrap_or(0);
+            let c1 = plan.cols.iter().rposition(inside).map_or(c0, |x| x + 1);
+            plan.span = (c0, c1);
+            // (a translation's run covers its interior; a zoom's runs are a column or two)
+            if plan.run.1 - plan.run.0 < 32 && simd::level() == simd::Level::Avx512 {
+                plan.blocks = pair_blocks(&plan.cols, plan.span, w);
+            }
         }
         Some(plan)
     }
@@ -397,6 +458,7 @@ impl Plan {
         let mut taps = [[0usize; 4]; TILE_COLS];
         let mut fxs = [0.0f32; TILE_COLS];
         let mut fys = [0.0f32; TILE_COLS];
+        let mut vals = [0.0f32; TILE_COLS];
         for x0 in (0..w).step_by(TILE_COLS) {
             let x1 = (x0 + TILE_COLS).min(w);
             for r in 0..nrows {
@@ -422,9 +484,12 @@ impl Plan {
                 }
                 let n = x1 - x0;
                 for (src, out) in srcs.iter().zip(rows.iter_mut()) {
-                    let out = &mut out[r * w + x0..r * w + x1];
-                    for (((o, t), &fx), &fy) in
-                        out.iter_mut().zip(&taps[..n]).zip(&fxs[..n]).zip(&fys[..n])
+                    // the gathers (scalar) first, then `post` over the tile (vectorised)
+                    for (((v, t), &fx), &fy) in vals
+                        .iter_mut()
+                        .zip(&taps[..n])
+                        .zip(&fxs[..n])
+                        .zip(&fys[..n])
                     {
                         let v00 = src.get(t[0]).copied().unwrap_or(0.0);
                         let v10 = src.get(t[1]).copied().unwrap_or(0.0);
@@ -432,7 +497,11 @@ impl Plan {
                         let v11 = src.get(t[3]).copied().unwrap_or(0.0);
                         let top = v00 + fx * (v10 - v00);
                         let bottom = v01 + fx * (v11 - v01);
-                        *o = post(top + fy * (bottom - top));
+                        *v = top + fy * (bottom - top);
+                    }
+                    let out = &mut out[r * w + x0..r * w + x1];
+                    for (o, &v) in out.iter_mut().zip(&vals[..n]) {
+                        *o = post(v);
                     }
                 }
             }
@@ -456,7 +525,11 @@ impl Plan {
         let w = self.w;
         let m = &self.m;
         let nrows = rows[0].len() / w;
+        // outside the span the buffers stay +0 (row_lerp writes the span only)
         let (mut top, mut bottom) = (vec![0.0f32; w], vec![0.0f32; w]);
+        let (c0, c1) = self.span;
+        // the output of two +0 rows, or of a column outside the span: 0 + fy (0 - 0) = +0
+        let zero = post(0.0);
         for (src, out) in srcs.iter().zip(rows.iter_mut()) {
             // the source row offsets held in `top` and `bottom` (none yet)
             let (mut held_top, mut held_bottom) = (usize::MAX - 1, usize::MAX - 1);
@@ -467,6 +540,12 @@ impl Plan {
                 let fy = (sy - yf) as f32;
                 let i = (yf as i64 - self.ylo) as usize;
                 let (ya, yb) = (self.ytab[i], self.ytab[i + 1]);
+                let out = &mut out[r * w..(r + 1) * w];
+                if ya >= src.len() && yb >= src.len() {
+                    // both rows outside under the zero border (the buffers are left as held)
+                    out.fill(zero);
+                    continue;
+                }
                 if ya == held_bottom {
                     std::mem::swap(&mut top, &mut bottom);
                     std::mem::swap(&mut held_top, &mut held_bottom);
@@ -483,8 +562,13 @@ impl Plan {
                     }
                     held_bottom = yb;
                 }
-                let out = &mut out[r * w..(r + 1) * w];
-                for ((o, &t), &b) in out.iter_mut().zip(&top).zip(&bottom) {
+                out[..c0].fill(zero);
+                out[c1..].fill(zero);
+                for ((o, &t), &b) in out[c0..c1]
+                    .iter_mut()
+                    .zip(&top[c0..c1])
+                    .zip(&bottom[c0..c1])
+                {
                     *o = post(t + fy * (b - t));
                 }
             }
@@ -506,12 +590,20 @@ impl Plan {
             // 0 + fx (0 - 0) is +0 for every (finite, non-negative) fx
             return buf.fill(0.0);
         }
+        // the columns outside the span are +0 already (see run_band_separable)
+        let (c0, c1) = self.span;
         let (x0, x1, d) = self.run;
-        if x1 <= x0 {
-            return gather(buf, &self.cols);
+        #[cfg(target_arch = "x86_64")]
+        if !self.blocks.is_empty() {
+            // SAFETY: blocks are only made on an AVX-512F CPU (Plan::new).
+            return unsafe { self.row_lerp_blocks(src, ya, buf) };
         }
-        gather(&mut buf[..x0], &self.cols[..x0]);
-        gather(&mut buf[x1..], &self.cols[x1..]);
+        if x1 <= x0 {
+            return gather(&mut buf[c0..c1], &self.cols[c0..c1]);
+        }
+        // a run's taps are inside, so c0 <= x0 <= x1 <= c1
+        gather(&mut buf[c0..x0], &self.cols[c0..x0]);
+        gather(&mut buf[x1..c1], &self.cols[x1..c1]);
         let a = (ya as isize + x0 as isize + d) as usize;
         let n = x1 - x0;
         let (s0, s1) = (&src[a..a + n], &src[a + 1..a + 1 + n]);
@@ -523,6 +615,31 @@ impl Plan {
         {
             *o = v0 + fx * (v1 - v0);
         }
+    }
+
+    /// [`Self::row_lerp`] of a row inside the source through [`Self::blocks`]: the blocks by
+    /// permutes, the columns between them gathered, the same `v0 + fx (v1 - v0)` everywhere.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn row_lerp_blocks(&self, src: &[f32], ya: usize, buf: &mut [f32]) {
+        let row = &src[ya..ya + self.w];
+        let gather = |buf: &mut [f32], cols: &[(usize, usize, f32)]| {
+            for (o, &(xa, xb, fx)) in buf.iter_mut().zip(cols) {
+                let v0 = row.get(xa).copied().unwrap_or(0.0);
+                let v1 = row.get(xb).copied().unwrap_or(0.0);
+                *o = v0 + fx * (v1 - v0);
+            }
+        };
+        let (c0, c1) = self.span;
+        let mut x = c0;
+        for b in &self.blocks {
+            gather(&mut buf[x..b.x], &self.cols[x..b.x]);
+            let window: &[f32; 32] = row[b.base..b.base + 32].try_into().unwrap();
+            let v = simd::lerp16_avx512(window, &b.idx, &b.fx);
+            buf[b.x..b.x + b.n].copy_from_slice(&v[..b.n]);
+            x = b.x + b.n;
+        }
+        gather(&mut buf[x..c1], &self.cols[x..c1]);
     }
 }
 
@@ -618,6 +735,7 @@ mod tests {
                 Affine::translation(0.37, -2.6),
                 Affine::translation(-40.2, 13.01),
                 Affine::zoom(w, h, 0.43),
+                Affine::zoom(w, h, 0.6),
                 Affine::zoom(w, h, 0.01),
                 Affine::zoom(w, h, 1.7),
             ];
@@ -638,8 +756,10 @@ mod tests {
             (1, 7, 1),
             (8, 1, 3),
             (64, 9, 1),
-            // more than one output tile (TILE_COLS) per row, and long translation runs
+            // more than one output tile (TILE_COLS) per row, long translation runs, and zooms
+            // whose interior takes the pair blocks on AVX-512
             (150, 6, 3),
+            (160, 5, 1),
         ] {
             let mut img = Image::new(w, h, c);
             for (i, v) in img.data.iter_mut().enumerate() {
@@ -667,6 +787,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_zoom_interior_forms_pair_blocks() {
+        // the layout the AVX-512 row lerp reads (built on such CPUs; the layout itself is
+        // CPU-independent): zoom 0.6 of a 160-wide row under the zero border
+        let (w, h) = (160, 4);
+        let plan = Plan::new(w, h, &Affine::zoom(w, h, 0.6), Border::Zero).unwrap();
+        let blocks = pair_blocks(&plan.cols, plan.span, w);
+        let covered: usize = blocks.iter().map(|b| b.n).sum();
+        let (c0, c1) = plan.span;
+        assert!(covered * 10 >= (c1 - c0) * 8, "{covered} of {}", c1 - c0);
+        for b in &blocks {
+            assert!(b.base + 32 <= w && c0 <= b.x && b.x + b.n <= c1);
+            for k in 0..b.n {
+                let (a, bb, fx) = plan.cols[b.x + k];
+                assert_eq!((b.base + b.idx[k] as usize, a + 1, b.fx[k]), (a, bb, fx));
+            }
+        }
+        assert_eq!(
+            simd::level() == simd::Level::Avx512,
+            !plan.blocks.is_empty(),
+            "the plan uses them exactly where the CPU has AVX-512F"
+        );
     }
 
     #[test]
