@@ -24,10 +24,12 @@ rm -f target/wheels/medfm_robust-*.whl
 WHEEL="$(ls target/wheels/medfm_robust-*.whl)"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$WHEEL"
 stage "pytest python/tests (against the CLI: target/debug/medfm-robust)"
-# the binary `cargo test --features jpeg-ls` of tools/test.sh built (same profile and features:
-# nothing to compile after it; alone, this builds it)
-CMAKE="${CMAKE:-$(tools/setup_cmake.sh)}" cargo build --quiet --profile test --features jpeg-ls \
-  --bin medfm-robust
+# The CLI as `cargo test --features jpeg-ls` of tools/test.sh built it for the integration tests:
+# building one integration test target gives the same features (dev-dependencies included) and
+# profile, so after tools/test.sh's test stage nothing compiles (`cargo build --bin` would
+# resolve features without the dev-dependencies and rebuild the crate); alone, this builds it.
+CMAKE="${CMAKE:-$(tools/setup_cmake.sh)}" cargo test --quiet --features jpeg-ls --no-run \
+  --test device_cli 2>/dev/null
 MEDFM_ROBUST_BIN="$PWD/target/debug/medfm-robust" "$VENV/bin/python" -m pytest -q python/tests \
   -p no:cacheprovider
 stage "the wheel in a fresh environment with numpy only"
