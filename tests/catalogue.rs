@@ -122,3 +122,135 @@ fn selection_by_modality() {
     assert_eq!(perturb::select("all", None).unwrap().len(), 40);
     assert!(perturb::select("no_such_thing", None).is_err());
 }
+
+/// The `__global__` functions of kernels/`module`.cu, read from the source (no GPU, no nvcc).
+fn kernels_of(module: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("kernels")
+        .join(format!("{module}.cu"));
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    src.split("__global__")
+        .skip(1)
+        .map(|rest| {
+            // `void [__launch_bounds__(...)] name(`
+            let rest = rest
+                .trim_start()
+                .strip_prefix("void")
+                .unwrap_or(rest)
+                .trim_start();
+            let rest = match rest.strip_prefix("__launch_bounds__") {
+                Some(r) => &r[r.find(')').map_or(0, |i| i + 1)..],
+                None => rest,
+            };
+            rest.trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// The value of `#define name value` in kernels/*.cuh.
+fn define_of(name: &str) -> Option<u32> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels");
+    let mut found = None;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "cuh") {
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let mut words = line.split_whitespace();
+                if words.next() == Some("#define") && words.next() == Some(name) {
+                    let v = words.next().unwrap_or("").trim_end_matches('u');
+                    found = Some(v.parse().unwrap_or_else(|_| panic!("{name} = {v}")));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Issue 17's one catalogue: every registered perturbation's entry owns its device
+/// implementation, and what it names exists: its symbol is a kernel of its family's module and
+/// its op selector is the header's value; an entry without a kernel says why and docs/gpu.md
+/// lists it.
+#[test]
+fn every_device_entry_names_a_kernel_that_exists() {
+    use medfm_robust::perturb::device::{self, Device};
+    let gpu_doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gpu.md"),
+    )
+    .unwrap();
+    let mut selectors = std::collections::HashMap::new();
+    for p in perturb::all() {
+        let id = p.id();
+        match p.info().device {
+            Device::Kernel(k) => {
+                let module = k.family.module();
+                let kernels = kernels_of(module);
+                assert!(
+                    kernels.iter().any(|s| s == k.symbol),
+                    "{id}: kernels/{module}.cu has no kernel {} (it has {kernels:?})",
+                    k.symbol
+                );
+                if let Some(op) = k.op {
+                    assert_eq!(define_of(op.define), Some(op.value), "{id}: {}", op.define);
+                    let clash = selectors.insert((module, k.symbol, op.value), id);
+                    assert!(clash.is_none(), "{id} and {clash:?} share op {}", op.value);
+                }
+                assert!(device::family_ids(k.family).contains(&id));
+                assert_eq!(device::kernel_of(id), Some((id, k)));
+            }
+            Device::CpuOnly(why) => {
+                assert!(!why.trim().is_empty(), "{id}: CPU-only without a reason");
+                assert!(
+                    gpu_doc.contains(&format!("`{id}`")),
+                    "{id} is CPU-only: docs/gpu.md must say so"
+                );
+            }
+        }
+    }
+    // the search's ids are the registry's entries that join it, in registry order
+    let joined: Vec<&str> = perturb::all()
+        .iter()
+        .filter(|p| p.info().device.kernel().is_some_and(|k| k.search))
+        .map(|p| p.id())
+        .collect();
+    assert_eq!(device::search_ids(), joined);
+    assert_eq!(
+        joined.len() + device::cpu_only().len(),
+        perturb::all().len()
+    );
+}
+
+/// No id list on the GPU side besides the registry: the launch wrappers learn their members,
+/// symbols and op selectors from the entries (src/backend/cuda/mod.rs `member`).
+#[test]
+fn the_gpu_side_keeps_no_id_list() {
+    fn rs_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                rs_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rs_files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/backend"),
+        &mut files,
+    );
+    assert!(files.len() > 20);
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in src.lines().enumerate() {
+            assert!(
+                !(line.contains("IDS") && line.contains("[&str")),
+                "{}:{}: an id list outside the registry: {line}",
+                f.display(),
+                n + 1
+            );
+        }
+    }
+}

@@ -30,6 +30,7 @@ mod host {
     use super::ssim_ffi;
     use medfm_robust::backend::params::{ImageDesc, RngKey, SsimParams};
     use medfm_robust::perturb::common::filter::reflect_index;
+    use medfm_robust::perturb::device::{family_ids, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::{box_muller, fnv1a32, philox4x32_10, unit_f32, Rng};
     use medfm_robust::ssim::SsimVariant;
@@ -506,13 +507,8 @@ mod host {
 
     #[test]
     fn noise_family_matches_cpu_perturbations_bit_for_bit() {
-        let ids = [
-            "gaussian_noise",
-            "speckle_noise",
-            "salt_pepper",
-            "brightness",
-            "contrast",
-        ];
+        let ids = family_ids(Family::Noise);
+        assert_eq!(ids.len(), 5, "the noise family: {ids:?}");
         let shapes = [
             (13usize, 11usize, 1usize),
             (31, 17, 3),

@@ -15,6 +15,7 @@ fn host_math_shim_not_built() {}
 #[cfg(medfm_host_math)]
 mod host {
     use medfm_robust::perturb::common::body::{mean_plane, BodyGeometry};
+    use medfm_robust::perturb::device::{family_ids, kernel_of, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
@@ -39,18 +40,17 @@ mod host {
 
     #[test]
     fn ct_kernels_match_cpu_bit_for_bit() {
-        let ids = [
-            "ct_window_level",
-            "ct_photon_starvation",
-            "ct_beam_hardening",
-        ];
+        // the registry's CT family with its op selectors (ct_metal_streaks: its own test below)
+        let ids = family_ids(Family::Ct);
+        assert_eq!(ids.len(), 3, "the CT pointwise family: {ids:?}");
         let shapes = [
             (13usize, 11usize, 1usize),
             (31, 17, 3),
             (64, 9, 1),
             (40, 41, 3),
         ];
-        for (op, id) in ids.iter().enumerate() {
+        for id in &ids {
+            let op = kernel_of(id).unwrap().1.op.unwrap().value;
             let pert = by_id(id).unwrap();
             let (lo, hi) = pert.info().strength_range;
             for (k, &(w, h, c)) in shapes.iter().enumerate() {
@@ -91,9 +91,8 @@ mod host {
                                 for p in 0..n {
                                     let v = img.data[ch * n + p];
                                     // SAFETY: pure function of plain values.
-                                    gpu.data[ch * n + p] = unsafe {
-                                        mfr_host_ct_pixel(op as u32, v, u, q[p], noise[p], s)
-                                    };
+                                    gpu.data[ch * n + p] =
+                                        unsafe { mfr_host_ct_pixel(op, v, u, q[p], noise[p], s) };
                                 }
                             }
                         }

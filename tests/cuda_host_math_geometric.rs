@@ -15,6 +15,7 @@ fn host_math_shim_not_built() {}
 mod host {
     use medfm_robust::perturb::base::warp_draws;
     use medfm_robust::perturb::common::warp::Affine;
+    use medfm_robust::perturb::device::{family_ids, kernel_of, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
@@ -48,10 +49,8 @@ mod host {
     /// (geometric.cuh `mfr_warp_map` from the CPU's own `warp_draws`, as
     /// src/backend/cuda/geometric.rs uploads them).
     fn map_of(id: &str, img: &Image, ctx: &Ctx, s: f32) -> ([f64; 6], u32) {
-        let kind = ["rotation", "scaling", "translation"]
-            .iter()
-            .position(|&k| k == id)
-            .unwrap() as u32;
+        // the registry entry's op selector (kernels/geometric.cuh MFR_WARP_*)
+        let kind = kernel_of(id).unwrap().1.op.unwrap().value;
         let [p0, p1] = warp_draws(id, ctx);
         let mut m = [f64::NAN; 6];
         // SAFETY: pure function of plain values writing 6 doubles.
@@ -75,7 +74,7 @@ mod host {
             let img = Image::new(w, h, 1);
             for seed in [0u64, 9, 31337] {
                 let ctx = Ctx::new(seed, 0x4100);
-                for id in ["rotation", "scaling", "translation"] {
+                for id in family_ids(Family::Warp) {
                     let (lo, hi) = by_id(id).unwrap().info().strength_range;
                     let [p0, p1] = warp_draws(id, &ctx);
                     for i in 1..=500 {
@@ -112,7 +111,7 @@ mod host {
             (64, 9, 1),
             (40, 41, 3),
         ];
-        for id in ["rotation", "scaling", "translation"] {
+        for id in family_ids(Family::Warp) {
             let pert = by_id(id).unwrap();
             let (lo, hi) = pert.info().strength_range;
             for (k, &(w, h, c)) in shapes.iter().enumerate() {

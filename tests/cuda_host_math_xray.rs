@@ -14,6 +14,7 @@ fn host_math_shim_not_built() {}
 mod host {
     use medfm_robust::perturb::common::field::smooth_field;
     use medfm_robust::perturb::common::filter::gaussian_blur_plane;
+    use medfm_robust::perturb::device::{family_ids, kernel_of, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
@@ -62,20 +63,17 @@ mod host {
 
     #[test]
     fn xray_kernels_match_cpu_bit_for_bit() {
-        let ids = [
-            "xray_overexposure",
-            "xray_underexposure",
-            "xray_haze",
-            "xray_grid",
-            "xray_scatter",
-        ];
+        // the registry's X-ray family with its op selectors
+        let ids = family_ids(Family::Xray);
+        assert_eq!(ids.len(), 5, "the X-ray family: {ids:?}");
         let shapes = [
             (13usize, 11usize, 1usize),
             (31, 17, 3),
             (64, 9, 1),
             (40, 41, 3),
         ];
-        for (op, id) in ids.iter().enumerate() {
+        for id in &ids {
+            let op = kernel_of(id).unwrap().1.op.unwrap().value;
             let pert = by_id(id).unwrap();
             let (lo, hi) = pert.info().strength_range;
             for (k, &(w, h, c)) in shapes.iter().enumerate() {
@@ -128,7 +126,7 @@ mod host {
                     for f in [0.0f32, 0.013, 0.25, 0.6, 1.0] {
                         let s = lo + (hi - lo) * f;
                         let cpu = prepared.apply(s);
-                        let gpu = kernel_twin(&img, op as u32, s, &field, &noise);
+                        let gpu = kernel_twin(&img, op, s, &field, &noise);
                         assert_eq!(cpu.data.len(), gpu.data.len());
                         for (i, (a, b)) in cpu.data.iter().zip(&gpu.data).enumerate() {
                             assert_eq!(

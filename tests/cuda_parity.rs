@@ -29,6 +29,7 @@ mod gpu {
     use super::cuda_support::{check_f32, engine};
     use medfm_robust::backend::cuda::{self, blur, noise, pixelate, ssim, DeviceBatch};
     use medfm_robust::backend::params::RngKey;
+    use medfm_robust::perturb::device::{family_ids, Family};
     use medfm_robust::rng::Rng;
     use medfm_robust::ssim::SsimVariant;
     use medfm_robust::Image;
@@ -170,7 +171,7 @@ mod gpu {
             .collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|i| 1000 + 17 * i).collect();
         let batch = DeviceBatch::upload(&e, &imgs.iter().collect::<Vec<_>>(), &ids).unwrap();
-        for id in noise::IDS {
+        for id in family_ids(Family::Noise) {
             let pert_id = medfm_robust::rng::fnv1a32(id);
             for seed in [0u64, 1, 0xFFFF_FFFF_0000_0001] {
                 let (lo, hi) = medfm_robust::perturb::by_id(id)

@@ -14,6 +14,7 @@ fn cuda_parity_dermoscopy_skipped() {
 #[cfg(feature = "cuda")]
 mod gpu {
     use medfm_robust::backend::cuda::{dermoscopy, CudaEngine, DeviceBatch};
+    use medfm_robust::perturb::device::{family_ids, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
@@ -101,7 +102,7 @@ mod gpu {
         let refs: Vec<&Image> = imgs.iter().collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|i| 77 + 5 * i).collect();
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
-        for id in ["derm_light_reflection", "derm_hair"] {
+        for id in family_ids(Family::DermPrepared) {
             let hi = by_id(id).unwrap().info().strength_range.1;
             for seed in [0u64, 5, 123457] {
                 let prepared = DermPrepared::new(&e, id, &refs, &batch, seed).unwrap();

@@ -17,6 +17,7 @@ mod cuda_support;
 mod gpu {
     use super::cuda_support::{engine, test_image};
     use medfm_robust::backend::cuda::{geometric, DeviceBatch};
+    use medfm_robust::perturb::device::{family_ids, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::Image;
 
@@ -42,7 +43,7 @@ mod gpu {
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
         for seed in [0u64, 9] {
             let ctxs: Vec<Ctx> = ids.iter().map(|&i| Ctx::new(seed, i)).collect();
-            for id in geometric::IDS {
+            for id in family_ids(Family::Warp) {
                 let pert = by_id(id).unwrap();
                 let (lo, hi) = pert.info().strength_range;
                 for f in [0.0f32, 0.25, 0.6, 1.0] {

@@ -18,8 +18,9 @@ mod cuda_support;
 #[cfg(feature = "cuda")]
 mod gpu {
     use super::cuda_support::{check_f32, engine};
-    use medfm_robust::backend::cuda::oct::{OctPrepared, IDS};
+    use medfm_robust::backend::cuda::oct::OctPrepared;
     use medfm_robust::backend::cuda::DeviceBatch;
+    use medfm_robust::perturb::device::{family_ids, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::Rng;
     use medfm_robust::Image;
@@ -54,7 +55,7 @@ mod gpu {
             .collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|i| 500 + 13 * i).collect();
         let batch = DeviceBatch::upload(&e, &imgs.iter().collect::<Vec<_>>(), &ids).unwrap();
-        for id in IDS {
+        for id in family_ids(Family::Oct) {
             for seed in [0u64, 42, 90210] {
                 let prepared = OctPrepared::new(&e, id, &batch, seed).unwrap();
                 // fractions of the catalogued range, rotated per seed so every image sees several

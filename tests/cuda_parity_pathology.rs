@@ -18,8 +18,9 @@ mod cuda_support;
 #[cfg(feature = "cuda")]
 mod gpu {
     use super::cuda_support::{check_f32, engine, test_image};
-    use medfm_robust::backend::cuda::pathology::{PathPrepared, IDS};
+    use medfm_robust::backend::cuda::pathology::PathPrepared;
     use medfm_robust::backend::cuda::DeviceBatch;
+    use medfm_robust::perturb::device::{family_ids, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::Image;
 
@@ -53,7 +54,7 @@ mod gpu {
         let refs: Vec<&Image> = imgs.iter().collect();
         let ids: Vec<u32> = (0..imgs.len() as u32).map(|i| 700 + 17 * i).collect();
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
-        for id in IDS {
+        for id in family_ids(Family::Pathology) {
             let bit_level = id == "path_bubbles";
             let (mut worst, mut differ, mut total) = (0.0f32, 0usize, 0usize);
             for (r, seed) in [0u64, 42, 90210].into_iter().enumerate() {

@@ -18,6 +18,7 @@ mod gpu {
     use super::cuda_support::{check_f32, engine};
     use medfm_robust::backend::cuda::{ct, xray, DeviceBatch};
     use medfm_robust::backend::params::RngKey;
+    use medfm_robust::perturb::device::{family_ids, Family};
     use medfm_robust::perturb::{by_id, Ctx};
     use medfm_robust::rng::{fnv1a32, Rng};
     use medfm_robust::Image;
@@ -54,7 +55,12 @@ mod gpu {
         let batch = DeviceBatch::upload(&e, &refs, &ids).unwrap();
         for seed in [0u64, 9] {
             let ctxs: Vec<Ctx> = ids.iter().map(|&i| Ctx::new(seed, i)).collect();
-            for id in xray::IDS.iter().chain(ct::IDS.iter()) {
+            for id in &family_ids(Family::Xray)
+                .into_iter()
+                .chain(family_ids(Family::Ct))
+                .chain(family_ids(Family::CtMetalStreaks))
+                .collect::<Vec<_>>()
+            {
                 let pert = by_id(id).unwrap();
                 let (lo, hi) = pert.info().strength_range;
                 for f in [0.0f32, 0.25, 0.6, 1.0] {
@@ -68,7 +74,7 @@ mod gpu {
                             .unwrap()
                             .apply(&e, &batch, &strengths)
                             .unwrap()
-                    } else if xray::IDS.contains(id) {
+                    } else if family_ids(Family::Xray).contains(id) {
                         let fields: Vec<Vec<f32>> = imgs
                             .iter()
                             .zip(&ctxs)

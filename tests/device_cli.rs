@@ -73,3 +73,49 @@ fn device_option_selects_or_explains() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+/// `run` resolves the config's `device` before any work (src/run/device.rs): `cuda` where the
+/// CUDA engine cannot be had fails with exit 1 and one message naming the fix, writing nothing;
+/// `auto` falls back to the CPU and says so. With a GPU both must succeed instead.
+#[test]
+fn run_device_fails_before_any_work_or_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    medfm_robust::run::demo::write_data(&data).unwrap();
+    let mut config = medfm_robust::run::demo::config(&data, None).unwrap();
+    for device in ["cuda", "auto"] {
+        config.device = device.to_string();
+        let path = dir.path().join(format!("{device}.toml"));
+        std::fs::write(&path, toml::to_string_pretty(&config).unwrap()).unwrap();
+        let out = dir.path().join(format!("out-{device}"));
+        let mut cmd = bin();
+        cmd.arg("run").arg(&path).arg("--out").arg(&out);
+        if device == "auto" {
+            cmd.arg("--dry-run");
+        }
+        let r = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        match (device, cuda_available()) {
+            ("cuda", Err(_)) => {
+                assert_eq!(r.status.code(), Some(1), "{err}");
+                assert!(
+                    err.contains("device = \"cuda\"") && err.contains("set device = \"cpu\""),
+                    "{err}"
+                );
+                assert_eq!(
+                    err.matches("device = \"cuda\"").count(),
+                    1,
+                    "one message: {err}"
+                );
+                assert!(!out.join("records.jsonl").exists() && !out.join("run.json").exists());
+            }
+            ("auto", Err(_)) => {
+                assert!(r.status.success(), "{err}");
+                assert!(err.contains("device auto: no CUDA engine"), "{err}");
+                assert!(err.contains("on the CPU"), "{err}");
+            }
+            (_, Ok(())) => assert!(r.status.success(), "{device} with a GPU: {err}"),
+            _ => unreachable!(),
+        }
+    }
+}

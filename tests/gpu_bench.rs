@@ -28,6 +28,7 @@ mod gpu {
     };
     use medfm_robust::backend::params::RngKey;
     use medfm_robust::calibrate::{calibrate_prepared, SearchOptions};
+    use medfm_robust::perturb::device::{family_ids, Family};
     use medfm_robust::perturb::{all, by_id, Ctx, Modality};
     use medfm_robust::ssim::{SsimReference, SsimVariant};
     use medfm_robust::{BitDepth, Image};
@@ -138,7 +139,7 @@ mod gpu {
         family("gaussian_blur_oneshot", &mut || {
             blur::gaussian_blur(&e, &a, &st).unwrap();
         });
-        for id in geometric::IDS {
+        for id in family_ids(Family::Warp) {
             let st = mid(id);
             family(&format!("{id}_oneshot"), &mut || {
                 geometric::apply(&e, id, &a, &st, &ctxs).unwrap();

@@ -11,6 +11,7 @@ use std::process::Command;
 use medfm_robust::eval::seg::ort::find_library;
 use medfm_robust::eval::seg::{Model, ModelSpec};
 use medfm_robust::image::{Image, Mask};
+use medfm_robust::perturb::device::Device;
 use medfm_robust::perturb::Modality;
 use medfm_robust::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use medfm_robust::phantom::phantom;
@@ -306,6 +307,7 @@ fn perturbed_levels_use_the_warped_mask_and_fill_every_unit() {
         colour: Colour::Any,
         source: "test",
         monotone_tolerance: 0.0,
+        device: Device::CpuOnly("a test op"),
     })));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");

@@ -8,6 +8,7 @@ mod vlm_support;
 use medfm_robust::calibrate::policy::{self, Policy};
 use medfm_robust::eval::vlm::{images, ModelConfig};
 use medfm_robust::image::{Image, Mask};
+use medfm_robust::perturb::device::Device;
 use medfm_robust::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use medfm_robust::report::tasks;
 use medfm_robust::run::config::{
@@ -61,6 +62,7 @@ const BRIGHTEN_INFO: Info = Info {
     colour: Colour::Any,
     source: "test",
     monotone_tolerance: 0.0,
+    device: Device::CpuOnly("a test op"),
 };
 
 /// Test geometric perturbation: shifts right by round(10 s) pixels (mask alike).
@@ -77,6 +79,7 @@ static SHIFT: Info = Info {
     colour: Colour::Any,
     source: "test",
     monotone_tolerance: 0.0,
+    device: Device::CpuOnly("a test op"),
 };
 struct ShiftP<'a>(&'a Image);
 fn shift_px(s: f32) -> usize {

@@ -87,20 +87,25 @@ impl fmt::Debug for Engine {
 impl Engine {
     /// Select an engine; see the module docs for the rules.
     pub fn select(kind: EngineKind) -> Result<Engine, BackendError> {
+        Self::select_on(kind, 0)
+    }
+
+    /// [`Engine::select`] on CUDA device `ordinal` (`cuda:N`).
+    pub fn select_on(kind: EngineKind, ordinal: usize) -> Result<Engine, BackendError> {
         match kind {
             EngineKind::Cpu => Ok(Engine::Cpu),
-            EngineKind::Cuda => Self::cuda(),
-            EngineKind::Auto => Ok(Self::cuda().unwrap_or(Engine::Cpu)),
+            EngineKind::Cuda => Self::cuda(ordinal),
+            EngineKind::Auto => Ok(Self::cuda(ordinal).unwrap_or(Engine::Cpu)),
         }
     }
 
     #[cfg(feature = "cuda")]
-    fn cuda() -> Result<Engine, BackendError> {
-        cuda::CudaEngine::new(0).map(Engine::Cuda)
+    fn cuda(ordinal: usize) -> Result<Engine, BackendError> {
+        cuda::CudaEngine::new(ordinal).map(Engine::Cuda)
     }
 
     #[cfg(not(feature = "cuda"))]
-    fn cuda() -> Result<Engine, BackendError> {
+    fn cuda(_ordinal: usize) -> Result<Engine, BackendError> {
         Err(BackendError::NotCompiled)
     }
 

@@ -11,6 +11,7 @@
 use super::BackendError;
 use crate::image::Image;
 use crate::perturb::common::objects::Sprite;
+use crate::perturb::device::Family;
 use crate::perturb::{endoscopy, pathology, Ctx};
 
 /// Stride of the per-image channel constants (kernels/objects.cuh `MFR_CHAN_STRIDE`).
@@ -18,16 +19,6 @@ pub const CHAN_STRIDE: usize = 4;
 /// endo_specular: spots per image and floats per spot (kernels/endoscopy.cuh).
 pub const SPECULAR_N: usize = 48;
 pub const SPOT_FLOATS: usize = 6;
-
-/// Ids whose kernels read host-prepared inputs packed here.
-pub const IDS: [&str; 6] = [
-    "endo_overexposure",
-    "endo_specular",
-    "endo_blood",
-    "endo_bubbles",
-    "path_stain_hsv",
-    "path_bubbles",
-];
 
 /// Object list length of a sprite-table id (kernels/*.cuh `MFR_*_N`), None for the others.
 pub fn sprites_per_image(id: &str) -> Option<usize> {
@@ -117,11 +108,17 @@ pub struct ObjectPrep {
 }
 
 impl ObjectPrep {
-    /// An empty preparation for `id` (one of [`IDS`]).
+    /// An empty preparation for `id` (a perturbation of the Endoscopy or Pathology device family).
     pub fn new(id: &str) -> Result<Self, BackendError> {
-        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| {
-            BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation")
-        })?;
+        let id = match crate::perturb::device::kernel_of(id) {
+            Some((id, k)) if matches!(k.family, Family::Endoscopy | Family::Pathology) => id,
+            _ => {
+                return Err(BackendError::cuda(
+                    id.to_string(),
+                    "no object kernel (endoscopy.cu, pathology.cu) for this perturbation",
+                ))
+            }
+        };
         Ok(ObjectPrep {
             id,
             floats: Vec::new(),

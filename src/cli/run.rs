@@ -90,7 +90,12 @@ pub fn run_config(
     report: bool,
     quiet: bool,
 ) -> anyhow::Result<i32> {
-    let (plan, mut evaluators) = exec::validate(config, out)?;
+    // the engine and provider first: a device that cannot be had stops here, before any work
+    let device = medfm_robust::run::device::resolve(&config.device)?;
+    if let (Some(note), false) = (&device.note, quiet) {
+        eprintln!("{note}");
+    }
+    let (plan, mut evaluators) = exec::validate_for(config, out, &device.provider)?;
     if dry_run {
         print!("{}", exec::dry_run(&plan, &mut evaluators, out, shard, 1)?);
         return Ok(exit::OK);
@@ -110,7 +115,7 @@ pub fn run_config(
         strength_cache: None,
     };
     let t0 = std::time::Instant::now();
-    let s = exec::execute(&plan, &mut evaluators, &opts, &cb)?;
+    let s = exec::execute_on(&plan, &mut evaluators, &opts, &device.engine, &cb)?;
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
     if !quiet {

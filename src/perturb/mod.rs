@@ -17,6 +17,7 @@
 //!    [`Error::NotApplicable`](crate::error::Error::NotApplicable).
 
 pub mod common;
+pub mod device;
 pub mod registry;
 pub mod volume;
 
@@ -164,6 +165,9 @@ pub struct Info {
     /// Allowed SSIM up-step over a 50-point sweep (0 for strictly non-increasing ones); non-zero
     /// only for integer and warp strengths, as the catalogue allows.
     pub monotone_tolerance: f32,
+    /// How it runs on the GPU: its kernel, launch wrapper and op selector, or why it has none
+    /// (src/perturb/device.rs, the GPU side's only catalogue).
+    pub device: device::Device,
 }
 
 /// Everything a perturbation may depend on besides the image and strength.

@@ -109,6 +109,16 @@ pub fn plan_datasets(config: &Config, errs: &mut Vec<String>) -> Vec<PlannedData
 /// Validation pass: everything that can be checked before work starts, all problems at once.
 /// Returns the plan and one loaded evaluator per model (VLM response caches under `out`).
 pub fn validate(config: &Config, out: &Path) -> Result<(Plan, Vec<Box<dyn UnitEvaluator>>)> {
+    validate_for(config, out, &config.device)
+}
+
+/// [`validate`] with the segmentation models on ONNX Runtime provider `provider` (the resolved
+/// `device`: src/run/device.rs).
+pub fn validate_for(
+    config: &Config,
+    out: &Path,
+    provider: &str,
+) -> Result<(Plan, Vec<Box<dyn UnitEvaluator>>)> {
     let mut errs = config.check_static();
     let datasets = plan_datasets(config, &mut errs);
     // Every model is loaded (or, for VLM endpoints, its MODEL.toml checked) in this pass so all
@@ -117,7 +127,7 @@ pub fn validate(config: &Config, out: &Path) -> Result<(Plan, Vec<Box<dyn UnitEv
     let mut loaded: Vec<Option<Box<dyn UnitEvaluator>>> = Vec::new();
     for m in &config.models {
         let r = if m.task == "segmentation" {
-            eval::load_evaluator(m, &config.device, config.profile, out).map(Some)
+            eval::load_evaluator(m, provider, config.profile, out).map(Some)
         } else {
             super::vlm_eval::check(m).map(|_| None)
         };
@@ -131,7 +141,7 @@ pub fn validate(config: &Config, out: &Path) -> Result<(Plan, Vec<Box<dyn UnitEv
         for (m, e) in config.models.iter().zip(loaded) {
             match e {
                 Some(e) => evaluators.push(e),
-                None => match eval::load_evaluator(m, &config.device, config.profile, out) {
+                None => match eval::load_evaluator(m, provider, config.profile, out) {
                     Ok(e) => evaluators.push(e),
                     Err(e) => errs.push(e.to_string()),
                 },

@@ -8,12 +8,15 @@
 //!   built-in stand-in segmenters;
 //! - [`records`]: records.jsonl (atomic flushed appends, torn-line tolerant);
 //! - [`meta`]: run.json (config hash, provenance);
+//! - [`device`]: the config's `device`, resolved once before any work into the engine and the
+//!   ONNX Runtime provider;
 //! - [`exec`]: validation pass, resume, the group loop, dry run;
 //! - [`merge`]: combining shard outputs.
 
 pub mod config;
 pub mod data;
 pub mod demo;
+pub mod device;
 pub mod eval;
 pub mod exec;
 pub mod merge;

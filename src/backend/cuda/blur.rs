@@ -8,6 +8,7 @@
 use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::common::filter::gaussian_kernel;
+use crate::perturb::device::Family;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use std::sync::Mutex;
 
@@ -130,7 +131,7 @@ impl BlurKernel {
         let s = engine.stream();
         let Scratch { taps, radius, tmp } = &mut *scratch;
 
-        let f = engine.function("blur", "blur_taps")?;
+        let f = engine.function(Family::GaussianBlur.module(), "blur_taps")?;
         let cfg = LaunchConfig {
             grid_dim: (n.div_ceil(TAP_THREADS), 1, 1),
             block_dim: (TAP_THREADS, 1, 1),
@@ -155,7 +156,7 @@ impl BlurKernel {
             block_dim: (THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
-        let rows = engine.function("blur", "blur_rows")?;
+        let rows = engine.function(Family::GaussianBlur.module(), "blur_rows")?;
         let mut l = s.launch_builder(&rows);
         l.arg(&input.data)
             .arg(&mut *tmp)
@@ -171,7 +172,7 @@ impl BlurKernel {
         // launch above is complete; grid.y = n, grid.x * 256 >= every plane, threads past it return.
         unsafe { l.launch(cfg) }.map_err(err("blur_rows launch"))?;
 
-        let cols = engine.function("blur", "blur_cols")?;
+        let cols = engine.kernel("gaussian_blur", Family::GaussianBlur)?;
         let mut l = s.launch_builder(&cols);
         l.arg(&*tmp)
             .arg(&mut out.data)

@@ -10,27 +10,17 @@
 //! work per strength. Bit-identical arithmetic (no transcendental on the device).
 
 use super::fields::{self, FIELD_NONE, FIELD_PLANE};
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, member, op_of, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::ct::{cupping_field, metal_streak_field};
+use crate::perturb::device::Family;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Threads per block (kernels/ct.cu `CT_THREADS`).
 const THREADS: u32 = 256;
-
-/// The perturbations of kernels/ct.cu, in `op` order (kernels/ct.cuh `MFR_CT_*`).
-pub const IDS: [&str; 4] = [
-    "ct_window_level",
-    "ct_photon_starvation",
-    "ct_beam_hardening",
-    "ct_metal_streaks",
-];
-
-/// kernels/ct.cuh `MFR_CT_METAL_STREAKS`.
-const OP_METAL_STREAKS: u32 = 3;
 
 /// The per-image scalar of `id` (window_level: u = +-U(0.25, 0.5); others 0).
 pub fn prepare_param(id: &str, ctx: &Ctx) -> f32 {
@@ -73,6 +63,8 @@ pub fn apply(
 pub struct CtKernel {
     id: &'static str,
     op: u32,
+    /// The kernel (the registry entry's symbol).
+    symbol: &'static str,
     mode: u32,
     param: CudaSlice<f32>,
     packed: fields::PackedFields,
@@ -88,18 +80,17 @@ impl CtKernel {
         fields_: &[Vec<f32>],
         key: RngKey,
     ) -> Result<Self, BackendError> {
-        let op = IDS
-            .iter()
-            .position(|&x| x == id)
-            .ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))?;
-        let id = IDS[op];
+        // ct_metal_streaks (its own family, for its prepared field) shares the kernel
+        let (id, kernel) =
+            member(id, Family::Ct).or_else(|_| member(id, Family::CtMetalStreaks))?;
+        let op = op_of(id, &kernel)?;
         if params.len() != input.len() {
             return Err(BackendError::cuda(
                 id,
                 "one parameter per image is required",
             ));
         }
-        let mode = if id == "ct_beam_hardening" || op as u32 == OP_METAL_STREAKS {
+        let mode = if id == "ct_beam_hardening" || kernel.family == Family::CtMetalStreaks {
             FIELD_PLANE
         } else {
             FIELD_NONE
@@ -123,7 +114,8 @@ impl CtKernel {
         )?;
         Ok(CtKernel {
             id,
-            op: op as u32,
+            op,
+            symbol: kernel.symbol,
             mode,
             param,
             packed,
@@ -155,7 +147,7 @@ impl CtKernel {
         };
         let s = engine.stream();
         let n = input.len() as u32;
-        let f = engine.function("ct", "ct_pointwise")?;
+        let f = engine.function(Family::Ct.module(), self.symbol)?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)

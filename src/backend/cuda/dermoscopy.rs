@@ -12,19 +12,17 @@
 //! tests/cuda_parity_dermoscopy.rs.
 
 use super::fields::{self, PackedFields};
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, member, CudaEngine, DeviceBatch};
 use crate::backend::packing::PackedHairs;
 use crate::backend::BackendError;
 use crate::perturb::dermoscopy::{glare_field, hair_list};
+use crate::perturb::device::Family;
 use crate::perturb::Ctx;
 use crate::Image;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/dermoscopy.cu `DERM_THREADS`).
 const THREADS: u32 = 256;
-
-/// Ids with a kernel in kernels/dermoscopy.cu.
-pub const IDS: [&str; 3] = ["derm_vignette", "derm_light_reflection", "derm_hair"];
 
 /// Perturb every image of `input` with `id` at its strength; returns a new batch.
 pub fn apply(
@@ -46,9 +44,7 @@ pub fn launch(
     out: &mut DeviceBatch,
     strength: &CudaSlice<f32>,
 ) -> Result<(), BackendError> {
-    if id != "derm_vignette" {
-        return Err(BackendError::cuda(id.to_string(), "no closed-form CUDA kernel for this perturbation (derm_light_reflection, derm_hair: DermPrepared)"));
-    }
+    let (id, kernel) = member(id, Family::DermClosedForm)?;
     if strength.len() < input.len() || out.total != input.total {
         return Err(BackendError::cuda(
             id.to_string(),
@@ -66,7 +62,7 @@ pub fn launch(
         block_dim: (THREADS, 1, 1),
         shared_mem_bytes: 0,
     };
-    let f = engine.function("dermoscopy", id)?;
+    let f = engine.function(Family::DermClosedForm.module(), kernel.symbol)?;
     let s = engine.stream();
     let mut l = s.launch_builder(&f);
     l.arg(&input.data)
@@ -98,6 +94,7 @@ enum DermData {
 /// A batch's prepared data for derm_light_reflection or derm_hair.
 pub struct DermPrepared {
     id: &'static str,
+    symbol: &'static str,
     data: DermData,
 }
 
@@ -113,15 +110,7 @@ impl DermPrepared {
         batch: &DeviceBatch,
         seed: u64,
     ) -> Result<Self, BackendError> {
-        let id = ["derm_light_reflection", "derm_hair"]
-            .into_iter()
-            .find(|&k| k == id)
-            .ok_or_else(|| {
-                BackendError::cuda(
-                    id.to_string(),
-                    "no prepared CUDA kernel for this perturbation",
-                )
-            })?;
+        let (id, kernel) = member(id, Family::DermPrepared)?;
         if images.len() != batch.len()
             || images.iter().zip(&batch.descs).any(|(im, d)| {
                 (im.width, im.height, im.channels)
@@ -164,7 +153,11 @@ impl DermPrepared {
                 colour: s.clone_htod(&packed.colour).map_err(err("hair upload"))?,
             }
         };
-        Ok(DermPrepared { id, data })
+        Ok(DermPrepared {
+            id,
+            symbol: kernel.symbol,
+            data,
+        })
     }
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength.
@@ -204,7 +197,7 @@ impl DermPrepared {
             block_dim: (THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
-        let f = engine.function("dermoscopy", self.id)?;
+        let f = engine.function(Family::DermPrepared.module(), self.symbol)?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);
         match &self.data {

@@ -10,18 +10,11 @@
 //! (<= 2 ulp), so they match to 1e-5.
 
 use super::objects::DeviceObjects;
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, member, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::image::Image;
+use crate::perturb::device::Family;
 use cudarc::driver::{CudaSlice, PushKernelArg};
-
-/// Ids with a kernel in kernels/endoscopy.cu.
-pub const IDS: [&str; 4] = [
-    "endo_overexposure",
-    "endo_specular",
-    "endo_blood",
-    "endo_bubbles",
-];
 
 /// A batch's uploaded inputs for one endoscopy perturbation.
 pub struct EndoPrepared {
@@ -39,12 +32,7 @@ impl EndoPrepared {
         images: &[&Image],
         seed: u64,
     ) -> Result<Self, BackendError> {
-        if !IDS.contains(&id) {
-            return Err(BackendError::cuda(
-                id.to_string(),
-                "no CUDA kernel in kernels/endoscopy.cu",
-            ));
-        }
+        let (id, _) = member(id, Family::Endoscopy)?;
         Ok(EndoPrepared {
             objects: DeviceObjects::new(engine, id, batch, images, seed)?,
         })
@@ -79,7 +67,10 @@ impl EndoPrepared {
             return Ok(());
         };
         let n = input.len() as u32;
-        let f = engine.function("endoscopy", o.id)?;
+        let f = engine.function(
+            Family::Endoscopy.module(),
+            member(o.id, Family::Endoscopy)?.1.symbol,
+        )?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)

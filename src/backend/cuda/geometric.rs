@@ -6,9 +6,10 @@
 //! against the CPU `apply` by tests/cuda_host_math_geometric.rs. Device-built maps let the
 //! on-GPU search drive the strength without a host round trip.
 
-use super::{batch, err, nonempty, CudaEngine, DeviceBatch};
+use super::{batch, err, member, nonempty, op_of, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::base::warp_draws;
+use crate::perturb::device::Family;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use std::sync::Mutex;
@@ -17,23 +18,12 @@ use std::sync::Mutex;
 const THREADS: u32 = 256;
 const MAP_THREADS: u32 = 64;
 
-pub const IDS: [&str; 3] = ["rotation", "scaling", "translation"];
-
 /// Border of `id` (kernels/geometric.cuh: 0 reflect, 1 zero).
 pub fn border(id: &str) -> u32 {
     if id == "scaling" {
         1
     } else {
         0
-    }
-}
-
-/// `MFR_WARP_*` of `id` (kernels/geometric.cuh).
-fn kind(id: &str) -> u32 {
-    match id {
-        "rotation" => 0,
-        "scaling" => 1,
-        _ => 2,
     }
 }
 
@@ -52,6 +42,10 @@ pub fn apply(
 /// once; [`WarpKernel::launch`] reads the strengths from the device (the on-GPU search's entry).
 pub struct WarpKernel {
     id: &'static str,
+    /// kernels/geometric.cuh `MFR_WARP_*` (the registry entry's op selector).
+    kind: u32,
+    /// The warp kernel (the registry entry's symbol).
+    symbol: &'static str,
     /// `warp_draws` of every image, 2 per image.
     params: CudaSlice<f64>,
     /// (maps: 6 per image, identity flags), locked while a launch pair uses them.
@@ -65,12 +59,8 @@ impl WarpKernel {
         input: &DeviceBatch,
         ctxs: &[Ctx],
     ) -> Result<Self, BackendError> {
-        let Some(&id) = IDS.iter().find(|&&k| k == id) else {
-            return Err(BackendError::cuda(
-                id,
-                "no CUDA kernel for this perturbation",
-            ));
-        };
+        let (id, kernel) = member(id, Family::Warp)?;
+        let kind = op_of(id, &kernel)?;
         if ctxs.len() != input.len() {
             return Err(BackendError::cuda(id, "one context per image is required"));
         }
@@ -81,6 +71,8 @@ impl WarpKernel {
         let identity = s.alloc_zeros::<u32>(n).map_err(err("warp map alloc"))?;
         Ok(WarpKernel {
             id,
+            kind,
+            symbol: kernel.symbol,
             params: s.clone_htod(&params).map_err(err("warp upload"))?,
             scratch: Mutex::new((maps, identity)),
         })
@@ -128,8 +120,8 @@ impl WarpKernel {
         };
         let st = engine.stream();
         let n = input.len() as u32;
-        let k = kind(id);
-        let f = engine.function("geometric", "warp_maps")?;
+        let k = self.kind;
+        let f = engine.function(Family::Warp.module(), "warp_maps")?;
         let map_cfg = LaunchConfig {
             grid_dim: (n.div_ceil(MAP_THREADS), 1, 1),
             block_dim: (MAP_THREADS, 1, 1),
@@ -150,7 +142,7 @@ impl WarpKernel {
         unsafe { l.launch(map_cfg) }.map_err(err("warp_maps launch"))?;
 
         let b = border(id);
-        let f = engine.function("geometric", "affine_warp")?;
+        let f = engine.function(Family::Warp.module(), self.symbol)?;
         let mut l = st.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)

@@ -13,6 +13,7 @@
 
 use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
+use crate::perturb::device::Family;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/jpeg.cuh `MFR_JPEG_THREADS`): one per pixel of a tile.
@@ -91,7 +92,7 @@ pub fn launch(
         block_dim: (THREADS, 1, 1),
         shared_mem_bytes: 0,
     };
-    let f = engine.function("jpeg", "jpeg")?;
+    let f = engine.kernel("jpeg", Family::Jpeg)?;
     let s = engine.stream();
     let mut l = s.launch_builder(&f);
     l.arg(&input.data)

@@ -31,6 +31,7 @@ pub mod xray;
 
 use super::params::{ImageDesc, RngKey, SearchConfig, SearchState, SsimParams};
 use super::BackendError;
+use crate::perturb::device::{Family, Kernel};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaStream, DeviceRepr, ValidAsZeroBits,
 };
@@ -149,12 +150,42 @@ impl CudaEngine {
         })
     }
 
+    /// The kernel that registered perturbation `id`'s entry names: its symbol in kernels/ of
+    /// `family`'s module (an error when `id` is not launched by that family's wrapper).
+    pub fn kernel(&self, id: &str, family: Family) -> Result<CudaFunction, BackendError> {
+        let (_, k) = member(id, family)?;
+        self.function(family.module(), k.symbol)
+    }
+
     /// Wait for all queued work of the engine's stream.
     pub fn synchronize(&self) -> Result<(), BackendError> {
         self.stream
             .synchronize()
             .map_err(|e| BackendError::cuda("synchronize", e))
     }
+}
+
+/// Registered perturbation `id`'s kernel entry (its registry `Info::device`) when `family`'s
+/// wrapper launches it, with `id` as the registry's `&'static str`; the family wrappers' only way
+/// to learn their members, symbols and op selectors.
+pub(crate) fn member(id: &str, family: Family) -> Result<(&'static str, Kernel), BackendError> {
+    match crate::perturb::device::kernel_of(id) {
+        Some((id, k)) if k.family == family => Ok((id, k)),
+        _ => Err(BackendError::cuda(
+            id.to_string(),
+            format!(
+                "no kernel of kernels/{}.cu for this perturbation (its registry entry's device)",
+                family.module()
+            ),
+        )),
+    }
+}
+
+/// The op selector of a shared kernel's entry (`Device::search_op`).
+pub(crate) fn op_of(id: &str, k: &Kernel) -> Result<u32, BackendError> {
+    k.op.map(|o| o.value).ok_or_else(|| {
+        BackendError::cuda(id.to_string(), "its registry entry names no op selector")
+    })
 }
 
 /// Map a cudarc driver error into ours, naming the operation.

@@ -10,6 +10,7 @@ use super::{batch, err, nonempty, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::base::{motion_blur_angle, motion_blur_cap};
 use crate::perturb::common::psf::line_psf_radius;
+use crate::perturb::device::Family;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use std::sync::Mutex;
@@ -179,7 +180,7 @@ impl MotionBlurKernel {
             count,
         } = &mut *scratch;
 
-        let f = engine.function("motion_blur", "motion_taps")?;
+        let f = engine.function(Family::MotionBlur.module(), "motion_taps")?;
         let tap_cfg = LaunchConfig {
             grid_dim: (n, 1, 1),
             block_dim: (TAP_THREADS, 1, 1),
@@ -205,7 +206,7 @@ impl MotionBlurKernel {
         // for min(max_len, cap_i) (side is monotone in the length); grid.x = n.
         unsafe { l.launch(tap_cfg) }.map_err(err("motion_taps launch"))?;
 
-        let f = engine.function("motion_blur", "motion_blur")?;
+        let f = engine.kernel("motion_blur", Family::MotionBlur)?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)

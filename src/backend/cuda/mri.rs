@@ -9,6 +9,7 @@
 use super::fields;
 use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
+use crate::perturb::device::Family;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Threads per block (kernels/mri.cu `MRI_THREADS`).
@@ -76,7 +77,7 @@ impl BiasFieldKernel {
         };
         let s = engine.stream();
         let n = input.len() as u32;
-        let f = engine.function("mri", "mri_bias_field")?;
+        let f = engine.kernel("mri_bias_field", Family::MriBiasField)?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)
@@ -154,7 +155,7 @@ impl GhostingKernel {
         };
         let s = engine.stream();
         let n = input.len() as u32;
-        let f = engine.function("mri", "mri_ghosting")?;
+        let f = engine.kernel("mri_ghosting", Family::MriGhosting)?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)

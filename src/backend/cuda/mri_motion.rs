@@ -19,6 +19,7 @@ use super::{batch, err, nonempty, CudaEngine, DeviceBatch};
 use crate::backend::motion_pack::{PackedMotion, MOTION_META_WORDS, MOTION_THREADS};
 use crate::backend::BackendError;
 use crate::image::Image;
+use crate::perturb::device::Family;
 use crate::perturb::mri::motion_plan;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -182,7 +183,7 @@ impl MotionKernel {
             shared_mem_bytes: 0,
         };
         if self.warp_blocks > 0 {
-            let f = engine.function("mri_motion", "mri_motion_warp")?;
+            let f = engine.function(Family::MriMotion.module(), "mri_motion_warp")?;
             let mut l = s.launch_builder(&f);
             l.arg(&input.data)
                 .arg(&input.d_descs)
@@ -200,7 +201,7 @@ impl MotionKernel {
             // of its image, which PackedMotion reserved; strength has >= n entries; grid.y = n.
             unsafe { l.launch(cfg(self.warp_blocks)) }.map_err(err("mri_motion warp launch"))?;
         }
-        let f = engine.function("mri_motion", "mri_motion_mix")?;
+        let f = engine.kernel(ID, Family::MriMotion)?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)

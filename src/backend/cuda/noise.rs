@@ -3,22 +3,14 @@
 //! launch perturbs a whole batch, image i at `strengths[i]`.
 
 use super::ssim::channel_means;
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, member, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
+use crate::perturb::device::Family;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block of the elementwise kernels (kernels/noise.cu `NOISE_THREADS`).
 const THREADS: u32 = 256;
-
-/// Ids with a kernel in kernels/noise.cu.
-pub const IDS: [&str; 5] = [
-    "gaussian_noise",
-    "speckle_noise",
-    "salt_pepper",
-    "brightness",
-    "contrast",
-];
 
 /// Perturb every image of `input` with perturbation `id` at its strength; returns a new batch.
 pub fn apply(
@@ -39,6 +31,7 @@ pub fn apply(
 /// device (the on-GPU search's entry).
 pub struct NoiseKernel {
     id: &'static str,
+    symbol: &'static str,
     key: RngKey,
     means: Option<(CudaSlice<f64>, u32)>,
 }
@@ -50,15 +43,18 @@ impl NoiseKernel {
         input: &DeviceBatch,
         key: RngKey,
     ) -> Result<Self, BackendError> {
-        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| {
-            BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation")
-        })?;
+        let (id, k) = member(id, Family::Noise)?;
         let means = if id == "contrast" && !input.is_empty() {
             Some(channel_means(engine, input)?)
         } else {
             None
         };
-        Ok(NoiseKernel { id, key, means })
+        Ok(NoiseKernel {
+            id,
+            symbol: k.symbol,
+            key,
+            means,
+        })
     }
 
     /// Perturb `input` (the batch given to `new`) into `out` at `strength[i]` (device, >= n values).
@@ -85,7 +81,7 @@ impl NoiseKernel {
             block_dim: (THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
-        let f = engine.function("noise", id)?;
+        let f = engine.function(Family::Noise.module(), self.symbol)?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)

@@ -15,8 +15,9 @@
 //! CUDA's expf (<= 2 ulp), hence the 1e-5 tolerance of tests/cuda_parity_oct.rs.
 
 use super::fields::{self, PackedFields};
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, member, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
+use crate::perturb::device::Family;
 use crate::perturb::oct::{blink_bands, motion_row_factors, shadow_columns, speckle_field};
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -27,15 +28,6 @@ const THREADS: u32 = 256;
 
 /// kernels/oct.cuh `MFR_DISK_MAX_HALF`: the largest disk half-size the device path supports.
 pub const DISK_MAX_HALF: usize = 10;
-
-/// Ids with a kernel in kernels/oct.cu.
-pub const IDS: [&str; 5] = [
-    "oct_shadow",
-    "oct_blink",
-    "oct_speckle",
-    "oct_motion",
-    "oct_defocus",
-];
 
 /// Segments per image (kernels/oct.cuh `MFR_OCT_SHADOW_K`, `MFR_OCT_BLINK_K`).
 fn segments(id: &str) -> Option<usize> {
@@ -68,6 +60,7 @@ enum OctData {
 /// A batch's prepared data for one OCT perturbation.
 pub struct OctPrepared {
     id: &'static str,
+    symbol: &'static str,
     data: OctData,
 }
 
@@ -81,9 +74,7 @@ impl OctPrepared {
         batch: &DeviceBatch,
         seed: u64,
     ) -> Result<Self, BackendError> {
-        let id = IDS.into_iter().find(|&k| k == id).ok_or_else(|| {
-            BackendError::cuda(id.to_string(), "no CUDA kernel for this perturbation")
-        })?;
+        let (id, kernel) = member(id, Family::Oct)?;
         let ctx_of = |image_id: u32| Ctx::new(seed, image_id);
         let data = match id {
             "oct_shadow" | "oct_blink" => {
@@ -152,7 +143,11 @@ impl OctPrepared {
                 }
             }
         };
-        Ok(OctPrepared { id, data })
+        Ok(OctPrepared {
+            id,
+            symbol: kernel.symbol,
+            data,
+        })
     }
 
     /// Perturb every image of `input` (the batch given to `new`) at its strength. oct_defocus:
@@ -218,7 +213,7 @@ impl OctPrepared {
                         "batch and lists differ in size",
                     ));
                 }
-                let f = engine.function("oct", self.id)?;
+                let f = engine.function(Family::Oct.module(), self.symbol)?;
                 let mut l = s.launch_builder(&f);
                 l.arg(&input.data)
                     .arg(&mut out.data)
@@ -240,7 +235,7 @@ impl OctPrepared {
                         "batch and prepared fields differ in size",
                     ));
                 }
-                let f = engine.function("oct", self.id)?;
+                let f = engine.function(Family::Oct.module(), self.symbol)?;
                 let mut l = s.launch_builder(&f);
                 l.arg(&input.data)
                     .arg(&mut out.data)
@@ -279,7 +274,7 @@ impl OctPrepared {
                     .map(|d| d.channels as usize * d.width as usize * d.height as usize)
                     .max()
                     .unwrap_or(0);
-                let f = engine.function("oct", "oct_defocus_prefix")?;
+                let f = engine.function(Family::Oct.module(), "oct_defocus_prefix")?;
                 let mut l = s.launch_builder(&f);
                 l.arg(&input.data)
                     .arg(&input.d_descs)
@@ -294,7 +289,7 @@ impl OctPrepared {
                 // descs, and the kernel writes w + 2*half + 1 <= that stride per row, skipping
                 // half > DISK_MAX_HALF; grid.y = n, grid.x * 256 >= every image's c*h rows.
                 unsafe { l.launch(grid(rows)?) }.map_err(err("oct_defocus prefix launch"))?;
-                let f = engine.function("oct", "oct_defocus")?;
+                let f = engine.function(Family::Oct.module(), self.symbol)?;
                 let mut l = s.launch_builder(&f);
                 l.arg(&input.data)
                     .arg(&mut out.data)

@@ -9,13 +9,11 @@
 //! so it matches to 1e-5.
 
 use super::objects::DeviceObjects;
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, member, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::image::Image;
+use crate::perturb::device::Family;
 use cudarc::driver::{CudaSlice, PushKernelArg};
-
-/// Ids with a kernel in kernels/pathology.cu.
-pub const IDS: [&str; 2] = ["path_stain_hsv", "path_bubbles"];
 
 /// A batch's uploaded inputs for one pathology perturbation.
 pub struct PathPrepared {
@@ -33,12 +31,7 @@ impl PathPrepared {
         images: &[&Image],
         seed: u64,
     ) -> Result<Self, BackendError> {
-        if !IDS.contains(&id) {
-            return Err(BackendError::cuda(
-                id.to_string(),
-                "no CUDA kernel in kernels/pathology.cu",
-            ));
-        }
+        let (id, _) = member(id, Family::Pathology)?;
         Ok(PathPrepared {
             objects: DeviceObjects::new(engine, id, batch, images, seed)?,
         })
@@ -73,7 +66,10 @@ impl PathPrepared {
             return Ok(());
         };
         let n = input.len() as u32;
-        let f = engine.function("pathology", o.id)?;
+        let f = engine.function(
+            Family::Pathology.module(),
+            member(o.id, Family::Pathology)?.1.symbol,
+        )?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)

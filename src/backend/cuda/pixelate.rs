@@ -5,6 +5,7 @@
 
 use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
+use crate::perturb::device::Family;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Threads per block (kernels/pixelate.cu `PIX_THREADS`).
@@ -70,7 +71,7 @@ pub fn launch(
         return Ok(());
     };
     let n = input.len() as u32;
-    let f = engine.function("pixelate", "pixelate")?;
+    let f = engine.kernel("pixelate", Family::Pixelate)?;
     let s = engine.stream();
     let mut l = s.launch_builder(&f);
     l.arg(&input.data)

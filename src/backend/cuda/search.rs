@@ -18,15 +18,15 @@
 use super::blur::BlurKernel;
 use super::ct::{self, CtKernel, MetalStreaksPrepared};
 use super::dermoscopy::{self, DermPrepared};
-use super::endoscopy::{self, EndoPrepared};
-use super::geometric::{self, WarpKernel};
+use super::endoscopy::EndoPrepared;
+use super::geometric::WarpKernel;
 use super::jpeg;
 use super::motion_blur::MotionBlurKernel;
 use super::mri::{self, BiasFieldKernel, GhostingKernel};
 use super::mri_motion::MotionKernel;
 use super::noise::NoiseKernel;
 use super::oct::OctPrepared;
-use super::pathology::{self, PathPrepared};
+use super::pathology::PathPrepared;
 use super::pixelate;
 use super::ssim::SsimPlan;
 use super::us::{self, ReverberationPrepared, ShadowKernel};
@@ -39,6 +39,7 @@ use crate::backend::BackendError;
 use crate::calibrate::search::{reason_above, reason_below, reason_not_found, reason_skipped};
 use crate::calibrate::{band, Band, LevelOutcome, SearchOptions, Verdict};
 use crate::image::{BitDepth, Image};
+use crate::perturb::device::Family;
 use crate::perturb::{Ctx, Info, StrengthKind};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
@@ -159,35 +160,19 @@ strength_kernel_impl!(
     PathPrepared
 );
 
-/// Ids with an on-GPU search: a kernel whose strength is read on the device and whose
-/// strength-independent part is prepared once per batch (gaussian_blur and motion_blur build
-/// their taps, the warps their matrices, on the device from the strength). Not here: ids
-/// without a kernel (docs/gpu.md).
+/// Ids with an on-GPU search, in registry order: those whose registry entry names a kernel that
+/// joins the search ([`crate::perturb::device`]; its strength is read on the device and its
+/// strength-independent part is prepared once per batch: gaussian_blur and motion_blur build
+/// their taps, the warps their matrices, on the device from the strength).
 pub fn search_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = Vec::new();
-    ids.extend(super::noise::IDS);
-    ids.extend(super::oct::IDS);
-    ids.extend(dermoscopy::IDS);
-    ids.push("pixelate");
-    ids.push("gaussian_blur");
-    ids.push("motion_blur");
-    ids.extend(geometric::IDS);
-    ids.push("jpeg");
-    ids.extend(xray::IDS);
-    ids.extend(ct::IDS);
-    ids.push("mri_bias_field");
-    ids.push("mri_ghosting");
-    ids.push("mri_motion");
-    ids.extend(us::IDS);
-    ids.extend(endoscopy::IDS);
-    ids.extend(pathology::IDS);
-    ids
+    crate::perturb::device::search_ids()
 }
 
 /// The kernel for `id` prepared for `batch` (whose image i is `images[i]`, RNG id
-/// `batch.descs[i].image_id`, run seed `seed`), or `None` when `id` has no on-GPU search
-/// ([`search_ids`]; the caller falls back to the CPU). Host-side preparation uses the CPU's own
-/// functions (the same draws as the CPU `prepare`).
+/// `batch.descs[i].image_id`, run seed `seed`), or `None` when `id`'s registry entry has no
+/// kernel in the on-GPU search ([`search_ids`]; the caller falls back to the CPU). Dispatches on
+/// the entry's [`Family`], whose wrapper packs the arguments; host-side preparation uses the
+/// CPU's own functions (the same draws as the CPU `prepare`).
 pub fn strength_kernel(
     engine: &CudaEngine,
     id: &str,
@@ -201,6 +186,10 @@ pub fn strength_kernel(
             "unknown perturbation id",
         ));
     };
+    let Some(kernel) = p.info().device.kernel().filter(|k| k.search) else {
+        return Ok(None);
+    };
+    let id = p.id();
     // tap buffers are sized for the top of the strength range, which the search never leaves
     let s_max = p.info().strength_range.1;
     if images.len() != batch.len() {
@@ -216,68 +205,51 @@ pub fn strength_kernel(
         .iter()
         .map(|d| Ctx::new(seed, d.image_id))
         .collect();
-    let k: Box<dyn StrengthKernel> = if super::noise::IDS.contains(&id) {
-        Box::new(NoiseKernel::new(engine, id, batch, key)?)
-    } else if super::oct::IDS.contains(&id) {
-        Box::new(OctPrepared::new(engine, id, batch, seed)?)
-    } else if id == "derm_vignette" {
-        Box::new(DermKernel("derm_vignette"))
-    } else if dermoscopy::IDS.contains(&id) {
-        Box::new(DermPrepared::new(engine, id, images, batch, seed)?)
-    } else if id == "pixelate" {
-        Box::new(PixelateKernel)
-    } else if geometric::IDS.contains(&id) {
-        Box::new(WarpKernel::new(engine, id, batch, &ctxs)?)
-    } else if id == "gaussian_blur" {
-        Box::new(BlurKernel::new(engine, batch, s_max)?)
-    } else if id == "motion_blur" {
-        Box::new(MotionBlurKernel::new(engine, batch, &ctxs, s_max)?)
-    } else if id == "jpeg" {
-        Box::new(JpegKernel)
-    } else if xray::IDS.contains(&id) {
-        let fields: Vec<Vec<f32>> = images
-            .iter()
-            .zip(&ctxs)
-            .map(|(im, c)| xray::prepare_field(id, im, c))
-            .collect();
-        Box::new(XrayKernel::new(engine, id, batch, &fields, key)?)
-    } else if id == "ct_metal_streaks" {
-        Box::new(MetalStreaksPrepared::new(engine, images, batch, seed)?)
-    } else if ct::IDS.contains(&id) {
-        let params: Vec<f32> = ctxs.iter().map(|c| ct::prepare_param(id, c)).collect();
-        let fields: Vec<Vec<f32>> = images.iter().map(|im| ct::prepare_field(id, im)).collect();
-        Box::new(CtKernel::new(engine, id, batch, &params, &fields, key)?)
-    } else if id == "mri_bias_field" {
-        let fields: Vec<Vec<f32>> = images
-            .iter()
-            .zip(&ctxs)
-            .map(|(im, c)| mri::log_field(im.width, im.height, c))
-            .collect();
-        Box::new(BiasFieldKernel::new(engine, batch, &fields)?)
-    } else if id == "mri_ghosting" {
-        let fields: Vec<Vec<f32>> = images
-            .iter()
-            .zip(&ctxs)
-            .map(|(im, c)| crate::perturb::mri::ghost_field(im, c))
-            .collect();
-        Box::new(GhostingKernel::new(engine, batch, &fields)?)
-    } else if id == "mri_motion" {
-        Box::new(MotionKernel::from_images(engine, batch, images, seed)?)
-    } else if id == "us_acoustic_shadow" {
-        let prep: Vec<_> = images
-            .iter()
-            .zip(&ctxs)
-            .map(|(im, c)| us::shadow_prepare(im, c))
-            .collect();
-        Box::new(ShadowKernel::new(engine, batch, &prep)?)
-    } else if id == "us_reverberation" {
-        Box::new(ReverberationPrepared::new(engine, images, batch, seed)?)
-    } else if endoscopy::IDS.contains(&id) {
-        Box::new(EndoPrepared::new(engine, id, batch, images, seed)?)
-    } else if pathology::IDS.contains(&id) {
-        Box::new(PathPrepared::new(engine, id, batch, images, seed)?)
-    } else {
-        return Ok(None);
+    let per_image = |f: &dyn Fn(&Image, &Ctx) -> Vec<f32>| -> Vec<Vec<f32>> {
+        images.iter().zip(&ctxs).map(|(im, c)| f(im, c)).collect()
+    };
+    let k: Box<dyn StrengthKernel> = match kernel.family {
+        Family::Noise => Box::new(NoiseKernel::new(engine, id, batch, key)?),
+        Family::Oct => Box::new(OctPrepared::new(engine, id, batch, seed)?),
+        Family::DermClosedForm => Box::new(DermKernel(id)),
+        Family::DermPrepared => Box::new(DermPrepared::new(engine, id, images, batch, seed)?),
+        Family::Pixelate => Box::new(PixelateKernel),
+        Family::Warp => Box::new(WarpKernel::new(engine, id, batch, &ctxs)?),
+        Family::GaussianBlur => Box::new(BlurKernel::new(engine, batch, s_max)?),
+        Family::MotionBlur => Box::new(MotionBlurKernel::new(engine, batch, &ctxs, s_max)?),
+        Family::Jpeg => Box::new(JpegKernel),
+        Family::Xray => {
+            let fields = per_image(&|im, c| xray::prepare_field(id, im, c));
+            Box::new(XrayKernel::new(engine, id, batch, &fields, key)?)
+        }
+        Family::CtMetalStreaks => Box::new(MetalStreaksPrepared::new(engine, images, batch, seed)?),
+        Family::Ct => {
+            let params: Vec<f32> = ctxs.iter().map(|c| ct::prepare_param(id, c)).collect();
+            let fields = per_image(&|im, _| ct::prepare_field(id, im));
+            Box::new(CtKernel::new(engine, id, batch, &params, &fields, key)?)
+        }
+        Family::MriBiasField => {
+            let fields = per_image(&|im, c| mri::log_field(im.width, im.height, c));
+            Box::new(BiasFieldKernel::new(engine, batch, &fields)?)
+        }
+        Family::MriGhosting => {
+            let fields = per_image(&crate::perturb::mri::ghost_field);
+            Box::new(GhostingKernel::new(engine, batch, &fields)?)
+        }
+        Family::MriMotion => Box::new(MotionKernel::from_images(engine, batch, images, seed)?),
+        Family::UsShadow => {
+            let prep: Vec<_> = images
+                .iter()
+                .zip(&ctxs)
+                .map(|(im, c)| us::shadow_prepare(im, c))
+                .collect();
+            Box::new(ShadowKernel::new(engine, batch, &prep)?)
+        }
+        Family::UsReverberation => {
+            Box::new(ReverberationPrepared::new(engine, images, batch, seed)?)
+        }
+        Family::Endoscopy => Box::new(EndoPrepared::new(engine, id, batch, images, seed)?),
+        Family::Pathology => Box::new(PathPrepared::new(engine, id, batch, images, seed)?),
     };
     Ok(Some(k))
 }

@@ -13,15 +13,13 @@ use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::packing::{us_reverb_planes, us_reverb_record, US_REVERB_PARAMS};
 use crate::backend::BackendError;
 use crate::image::Image;
+use crate::perturb::device::Family;
 use crate::perturb::us::reverberation_fields;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Threads per block (kernels/us.cu `US_THREADS`).
 const THREADS: u32 = 256;
-
-/// Ids with a kernel in kernels/us.cu.
-pub const IDS: [&str; 2] = ["us_acoustic_shadow", "us_reverberation"];
 
 pub use crate::backend::packing::us_shadow as shadow_prepare;
 
@@ -105,7 +103,7 @@ impl ShadowKernel {
         };
         let s = engine.stream();
         let n = input.len() as u32;
-        let f = engine.function("us", "us_acoustic_shadow")?;
+        let f = engine.kernel("us_acoustic_shadow", Family::UsShadow)?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)
@@ -200,7 +198,7 @@ impl ReverberationPrepared {
             return Ok(());
         };
         let n = input.len() as u32;
-        let f = engine.function("us", id)?;
+        let f = engine.kernel(id, Family::UsReverberation)?;
         let s = engine.stream();
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)

@@ -5,26 +5,18 @@
 //! evaluates `apply(s)` per sample (bit-identical per-pixel math: tests/cuda_host_math_xray.rs).
 
 use super::fields::{self, FIELD_FULL, FIELD_NONE, FIELD_PLANE, FIELD_ROW};
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, err, member, op_of, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::common::field::smooth_field;
 use crate::perturb::common::filter::gaussian_blur_plane;
+use crate::perturb::device::Family;
 use crate::perturb::Ctx;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Threads per block (kernels/xray.cu `XRAY_THREADS`).
 const THREADS: u32 = 256;
-
-/// The perturbations of kernels/xray.cu, in `op` order (kernels/xray.cuh `MFR_XRAY_*`).
-pub const IDS: [&str; 5] = [
-    "xray_overexposure",
-    "xray_underexposure",
-    "xray_haze",
-    "xray_grid",
-    "xray_scatter",
-];
 
 /// The field layout of `id`.
 pub fn field_mode(id: &str) -> u32 {
@@ -85,6 +77,8 @@ pub fn apply(
 pub struct XrayKernel {
     id: &'static str,
     op: u32,
+    /// The kernel (the registry entry's symbol).
+    symbol: &'static str,
     mode: u32,
     packed: fields::PackedFields,
     key: RngKey,
@@ -98,11 +92,8 @@ impl XrayKernel {
         fields_: &[Vec<f32>],
         key: RngKey,
     ) -> Result<Self, BackendError> {
-        let op = IDS
-            .iter()
-            .position(|&x| x == id)
-            .ok_or_else(|| BackendError::cuda(id, "no CUDA kernel for this perturbation"))?;
-        let id = IDS[op];
+        let (id, kernel) = member(id, Family::Xray)?;
+        let op = op_of(id, &kernel)?;
         let mode = field_mode(id);
         let dims: Vec<_> = input
             .descs
@@ -117,7 +108,8 @@ impl XrayKernel {
         )?;
         Ok(XrayKernel {
             id,
-            op: op as u32,
+            op,
+            symbol: kernel.symbol,
             mode,
             packed,
             key,
@@ -147,7 +139,7 @@ impl XrayKernel {
         };
         let s = engine.stream();
         let n = input.len() as u32;
-        let f = engine.function("xray", "xray_pointwise")?;
+        let f = engine.function(Family::Xray.module(), self.symbol)?;
         let mut l = s.launch_builder(&f);
         l.arg(&input.data)
             .arg(&mut out.data)

@@ -12,6 +12,7 @@ use crate::image::{BitDepth, Image};
 use crate::perturb::common::codes::{code8, codes_into};
 use crate::perturb::common::filter::gaussian_blur_plane_into;
 use crate::perturb::common::psf::{convolve_sparse_into, line_psf, SparseKernel};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 
 /// Filter every plane with `f` (the filters parallelise over rows), then clip (`post` = clip)
@@ -48,6 +49,7 @@ static GAUSSIAN_BLUR: Info = Info {
     colour: Colour::Any,
     source: "scipy.ndimage.gaussian_filter(mode='reflect', truncate=4.0)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::GaussianBlur, "blur_cols"),
 };
 
 struct GaussianBlurPrepared<'a> {
@@ -114,6 +116,7 @@ static MOTION_BLUR: Info = Info {
     colour: Colour::Any,
     source: "imagecorruptions motion_blur (behavioural; line instead of half-Gaussian taps)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::MotionBlur, "motion_blur"),
 };
 
 struct MotionBlurPrepared<'a> {

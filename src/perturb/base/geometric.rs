@@ -15,6 +15,7 @@
 use crate::error::Result;
 use crate::image::{BitDepth, Image, Mask};
 use crate::perturb::common::warp::{self, Affine, Border};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 
 /// An image bound to a strength -> warp map and a border rule.
@@ -85,6 +86,7 @@ static ROTATION: Info = Info {
     colour: Colour::Any,
     source: "OpenCV warpAffine semantics (reference _rotation, fixed sign)",
     monotone_tolerance: 0.02,
+    device: Device::search_op(Family::Warp, "affine_warp", "MFR_WARP_ROTATION", 0),
 };
 
 impl Perturbation for Rotation {
@@ -117,6 +119,7 @@ static SCALING: Info = Info {
     colour: Colour::Any,
     source: "reference _scale (cv2.resize linear, pasted centred on zeros)",
     monotone_tolerance: 0.02,
+    device: Device::search_op(Family::Warp, "affine_warp", "MFR_WARP_SCALING", 1),
 };
 
 impl Perturbation for Scaling {
@@ -150,6 +153,7 @@ static TRANSLATION: Info = Info {
     colour: Colour::Any,
     source: "reference _translation (fixed direction instead of randint(-s, s) per call)",
     monotone_tolerance: 0.02,
+    device: Device::search_op(Family::Warp, "affine_warp", "MFR_WARP_TRANSLATION", 2),
 };
 
 impl Perturbation for Translation {

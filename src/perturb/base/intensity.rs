@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::image::{BitDepth, Image};
 use crate::perturb::common::codes::{apply_lut, code8, codes_into, source_codes, CHUNK, VALUE8};
 use crate::perturb::common::simd;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -29,6 +30,7 @@ static BRIGHTNESS: Info = Info {
     colour: Colour::Any,
     source: "imagecorruptions brightness",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Noise, "brightness"),
 };
 
 enum BrightnessPrepared<'a> {
@@ -228,6 +230,7 @@ static CONTRAST: Info = Info {
     colour: Colour::Any,
     source: "imagecorruptions contrast",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Noise, "contrast"),
 };
 
 struct ContrastPrepared<'a> {

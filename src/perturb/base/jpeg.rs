@@ -25,6 +25,7 @@
 use crate::error::{Error, Result};
 use crate::image::{BitDepth, Image};
 use crate::perturb::common::codes::{codes_into, VALUE8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{
     Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind,
 };
@@ -44,6 +45,7 @@ static JPEG: Info = Info {
     colour: Colour::Any,
     source: "libjpeg via PIL (behavioural); encoder jpeg-encoder, decoder image/zune-jpeg",
     monotone_tolerance: 0.2,
+    device: Device::search(Family::Jpeg, "jpeg"),
 };
 
 /// The quality used at strength s: round(100 - 99 s), clamped to 1..=100.

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::image::{BitDepth, Image};
 use crate::perturb::common::codes::{code8, codes_into, source_codes, CHUNK};
 use crate::perturb::common::simd;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -35,6 +36,7 @@ static GAUSSIAN_NOISE: Info = Info {
     colour: Colour::Any,
     source: "imagecorruptions gaussian_noise (fixed field)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Noise, "gaussian_noise"),
 };
 
 struct AdditiveNoise<'a> {
@@ -151,6 +153,7 @@ static SPECKLE_NOISE: Info = Info {
     colour: Colour::Any,
     source: "imagecorruptions speckle_noise (fixed field)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Noise, "speckle_noise"),
 };
 
 impl Perturbation for SpeckleNoise {
@@ -182,6 +185,7 @@ static SALT_PEPPER: Info = Info {
     colour: Colour::Any,
     source: "skimage random_noise mode='s&p' (behavioural; mask shared by channels as the reference code)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Noise, "salt_pepper"),
 };
 
 struct SaltPepperPrepared<'a> {

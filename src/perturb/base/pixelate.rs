@@ -9,6 +9,7 @@ use super::quantise;
 use crate::error::Result;
 use crate::image::{BitDepth, Image};
 use crate::perturb::common::codes::code8;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{
     Category, Colour, Ctx, Info, IntegerSteps, Perturbation, Prepared, StrengthKind,
 };
@@ -29,6 +30,7 @@ static PIXELATE: Info = Info {
     colour: Colour::Any,
     source: "imagecorruptions pixelate (behavioural; box down and box back)",
     monotone_tolerance: 0.03,
+    device: Device::search(Family::Pixelate, "pixelate"),
 };
 
 /// Block size at strength s.

@@ -35,6 +35,7 @@ use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, BodyGeometry};
 use crate::perturb::common::grey::{pointwise, pointwise_u8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct CtBeamHardening;
@@ -51,6 +52,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "Barrett & Keat 2004 (cupping, paraboloid profile); reference SEG _ct_beam_hardening (image-domain form, corrected)",
     monotone_tolerance: 0.0,
+    device: Device::search_op(Family::Ct, "ct_pointwise", "MFR_CT_BEAM_HARDENING", 2),
 };
 
 /// The cup depth `q = 1 - (r / R)^2` at pixel (x, y) for `r <= R`, 0 outside, r measured from

@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, BodyGeometry};
 use crate::perturb::common::grey::{pointwise, pointwise_u8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -35,6 +36,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "reference VLM ct_metal / SEG _ct_metal_artifacts (strength made effective); ADN, CNN-MAR for the physics",
     monotone_tolerance: 0.0,
+    device: Device::search_op(Family::CtMetalStreaks, "ct_pointwise", "MFR_CT_METAL_STREAKS", 3),
 };
 
 struct Line {

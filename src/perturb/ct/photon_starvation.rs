@@ -8,6 +8,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::grey::{pointwise, pointwise_u8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct CtPhotonStarvation;
@@ -27,6 +28,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "reference SEG _ct_photon_starvation (strength made effective)",
     monotone_tolerance: 0.0,
+    device: Device::search_op(Family::Ct, "ct_pointwise", "MFR_CT_PHOTON_STARVATION", 1),
 };
 
 struct Prep<'a> {

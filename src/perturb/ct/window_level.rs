@@ -9,6 +9,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::grey::{pointwise, pointwise_u8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct CtWindowLevel;
@@ -25,6 +26,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "reference VLM window_level (u fixed per seed instead of re-drawn)",
     monotone_tolerance: 0.0,
+    device: Device::search_op(Family::Ct, "ct_pointwise", "MFR_CT_WINDOW_LEVEL", 0),
 };
 
 struct Prep<'a> {

@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::objects::{prefix_weight, Sprite};
 use crate::perturb::common::strokes::bezier_stroke;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 /// Hairs in the fixed list (`N` of the model).
@@ -38,6 +39,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _derm_hair_artifacts; Katsch/Rinner/Tschandl 2022",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::DermPrepared, "derm_hair"),
 };
 
 impl Perturbation for DermHair {

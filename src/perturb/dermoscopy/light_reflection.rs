@@ -18,6 +18,7 @@
 
 use crate::error::Result;
 use crate::image::Image;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const SIGMA_FRACTION: f32 = 0.3;
@@ -36,6 +37,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _derm_light_reflection",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::DermPrepared, "derm_light_reflection"),
 };
 
 impl Perturbation for DermLightReflection {

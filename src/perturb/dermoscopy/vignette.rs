@@ -16,6 +16,7 @@
 
 use crate::error::Result;
 use crate::image::Image;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 /// The fall-off exponent k of the model.
@@ -35,6 +36,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _derm_artifacts (vignette part); MedMNIST-C BlackCorner",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::DermClosedForm, "derm_vignette"),
 };
 
 /// The gain `clip(1 - s * (r/R)^k, 0, 1)` at pixel (x, y) of a `w x h` image (definitions in the

@@ -25,6 +25,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::objects::{prefix_weight, Sprite};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const N: usize = 24;
@@ -46,6 +47,7 @@ static INFO: Info = Info {
     source: "MedFM-Robust SEG _endo_blood (fixed nested list here); ImageNet-C spatter",
     // overlapping multiplicative blobs: see the module doc (measured up-step 2e-5)
     monotone_tolerance: 1e-4,
+    device: Device::search(Family::Endoscopy, "endo_blood"),
 };
 
 impl Perturbation for EndoBlood {

@@ -27,6 +27,7 @@ use crate::perturb::common::filter::reflect_index;
 use crate::perturb::common::objects::{
     disc_coverage, prefix_weight, ring_profile, union_alpha, Sprite,
 };
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const N: usize = 64;
@@ -45,6 +46,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _endo_bubbles (fixed nested list here)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Endoscopy, "endo_bubbles"),
 };
 
 /// One rendered bubble: interior coverage, white overlay and lens-warped interior colour over

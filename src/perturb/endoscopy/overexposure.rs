@@ -16,6 +16,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::objects::union_alpha;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const N: usize = 5;
@@ -35,6 +36,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _endo_saturation (fixed blob list here)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Endoscopy, "endo_overexposure"),
 };
 
 impl Perturbation for EndoOverexposure {

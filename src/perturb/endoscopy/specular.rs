@@ -17,6 +17,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::objects::union_alpha;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const N: usize = 48;
@@ -36,6 +37,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _endo_specular_reflection (fixed spot list here)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Endoscopy, "endo_specular"),
 };
 
 /// One spot of the fixed list (pixel units). Also uploaded as-is by the CUDA wrapper

@@ -15,6 +15,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::grey::{pointwise, pointwise_u8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct MriBiasField;
@@ -34,6 +35,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "torchio 1.2.1 RandomBiasField / BiasField (order 3)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::MriBiasField, "mri_bias_field"),
 };
 
 /// Number of coefficients torchio enumerates for `order` in 3-D.

@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::grey::map_pixels;
 use crate::perturb::common::kspace::{fft2, fftshift, ifft2, ifftshift};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 use rustfft::num_complex::Complex64;
 
@@ -34,6 +35,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "torchio 1.2.1 RandomGhosting / Ghosting (restore=None)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::MriGhosting, "mri_ghosting"),
 };
 
 /// The planes torchio restores along an axis of length `n`: `[mid, mid + 1)` for `None`, else

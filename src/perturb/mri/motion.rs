@@ -44,6 +44,7 @@ use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::grey::map_pixels;
 use crate::perturb::common::kspace::fft_columns;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 use rustfft::num_complex::Complex64;
 
@@ -64,6 +65,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "torchio 1.2.1 Motion / RandomMotion (Shaw et al. 2019); k-space segments along the phase-encode axis",
     monotone_tolerance: 0.02,
+    device: Device::search(Family::MriMotion, "mri_motion_mix"),
 };
 
 /// A rigid in-plane motion in index coordinates: the moved copy at pixel p samples the image at

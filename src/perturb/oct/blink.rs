@@ -16,6 +16,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::objects::interval_coverage;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const K: usize = 4;
@@ -34,6 +35,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _oct_blink (fixed nested bands here)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Oct, "oct_blink"),
 };
 
 impl Perturbation for OctBlink {

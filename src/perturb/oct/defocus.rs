@@ -12,6 +12,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::psf;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct OctDefocus;
@@ -28,6 +29,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "catalogue (disk PSF); ImageNet-C defocus_blur; MedFM-Robust SEG uses a Gaussian",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Oct, "oct_defocus"),
 };
 
 impl Perturbation for OctDefocus {

@@ -17,6 +17,7 @@
 use crate::error::Result;
 use crate::image::{Image, Mask};
 use crate::perturb::common::filter::reflect_index;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const K: usize = 6;
@@ -35,6 +36,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _oct_motion (fixed bands and shifts here)",
     monotone_tolerance: 0.02,
+    device: Device::search(Family::Oct, "oct_motion"),
 };
 
 impl Perturbation for OctMotion {

@@ -10,6 +10,7 @@
 
 use crate::error::Result;
 use crate::image::Image;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -27,6 +28,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _oct_speckle (x*LogNormal(0,s)/mean); MedMNIST-C octmnist speckle",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Oct, "oct_speckle"),
 };
 
 impl Perturbation for OctSpeckle {

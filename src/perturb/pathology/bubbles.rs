@@ -22,6 +22,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::objects::{disc_coverage, prefix_weight, ring_profile, Sprite};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 const N: usize = 28;
@@ -40,6 +41,7 @@ static INFO: Info = Info {
     colour: Colour::Any,
     source: "MedFM-Robust SEG _path_bubble_artifacts (fixed nested list here); MedMNIST-C Bubble",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Pathology, "path_bubbles"),
 };
 
 /// One bubble: interior disc coverage, dark-rim and refractile-line profiles over one box. Also

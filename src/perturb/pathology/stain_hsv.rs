@@ -34,6 +34,7 @@ use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::field::smooth_field;
 use crate::perturb::common::hsv::{hsv_to_rgb, rgb_to_hsv};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 use rayon::prelude::*;
 
@@ -51,6 +52,7 @@ static INFO: Info = Info {
     colour: Colour::PrefersRgb,
     source: "MedFM-Robust SEG _path_stain_variation (continuous field weight here)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::Pathology, "path_stain_hsv"),
 };
 
 /// Random sign times a magnitude in [0.75, 1].

@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::body::mean_plane;
 use crate::perturb::common::grey::map_pixels;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct UsAcousticShadow;
@@ -35,6 +36,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "reference SEG _us_acoustic_shadowing; usaugment GaussianShadow (Smistad 2018)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::UsShadow, "us_acoustic_shadow"),
 };
 
 /// One reflector's shadow: centre angle, half-width (radians) and the depth where it starts.

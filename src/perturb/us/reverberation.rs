@@ -21,6 +21,7 @@ use crate::image::Image;
 use crate::perturb::common::body::{mean_plane, support};
 use crate::perturb::common::filter::gaussian_blur_plane;
 use crate::perturb::common::grey::map_pixels;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct UsReverberation;
@@ -37,6 +38,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "reference SEG _us_reverberation_artifacts; reverberation geometry (spacing = interface depth)",
     monotone_tolerance: 0.0,
+    device: Device::search(Family::UsReverberation, "us_reverberation"),
 };
 
 /// The strength-independent part of us_reverberation for one image, as `prepare` draws it. Public

@@ -8,6 +8,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::grey::{pointwise, pointwise_u8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct XrayGrid;
@@ -24,6 +25,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "reference VLM xray_grid_artifact (cosine profile)",
     monotone_tolerance: 0.0,
+    device: Device::search_op(Family::Xray, "xray_pointwise", "MFR_XRAY_GRID", 3),
 };
 
 /// The grid period (px) drawn for this (seed, image).

@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::field::smooth_field;
 use crate::perturb::common::grey::{pointwise, pointwise_u8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct XrayHaze;
@@ -35,6 +36,7 @@ const INFO: Info = Info {
     source:
         "no reference code (paper: angiography haze); ImageNet-C fog / usaugment HazeArtifact style",
     monotone_tolerance: 0.0,
+    device: Device::search_op(Family::Xray, "xray_pointwise", "MFR_XRAY_HAZE", 2),
 };
 
 struct Prep<'a> {

@@ -11,6 +11,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::grey::{pointwise, pointwise_u8};
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct XrayOverexposure;
@@ -27,6 +28,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "reference VLM xray_overexposure",
     monotone_tolerance: 0.0,
+    device: Device::search_op(Family::Xray, "xray_pointwise", "MFR_XRAY_OVEREXPOSURE", 0),
 };
 
 struct Prep<'a> {

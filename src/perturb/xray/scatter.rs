@@ -14,6 +14,7 @@
 use crate::error::Result;
 use crate::image::Image;
 use crate::perturb::common::filter::gaussian_blur_plane;
+use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Modality, Perturbation, Prepared, StrengthKind};
 
 pub struct XrayScatter;
@@ -33,6 +34,7 @@ const INFO: Info = Info {
     colour: Colour::Any,
     source: "reference VLM xray_scatter",
     monotone_tolerance: 0.0,
+    device: Device::search_op(Family::Xray, "xray_pointwise", "MFR_XRAY_SCATTER", 4),
 };
 
 struct Prep<'a> {
