@@ -37,6 +37,7 @@ fn demo_spec(preset: &str) -> ModelSpec {
         decoder: Some(repo().join("models/demo/decoder.onnx")),
         graph: None,
         generic: None,
+        tensorrt: Default::default(),
     }
 }
 
@@ -362,6 +363,7 @@ fn perturbed_levels_use_the_warped_mask_and_fill_every_unit() {
             replay: None,
             threads: 1,
             vlm_compat: vec![],
+            tensorrt: None,
         }],
     };
     let out = tmp.path().join("out");

@@ -233,6 +233,7 @@ fn run(j: &Job) -> Vec<Record> {
             replay: None,
             threads: 0,
             vlm_compat: j.compat.clone(),
+            tensorrt: None,
         }],
     };
     let (mut plan, mut evaluators) = exec::validate(&config, &j.out).unwrap();

@@ -250,6 +250,11 @@ pub struct ModelConfig {
     /// box-first-four, raw-captions); the compat profile implies all.
     #[serde(default)]
     pub vlm_compat: Vec<String>,
+    /// Segmentation with device tensorrt: engine cache folder and FP16 (`tensorrt = { fp16 =
+    /// true, engine_cache = "engines" }`); overrides the MODEL.toml's `[tensorrt]`. The cache is
+    /// relative to the config file, default `trt_cache` next to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensorrt: Option<crate::eval::seg::ort::TrtOptions>,
 }
 
 fn is_zero(v: &usize) -> bool {
@@ -321,6 +326,7 @@ impl ModelConfig {
             replay: None,
             threads: 0,
             vlm_compat: Vec::new(),
+            tensorrt: None,
         }
     }
 }
@@ -370,6 +376,9 @@ impl Config {
         for m in &mut c.models {
             for g in m.graphs.values_mut() {
                 resolve(g);
+            }
+            if let Some(t) = m.tensorrt.take() {
+                m.tensorrt = Some(t.resolved(base));
             }
             for p in [&mut m.model, &mut m.judge, &mut m.replay]
                 .into_iter()

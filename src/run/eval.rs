@@ -18,7 +18,7 @@ use super::exec::{Item, Source};
 use super::records::Record;
 use crate::calibrate::Verdict;
 use crate::error::{Error, Result};
-use crate::eval::seg::ort::Device;
+use crate::eval::seg::ort::{Device, TrtOptions};
 use crate::eval::seg::sam::BoxPrompt;
 use crate::eval::seg::{Model, ModelSpec};
 use crate::image::{Image, Mask};
@@ -296,6 +296,9 @@ pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter
             if !m.preset.is_empty() {
                 spec.preset = m.preset.clone();
             }
+            if let Some(t) = &m.tensorrt {
+                spec.tensorrt = t.clone();
+            }
             let dev = Device::parse(device).map_err(|e| Error::invalid("device", e))?;
             let model = Model::load(&spec, dev, m.threads)
                 .map_err(|e| Error::other(what, e.to_string()))?;
@@ -330,6 +333,11 @@ pub fn load_segmenter(m: &ModelConfig, device: &str) -> Result<Box<dyn Segmenter
                 decoder: m.graphs.get("decoder").cloned(),
                 graph: m.graphs.get("model").cloned(),
                 generic: None,
+                // default: trt_cache next to the graphs
+                tensorrt: m.tensorrt.clone().unwrap_or_else(|| {
+                    let dir = m.graphs.values().next().and_then(|g| g.parent());
+                    TrtOptions::default().resolved(dir.unwrap_or(std::path::Path::new(".")))
+                }),
             };
             let dev = Device::parse(device).map_err(|e| Error::invalid("device", e))?;
             let model = Model::load(&spec, dev, m.threads)

@@ -14,7 +14,7 @@ use ort::value::TensorRef;
 use serde::Deserialize;
 
 use super::model::{ort_err, run_err};
-use super::ort::{inputs, open_session, outputs, Device, OrtError};
+use super::ort::{inputs, open_session_with, outputs, Device, OrtError, TrtOptions};
 use super::resize::{bilinear_logits, resample, Filter};
 use super::sam::threshold;
 use crate::error::{Error, Result};
@@ -112,10 +112,11 @@ impl GenericModel {
         graph: &Path,
         spec: GenericSpec,
         device: Device,
+        trt: &TrtOptions,
         intra_threads: usize,
     ) -> Result<GenericModel> {
         spec.validate(name)?;
-        let session = open_session(graph, device, intra_threads).map_err(ort_err)?;
+        let session = open_session_with(graph, device, trt, intra_threads).map_err(ort_err)?;
         let label = graph.display().to_string();
         let ins = inputs(&session);
         let outs = outputs(&session);

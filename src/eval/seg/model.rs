@@ -21,7 +21,9 @@ use ort::value::TensorRef;
 use serde::Deserialize;
 
 use super::generic::{GenericModel, GenericSpec};
-use super::ort::{check_ports, inputs, open_session, outputs, Device, Expect, OrtError};
+use super::ort::{
+    check_ports, inputs, open_session_with, outputs, Device, Expect, OrtError, TrtOptions,
+};
 use super::sam::{BoxPrompt, Preset, PromptInputs};
 use crate::error::{Error, Result};
 use crate::image::{Image, Mask};
@@ -42,6 +44,9 @@ pub struct ModelSpec {
     pub graph: Option<PathBuf>,
     #[serde(default)]
     pub generic: Option<GenericSpec>,
+    /// TensorRT provider settings (`[tensorrt]`; used with device tensorrt only).
+    #[serde(default)]
+    pub tensorrt: TrtOptions,
 }
 
 fn default_strategy() -> String {
@@ -61,6 +66,7 @@ impl ModelSpec {
             g.validate(&format!("{} ({})", spec.name, path.display()))?;
         }
         let dir = path.parent().unwrap_or(Path::new("."));
+        spec.tensorrt = std::mem::take(&mut spec.tensorrt).resolved(dir);
         for p in [&mut spec.encoder, &mut spec.decoder, &mut spec.graph]
             .into_iter()
             .flatten()
@@ -113,6 +119,7 @@ impl Model {
                 graph,
                 g,
                 device,
+                &spec.tensorrt,
                 intra_threads,
             )?)));
         }
@@ -132,6 +139,7 @@ impl Model {
             enc,
             dec,
             device,
+            &spec.tensorrt,
             intra_threads,
         )?)))
     }
@@ -155,10 +163,11 @@ impl SamModel {
         encoder: &Path,
         decoder: &Path,
         device: Device,
+        trt: &TrtOptions,
         intra_threads: usize,
     ) -> Result<SamModel> {
-        let enc = open_session(encoder, device, intra_threads).map_err(ort_err)?;
-        let dec = open_session(decoder, device, intra_threads).map_err(ort_err)?;
+        let enc = open_session_with(encoder, device, trt, intra_threads).map_err(ort_err)?;
+        let dec = open_session_with(decoder, device, trt, intra_threads).map_err(ort_err)?;
         let s = preset.input_size() as i64;
         let pname = preset.name();
         let enc_label = encoder.display().to_string();

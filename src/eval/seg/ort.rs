@@ -193,10 +193,52 @@ pub fn environment() -> Result<&'static ort::environment::Environment, OrtError>
     }
 }
 
+/// TensorRT provider settings of one model: `[tensorrt]` in its MODEL.toml, or `tensorrt = {..}`
+/// on its `[[models]]` entry of a run config (which wins). Used only with `device = "tensorrt"`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrtOptions {
+    /// Folder of the serialised TensorRT engines, reused across runs (an engine is rebuilt only
+    /// when the graph, the GPU or these options change; building SAM's encoder takes minutes).
+    /// Relative to the file that sets it; default: `trt_cache` next to that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_cache: Option<PathBuf>,
+    /// Build FP16 engines (TensorRT may run layers in half precision: faster, and the masks can
+    /// differ from FP32 near the threshold).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fp16: bool,
+}
+
+impl TrtOptions {
+    /// Resolve a relative `engine_cache` against `base`, defaulting to `base/trt_cache`.
+    pub fn resolved(mut self, base: &Path) -> TrtOptions {
+        let dir = self
+            .engine_cache
+            .take()
+            .unwrap_or_else(|| "trt_cache".into());
+        self.engine_cache = Some(if dir.is_relative() {
+            base.join(dir)
+        } else {
+            dir
+        });
+        self
+    }
+}
+
 /// Open a model on `device`. `intra_threads` = 0 leaves ORT's default.
 pub fn open_session(
     path: &Path,
     device: Device,
+    intra_threads: usize,
+) -> Result<Session, OrtError> {
+    open_session_with(path, device, &TrtOptions::default(), intra_threads)
+}
+
+/// [`open_session`] with the model's TensorRT settings (for `Device::TensorRt`).
+pub fn open_session_with(
+    path: &Path,
+    device: Device,
+    trt: &TrtOptions,
     intra_threads: usize,
 ) -> Result<Session, OrtError> {
     let env = environment()?;
@@ -216,13 +258,30 @@ pub fn open_session(
             .with_intra_threads(intra_threads)
             .map_err(|e| model_err(&ort::Error::<()>::from(e)))?;
     }
-    b = register(b, device)?;
+    b = register(b, device, trt)?;
     b.commit_from_file(path).map_err(|e| model_err(&e))
+}
+
+/// The TensorRT provider of device `id` with `trt`'s settings (engine cache always on: without
+/// it every session would rebuild its engines).
+fn tensorrt_provider(id: i32, trt: &TrtOptions) -> ort::ep::TensorRT {
+    let cache = trt
+        .engine_cache
+        .as_deref()
+        .unwrap_or(Path::new("trt_cache"))
+        .display()
+        .to_string();
+    ort::ep::TensorRT::default()
+        .with_device_id(id)
+        .with_engine_cache(true)
+        .with_engine_cache_path(cache)
+        .with_fp16(trt.fp16)
 }
 
 fn register(
     b: ort::session::builder::SessionBuilder,
     device: Device,
+    trt: &TrtOptions,
 ) -> Result<ort::session::builder::SessionBuilder, OrtError> {
     use ort::ep;
     let prov_err = |name: &str, e: &dyn std::fmt::Display| OrtError::Provider {
@@ -242,12 +301,7 @@ fn register(
         Device::TensorRt(id) => {
             // TensorRT first, CUDA for the nodes TensorRT does not take; both must register.
             let eps = [
-                ep::TensorRT::default()
-                    .with_device_id(id)
-                    .with_engine_cache(true)
-                    .with_engine_cache_path("trt_cache")
-                    .build()
-                    .error_on_failure(),
+                tensorrt_provider(id, trt).build().error_on_failure(),
                 ep::CUDA::default()
                     .with_device_id(id)
                     .build()
@@ -406,6 +460,72 @@ pub fn check_ports(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tensorrt_settings_reach_the_provider() {
+        let trt = TrtOptions {
+            engine_cache: Some("/cache/engines".into()),
+            fp16: true,
+        };
+        let p = format!("{:?}", tensorrt_provider(2, &trt));
+        for kv in [
+            "\"trt_fp16_enable\": \"true\"",
+            "\"trt_engine_cache_enable\": \"true\"",
+            "\"trt_engine_cache_path\": \"/cache/engines\"",
+            "\"device_id\": \"2\"",
+        ] {
+            assert!(p.contains(kv), "{kv} in {p}");
+        }
+        let p = format!("{:?}", tensorrt_provider(0, &TrtOptions::default()));
+        assert!(p.contains("\"trt_fp16_enable\": \"false\""), "{p}");
+    }
+
+    #[test]
+    fn tensorrt_settings_are_read_and_resolved_against_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = dir.path().join("medsam.toml");
+        std::fs::write(
+            &toml,
+            "name = \"m\"\npreset = \"medsam\"\n[tensorrt]\nfp16 = true\nengine_cache = \"engines\"\n",
+        )
+        .unwrap();
+        let spec = crate::eval::seg::ModelSpec::from_toml(&toml).unwrap();
+        assert!(spec.tensorrt.fp16);
+        assert_eq!(spec.tensorrt.engine_cache, Some(dir.path().join("engines")));
+        // default: trt_cache next to the file; absolute paths stay
+        std::fs::write(&toml, "name = \"m\"\npreset = \"medsam\"\n").unwrap();
+        let spec = crate::eval::seg::ModelSpec::from_toml(&toml).unwrap();
+        assert!(!spec.tensorrt.fp16);
+        assert_eq!(
+            spec.tensorrt.engine_cache,
+            Some(dir.path().join("trt_cache"))
+        );
+        let abs = TrtOptions {
+            engine_cache: Some("/abs".into()),
+            fp16: false,
+        };
+        assert_eq!(abs.resolved(dir.path()).engine_cache, Some("/abs".into()));
+        // a run config's model entry: relative to the config's folder, and it wins (run/eval.rs)
+        let c = crate::run::config::Config::from_toml(
+            "name = \"r\"\ndatasets = []\n[[models]]\nname = \"m\"\ntensorrt = { fp16 = true }\n",
+            dir.path(),
+            "bench.toml",
+        )
+        .unwrap();
+        let t = c.models[0].tensorrt.clone().unwrap();
+        assert!(t.fp16);
+        assert_eq!(t.engine_cache, Some(dir.path().join("trt_cache")));
+        // a misspelt key is an error, not a silently ignored setting
+        std::fs::write(
+            &toml,
+            "name = \"m\"\npreset = \"medsam\"\n[tensorrt]\nfp61 = true\n",
+        )
+        .unwrap();
+        let e = crate::eval::seg::ModelSpec::from_toml(&toml)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fp61"), "{e}");
+    }
 
     #[test]
     fn device_names_round_trip() {
