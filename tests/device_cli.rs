@@ -74,9 +74,11 @@ fn device_option_selects_or_explains() {
     assert!(!bad.status.success());
 }
 
-/// `run` resolves the config's `device` before any work (src/run/device.rs): `cuda` where the
-/// CUDA engine cannot be had fails with exit 1 and one message naming the fix, writing nothing;
-/// `auto` falls back to the CPU and says so. With a GPU both must succeed instead.
+/// `run` resolves the config's `device` before any work (src/run/device.rs). In a `cuda` build
+/// where the CUDA engine cannot be had, `cuda` fails with exit 1 and one message naming the fix,
+/// writing nothing; a build without the feature perturbs on the CPU and says so (its models keep
+/// ONNX Runtime's CUDA provider); `auto` falls back to the CPU and says so. With a GPU both
+/// succeed. (Dry runs: the resolution comes first either way.)
 #[test]
 fn run_device_fails_before_any_work_or_falls_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,33 +90,35 @@ fn run_device_fails_before_any_work_or_falls_back() {
         let path = dir.path().join(format!("{device}.toml"));
         std::fs::write(&path, toml::to_string_pretty(&config).unwrap()).unwrap();
         let out = dir.path().join(format!("out-{device}"));
-        let mut cmd = bin();
-        cmd.arg("run").arg(&path).arg("--out").arg(&out);
-        if device == "auto" {
-            cmd.arg("--dry-run");
-        }
-        let r = cmd.output().unwrap();
+        let r = bin()
+            .arg("run")
+            .arg(&path)
+            .arg("--out")
+            .arg(&out)
+            .arg("--dry-run")
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&r.stderr);
-        match (device, cuda_available()) {
-            ("cuda", Err(_)) => {
+        match (device, cfg!(feature = "cuda"), cuda_available()) {
+            (_, _, Ok(())) => assert!(r.status.success(), "{device} with a GPU: {err}"),
+            ("cuda", true, Err(_)) => {
                 assert_eq!(r.status.code(), Some(1), "{err}");
                 assert!(
-                    err.contains("device = \"cuda\"") && err.contains("set device = \"cpu\""),
+                    err.contains("device cuda") && err.contains("`--device cpu`"),
                     "{err}"
                 );
-                assert_eq!(
-                    err.matches("device = \"cuda\"").count(),
-                    1,
-                    "one message: {err}"
-                );
-                assert!(!out.join("records.jsonl").exists() && !out.join("run.json").exists());
+                assert_eq!(err.matches("device cuda").count(), 1, "one message: {err}");
+                assert!(!out.exists(), "nothing written: {err}");
             }
-            ("auto", Err(_)) => {
+            ("cuda", false, Err(_)) => {
+                assert!(r.status.success(), "{err}");
+                assert!(err.contains("without the `cuda` feature"), "{err}");
+            }
+            ("auto", _, Err(_)) => {
                 assert!(r.status.success(), "{err}");
                 assert!(err.contains("device auto: no CUDA engine"), "{err}");
                 assert!(err.contains("on the CPU"), "{err}");
             }
-            (_, Ok(())) => assert!(r.status.success(), "{device} with a GPU: {err}"),
             _ => unreachable!(),
         }
     }

@@ -137,8 +137,13 @@ pub fn reach_markdown(json: &str, notes_json: &str) -> String {
          output quantised to the image's bit depth) for each medical perturbation on each real image \
          of its modality, and in brackets the lowest SSIM of a 41-point sweep over the strength \
          range. Images: assets/real/ (tools/gen_real_images.py, from files inside the pydicom \
-         3.0.2, pydicom-data 1.0.0, nibabel 5.4.2 and scikit-image 0.26 wheels; provenance and licences in \
-         assets/real/README.md). Measured by `cargo run --release --example reach` into \
+         3.0.2, pydicom-data 1.0.0, nibabel 5.4.2, scikit-image 0.26, dermapred 0.0.3 and \
+         endocal 18.2.13 wheels; provenance and licences in assets/real/README.md). Three are \
+         stand-ins, not the modality itself, because no OCT B-scan, dermoscopic image or \
+         endoscopic view of tissue ships in any package found on PyPI, npm or Debian: \
+         oct_fundus_retina.png (a fundus photograph), derm_skin_closeup.png (a clinical close-up \
+         of skin, not dermoscopic) and endo_scope_target.png (a real endoscope's view of a \
+         calibration target, not tissue). Measured by `cargo run --release --example reach` into \
          assets/real/reach.json. `-`: no band in reach. One draw per image (seed 0): the random \
          fields and motions of another draw move these numbers, measured by up to about 0.13 \
          (the real-image galleries use another draw: there mri_bias_field reaches 0.543, L5, on \
@@ -203,7 +208,7 @@ pub fn reach_markdown(json: &str, notes_json: &str) -> String {
         }
         s.push('\n');
     }
-    if let Some(missing) = v["missing"].as_object() {
+    if let Some(missing) = v["missing"].as_object().filter(|m| !m.is_empty()) {
         s.push_str("No real image of these modalities ships in those wheels, so their reach on real images is not measured (only on the phantoms):\n\n");
         for (m, why) in missing {
             let _ = writeln!(s, "- {m}: {}", why.as_str().unwrap_or(""));

@@ -91,11 +91,18 @@ pub fn run_config(
     quiet: bool,
 ) -> anyhow::Result<i32> {
     // the engine and provider first: a device that cannot be had stops here, before any work
-    let device = medfm_robust::run::device::resolve(&config.device)?;
-    if let (Some(note), false) = (&device.note, quiet) {
+    // (a misspelt one is reported by the validation, with every other problem of the config)
+    let device = match medfm_robust::run::config::check_device(&config.device) {
+        Ok(()) => Some(medfm_robust::run::device::resolve(&config.device)?),
+        Err(_) => None,
+    };
+    if let (Some(note), false) = (device.as_ref().and_then(|d| d.note.as_ref()), quiet) {
         eprintln!("{note}");
     }
-    let (plan, mut evaluators) = exec::validate_for(config, out, &device.provider)?;
+    let provider = device
+        .as_ref()
+        .map_or(config.device.as_str(), |d| d.provider.as_str());
+    let (plan, mut evaluators) = exec::validate_for(config, out, provider)?;
     if dry_run {
         print!("{}", exec::dry_run(&plan, &mut evaluators, out, shard, 1)?);
         return Ok(exit::OK);
@@ -115,7 +122,8 @@ pub fn run_config(
         strength_cache: None,
     };
     let t0 = std::time::Instant::now();
-    let s = exec::execute_on(&plan, &mut evaluators, &opts, &device.engine, &cb)?;
+    let engine = device.map_or(medfm_robust::backend::Engine::Cpu, |d| d.engine);
+    let s = exec::execute_on(&plan, &mut evaluators, &opts, &engine, &cb)?;
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
     if !quiet {
