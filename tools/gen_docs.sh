@@ -17,10 +17,10 @@ mkdir -p docs/gallery
 for m in ct mri us pathology endoscopy oct xray dermoscopy; do
   $bin --quiet gallery --modality "$m" --size 128 --tile 72 --out "docs/gallery/$m.png"
 done
-# one sheet per modality with a real image (none ships for endoscopy, dermoscopy:
+# one sheet per modality on a real image (oct, dermoscopy, endoscopy: stand-ins,
 # assets/real/README.md)
 mkdir -p docs/gallery/real
-for pair in ct:ct_head mri:mri_abdomen us:us_jpeg2k pathology:path_ihc oct:oct_fundus_retina xray:xray_chest_cr; do
+for pair in ct:ct_head mri:mri_abdomen us:us_jpeg2k pathology:path_ihc oct:oct_fundus_retina xray:xray_chest_cr dermoscopy:derm_skin_closeup endoscopy:endo_scope_target; do
   m=${pair%%:*}
   $bin --quiet gallery --modality "$m" --image "assets/real/${pair#*:}.png" --tile 72 --out "docs/gallery/real/$m.png"
 done

@@ -14,13 +14,26 @@ Pinned versions (also in tools/requirements-fixtures.txt):
     numpy==2.4.6
     pillow==13.0.0
 
+Two more images are read straight out of wheels that are downloaded, not installed (their
+dependencies, torch and PyQt6 for dermapred, are not needed), checked by sha256:
+    dermapred==0.0.3 (Apache-2.0): dermapred/examples/example_image.jpg, a clinical close-up
+        photograph of skin with small naevi and hairs (NOT a dermoscopic image)
+    endocal==18.2.13 (BSD-3-Clause, UCL GIFT-Surg): endocal/data/sample_001/frame_001.jpg, a real
+        endoscope frame (circular field of view, vignetting, sensor grain) of a calibration
+        target (NOT tissue)
+    pip download --no-deps dermapred==0.0.3 endocal==18.2.13 -d .local/fixture-wheels
+
 Run from the repository root with the fixtures venv: python tools/gen_real_images.py
 Deterministic: the same wheels give byte-identical PNGs (no randomness, fixed crops, box
 downsampling by integer factors, round-half-even quantisation by numpy).
-Modalities with no image in those wheels (endoscopy, dermoscopy; and no OCT B-scan: the fundus
-photograph stands in for the `oct` modality, whose alias is `fundus`) are listed as missing in
-the manifest, so the reach table says so instead of pretending.
+No OCT B-scan, dermoscopic image or endoscopic view of tissue ships in any wheel found (PyPI,
+npm and Debian were searched, assets/real/README.md): the fundus photograph stands in for the
+`oct` modality (alias `fundus`), the skin close-up for dermoscopy, the endoscope frame of a target
+for endoscopy; the manifest and the reach table say which stand-in each is.
 """
+import hashlib
+import io
+import zipfile
 import importlib.metadata
 import json
 import os
@@ -36,15 +49,33 @@ from skimage import data as skdata
 EXPECTED = {"pydicom": "3.0.2", "pydicom-data": "1.0.0", "nibabel": "5.4.2", "skimage": "0.26.0",
             "numpy": "2.4.6"}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "real")
-MISSING = {
-    "endoscopy": "no endoscopy frame ships in the pydicom 3.0.2, pydicom-data 1.0.0, nibabel 5.4.2 "
-                 "or scikit-image 0.26 wheels",
-    "dermoscopy": "no dermoscopy or skin photograph ships in the pydicom 3.0.2, pydicom-data "
-                  "1.0.0, nibabel 5.4.2 or scikit-image 0.26 wheels (skimage.data.skin is "
-                  "fetched from the network at run time, not bundled; pydicom-data's colour files "
-                  "are ultrasound, the palette face picture OT-PAL-8-face.dcm and synthetic test "
-                  "patterns)",
-}
+MISSING = {}
+WHEELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".local", "fixture-wheels")
+# (wheel, sha256 of the wheel, member, sha256 of the member)
+DERMAPRED = ("dermapred-0.0.3-py3-none-any.whl",
+             "104a7f2d8c3f4936ad924ce5b3b9550e08501d0c8c38767100a155f0c233cd87",
+             "dermapred/examples/example_image.jpg",
+             "f6a85b92051ba202721b9464e3efbd1d442f918fd88d113a019575c85cbbad9c")
+ENDOCAL = ("endocal-18.2.13-py2.py3-none-any.whl",
+           "5dacf1bc3340f5295e74dc01b57fb5d79cce15f6d77e8d3b119f1255eef97482",
+           "endocal/data/sample_001/frame_001.jpg",
+           "f65da9a786969680ce1ab6c7927229a6d4ba89b93988e94e69f8f40cd2978d06")
+
+
+def from_wheel(pin):
+    """The RGB pixels of a JPEG inside a downloaded wheel, both checked by sha256."""
+    wheel, wheel_sha, member, member_sha = pin
+    path = os.path.join(WHEELS, wheel)
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path} missing: pip download --no-deps dermapred==0.0.3 "
+                         f"endocal==18.2.13 -d .local/fixture-wheels")
+    with open(path, "rb") as f:
+        if hashlib.sha256(f.read()).hexdigest() != wheel_sha:
+            raise SystemExit(f"{wheel}: sha256 differs from the pinned one")
+    data = zipfile.ZipFile(path).read(member)
+    if hashlib.sha256(data).hexdigest() != member_sha:
+        raise SystemExit(f"{wheel}:{member}: sha256 differs from the pinned one")
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def check_versions():
@@ -202,6 +233,24 @@ def main():
     add("mri_shoulder.png", "mri", "pydicom-data 1.0.0 data_store/data/MR2_UNCR.dcm",
         "shoulder MR; raw * slope + intercept; stored window C 1000 W 2000; 4 x 4 box mean to "
         "256 x 256; 16-bit", pdd_lic)
+    # Dermoscopy stand-in: a clinical close-up of skin (dermapred's example), 1528 x 1360 RGB
+    # JPEG, 4 x 4 box mean to 382 x 340. Not dermoscopic: no contact plate, gel or polarised
+    # light, so glare, vignetting and hair are here on plain skin.
+    a = from_wheel(DERMAPRED).astype(np.float64) / 255.0
+    write8("derm_skin_closeup.png", box_down(a, 4))
+    add("derm_skin_closeup.png", "dermoscopy", "dermapred 0.0.3 wheel dermapred/examples/example_image.jpg",
+        "clinical close-up photograph of skin with naevi and hairs (NOT dermoscopic: no dermoscopic "
+        "image ships in any wheel found); 1528 x 1360 RGB JPEG, 4 x 4 box mean to 382 x 340; 8-bit",
+        "dermapred 0.0.3, Apache-2.0 (the wheel's LICENSE; no separate note on the photograph)")
+    # Endoscopy stand-in: a real endoscope frame of a dot-grid calibration target (endocal),
+    # 768 x 710 RGB JPEG, 2 x 2 box mean to 384 x 355.
+    a = from_wheel(ENDOCAL).astype(np.float64) / 255.0
+    write8("endo_scope_target.png", box_down(a, 2))
+    add("endo_scope_target.png", "endoscopy", "endocal 18.2.13 wheel endocal/data/sample_001/frame_001.jpg",
+        "real endoscope frame (circular field of view, vignetting, grain) of a calibration target, "
+        "NOT tissue (no endoscopic view of tissue ships in any wheel found); 768 x 710 RGB JPEG, "
+        "2 x 2 box mean to 384 x 355; 8-bit",
+        "endocal 18.2.13 (UCL GIFT-Surg), BSD-3-Clause (the wheel's metadata; no separate note on the data)")
     manifest = {"images": entries, "missing": MISSING}
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
