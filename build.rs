@@ -169,9 +169,10 @@ fn build_cuda_kernels(manifest: &Path, out: &Path) {
         }
         let _ = writeln!(
             gen,
-            "    KernelModule {{ name: {stem:?}, fatbin: include_bytes!({:?}), ptxas_log: include_str!({:?}) }},",
+            "    KernelModule {{ name: {stem:?}, fatbin: include_bytes!({:?}), ptxas_log: include_str!({:?}), source: include_str!({:?}) }},",
             fatbin.display().to_string(),
-            log_path.display().to_string()
+            log_path.display().to_string(),
+            kernels_dir.join(format!("{stem}.cu")).display().to_string()
         );
     }
     gen.push_str("];\n");

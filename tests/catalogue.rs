@@ -123,31 +123,51 @@ fn selection_by_modality() {
     assert!(perturb::select("no_such_thing", None).is_err());
 }
 
-/// The `__global__` functions of kernels/`module`.cu, read from the source (no GPU, no nvcc).
+/// The `__global__` functions of kernels/`module`.cu, read from the source (no GPU, no nvcc) by
+/// the parser every launch is checked with (src/backend/kernel_sig.rs).
 fn kernels_of(module: &str) -> Vec<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("kernels")
         .join(format!("{module}.cu"));
     let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    src.split("__global__")
-        .skip(1)
-        .map(|rest| {
-            // `void [__launch_bounds__(...)] name(`
-            let rest = rest
-                .trim_start()
-                .strip_prefix("void")
-                .unwrap_or(rest)
-                .trim_start();
-            let rest = match rest.strip_prefix("__launch_bounds__") {
-                Some(r) => &r[r.find(')').map_or(0, |i| i + 1)..],
-                None => rest,
-            };
-            rest.trim_start()
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect()
-        })
+    medfm_robust::backend::kernel_sig::kernels(&src)
+        .into_iter()
+        .map(|(name, _)| name)
         .collect()
+}
+
+/// Every kernel of kernels/*.cu parses into parameters of C types the launch layer can pass
+/// (src/backend/cuda/launch.rs), so every kernel's launches are checked against its signature.
+#[test]
+fn every_kernel_signature_parses_into_launchable_types() {
+    use medfm_robust::backend::kernel_sig::{kernels, KNOWN_TYPES};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels");
+    let mut count = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "cu") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let found = kernels(&src);
+        assert_eq!(
+            found.len(),
+            src.matches("__global__").count(),
+            "{}: every __global__ parsed",
+            path.display()
+        );
+        for (name, params) in found {
+            assert!(!params.is_empty(), "{name}: no parameters parsed");
+            for p in &params {
+                assert!(
+                    KNOWN_TYPES.contains(&p.ty.as_str()),
+                    "{name}: parameter type `{p}` has no Rust counterpart in launch.rs"
+                );
+            }
+            count += 1;
+        }
+    }
+    assert!(count >= 44, "{count} kernels");
 }
 
 /// The value of `#define name value` in kernels/*.cuh.

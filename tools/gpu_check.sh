@@ -7,7 +7,10 @@
 #                              # .local/gpu-check/bin.tar.xz (git-ignored; carry .local/gpu-check)
 #   tools/gpu_check.sh run     # on the GPU machine, from the repository root: GPU tests,
 #                              # compute-sanitizer (memcheck + racecheck) on the parity tests, GPU
-#                              # benchmarks, tools/compare_torch.py; prints a short table last.
+#                              # benchmarks, tools/compare_torch.py, the demo (its benchmark is a
+#                              # `run` with the config's device) on cuda and on the CPU; prints a
+#                              # short table last. Carry .local/gpu-check and .local/onnxruntime
+#                              # (the demo's ONNX segmentation needs the library).
 #                              # Every step runs under a share of one 450 s budget, so a run
 #                              # always ends within 8 min.
 #   tools/gpu_check.sh         # both, on a machine that has a GPU and the toolchain
@@ -56,6 +59,10 @@ build() {
         chmod +x "$out/sanitizer/bin/compute-sanitizer"  # zip extraction drops the mode bits
         rm -rf "$tmp"
     fi
+    # the CLI with the CUDA engine, for the demo runs (release: the demo's images/s are figures)
+    cargo build --release --features cuda --bin medfm-robust 2>&1 | tail -n 2
+    cp target/release/medfm-robust "$out/bin/medfm-robust"
+    strip "$out/bin/medfm-robust" 2>/dev/null || true
     ls -la "$out/bin"
     # The test binaries embed the same fatbins: xz packs ~55 MB into ~6 MB, which keeps the
     # carried folder well inside the device tool's 64 MiB working-tree limit.
@@ -126,6 +133,16 @@ run() {
         rows+=("$(printf '%-28s %-14s %5ss' sanitizer "FAIL(not found)" 0)"); ok=1
     fi
     step gpu_bench 90 "$out/bin/gpu_bench" --include-ignored --nocapture --test-threads=1 || ok=1
+    # The demo, whose benchmark is `run` of the demo config with `device` = --device: on the GPU,
+    # then on the CPU, each into a fresh folder (its last lines give the seconds of each part).
+    if [ -x "$out/bin/medfm-robust" ]; then
+        [ -f .local/onnxruntime/libonnxruntime.so.1.31.1 ] && export ORT_DYLIB_PATH="$root/.local/onnxruntime/libonnxruntime.so.1.31.1"
+        rm -rf "$out/demo-cuda" "$out/demo-cpu"
+        step demo_cuda 60 "$out/bin/medfm-robust" demo --device cuda --out "$out/demo-cuda" || ok=1
+        step demo_cpu 60 "$out/bin/medfm-robust" demo --device cpu --out "$out/demo-cpu" || ok=1
+    else
+        rows+=("$(printf '%-28s %-14s %5ss' demo "FAIL(no binary)" 0)"); ok=1
+    fi
     if python3 -c "import torch, torchmetrics" 2>/dev/null; then
         step compare_torch 90 python3 tools/compare_torch.py || ok=1
     else

@@ -9,6 +9,7 @@
 //! The CPU is the oracle: every CUDA kernel has a CPU twin it must match within the tolerances of
 //! spec/gpu.md (tests/cuda_parity.rs on a GPU, tests/cuda_host_math.rs without one).
 
+pub mod kernel_sig;
 pub mod motion_pack;
 pub mod object_prep;
 pub mod packing;

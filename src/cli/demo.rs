@@ -122,7 +122,7 @@ pub fn run(a: DemoArgs, g: Global) -> anyhow::Result<i32> {
         };
 
     // The full benchmark (run -> records -> Eq. 3 report) on the built-in config; resumable.
-    let bench_code = super::run::run_demo_benchmark(&out.join("benchmark"), g.quiet)?;
+    let bench_code = super::run::run_demo_benchmark(&out.join("benchmark"), &a.device.0, g.quiet)?;
     let code = code.max(bench_code).max(seg_code);
     println!(
         "demo: {} phantoms x their perturbations x 5 levels in {secs:.1} s; {} of {} levels in band",

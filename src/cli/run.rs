@@ -228,8 +228,9 @@ pub fn report(a: ReportArgs, _g: Global) -> anyhow::Result<i32> {
 /// The demo benchmark end to end into `out`: phantoms as datasets for all four tasks, the
 /// built-in demo VLM served on 127.0.0.1 for VQA, captioning and grounding, the built-in config
 /// (also written as OUT/bench.toml), the run (resumes when `out` holds an earlier demo run), and
-/// the report in OUT/report. Returns the exit code.
-pub fn run_demo_benchmark(out: &Path, quiet: bool) -> anyhow::Result<i32> {
+/// the report in OUT/report, with the config's `device` set to `device` (so `demo --device cuda`
+/// runs the benchmark's strength search on the GPU). Returns the exit code.
+pub fn run_demo_benchmark(out: &Path, device: &str, quiet: bool) -> anyhow::Result<i32> {
     std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
     let out = &out
         .canonicalize()
@@ -239,7 +240,8 @@ pub fn run_demo_benchmark(out: &Path, quiet: bool) -> anyhow::Result<i32> {
     let server = medfm_robust::eval::vlm::demo_server::DemoServer::start()?;
     let toml_path = data.join("demo_vlm.toml");
     io::write_atomic(&toml_path, server.model_toml().as_bytes())?;
-    let config = demo::config(&data, Some(&toml_path))?;
+    let mut config = demo::config(&data, Some(&toml_path))?;
+    config.device = device.to_string();
     let toml = toml::to_string_pretty(&config).context("demo config as TOML")?;
     io::write_atomic(&out.join("bench.toml"), toml.as_bytes())?;
     if !quiet {

@@ -9,7 +9,7 @@ use super::{batch, err, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::common::filter::gaussian_kernel;
 use crate::perturb::device::Family;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 use std::sync::Mutex;
 
 /// Threads per block (kernels/blur.cu `BLUR_THREADS`, `BLUR_TAP_THREADS`).
@@ -137,7 +137,7 @@ impl BlurKernel {
             block_dim: (TAP_THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(strength)
             .arg(&mut *taps)
             .arg(&mut *radius)
@@ -147,7 +147,7 @@ impl BlurKernel {
         // uint32_t max_r, uint32_t n)`; strength and radius have >= n entries, taps n (2 max_r + 1)
         // (allocated in `new` for this batch) and thread i writes only its own 2 r_i + 1 <=
         // 2 max_r + 1 taps; threads past n return.
-        unsafe { l.launch(cfg) }.map_err(err("blur_taps launch"))?;
+        unsafe { l.launch(cfg) }?;
 
         let blocks_x = u32::try_from(input.max_plane().div_ceil(THREADS as usize))
             .map_err(|_| BackendError::cuda(id, "image too large for one launch"))?;
@@ -157,7 +157,7 @@ impl BlurKernel {
             shared_mem_bytes: 0,
         };
         let rows = engine.function(Family::GaussianBlur.module(), "blur_rows")?;
-        let mut l = s.launch_builder(&rows);
+        let mut l = rows.builder(s);
         l.arg(&input.data)
             .arg(&mut *tmp)
             .arg(&input.d_descs)
@@ -170,10 +170,10 @@ impl BlurKernel {
         // samples (checked), so in/tmp share the layout `descs`; image i reads taps[off[i] ..=
         // off[i] + 2 radius[i]] with radius[i] <= max_r, inside `taps`; same stream, so the tap
         // launch above is complete; grid.y = n, grid.x * 256 >= every plane, threads past it return.
-        unsafe { l.launch(cfg) }.map_err(err("blur_rows launch"))?;
+        unsafe { l.launch(cfg) }?;
 
         let cols = engine.kernel("gaussian_blur", Family::GaussianBlur)?;
-        let mut l = s.launch_builder(&cols);
+        let mut l = cols.builder(s);
         l.arg(&*tmp)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -183,7 +183,7 @@ impl BlurKernel {
             .arg(&n);
         // SAFETY: as above for `blur_cols(const float* tmp, float* out, ...)`; out has the
         // input's layout (checked totals).
-        unsafe { l.launch(cfg) }.map_err(err("blur_cols launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }

@@ -17,7 +17,7 @@ use crate::image::Image;
 use crate::perturb::ct::{cupping_field, metal_streak_field};
 use crate::perturb::device::Family;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// Threads per block (kernels/ct.cu `CT_THREADS`).
 const THREADS: u32 = 256;
@@ -148,7 +148,7 @@ impl CtKernel {
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.function(Family::Ct.module(), self.symbol)?;
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -166,7 +166,7 @@ impl CtKernel {
         // totals), strength/param/field_off have >= n entries (checked), every field has the
         // length its mode needs (checked in `new`); grid.y = n, grid.x * 256 >= every image's
         // samples, threads past them return.
-        unsafe { l.launch(cfg) }.map_err(err("ct launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }

@@ -19,7 +19,7 @@ use crate::perturb::dermoscopy::{glare_field, hair_list};
 use crate::perturb::device::Family;
 use crate::perturb::Ctx;
 use crate::Image;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Threads per block (kernels/dermoscopy.cu `DERM_THREADS`).
 const THREADS: u32 = 256;
@@ -64,7 +64,7 @@ pub fn launch(
     };
     let f = engine.function(Family::DermClosedForm.module(), kernel.symbol)?;
     let s = engine.stream();
-    let mut l = s.launch_builder(&f);
+    let mut l = f.builder(s);
     l.arg(&input.data)
         .arg(&mut out.data)
         .arg(&input.d_descs)
@@ -74,7 +74,7 @@ pub fn launch(
     // const MfrImageDesc* descs, const float* strength, uint32_t n_images); in/out share the
     // layout (checked totals), strength has >= n entries; grid.y = n, grid.x * 256 >= every plane
     // and threads past a plane return.
-    unsafe { l.launch(cfg) }.map_err(err("dermoscopy launch"))?;
+    unsafe { l.launch(cfg) }?;
     Ok(())
 }
 
@@ -199,7 +199,7 @@ impl DermPrepared {
         };
         let f = engine.function(Family::DermPrepared.module(), self.symbol)?;
         let s = engine.stream();
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         match &self.data {
             DermData::Glare(field) => {
                 if field.offsets.len() < input.len() {
@@ -221,7 +221,7 @@ impl DermPrepared {
                 // strength and field_off have >= n entries, image i's w*h glare plane starts at
                 // field_off[i] (built in `new` from the same descs); grid.y = n, grid.x * 256 >=
                 // every plane, threads past it return.
-                unsafe { l.launch(cfg) }.map_err(err("derm_light_reflection launch"))?;
+                unsafe { l.launch(cfg) }?;
             }
             DermData::Hairs {
                 records,
@@ -247,7 +247,7 @@ impl DermPrepared {
                 // (checked); PackedHairs wrote image i's records (8 words each, sprite boxes
                 // inside image i, alpha offsets + w*h within `alpha`) at hair_range[2i];
                 // grid.y = n, grid.x * 256 >= every plane, threads past it return.
-                unsafe { l.launch(cfg) }.map_err(err("derm_hair launch"))?;
+                unsafe { l.launch(cfg) }?;
             }
         }
         Ok(())

@@ -10,11 +10,11 @@
 //! (<= 2 ulp), so they match to 1e-5.
 
 use super::objects::DeviceObjects;
-use super::{batch, err, member, CudaEngine, DeviceBatch};
+use super::{batch, member, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::device::Family;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// A batch's uploaded inputs for one endoscopy perturbation.
 pub struct EndoPrepared {
@@ -72,7 +72,7 @@ impl EndoPrepared {
             member(o.id, Family::Endoscopy)?.1.symbol,
         )?;
         let s = engine.stream();
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -86,7 +86,7 @@ impl EndoPrepared {
                 // from zeros_like), strength has >= n entries, field_off n entries and every field
                 // w * h values (fields::check in DeviceObjects::new); grid.y = n, grid.x * 256 >=
                 // every plane, threads past a plane return, each thread writes only its pixel.
-                unsafe { l.launch(cfg) }.map_err(err("endo_overexposure launch"))?;
+                unsafe { l.launch(cfg) }?;
             }
             "endo_specular" => {
                 l.arg(&o.floats).arg(&n);
@@ -94,7 +94,7 @@ impl EndoPrepared {
                 // descs, const float* strength, const float* spots, uint32_t n_images)`. in/out
                 // share the layout, strength has >= n entries, spots n * 48 * 6 floats (checked by
                 // DeviceObjects::check); grid as above.
-                unsafe { l.launch(cfg) }.map_err(err("endo_specular launch"))?;
+                unsafe { l.launch(cfg) }?;
             }
             "endo_blood" => {
                 l.arg(&o.boxes)
@@ -108,7 +108,7 @@ impl EndoPrepared {
                 // entries, offsets n * 24, log_t n * 4 (checked); every box lies inside its image
                 // and its one layer inside `data` (ObjectPrep's SpriteTable::push checks), so
                 // the kernel's reads stay in bounds; grid as above.
-                unsafe { l.launch(cfg) }.map_err(err("endo_blood launch"))?;
+                unsafe { l.launch(cfg) }?;
             }
             _ => {
                 l.arg(&o.boxes).arg(&o.offsets).arg(&o.data).arg(&n);
@@ -117,7 +117,7 @@ impl EndoPrepared {
                 // const float* data, uint32_t n_images)`. boxes has n * 64 * 4 entries, offsets
                 // n * 64 (checked); every box lies inside its image with 2 + channels layers inside
                 // `data` (SpriteTable::push checks); grid as above.
-                unsafe { l.launch(cfg) }.map_err(err("endo_bubbles launch"))?;
+                unsafe { l.launch(cfg) }?;
             }
         }
         Ok(())

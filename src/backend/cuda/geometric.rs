@@ -11,7 +11,7 @@ use crate::backend::BackendError;
 use crate::perturb::base::warp_draws;
 use crate::perturb::device::Family;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 use std::sync::Mutex;
 
 /// Threads per block (kernels/geometric.cu `GEO_THREADS`, `GEO_MAP_THREADS`).
@@ -127,7 +127,7 @@ impl WarpKernel {
             block_dim: (MAP_THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
-        let mut l = st.launch_builder(&f);
+        let mut l = f.builder(st);
         l.arg(strength)
             .arg(&self.params)
             .arg(&input.d_descs)
@@ -139,11 +139,11 @@ impl WarpKernel {
         // MfrImageDesc*, uint32_t kind, double* maps, uint32_t* identity, uint32_t n)`; strength,
         // descs and identity have >= n entries, params 2n and maps 6n (checked / allocated in
         // `new` for this batch); thread i writes only its own entries; threads past n return.
-        unsafe { l.launch(map_cfg) }.map_err(err("warp_maps launch"))?;
+        unsafe { l.launch(map_cfg) }?;
 
         let b = border(id);
         let f = engine.function(Family::Warp.module(), self.symbol)?;
-        let mut l = st.launch_builder(&f);
+        let mut l = f.builder(st);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -156,7 +156,7 @@ impl WarpKernel {
         // the maps above are written; in/out share the layout (checked totals), maps has 6 n
         // entries, identity n; grid.y = n, grid.x * 256 >= every image's samples, threads past
         // them return; taps read only inside the thread's own plane (in-range, reflected, or zero).
-        unsafe { l.launch(cfg) }.map_err(err("geometric launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }

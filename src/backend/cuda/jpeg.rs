@@ -11,10 +11,10 @@
 //! scratch buffer. Nothing depends on the strength on the host, so the on-GPU search calls
 //! [`launch`] with device strengths.
 
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::device::Family;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Threads per block (kernels/jpeg.cuh `MFR_JPEG_THREADS`): one per pixel of a tile.
 const THREADS: u32 = 256;
@@ -94,7 +94,7 @@ pub fn launch(
     };
     let f = engine.kernel("jpeg", Family::Jpeg)?;
     let s = engine.stream();
-    let mut l = s.launch_builder(&f);
+    let mut l = f.builder(s);
     l.arg(&input.data)
         .arg(&mut out.data)
         .arg(&input.d_descs)
@@ -106,7 +106,7 @@ pub fn launch(
     // and blocks past an image's tiles return before touching memory; 256 threads = one per tile
     // pixel as the kernel assumes (static shared memory only); each block reads its tile's
     // neighbourhood (indices clamped into the image) and writes only its own tile's pixels.
-    unsafe { l.launch(cfg) }.map_err(err("jpeg launch"))?;
+    unsafe { l.launch(cfg) }?;
     Ok(())
 }
 

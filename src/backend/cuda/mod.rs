@@ -1,10 +1,13 @@
 //! The CUDA engine: cudarc 0.19 (driver API, libcuda loaded at run time) over the fatbins that
 //! build.rs embeds (src/backend/cuda/modules.rs).
 //!
-//! Safety model: all `unsafe` of this engine lives in this module tree, in three kinds of places,
+//! Safety model: all `unsafe` of this engine lives in this module tree, in four kinds of places,
 //! each with a SAFETY note: (1) probing libcuda, (2) `DeviceRepr` impls for the `#[repr(C)]`
-//! parameter structs, (3) kernel launches, whose argument lists must match the kernel signatures
-//! in kernels/*.cu exactly (types, order, buffer lengths).
+//! parameter structs, (3) the zero-copy ORT tensor (ort_io.rs), (4) kernel launches, all through
+//! launch.rs: `Launch::launch` checks every argument list against the kernel's C parameter list
+//! (types, count, order, const-ness, from the embedded source) and returns a typed error on a
+//! mismatch; what each launch site still guarantees, in its SAFETY note, is buffer lengths and
+//! the grid the kernel's indexing assumes.
 
 pub mod batch;
 pub mod blur;
@@ -14,6 +17,7 @@ pub mod endoscopy;
 pub mod fields;
 pub mod geometric;
 pub mod jpeg;
+pub mod launch;
 pub mod modules;
 pub mod motion_blur;
 pub mod mri;
@@ -32,13 +36,12 @@ pub mod xray;
 use super::params::{ImageDesc, RngKey, SearchConfig, SearchState, SsimParams};
 use super::BackendError;
 use crate::perturb::device::{Family, Kernel};
-use cudarc::driver::{
-    CudaContext, CudaFunction, CudaModule, CudaStream, DeviceRepr, ValidAsZeroBits,
-};
+use cudarc::driver::{CudaContext, CudaModule, CudaStream, DeviceRepr, ValidAsZeroBits};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use batch::DeviceBatch;
+pub use launch::KernelFn;
 
 // SAFETY: these are #[repr(C)] plain-old-data structs of integers and floats with no padding
 // invariants and no pointers (layout pinned by tests in params.rs and tests/cuda_host_math.rs),
@@ -140,19 +143,20 @@ impl CudaEngine {
         &self.stream
     }
 
-    /// Kernel `function` of kernels/`module`.cu.
-    pub fn function(&self, module: &str, function: &str) -> Result<CudaFunction, BackendError> {
-        let m = self.modules.get(module).ok_or_else(|| {
+    /// Kernel `function` of kernels/`module`.cu, with its C parameter list (launch.rs).
+    pub fn function(&self, module: &str, function: &str) -> Result<KernelFn, BackendError> {
+        let (&name, m) = self.modules.get_key_value(module).ok_or_else(|| {
             BackendError::cuda("kernel lookup", format!("no module kernels/{module}.cu"))
         })?;
-        m.load_function(function).map_err(|e| {
+        let func = m.load_function(function).map_err(|e| {
             BackendError::cuda("kernel lookup", format!("{module}.cu::{function}: {e}"))
-        })
+        })?;
+        KernelFn::new(func, name, function)
     }
 
     /// The kernel that registered perturbation `id`'s entry names: its symbol in kernels/ of
     /// `family`'s module (an error when `id` is not launched by that family's wrapper).
-    pub fn kernel(&self, id: &str, family: Family) -> Result<CudaFunction, BackendError> {
+    pub fn kernel(&self, id: &str, family: Family) -> Result<KernelFn, BackendError> {
         let (_, k) = member(id, family)?;
         self.function(family.module(), k.symbol)
     }

@@ -10,6 +10,9 @@ pub struct KernelModule {
     pub fatbin: &'static [u8],
     /// nvcc -Xptxas -v output (registers, stack, spills per kernel and arch).
     pub ptxas_log: &'static str,
+    /// kernels/`name`.cu itself: the kernels' parameter lists every launch is checked against
+    /// (launch.rs).
+    pub source: &'static str,
 }
 
 include!(concat!(env!("OUT_DIR"), "/kernels.rs"));

@@ -12,7 +12,7 @@ use crate::perturb::base::{motion_blur_angle, motion_blur_cap};
 use crate::perturb::common::psf::line_psf_radius;
 use crate::perturb::device::Family;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 use std::sync::Mutex;
 
 /// Threads per block (kernels/motion_blur.cu `MB_THREADS`, `MB_TAP_THREADS`).
@@ -186,7 +186,7 @@ impl MotionBlurKernel {
             block_dim: (TAP_THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(strength)
             .arg(&self.sin_cos)
             .arg(&self.cap)
@@ -204,10 +204,10 @@ impl MotionBlurKernel {
         // sin_cos 2n; block i touches grid/dx/dy/wt only in [i stride, i stride + side_i^2) with
         // side_i^2 <= stride because the kernel caps the length at max_len and `new` sized stride
         // for min(max_len, cap_i) (side is monotone in the length); grid.x = n.
-        unsafe { l.launch(tap_cfg) }.map_err(err("motion_taps launch"))?;
+        unsafe { l.launch(tap_cfg) }?;
 
         let f = engine.kernel("motion_blur", Family::MotionBlur)?;
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -223,7 +223,7 @@ impl MotionBlurKernel {
         // layout (checked totals); start[i] + count[i] <= (i + 1) stride <= the tap arrays'
         // length; taps are reflected into the thread's own plane; grid.y = n, grid.x * 256 >=
         // every image's samples, threads past them return.
-        unsafe { l.launch(cfg) }.map_err(err("motion_blur launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }

@@ -7,10 +7,10 @@
 //! `clip(x - s G)`. mri_motion (an inverse DFT per strength) is in [`super::mri_motion`].
 
 use super::fields;
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::device::Family;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// Threads per block (kernels/mri.cu `MRI_THREADS`).
 const THREADS: u32 = 256;
@@ -78,7 +78,7 @@ impl BiasFieldKernel {
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.kernel("mri_bias_field", Family::MriBiasField)?;
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -91,7 +91,7 @@ impl BiasFieldKernel {
         // share the layout (checked totals), strength/field_off have >= n entries, every field
         // has w * h values (checked in `new`); grid.y = n, grid.x * 256 >= every image's samples,
         // threads past them return.
-        unsafe { l.launch(cfg) }.map_err(err("mri launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }
@@ -156,7 +156,7 @@ impl GhostingKernel {
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.kernel("mri_ghosting", Family::MriGhosting)?;
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -169,7 +169,7 @@ impl GhostingKernel {
         // share the layout (checked totals), strength/field_off have >= n entries, every field
         // has c * w * h values (checked in `new`) indexed by the sample's index in its image;
         // grid.y = n, grid.x * 256 >= every image's samples, threads past them return.
-        unsafe { l.launch(cfg) }.map_err(err("mri_ghosting launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }

@@ -22,7 +22,7 @@ use crate::image::Image;
 use crate::perturb::device::Family;
 use crate::perturb::mri::motion_plan;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 use std::sync::Mutex;
 
 const ID: &str = "mri_motion";
@@ -184,7 +184,7 @@ impl MotionKernel {
         };
         if self.warp_blocks > 0 {
             let f = engine.function(Family::MriMotion.module(), "mri_motion_warp")?;
-            let mut l = s.launch_builder(&f);
+            let mut l = f.builder(s);
             l.arg(&input.data)
                 .arg(&input.d_descs)
                 .arg(strength)
@@ -199,10 +199,10 @@ impl MotionKernel {
             // fill and the scratch size with PackedMotion from this batch's images (checked: same
             // n and total, same shapes); a thread writes only scratch[off_i + k] for k < m c h w
             // of its image, which PackedMotion reserved; strength has >= n entries; grid.y = n.
-            unsafe { l.launch(cfg(self.warp_blocks)) }.map_err(err("mri_motion warp launch"))?;
+            unsafe { l.launch(cfg(self.warp_blocks)) }?;
         }
         let f = engine.kernel(ID, Family::MriMotion)?;
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -217,7 +217,7 @@ impl MotionKernel {
         // share the layout (checked totals); each thread writes its own sample of its image and
         // reads kernels / scratch only inside its image's packed ranges (m h and m c h w values);
         // the grid covers the largest image's c h w samples.
-        unsafe { l.launch(cfg(self.mix_blocks)) }.map_err(err("mri_motion mix launch"))?;
+        unsafe { l.launch(cfg(self.mix_blocks)) }?;
         Ok(())
     }
 }

@@ -3,11 +3,11 @@
 //! launch perturbs a whole batch, image i at `strengths[i]`.
 
 use super::ssim::channel_means;
-use super::{batch, err, member, CudaEngine, DeviceBatch};
+use super::{batch, member, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use crate::perturb::device::Family;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Threads per block of the elementwise kernels (kernels/noise.cu `NOISE_THREADS`).
 const THREADS: u32 = 256;
@@ -82,7 +82,7 @@ impl NoiseKernel {
             shared_mem_bytes: 0,
         };
         let f = engine.function(Family::Noise.module(), self.symbol)?;
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -111,7 +111,7 @@ impl NoiseKernel {
         // in/out share the layout (checked totals), strength has >= n entries, means
         // n * max_channels (made from this batch in `new`); grid.y = n, grid.x * 256 >= every
         // plane, threads past a plane return.
-        unsafe { l.launch(cfg) }.map_err(err("noise launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }

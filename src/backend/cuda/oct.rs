@@ -20,7 +20,7 @@ use crate::backend::BackendError;
 use crate::perturb::device::Family;
 use crate::perturb::oct::{blink_bands, motion_row_factors, shadow_columns, speckle_field};
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 use std::sync::Mutex;
 
 /// Threads per block (kernels/oct.cu `OCT_THREADS`).
@@ -214,7 +214,7 @@ impl OctPrepared {
                     ));
                 }
                 let f = engine.function(Family::Oct.module(), self.symbol)?;
-                let mut l = s.launch_builder(&f);
+                let mut l = f.builder(s);
                 l.arg(&input.data)
                     .arg(&mut out.data)
                     .arg(&input.d_descs)
@@ -226,7 +226,7 @@ impl OctPrepared {
                 // uint32_t n_images). in/out have the same layout (checked totals; `out` made by
                 // zeros_like), strength has >= n entries, lists >= n * 2K (checked above);
                 // grid.y = n, grid.x * 256 >= every plane and threads past a plane return.
-                unsafe { l.launch(grid(input.max_plane())?) }.map_err(err("oct launch"))?;
+                unsafe { l.launch(grid(input.max_plane())?) }?;
             }
             OctData::Field(field) => {
                 if field.offsets.len() < input.len() {
@@ -236,7 +236,7 @@ impl OctPrepared {
                     ));
                 }
                 let f = engine.function(Family::Oct.module(), self.symbol)?;
-                let mut l = s.launch_builder(&f);
+                let mut l = f.builder(s);
                 l.arg(&input.data)
                     .arg(&mut out.data)
                     .arg(&input.d_descs)
@@ -250,7 +250,7 @@ impl OctPrepared {
                 // totals), strength and field_off have >= n entries; `new` uploaded for image i a
                 // w*h plane (speckle) or h row factors (motion) at field_off[i], built from the
                 // same descs; grid.y = n, grid.x * 256 >= every plane, threads past it return.
-                unsafe { l.launch(grid(input.max_plane())?) }.map_err(err("oct launch"))?;
+                unsafe { l.launch(grid(input.max_plane())?) }?;
             }
             OctData::Scratch { scratch, offsets } => {
                 if offsets.len() < input.len() {
@@ -275,7 +275,7 @@ impl OctPrepared {
                     .max()
                     .unwrap_or(0);
                 let f = engine.function(Family::Oct.module(), "oct_defocus_prefix")?;
-                let mut l = s.launch_builder(&f);
+                let mut l = f.builder(s);
                 l.arg(&input.data)
                     .arg(&input.d_descs)
                     .arg(strength)
@@ -288,9 +288,9 @@ impl OctPrepared {
                 // scratch as c*h*(w + 2*DISK_MAX_HALF + 1) doubles at scratch_off[i] from the same
                 // descs, and the kernel writes w + 2*half + 1 <= that stride per row, skipping
                 // half > DISK_MAX_HALF; grid.y = n, grid.x * 256 >= every image's c*h rows.
-                unsafe { l.launch(grid(rows)?) }.map_err(err("oct_defocus prefix launch"))?;
+                unsafe { l.launch(grid(rows)?) }?;
                 let f = engine.function(Family::Oct.module(), self.symbol)?;
-                let mut l = s.launch_builder(&f);
+                let mut l = f.builder(s);
                 l.arg(&input.data)
                     .arg(&mut out.data)
                     .arg(&input.d_descs)
@@ -305,7 +305,7 @@ impl OctPrepared {
                 // image i's rows (reflected row index < h, column < w + 2*half + 1); shared memory
                 // is static (441 floats + 1 double); grid.y = n, grid.x * 256 >= every image's
                 // samples, threads past them return after the block's barriers.
-                unsafe { l.launch(grid(samples)?) }.map_err(err("oct_defocus launch"))?;
+                unsafe { l.launch(grid(samples)?) }?;
             }
         }
         Ok(())

@@ -9,11 +9,11 @@
 //! so it matches to 1e-5.
 
 use super::objects::DeviceObjects;
-use super::{batch, err, member, CudaEngine, DeviceBatch};
+use super::{batch, member, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::image::Image;
 use crate::perturb::device::Family;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// A batch's uploaded inputs for one pathology perturbation.
 pub struct PathPrepared {
@@ -71,7 +71,7 @@ impl PathPrepared {
             member(o.id, Family::Pathology)?.1.symbol,
         )?;
         let s = engine.stream();
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -88,7 +88,7 @@ impl PathPrepared {
             // per field (fields::check in DeviceObjects::new), draws n * 4 floats (checked);
             // grid.y = n, grid.x * 256 >= every plane, threads past a plane return, each thread
             // writes only its pixel.
-            unsafe { l.launch(cfg) }.map_err(err("path_stain_hsv launch"))?;
+            unsafe { l.launch(cfg) }?;
         } else {
             l.arg(&o.boxes)
                 .arg(&o.offsets)
@@ -101,7 +101,7 @@ impl PathPrepared {
             // offsets n * 28, bg n * 4 (checked; channels <= 4 by ObjectPrep::push); every box
             // lies inside its image with its 3 layers inside `data` (SpriteTable::push checks);
             // grid as above.
-            unsafe { l.launch(cfg) }.map_err(err("path_bubbles launch"))?;
+            unsafe { l.launch(cfg) }?;
         }
         Ok(())
     }

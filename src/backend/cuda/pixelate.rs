@@ -3,10 +3,10 @@
 //! src/perturb/base/pixelate.rs); small blocks a thread per cell, blocks of 8 to 64 px a warp per
 //! cell (the same f64 sums in the same order).
 
-use super::{batch, err, CudaEngine, DeviceBatch};
+use super::{batch, CudaEngine, DeviceBatch};
 use crate::backend::BackendError;
 use crate::perturb::device::Family;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Threads per block (kernels/pixelate.cu `PIX_THREADS`).
 const THREADS: u32 = 256;
@@ -73,7 +73,7 @@ pub fn launch(
     let n = input.len() as u32;
     let f = engine.kernel("pixelate", Family::Pixelate)?;
     let s = engine.stream();
-    let mut l = s.launch_builder(&f);
+    let mut l = f.builder(s);
     l.arg(&input.data)
         .arg(&mut out.data)
         .arg(&input.d_descs)
@@ -84,7 +84,7 @@ pub fn launch(
     // grid.y = n, grid.x * 256 >= every image's `threads_needed` for any block size >= 1 (one
     // thread or one whole warp per cell and channel), threads and warps past an image's cells
     // return; each thread or warp writes only its own block, inside its image.
-    unsafe { l.launch(cfg) }.map_err(err("pixelate launch"))?;
+    unsafe { l.launch(cfg) }?;
     Ok(())
 }
 

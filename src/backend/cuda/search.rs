@@ -41,7 +41,7 @@ use crate::calibrate::{band, Band, LevelOutcome, SearchOptions, Verdict};
 use crate::image::{BitDepth, Image};
 use crate::perturb::device::Family;
 use crate::perturb::{Ctx, Info, StrengthKind};
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 /// Iterations between two reads of the `active` flags.
 pub const POLL: u32 = 4;
@@ -320,7 +320,7 @@ pub fn calibrate_batch(
     let init = engine.function("search", "search_init")?;
     let update = engine.function("search", "search_update")?;
     let quant = engine.function("search", "quantise_batch")?;
-    let mut l = s.launch_builder(&init);
+    let mut l = init.builder(s);
     l.arg(&mut states)
         .arg(&mut strength)
         .arg(&mut active)
@@ -329,7 +329,7 @@ pub fn calibrate_batch(
     // SAFETY: matches `search_init(MfrSearchState*, float* strength, uint32_t* active,
     // const MfrSearchConfig*, uint32_t n)`; states/strength/active have n entries, cfg one;
     // SearchState/SearchConfig mirror the C structs (layout test in tests/cuda_host_math_search.rs).
-    unsafe { l.launch(search_cfg) }.map_err(err("search_init launch"))?;
+    unsafe { l.launch(search_cfg) }?;
 
     let total = clean.total as u64;
     let max_v = depth.max_value();
@@ -348,16 +348,16 @@ pub fn calibrate_batch(
     let mut finished = false;
     for it in 0..max_iters {
         kernel.launch(engine, clean, &mut perturbed, &strength)?;
-        let mut l = s.launch_builder(&quant);
+        let mut l = quant.builder(s);
         l.arg(&perturbed.data)
             .arg(&mut quantised.data)
             .arg(&total)
             .arg(&max_v);
         // SAFETY: matches `quantise_batch(const float*, float*, uint64_t total, float max)`; both
         // buffers hold `total` samples (zeros_like of `clean`); threads past `total` return.
-        unsafe { l.launch(quant_cfg) }.map_err(err("quantise launch"))?;
+        unsafe { l.launch(quant_cfg) }?;
         plan.run(engine, clean, &quantised)?;
-        let mut l = s.launch_builder(&update);
+        let mut l = update.builder(s);
         l.arg(&mut states)
             .arg(&mut strength)
             .arg(&mut active)
@@ -366,7 +366,7 @@ pub fn calibrate_batch(
             .arg(&n32);
         // SAFETY: matches `search_update(MfrSearchState*, float*, uint32_t*, const double* ssim,
         // const MfrSearchConfig*, uint32_t n)`; the SSIM buffer has n entries (the plan's output).
-        unsafe { l.launch(search_cfg) }.map_err(err("search_update launch"))?;
+        unsafe { l.launch(search_cfg) }?;
         if (it + 1) % POLL == 0 || it + 1 == max_iters {
             let flags = s.clone_dtoh(&active).map_err(err("search poll"))?;
             if flags.iter().all(|&a| a == 0) {

@@ -7,7 +7,7 @@ use super::{err, CudaEngine, DeviceBatch};
 use crate::backend::params::{ImageDesc, SsimParams};
 use crate::backend::BackendError;
 use crate::ssim::SsimVariant;
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig};
 
 pub use crate::backend::ssim_tiles::{tile_starts, SSIM_TILE};
 
@@ -110,16 +110,15 @@ impl SsimPlan {
             Some(_) => Some(minmax(engine, b)?),
             None => None,
         };
-        let null: u64 = 0;
         let tiles_fn = engine.function("ssim", "ssim_tiles")?;
-        let mut l = s.launch_builder(&tiles_fn);
+        let mut l = tiles_fn.builder(s);
         l.arg(&a.data)
             .arg(&b.data)
             .arg(&a.d_descs)
             .arg(&self.d_starts);
         match (&self.ref_minmax, &b_minmax) {
             (Some(ma), Some(mb)) => l.arg(ma).arg(mb),
-            _ => l.arg(&null).arg(&null),
+            _ => l.null::<f32>().null::<f32>(),
         };
         l.arg(&self.params).arg(&mut self.partials);
         let cfg = LaunchConfig {
@@ -133,10 +132,10 @@ impl SsimPlan {
         // `total` samples laid out by `descs` (checked equal to the plan's above), d_starts has
         // n + 1 entries, partials has one slot per tile = grid size, minmax buffers have 2n floats
         // or are null (the kernel tests for null); params.n_images = n.
-        unsafe { l.launch(cfg) }.map_err(err("ssim_tiles launch"))?;
+        unsafe { l.launch(cfg) }?;
 
         let reduce_fn = engine.function("ssim", "ssim_reduce")?;
-        let mut l = s.launch_builder(&reduce_fn);
+        let mut l = reduce_fn.builder(s);
         l.arg(&self.partials)
             .arg(&self.d_starts)
             .arg(&a.d_descs)
@@ -149,7 +148,7 @@ impl SsimPlan {
         };
         // SAFETY: matches `ssim_reduce(const double*, const uint32_t*, const MfrImageDesc*,
         // MfrSsimParams, double*)`; one block per image, `out` has n entries, partials/starts as above.
-        unsafe { l.launch(cfg) }.map_err(err("ssim_reduce launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 
@@ -170,7 +169,7 @@ pub fn minmax(
         .alloc_zeros::<f32>(2 * x.len().max(1))
         .map_err(err("minmax alloc"))?;
     let f = engine.function("reduce", "minmax_per_image")?;
-    let mut l = s.launch_builder(&f);
+    let mut l = f.builder(s);
     l.arg(&x.data).arg(&x.d_descs).arg(&n).arg(&mut out);
     let cfg = LaunchConfig {
         grid_dim: (n.max(1), 1, 1),
@@ -179,7 +178,7 @@ pub fn minmax(
     };
     // SAFETY: matches `minmax_per_image(const float*, const MfrImageDesc*, uint32_t, float*)`;
     // block size 256 = RED_THREADS; out has 2n floats; blocks >= n return at once.
-    unsafe { l.launch(cfg) }.map_err(err("minmax_per_image launch"))?;
+    unsafe { l.launch(cfg) }?;
     Ok(out)
 }
 
@@ -196,7 +195,7 @@ pub fn channel_means(
         .alloc_zeros::<f64>((n.max(1) * max_c) as usize)
         .map_err(err("channel mean alloc"))?;
     let f = engine.function("reduce", "channel_mean_per_image")?;
-    let mut l = s.launch_builder(&f);
+    let mut l = f.builder(s);
     l.arg(&x.data)
         .arg(&x.d_descs)
         .arg(&n)
@@ -209,6 +208,6 @@ pub fn channel_means(
     };
     // SAFETY: matches `channel_mean_per_image(const float*, const MfrImageDesc*, uint32_t,
     // uint32_t, double*)`; grid (n, max_c), block 256 = RED_THREADS; out has n * max_c doubles.
-    unsafe { l.launch(cfg) }.map_err(err("channel_mean_per_image launch"))?;
+    unsafe { l.launch(cfg) }?;
     Ok((out, max_c))
 }

@@ -16,7 +16,7 @@ use crate::image::Image;
 use crate::perturb::device::Family;
 use crate::perturb::us::reverberation_fields;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// Threads per block (kernels/us.cu `US_THREADS`).
 const THREADS: u32 = 256;
@@ -104,7 +104,7 @@ impl ShadowKernel {
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.kernel("us_acoustic_shadow", Family::UsShadow)?;
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -118,7 +118,7 @@ impl ShadowKernel {
         // uint32_t n)`; in/out share the layout (checked totals), strength/field_off have >= n
         // entries, params >= 20 n, each image's field 2 w h (checked in `new`); grid.y = n,
         // grid.x * 256 >= every image's samples, threads past them return.
-        unsafe { l.launch(cfg) }.map_err(err("us launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }
@@ -200,7 +200,7 @@ impl ReverberationPrepared {
         let n = input.len() as u32;
         let f = engine.kernel(id, Family::UsReverberation)?;
         let s = engine.stream();
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -215,7 +215,7 @@ impl ReverberationPrepared {
         // entries, params >= 32 n (checked); `new` uploaded image i's 4 w h planes at
         // field_off[i] from the same descs; grid.y = n, grid.x * 256 >= every image's samples,
         // threads past them return.
-        unsafe { l.launch(cfg) }.map_err(err("us_reverberation launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 //! evaluates `apply(s)` per sample (bit-identical per-pixel math: tests/cuda_host_math_xray.rs).
 
 use super::fields::{self, FIELD_FULL, FIELD_NONE, FIELD_PLANE, FIELD_ROW};
-use super::{batch, err, member, op_of, CudaEngine, DeviceBatch};
+use super::{batch, member, op_of, CudaEngine, DeviceBatch};
 use crate::backend::params::RngKey;
 use crate::backend::BackendError;
 use crate::image::Image;
@@ -13,7 +13,7 @@ use crate::perturb::common::field::smooth_field;
 use crate::perturb::common::filter::gaussian_blur_plane;
 use crate::perturb::device::Family;
 use crate::perturb::Ctx;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::CudaSlice;
 
 /// Threads per block (kernels/xray.cu `XRAY_THREADS`).
 const THREADS: u32 = 256;
@@ -140,7 +140,7 @@ impl XrayKernel {
         let s = engine.stream();
         let n = input.len() as u32;
         let f = engine.function(Family::Xray.module(), self.symbol)?;
-        let mut l = s.launch_builder(&f);
+        let mut l = f.builder(s);
         l.arg(&input.data)
             .arg(&mut out.data)
             .arg(&input.d_descs)
@@ -157,7 +157,7 @@ impl XrayKernel {
         // and field_off have >= n entries, every field has the length its mode needs (checked in
         // `new` for this batch) so field_off + index stays inside the packed buffer; grid.y = n,
         // grid.x * 256 >= every image's samples, threads past them return.
-        unsafe { l.launch(cfg) }.map_err(err("xray launch"))?;
+        unsafe { l.launch(cfg) }?;
         Ok(())
     }
 }
