@@ -9,8 +9,8 @@
 #                              # compute-sanitizer (memcheck + racecheck) on the parity tests, GPU
 #                              # benchmarks, tools/compare_torch.py, the demo (its benchmark is a
 #                              # `run` with the config's device) on cuda and on the CPU; prints a
-#                              # short table last. Carry .local/gpu-check and .local/onnxruntime
-#                              # (the demo's ONNX segmentation needs the library).
+#                              # short table last. Carry .local/gpu-check (it also packs
+#                              # .local/onnxruntime's library, for the demo's ONNX segmentation).
 #                              # Every step runs under a share of one 450 s budget, so a run
 #                              # always ends within 8 min.
 #   tools/gpu_check.sh         # both, on a machine that has a GPU and the toolchain
@@ -63,10 +63,15 @@ build() {
     cargo build --release --features cuda --bin medfm-robust 2>&1 | tail -n 2
     cp target/release/medfm-robust "$out/bin/medfm-robust"
     strip "$out/bin/medfm-robust" 2>/dev/null || true
+    # the CPU onnxruntime library of tools/setup_ort.sh, for the demo's ONNX segmentation
+    tools/setup_ort.sh >/dev/null
+    cp .local/onnxruntime/libonnxruntime.so.1.31.1 "$out/bin/"
     ls -la "$out/bin"
-    # The test binaries embed the same fatbins: xz packs ~55 MB into ~6 MB, which keeps the
-    # carried folder well inside the device tool's 64 MiB working-tree limit.
-    tar -C "$out" -cJf "$out/bin.tar.xz" bin && rm -rf "$out/bin"
+    # The binaries embed the same fatbins: with a dictionary larger than the whole pack, xz
+    # stores them once (about 180 MB into 20 MB; the default 8 MiB dictionary gave 26 MB without
+    # the library), which keeps the carried folder inside the device tool's 64 MiB working-tree
+    # limit next to the ~25 MB repository.
+    XZ_OPT="--lzma2=preset=6,dict=256MiB" tar -C "$out" -cJf "$out/bin.tar.xz" bin && rm -rf "$out/bin"
     du -sh "$out"
     set +e
 }
@@ -136,7 +141,7 @@ run() {
     # The demo, whose benchmark is `run` of the demo config with `device` = --device: on the GPU,
     # then on the CPU, each into a fresh folder (its last lines give the seconds of each part).
     if [ -x "$out/bin/medfm-robust" ]; then
-        [ -f .local/onnxruntime/libonnxruntime.so.1.31.1 ] && export ORT_DYLIB_PATH="$root/.local/onnxruntime/libonnxruntime.so.1.31.1"
+        [ -f "$out/bin/libonnxruntime.so.1.31.1" ] && export ORT_DYLIB_PATH="$root/$out/bin/libonnxruntime.so.1.31.1"
         rm -rf "$out/demo-cuda" "$out/demo-cpu"
         step demo_cuda 60 "$out/bin/medfm-robust" demo --device cuda --out "$out/demo-cuda" || ok=1
         step demo_cpu 60 "$out/bin/medfm-robust" demo --device cpu --out "$out/demo-cpu" || ok=1
