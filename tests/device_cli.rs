@@ -50,6 +50,13 @@ fn device_option_selects_or_explains() {
         String::from_utf8_lossy(&auto.stderr)
     );
     assert!(dir.path().join("out-auto/manifest.jsonl").exists());
+    if cuda_available().is_err() {
+        let err = String::from_utf8_lossy(&auto.stderr);
+        assert!(
+            err.contains("--device auto: no CUDA engine") && err.contains("on the CPU"),
+            "auto says why it fell back: {err}"
+        );
+    }
     let cuda = perturb(dir.path(), "cuda");
     let err = String::from_utf8_lossy(&cuda.stderr);
     match cuda_available() {

@@ -87,8 +87,17 @@ pub fn select_engine(
         "auto" => EngineKind::Auto,
         _ => anyhow::bail!("--device {d}: this command perturbs on cpu, cuda or auto; tensorrt is an ONNX Runtime provider for eval-seg and run"),
     };
-    let e = medfm_robust::backend::Engine::select(kind)
-        .map_err(|e| anyhow::anyhow!("--device {d}: {e}"))?;
+    use medfm_robust::backend::Engine;
+    let e = match kind {
+        // auto: the CUDA engine where it can be had, else the CPU, saying why
+        EngineKind::Auto => Engine::select(EngineKind::Cuda).unwrap_or_else(|why| {
+            if !quiet {
+                eprintln!("--device auto: no CUDA engine ({why}); perturbing on the CPU");
+            }
+            Engine::Cpu
+        }),
+        k => Engine::select(k).map_err(|e| anyhow::anyhow!("--device {d}: {e}"))?,
+    };
     if !quiet && kind != EngineKind::Cpu {
         eprintln!("device: {}", e.describe());
     }
