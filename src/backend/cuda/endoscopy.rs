@@ -67,10 +67,7 @@ impl EndoPrepared {
             return Ok(());
         };
         let n = input.len() as u32;
-        let f = engine.function(
-            Family::Endoscopy.module(),
-            member(o.id, Family::Endoscopy)?.1.symbol,
-        )?;
+        let f = engine.kernel(o.id, Family::Endoscopy)?;
         let s = engine.stream();
         let mut l = f.builder(s);
         l.arg(&input.data)

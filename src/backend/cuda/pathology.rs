@@ -66,10 +66,7 @@ impl PathPrepared {
             return Ok(());
         };
         let n = input.len() as u32;
-        let f = engine.function(
-            Family::Pathology.module(),
-            member(o.id, Family::Pathology)?.1.symbol,
-        )?;
+        let f = engine.kernel(o.id, Family::Pathology)?;
         let s = engine.stream();
         let mut l = f.builder(s);
         l.arg(&input.data)
