@@ -1,5 +1,6 @@
 // Per-block math of the jpeg kernel (kernels/jpeg.cu), shared with the host-math shim
-// (kernels/host/shim_jpeg.cpp). Twin: src/perturb/base/jpeg.rs, i.e. a real codec round trip:
+// (kernels/host/shim_jpeg.cpp). Twin: src/perturb/base/jpeg/ (direct.rs: the same emulation on the CPU, checked against
+// the real codec round trip of codec.rs byte for byte):
 // encoder `jpeg-encoder` 0.6.1 (baseline, standard tables, RGB as YCbCr 4:2:0, grey as one
 // luma component), decoder `zune-jpeg` 0.5.15 as the `image` 0.25 crate configures it. Every
 // function below is an exact integer emulation of one function of those crates (named in its
@@ -64,7 +65,7 @@
 // Scalar building blocks.
 
 // Quality at strength s: round(100 - 99 * clamp(s, 0, 1)), clamped to 1..=100, as an integer.
-// Twin: src/perturb/base/jpeg.rs `quality` (f32 throughout, no FMA: build flags). NaN gives 0 as
+// Twin: src/perturb/base/jpeg/mod.rs `quality` (f32 throughout, no FMA: build flags). NaN gives 0 as
 // Rust's `NaN as u8` does; the encoder then clamps 0 to 1 (`mfr_jpeg_table_value`).
 MFR_HD uint32_t mfr_jpeg_quality(float s) {
     float c = s < 0.0f ? 0.0f : (s > 1.0f ? 1.0f : s);  // f32::clamp: NaN stays NaN

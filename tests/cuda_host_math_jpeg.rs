@@ -1,6 +1,7 @@
 //! Host-math check of kernels/jpeg.cuh (host-compiled through kernels/host/shim_jpeg.cpp, the
 //! stages of kernels/jpeg.cu run in the kernel's order) against the CPU jpeg of
-//! src/perturb/base/jpeg.rs, i.e. the real jpeg-encoder + image/zune-jpeg round trip: bit for bit
+//! src/perturb/base/jpeg/ (its direct integer round trip, itself checked byte for byte against the
+//! real jpeg-encoder + image/zune-jpeg round trip in that module's tests): bit for bit
 //! (every f32 sample identical) over odd sizes, grey and RGB, textured, noisy, saturated-colour,
 //! flat and black images, qualities 100 down to 1, strength 0 (identity), negative, > 1 and NaN.
 //! The emulation is exact, so the tolerance is zero; the mismatch count is printed before failing.

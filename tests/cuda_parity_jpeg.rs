@@ -1,5 +1,5 @@
-//! GPU parity of kernels/jpeg.cu against the CPU jpeg (src/perturb/base/jpeg.rs, the real
-//! jpeg-encoder + zune-jpeg round trip): one mixed-size batch (odd sizes, partial MCUs, grey and
+//! GPU parity of kernels/jpeg.cu against the CPU jpeg (src/perturb/base/jpeg/, the
+//! jpeg-encoder + zune-jpeg round trip computed without the bitstream): one mixed-size batch (odd sizes, partial MCUs, grey and
 //! RGB, 1 x 1 and 1-pixel-wide images), per-image strengths, qualities 100 to 1 and s = 0.
 //! Tolerance (spec/gpu.md, u8 outputs): every sample equal or one level off, at most 0.1% of the
 //! samples off; the kernel's math is an exact emulation (bit-identical on the host,

@@ -109,7 +109,7 @@ fn registry_ids_are_unique_and_ranges_valid() {
             i.id
         );
         // Up-steps are allowed only for integer and warp strengths (catalogue rule 2), small except
-        // jpeg's documented codec non-monotonicity on flat black backgrounds (src/perturb/base/jpeg.rs).
+        // jpeg's documented codec non-monotonicity on flat black backgrounds (src/perturb/base/jpeg/mod.rs).
         let cap = match (i.kind, i.id) {
             (StrengthKind::Continuous, _) => 1e-4,
             (_, "jpeg") => 0.2,

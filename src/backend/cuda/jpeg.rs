@@ -1,6 +1,6 @@
 //! Launch wrapper of kernels/jpeg.cu: the JPEG round trip of a whole batch, image i at
 //! `strengths[i]` (quality round(100 - 99 s), computed on the device as by the CPU twin
-//! src/perturb/base/jpeg.rs).
+//! src/perturb/base/jpeg/).
 //!
 //! The kernel emulates the CPU's codecs exactly (jpeg-encoder's fixed-point colour conversion,
 //! 4:2:0 point sampling, islow FDCT and reciprocal quantisation; zune-jpeg's dequantisation,
