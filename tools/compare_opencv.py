@@ -73,111 +73,131 @@ def line_kernel(length, angle):
 
 def theirs(img, strengths):
     """{id: [(name, fn[, why_not_the_same])]}: uint8 HWC in, uint8 out. An entry with a third
-    element is a related but different operation: listed, never counted in the ratio."""
+    element is a related but different operation: listed, never counted in the ratio.
+
+    Each op's entries are built by its own function, so every closure holds that op's strength,
+    fields and transform. (Built in one scope, a lambda reads its free variables when it is
+    called: every `t(image=img)` then ran the last transform assigned to `t`, and every `s` was
+    the last op's strength. The tables of 2026-12-03 and before were measured that way.)"""
     h, w = img.shape[:2]
     rng = np.random.default_rng(0)
-    ops = {}
     cx, cy = (w - 1) / 2, (h - 1) / 2
 
-    s = strengths["gaussian_noise"]
-    noise = (rng.standard_normal(img.shape) * (s * 255)).astype(np.float32)
-    ops["gaussian_noise"] = [("cv2.add(u8, f32 field)", lambda: cv2.add(img, noise, dtype=cv2.CV_8U))]
-    if A:
-        t = A.GaussNoise(std_range=(s, s), p=1.0)
-        ops["gaussian_noise"].append(("A.GaussNoise", lambda: t(image=img)["image"]))
+    def aug(name, t, *why):
+        return (name, lambda: t(image=img)["image"], *why)
 
-    s = strengths["salt_pepper"]
-    u, v = rng.random((h, w)), rng.random((h, w))
-    salt = ((u < s) & (v < 0.5))[..., None]
-    pepper = ((u < s) & (v >= 0.5))[..., None]
-    ops["salt_pepper"] = [("np.where x2", lambda: np.where(salt, np.uint8(255), np.where(pepper, np.uint8(0), img)))]
-    if A:
-        t = A.SaltAndPepper(amount=(s, s), salt_vs_pepper=(0.5, 0.5), p=1.0)
-        ops["salt_pepper"].append(("A.SaltAndPepper", lambda: t(image=img)["image"]))
+    def gaussian_noise(s):
+        noise = (rng.standard_normal(img.shape) * (s * 255)).astype(np.float32)
+        out = [("cv2.add(u8, f32 field)", lambda: cv2.add(img, noise, dtype=cv2.CV_8U))]
+        if A:
+            out.append(aug("A.GaussNoise", A.GaussNoise(std_range=(s, s), p=1.0)))
+        return out
 
-    s = strengths["speckle_noise"]
-    mult = (1.0 + s * rng.standard_normal(img.shape)).astype(np.float32)
-    ops["speckle_noise"] = [("cv2.multiply(u8, f32 field)", lambda: cv2.multiply(img, mult, dtype=cv2.CV_8U))]
+    def salt_pepper(s):
+        u, v = rng.random((h, w)), rng.random((h, w))
+        salt = ((u < s) & (v < 0.5))[..., None]
+        pepper = ((u < s) & (v >= 0.5))[..., None]
+        out = [("np.where x2", lambda: np.where(salt, np.uint8(255), np.where(pepper, np.uint8(0), img)))]
+        if A:
+            out.append(aug("A.SaltAndPepper", A.SaltAndPepper(amount=(s, s), salt_vs_pepper=(0.5, 0.5), p=1.0)))
+        return out
 
-    s = strengths["gaussian_blur"]
-    k = 2 * int(4 * s + 0.5) + 1  # scipy truncate 4, as ours
-    ops["gaussian_blur"] = [("cv2.GaussianBlur", lambda: cv2.GaussianBlur(img, (k, k), s, borderType=cv2.BORDER_REFLECT))]
-    if A:
-        t = A.GaussianBlur(blur_limit=(k, k), sigma_limit=(s, s), p=1.0)
-        ops["gaussian_blur"].append(("A.GaussianBlur", lambda: t(image=img)["image"]))
+    def speckle_noise(s):
+        mult = (1.0 + s * rng.standard_normal(img.shape)).astype(np.float32)
+        return [("cv2.multiply(u8, f32 field)", lambda: cv2.multiply(img, mult, dtype=cv2.CV_8U))]
 
-    s = strengths["motion_blur"]
-    kern = line_kernel(min(s, 0.5 * min(h, w)), 0.7)
-    ops["motion_blur"] = [("cv2.filter2D", lambda: cv2.filter2D(img, -1, kern, borderType=cv2.BORDER_REFLECT))]
-    if A:
-        kk = kern.shape[0] if kern.shape[0] % 2 else kern.shape[0] + 1
-        t = A.MotionBlur(blur_limit=(kk, kk), p=1.0)
-        ops["motion_blur"].append(("A.MotionBlur", lambda: t(image=img)["image"],
-                                   "its own 1 px aliased line (about a third of our PSF's taps)"))
+    def gaussian_blur(s):
+        k = 2 * int(4 * s + 0.5) + 1  # scipy truncate 4, as ours
+        out = [("cv2.GaussianBlur", lambda: cv2.GaussianBlur(img, (k, k), s, borderType=cv2.BORDER_REFLECT))]
+        if A:
+            out.append(aug("A.GaussianBlur", A.GaussianBlur(blur_limit=(k, k), sigma_limit=(s, s), p=1.0)))
+        return out
 
-    s = strengths["brightness"]
-    def hsv_v_shift():
-        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
-        hsv[..., 2] = cv2.add(hsv[..., 2], int(round(s * 255)))
-        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    def motion_blur(s):
+        kern = line_kernel(min(s, 0.5 * min(h, w)), 0.7)
+        out = [("cv2.filter2D", lambda: cv2.filter2D(img, -1, kern, borderType=cv2.BORDER_REFLECT))]
+        if A:
+            kk = kern.shape[0] if kern.shape[0] % 2 else kern.shape[0] + 1
+            out.append(aug("A.MotionBlur", A.MotionBlur(blur_limit=(kk, kk), p=1.0),
+                           "its own 1 px aliased line (about a third of our PSF's taps)"))
+        return out
+
     rgb = img.ndim == 3 and img.shape[2] == 3
-    grey_form = "x + s on every channel: the grey form; RGB is HSV V + s" if rgb else None
-    ops["brightness"] = [("cv2 HSV V+s", hsv_v_shift), ("cv2.add(u8, scalar)", lambda: cv2.add(img, (s * 255,) * 3), grey_form)]
-    if A:
-        t = A.RandomBrightnessContrast(brightness_limit=(s, s), contrast_limit=(0, 0), p=1.0)
-        ops["brightness"].append(("A.RandomBrightnessContrast", lambda: t(image=img)["image"], grey_form))
 
-    s = strengths["contrast"]
-    def contrast_lut():
-        m = np.array(cv2.mean(img)[:3])
-        lut = np.clip(np.round((np.arange(256)[:, None] - m) * (1 - s) + m), 0, 255).astype(np.uint8)
-        return cv2.LUT(img, lut.reshape(256, 1, 3))
-    ops["contrast"] = [("cv2.mean + cv2.LUT", contrast_lut)]
-    if A:
-        t = A.RandomBrightnessContrast(brightness_limit=(0, 0), contrast_limit=(-s, -s), p=1.0)
-        ops["contrast"].append(("A.RandomBrightnessContrast", lambda: t(image=img)["image"],
-                                "scales about 0 (x alpha), not about the channel mean"))
+    def brightness(s):
+        def hsv_v_shift():
+            hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+            hsv[..., 2] = cv2.add(hsv[..., 2], int(round(s * 255)))
+            return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        grey_form = "x + s on every channel: the grey form; RGB is HSV V + s" if rgb else None
+        out = [("cv2 HSV V+s", hsv_v_shift), ("cv2.add(u8, scalar)", lambda: cv2.add(img, (s * 255,) * 3), grey_form)]
+        if A:
+            t = A.RandomBrightnessContrast(brightness_limit=(s, s), contrast_limit=(0, 0), p=1.0)
+            out.append(aug("A.RandomBrightnessContrast", t, grey_form))
+        return out
 
-    q = int(round(100 - 99 * strengths["jpeg"]))
-    def cv_jpeg():
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
-        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    ops["jpeg"] = [("cv2.imencode+imdecode", cv_jpeg)]
-    if A:
-        t = A.ImageCompression(quality_range=(q, q), compression_type="jpeg", p=1.0)
-        ops["jpeg"].append(("A.ImageCompression", lambda: t(image=img)["image"]))
+    def contrast(s):
+        def contrast_lut():
+            m = np.array(cv2.mean(img)[:3])
+            lut = np.clip(np.round((np.arange(256)[:, None] - m) * (1 - s) + m), 0, 255).astype(np.uint8)
+            return cv2.LUT(img, lut.reshape(256, 1, 3))
+        out = [("cv2.mean + cv2.LUT", contrast_lut)]
+        if A:
+            t = A.RandomBrightnessContrast(brightness_limit=(0, 0), contrast_limit=(-s, -s), p=1.0)
+            out.append(aug("A.RandomBrightnessContrast", t, "scales about 0 (x alpha), not about the channel mean"))
+        return out
 
-    b = 1 + int(math.floor(strengths["pixelate"] + 0.5))
-    def cv_pixelate():
-        small = cv2.resize(img, (max(1, w // b), max(1, h // b)), interpolation=cv2.INTER_AREA)
-        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-    ops["pixelate"] = [("cv2.resize area + nearest", cv_pixelate)]
-    if A:
-        t = A.Downscale(scale_range=(1 / b, 1 / b), interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_NEAREST}, p=1.0)
-        ops["pixelate"].append(("A.Downscale", lambda: t(image=img)["image"]))
+    def jpeg(s):
+        q = int(round(100 - 99 * s))
 
-    deg = strengths["rotation"]
-    m_rot = cv2.getRotationMatrix2D((cx, cy), deg, 1.0)
-    ops["rotation"] = [("cv2.warpAffine", lambda: cv2.warpAffine(img, m_rot, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))]
-    if A:
-        t = A.Rotate(limit=(deg, deg), interpolation=cv2.INTER_LINEAR, border_mode=cv2.BORDER_REFLECT, p=1.0)
-        ops["rotation"].append(("A.Rotate", lambda: t(image=img)["image"]))
+        def cv_jpeg():
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
+            return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        out = [("cv2.imencode+imdecode", cv_jpeg)]
+        if A:
+            out.append(aug("A.ImageCompression", A.ImageCompression(quality_range=(q, q), compression_type="jpeg", p=1.0)))
+        return out
 
-    f = 1 - strengths["scaling"]
-    m_zoom = np.array([[f, 0, cx - f * cx], [0, f, cy - f * cy]])
-    ops["scaling"] = [("cv2.warpAffine", lambda: cv2.warpAffine(img, m_zoom, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT))]
-    if A:
-        t = A.Affine(scale=(f, f), interpolation=cv2.INTER_LINEAR, border_mode=cv2.BORDER_CONSTANT, p=1.0)
-        ops["scaling"].append(("A.Affine scale", lambda: t(image=img)["image"]))
+    def pixelate(s):
+        b = 1 + int(math.floor(s + 0.5))
 
-    d = strengths["translation"] * min(h, w)
-    dx, dy = d * math.cos(1.1), d * math.sin(1.1)
-    m_shift = np.array([[1, 0, dx], [0, 1, dy]])
-    ops["translation"] = [("cv2.warpAffine", lambda: cv2.warpAffine(img, m_shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))]
-    if A:
-        t = A.Affine(translate_px={"x": (int(dx), int(dx)), "y": (int(dy), int(dy))}, interpolation=cv2.INTER_LINEAR, border_mode=cv2.BORDER_REFLECT, p=1.0)
-        ops["translation"].append(("A.Affine translate", lambda: t(image=img)["image"]))
-    return ops
+        def cv_pixelate():
+            small = cv2.resize(img, (max(1, w // b), max(1, h // b)), interpolation=cv2.INTER_AREA)
+            return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+        out = [("cv2.resize area + nearest", cv_pixelate)]
+        if A:
+            t = A.Downscale(scale_range=(1 / b, 1 / b), interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_NEAREST}, p=1.0)
+            out.append(aug("A.Downscale", t))
+        return out
+
+    def rotation(deg):
+        m_rot = cv2.getRotationMatrix2D((cx, cy), deg, 1.0)
+        out = [("cv2.warpAffine", lambda: cv2.warpAffine(img, m_rot, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))]
+        if A:
+            out.append(aug("A.Rotate", A.Rotate(limit=(deg, deg), interpolation=cv2.INTER_LINEAR, border_mode=cv2.BORDER_REFLECT, p=1.0)))
+        return out
+
+    def scaling(s):
+        f = 1 - s
+        m_zoom = np.array([[f, 0, cx - f * cx], [0, f, cy - f * cy]])
+        out = [("cv2.warpAffine", lambda: cv2.warpAffine(img, m_zoom, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT))]
+        if A:
+            out.append(aug("A.Affine scale", A.Affine(scale=(f, f), interpolation=cv2.INTER_LINEAR, border_mode=cv2.BORDER_CONSTANT, p=1.0)))
+        return out
+
+    def translation(s):
+        d = s * min(h, w)
+        dx, dy = d * math.cos(1.1), d * math.sin(1.1)
+        m_shift = np.array([[1, 0, dx], [0, 1, dy]])
+        out = [("cv2.warpAffine", lambda: cv2.warpAffine(img, m_shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))]
+        if A:
+            t = A.Affine(translate_px={"x": (int(dx), int(dx)), "y": (int(dy), int(dy))}, interpolation=cv2.INTER_LINEAR, border_mode=cv2.BORDER_REFLECT, p=1.0)
+            out.append(aug("A.Affine translate", t))
+        return out
+
+    builders = (gaussian_noise, salt_pepper, speckle_noise, gaussian_blur, motion_blur, brightness,
+                contrast, jpeg, pixelate, rotation, scaling, translation)
+    return {f.__name__: f(strengths[f.__name__]) for f in builders}
 
 
 def theirs_medical(img, strengths):
