@@ -14,7 +14,7 @@
 
 use crate::error::Result;
 use crate::image::{BitDepth, Image, Mask};
-use crate::perturb::common::warp::{self, Affine, Border};
+use crate::perturb::common::warp::{self, Affine, Border, PackedCodes};
 use crate::perturb::device::{Device, Family};
 use crate::perturb::{Category, Colour, Ctx, Info, Perturbation, Prepared, StrengthKind};
 
@@ -23,6 +23,9 @@ struct WarpPrepared<'a, F: Fn(f32) -> Affine + Send + Sync> {
     img: &'a Image,
     map: F,
     border: Border,
+    /// The image's codes packed per pixel, for the 8-bit path of a non-separable map
+    /// (rotation) on an 8-bit source: the same codes from a quarter of the bytes.
+    packed: Option<PackedCodes>,
 }
 
 impl<F: Fn(f32) -> Affine + Send + Sync> Prepared for WarpPrepared<'_, F> {
@@ -44,7 +47,13 @@ impl<F: Fn(f32) -> Affine + Send + Sync> Prepared for WarpPrepared<'_, F> {
         if s <= 0.0 {
             return crate::perturb::common::codes::codes_into(self.img, out);
         }
-        warp::warp_image_u8(self.img, &(self.map)(s), self.border, out)
+        let map = (self.map)(s);
+        if let Some(p) = &self.packed {
+            if warp::warp_packed_u8(p, &map, self.border, out) {
+                return;
+            }
+        }
+        warp::warp_image_u8(self.img, &map, self.border, out)
     }
 
     fn warp_mask(&self, mask: &Mask, s: f32) -> Mask {
@@ -100,6 +109,7 @@ impl Perturbation for Rotation {
             img,
             map: move |s: f32| Affine::rotation(w, h, sign * s as f64),
             border: Border::Reflect,
+            packed: PackedCodes::new(img),
         }))
     }
 }
@@ -134,6 +144,7 @@ impl Perturbation for Scaling {
             img,
             map,
             border: Border::Zero,
+            packed: None,
         }))
     }
 }
@@ -171,6 +182,7 @@ impl Perturbation for Translation {
             img,
             map,
             border: Border::Reflect,
+            packed: None,
         }))
     }
 }

@@ -19,6 +19,9 @@ use super::simd;
 use crate::image::{BitDepth, Image, Mask};
 use rayon::prelude::*;
 
+mod packed;
+pub use packed::{warp_packed_u8, PackedCodes};
+
 /// What a tap outside the image reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Border {
